@@ -1,0 +1,59 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/telemetry"
+)
+
+// errorInterceptor is the one place that turns domain errors into Connect
+// codes (and so HTTP statuses). Anything unexpected is logged in full and
+// answered without internals.
+func errorInterceptor(log *slog.Logger) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			res, err := next(ctx, req)
+			if err == nil {
+				return res, nil
+			}
+			return nil, toConnect(ctx, log, req.Spec().Procedure, err)
+		}
+	}
+}
+
+func toConnect(ctx context.Context, log *slog.Logger, procedure string, err error) error {
+	var ce *connect.Error
+	var fe *catalog.FieldError
+	switch {
+	case errors.As(err, &ce):
+		return ce
+	case errors.As(err, &fe):
+		return invalidArgument(fe.Field, fe.Reason)
+	case errors.Is(err, catalog.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("request timed out"))
+	}
+	log.ErrorContext(ctx, "request failed", "procedure", procedure, "error", err)
+	return connect.NewError(connect.CodeInternal,
+		errors.New("internal error; quote request id "+telemetry.RequestID(ctx)+" when reporting it"))
+}
+
+// invalidArgument names the bad field in the message and in a BadRequest detail.
+func invalidArgument(field, reason string) *connect.Error {
+	ce := connect.NewError(connect.CodeInvalidArgument, errors.New(field+": "+reason))
+	if d, err := connect.NewErrorDetail(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: reason}},
+	}); err == nil {
+		ce.AddDetail(d)
+	}
+	return ce
+}

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Check probes one dependency; nil means healthy.
+type Check func(ctx context.Context) error
+
+// readyHandler answers 200 when every check passes, else 503 naming the failures.
+func readyHandler(checks map[string]Check) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		status := map[string]string{}
+		ok := true
+		for name, check := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := "ok"
+				if err := check(ctx); err != nil {
+					res = err.Error()
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				status[name] = res
+				ok = ok && res == "ok"
+			}()
+		}
+		wg.Wait()
+		code := http.StatusOK
+		if !ok {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"ready": ok, "checks": status})
+	})
+}
+
+func liveHandler(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

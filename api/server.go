@@ -1,0 +1,68 @@
+// Package api serves the platform's Connect, gRPC, gRPC-Web and REST API on
+// one port. Handlers are thin adapters over internal/*; this package alone
+// maps domain errors to RPC codes.
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"connectrpc.com/vanguard"
+
+	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/catalog"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	Logger  *slog.Logger
+	Catalog *catalog.Store
+	// Ready lists the dependencies /readyz probes.
+	Ready map[string]Check
+}
+
+// NewHandler returns the HTTP handler for every API route.
+func NewHandler(d Deps) (http.Handler, error) {
+	opts := connect.WithHandlerOptions(
+		connect.WithInterceptors(errorInterceptor(d.Logger)),
+		connect.WithCodec(jsonCodec{}),
+		connect.WithReadMaxBytes(maxBodyBytes),
+	)
+	type svc struct {
+		name    string
+		path    string
+		handler http.Handler
+	}
+	var services []svc
+	add := func(name string, path string, h http.Handler) { services = append(services, svc{name, path, h}) }
+
+	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog}, opts)
+	add(catalogv1connect.CatalogServiceName, path, h)
+
+	// Vanguard serves each service over Connect, gRPC and gRPC-Web as is,
+	// and transcodes the google.api.http REST routes onto the same handlers.
+	var vsvcs []*vanguard.Service
+	names := make([]string, 0, len(services))
+	for _, s := range services {
+		vsvcs = append(vsvcs, vanguard.NewService(s.path, s.handler))
+		names = append(names, s.name)
+	}
+	transcoder, err := vanguard.NewTranscoder(vsvcs, vanguard.WithCodec(restCodec))
+	if err != nil {
+		return nil, fmt.Errorf("api: transcoder: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/", transcoder)
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
+	reflector := grpcreflect.NewStaticReflector(names...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.HandleFunc("GET /healthz", liveHandler)
+	mux.Handle("GET /readyz", readyHandler(d.Ready))
+	return withRequestContext(d.Logger, mux), nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopkit/shop/api"
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/temporalclient"
+)
+
+func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	tc, err := temporalclient.Lazy(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	handler, err := api.NewHandler(api.Deps{
+		Logger:  log,
+		Catalog: catalog.NewStore(pool),
+		Ready: map[string]api.Check{
+			"postgres": pool.Ping,
+			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			"temporal": func(ctx context.Context) error { _, err := tc.CheckHealth(ctx, nil); return err },
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+}
+
+// serve runs an HTTP/1.1 + cleartext HTTP/2 server (gRPC needs h2c) until ctx
+// ends, then drains in-flight requests for up to grace.
+func serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

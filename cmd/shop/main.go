@@ -1,0 +1,65 @@
+// Command shop is the whole platform in one binary:
+//
+//	shop api          serve the Connect/gRPC/REST API (:8000)
+//	shop worker       run the Temporal workflows and activities
+//	shop migrate      up | down [N] | version
+//	shop seed         import the bundled demo catalog through a workflow
+//	shop import FILE  import a JSON or CSV catalog file through a workflow
+//
+// Configuration comes from the environment; see .env.example.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/telemetry"
+)
+
+type command struct {
+	run   func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error
+	usage string
+}
+
+var commands = map[string]command{
+	"api":     {runAPI, "serve the API"},
+	"worker":  {runWorker, "run the Temporal worker"},
+	"migrate": {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
+	"seed":    {runSeed, "import the bundled demo catalog (200+ products)"},
+	"import":  {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
+}
+
+func main() {
+	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
+		usage()
+		os.Exit(2)
+	}
+	cmd := commands[os.Args[1]]
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	log := telemetry.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat).With("cmd", os.Args[1])
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.run(ctx, cfg, log, os.Args[2:]); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("exiting", "error", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import"} {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
+	}
+}

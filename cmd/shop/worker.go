@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/temporalclient"
+	"github.com/shopkit/shop/workers"
+)
+
+func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tc, err := temporalclient.Dial(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{Catalog: catalog.NewStore(pool)})
+	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
+	// Run returns after ctx ends and in-flight activities have drained.
+	return w.Run(interrupt(ctx))
+}
+
+func interrupt(ctx context.Context) <-chan any {
+	ch := make(chan any)
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch
+}

@@ -1,0 +1,564 @@
+#!/usr/bin/env bash
+# deploy/stack.sh: the local service stack for `make run` / `make test`.
+#
+#   deploy/stack.sh up     [service...]   reuse or start each service, wait until ready
+#   deploy/stack.sh down   [service...]   stop what this script started (pid files only)
+#   deploy/stack.sh status [service...]   one line per service; exit 1 if any is not reachable
+#   deploy/stack.sh logs   service        tail that service's log
+#
+# Services: postgres redis temporal stripe-mock elasticsearch
+#   (default: $STACK_SERVICES, or "postgres redis temporal stripe-mock").
+# A service already reachable at its configured address is reused and never stopped.
+# Otherwise a private one is started with state under $DATA_DIR (default <repo>/.data).
+# See deploy/README.md for all variables.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ALL_SERVICES=(postgres redis temporal stripe-mock elasticsearch)
+
+DATABASE_URL=${DATABASE_URL:-postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable}
+TEST_DATABASE_URL=${TEST_DATABASE_URL:-}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
+STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:12111}
+STRIPE_SECRET_KEY=${STRIPE_SECRET_KEY:-}
+ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-http://127.0.0.1:9200}
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+TEMPORAL_CLI_VERSION=${TEMPORAL_CLI_VERSION:-v1.5.1}
+STRIPE_MOCK_VERSION=${STRIPE_MOCK_VERSION:-v0.203.0}
+TEMPORAL_SEARCH_ATTRIBUTES=${TEMPORAL_SEARCH_ATTRIBUTES:-CustomerId=Keyword OrderId=Keyword OrderStatus=Keyword}
+ES_VERSION=${ES_VERSION:-8.19.7}
+ES_HEAP=${ES_HEAP:-512m}
+ES_JAVA_HOME=${ES_JAVA_HOME:-}
+
+SVC_MATCH=([postgres]=postgres [redis]=redis-server [temporal]=temporal [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
+
+# ================================================================ postgres
+
+pg_parse() {
+  parse_url "$DATABASE_URL" || die "cannot parse DATABASE_URL=$DATABASE_URL"
+  [[ $U_SCHEME == postgres || $U_SCHEME == postgresql ]] || die "DATABASE_URL must be postgres://..."
+  PG_HOST=${U_HOST:-127.0.0.1} PG_PORT=${U_PORT:-5432} PG_USER=${U_USER:-shop} PG_PASS=$U_PASS
+  PG_DB=$(pct_decode "${U_PATH#/}")
+  PG_DB=${PG_DB:-$PG_USER}
+  PG_SSLMODE=$(query_param sslmode "$U_QUERY" || true)
+  PG_ADDR=$(hostport "$PG_HOST" "$PG_PORT")
+  PG_DATA=$DATA_DIR/postgres
+  PG_SOCK=$DATA_DIR/run
+}
+
+# pg_sql DB SQL...: run as the DATABASE_URL user over TCP (-X: ignore ~/.psqlrc).
+pg_sql() {
+  local db=$1
+  shift
+  PGPASSWORD=$PG_PASS PGSSLMODE=${PG_SSLMODE:-prefer} PGCONNECT_TIMEOUT=3 \
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
+}
+
+pg_answers() { "$PG_BIN/pg_isready" -q -t 2 -h "$PG_HOST" -p "$PG_PORT" >/dev/null 2>&1; }
+pg_login() { pg_sql postgres -tAc 'select 1' >/dev/null 2>&1; }
+pg_ready() { pg_answers && pg_login; }
+
+pg_install() {
+  [[ -x $PG_BIN/postgres && -x $PG_BIN/initdb ]] && return 0
+  say postgres "installing postgresql-15 postgresql-contrib-15 (apt-get)..."
+  apt_install postgresql-15 postgresql-contrib-15
+  # The package creates and auto-starts its own cluster on 5432; it does not know our
+  # role, so keep it out of the way (manual start only).
+  if [[ -f /etc/postgresql/15/main/start.conf ]]; then
+    pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+    printf 'manual\n' >/etc/postgresql/15/main/start.conf
+  fi
+}
+
+pg_initdb() {
+  local log pwfile
+  log=$(log_file postgres)
+  [[ -f $PG_DATA/PG_VERSION ]] && return 0
+  ensure_svc_user
+  mkdir -p "$PG_DATA"
+  chmod 700 "$PG_DATA"
+  svc_own "$PG_DATA"
+  make_traversable "$PG_DATA"
+  local -a auth=(--auth-local=scram-sha-256 --auth-host=scram-sha-256)
+  pwfile=$(mktemp "$DATA_DIR/.pgpw.XXXXXX")
+  printf '%s\n' "$PG_PASS" >"$pwfile"
+  svc_own "$pwfile"
+  [[ -n $PG_PASS ]] || auth=(--auth-local=trust --auth-host=trust)
+  if ! as_svc "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" ${PG_PASS:+"--pwfile=$pwfile"} "${auth[@]}" \
+    -E UTF8 --locale=C.UTF-8 >>"$log" 2>&1; then
+    rm -f "$pwfile"
+    rm -rf "$PG_DATA"
+    svc_fail postgres "initdb failed" "$log"
+  fi
+  rm -f "$pwfile"
+}
+
+pg_start() {
+  local ver
+  pg_install
+  pg_initdb
+  ver=$(cat "$PG_DATA/PG_VERSION")
+  [[ $("$PG_BIN/postgres" --version) == *" $ver."* ]] ||
+    die "postgres: $(rel "$PG_DATA") is a PostgreSQL $ver cluster but $PG_BIN is $("$PG_BIN/postgres" --version)"
+  # Unix socket path must stay under 108 bytes.
+  if ((${#PG_SOCK} > 90)); then PG_SOCK=/tmp/shopkit-pg-$PG_PORT; fi
+  mkdir -p "$PG_SOCK"
+  svc_own "$PG_SOCK"
+  svc_prefix
+  start_bg postgres "${AS_SVC[@]}" "$PG_BIN/postgres" -D "$PG_DATA" \
+    -c "listen_addresses=$PG_HOST" -c "port=$PG_PORT" -c "unix_socket_directories=$PG_SOCK" \
+    -c synchronous_commit=off -c logging_collector=off
+  wait_ready postgres "${PG_START_TIMEOUT:-60}" pg_ready
+}
+
+# pg_ensure_db URL: create the database named in URL on our server if missing
+# and check that the contrib extensions the app needs can be created there.
+pg_ensure_db() {
+  local url=$1 db
+  parse_url "$url" || die "cannot parse $url"
+  db=$(pct_decode "${U_PATH#/}")
+  [[ -n $db ]] || return 0
+  if [[ ${U_HOST:-127.0.0.1}:${U_PORT:-5432} != "$PG_HOST:$PG_PORT" ]]; then
+    printf 'stack: warning: %s is on a different server than DATABASE_URL; not creating it\n' "${url%%@*}@..." >&2
+    return 0
+  fi
+  if [[ -n $U_USER && $U_USER != "$PG_USER" ]]; then
+    pg_sql postgres -v u="$U_USER" -v p="$U_PASS" <<'SQL' || die "postgres: cannot create role $U_USER"
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'u', :'p')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'u') \gexec
+SQL
+  fi
+  pg_sql postgres -v db="$db" -v owner="${U_USER:-$PG_USER}" <<'SQL' >/dev/null 2>"$DATA_DIR/logs/.pgerr" ||
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner')
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+    die "postgres: cannot create database $db: $(cat "$DATA_DIR/logs/.pgerr")"
+  # Check (and roll back) rather than leave extensions behind: migrations own the schema.
+  pg_sql "$db" >/dev/null 2>"$DATA_DIR/logs/.pgerr" <<'SQL' ||
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS unaccent;
+ROLLBACK;
+SQL
+    die "postgres: extensions pg_trgm/unaccent unusable in $db (is postgresql-contrib installed?): $(cat "$DATA_DIR/logs/.pgerr")"
+  rm -f "$DATA_DIR/logs/.pgerr"
+}
+
+pg_ensure_dbs() {
+  pg_ensure_db "$DATABASE_URL"
+  [[ -z $TEST_DATABASE_URL ]] || pg_ensure_db "$TEST_DATABASE_URL"
+  pg_parse # restore PG_* after parsing other URLs
+}
+
+up_postgres() {
+  pg_parse
+  local pid err
+  [[ -x $PG_BIN/psql ]] || pg_install
+  if pid=$(our_pid postgres); then
+    wait_ready postgres "${PG_START_TIMEOUT:-60}" pg_ready
+    pg_ensure_dbs
+    say postgres "running on $PG_ADDR (private cluster $(rel "$PG_DATA"), pid $pid)"
+    return
+  fi
+  if pg_answers || port_open "$PG_HOST" "$PG_PORT"; then
+    if ! err=$(pg_sql postgres -tAc 'select 1' 2>&1 >/dev/null); then
+      if pg_answers; then
+        die "postgres: a PostgreSQL server answers on $PG_ADDR but rejects DATABASE_URL's credentials (user '$PG_USER'): ${err//$'\n'/ }
+  Stop it (the Debian cluster: pg_ctlcluster 15 main stop), create the role there, or point DATABASE_URL at another port."
+      fi
+      die "postgres: $PG_ADDR is in use by something that is not PostgreSQL"
+    fi
+    pg_ensure_dbs
+    say postgres "reused at $PG_ADDR"
+    return
+  fi
+  is_loopback "$PG_HOST" || die "postgres: $PG_ADDR (DATABASE_URL) is not reachable and not local"
+  pg_start
+  pg_ensure_dbs
+  say postgres "started on $PG_ADDR (private cluster $(rel "$PG_DATA"))"
+}
+
+status_postgres() {
+  pg_parse
+  [[ -x $PG_BIN/psql ]] || { say postgres "not installed"; return 1; }
+  status_line postgres "$PG_ADDR" pg_ready
+}
+
+# ================================================================ redis
+
+redis_parse() {
+  parse_url "$REDIS_URL" || die "cannot parse REDIS_URL=$REDIS_URL"
+  RD_HOST=${U_HOST:-127.0.0.1} RD_PORT=${U_PORT:-6379} RD_PASS=$U_PASS
+  RD_ADDR=$(hostport "$RD_HOST" "$RD_PORT")
+}
+
+redis_ready() { [[ $(redis-cli --no-auth-warning -u "$REDIS_URL" ping 2>/dev/null) == PONG ]]; }
+
+up_redis() {
+  redis_parse
+  local pid
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    say redis "installing redis-server (apt-get)..."
+    apt_install redis-server
+  fi
+  if pid=$(our_pid redis); then
+    wait_ready redis 20 redis_ready
+    say redis "running on $RD_ADDR (private, pid $pid)"
+    return
+  fi
+  if redis_ready; then
+    say redis "reused at $RD_ADDR"
+    return
+  fi
+  port_open "$RD_HOST" "$RD_PORT" && die "redis: $RD_ADDR is in use but does not answer PING for REDIS_URL (wrong password?)"
+  is_loopback "$RD_HOST" || die "redis: $RD_ADDR (REDIS_URL) is not reachable and not local"
+  mkdir -p "$DATA_DIR/redis"
+  start_bg redis redis-server --bind "$RD_HOST" --port "$RD_PORT" --dir "$DATA_DIR/redis" \
+    --daemonize no --save '' --appendonly no ${RD_PASS:+--requirepass "$RD_PASS"}
+  wait_ready redis "${REDIS_START_TIMEOUT:-20}" redis_ready
+  say redis "started on $RD_ADDR (private, no persistence)"
+}
+
+status_redis() {
+  redis_parse
+  status_line redis "$RD_ADDR" redis_ready
+}
+
+# ================================================================ temporal
+
+temporal_parse() {
+  TP_HOST=${TEMPORAL_ADDRESS%:*} TP_PORT=${TEMPORAL_ADDRESS##*:}
+  TP_HOST=${TP_HOST#[}
+  TP_HOST=${TP_HOST%]}
+  [[ $TP_PORT =~ ^[0-9]+$ ]] || die "TEMPORAL_ADDRESS must be host:port (got $TEMPORAL_ADDRESS)"
+  TP_CLI=$BIN_DIR/temporal
+}
+
+temporal_ns_ready() {
+  port_open "$TP_HOST" "$TP_PORT" &&
+    "$TP_CLI" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$1" --command-timeout 5s >/dev/null 2>&1
+}
+temporal_ready() { temporal_ns_ready default; }
+
+# temporal_ensure_ns_and_attrs: namespace and search attributes exist (idempotent).
+temporal_ensure_ns_and_attrs() {
+  local out sa
+  if ! temporal_ns_ready "$TEMPORAL_NAMESPACE"; then
+    out=$("$TP_CLI" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_NAMESPACE" 2>&1) ||
+      [[ $out == *"already"* ]] || die "temporal: cannot create namespace $TEMPORAL_NAMESPACE: $out"
+    wait_ready temporal 30 temporal_ns_ready "$TEMPORAL_NAMESPACE"
+  fi
+  local -a args=()
+  for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--name "${sa%%=*}" --type "${sa#*=}"); done
+  ((${#args[@]})) || return 0
+  out=$("$TP_CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_NAMESPACE" "${args[@]}" 2>&1) ||
+    [[ $out == *"already exists"* && $out != *"different type"* ]] ||
+    die "temporal: cannot create search attributes ($TEMPORAL_SEARCH_ATTRIBUTES) in $TEMPORAL_NAMESPACE: $out"
+}
+
+up_temporal() {
+  temporal_parse
+  local pid sa
+  ensure_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  if pid=$(our_pid temporal); then
+    wait_ready temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready
+    temporal_ensure_ns_and_attrs
+    say temporal "running on $TEMPORAL_ADDRESS, UI http://$(hostport "$TP_HOST" "$TEMPORAL_UI_PORT") (private, pid $pid)"
+    return
+  fi
+  if port_open "$TP_HOST" "$TP_PORT"; then
+    temporal_ready || die "temporal: $TEMPORAL_ADDRESS is in use but is not answering as a Temporal frontend"
+    temporal_ensure_ns_and_attrs
+    say temporal "reused at $TEMPORAL_ADDRESS"
+    return
+  fi
+  is_loopback "$TP_HOST" || die "temporal: $TEMPORAL_ADDRESS (TEMPORAL_ADDRESS) is not reachable and not local"
+  port_open "$TP_HOST" "$TEMPORAL_UI_PORT" &&
+    die "temporal: UI port $TEMPORAL_UI_PORT is already taken (set TEMPORAL_UI_PORT)"
+  mkdir -p "$DATA_DIR/temporal"
+  local -a args=(server start-dev --ip "$TP_HOST" --port "$TP_PORT" --ui-port "$TEMPORAL_UI_PORT"
+    --db-filename "$DATA_DIR/temporal/temporal.db" --log-level warn)
+  [[ $TEMPORAL_NAMESPACE == default ]] || args+=(--namespace "$TEMPORAL_NAMESPACE")
+  for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--search-attribute "$sa"); done
+  start_bg temporal "$TP_CLI" "${args[@]}"
+  wait_ready temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready
+  temporal_ensure_ns_and_attrs
+  say temporal "started on $TEMPORAL_ADDRESS, UI http://$(hostport "$TP_HOST" "$TEMPORAL_UI_PORT") (state $(rel "$DATA_DIR/temporal"))"
+}
+
+status_temporal() {
+  temporal_parse
+  if [[ ! -x $TP_CLI ]]; then
+    if port_open "$TP_HOST" "$TP_PORT"; then say temporal "port open at $TEMPORAL_ADDRESS ($(rel "$TP_CLI") missing, cannot check)"; else say temporal "down ($(rel "$TP_CLI") not built)"; fi
+    return 1
+  fi
+  status_line temporal "$TEMPORAL_ADDRESS" temporal_ready
+}
+
+# ================================================================ stripe-mock
+
+stripe_parse() {
+  parse_url "$STRIPE_API_BASE" || die "cannot parse STRIPE_API_BASE=$STRIPE_API_BASE"
+  SM_HOST=${U_HOST:-127.0.0.1} SM_PORT=${U_PORT:-12111}
+  SM_ADDR=$(hostport "$SM_HOST" "$SM_PORT")
+}
+
+# stripe_wanted: only mock when no live key is configured and the base URL is local.
+stripe_wanted() {
+  [[ -z $STRIPE_SECRET_KEY || $STRIPE_SECRET_KEY == sk_test_* ]] && is_loopback "$SM_HOST" && [[ $U_SCHEME == http ]]
+}
+
+stripe_ready() {
+  local body
+  body=$(curl -sS --max-time 3 -H 'Authorization: Bearer sk_test_123' "${STRIPE_API_BASE%/}/v1/customers" 2>/dev/null) || return 1
+  [[ $body == *'"object"'* ]]
+}
+
+up_stripe-mock() {
+  stripe_parse
+  local pid
+  if ! stripe_wanted; then
+    say stripe-mock "skipped (STRIPE_SECRET_KEY is not a test key or STRIPE_API_BASE is not local http)"
+    return
+  fi
+  if pid=$(our_pid stripe-mock); then
+    wait_ready stripe-mock 30 stripe_ready
+    say stripe-mock "running on $SM_ADDR (private, pid $pid)"
+    return
+  fi
+  if stripe_ready; then
+    say stripe-mock "reused at $SM_ADDR"
+    return
+  fi
+  port_open "$SM_HOST" "$SM_PORT" && die "stripe-mock: $SM_ADDR is in use but does not answer like the Stripe API"
+  ensure_go_tool stripe-mock "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+  # -http-addr alone still opens the default HTTPS listener on all interfaces (:12112);
+  # pin that one to an ephemeral loopback port instead.
+  start_bg stripe-mock "$BIN_DIR/stripe-mock" -http-addr "$SM_ADDR" -https-addr "$(hostport "$SM_HOST" 0)"
+  wait_ready stripe-mock "${STRIPE_MOCK_START_TIMEOUT:-30}" stripe_ready
+  say stripe-mock "started on $SM_ADDR"
+}
+
+status_stripe-mock() {
+  stripe_parse
+  stripe_wanted || { say stripe-mock "not used (live key or non-local STRIPE_API_BASE)"; return 0; }
+  status_line stripe-mock "$SM_ADDR" stripe_ready
+}
+
+# ================================================================ elasticsearch
+
+es_parse() {
+  parse_url "$ELASTICSEARCH_URL" || die "cannot parse ELASTICSEARCH_URL=$ELASTICSEARCH_URL"
+  ES_HOST=${U_HOST:-127.0.0.1} ES_PORT=${U_PORT:-9200}
+  ES_ADDR=$(hostport "$ES_HOST" "$ES_PORT")
+  ES_HOME=$DATA_DIR/elasticsearch-$ES_VERSION
+  ES_STATE=$DATA_DIR/es
+}
+
+# es_ready: a genuine Elasticsearch node (tagline + X-Elastic-Product), cluster not red.
+es_ready() {
+  local out
+  out=$(curl -sS -i --max-time 3 "${ELASTICSEARCH_URL%/}/" 2>/dev/null) || return 1
+  [[ $out == *'"tagline"'* ]] || return 1
+  grep -qi '^X-Elastic-Product: Elasticsearch' <<<"$out" || return 1
+  out=$(curl -sS --max-time 8 "${ELASTICSEARCH_URL%/}/_cluster/health?wait_for_status=yellow&timeout=5s" 2>/dev/null) || return 1
+  [[ $out == *'"status":"green"'* || $out == *'"status":"yellow"'* ]]
+}
+
+es_java_home() {
+  if [[ -z $ES_JAVA_HOME ]]; then
+    if [[ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]]; then
+      ES_JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+    elif command -v java >/dev/null; then
+      ES_JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+    else
+      say elasticsearch "installing openjdk-17-jre-headless (apt-get)..."
+      apt_install openjdk-17-jre-headless
+      ES_JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+    fi
+  fi
+  [[ -x $ES_JAVA_HOME/bin/java ]] || die "elasticsearch: no java at ES_JAVA_HOME=$ES_JAVA_HOME"
+}
+
+# es_install: the integ-test-zip distribution from Maven, unpacked once per version.
+es_install() {
+  local zip=$DATA_DIR/cache/elasticsearch-$ES_VERSION.zip log tmp
+  log=$(log_file install)
+  [[ -x $ES_HOME/bin/elasticsearch ]] && return 0
+  if [[ ! -s $zip ]]; then
+    command -v mvn >/dev/null || {
+      say elasticsearch "installing maven (apt-get)..."
+      apt_install maven
+    }
+    say elasticsearch "fetching org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION with mvn..."
+    mkdir -p "$DATA_DIR/cache"
+    mvn -q -B dependency:copy \
+      "-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
+      "-DoutputDirectory=$DATA_DIR/cache" >>"$log" 2>&1 || svc_fail elasticsearch "mvn dependency:copy failed" "$log"
+    [[ -s $zip ]] || svc_fail elasticsearch "mvn did not produce $(rel "$zip")" "$log"
+  fi
+  command -v unzip >/dev/null || apt_install unzip
+  tmp=$(mktemp -d "$DATA_DIR/.es-unzip.XXXXXX")
+  unzip -q "$zip" -d "$tmp" || {
+    rm -rf "$tmp"
+    die "elasticsearch: cannot unzip $(rel "$zip")"
+  }
+  [[ -x $tmp/elasticsearch-$ES_VERSION/bin/elasticsearch ]] || {
+    rm -rf "$tmp"
+    die "elasticsearch: unexpected layout in $(rel "$zip")"
+  }
+  mv "$tmp/elasticsearch-$ES_VERSION" "$ES_HOME"
+  rm -rf "$tmp"
+}
+
+es_configure() {
+  mkdir -p "$ES_STATE/data" "$ES_STATE/logs" "$ES_STATE/tmp"
+  {
+    printf '# Written by deploy/stack.sh on every start; edits are overwritten.\n'
+    printf 'cluster.name: shopkit-local\nnode.name: shopkit-local\n'
+    printf 'discovery.type: single-node\n'
+    printf 'network.host: %s\nhttp.port: %s\n' "$ES_HOST" "$ES_PORT"
+    printf 'path.data: %s\npath.logs: %s\n' "$ES_STATE/data" "$ES_STATE/logs"
+    printf 'cluster.routing.allocation.disk.threshold_enabled: false\n'
+    printf 'action.destructive_requires_name: false\n'
+    # Only distributions that ship x-pack-security know this setting (unknown settings are fatal).
+    if [[ -d $ES_HOME/modules/x-pack-security ]]; then printf 'xpack.security.enabled: false\n'; fi
+    if [[ $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 0) -lt 262144 ]]; then
+      # Too few mmap areas for Lucene's mmap directory; use NIO instead of hitting the limit.
+      printf 'node.store.allow_mmap: false\n'
+    fi
+  } >"$ES_HOME/config/elasticsearch.yml"
+  svc_own "$ES_HOME" "$ES_STATE"
+  make_traversable "$ES_HOME"
+}
+
+up_elasticsearch() {
+  es_parse
+  local pid t0
+  if pid=$(our_pid elasticsearch); then
+    wait_ready elasticsearch "${ES_START_TIMEOUT:-180}" es_ready
+    say elasticsearch "running on $ES_ADDR (private node $(rel "$ES_HOME"), pid $pid)"
+    return
+  fi
+  if es_ready; then
+    say elasticsearch "reused at $ES_ADDR"
+    return
+  fi
+  if port_open "$ES_HOST" "$ES_PORT"; then
+    curl -sS --max-time 3 "${ELASTICSEARCH_URL%/}/" 2>/dev/null | grep -q '"tagline"' &&
+      die "elasticsearch: the node at $ES_ADDR answers but its cluster is red or not genuine (no X-Elastic-Product)"
+    die "elasticsearch: $ES_ADDR is in use by something that is not Elasticsearch"
+  fi
+  is_loopback "$ES_HOST" || die "elasticsearch: $ES_ADDR (ELASTICSEARCH_URL) is not reachable and not local"
+  ensure_svc_user
+  es_java_home
+  es_install
+  es_configure
+  t0=$SECONDS
+  svc_prefix
+  start_bg elasticsearch "${AS_SVC[@]}" env HOME="$ES_STATE" ES_JAVA_HOME="$ES_JAVA_HOME" \
+    ES_JAVA_OPTS="${ES_JAVA_OPTS:--Xms$ES_HEAP -Xmx$ES_HEAP}" ES_TMPDIR="$ES_STATE/tmp" \
+    "$ES_HOME/bin/elasticsearch"
+  wait_ready elasticsearch "${ES_START_TIMEOUT:-180}" es_ready
+  say elasticsearch "started on $ES_ADDR in $((SECONDS - t0))s (private node $(rel "$ES_HOME"), data $(rel "$ES_STATE"))"
+}
+
+status_elasticsearch() {
+  es_parse
+  status_line elasticsearch "$ES_ADDR" es_ready
+}
+
+# ================================================================ commands
+
+# status_line NAME ADDR CHECK_FN
+status_line() {
+  local name=$1 addr=$2 fn=$3 pid
+  if pid=$(our_pid "$name"); then
+    if "$fn"; then say "$name" "running on $addr (private, pid $pid)"; else
+      say "$name" "NOT READY on $addr (private, pid $pid; see $(rel "$(log_file "$name")"))"
+      return 1
+    fi
+  elif "$fn"; then
+    say "$name" "reachable at $addr (external, not managed here)"
+  else
+    say "$name" "down ($addr)"
+    return 1
+  fi
+}
+
+select_services() {
+  local -a want
+  if (($#)); then want=("$@"); else read -r -a want <<<"${STACK_SERVICES:-postgres redis temporal stripe-mock}"; fi
+  SERVICES=()
+  local s a ok
+  for a in "${ALL_SERVICES[@]}"; do # keep dependency order
+    for s in "${want[@]}"; do [[ $s == "$a" ]] && SERVICES+=("$a") && break; done
+  done
+  for s in "${want[@]}"; do
+    ok=
+    for a in "${ALL_SERVICES[@]}"; do [[ $s == "$a" ]] && ok=1; done
+    [[ -n $ok ]] || die "unknown service '$s' (known: ${ALL_SERVICES[*]})"
+  done
+}
+
+cmd_up() {
+  select_services "$@"
+  with_lock
+  local s
+  for s in "${SERVICES[@]}"; do "up_$s"; done
+}
+
+cmd_down() {
+  with_lock
+  local -a names
+  local s i
+  if (($#)); then select_services "$@"; else SERVICES=("${ALL_SERVICES[@]}"); fi
+  names=("${SERVICES[@]}")
+  for ((i = ${#names[@]} - 1; i >= 0; i--)); do # reverse dependency order
+    s=${names[i]}
+    [[ -f $(pid_file "$s") ]] || continue
+    local sig=TERM
+    # TERM would be PostgreSQL's "smart" shutdown, which waits for clients to disconnect.
+    [[ $s == postgres ]] && sig=INT
+    if stop_pid "$s" "$sig"; then say "$s" "stopped"; else say "$s" "was not running (stale pid file removed)"; fi
+  done
+}
+
+cmd_status() {
+  select_services "$@"
+  local s rc=0
+  for s in "${SERVICES[@]}"; do "status_$s" || rc=1; done
+  return $rc
+}
+
+cmd_logs() {
+  (($# == 1)) || die "usage: stack.sh logs <service>"
+  local f
+  f=$(log_file "$1")
+  [[ -f $f ]] || die "no log at $(rel "$f")"
+  tail -n "${LINES:-50}" "$f"
+}
+
+main() {
+  local cmd=${1:-}
+  shift || true
+  init_dirs
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    logs) cmd_logs "$@" ;;
+    *)
+      sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,84 @@
+// Package catalog holds categories and products: the domain rules and their
+// PostgreSQL storage, shared by the API handlers and the import activities.
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopkit/shop/internal/money"
+)
+
+// ErrNotFound means the category or product does not exist (or is inactive).
+var ErrNotFound = errors.New("not found")
+
+// FieldError says which input field is wrong and why.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Paging limits for listings.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 100
+)
+
+// Category is a node of the category tree.
+type Category struct {
+	ID          int64
+	Name        string
+	Slug        string
+	ParentID    int64 // 0 for a top-level category
+	Description string
+}
+
+// Product is a sellable item.
+type Product struct {
+	ID            int64
+	SKU           string
+	Name          string
+	Description   string
+	Brand         string
+	CategoryID    int64
+	Price         money.Money
+	StockQuantity int64
+	Active        bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ListFilter selects a page of products.
+type ListFilter struct {
+	Skip       int64
+	Limit      int64
+	CategoryID int64
+	Search     string
+}
+
+// Normalize applies defaults and checks the bounds, naming the bad field.
+func (f *ListFilter) Normalize() error {
+	if f.Skip < 0 {
+		return fieldErr("skip", "must not be negative")
+	}
+	if f.Limit < 0 || f.Limit > MaxLimit {
+		return fieldErr("limit", "must be between 1 and %d", MaxLimit)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.CategoryID < 0 {
+		return fieldErr("category_id", "must not be negative")
+	}
+	if len(f.Search) > 200 {
+		return fieldErr("search", "must be at most 200 characters")
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopkit/shop/internal/money"
+)
+
+// Store reads and writes the catalog in PostgreSQL.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a store over pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// ListCategories returns every category, parents before their children.
+func (s *Store) ListCategories(ctx context.Context) ([]Category, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH RECURSIVE tree AS (
+			SELECT id, name, slug, parent_id, description, ARRAY[name] AS path
+			FROM categories WHERE parent_id IS NULL
+			UNION ALL
+			SELECT c.id, c.name, c.slug, c.parent_id, c.description, t.path || c.name
+			FROM categories c JOIN tree t ON c.parent_id = t.id
+		)
+		SELECT id, name, slug, coalesce(parent_id, 0), description FROM tree ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list categories: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Category, error) {
+		var c Category
+		err := r.Scan(&c.ID, &c.Name, &c.Slug, &c.ParentID, &c.Description)
+		return c, err
+	})
+}
+
+const productColumns = `id, sku, name, description, brand, category_id, price_minor, currency,
+	stock_quantity, active, created_at, updated_at`
+
+func scanProduct(r pgx.Row) (Product, error) {
+	var p Product
+	err := r.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Brand, &p.CategoryID,
+		&p.Price.Amount, &p.Price.Currency, &p.StockQuantity, &p.Active, &p.CreatedAt, &p.UpdatedAt)
+	return p, err
+}
+
+// ListProducts returns one page of active products and the total matching.
+func (s *Store) ListProducts(ctx context.Context, f ListFilter) ([]Product, int64, error) {
+	if err := f.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	where := []string{"active"}
+	args := []any{}
+	if f.CategoryID != 0 {
+		args = append(args, f.CategoryID)
+		where = append(where, fmt.Sprintf("category_id = $%d", len(args)))
+	}
+	order := "id"
+	if q := strings.TrimSpace(f.Search); q != "" {
+		// websearch_to_tsquery never fails on user input: quotes and
+		// operators are read as text, not as query syntax.
+		args = append(args, q)
+		where = append(where, fmt.Sprintf("search_vector @@ websearch_to_tsquery('english', $%d)", len(args)))
+		order = fmt.Sprintf("ts_rank(search_vector, websearch_to_tsquery('english', $%d)) DESC, id", len(args))
+	}
+	cond := strings.Join(where, " AND ")
+
+	var total int64
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM products WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("catalog: count products: %w", err)
+	}
+	args = append(args, f.Limit, f.Skip)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT %s FROM products WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+		productColumns, cond, order, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("catalog: list products: %w", err)
+	}
+	products, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Product, error) { return scanProduct(r) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("catalog: list products: %w", err)
+	}
+	return products, total, nil
+}
+
+// GetProduct returns an active product by id.
+func (s *Store) GetProduct(ctx context.Context, id int64) (Product, error) {
+	if id <= 0 {
+		return Product{}, fieldErr("product_id", "must be a positive integer")
+	}
+	p, err := scanProduct(s.pool.QueryRow(ctx, "SELECT "+productColumns+" FROM products WHERE id = $1 AND active", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Product{}, fmt.Errorf("product %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Product{}, fmt.Errorf("catalog: get product %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// ProductInput is a product as an import file or an admin describes it.
+type ProductInput struct {
+	SKU           string      `json:"sku"`
+	Name          string      `json:"name"`
+	Description   string      `json:"description"`
+	Category      string      `json:"category"`
+	Brand         string      `json:"brand"`
+	Price         money.Money `json:"price"`
+	StockQuantity int64       `json:"stock_quantity"`
+}
+
+// UpsertResult counts what an upsert did.
+type UpsertResult struct {
+	Inserted int
+	Updated  int
+}
+
+// UpsertProducts inserts or updates products by SKU in one transaction,
+// creating missing categories by name. Re-running it with the same input
+// changes nothing, which makes import batches safe to retry.
+func (s *Store) UpsertProducts(ctx context.Context, items []ProductInput) (UpsertResult, error) {
+	var res UpsertResult
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		categories := map[string]int64{}
+		for _, it := range items {
+			if _, ok := categories[it.Category]; ok {
+				continue
+			}
+			id, err := ensureCategory(ctx, tx, it.Category)
+			if err != nil {
+				return err
+			}
+			categories[it.Category] = id
+		}
+		for _, it := range items {
+			var inserted bool
+			err := tx.QueryRow(ctx, `
+				INSERT INTO products (sku, name, description, brand, category_id, price_minor, currency, stock_quantity)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (sku) DO UPDATE SET
+					name = EXCLUDED.name, description = EXCLUDED.description, brand = EXCLUDED.brand,
+					category_id = EXCLUDED.category_id, price_minor = EXCLUDED.price_minor,
+					currency = EXCLUDED.currency, stock_quantity = EXCLUDED.stock_quantity,
+					updated_at = now()
+				WHERE (products.name, products.description, products.brand, products.category_id,
+				       products.price_minor, products.currency, products.stock_quantity)
+				   IS DISTINCT FROM
+				      (EXCLUDED.name, EXCLUDED.description, EXCLUDED.brand, EXCLUDED.category_id,
+				       EXCLUDED.price_minor, EXCLUDED.currency, EXCLUDED.stock_quantity)
+				RETURNING (xmax = 0)`,
+				it.SKU, it.Name, it.Description, it.Brand, categories[it.Category],
+				it.Price.Amount, it.Price.Currency, it.StockQuantity).Scan(&inserted)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows): // unchanged
+			case err != nil:
+				return fmt.Errorf("catalog: upsert %s: %w", it.SKU, err)
+			case inserted:
+				res.Inserted++
+			default:
+				res.Updated++
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func ensureCategory(ctx context.Context, tx pgx.Tx, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO categories (name, slug) VALUES ($1, $2)
+		ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
+		RETURNING id`, name, Slug(name)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("catalog: category %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// Slug turns a name into a URL-safe identifier: "Home & Kitchen" -> "home-kitchen".
+func Slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}

@@ -1,0 +1,219 @@
+// Package config reads the platform's configuration from the environment.
+//
+// Every setting has a local default so that `make run` works with nothing set;
+// Load validates the result and names the variable at fault.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of every subcommand.
+type Config struct {
+	Env string // APP_ENV: development, test or production
+
+	HTTPAddr        string        // HTTP_ADDR
+	RecommenderAddr string        // RECOMMENDER_ADDR
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+
+	DatabaseURL      string // DATABASE_URL
+	DatabaseMaxConns int32  // DATABASE_MAX_CONNS
+
+	RedisURL string // REDIS_URL
+
+	TemporalAddress   string // TEMPORAL_ADDRESS
+	TemporalNamespace string // TEMPORAL_NAMESPACE
+	TemporalTaskQueue string // TEMPORAL_TASK_QUEUE
+	TemporalUIURL     string // TEMPORAL_UI_URL
+
+	SearchBackend    string // SEARCH_BACKEND: postgres or elasticsearch
+	ElasticsearchURL string // ELASTICSEARCH_URL
+
+	StripeAPIBase   string // STRIPE_API_BASE
+	StripeSecretKey string // STRIPE_SECRET_KEY (secret)
+
+	SMTPAddr string // SMTP_ADDR
+
+	LogLevel  slog.Level // LOG_LEVEL
+	LogFormat string     // LOG_FORMAT: json or text
+}
+
+// Defaults for local development; they match deploy/stack.sh.
+var defaults = map[string]string{
+	"APP_ENV":             "development",
+	"HTTP_ADDR":           ":8000",
+	"RECOMMENDER_ADDR":    ":8001",
+	"SHUTDOWN_TIMEOUT":    "20s",
+	"DATABASE_URL":        "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
+	"DATABASE_MAX_CONNS":  "20",
+	"REDIS_URL":           "redis://127.0.0.1:6379/0",
+	"TEMPORAL_ADDRESS":    "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":  "default",
+	"TEMPORAL_TASK_QUEUE": "shop",
+	"TEMPORAL_UI_URL":     "http://127.0.0.1:8233",
+	"SEARCH_BACKEND":      "postgres",
+	"ELASTICSEARCH_URL":   "http://127.0.0.1:9200",
+	"STRIPE_API_BASE":     "http://127.0.0.1:12111",
+	"STRIPE_SECRET_KEY":   "sk_test_stripe_mock",
+	"SMTP_ADDR":           "127.0.0.1:1025",
+	"LOG_LEVEL":           "info",
+	"LOG_FORMAT":          "json",
+}
+
+// Load reads the configuration from the process environment.
+func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup reads the configuration through lookup, so tests need not touch
+// the process environment.
+func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
+	r := reader{lookup: lookup}
+	c := &Config{
+		Env:               r.oneOf("APP_ENV", "development", "test", "production"),
+		HTTPAddr:          r.addr("HTTP_ADDR"),
+		RecommenderAddr:   r.addr("RECOMMENDER_ADDR"),
+		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
+		DatabaseURL:       r.url("DATABASE_URL", "postgres", "postgresql"),
+		DatabaseMaxConns:  int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
+		RedisURL:          r.url("REDIS_URL", "redis", "rediss"),
+		TemporalAddress:   r.addr("TEMPORAL_ADDRESS"),
+		TemporalNamespace: r.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalTaskQueue: r.nonEmpty("TEMPORAL_TASK_QUEUE"),
+		TemporalUIURL:     r.url("TEMPORAL_UI_URL", "http", "https"),
+		SearchBackend:     r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
+		ElasticsearchURL:  r.url("ELASTICSEARCH_URL", "http", "https"),
+		StripeAPIBase:     r.url("STRIPE_API_BASE", "http", "https"),
+		StripeSecretKey:   r.nonEmpty("STRIPE_SECRET_KEY"),
+		SMTPAddr:          r.addr("SMTP_ADDR"),
+		LogLevel:          r.level("LOG_LEVEL"),
+		LogFormat:         r.oneOf("LOG_FORMAT", "json", "text"),
+	}
+	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripe_mock") {
+		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
+	}
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, nil
+}
+
+// String describes the configuration with secrets and passwords masked, for logs.
+func (c *Config) String() string {
+	return fmt.Sprintf("env=%s http=%s database=%s redis=%s temporal=%s/%s search=%s stripe=%s key=%s",
+		c.Env, c.HTTPAddr, Redact(c.DatabaseURL), Redact(c.RedisURL), c.TemporalAddress,
+		c.TemporalNamespace, c.SearchBackend, c.StripeAPIBase, mask(c.StripeSecretKey))
+}
+
+// LogValue keeps secrets out of structured logs.
+func (c *Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// Redact hides the password of a URL.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid url>"
+	}
+	return u.Redacted()
+}
+
+func mask(secret string) string {
+	if len(secret) <= 8 {
+		return "****"
+	}
+	return secret[:8] + "****"
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (r *reader) get(name string) string {
+	if v, ok := r.lookup(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return defaults[name]
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("config: %s %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (r *reader) nonEmpty(name string) string {
+	v := r.get(name)
+	if v == "" {
+		r.fail(name, "must not be empty")
+	}
+	return v
+}
+
+func (r *reader) oneOf(name string, allowed ...string) string {
+	v := strings.ToLower(r.get(name))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, "is %q; want one of %s", v, strings.Join(allowed, ", "))
+	return v
+}
+
+func (r *reader) addr(name string) string {
+	v := r.get(name)
+	if _, port, err := net.SplitHostPort(v); err != nil {
+		r.fail(name, "is %q; want host:port (%v)", v, err)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		r.fail(name, "has an invalid port %q", port)
+	}
+	return v
+}
+
+func (r *reader) url(name string, schemes ...string) string {
+	v := r.get(name)
+	u, err := url.Parse(v)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		r.fail(name, "is not a valid URL")
+		return v
+	}
+	for _, s := range schemes {
+		if u.Scheme == s && u.Host != "" {
+			return v
+		}
+	}
+	r.fail(name, "is %q; want a %s:// URL with a host", u.Redacted(), schemes[0])
+	return v
+}
+
+func (r *reader) duration(name string) time.Duration {
+	v := r.get(name)
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, "is %q; want a positive duration such as 20s", v)
+	}
+	return d
+}
+
+func (r *reader) intRange(name string, lo, hi int) int {
+	v := r.get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, "is %q; want an integer from %d to %d", v, lo, hi)
+	}
+	return n
+}
+
+func (r *reader) level(name string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(r.get(name))); err != nil {
+		r.fail(name, "is %q; want debug, info, warn or error", r.get(name))
+	}
+	return l
+}

@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.Equal(t, ":8000", c.HTTPAddr)
+	assert.Equal(t, "postgres", c.SearchBackend)
+	assert.Equal(t, int32(20), c.DatabaseMaxConns)
+}
+
+func TestErrorsNameEveryBadVariable(t *testing.T) {
+	_, err := FromLookup(lookup(map[string]string{
+		"HTTP_ADDR":          "8000",
+		"DATABASE_URL":       "mysql://u:hunter2@h/db",
+		"SEARCH_BACKEND":     "solr",
+		"DATABASE_MAX_CONNS": "0",
+		"SHUTDOWN_TIMEOUT":   "soon",
+		"LOG_LEVEL":          "loud",
+	}))
+	require.Error(t, err)
+	msg := err.Error()
+	for _, name := range []string{"HTTP_ADDR", "DATABASE_URL", "SEARCH_BACKEND", "DATABASE_MAX_CONNS", "SHUTDOWN_TIMEOUT", "LOG_LEVEL"} {
+		assert.Contains(t, msg, name)
+	}
+	assert.NotContains(t, msg, "hunter2", "passwords must not leak into errors")
+}
+
+func TestProductionNeedsARealStripeKey(t *testing.T) {
+	_, err := FromLookup(lookup(map[string]string{"APP_ENV": "production"}))
+	require.ErrorContains(t, err, "STRIPE_SECRET_KEY")
+}
+
+func TestStringMasksSecrets(t *testing.T) {
+	c, err := FromLookup(lookup(map[string]string{
+		"DATABASE_URL":      "postgres://shop:topsecret@db:5432/shop",
+		"STRIPE_SECRET_KEY": "sk_live_abcdefghijklmnop",
+	}))
+	require.NoError(t, err)
+	s := c.String()
+	assert.False(t, strings.Contains(s, "topsecret") || strings.Contains(s, "abcdefghijklmnop"), s)
+}

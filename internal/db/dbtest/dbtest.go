@@ -1,0 +1,154 @@
+// Package dbtest gives each test a fresh, migrated PostgreSQL database.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/migrations"
+)
+
+// DefaultURL is where `make test` starts PostgreSQL.
+const DefaultURL = "postgres://shop:shop@127.0.0.1:5432/shop_test?sslmode=disable"
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// ServerURL is the test server's URL from TEST_DATABASE_URL.
+func ServerURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// New returns a pool on a new database with every migration applied,
+// dropped when the test ends. Migrations run once per test binary into a
+// template that each database is cloned from.
+func New(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	admin := connect(t, ServerURL())
+	defer admin.Close(ctx)
+
+	templateOnce.Do(func() { templateName, templateErr = buildTemplate(ctx, admin) })
+	if templateErr != nil {
+		t.Fatalf("dbtest: migrating the template database: %v", templateErr)
+	}
+	name := "shop_t_" + randomHex(6)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
+		t.Fatalf("dbtest: create database: %v", err)
+	}
+	pool, err := db.Open(ctx, withDB(ServerURL(), name), 10)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		c := connect(t, ServerURL())
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	})
+	return pool
+}
+
+// URL returns the connection string of the pool's database.
+func URL(pool *pgxpool.Pool) string {
+	return withDB(ServerURL(), pool.Config().ConnConfig.Database)
+}
+
+// buildTemplate creates (once per schema version, shared by test binaries)
+// a database named after a hash of the migrations, with all of them applied.
+func buildTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
+	h := sha256.New()
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(migrations.FS, e.Name())
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(e.Name()))
+		h.Write(b)
+	}
+	sum := h.Sum(nil)
+	name := "shop_tpl_" + hex.EncodeToString(sum[:6])
+	lock := int64(binary.BigEndian.Uint64(sum[:8]))
+
+	// Test binaries run in parallel; one builds, the others wait and reuse.
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
+		return "", err
+	}
+	defer admin.Exec(ctx, "SELECT pg_advisory_unlock($1)", lock) //nolint:errcheck
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	pool, err := db.Open(ctx, withDB(ServerURL(), name), 2)
+	if err == nil {
+		err = db.Migrate(pool)
+		pool.Close()
+	}
+	if err != nil {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		return "", err
+	}
+	return name, nil
+}
+
+func connect(t testing.TB, raw string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("dbtest: PostgreSQL is not reachable at TEST_DATABASE_URL (%s): %v\n"+
+			"Start the test services with `make test` (or `deploy/stack.sh up`).", redacted(raw), err)
+	}
+	return c
+}
+
+func withDB(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid url>"
+	}
+	return u.Redacted()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,95 @@
+// Package money handles amounts as integer minor units plus an ISO 4217
+// currency code. No floating point is used anywhere.
+package money
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Money is an amount in minor units (cents for USD) of one currency.
+type Money struct {
+	Amount   int64  `json:"amount_minor"`
+	Currency string `json:"currency"`
+}
+
+var (
+	// ErrCurrency means the currency code is unknown or malformed.
+	ErrCurrency = errors.New("unsupported currency")
+	// ErrAmount means the decimal amount is malformed, negative or too precise.
+	ErrAmount = errors.New("invalid amount")
+)
+
+// exponents lists the minor-unit digits of the currencies we accept.
+var exponents = map[string]int{
+	"USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "CHF": 2, "SEK": 2, "NOK": 2,
+	"DKK": 2, "PLN": 2, "CZK": 2, "NZD": 2, "SGD": 2, "HKD": 2, "MXN": 2, "BRL": 2,
+	"INR": 2, "CNY": 2, "ZAR": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3,
+}
+
+// Exponent returns the number of minor-unit digits of a currency.
+func Exponent(currency string) (int, error) {
+	e, ok := exponents[currency]
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrCurrency, currency)
+	}
+	return e, nil
+}
+
+// Parse reads a non-negative decimal such as "1999.99" into minor units of
+// currency, refusing more decimals than the currency has.
+func Parse(decimal, currency string) (Money, error) {
+	exp, err := Exponent(currency)
+	if err != nil {
+		return Money{}, err
+	}
+	s := strings.TrimSpace(decimal)
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" || (hasDot && frac == "") || !digits(whole) || !digits(frac) {
+		return Money{}, fmt.Errorf("%w: %q is not a plain decimal number", ErrAmount, decimal)
+	}
+	if len(frac) > exp {
+		return Money{}, fmt.Errorf("%w: %q has more than %d decimals for %s", ErrAmount, decimal, exp, currency)
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil || len(whole) > 15 {
+		return Money{}, fmt.Errorf("%w: %q is too large", ErrAmount, decimal)
+	}
+	return Money{Amount: n, Currency: currency}, nil
+}
+
+// Decimal formats the amount in major units, e.g. "1999.99".
+func (m Money) Decimal() string {
+	exp := exponents[m.Currency]
+	neg := m.Amount < 0
+	a := m.Amount
+	if neg {
+		a = -a
+	}
+	s := strconv.FormatInt(a, 10)
+	if exp > 0 {
+		if len(s) <= exp {
+			s = strings.Repeat("0", exp-len(s)+1) + s
+		}
+		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// String formats the amount with its currency, e.g. "1999.99 USD".
+func (m Money) String() string { return m.Decimal() + " " + m.Currency }
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,51 @@
+// Package workers registers every workflow and activity on the task queue.
+package workers
+
+import (
+	"context"
+	"time"
+
+	enums "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	catalogact "github.com/shopkit/shop/activities/catalog"
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/workflows/catalogimport"
+)
+
+// Deps are the clients the activities use.
+type Deps struct {
+	Catalog *catalog.Store
+}
+
+// New returns a worker for taskQueue with everything registered.
+func New(c client.Client, taskQueue string, d Deps) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{
+		// Let in-flight activities finish on shutdown (deploys) before
+		// they are handed to another worker.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	Register(w, d)
+	return w
+}
+
+// Register adds the workflows and activities to w (also used by tests).
+func Register(w worker.Registry, d Deps) {
+	w.RegisterWorkflowWithOptions(catalogimport.Workflow, workflow.RegisterOptions{Name: catalogimport.Name})
+	w.RegisterActivity(&catalogact.Activities{Store: d.Catalog})
+}
+
+// StartCatalogImport starts (or joins, when one is already running) the
+// import of source. A finished import of the same source may run again:
+// upserts by SKU make the re-run harmless.
+func StartCatalogImport(ctx context.Context, c client.Client, taskQueue, source string, batchSize int) (client.WorkflowRun, error) {
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       catalogimport.WorkflowID(source),
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowExecutionTimeout: 24 * time.Hour,
+	}, catalogimport.Name, catalogimport.Input{Source: source, BatchSize: batchSize})
+}
