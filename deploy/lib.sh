@@ -169,8 +169,8 @@ start_bg() {
   log=$(log_file "$name")
   printf '\n==== %s stack.sh starting %s: %s\n' "$(date '+%F %T')" "$name" "$*" >>"$log"
   # Not a process-group leader here (no job control), so setsid(1) execs without forking
-  # and $! is the service's own pid.
-  setsid "$@" </dev/null >>"$log" 2>&1 &
+  # and $! is the service's own pid. fd 9 (the stack lock) must not leak into services.
+  setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
   pid=$!
   printf '%s\n' "$pid" >"$(pid_file "$name")"
 }

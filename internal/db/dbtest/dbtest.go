@@ -30,7 +30,8 @@ var (
 	templateErr  error
 )
 
-// ServerURL is the test server's URL from TEST_DATABASE_URL.
+// ServerURL is the test server's URL from TEST_DATABASE_URL; only its
+// host and credentials matter, each test gets a database of its own.
 func ServerURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		return u
@@ -44,7 +45,7 @@ func ServerURL() string {
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	admin := connect(t, ServerURL())
+	admin := connect(t, withDB(ServerURL(), "postgres"))
 	defer admin.Close(ctx)
 
 	templateOnce.Do(func() { templateName, templateErr = buildTemplate(ctx, admin) })
@@ -61,7 +62,7 @@ func New(t testing.TB) *pgxpool.Pool {
 	}
 	t.Cleanup(func() {
 		pool.Close()
-		c := connect(t, ServerURL())
+		c := connect(t, withDB(ServerURL(), "postgres"))
 		defer c.Close(context.Background())
 		_, _ = c.Exec(context.Background(), fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 	})

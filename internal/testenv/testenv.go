@@ -1,0 +1,89 @@
+// Package testenv connects tests to the real services `make test` starts.
+// A missing service fails the test with how to start it; nothing skips.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+)
+
+const hint = "start the test services with `make test` (or `deploy/stack.sh up`)"
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// TemporalAddress is the dev server the tests use.
+func TemporalAddress() string { return env("TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233") }
+
+// ElasticsearchURL is the Elasticsearch node the tests use.
+func ElasticsearchURL() string { return env("TEST_ELASTICSEARCH_URL", "http://127.0.0.1:9200") }
+
+// RedisURL is the Redis the tests use (database 15, away from `make run`'s).
+func RedisURL() string { return env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15") }
+
+// Temporal returns a client of the dev server, closed when the test ends.
+func Temporal(t testing.TB) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: TemporalAddress(), Namespace: "default", Logger: quietLogger{}})
+	if err != nil {
+		t.Fatalf("Temporal is not reachable at TEST_TEMPORAL_ADDRESS=%s: %v; %s", TemporalAddress(), err, hint)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Redis returns a client, closed when the test ends.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(RedisURL())
+	if err != nil {
+		t.Fatalf("TEST_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis is not reachable at TEST_REDIS_URL=%s: %v; %s", RedisURL(), err, hint)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// RequireElasticsearch fails the test unless the node answers.
+func RequireElasticsearch(t testing.TB) string {
+	t.Helper()
+	u := ElasticsearchURL()
+	c := http.Client{Timeout: 3 * time.Second}
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("Elasticsearch is not reachable at TEST_ELASTICSEARCH_URL=%s: %v; %s", u, err, hint)
+	}
+	_ = res.Body.Close()
+	return u
+}
+
+// UniqueName returns prefix plus a random suffix, for task queues and indexes.
+func UniqueName(prefix string) string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
