@@ -52,3 +52,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// notFound answers unknown routes in the same JSON shape as RPC errors.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"code": "not_found", "message": "no route for " + r.Method + " " + r.URL.Path})
+}

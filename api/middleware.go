@@ -29,7 +29,8 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		if r.ContentLength > maxBodyBytes {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
+				"code": "invalid_argument", "message": "request body is larger than 1 MiB"})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
@@ -38,7 +39,8 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
 				if !rec.wrote {
-					http.Error(rec, "internal error", http.StatusInternalServerError)
+					writeJSON(rec, http.StatusInternalServerError, map[string]any{
+						"code": "internal", "message": "internal error; quote request id " + id})
 				}
 			}
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {

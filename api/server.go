@@ -43,20 +43,22 @@ func NewHandler(d Deps) (http.Handler, error) {
 	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog}, opts)
 	add(catalogv1connect.CatalogServiceName, path, h)
 
-	// Vanguard serves each service over Connect, gRPC and gRPC-Web as is,
-	// and transcodes the google.api.http REST routes onto the same handlers.
+	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
+	// vanguard transcodes the google.api.http REST routes onto them.
+	mux := http.NewServeMux()
 	var vsvcs []*vanguard.Service
 	names := make([]string, 0, len(services))
 	for _, s := range services {
+		mux.Handle(s.path, s.handler)
 		vsvcs = append(vsvcs, vanguard.NewService(s.path, s.handler))
 		names = append(names, s.name)
 	}
-	transcoder, err := vanguard.NewTranscoder(vsvcs, vanguard.WithCodec(restCodec))
+	transcoder, err := vanguard.NewTranscoder(vsvcs,
+		vanguard.WithCodec(restCodec),
+		vanguard.WithUnknownHandler(http.HandlerFunc(notFound)))
 	if err != nil {
 		return nil, fmt.Errorf("api: transcoder: %w", err)
 	}
-
-	mux := http.NewServeMux()
 	mux.Handle("/", transcoder)
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
 	reflector := grpcreflect.NewStaticReflector(names...)

@@ -66,7 +66,7 @@ func TestCSVImportEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	_, total, err := store.ListProducts(ctx, catalog.ListFilter{Limit: 100})
 	require.NoError(t, err)
-	assert.Equal(t, int64(9), total, "the good rows are in the database")
+	assert.Equal(t, int32(9), total, "the good rows are in the database")
 
 	// The workflow's history shows one activity per batch of 5 rows.
 	assert.Equal(t, 3, countActivities(t, c, run, "ImportCatalogBatch"))
@@ -84,7 +84,7 @@ func TestCSVImportEndToEnd(t *testing.T) {
 	assert.Equal(t, 9, p.Unchanged)
 	_, total, err = store.ListProducts(ctx, catalog.ListFilter{Limit: 100})
 	require.NoError(t, err)
-	assert.Equal(t, int64(9), total)
+	assert.Equal(t, int32(9), total)
 
 	if os.Getenv("UPDATE_HISTORY") != "" {
 		writeHistory(t, c, run, "../workflows/catalogimport/testdata/import_csv.json")

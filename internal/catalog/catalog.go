@@ -49,7 +49,7 @@ type Product struct {
 	Brand         string
 	CategoryID    int64
 	Price         money.Money
-	StockQuantity int64
+	StockQuantity int32
 	Active        bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
@@ -57,8 +57,8 @@ type Product struct {
 
 // ListFilter selects a page of products.
 type ListFilter struct {
-	Skip       int64
-	Limit      int64
+	Skip       int32
+	Limit      int32
 	CategoryID int64
 	Search     string
 }

@@ -157,7 +157,7 @@ func buildRow(n int, f map[string]string) ImportRow {
 		if err != nil || q < 0 {
 			return bad("stock_quantity", fmt.Sprintf("%q is not a non-negative integer", s))
 		}
-		p.StockQuantity = q
+		p.StockQuantity = int32(q)
 	}
 	row.Product = p
 	return row

@@ -88,5 +88,5 @@ func TestListFilterNamesTheBadField(t *testing.T) {
 	}
 	f := ListFilter{}
 	require.NoError(t, f.Normalize())
-	assert.Equal(t, int64(DefaultLimit), f.Limit)
+	assert.Equal(t, int32(DefaultLimit), f.Limit)
 }

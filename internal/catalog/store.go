@@ -50,7 +50,7 @@ func scanProduct(r pgx.Row) (Product, error) {
 }
 
 // ListProducts returns one page of active products and the total matching.
-func (s *Store) ListProducts(ctx context.Context, f ListFilter) ([]Product, int64, error) {
+func (s *Store) ListProducts(ctx context.Context, f ListFilter) ([]Product, int32, error) {
 	if err := f.Normalize(); err != nil {
 		return nil, 0, err
 	}
@@ -70,8 +70,8 @@ func (s *Store) ListProducts(ctx context.Context, f ListFilter) ([]Product, int6
 	}
 	cond := strings.Join(where, " AND ")
 
-	var total int64
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM products WHERE "+cond, args...).Scan(&total); err != nil {
+	var total int32
+	if err := s.pool.QueryRow(ctx, "SELECT LEAST(count(*), 2147483647)::int FROM products WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("catalog: count products: %w", err)
 	}
 	args = append(args, f.Limit, f.Skip)
@@ -110,7 +110,7 @@ type ProductInput struct {
 	Category      string      `json:"category"`
 	Brand         string      `json:"brand"`
 	Price         money.Money `json:"price"`
-	StockQuantity int64       `json:"stock_quantity"`
+	StockQuantity int32       `json:"stock_quantity"`
 }
 
 // UpsertResult counts what an upsert did.

@@ -65,7 +65,7 @@ func TestListAndGet(t *testing.T) {
 
 	page, total, err := s.ListProducts(ctx, catalog.ListFilter{Skip: 1, Limit: 2})
 	require.NoError(t, err)
-	assert.Equal(t, int64(5), total)
+	assert.Equal(t, int32(5), total)
 	require.Len(t, page, 2)
 	assert.Equal(t, "Office Laptop", page[0].Name)
 
@@ -75,14 +75,14 @@ func TestListAndGet(t *testing.T) {
 	computers := cats[0].ID
 	page, total, err = s.ListProducts(ctx, catalog.ListFilter{CategoryID: computers})
 	require.NoError(t, err)
-	assert.Equal(t, int64(3), total)
+	assert.Equal(t, int32(3), total)
 	for _, p := range page {
 		assert.Equal(t, computers, p.CategoryID)
 	}
 
 	page, total, err = s.ListProducts(ctx, catalog.ListFilter{Search: "laptops"})
 	require.NoError(t, err)
-	assert.Equal(t, int64(3), total, "stemmed full-text search matches every laptop")
+	assert.Equal(t, int32(3), total, "stemmed full-text search matches every laptop")
 	for _, odd := range []string{`"unbalanced`, "a & | ! b", "OR AND NOT", "ünïcödé ☃", "name:(x) OR 1=1 --"} {
 		_, _, err := s.ListProducts(ctx, catalog.ListFilter{Search: odd})
 		assert.NoError(t, err, "search %q is text, not syntax", odd)

@@ -155,6 +155,8 @@ func (x *Category) GetDescription() string {
 	return ""
 }
 
+// 64-bit integers (ids, amount_minor) are JSON strings, as the proto3 JSON
+// mapping requires; requests accept them as numbers too.
 type Product struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Id          int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -166,7 +168,7 @@ type Product struct {
 	PriceMoney  *Money                 `protobuf:"bytes,7,opt,name=price_money,json=priceMoney,proto3" json:"price_money,omitempty"`
 	// Price as a decimal string in major units ("1999.99"), exact, for display.
 	Price         string                 `protobuf:"bytes,8,opt,name=price,proto3" json:"price,omitempty"`
-	StockQuantity int64                  `protobuf:"varint,9,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
+	StockQuantity int32                  `protobuf:"varint,9,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
 	Active        bool                   `protobuf:"varint,10,opt,name=active,proto3" json:"active,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -260,7 +262,7 @@ func (x *Product) GetPrice() string {
 	return ""
 }
 
-func (x *Product) GetStockQuantity() int64 {
+func (x *Product) GetStockQuantity() int32 {
 	if x != nil {
 		return x.StockQuantity
 	}
@@ -371,9 +373,9 @@ func (x *ListCategoriesResponse) GetCategories() []*Category {
 type ListProductsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Number of products to skip; must not be negative.
-	Skip int64 `protobuf:"varint,1,opt,name=skip,proto3" json:"skip,omitempty"`
+	Skip int32 `protobuf:"varint,1,opt,name=skip,proto3" json:"skip,omitempty"`
 	// Page size, 1..100; 0 means the default of 50.
-	Limit int64 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	// Only products in this category (0: all categories).
 	CategoryId int64 `protobuf:"varint,3,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
 	// Optional text filter on name, description and brand.
@@ -412,14 +414,14 @@ func (*ListProductsRequest) Descriptor() ([]byte, []int) {
 	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *ListProductsRequest) GetSkip() int64 {
+func (x *ListProductsRequest) GetSkip() int32 {
 	if x != nil {
 		return x.Skip
 	}
 	return 0
 }
 
-func (x *ListProductsRequest) GetLimit() int64 {
+func (x *ListProductsRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
 	}
@@ -444,9 +446,9 @@ type ListProductsResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Products []*Product             `protobuf:"bytes,1,rep,name=products,proto3" json:"products,omitempty"`
 	// Number of products matching the filter, across all pages.
-	Total         int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
-	Skip          int64 `protobuf:"varint,3,opt,name=skip,proto3" json:"skip,omitempty"`
-	Limit         int64 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	Total         int32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	Skip          int32 `protobuf:"varint,3,opt,name=skip,proto3" json:"skip,omitempty"`
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -488,21 +490,21 @@ func (x *ListProductsResponse) GetProducts() []*Product {
 	return nil
 }
 
-func (x *ListProductsResponse) GetTotal() int64 {
+func (x *ListProductsResponse) GetTotal() int32 {
 	if x != nil {
 		return x.Total
 	}
 	return 0
 }
 
-func (x *ListProductsResponse) GetSkip() int64 {
+func (x *ListProductsResponse) GetSkip() int32 {
 	if x != nil {
 		return x.Skip
 	}
 	return 0
 }
 
-func (x *ListProductsResponse) GetLimit() int64 {
+func (x *ListProductsResponse) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
 	}
@@ -622,7 +624,7 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vprice_money\x18\a \x01(\v2\x16.shop.catalog.v1.MoneyR\n" +
 	"priceMoney\x12\x14\n" +
 	"\x05price\x18\b \x01(\tR\x05price\x12%\n" +
-	"\x0estock_quantity\x18\t \x01(\x03R\rstockQuantity\x12\x16\n" +
+	"\x0estock_quantity\x18\t \x01(\x05R\rstockQuantity\x12\x16\n" +
 	"\x06active\x18\n" +
 	" \x01(\bR\x06active\x129\n" +
 	"\n" +
@@ -635,16 +637,16 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"categories\x18\x01 \x03(\v2\x19.shop.catalog.v1.CategoryR\n" +
 	"categories\"x\n" +
 	"\x13ListProductsRequest\x12\x12\n" +
-	"\x04skip\x18\x01 \x01(\x03R\x04skip\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x03R\x05limit\x12\x1f\n" +
+	"\x04skip\x18\x01 \x01(\x05R\x04skip\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x1f\n" +
 	"\vcategory_id\x18\x03 \x01(\x03R\n" +
 	"categoryId\x12\x16\n" +
 	"\x06search\x18\x04 \x01(\tR\x06search\"\x8c\x01\n" +
 	"\x14ListProductsResponse\x124\n" +
 	"\bproducts\x18\x01 \x03(\v2\x18.shop.catalog.v1.ProductR\bproducts\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x12\n" +
-	"\x04skip\x18\x03 \x01(\x03R\x04skip\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x03R\x05limit\"2\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12\x12\n" +
+	"\x04skip\x18\x03 \x01(\x05R\x04skip\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"2\n" +
 	"\x11GetProductRequest\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\"H\n" +

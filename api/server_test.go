@@ -1,0 +1,207 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/api"
+	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
+	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/money"
+)
+
+type fixture struct {
+	url    string
+	store  *catalog.Store
+	laptop catalog.Product
+	h2c    *http.Client
+}
+
+func newServer(t *testing.T, ready map[string]api.Check) *fixture {
+	t.Helper()
+	pool := dbtest.New(t)
+	store := catalog.NewStore(pool)
+	_, err := store.UpsertProducts(context.Background(), []catalog.ProductInput{
+		{SKU: "LAPTOP-GAMING-001", Name: "Gaming Laptop", Description: "High-performance gaming laptop with RTX 4080",
+			Category: "Laptops", Brand: "Nordvik", Price: money.Money{Amount: 199999, Currency: "USD"}, StockQuantity: 50},
+		{SKU: "MUG-001", Name: "Travel Mug", Category: "Kitchen", Price: money.Money{Amount: 1500, Currency: "USD"}, StockQuantity: 5},
+		{SKU: "LAMP-001", Name: "Desk Lamp", Category: "Office", Price: money.Money{Amount: 4999, Currency: "USD"}},
+	})
+	require.NoError(t, err)
+	page, _, err := store.ListProducts(context.Background(), catalog.ListFilter{Search: "gaming laptop"})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+
+	if ready == nil {
+		ready = map[string]api.Check{"postgres": pool.Ping}
+	}
+	h, err := api.NewHandler(api.Deps{Logger: slog.New(slog.DiscardHandler), Catalog: store, Ready: ready})
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return &fixture{url: srv.URL, store: store, laptop: page[0], h2c: &http.Client{Transport: tr}}
+}
+
+func TestCatalogOverConnectGRPCAndGRPCWeb(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := context.Background()
+	clients := map[string]catalogv1connect.CatalogServiceClient{
+		"connect+json":  catalogv1connect.NewCatalogServiceClient(http.DefaultClient, f.url, connect.WithProtoJSON()),
+		"connect+proto": catalogv1connect.NewCatalogServiceClient(http.DefaultClient, f.url),
+		"grpc":          catalogv1connect.NewCatalogServiceClient(f.h2c, f.url, connect.WithGRPC()),
+		"grpc-web":      catalogv1connect.NewCatalogServiceClient(http.DefaultClient, f.url, connect.WithGRPCWeb()),
+	}
+	for name, c := range clients {
+		t.Run(name, func(t *testing.T) {
+			res, err := c.ListProducts(ctx, connect.NewRequest(&catalogv1.ListProductsRequest{Limit: 2}))
+			require.NoError(t, err)
+			assert.Equal(t, int32(3), res.Msg.GetTotal())
+			assert.Len(t, res.Msg.GetProducts(), 2)
+
+			got, err := c.GetProduct(ctx, connect.NewRequest(&catalogv1.GetProductRequest{ProductId: f.laptop.ID}))
+			require.NoError(t, err)
+			p := got.Msg.GetProduct()
+			assert.Equal(t, "LAPTOP-GAMING-001", p.GetSku())
+			assert.Equal(t, "1999.99", p.GetPrice())
+			assert.Equal(t, int64(199999), p.GetPriceMoney().GetAmountMinor())
+
+			_, err = c.GetProduct(ctx, connect.NewRequest(&catalogv1.GetProductRequest{ProductId: 987654}))
+			assert.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+
+			_, err = c.ListProducts(ctx, connect.NewRequest(&catalogv1.ListProductsRequest{Limit: 101}))
+			assert.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+			assert.Contains(t, err.Error(), "limit")
+
+			cats, err := c.ListCategories(ctx, connect.NewRequest(&catalogv1.ListCategoriesRequest{}))
+			require.NoError(t, err)
+			assert.Len(t, cats.Msg.GetCategories(), 3)
+		})
+	}
+}
+
+func do(t *testing.T, method, url, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	var out map[string]any
+	if len(b) > 0 {
+		require.NoError(t, json.Unmarshal(b, &out), string(b))
+	}
+	return res.StatusCode, out
+}
+
+func TestSeedRESTRoutes(t *testing.T) {
+	f := newServer(t, nil)
+
+	code, body := do(t, "GET", f.url+"/api/products?skip=0&limit=50", "", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.EqualValues(t, 3, body["total"])
+	products := body["products"].([]any)
+	require.Len(t, products, 3)
+	first := products[0].(map[string]any)
+	assert.Contains(t, first, "stock_quantity", "REST answers in the seed's snake_case")
+	assert.Contains(t, first, "category_id")
+
+	code, body = do(t, "GET", fmt.Sprintf("%s/api/products?category_id=%d&search=laptop", f.url, f.laptop.CategoryID), "", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.EqualValues(t, 1, body["total"])
+
+	code, body = do(t, "GET", fmt.Sprintf("%s/api/products/%d", f.url, f.laptop.ID), "", "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "Gaming Laptop", body["name"], "GET /api/products/{id} answers the product itself")
+	assert.Equal(t, "1999.99", body["price"])
+
+	for url, want := range map[string]int{
+		"/api/products/424242":       http.StatusNotFound,
+		"/api/products?limit=101":    http.StatusBadRequest,
+		"/api/products?skip=-1":      http.StatusBadRequest,
+		"/api/products?limit=ten":    http.StatusBadRequest,
+		"/api/products/not-a-number": http.StatusBadRequest,
+		"/api/no-such-route":         http.StatusNotFound,
+	} {
+		code, body := do(t, "GET", f.url+url, "", "")
+		assert.Equal(t, want, code, "%s: %v", url, body)
+	}
+	code, body = do(t, "GET", f.url+"/api/products?skip=-1", "", "")
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body["message"], "skip", "the error names the field")
+}
+
+func TestConnectJSONOverPlainHTTP(t *testing.T) {
+	f := newServer(t, nil)
+	path := f.url + "/shop.catalog.v1.CatalogService/ListProducts"
+
+	code, body := do(t, "POST", path, "application/json", `{"limit": 2, "skip": 1}`)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Len(t, body["products"], 2)
+	assert.EqualValues(t, 3, body["total"])
+
+	code, body = do(t, "POST", path, "application/json", `{"limit": 2,`)
+	assert.Equal(t, http.StatusBadRequest, code, "malformed JSON: %v", body)
+	code, body = do(t, "POST", path, "application/json", `{"limit": 500}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Equal(t, "invalid_argument", body["code"])
+	assert.Contains(t, body["message"], "limit")
+	code, _ = do(t, "POST", path, "application/json", `{"limit": "`+strings.Repeat("9", 2<<20)+`"}`)
+	assert.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, code, "oversized bodies are refused")
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	f := newServer(t, map[string]api.Check{
+		"postgres": func(context.Context) error { return nil },
+		"temporal": func(context.Context) error { return errors.New("connection refused") },
+	})
+	code, body := do(t, "GET", f.url+"/healthz", "", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "ok", body["status"])
+
+	code, body = do(t, "GET", f.url+"/readyz", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	checks := body["checks"].(map[string]any)
+	assert.Equal(t, "ok", checks["postgres"])
+	assert.Equal(t, "connection refused", checks["temporal"])
+}
+
+func TestRequestIDIsEchoed(t *testing.T) {
+	f := newServer(t, nil)
+	req, _ := http.NewRequest("GET", f.url+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "trace-42")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, "trace-42", res.Header.Get("X-Request-Id"))
+
+	res, err = http.Get(f.url + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Len(t, res.Header.Get("X-Request-Id"), 16, "a missing ID is generated")
+}
