@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# deploy/test.sh: what `make test` (and CI) runs. Lints, checks the generated
+# code, starts the services the tests need (reusing any already running),
+# runs every Go test with the race detector, and stops what it started.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Test services keep their state apart from `make run`'s.
+export DATA_DIR=${TEST_DATA_DIR:-$PWD/.data/test}
+export STACK_SERVICES=${TEST_STACK_SERVICES:-postgres redis temporal stripe-mock elasticsearch}
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://shop:shop@127.0.0.1:5432/shop_test?sslmode=disable}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+export TEST_TEMPORAL_ADDRESS=${TEST_TEMPORAL_ADDRESS:-127.0.0.1:7233}
+export TEST_ELASTICSEARCH_URL=${TEST_ELASTICSEARCH_URL:-http://127.0.0.1:9200}
+# stack.sh reads the service addresses from the app's variable names.
+export DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL
+export TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS ELASTICSEARCH_URL=$TEST_ELASTICSEARCH_URL
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "lint (gofmt, go vet, staticcheck, workflowcheck, buf lint)"
+make --no-print-directory lint
+step "generated code is up to date"
+make --no-print-directory checkgenerate
+
+step "services: $STACK_SERVICES"
+trap 'step "stopping the services this run started"; deploy/stack.sh down' EXIT
+deploy/stack.sh up
+
+step "go test -race ./..."
+go test -race -count=1 -timeout 15m ./...
