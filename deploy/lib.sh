@@ -145,6 +145,7 @@ alive() {
 # our_pid NAME: print the pid from NAME's pid file when that process is alive and
 # still looks like NAME (guards against pid reuse); removes a stale pid file.
 declare -A SVC_MATCH=()
+declare -A STOP_SIGNAL=()
 our_pid() {
   local f pid cmd
   f=$(pid_file "$1")
@@ -172,6 +173,7 @@ start_bg() {
   # and $! is the service's own pid. fd 9 (the stack lock) must not leak into services.
   setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
   pid=$!
+  disown "$pid" # it outlives this script; no job-status noise if we must kill it
   printf '%s\n' "$pid" >"$(pid_file "$name")"
 }
 
@@ -209,11 +211,11 @@ any_alive() {
   return 1
 }
 
-# stop_pid NAME [SIGNAL]: stop what NAME's pid file points at, with its process group
-# and descendants: SIGNAL first (default TERM), SIGKILL after $STOP_TIMEOUT s; waits
+# stop_pid NAME: stop what NAME's pid file points at, with its process group and
+# descendants: ${STOP_SIGNAL[NAME]:-TERM} first, SIGKILL after $STOP_TIMEOUT s; waits
 # until all of them are gone. Returns 1 when there was nothing (alive) to stop.
 stop_pid() {
-  local name=$1 sig=${2:-TERM} pid i p
+  local name=$1 sig=${STOP_SIGNAL[$1]:-TERM} pid i p
   local -a procs
   if ! pid=$(our_pid "$name"); then
     rm -f "$(pid_file "$name")"
@@ -241,8 +243,9 @@ stop_pid() {
   ! any_alive "${procs[@]}" || die "$name (pid $pid) is still running after SIGKILL"
 }
 
-# wait_ready NAME TIMEOUT_S CHECK_FN [ARGS...]: poll CHECK_FN until it succeeds.
-# Fails fast when the process we started died; on failure stops it and prints the log.
+# wait_ready NAME TIMEOUT_S CHECK_FN [ARGS...]: for a process this run just started:
+# poll CHECK_FN until it succeeds. Fails fast when the process died; on timeout stops
+# it again. Either way prints the tail of its log and exits.
 wait_ready() {
   local name=$1 timeout=$2 fn=$3 pid deadline
   shift 3
@@ -257,6 +260,25 @@ wait_ready() {
       stop_pid "$name" || true
       svc_fail "$name" "not ready within ${timeout}s (stopped it again)" "$(log_file "$name")"
     fi
+    sleep 0.5
+  done
+}
+
+# wait_running NAME TIMEOUT_S CHECK_FN [ARGS...]: for a process an earlier run started
+# (pid file alive): give it TIMEOUT_S to answer CHECK_FN. Never stops it. Returns 1
+# (pid file removed) when it exited meanwhile, so the caller starts a new one.
+wait_running() {
+  local name=$1 timeout=$2 fn=$3 pid deadline
+  shift 3
+  pid=$(our_pid "$name") || return 1
+  deadline=$((SECONDS + timeout))
+  while ! "$fn" "$@" >/dev/null 2>&1; do
+    if ! alive "$pid"; then
+      rm -f "$(pid_file "$name")"
+      return 1
+    fi
+    ((SECONDS < deadline)) ||
+      svc_fail "$name" "pid $pid (started earlier by stack.sh) does not answer after ${timeout}s; left running; 'deploy/stack.sh down $name' restarts it" "$(log_file "$name")"
     sleep 0.5
   done
 }

@@ -37,6 +37,8 @@ ES_HEAP=${ES_HEAP:-512m}
 ES_JAVA_HOME=${ES_JAVA_HOME:-}
 
 SVC_MATCH=([postgres]=postgres [redis]=redis-server [temporal]=temporal [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
+# SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client to disconnect.
+STOP_SIGNAL=([postgres]=INT)
 
 # ================================================================ postgres
 
@@ -158,24 +160,24 @@ pg_ensure_dbs() {
 
 up_postgres() {
   pg_parse
-  local pid err
+  local pid='' err
   [[ -x $PG_BIN/psql ]] || pg_install
   if pid=$(our_pid postgres); then
-    wait_ready postgres "${PG_START_TIMEOUT:-60}" pg_ready
-    pg_ensure_dbs
-    say postgres "running on $PG_ADDR (private cluster $(rel "$PG_DATA"), pid $pid)"
-    return
+    wait_running postgres "${PG_START_TIMEOUT:-60}" pg_answers || pid=''
   fi
   if pg_answers || port_open "$PG_HOST" "$PG_PORT"; then
     if ! err=$(pg_sql postgres -tAc 'select 1' 2>&1 >/dev/null); then
-      if pg_answers; then
-        die "postgres: a PostgreSQL server answers on $PG_ADDR but rejects DATABASE_URL's credentials (user '$PG_USER'): ${err//$'\n'/ }
-  Stop it (the Debian cluster: pg_ctlcluster 15 main stop), create the role there, or point DATABASE_URL at another port."
-      fi
-      die "postgres: $PG_ADDR is in use by something that is not PostgreSQL"
+      pg_answers || die "postgres: $PG_ADDR is in use by something that is not PostgreSQL"
+      die "postgres: the PostgreSQL server on $PG_ADDR${pid:+ (ours, pid $pid)} rejects DATABASE_URL's credentials (user '$PG_USER'): ${err//$'\n'/ }
+  Fix DATABASE_URL, create that role there, or (if it is another server, e.g. the Debian
+  cluster: pg_ctlcluster 15 main stop) stop it or point DATABASE_URL at another port."
     fi
     pg_ensure_dbs
-    say postgres "reused at $PG_ADDR"
+    if [[ -n $pid ]]; then
+      say postgres "running on $PG_ADDR (private cluster $(rel "$PG_DATA"), pid $pid)"
+    else
+      say postgres "reused at $PG_ADDR"
+    fi
     return
   fi
   is_loopback "$PG_HOST" || die "postgres: $PG_ADDR (DATABASE_URL) is not reachable and not local"
@@ -200,23 +202,23 @@ redis_parse() {
 
 redis_ready() { [[ $(redis-cli --no-auth-warning -u "$REDIS_URL" ping 2>/dev/null) == PONG ]]; }
 
+redis_listening() { port_open "$RD_HOST" "$RD_PORT"; }
+
 up_redis() {
   redis_parse
-  local pid
+  local pid=''
   if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
     say redis "installing redis-server (apt-get)..."
     apt_install redis-server
   fi
   if pid=$(our_pid redis); then
-    wait_ready redis 20 redis_ready
-    say redis "running on $RD_ADDR (private, pid $pid)"
+    wait_running redis 20 redis_listening || pid=''
+  fi
+  if redis_listening; then
+    redis_ready || die "redis: $RD_ADDR${pid:+ (ours, pid $pid)} is in use but does not answer PING for REDIS_URL (not Redis, or wrong password?)"
+    if [[ -n $pid ]]; then say redis "running on $RD_ADDR (private, pid $pid)"; else say redis "reused at $RD_ADDR"; fi
     return
   fi
-  if redis_ready; then
-    say redis "reused at $RD_ADDR"
-    return
-  fi
-  port_open "$RD_HOST" "$RD_PORT" && die "redis: $RD_ADDR is in use but does not answer PING for REDIS_URL (wrong password?)"
   is_loopback "$RD_HOST" || die "redis: $RD_ADDR (REDIS_URL) is not reachable and not local"
   mkdir -p "$DATA_DIR/redis"
   start_bg redis redis-server --bind "$RD_HOST" --port "$RD_PORT" --dir "$DATA_DIR/redis" \
@@ -247,35 +249,41 @@ temporal_ns_ready() {
 temporal_ready() { temporal_ns_ready default; }
 
 # temporal_ensure_ns_and_attrs: namespace and search attributes exist (idempotent).
+# A just-created namespace takes a few seconds to reach every service, hence the retries.
 temporal_ensure_ns_and_attrs() {
-  local out sa
+  local out sa deadline=$((SECONDS + 60))
   if ! temporal_ns_ready "$TEMPORAL_NAMESPACE"; then
     out=$("$TP_CLI" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_NAMESPACE" 2>&1) ||
       [[ $out == *"already"* ]] || die "temporal: cannot create namespace $TEMPORAL_NAMESPACE: $out"
-    wait_ready temporal 30 temporal_ns_ready "$TEMPORAL_NAMESPACE"
   fi
   local -a args=()
   for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--name "${sa%%=*}" --type "${sa#*=}"); done
   ((${#args[@]})) || return 0
-  out=$("$TP_CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_NAMESPACE" "${args[@]}" 2>&1) ||
-    [[ $out == *"already exists"* && $out != *"different type"* ]] ||
-    die "temporal: cannot create search attributes ($TEMPORAL_SEARCH_ATTRIBUTES) in $TEMPORAL_NAMESPACE: $out"
+  until out=$("$TP_CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" \
+    -n "$TEMPORAL_NAMESPACE" "${args[@]}" 2>&1); do
+    [[ $out == *"already exists"* && $out != *"different type"* ]] && return 0
+    [[ $out == *"not found"* && $SECONDS -lt $deadline ]] ||
+      die "temporal: cannot create search attributes ($TEMPORAL_SEARCH_ATTRIBUTES) in namespace $TEMPORAL_NAMESPACE: $out"
+    sleep 1
+  done
 }
 
 up_temporal() {
   temporal_parse
-  local pid sa
+  local pid='' sa ui
+  ui="UI http://$(hostport "$TP_HOST" "$TEMPORAL_UI_PORT")"
   ensure_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
   if pid=$(our_pid temporal); then
-    wait_ready temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready
-    temporal_ensure_ns_and_attrs
-    say temporal "running on $TEMPORAL_ADDRESS, UI http://$(hostport "$TP_HOST" "$TEMPORAL_UI_PORT") (private, pid $pid)"
-    return
+    wait_running temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready || pid=''
   fi
   if port_open "$TP_HOST" "$TP_PORT"; then
     temporal_ready || die "temporal: $TEMPORAL_ADDRESS is in use but is not answering as a Temporal frontend"
     temporal_ensure_ns_and_attrs
-    say temporal "reused at $TEMPORAL_ADDRESS"
+    if [[ -n $pid ]]; then
+      say temporal "running on $TEMPORAL_ADDRESS, $ui (private, pid $pid)"
+    else
+      say temporal "reused at $TEMPORAL_ADDRESS"
+    fi
     return
   fi
   is_loopback "$TP_HOST" || die "temporal: $TEMPORAL_ADDRESS (TEMPORAL_ADDRESS) is not reachable and not local"
@@ -289,7 +297,7 @@ up_temporal() {
   start_bg temporal "$TP_CLI" "${args[@]}"
   wait_ready temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready
   temporal_ensure_ns_and_attrs
-  say temporal "started on $TEMPORAL_ADDRESS, UI http://$(hostport "$TP_HOST" "$TEMPORAL_UI_PORT") (state $(rel "$DATA_DIR/temporal"))"
+  say temporal "started on $TEMPORAL_ADDRESS, $ui (state $(rel "$DATA_DIR/temporal"))"
 }
 
 status_temporal() {
@@ -322,21 +330,19 @@ stripe_ready() {
 
 up_stripe-mock() {
   stripe_parse
-  local pid
+  local pid=''
   if ! stripe_wanted; then
     say stripe-mock "skipped (STRIPE_SECRET_KEY is not a test key or STRIPE_API_BASE is not local http)"
     return
   fi
   if pid=$(our_pid stripe-mock); then
-    wait_ready stripe-mock 30 stripe_ready
-    say stripe-mock "running on $SM_ADDR (private, pid $pid)"
+    wait_running stripe-mock 30 stripe_ready || pid=''
+  fi
+  if port_open "$SM_HOST" "$SM_PORT"; then
+    stripe_ready || die "stripe-mock: $SM_ADDR is in use but does not answer like the Stripe API"
+    if [[ -n $pid ]]; then say stripe-mock "running on $SM_ADDR (private, pid $pid)"; else say stripe-mock "reused at $SM_ADDR"; fi
     return
   fi
-  if stripe_ready; then
-    say stripe-mock "reused at $SM_ADDR"
-    return
-  fi
-  port_open "$SM_HOST" "$SM_PORT" && die "stripe-mock: $SM_ADDR is in use but does not answer like the Stripe API"
   ensure_go_tool stripe-mock "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
   # -http-addr alone still opens the default HTTPS listener on all interfaces (:12112);
   # pin that one to an ephemeral loopback port instead.
@@ -440,20 +446,22 @@ es_configure() {
 
 up_elasticsearch() {
   es_parse
-  local pid t0
+  local pid='' t0
   if pid=$(our_pid elasticsearch); then
-    wait_ready elasticsearch "${ES_START_TIMEOUT:-180}" es_ready
-    say elasticsearch "running on $ES_ADDR (private node $(rel "$ES_HOME"), pid $pid)"
-    return
-  fi
-  if es_ready; then
-    say elasticsearch "reused at $ES_ADDR"
-    return
+    wait_running elasticsearch "${ES_START_TIMEOUT:-180}" es_ready || pid=''
   fi
   if port_open "$ES_HOST" "$ES_PORT"; then
-    curl -sS -i --max-time 3 "${ELASTICSEARCH_URL%/}/_cluster/health" 2>/dev/null | grep -qi '^X-Elastic-Product: Elasticsearch' &&
-      die "elasticsearch: the node at $ES_ADDR answers but its cluster health is red or not reported"
-    die "elasticsearch: $ES_ADDR is in use by something that is not Elasticsearch"
+    if ! es_ready; then
+      curl -sS -i --max-time 3 "${ELASTICSEARCH_URL%/}/_cluster/health" 2>/dev/null | grep -qi '^X-Elastic-Product: Elasticsearch' &&
+        die "elasticsearch: the node at $ES_ADDR answers but its cluster health is red or not reported"
+      die "elasticsearch: $ES_ADDR is in use by something that is not Elasticsearch"
+    fi
+    if [[ -n $pid ]]; then
+      say elasticsearch "running on $ES_ADDR (private node $(rel "$ES_HOME"), pid $pid)"
+    else
+      say elasticsearch "reused at $ES_ADDR"
+    fi
+    return
   fi
   is_loopback "$ES_HOST" || die "elasticsearch: $ES_ADDR (ELASTICSEARCH_URL) is not reachable and not local"
   ensure_svc_user
@@ -523,10 +531,7 @@ cmd_down() {
   for ((i = ${#names[@]} - 1; i >= 0; i--)); do # reverse dependency order
     s=${names[i]}
     [[ -f $(pid_file "$s") ]] || continue
-    local sig=TERM
-    # TERM would be PostgreSQL's "smart" shutdown, which waits for clients to disconnect.
-    [[ $s == postgres ]] && sig=INT
-    if stop_pid "$s" "$sig"; then say "$s" "stopped"; else say "$s" "was not running (stale pid file removed)"; fi
+    if stop_pid "$s"; then say "$s" "stopped"; else say "$s" "was not running (stale pid file removed)"; fi
   done
 }
 

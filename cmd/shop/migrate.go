@@ -23,6 +23,7 @@ func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	switch args[0] {
 	case "up":
 		err = m.Up()

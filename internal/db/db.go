@@ -93,12 +93,20 @@ func (g *Migrator) Version() (version uint, dirty bool, err error) {
 	return version, dirty, err
 }
 
+// Close releases the connection the migrator holds; the pool cannot close
+// before it.
+func (g *Migrator) Close() error {
+	srcErr, dbErr := g.m.Close()
+	return errors.Join(srcErr, dbErr)
+}
+
 // Migrate opens a migrator and applies every pending migration.
 func Migrate(pool *pgxpool.Pool) error {
 	g, err := NewMigrator(pool)
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	return g.Up()
 }
 
