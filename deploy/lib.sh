@@ -162,11 +162,12 @@ our_pid() {
   return 1
 }
 
-# start_bg NAME CMD...: start CMD detached in its own session (pgid = pid),
-# stdout/stderr appended to NAME's log, pid recorded in NAME's pid file.
+# start_bg NAME ADDR CMD...: start CMD detached in its own session (pgid = pid),
+# stdout/stderr appended to NAME's log, pid recorded in NAME's pid file and the
+# address it serves in pids/NAME.addr (see check_addr).
 start_bg() {
-  local name=$1 log pid
-  shift
+  local name=$1 addr=$2 log pid
+  shift 2
   log=$(log_file "$name")
   printf '\n==== %s stack.sh starting %s: %s\n' "$(date '+%F %T')" "$name" "$*" >>"$log"
   # Not a process-group leader here (no job control), so setsid(1) execs without forking
@@ -175,6 +176,7 @@ start_bg() {
   pid=$!
   disown "$pid" # it outlives this script; no job-status noise if we must kill it
   printf '%s\n' "$pid" >"$(pid_file "$name")"
+  printf '%s\n' "$addr" >"$DATA_DIR/pids/$name.addr"
 }
 
 # proc_tree PID: PID and all its live descendants, plus every live member of its
@@ -211,6 +213,16 @@ any_alive() {
   return 1
 }
 
+# check_addr NAME ADDR: our running NAME was started for ADDR (else a changed URL
+# would be waited for in vain, or a second copy started on the same state).
+check_addr() {
+  local f=$DATA_DIR/pids/$1.addr old
+  [[ -f $f ]] || return 0
+  old=$(head -n1 "$f")
+  [[ $old == "$2" ]] ||
+    die "$1: the private $1 started by stack.sh serves $old, but the configured address is now $2; run 'deploy/stack.sh down $1' first"
+}
+
 # stop_pid NAME: stop what NAME's pid file points at, with its process group and
 # descendants: ${STOP_SIGNAL[NAME]:-TERM} first, SIGKILL after $STOP_TIMEOUT s; waits
 # until all of them are gone. Returns 1 when there was nothing (alive) to stop.
@@ -218,7 +230,7 @@ stop_pid() {
   local name=$1 sig=${STOP_SIGNAL[$1]:-TERM} pid i p
   local -a procs
   if ! pid=$(our_pid "$name"); then
-    rm -f "$(pid_file "$name")"
+    rm -f "$(pid_file "$name")" "$DATA_DIR/pids/$name.addr"
     return 1
   fi
   mapfile -t procs < <(proc_tree "$pid")
@@ -239,7 +251,7 @@ stop_pid() {
       sleep 0.2
     done
   fi
-  rm -f "$(pid_file "$name")"
+  rm -f "$(pid_file "$name")" "$DATA_DIR/pids/$name.addr"
   ! any_alive "${procs[@]}" || die "$name (pid $pid) is still running after SIGKILL"
 }
 

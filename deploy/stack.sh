@@ -113,7 +113,7 @@ pg_start() {
   mkdir -p "$PG_SOCK"
   svc_own "$PG_SOCK"
   svc_prefix
-  start_bg postgres "${AS_SVC[@]}" "$PG_BIN/postgres" -D "$PG_DATA" \
+  start_bg postgres "$PG_ADDR" "${AS_SVC[@]}" "$PG_BIN/postgres" -D "$PG_DATA" \
     -c "listen_addresses=$PG_HOST" -c "port=$PG_PORT" -c "unix_socket_directories=$PG_SOCK" \
     -c synchronous_commit=off -c logging_collector=off
   wait_ready postgres "${PG_START_TIMEOUT:-60}" pg_ready
@@ -163,6 +163,7 @@ up_postgres() {
   local pid='' err
   [[ -x $PG_BIN/psql ]] || pg_install
   if pid=$(our_pid postgres); then
+    check_addr postgres "$PG_ADDR"
     wait_running postgres "${PG_START_TIMEOUT:-60}" pg_answers || pid=''
   fi
   if pg_answers || port_open "$PG_HOST" "$PG_PORT"; then
@@ -212,6 +213,7 @@ up_redis() {
     apt_install redis-server
   fi
   if pid=$(our_pid redis); then
+    check_addr redis "$RD_ADDR"
     wait_running redis 20 redis_listening || pid=''
   fi
   if redis_listening; then
@@ -221,7 +223,7 @@ up_redis() {
   fi
   is_loopback "$RD_HOST" || die "redis: $RD_ADDR (REDIS_URL) is not reachable and not local"
   mkdir -p "$DATA_DIR/redis"
-  start_bg redis redis-server --bind "$RD_HOST" --port "$RD_PORT" --dir "$DATA_DIR/redis" \
+  start_bg redis "$RD_ADDR" redis-server --bind "$RD_HOST" --port "$RD_PORT" --dir "$DATA_DIR/redis" \
     --daemonize no --save '' --appendonly no ${RD_PASS:+--requirepass "$RD_PASS"}
   wait_ready redis "${REDIS_START_TIMEOUT:-20}" redis_ready
   say redis "started on $RD_ADDR (private, no persistence)"
@@ -274,6 +276,7 @@ up_temporal() {
   ui="UI http://$(hostport "$TP_HOST" "$TEMPORAL_UI_PORT")"
   ensure_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
   if pid=$(our_pid temporal); then
+    check_addr temporal "$TEMPORAL_ADDRESS"
     wait_running temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready || pid=''
   fi
   if port_open "$TP_HOST" "$TP_PORT"; then
@@ -294,7 +297,7 @@ up_temporal() {
     --db-filename "$DATA_DIR/temporal/temporal.db" --log-level warn)
   [[ $TEMPORAL_NAMESPACE == default ]] || args+=(--namespace "$TEMPORAL_NAMESPACE")
   for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--search-attribute "$sa"); done
-  start_bg temporal "$TP_CLI" "${args[@]}"
+  start_bg temporal "$TEMPORAL_ADDRESS" "$TP_CLI" "${args[@]}"
   wait_ready temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready
   temporal_ensure_ns_and_attrs
   say temporal "started on $TEMPORAL_ADDRESS, $ui (state $(rel "$DATA_DIR/temporal"))"
@@ -336,6 +339,7 @@ up_stripe-mock() {
     return
   fi
   if pid=$(our_pid stripe-mock); then
+    check_addr stripe-mock "$SM_ADDR"
     wait_running stripe-mock 30 stripe_ready || pid=''
   fi
   if port_open "$SM_HOST" "$SM_PORT"; then
@@ -346,7 +350,7 @@ up_stripe-mock() {
   ensure_go_tool stripe-mock "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
   # -http-addr alone still opens the default HTTPS listener on all interfaces (:12112);
   # pin that one to an ephemeral loopback port instead.
-  start_bg stripe-mock "$BIN_DIR/stripe-mock" -http-addr "$SM_ADDR" -https-addr "$(hostport "$SM_HOST" 0)"
+  start_bg stripe-mock "$SM_ADDR" "$BIN_DIR/stripe-mock" -http-addr "$SM_ADDR" -https-addr "$(hostport "$SM_HOST" 0)"
   wait_ready stripe-mock "${STRIPE_MOCK_START_TIMEOUT:-30}" stripe_ready
   say stripe-mock "started on $SM_ADDR"
 }
@@ -448,6 +452,7 @@ up_elasticsearch() {
   es_parse
   local pid='' t0
   if pid=$(our_pid elasticsearch); then
+    check_addr elasticsearch "$ES_ADDR"
     wait_running elasticsearch "${ES_START_TIMEOUT:-180}" es_ready || pid=''
   fi
   if port_open "$ES_HOST" "$ES_PORT"; then
@@ -470,9 +475,9 @@ up_elasticsearch() {
   es_configure
   t0=$SECONDS
   svc_prefix
-  start_bg elasticsearch "${AS_SVC[@]}" env HOME="$ES_STATE" ES_JAVA_HOME="$ES_JAVA_HOME" \
+  start_bg elasticsearch "$ES_ADDR" "${AS_SVC[@]}" env HOME="$ES_STATE" ES_JAVA_HOME="$ES_JAVA_HOME" \
     ES_JAVA_OPTS="${ES_JAVA_OPTS:--Xms$ES_HEAP -Xmx$ES_HEAP}" ES_TMPDIR="$ES_STATE/tmp" \
-    "$ES_HOME/bin/elasticsearch"
+    CLI_JAVA_OPTS="-Djava.io.tmpdir=$ES_STATE/tmp" "$ES_HOME/bin/elasticsearch"
   wait_ready elasticsearch "${ES_START_TIMEOUT:-180}" es_ready
   say elasticsearch "started on $ES_ADDR in $((SECONDS - t0))s (private node $(rel "$ES_HOME"), data $(rel "$ES_STATE"))"
 }
