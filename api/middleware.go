@@ -34,6 +34,8 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		// Read before the handler: REST transcoding rewrites the URL.
+		method, path := r.Method, r.URL.Path
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
@@ -43,10 +45,10 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 						"code": "internal", "message": "internal error; quote request id " + id})
 				}
 			}
-			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			if path == "/healthz" || path == "/readyz" {
 				return
 			}
-			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path,
+			log.InfoContext(ctx, "request", "method", method, "path", path,
 				"status", rec.status, "duration_ms", time.Since(start).Milliseconds(),
 				"protocol", r.Proto, "remote", r.RemoteAddr)
 		}()

@@ -65,4 +65,4 @@ cat <<MSG
 
 MSG
 wait -n "${pids[@]}"
-echo "a process exited; shutting down" >&2
+echo "==> a process stopped; shutting down the rest" >&2
