@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -22,6 +23,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/telemetry"
 )
 
 type fixture struct {
@@ -204,4 +206,43 @@ func TestRequestIDIsEchoed(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Len(t, res.Header.Get("X-Request-Id"), 16, "a missing ID is generated")
+}
+
+func TestAccessLogCarriesRequestIDAndOriginalPath(t *testing.T) {
+	var buf syncBuffer
+	store := catalog.NewStore(dbtest.New(t))
+	h, err := api.NewHandler(api.Deps{Logger: telemetry.NewLogger(&buf, slog.LevelInfo, "json"), Catalog: store})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	req, _ := http.NewRequest("GET", srv.URL+"/api/products?limit=1", nil)
+	req.Header.Set("X-Request-Id", "req-7")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	srv.Close()
+
+	var line map[string]any
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(buf.String())), &line), buf.String())
+	assert.Equal(t, "req-7", line["request_id"])
+	assert.Equal(t, "/api/products", line["path"])
+	assert.EqualValues(t, 200, line["status"])
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
