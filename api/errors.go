@@ -9,7 +9,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/telemetry"
+	"github.com/shopkit/shop/internal/validation"
 )
 
 // errorInterceptor is the one place that turns domain errors into Connect
@@ -29,14 +31,27 @@ func errorInterceptor(log *slog.Logger) connect.UnaryInterceptorFunc {
 
 func toConnect(ctx context.Context, log *slog.Logger, procedure string, err error) error {
 	var ce *connect.Error
-	var fe *catalog.FieldError
+	var fe *validation.Error
+	var locked *identity.LockedError
 	switch {
 	case errors.As(err, &ce):
 		return ce
 	case errors.As(err, &fe):
 		return invalidArgument(fe.Field, fe.Reason)
-	case errors.Is(err, catalog.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, identity.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, identity.ErrInvalidCredentials):
+		return connect.NewError(connect.CodeUnauthenticated, err)
+	case errors.Is(err, identity.ErrTokenReused):
+		return connect.NewError(connect.CodeUnauthenticated, identity.ErrTokenReused)
+	case errors.Is(err, identity.ErrInvalidToken):
+		return connect.NewError(connect.CodeUnauthenticated, identity.ErrInvalidToken)
+	case errors.Is(err, identity.ErrUsernameTaken), errors.Is(err, identity.ErrEmailTaken):
+		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.As(err, &locked):
+		return tooManyRequests(locked.RetryAfter.Seconds())
+	case errors.Is(err, identity.ErrLoginUnavailable):
+		return connect.NewError(connect.CodeUnavailable, err)
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, err)
 	case errors.Is(err, context.DeadlineExceeded):

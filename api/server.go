@@ -13,22 +13,35 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/vanguard"
 
+	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/ratelimit"
 )
 
 // Deps are what the handlers need.
 type Deps struct {
-	Logger  *slog.Logger
-	Catalog *catalog.Store
+	Logger   *slog.Logger
+	Catalog  *catalog.Store
+	Identity *identity.Service
+	// Limiter and Limits rate-limit calls; a nil Limiter disables limits.
+	Limiter RateLimiter
+	Limits  map[string]ratelimit.Limit
+	// CORSOrigins may call the API from a browser.
+	CORSOrigins []string
+	// TrustProxyHeaders takes the client IP from X-Forwarded-For.
+	TrustProxyHeaders bool
 	// Ready lists the dependencies /readyz probes.
 	Ready map[string]Check
 }
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
+	g := &gate{auth: d.Identity, limiter: d.Limiter, limits: d.Limits, trustProxy: d.TrustProxyHeaders, log: d.Logger}
 	opts := connect.WithHandlerOptions(
-		connect.WithInterceptors(errorInterceptor(d.Logger)),
+		// Errors are mapped outermost, so the gate's own errors pass through as they are.
+		connect.WithInterceptors(errorInterceptor(d.Logger), g.interceptor()),
 		connect.WithCodec(jsonCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
 	)
@@ -42,6 +55,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 
 	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog}, opts)
 	add(catalogv1connect.CatalogServiceName, path, h)
+	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
+	add(authv1connect.AuthServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.
@@ -66,5 +81,5 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.HandleFunc("GET /healthz", liveHandler)
 	mux.Handle("GET /readyz", readyHandler(d.Ready))
-	return withRequestContext(d.Logger, mux), nil
+	return withRequestContext(d.Logger, withSecurityHeaders(withCORS(d.CORSOrigins, mux))), nil
 }

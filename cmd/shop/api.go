@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/temporalclient"
 )
 
@@ -35,9 +38,25 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	}
 	defer tc.Close()
 
+	limits, err := ratelimit.ParseLimits(cfg.RateLimits)
+	if err != nil {
+		return fmt.Errorf("RATE_LIMITS: %w", err)
+	}
+	tokens, err := newTokens(cfg, log)
+	if err != nil {
+		return err
+	}
+	lockout := ratelimit.NewLockout(rdb, "shop:lockout:", ratelimit.LockoutPolicy{})
+	ids := identity.NewService(pool, tokens, lockout, cfg.RefreshTokenTTL, log)
+
 	handler, err := api.NewHandler(api.Deps{
-		Logger:  log,
-		Catalog: catalog.NewStore(pool),
+		Logger:            log,
+		Catalog:           catalog.NewStore(pool),
+		Identity:          ids,
+		Limiter:           ratelimit.NewLimiter(rdb, "shop:rl:"),
+		Limits:            limits,
+		CORSOrigins:       cfg.CORSOrigins,
+		TrustProxyHeaders: cfg.TrustProxyHeaders,
 		Ready: map[string]api.Check{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -48,6 +67,23 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		return err
 	}
 	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+}
+
+// newTokens builds the access-token issuer. Without configured keys (never
+// in production) it makes a random key that lives as long as the process.
+func newTokens(cfg *config.Config, log *slog.Logger) (*identity.Tokens, error) {
+	keys, active := cfg.JWTKeys, cfg.JWTActiveKey
+	if len(keys) == 0 {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		keys, active = map[string][]byte{"ephemeral": key}, "ephemeral"
+		log.Warn("JWT_SIGNING_KEYS is not set: using a random key; sessions end when this process stops")
+	}
+	return identity.NewTokens(identity.TokenConfig{
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL, Keys: keys, ActiveKey: active,
+	})
 }
 
 // serve runs an HTTP/1.1 + cleartext HTTP/2 server (gRPC needs h2c) until ctx

@@ -5,6 +5,7 @@
 //	shop migrate      up | down [N] | version
 //	shop seed         import the bundled demo catalog through a workflow
 //	shop import FILE  import a JSON or CSV catalog file through a workflow
+//	shop user create  create an account, e.g. the first admin
 //
 // Configuration comes from the environment; see .env.example.
 package main
@@ -33,6 +34,7 @@ var commands = map[string]command{
 	"migrate": {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
 	"seed":    {runSeed, "import the bundled demo catalog (200+ products)"},
 	"import":  {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
+	"user":    {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
 }
 
 func main() {
@@ -59,7 +61,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
-	for _, name := range []string{"api", "worker", "migrate", "seed", "import"} {
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "user"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
 	}
 }

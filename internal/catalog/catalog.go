@@ -4,25 +4,17 @@ package catalog
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/validation"
 )
 
 // ErrNotFound means the category or product does not exist (or is inactive).
 var ErrNotFound = errors.New("not found")
 
-// FieldError says which input field is wrong and why.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
 func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return validation.New(field, format, args...)
 }
 
 // Paging limits for listings.

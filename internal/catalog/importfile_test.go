@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopkit/shop/internal/catalog/demodata"
+	"github.com/shopkit/shop/internal/validation"
 )
 
 func TestDemoCatalogIsRealistic(t *testing.T) {
@@ -82,7 +83,7 @@ func TestListFilterNamesTheBadField(t *testing.T) {
 		"category_id": {CategoryID: -3},
 	} {
 		err := f.Normalize()
-		var fe *FieldError
+		var fe *validation.Error
 		require.ErrorAs(t, err, &fe)
 		assert.Equal(t, field, fe.Field)
 	}

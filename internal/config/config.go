@@ -5,6 +5,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,30 +43,52 @@ type Config struct {
 
 	SMTPAddr string // SMTP_ADDR
 
+	// JWTKeys maps key ids to HMAC secrets (JWT_SIGNING_KEYS, "kid:base64,...").
+	// Empty outside production means an ephemeral key per process.
+	JWTKeys         map[string][]byte
+	JWTActiveKey    string        // JWT_ACTIVE_KEY_ID (default: the first key)
+	JWTIssuer       string        // JWT_ISSUER
+	JWTAudience     string        // JWT_AUDIENCE
+	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
+	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
+
+	RateLimits        string   // RATE_LIMITS, parsed by internal/ratelimit
+	CORSOrigins       []string // CORS_ALLOWED_ORIGINS
+	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
+
 	LogLevel  slog.Level // LOG_LEVEL
 	LogFormat string     // LOG_FORMAT: json or text
 }
 
 // Defaults for local development; they match deploy/stack.sh.
 var defaults = map[string]string{
-	"APP_ENV":             "development",
-	"HTTP_ADDR":           ":8000",
-	"RECOMMENDER_ADDR":    ":8001",
-	"SHUTDOWN_TIMEOUT":    "20s",
-	"DATABASE_URL":        "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
-	"DATABASE_MAX_CONNS":  "20",
-	"REDIS_URL":           "redis://127.0.0.1:6379/0",
-	"TEMPORAL_ADDRESS":    "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":  "default",
-	"TEMPORAL_TASK_QUEUE": "shop",
-	"TEMPORAL_UI_URL":     "http://127.0.0.1:8233",
-	"SEARCH_BACKEND":      "postgres",
-	"ELASTICSEARCH_URL":   "http://127.0.0.1:9200",
-	"STRIPE_API_BASE":     "http://127.0.0.1:12111",
-	"STRIPE_SECRET_KEY":   "sk_test_stripe_mock",
-	"SMTP_ADDR":           "127.0.0.1:1025",
-	"LOG_LEVEL":           "info",
-	"LOG_FORMAT":          "json",
+	"APP_ENV":              "development",
+	"HTTP_ADDR":            ":8000",
+	"RECOMMENDER_ADDR":     ":8001",
+	"SHUTDOWN_TIMEOUT":     "20s",
+	"DATABASE_URL":         "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
+	"DATABASE_MAX_CONNS":   "20",
+	"REDIS_URL":            "redis://127.0.0.1:6379/0",
+	"TEMPORAL_ADDRESS":     "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":   "default",
+	"TEMPORAL_TASK_QUEUE":  "shop",
+	"TEMPORAL_UI_URL":      "http://127.0.0.1:8233",
+	"SEARCH_BACKEND":       "postgres",
+	"ELASTICSEARCH_URL":    "http://127.0.0.1:9200",
+	"STRIPE_API_BASE":      "http://127.0.0.1:12111",
+	"STRIPE_SECRET_KEY":    "sk_test_stripe_mock",
+	"SMTP_ADDR":            "127.0.0.1:1025",
+	"JWT_SIGNING_KEYS":     "",
+	"JWT_ACTIVE_KEY_ID":    "",
+	"JWT_ISSUER":           "shop",
+	"JWT_AUDIENCE":         "shop-api",
+	"ACCESS_TOKEN_TTL":     "15m",
+	"REFRESH_TOKEN_TTL":    "720h",
+	"RATE_LIMITS":          "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
+	"CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
+	"TRUST_PROXY_HEADERS":  "false",
+	"LOG_LEVEL":            "info",
+	"LOG_FORMAT":           "json",
 }
 
 // Load reads the configuration from the process environment.
@@ -92,11 +115,22 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		StripeAPIBase:     r.url("STRIPE_API_BASE", "http", "https"),
 		StripeSecretKey:   r.nonEmpty("STRIPE_SECRET_KEY"),
 		SMTPAddr:          r.addr("SMTP_ADDR"),
+		JWTIssuer:         r.nonEmpty("JWT_ISSUER"),
+		JWTAudience:       r.nonEmpty("JWT_AUDIENCE"),
+		AccessTokenTTL:    r.duration("ACCESS_TOKEN_TTL"),
+		RefreshTokenTTL:   r.duration("REFRESH_TOKEN_TTL"),
+		RateLimits:        r.get("RATE_LIMITS"),
+		CORSOrigins:       r.list("CORS_ALLOWED_ORIGINS"),
+		TrustProxyHeaders: r.boolean("TRUST_PROXY_HEADERS"),
 		LogLevel:          r.level("LOG_LEVEL"),
 		LogFormat:         r.oneOf("LOG_FORMAT", "json", "text"),
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripe_mock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
+	}
+	c.JWTKeys, c.JWTActiveKey = r.signingKeys("JWT_SIGNING_KEYS", "JWT_ACTIVE_KEY_ID")
+	if c.Env == "production" && len(c.JWTKeys) == 0 {
+		r.fail("JWT_SIGNING_KEYS", "must be set when APP_ENV=production (e.g. main:$(openssl rand -base64 32))")
 	}
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)
@@ -208,6 +242,59 @@ func (r *reader) intRange(name string, lo, hi int) int {
 		r.fail(name, "is %q; want an integer from %d to %d", v, lo, hi)
 	}
 	return n
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.get(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (r *reader) boolean(name string) bool {
+	b, err := strconv.ParseBool(r.get(name))
+	if err != nil {
+		r.fail(name, "is %q; want true or false", r.get(name))
+	}
+	return b
+}
+
+// signingKeys reads "kid:base64secret,kid2:base64secret". Errors never quote
+// the secrets.
+func (r *reader) signingKeys(name, activeName string) (map[string][]byte, string) {
+	keys := map[string][]byte{}
+	var first string
+	for i, entry := range r.list(name) {
+		kid, secret, ok := strings.Cut(entry, ":")
+		kid = strings.TrimSpace(kid)
+		if !ok || kid == "" {
+			r.fail(name, "entry %d is not kid:base64secret", i+1)
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(secret))
+		if err != nil {
+			key, err = base64.RawURLEncoding.DecodeString(strings.TrimSpace(secret))
+		}
+		if err != nil || len(key) < 32 {
+			r.fail(name, "key %q must be base64 of at least 32 random bytes", kid)
+			continue
+		}
+		if first == "" {
+			first = kid
+		}
+		keys[kid] = key
+	}
+	active := r.get(activeName)
+	if active == "" {
+		active = first
+	}
+	if len(keys) > 0 && keys[active] == nil {
+		r.fail(activeName, "names key %q, which JWT_SIGNING_KEYS does not hold", active)
+	}
+	return keys, active
 }
 
 func (r *reader) level(name string) slog.Level {

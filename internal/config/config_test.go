@@ -51,3 +51,21 @@ func TestStringMasksSecrets(t *testing.T) {
 	s := c.String()
 	assert.False(t, strings.Contains(s, "topsecret") || strings.Contains(s, "abcdefghijklmnop"), s)
 }
+
+func TestSigningKeys(t *testing.T) {
+	secret := "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0xMjM0NTY3OA==" // 40 bytes
+	c, err := FromLookup(lookup(map[string]string{"JWT_SIGNING_KEYS": "k1:" + secret + ", k2:" + secret, "JWT_ACTIVE_KEY_ID": "k2"}))
+	require.NoError(t, err)
+	assert.Len(t, c.JWTKeys, 2)
+	assert.Equal(t, "k2", c.JWTActiveKey)
+
+	_, err = FromLookup(lookup(map[string]string{"JWT_SIGNING_KEYS": "k1:c2hvcnQ="}))
+	require.ErrorContains(t, err, "JWT_SIGNING_KEYS")
+	assert.NotContains(t, err.Error(), "c2hvcnQ=", "secrets never appear in errors")
+
+	_, err = FromLookup(lookup(map[string]string{"JWT_SIGNING_KEYS": "k1:" + secret, "JWT_ACTIVE_KEY_ID": "k9"}))
+	require.ErrorContains(t, err, "JWT_ACTIVE_KEY_ID")
+
+	_, err = FromLookup(lookup(map[string]string{"APP_ENV": "production", "STRIPE_SECRET_KEY": "sk_live_x"}))
+	require.ErrorContains(t, err, "JWT_SIGNING_KEYS")
+}

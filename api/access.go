@@ -1,0 +1,205 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
+	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/ratelimit"
+)
+
+// rule says who may call a procedure and which rate limit applies.
+type rule struct {
+	public bool            // callable without a token
+	roles  []identity.Role // when not public: the roles allowed (nil = any signed-in user)
+	// limit names an entry of RATE_LIMITS. Empty means "user" for a
+	// signed-in caller, "public" otherwise.
+	limit string
+	// failClosed refuses the call when the limiter is unreachable.
+	failClosed bool
+}
+
+var (
+	anyone   = rule{public: true}
+	signedIn = rule{}
+	staff    = rule{roles: []identity.Role{identity.RoleStaff, identity.RoleAdmin}}
+	admins   = rule{roles: []identity.Role{identity.RoleAdmin}}
+)
+
+// accessTable is the one place that says who may call what, over Connect,
+// gRPC, gRPC-Web and REST alike. A procedure missing here is refused.
+var accessTable = map[string]rule{
+	catalogv1connect.CatalogServiceListCategoriesProcedure: anyone,
+	catalogv1connect.CatalogServiceListProductsProcedure:   anyone,
+	catalogv1connect.CatalogServiceGetProductProcedure:     anyone,
+
+	authv1connect.AuthServiceRegisterProcedure:       {public: true, limit: "auth"},
+	authv1connect.AuthServiceLoginProcedure:          {public: true, limit: "login", failClosed: true},
+	authv1connect.AuthServiceRefreshProcedure:        {public: true, limit: "auth"},
+	authv1connect.AuthServiceLogoutProcedure:         signedIn,
+	authv1connect.AuthServiceMeProcedure:             signedIn,
+	authv1connect.AuthServiceUpdateProfileProcedure:  signedIn,
+	authv1connect.AuthServiceChangePasswordProcedure: {limit: "auth"},
+	authv1connect.AuthServiceListAddressesProcedure:  signedIn,
+	authv1connect.AuthServiceAddAddressProcedure:     signedIn,
+	authv1connect.AuthServiceUpdateAddressProcedure:  signedIn,
+	authv1connect.AuthServiceDeleteAddressProcedure:  signedIn,
+	authv1connect.AuthServiceListUsersProcedure:      staff,
+	authv1connect.AuthServiceSetUserRoleProcedure:    admins,
+}
+
+// Authenticator turns a bearer token into the caller.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (identity.Principal, error)
+}
+
+// RateLimiter takes one event for a key (see internal/ratelimit).
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, limit ratelimit.Limit) (ratelimit.Result, error)
+}
+
+type gate struct {
+	auth       Authenticator
+	limiter    RateLimiter
+	limits     map[string]ratelimit.Limit
+	trustProxy bool
+	log        *slog.Logger
+}
+
+type principalKey struct{}
+
+// principalFrom returns the authenticated caller, if any.
+func principalFrom(ctx context.Context) (identity.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(identity.Principal)
+	return p, ok
+}
+
+// mustPrincipal is for handlers behind a non-public rule.
+func mustPrincipal(ctx context.Context) (identity.Principal, error) {
+	p, ok := principalFrom(ctx)
+	if !ok {
+		return p, connect.NewError(connect.CodeUnauthenticated, errors.New("sign in first"))
+	}
+	return p, nil
+}
+
+func (g *gate) interceptor() connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			ctx, err := g.admit(ctx, req.Spec().Procedure, req.Header(), req.Peer().Addr)
+			if err != nil {
+				return nil, err
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// admit authenticates, authorises and rate-limits one call.
+func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer string) (context.Context, error) {
+	r, ok := accessTable[procedure]
+	if !ok {
+		g.log.ErrorContext(ctx, "procedure has no access rule; refusing", "procedure", procedure)
+		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("permission denied"))
+	}
+	var p *identity.Principal
+	if token, ok := bearer(h); ok {
+		pr, err := g.auth.Authenticate(ctx, token)
+		if err != nil {
+			if errors.Is(err, identity.ErrInvalidToken) {
+				return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid or expired access token"))
+			}
+			return ctx, err
+		}
+		p = &pr
+		ctx = context.WithValue(ctx, principalKey{}, pr)
+	} else if h.Get("Authorization") != "" {
+		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New(`Authorization must be "Bearer <access token>"`))
+	}
+	if !r.public && p == nil {
+		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("sign in first: send Authorization: Bearer <access token>"))
+	}
+	if len(r.roles) > 0 && !hasRole(r.roles, p.Role) {
+		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("your role may not do this"))
+	}
+	return ctx, g.rateLimit(ctx, r, p, g.clientIP(h, peer))
+}
+
+func (g *gate) rateLimit(ctx context.Context, r rule, p *identity.Principal, ip string) error {
+	name, key := r.limit, "ip:"+ip
+	if name == "" {
+		name = "public"
+		if p != nil {
+			name = "user"
+		}
+	}
+	if p != nil && r.limit == "" {
+		key = "user:" + strconv.FormatInt(p.UserID, 10)
+	}
+	limit, ok := g.limits[name]
+	if !ok || g.limiter == nil {
+		return nil
+	}
+	res, err := g.limiter.Allow(ctx, name+":"+key, limit)
+	if err != nil {
+		if r.failClosed {
+			g.log.WarnContext(ctx, "rate limiter unavailable; refusing", "limit", name, "error", err)
+			return connect.NewError(connect.CodeUnavailable, errors.New("temporarily unavailable; try again shortly"))
+		}
+		g.log.WarnContext(ctx, "rate limiter unavailable; allowing", "limit", name, "error", err)
+		return nil
+	}
+	if !res.Allowed {
+		return tooManyRequests(res.RetryAfter.Seconds())
+	}
+	return nil
+}
+
+// tooManyRequests is ResourceExhausted (HTTP 429) with a Retry-After header.
+func tooManyRequests(seconds float64) error {
+	s := max(1, int(seconds+0.999))
+	ce := connect.NewError(connect.CodeResourceExhausted, errors.New("too many requests; retry after "+strconv.Itoa(s)+"s"))
+	ce.Meta().Set("Retry-After", strconv.Itoa(s))
+	return ce
+}
+
+func (g *gate) clientIP(h http.Header, peer string) string {
+	if g.trustProxy {
+		if xff := h.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		return host
+	}
+	return peer
+}
+
+func bearer(h http.Header) (string, bool) {
+	scheme, token, ok := strings.Cut(h.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+func hasRole(roles []identity.Role, r identity.Role) bool {
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}

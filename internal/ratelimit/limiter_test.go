@@ -1,0 +1,155 @@
+package ratelimit_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/testenv"
+)
+
+func TestAllowBurstThenDeny(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := ratelimit.NewLimiter(testenv.Redis(t), testenv.UniqueName("rltest:"))
+	limit := ratelimit.Limit{Rate: 5, Period: time.Minute, Burst: 5}
+
+	var allowed int
+	var last ratelimit.Result
+	for i := range 20 {
+		res, err := l.Allow(ctx, "client-1", limit)
+		require.NoError(t, err)
+		if res.Allowed {
+			allowed++
+			assert.Equal(t, 5-allowed, res.Remaining, "call %d", i)
+			assert.Zero(t, res.RetryAfter, "call %d", i)
+			assert.Positive(t, res.ResetAfter, "call %d", i)
+		}
+		last = res
+	}
+	assert.Equal(t, 5, allowed)
+	assert.False(t, last.Allowed)
+	assert.Zero(t, last.Remaining)
+	assert.Positive(t, last.RetryAfter)
+	assert.LessOrEqual(t, last.RetryAfter, 12*time.Second, "one event is emitted every 60s/5")
+	assert.Greater(t, last.RetryAfter, 11*time.Second)
+	assert.Greater(t, last.ResetAfter, 59*time.Second)
+	assert.LessOrEqual(t, last.ResetAfter, time.Minute)
+}
+
+func TestAllowDefaultBurstIsRate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := ratelimit.NewLimiter(testenv.Redis(t), testenv.UniqueName("rltest:"))
+	var allowed int
+	for range 10 {
+		res, err := l.Allow(ctx, "k", ratelimit.Limit{Rate: 3, Period: time.Minute})
+		require.NoError(t, err)
+		if res.Allowed {
+			allowed++
+		}
+	}
+	assert.Equal(t, 3, allowed)
+}
+
+func TestAllowKeysAreIndependentAndRecover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := ratelimit.NewLimiter(testenv.Redis(t), testenv.UniqueName("rltest:"))
+	limit := ratelimit.Limit{Rate: 1, Period: 200 * time.Millisecond}
+
+	res, err := l.Allow(ctx, "a", limit)
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+	denied, err := l.Allow(ctx, "a", limit)
+	require.NoError(t, err)
+	require.False(t, denied.Allowed)
+	require.Positive(t, denied.RetryAfter)
+	require.LessOrEqual(t, denied.RetryAfter, 200*time.Millisecond)
+
+	res, err = l.Allow(ctx, "b", limit)
+	require.NoError(t, err)
+	assert.True(t, res.Allowed, "another key has its own budget")
+
+	time.Sleep(denied.RetryAfter + 20*time.Millisecond)
+	res, err = l.Allow(ctx, "a", limit)
+	require.NoError(t, err)
+	assert.True(t, res.Allowed, "allowed again once RetryAfter has passed")
+}
+
+func TestAllowConcurrentCountsExactly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := ratelimit.NewLimiter(testenv.Redis(t), testenv.UniqueName("rltest:"))
+	limit := ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}
+
+	var allowed, failed atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			res, err := l.Allow(ctx, "hot", limit)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			if res.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, failed.Load())
+	assert.EqualValues(t, 10, allowed.Load())
+}
+
+func TestAllowRedisDownReturnsError(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	l := ratelimit.NewLimiter(rdb, "rltest:")
+
+	res, err := l.Allow(context.Background(), "k", ratelimit.Limit{Rate: 1, Period: time.Second})
+	require.Error(t, err)
+	assert.False(t, res.Allowed)
+}
+
+func TestAllowRejectsInvalidLimit(t *testing.T) {
+	t.Parallel()
+	l := ratelimit.NewLimiter(testenv.Redis(t), testenv.UniqueName("rltest:"))
+	for _, limit := range []ratelimit.Limit{{}, {Rate: 1}, {Period: time.Second}, {Rate: -1, Period: time.Second}} {
+		res, err := l.Allow(context.Background(), "k", limit)
+		require.ErrorIs(t, err, ratelimit.ErrInvalidLimit, "%+v", limit)
+		assert.False(t, res.Allowed)
+	}
+}
+
+func TestLimiterKeysArePrefixedHashedAndExpire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.Redis(t)
+	prefix := testenv.UniqueName("rltest:")
+	l := ratelimit.NewLimiter(rdb, prefix)
+	limit := ratelimit.Limit{Rate: 2, Period: 10 * time.Second}
+
+	for range 3 {
+		_, err := l.Allow(ctx, "Some {User} Input\r\n", limit)
+		require.NoError(t, err)
+	}
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	assert.Len(t, strings.TrimPrefix(keys[0], prefix), 64, "sha256 hex of the key")
+	assert.NotContains(t, keys[0], "User")
+	ttl, err := rdb.PTTL(ctx, keys[0]).Result()
+	require.NoError(t, err)
+	assert.Positive(t, ttl)
+	assert.LessOrEqual(t, ttl, 10*time.Second)
+}

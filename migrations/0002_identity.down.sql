@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS addresses;
+DROP TYPE IF EXISTS address_kind;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS users;
+DROP TYPE IF EXISTS user_role;
