@@ -110,10 +110,18 @@ func TestAllowConcurrentCountsExactly(t *testing.T) {
 	assert.EqualValues(t, 10, allowed.Load())
 }
 
+// deadRedis returns a client of a port nobody listens on, failing fast
+// (no command retries, a single dial attempt).
+func deadRedis(t *testing.T) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1,
+		DialTimeout: time.Second, DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
 func TestAllowRedisDownReturnsError(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := deadRedis(t)
 	l := ratelimit.NewLimiter(rdb, "rltest:")
 
 	res, err := l.Allow(context.Background(), "k", ratelimit.Limit{Rate: 1, Period: time.Second})

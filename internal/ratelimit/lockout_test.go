@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -232,8 +231,7 @@ func TestLockoutKeysArePrefixedHashedAndExpire(t *testing.T) {
 
 func TestLockoutRedisDownReturnsError(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := deadRedis(t)
 	lo := ratelimit.NewLockout(rdb, "lotest:", ratelimit.LockoutPolicy{})
 	ctx := context.Background()
 
