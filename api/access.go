@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -202,4 +203,14 @@ func hasRole(roles []identity.Role, r identity.Role) bool {
 		}
 	}
 	return false
+}
+
+// Procedures lists every procedure the access table knows, sorted.
+func Procedures() []string {
+	out := make([]string, 0, len(accessTable))
+	for p := range accessTable {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
 }

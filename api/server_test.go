@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,22 +24,48 @@ import (
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/telemetry"
+	"github.com/shopkit/shop/internal/testenv"
 )
 
 type fixture struct {
-	url    string
-	store  *catalog.Store
-	laptop catalog.Product
-	h2c    *http.Client
+	url      string
+	store    *catalog.Store
+	identity *identity.Service
+	laptop   catalog.Product
+	h2c      *http.Client
+}
+
+// options tune newServer; the zero value is a working server.
+type options struct {
+	ready  map[string]api.Check
+	limits map[string]ratelimit.Limit
+	redis  *redis.Client // for the limiter and lockout; default testenv.Redis
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
+	return newServerWith(t, options{ready: ready})
+}
+
+func newServerWith(t *testing.T, o options) *fixture {
 	t.Helper()
+	ready := o.ready
 	pool := dbtest.New(t)
 	store := catalog.NewStore(pool)
-	_, err := store.UpsertProducts(context.Background(), []catalog.ProductInput{
+	rdb := o.redis
+	if rdb == nil {
+		rdb = testenv.Redis(t)
+	}
+	prefix := testenv.UniqueName("test-api-") + ":"
+	tokens, err := identity.NewTokens(identity.TokenConfig{Issuer: "shop", Audience: "shop-api", TTL: time.Minute,
+		Keys: map[string][]byte{"k": []byte("0123456789abcdef0123456789abcdef")}, ActiveKey: "k"})
+	require.NoError(t, err)
+	ids := identity.NewService(pool, tokens, ratelimit.NewLockout(rdb, prefix+"lock:", ratelimit.LockoutPolicy{}),
+		time.Hour, slog.New(slog.DiscardHandler))
+	_, err = store.UpsertProducts(context.Background(), []catalog.ProductInput{
 		{SKU: "LAPTOP-GAMING-001", Name: "Gaming Laptop", Description: "High-performance gaming laptop with RTX 4080",
 			Category: "Laptops", Brand: "Nordvik", Price: money.Money{Amount: 199999, Currency: "USD"}, StockQuantity: 50},
 		{SKU: "MUG-001", Name: "Travel Mug", Category: "Kitchen", Price: money.Money{Amount: 1500, Currency: "USD"}, StockQuantity: 5},
@@ -51,7 +79,11 @@ func newServer(t *testing.T, ready map[string]api.Check) *fixture {
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
-	h, err := api.NewHandler(api.Deps{Logger: slog.New(slog.DiscardHandler), Catalog: store, Ready: ready})
+	h, err := api.NewHandler(api.Deps{
+		Logger: slog.New(slog.DiscardHandler), Catalog: store, Identity: ids, Ready: ready,
+		Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"), Limits: o.limits,
+		CORSOrigins: []string{"http://localhost:3000"},
+	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.Protocols = new(http.Protocols)
@@ -62,7 +94,7 @@ func newServer(t *testing.T, ready map[string]api.Check) *fixture {
 
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return &fixture{url: srv.URL, store: store, laptop: page[0], h2c: &http.Client{Transport: tr}}
+	return &fixture{url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}}
 }
 
 func TestCatalogOverConnectGRPCAndGRPCWeb(t *testing.T) {
@@ -211,7 +243,8 @@ func TestRequestIDIsEchoed(t *testing.T) {
 func TestAccessLogCarriesRequestIDAndOriginalPath(t *testing.T) {
 	var buf syncBuffer
 	store := catalog.NewStore(dbtest.New(t))
-	h, err := api.NewHandler(api.Deps{Logger: telemetry.NewLogger(&buf, slog.LevelInfo, "json"), Catalog: store})
+	h, err := api.NewHandler(api.Deps{Logger: telemetry.NewLogger(&buf, slog.LevelInfo, "json"), Catalog: store,
+		Limits: map[string]ratelimit.Limit{}})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
