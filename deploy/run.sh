@@ -36,8 +36,25 @@ trap cleanup INT TERM EXIT
 echo "==> services: $STACK_SERVICES"
 deploy/stack.sh up
 
+# A signing key kept in .data/, so sessions survive a restart of `make run`.
+if [[ -z ${JWT_SIGNING_KEYS:-} ]]; then
+  mkdir -p "$DATA_DIR"
+  if [[ ! -s $DATA_DIR/jwt-dev.key ]]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$DATA_DIR/jwt-dev.key")
+  fi
+  JWT_SIGNING_KEYS="dev:$(cat "$DATA_DIR/jwt-dev.key")"
+  export JWT_SIGNING_KEYS
+fi
+
 echo "==> migrating"
 bin/shop migrate up
+
+# The documented demo admin; never created outside development.
+DEMO_ADMIN_PASSWORD=${DEMO_ADMIN_PASSWORD:-Demo-Store-Owner-2026}
+if [[ ${APP_ENV:-development} == development ]]; then
+  SHOP_USER_PASSWORD=$DEMO_ADMIN_PASSWORD bin/shop user create -if-not-exists \
+    -username admin -email admin@shop.local -role admin -first-name Demo -last-name Admin
+fi
 
 bin/shop worker &
 pids+=($!)
@@ -60,6 +77,7 @@ cat <<MSG
       try: curl 'http://localhost:$api_port/api/products?limit=5'
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
+    Demo admin                           admin / $DEMO_ADMIN_PASSWORD (development only)
 
   Press Ctrl-C to stop everything this command started.
 

@@ -22,7 +22,6 @@ type Config struct {
 	Env string // APP_ENV: development, test or production
 
 	HTTPAddr        string        // HTTP_ADDR
-	RecommenderAddr string        // RECOMMENDER_ADDR
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
 	DatabaseURL      string // DATABASE_URL
@@ -64,7 +63,6 @@ type Config struct {
 var defaults = map[string]string{
 	"APP_ENV":              "development",
 	"HTTP_ADDR":            ":8000",
-	"RECOMMENDER_ADDR":     ":8001",
 	"SHUTDOWN_TIMEOUT":     "20s",
 	"DATABASE_URL":         "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
 	"DATABASE_MAX_CONNS":   "20",
@@ -101,7 +99,6 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	c := &Config{
 		Env:               r.oneOf("APP_ENV", "development", "test", "production"),
 		HTTPAddr:          r.addr("HTTP_ADDR"),
-		RecommenderAddr:   r.addr("RECOMMENDER_ADDR"),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
 		DatabaseURL:       r.url("DATABASE_URL", "postgres", "postgresql"),
 		DatabaseMaxConns:  int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
