@@ -124,7 +124,7 @@ func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer 
 		p = &pr
 		ctx = context.WithValue(ctx, principalKey{}, pr)
 	} else if h.Get("Authorization") != "" {
-		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New(`Authorization must be "Bearer <access token>"`))
+		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header must be "Bearer <access token>"`))
 	}
 	if !r.public && p == nil {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("sign in first: send Authorization: Bearer <access token>"))

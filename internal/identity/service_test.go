@@ -102,16 +102,22 @@ func TestLoginDoesNotRevealWhichPartWasWrong(t *testing.T) {
 	_, _, err = s.Login(ctx, "John@Example.com", "SecurePass123!")
 	require.NoError(t, err, "the email works as the login name")
 
-	start := time.Now()
-	_, _, errWrong := s.Login(ctx, "johndoe", "WrongPass123!")
-	wrong := time.Since(start)
-	start = time.Now()
-	_, _, errUnknown := s.Login(ctx, "nobody", "WrongPass123!")
-	unknown := time.Since(start)
+	// The fastest of a few tries is robust against a busy machine.
+	fastest := func(login string) (time.Duration, error) {
+		best, err := time.Duration(1<<62), error(nil)
+		for range 2 { // the lockout in this test allows 2 failures
+			start := time.Now()
+			_, _, err = s.Login(ctx, login, "WrongPass123!")
+			best = min(best, time.Since(start))
+		}
+		return best, err
+	}
+	wrong, errWrong := fastest("johndoe")
+	unknown, errUnknown := fastest("nobody")
 	assert.ErrorIs(t, errWrong, identity.ErrInvalidCredentials)
 	assert.ErrorIs(t, errUnknown, identity.ErrInvalidCredentials)
 	assert.Equal(t, errWrong.Error(), errUnknown.Error())
-	// Both paths run one argon2id verification; allow generous noise.
+	// Both paths run one argon2id verification.
 	assert.Greater(t, unknown, wrong/3, "unknown user %v vs wrong password %v", unknown, wrong)
 	assert.Greater(t, wrong, unknown/3, "unknown user %v vs wrong password %v", unknown, wrong)
 }
