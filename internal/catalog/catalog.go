@@ -10,8 +10,17 @@ import (
 	"github.com/shopkit/shop/internal/validation"
 )
 
-// ErrNotFound means the category or product does not exist (or is inactive).
-var ErrNotFound = errors.New("not found")
+// Errors the API maps to status codes.
+var (
+	// ErrNotFound means the category, product or variant does not exist (or is archived).
+	ErrNotFound = errors.New("not found")
+	// ErrSKUTaken means another product or variant already has the SKU.
+	ErrSKUTaken = errors.New("SKU is already in use")
+	// ErrInsufficientStock means a stock decrease would go below zero.
+	ErrInsufficientStock = errors.New("insufficient stock")
+	// ErrCategoryInUse means the category still has active products or subcategories.
+	ErrCategoryInUse = errors.New("category still has active products or subcategories")
+)
 
 func fieldErr(field, format string, args ...any) error {
 	return validation.New(field, format, args...)
@@ -42,9 +51,23 @@ type Product struct {
 	CategoryID    int64
 	Price         money.Money
 	StockQuantity int32
+	Attributes    map[string]string
 	Active        bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	Variants      []Variant // filled by GetProduct only
+}
+
+// Variant is a purchasable version of a product (a size, a colour) with its
+// own SKU and stock, and optionally its own price.
+type Variant struct {
+	ID            int64
+	ProductID     int64
+	SKU           string
+	Attributes    map[string]string
+	Price         *money.Money // nil: the product's price
+	StockQuantity int32
+	Active        bool
 }
 
 // ListFilter selects a page of products.

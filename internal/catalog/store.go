@@ -23,10 +23,10 @@ func (s *Store) ListCategories(ctx context.Context) ([]Category, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH RECURSIVE tree AS (
 			SELECT id, name, slug, parent_id, description, ARRAY[name] AS path
-			FROM categories WHERE parent_id IS NULL
+			FROM categories WHERE parent_id IS NULL AND active
 			UNION ALL
 			SELECT c.id, c.name, c.slug, c.parent_id, c.description, t.path || c.name
-			FROM categories c JOIN tree t ON c.parent_id = t.id
+			FROM categories c JOIN tree t ON c.parent_id = t.id WHERE c.active
 		)
 		SELECT id, name, slug, coalesce(parent_id, 0), description FROM tree ORDER BY path`)
 	if err != nil {
@@ -40,12 +40,12 @@ func (s *Store) ListCategories(ctx context.Context) ([]Category, error) {
 }
 
 const productColumns = `id, sku, name, description, brand, category_id, price_minor, currency,
-	stock_quantity, active, created_at, updated_at`
+	stock_quantity, attributes, active, created_at, updated_at`
 
 func scanProduct(r pgx.Row) (Product, error) {
 	var p Product
 	err := r.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Brand, &p.CategoryID,
-		&p.Price.Amount, &p.Price.Currency, &p.StockQuantity, &p.Active, &p.CreatedAt, &p.UpdatedAt)
+		&p.Price.Amount, &p.Price.Currency, &p.StockQuantity, &p.Attributes, &p.Active, &p.CreatedAt, &p.UpdatedAt)
 	return p, err
 }
 
@@ -54,11 +54,14 @@ func (s *Store) ListProducts(ctx context.Context, f ListFilter) ([]Product, int3
 	if err := f.Normalize(); err != nil {
 		return nil, 0, err
 	}
-	where := []string{"active"}
+	where := []string{"active", "category_id IN (SELECT id FROM categories WHERE active)"}
 	args := []any{}
 	if f.CategoryID != 0 {
+		// The category and everything below it.
 		args = append(args, f.CategoryID)
-		where = append(where, fmt.Sprintf("category_id = $%d", len(args)))
+		where = append(where, fmt.Sprintf(`category_id IN (WITH RECURSIVE sub AS (
+			SELECT id FROM categories WHERE id = $%d
+			UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub)`, len(args)))
 	}
 	order := "id"
 	if q := strings.TrimSpace(f.Search); q != "" {
@@ -98,6 +101,9 @@ func (s *Store) GetProduct(ctx context.Context, id int64) (Product, error) {
 	}
 	if err != nil {
 		return Product{}, fmt.Errorf("catalog: get product %d: %w", id, err)
+	}
+	if p.Variants, err = s.variants(ctx, s.pool, id); err != nil {
+		return Product{}, err
 	}
 	return p, nil
 }

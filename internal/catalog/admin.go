@@ -1,0 +1,303 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopkit/shop/internal/money"
+)
+
+// ProductDraft is a new product as an admin describes it.
+type ProductDraft struct {
+	SKU           string
+	Name          string
+	Description   string
+	Brand         string
+	CategoryID    int64
+	Price         money.Money
+	StockQuantity int32
+	Attributes    map[string]string
+}
+
+// ProductPatch changes the fields that are set.
+type ProductPatch struct {
+	Name, Description, Brand *string
+	CategoryID               *int64
+	Price                    *money.Money
+	Attributes               map[string]string // nil: unchanged
+	Active                   *bool
+}
+
+var skuRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._-]{1,63}$`)
+
+func checkSKU(sku string) error {
+	if !skuRE.MatchString(sku) {
+		return fieldErr("sku", "must be 2-64 characters of A-Z, 0-9, '.', '_' or '-'")
+	}
+	return nil
+}
+
+func checkPrice(field string, m money.Money) error {
+	if _, err := money.Exponent(m.Currency); err != nil {
+		return fieldErr(field+".currency", "%q is not a supported ISO 4217 currency", m.Currency)
+	}
+	if m.Amount < 0 {
+		return fieldErr(field, "must not be negative")
+	}
+	return nil
+}
+
+func checkText(field, v string, required bool, max int) error {
+	if required && strings.TrimSpace(v) == "" {
+		return fieldErr(field, "is required")
+	}
+	if len(v) > max {
+		return fieldErr(field, "must be at most %d characters", max)
+	}
+	return nil
+}
+
+func checkAttributes(attrs map[string]string) error {
+	if len(attrs) > 50 {
+		return fieldErr("attributes", "must have at most 50 entries")
+	}
+	for k, v := range attrs {
+		if k == "" || len(k) > 64 || len(v) > 500 {
+			return fieldErr("attributes", "keys must be 1-64 and values at most 500 characters")
+		}
+	}
+	return nil
+}
+
+func (d *ProductDraft) validate() error {
+	d.SKU = strings.ToUpper(strings.TrimSpace(d.SKU))
+	if err := checkSKU(d.SKU); err != nil {
+		return err
+	}
+	if err := checkText("name", d.Name, true, 300); err != nil {
+		return err
+	}
+	if err := checkText("description", d.Description, false, 10000); err != nil {
+		return err
+	}
+	if err := checkText("brand", d.Brand, false, 200); err != nil {
+		return err
+	}
+	if d.CategoryID <= 0 {
+		return fieldErr("category_id", "is required")
+	}
+	if err := checkPrice("price", d.Price); err != nil {
+		return err
+	}
+	if d.StockQuantity < 0 {
+		return fieldErr("stock_quantity", "must not be negative")
+	}
+	return checkAttributes(d.Attributes)
+}
+
+// skuErr turns the unique violations of products, variants and the
+// cross-table SKU trigger into ErrSKUTaken.
+func skuErr(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%w", ErrSKUTaken)
+	}
+	return err
+}
+
+func (s *Store) requireActiveCategory(ctx context.Context, q pgx.Tx, id int64) error {
+	var ok bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE id = $1 AND active)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return fieldErr("category_id", "category %d does not exist", id)
+	}
+	return nil
+}
+
+// CreateProduct adds a product.
+func (s *Store) CreateProduct(ctx context.Context, d ProductDraft) (Product, error) {
+	if err := d.validate(); err != nil {
+		return Product{}, err
+	}
+	if d.Attributes == nil {
+		d.Attributes = map[string]string{}
+	}
+	var p Product
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.requireActiveCategory(ctx, tx, d.CategoryID); err != nil {
+			return err
+		}
+		var err error
+		p, err = scanProduct(tx.QueryRow(ctx, `
+			INSERT INTO products (sku, name, description, brand, category_id, price_minor, currency, stock_quantity, attributes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+productColumns,
+			d.SKU, strings.TrimSpace(d.Name), d.Description, strings.TrimSpace(d.Brand), d.CategoryID,
+			d.Price.Amount, d.Price.Currency, d.StockQuantity, d.Attributes))
+		return skuErr(err)
+	})
+	return p, err
+}
+
+// UpdateProduct changes a product, archived or not (so it can be restored).
+func (s *Store) UpdateProduct(ctx context.Context, id int64, up ProductPatch) (Product, error) {
+	var p Product
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("product %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		d := ProductDraft{SKU: cur.SKU, Name: cur.Name, Description: cur.Description, Brand: cur.Brand,
+			CategoryID: cur.CategoryID, Price: cur.Price, StockQuantity: cur.StockQuantity, Attributes: cur.Attributes}
+		active := cur.Active
+		setIf(&d.Name, up.Name)
+		setIf(&d.Description, up.Description)
+		setIf(&d.Brand, up.Brand)
+		setIf(&d.CategoryID, up.CategoryID)
+		setIf(&d.Price, up.Price)
+		setIf(&active, up.Active)
+		if up.Attributes != nil {
+			d.Attributes = up.Attributes
+		}
+		if err := d.validate(); err != nil {
+			return err
+		}
+		if up.CategoryID != nil {
+			if err := s.requireActiveCategory(ctx, tx, d.CategoryID); err != nil {
+				return err
+			}
+		}
+		p, err = scanProduct(tx.QueryRow(ctx, `
+			UPDATE products SET name = $2, description = $3, brand = $4, category_id = $5, price_minor = $6,
+				currency = $7, attributes = $8, active = $9, updated_at = now()
+			WHERE id = $1 RETURNING `+productColumns,
+			id, strings.TrimSpace(d.Name), d.Description, strings.TrimSpace(d.Brand), d.CategoryID,
+			d.Price.Amount, d.Price.Currency, d.Attributes, active))
+		return err
+	})
+	return p, err
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// ArchiveProduct hides a product from the storefront; its orders keep it.
+func (s *Store) ArchiveProduct(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE products SET active = false, updated_at = now() WHERE id = $1 AND active`, id)
+	if err != nil {
+		return fmt.Errorf("catalog: archive product: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("product %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// StockAdjustment is one audited change of stock.
+type StockAdjustment struct {
+	ID         int64
+	ProductID  int64
+	VariantID  int64 // 0: the product itself
+	Delta      int32
+	StockAfter int32
+	Reason     string
+	ActorID    int64
+	CreatedAt  time.Time
+}
+
+// AdjustStock adds delta (negative to remove) to the stock of a product or
+// one of its variants, atomically and never below zero, and records why.
+func (s *Store) AdjustStock(ctx context.Context, productID, variantID int64, delta int32, reason string, actorID int64) (int32, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case delta == 0:
+		return 0, fieldErr("delta", "must not be zero")
+	case reason == "":
+		return 0, fieldErr("reason", "is required")
+	case len(reason) > 500:
+		return 0, fieldErr("reason", "must be at most 500 characters")
+	}
+	var after int32
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if variantID == 0 {
+			err = tx.QueryRow(ctx, `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
+				WHERE id = $1 AND stock_quantity + $2 >= 0 RETURNING stock_quantity`, productID, delta).Scan(&after)
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE product_variants SET stock_quantity = stock_quantity + $3, updated_at = now()
+				WHERE id = $2 AND product_id = $1 AND stock_quantity + $3 >= 0 RETURNING stock_quantity`,
+				productID, variantID, delta).Scan(&after)
+			if err == nil {
+				// The product's updated_at drives search re-indexing.
+				_, err = tx.Exec(ctx, `UPDATE products SET updated_at = now() WHERE id = $1`, productID)
+			}
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.whyNoStockRow(ctx, tx, productID, variantID)
+		}
+		if err != nil {
+			return err
+		}
+		var actor any
+		if actorID > 0 {
+			actor = actorID
+		}
+		var variant any
+		if variantID > 0 {
+			variant = variantID
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO stock_adjustments (product_id, variant_id, delta, stock_after, reason, actor_user_id)
+			VALUES ($1, $2, $3, $4, $5, $6)`, productID, variant, delta, after, reason, actor)
+		return err
+	})
+	return after, err
+}
+
+func (s *Store) whyNoStockRow(ctx context.Context, tx pgx.Tx, productID, variantID int64) error {
+	var exists bool
+	q := `SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)`
+	args := []any{productID}
+	if variantID != 0 {
+		q = `SELECT EXISTS (SELECT 1 FROM product_variants WHERE id = $2 AND product_id = $1)`
+		args = append(args, variantID)
+	}
+	if err := tx.QueryRow(ctx, q, args...).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return fmt.Errorf("product %d variant %d: %w", productID, variantID, ErrNotFound)
+	}
+	return fmt.Errorf("%w: the adjustment would make stock negative", ErrInsufficientStock)
+}
+
+// StockAdjustments returns the newest adjustments of a product.
+func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int32) ([]StockAdjustment, error) {
+	if limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), delta, stock_after, reason,
+		coalesce(actor_user_id, 0), created_at FROM stock_adjustments WHERE product_id = $1
+		ORDER BY created_at DESC, id DESC LIMIT $2`, productID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: stock adjustments: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StockAdjustment, error) {
+		var a StockAdjustment
+		err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
+		return a, err
+	})
+}
