@@ -39,9 +39,19 @@ var (
 // accessTable is the one place that says who may call what, over Connect,
 // gRPC, gRPC-Web and REST alike. A procedure missing here is refused.
 var accessTable = map[string]rule{
-	catalogv1connect.CatalogServiceListCategoriesProcedure: anyone,
-	catalogv1connect.CatalogServiceListProductsProcedure:   anyone,
-	catalogv1connect.CatalogServiceGetProductProcedure:     anyone,
+	catalogv1connect.CatalogServiceListCategoriesProcedure:       anyone,
+	catalogv1connect.CatalogServiceListProductsProcedure:         anyone,
+	catalogv1connect.CatalogServiceGetProductProcedure:           anyone,
+	catalogv1connect.CatalogServiceCreateProductProcedure:        admins,
+	catalogv1connect.CatalogServiceUpdateProductProcedure:        staff,
+	catalogv1connect.CatalogServiceArchiveProductProcedure:       admins,
+	catalogv1connect.CatalogServiceAdjustStockProcedure:          staff,
+	catalogv1connect.CatalogServiceListStockAdjustmentsProcedure: staff,
+	catalogv1connect.CatalogServiceCreateVariantProcedure:        staff,
+	catalogv1connect.CatalogServiceUpdateVariantProcedure:        staff,
+	catalogv1connect.CatalogServiceCreateCategoryProcedure:       admins,
+	catalogv1connect.CatalogServiceUpdateCategoryProcedure:       admins,
+	catalogv1connect.CatalogServiceArchiveCategoryProcedure:      admins,
 
 	authv1connect.AuthServiceRegisterProcedure:       {public: true, limit: "auth"},
 	authv1connect.AuthServiceLoginProcedure:          {public: true, limit: "login", failClosed: true},

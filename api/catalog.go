@@ -13,7 +13,8 @@ import (
 
 // CatalogServer serves shop.catalog.v1.CatalogService.
 type CatalogServer struct {
-	Store *catalog.Store
+	Store   *catalog.Store
+	Changes ChangeNotifier // may be nil
 }
 
 var _ catalogv1connect.CatalogServiceHandler = (*CatalogServer)(nil)
@@ -26,9 +27,7 @@ func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[c
 	}
 	out := &catalogv1.ListCategoriesResponse{Categories: make([]*catalogv1.Category, 0, len(cats))}
 	for _, c := range cats {
-		out.Categories = append(out.Categories, &catalogv1.Category{
-			Id: c.ID, Name: c.Name, Slug: c.Slug, ParentId: c.ParentID, Description: c.Description,
-		})
+		out.Categories = append(out.Categories, categoryProto(c))
 	}
 	return connect.NewResponse(out), nil
 }
@@ -66,6 +65,10 @@ func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[cat
 }
 
 func productProto(p catalog.Product) *catalogv1.Product {
+	variants := make([]*catalogv1.Variant, 0, len(p.Variants))
+	for _, v := range p.Variants {
+		variants = append(variants, variantProto(v))
+	}
 	return &catalogv1.Product{
 		Id:            p.ID,
 		Sku:           p.SKU,
@@ -79,5 +82,7 @@ func productProto(p catalog.Product) *catalogv1.Product {
 		Active:        p.Active,
 		CreatedAt:     timestamppb.New(p.CreatedAt),
 		UpdatedAt:     timestamppb.New(p.UpdatedAt),
+		Attributes:    p.Attributes,
+		Variants:      variants,
 	}
 }

@@ -46,6 +46,10 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeUnauthenticated, identity.ErrTokenReused)
 	case errors.Is(err, identity.ErrInvalidToken):
 		return connect.NewError(connect.CodeUnauthenticated, identity.ErrInvalidToken)
+	case errors.Is(err, catalog.ErrSKUTaken):
+		return connect.NewError(connect.CodeAlreadyExists, catalog.ErrSKUTaken)
+	case errors.Is(err, catalog.ErrInsufficientStock), errors.Is(err, catalog.ErrCategoryInUse):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, identity.ErrUsernameTaken), errors.Is(err, identity.ErrEmailTaken):
 		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.As(err, &locked):

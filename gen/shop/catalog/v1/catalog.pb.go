@@ -172,6 +172,8 @@ type Product struct {
 	Active        bool                   `protobuf:"varint,10,opt,name=active,proto3" json:"active,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Attributes    map[string]string      `protobuf:"bytes,13,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Variants      []*Variant             `protobuf:"bytes,14,rep,name=variants,proto3" json:"variants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -290,6 +292,113 @@ func (x *Product) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Product) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *Product) GetVariants() []*Variant {
+	if x != nil {
+		return x.Variants
+	}
+	return nil
+}
+
+type Variant struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Sku        string                 `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	Attributes map[string]string      `protobuf:"bytes,3,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Unset: the product's price applies.
+	PriceMoney    *Money `protobuf:"bytes,4,opt,name=price_money,json=priceMoney,proto3" json:"price_money,omitempty"`
+	Price         string `protobuf:"bytes,5,opt,name=price,proto3" json:"price,omitempty"`
+	StockQuantity int32  `protobuf:"varint,6,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
+	Active        bool   `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Variant) Reset() {
+	*x = Variant{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Variant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Variant) ProtoMessage() {}
+
+func (x *Variant) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Variant.ProtoReflect.Descriptor instead.
+func (*Variant) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Variant) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Variant) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *Variant) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *Variant) GetPriceMoney() *Money {
+	if x != nil {
+		return x.PriceMoney
+	}
+	return nil
+}
+
+func (x *Variant) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *Variant) GetStockQuantity() int32 {
+	if x != nil {
+		return x.StockQuantity
+	}
+	return 0
+}
+
+func (x *Variant) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
 type ListCategoriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -298,7 +407,7 @@ type ListCategoriesRequest struct {
 
 func (x *ListCategoriesRequest) Reset() {
 	*x = ListCategoriesRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +419,7 @@ func (x *ListCategoriesRequest) String() string {
 func (*ListCategoriesRequest) ProtoMessage() {}
 
 func (x *ListCategoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +432,7 @@ func (x *ListCategoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCategoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListCategoriesRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
 type ListCategoriesResponse struct {
@@ -335,7 +444,7 @@ type ListCategoriesResponse struct {
 
 func (x *ListCategoriesResponse) Reset() {
 	*x = ListCategoriesResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +456,7 @@ func (x *ListCategoriesResponse) String() string {
 func (*ListCategoriesResponse) ProtoMessage() {}
 
 func (x *ListCategoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +469,7 @@ func (x *ListCategoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCategoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListCategoriesResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListCategoriesResponse) GetCategories() []*Category {
@@ -386,7 +495,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +507,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +520,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListProductsRequest) GetSkip() int32 {
@@ -455,7 +564,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +576,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +589,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -520,7 +629,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +641,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +654,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetProductRequest) GetProductId() int64 {
@@ -564,7 +673,7 @@ type GetProductResponse struct {
 
 func (x *GetProductResponse) Reset() {
 	*x = GetProductResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +685,7 @@ func (x *GetProductResponse) String() string {
 func (*GetProductResponse) ProtoMessage() {}
 
 func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +698,7 @@ func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductResponse.ProtoReflect.Descriptor instead.
 func (*GetProductResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{8}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetProductResponse) GetProduct() *Product {
@@ -597,6 +706,1270 @@ func (x *GetProductResponse) GetProduct() *Product {
 		return x.Product
 	}
 	return nil
+}
+
+type CreateProductRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Sku         string                 `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Brand       string                 `protobuf:"bytes,4,opt,name=brand,proto3" json:"brand,omitempty"`
+	CategoryId  int64                  `protobuf:"varint,5,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
+	// Price in major units as a JSON number or decimal ("price": 1999.99). It is
+	// read back to its shortest decimal form, never used in float arithmetic,
+	// and refused when it has more decimals than the currency allows.
+	Price *float64 `protobuf:"fixed64,6,opt,name=price,proto3,oneof" json:"price,omitempty"`
+	// Exact alternative to price; wins when both are given.
+	PriceMoney    *Money            `protobuf:"bytes,7,opt,name=price_money,json=priceMoney,proto3" json:"price_money,omitempty"`
+	StockQuantity int32             `protobuf:"varint,8,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
+	Attributes    map[string]string `protobuf:"bytes,9,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProductRequest) Reset() {
+	*x = CreateProductRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProductRequest) ProtoMessage() {}
+
+func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
+func (*CreateProductRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreateProductRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetBrand() string {
+	if x != nil {
+		return x.Brand
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetCategoryId() int64 {
+	if x != nil {
+		return x.CategoryId
+	}
+	return 0
+}
+
+func (x *CreateProductRequest) GetPrice() float64 {
+	if x != nil && x.Price != nil {
+		return *x.Price
+	}
+	return 0
+}
+
+func (x *CreateProductRequest) GetPriceMoney() *Money {
+	if x != nil {
+		return x.PriceMoney
+	}
+	return nil
+}
+
+func (x *CreateProductRequest) GetStockQuantity() int32 {
+	if x != nil {
+		return x.StockQuantity
+	}
+	return 0
+}
+
+func (x *CreateProductRequest) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+type CreateProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProductResponse) Reset() {
+	*x = CreateProductResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProductResponse) ProtoMessage() {}
+
+func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProductResponse.ProtoReflect.Descriptor instead.
+func (*CreateProductResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateProductResponse) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+type UpdateProductRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProductId   int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Name        *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Description *string                `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	Brand       *string                `protobuf:"bytes,4,opt,name=brand,proto3,oneof" json:"brand,omitempty"`
+	CategoryId  *int64                 `protobuf:"varint,5,opt,name=category_id,json=categoryId,proto3,oneof" json:"category_id,omitempty"`
+	Price       *float64               `protobuf:"fixed64,6,opt,name=price,proto3,oneof" json:"price,omitempty"`
+	PriceMoney  *Money                 `protobuf:"bytes,7,opt,name=price_money,json=priceMoney,proto3" json:"price_money,omitempty"`
+	// Replaces every attribute when not empty.
+	Attributes map[string]string `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Removes every attribute.
+	ClearAttributes bool `protobuf:"varint,9,opt,name=clear_attributes,json=clearAttributes,proto3" json:"clear_attributes,omitempty"`
+	// False archives, true restores.
+	Active        *bool `protobuf:"varint,10,opt,name=active,proto3,oneof" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductRequest) Reset() {
+	*x = UpdateProductRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductRequest) ProtoMessage() {}
+
+func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateProductRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *UpdateProductRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetBrand() string {
+	if x != nil && x.Brand != nil {
+		return *x.Brand
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetCategoryId() int64 {
+	if x != nil && x.CategoryId != nil {
+		return *x.CategoryId
+	}
+	return 0
+}
+
+func (x *UpdateProductRequest) GetPrice() float64 {
+	if x != nil && x.Price != nil {
+		return *x.Price
+	}
+	return 0
+}
+
+func (x *UpdateProductRequest) GetPriceMoney() *Money {
+	if x != nil {
+		return x.PriceMoney
+	}
+	return nil
+}
+
+func (x *UpdateProductRequest) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *UpdateProductRequest) GetClearAttributes() bool {
+	if x != nil {
+		return x.ClearAttributes
+	}
+	return false
+}
+
+func (x *UpdateProductRequest) GetActive() bool {
+	if x != nil && x.Active != nil {
+		return *x.Active
+	}
+	return false
+}
+
+type UpdateProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductResponse) Reset() {
+	*x = UpdateProductResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductResponse) ProtoMessage() {}
+
+func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProductResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdateProductResponse) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+type ArchiveProductRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductId     int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveProductRequest) Reset() {
+	*x = ArchiveProductRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveProductRequest) ProtoMessage() {}
+
+func (x *ArchiveProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveProductRequest.ProtoReflect.Descriptor instead.
+func (*ArchiveProductRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ArchiveProductRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+type ArchiveProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveProductResponse) Reset() {
+	*x = ArchiveProductResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveProductResponse) ProtoMessage() {}
+
+func (x *ArchiveProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveProductResponse.ProtoReflect.Descriptor instead.
+func (*ArchiveProductResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
+}
+
+type AdjustStockRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// The variant whose stock changes; 0 for the product itself.
+	VariantId int64 `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	// Units to add (positive) or remove (negative); stock never goes below zero.
+	Delta         int32  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustStockRequest) Reset() {
+	*x = AdjustStockRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustStockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustStockRequest) ProtoMessage() {}
+
+func (x *AdjustStockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustStockRequest.ProtoReflect.Descriptor instead.
+func (*AdjustStockRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AdjustStockRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *AdjustStockRequest) GetVariantId() int64 {
+	if x != nil {
+		return x.VariantId
+	}
+	return 0
+}
+
+func (x *AdjustStockRequest) GetDelta() int32 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *AdjustStockRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type AdjustStockResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StockQuantity int32                  `protobuf:"varint,1,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustStockResponse) Reset() {
+	*x = AdjustStockResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustStockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustStockResponse) ProtoMessage() {}
+
+func (x *AdjustStockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustStockResponse.ProtoReflect.Descriptor instead.
+func (*AdjustStockResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AdjustStockResponse) GetStockQuantity() int32 {
+	if x != nil {
+		return x.StockQuantity
+	}
+	return 0
+}
+
+type StockAdjustment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	VariantId     int64                  `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	Delta         int32                  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
+	StockAfter    int32                  `protobuf:"varint,4,opt,name=stock_after,json=stockAfter,proto3" json:"stock_after,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	ActorUserId   int64                  `protobuf:"varint,6,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StockAdjustment) Reset() {
+	*x = StockAdjustment{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StockAdjustment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StockAdjustment) ProtoMessage() {}
+
+func (x *StockAdjustment) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StockAdjustment.ProtoReflect.Descriptor instead.
+func (*StockAdjustment) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StockAdjustment) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *StockAdjustment) GetVariantId() int64 {
+	if x != nil {
+		return x.VariantId
+	}
+	return 0
+}
+
+func (x *StockAdjustment) GetDelta() int32 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *StockAdjustment) GetStockAfter() int32 {
+	if x != nil {
+		return x.StockAfter
+	}
+	return 0
+}
+
+func (x *StockAdjustment) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *StockAdjustment) GetActorUserId() int64 {
+	if x != nil {
+		return x.ActorUserId
+	}
+	return 0
+}
+
+func (x *StockAdjustment) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type ListStockAdjustmentsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// 1..100; 0 means 50.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStockAdjustmentsRequest) Reset() {
+	*x = ListStockAdjustmentsRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStockAdjustmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStockAdjustmentsRequest) ProtoMessage() {}
+
+func (x *ListStockAdjustmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStockAdjustmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListStockAdjustmentsRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListStockAdjustmentsRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *ListStockAdjustmentsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListStockAdjustmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Adjustments   []*StockAdjustment     `protobuf:"bytes,1,rep,name=adjustments,proto3" json:"adjustments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStockAdjustmentsResponse) Reset() {
+	*x = ListStockAdjustmentsResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStockAdjustmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStockAdjustmentsResponse) ProtoMessage() {}
+
+func (x *ListStockAdjustmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStockAdjustmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListStockAdjustmentsResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListStockAdjustmentsResponse) GetAdjustments() []*StockAdjustment {
+	if x != nil {
+		return x.Adjustments
+	}
+	return nil
+}
+
+type CreateVariantRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ProductId  int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Sku        string                 `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	Attributes map[string]string      `protobuf:"bytes,3,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Own price in minor units of the product's currency; unset: the product's price.
+	PriceMinor    *int64 `protobuf:"varint,4,opt,name=price_minor,json=priceMinor,proto3,oneof" json:"price_minor,omitempty"`
+	StockQuantity int32  `protobuf:"varint,5,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVariantRequest) Reset() {
+	*x = CreateVariantRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVariantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVariantRequest) ProtoMessage() {}
+
+func (x *CreateVariantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVariantRequest.ProtoReflect.Descriptor instead.
+func (*CreateVariantRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CreateVariantRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *CreateVariantRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *CreateVariantRequest) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *CreateVariantRequest) GetPriceMinor() int64 {
+	if x != nil && x.PriceMinor != nil {
+		return *x.PriceMinor
+	}
+	return 0
+}
+
+func (x *CreateVariantRequest) GetStockQuantity() int32 {
+	if x != nil {
+		return x.StockQuantity
+	}
+	return 0
+}
+
+type CreateVariantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Variant       *Variant               `protobuf:"bytes,1,opt,name=variant,proto3" json:"variant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVariantResponse) Reset() {
+	*x = CreateVariantResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVariantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVariantResponse) ProtoMessage() {}
+
+func (x *CreateVariantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVariantResponse.ProtoReflect.Descriptor instead.
+func (*CreateVariantResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreateVariantResponse) GetVariant() *Variant {
+	if x != nil {
+		return x.Variant
+	}
+	return nil
+}
+
+type UpdateVariantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductId     int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	VariantId     int64                  `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	Sku           string                 `protobuf:"bytes,3,opt,name=sku,proto3" json:"sku,omitempty"`
+	Attributes    map[string]string      `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	PriceMinor    *int64                 `protobuf:"varint,5,opt,name=price_minor,json=priceMinor,proto3,oneof" json:"price_minor,omitempty"`
+	Active        *bool                  `protobuf:"varint,6,opt,name=active,proto3,oneof" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateVariantRequest) Reset() {
+	*x = UpdateVariantRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateVariantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateVariantRequest) ProtoMessage() {}
+
+func (x *UpdateVariantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateVariantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateVariantRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdateVariantRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *UpdateVariantRequest) GetVariantId() int64 {
+	if x != nil {
+		return x.VariantId
+	}
+	return 0
+}
+
+func (x *UpdateVariantRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *UpdateVariantRequest) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *UpdateVariantRequest) GetPriceMinor() int64 {
+	if x != nil && x.PriceMinor != nil {
+		return *x.PriceMinor
+	}
+	return 0
+}
+
+func (x *UpdateVariantRequest) GetActive() bool {
+	if x != nil && x.Active != nil {
+		return *x.Active
+	}
+	return false
+}
+
+type UpdateVariantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Variant       *Variant               `protobuf:"bytes,1,opt,name=variant,proto3" json:"variant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateVariantResponse) Reset() {
+	*x = UpdateVariantResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateVariantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateVariantResponse) ProtoMessage() {}
+
+func (x *UpdateVariantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateVariantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateVariantResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UpdateVariantResponse) GetVariant() *Variant {
+	if x != nil {
+		return x.Variant
+	}
+	return nil
+}
+
+type CreateCategoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Derived from the name when empty.
+	Slug          string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
+	ParentId      int64  `protobuf:"varint,3,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCategoryRequest) Reset() {
+	*x = CreateCategoryRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCategoryRequest) ProtoMessage() {}
+
+func (x *CreateCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCategoryRequest.ProtoReflect.Descriptor instead.
+func (*CreateCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateCategoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateCategoryRequest) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *CreateCategoryRequest) GetParentId() int64 {
+	if x != nil {
+		return x.ParentId
+	}
+	return 0
+}
+
+func (x *CreateCategoryRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type CreateCategoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Category      *Category              `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCategoryResponse) Reset() {
+	*x = CreateCategoryResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCategoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCategoryResponse) ProtoMessage() {}
+
+func (x *CreateCategoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCategoryResponse.ProtoReflect.Descriptor instead.
+func (*CreateCategoryResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateCategoryResponse) GetCategory() *Category {
+	if x != nil {
+		return x.Category
+	}
+	return nil
+}
+
+type UpdateCategoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CategoryId    int64                  `protobuf:"varint,1,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Slug          string                 `protobuf:"bytes,3,opt,name=slug,proto3" json:"slug,omitempty"`
+	ParentId      int64                  `protobuf:"varint,4,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Description   string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCategoryRequest) Reset() {
+	*x = UpdateCategoryRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCategoryRequest) ProtoMessage() {}
+
+func (x *UpdateCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCategoryRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateCategoryRequest) GetCategoryId() int64 {
+	if x != nil {
+		return x.CategoryId
+	}
+	return 0
+}
+
+func (x *UpdateCategoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateCategoryRequest) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *UpdateCategoryRequest) GetParentId() int64 {
+	if x != nil {
+		return x.ParentId
+	}
+	return 0
+}
+
+func (x *UpdateCategoryRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type UpdateCategoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Category      *Category              `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCategoryResponse) Reset() {
+	*x = UpdateCategoryResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCategoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCategoryResponse) ProtoMessage() {}
+
+func (x *UpdateCategoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCategoryResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCategoryResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UpdateCategoryResponse) GetCategory() *Category {
+	if x != nil {
+		return x.Category
+	}
+	return nil
+}
+
+type ArchiveCategoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CategoryId    int64                  `protobuf:"varint,1,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveCategoryRequest) Reset() {
+	*x = ArchiveCategoryRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveCategoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveCategoryRequest) ProtoMessage() {}
+
+func (x *ArchiveCategoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveCategoryRequest.ProtoReflect.Descriptor instead.
+func (*ArchiveCategoryRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ArchiveCategoryRequest) GetCategoryId() int64 {
+	if x != nil {
+		return x.CategoryId
+	}
+	return 0
+}
+
+type ArchiveCategoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveCategoryResponse) Reset() {
+	*x = ArchiveCategoryResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveCategoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveCategoryResponse) ProtoMessage() {}
+
+func (x *ArchiveCategoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveCategoryResponse.ProtoReflect.Descriptor instead.
+func (*ArchiveCategoryResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 var File_shop_catalog_v1_catalog_proto protoreflect.FileDescriptor
@@ -612,7 +1985,7 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04slug\x18\x03 \x01(\tR\x04slug\x12\x1b\n" +
 	"\tparent_id\x18\x04 \x01(\x03R\bparentId\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"\x9c\x03\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xdb\x04\n" +
 	"\aProduct\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x12\n" +
@@ -630,7 +2003,28 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x17\n" +
+	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12H\n" +
+	"\n" +
+	"attributes\x18\r \x03(\v2(.shop.catalog.v1.Product.AttributesEntryR\n" +
+	"attributes\x124\n" +
+	"\bvariants\x18\x0e \x03(\v2\x18.shop.catalog.v1.VariantR\bvariants\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x02\n" +
+	"\aVariant\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12H\n" +
+	"\n" +
+	"attributes\x18\x03 \x03(\v2(.shop.catalog.v1.Variant.AttributesEntryR\n" +
+	"attributes\x127\n" +
+	"\vprice_money\x18\x04 \x01(\v2\x16.shop.catalog.v1.MoneyR\n" +
+	"priceMoney\x12\x14\n" +
+	"\x05price\x18\x05 \x01(\tR\x05price\x12%\n" +
+	"\x0estock_quantity\x18\x06 \x01(\x05R\rstockQuantity\x12\x16\n" +
+	"\x06active\x18\a \x01(\bR\x06active\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x17\n" +
 	"\x15ListCategoriesRequest\"S\n" +
 	"\x16ListCategoriesResponse\x129\n" +
 	"\n" +
@@ -651,12 +2045,155 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\"H\n" +
 	"\x12GetProductResponse\x122\n" +
-	"\aproduct\x18\x01 \x01(\v2\x18.shop.catalog.v1.ProductR\aproduct2\x8e\x03\n" +
+	"\aproduct\x18\x01 \x01(\v2\x18.shop.catalog.v1.ProductR\aproduct\"\xb0\x03\n" +
+	"\x14CreateProductRequest\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x14\n" +
+	"\x05brand\x18\x04 \x01(\tR\x05brand\x12\x1f\n" +
+	"\vcategory_id\x18\x05 \x01(\x03R\n" +
+	"categoryId\x12\x19\n" +
+	"\x05price\x18\x06 \x01(\x01H\x00R\x05price\x88\x01\x01\x127\n" +
+	"\vprice_money\x18\a \x01(\v2\x16.shop.catalog.v1.MoneyR\n" +
+	"priceMoney\x12%\n" +
+	"\x0estock_quantity\x18\b \x01(\x05R\rstockQuantity\x12U\n" +
+	"\n" +
+	"attributes\x18\t \x03(\v25.shop.catalog.v1.CreateProductRequest.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
+	"\x06_price\"K\n" +
+	"\x15CreateProductResponse\x122\n" +
+	"\aproduct\x18\x01 \x01(\v2\x18.shop.catalog.v1.ProductR\aproduct\"\xb0\x04\n" +
+	"\x14UpdateProductRequest\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
+	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12\x19\n" +
+	"\x05brand\x18\x04 \x01(\tH\x02R\x05brand\x88\x01\x01\x12$\n" +
+	"\vcategory_id\x18\x05 \x01(\x03H\x03R\n" +
+	"categoryId\x88\x01\x01\x12\x19\n" +
+	"\x05price\x18\x06 \x01(\x01H\x04R\x05price\x88\x01\x01\x127\n" +
+	"\vprice_money\x18\a \x01(\v2\x16.shop.catalog.v1.MoneyR\n" +
+	"priceMoney\x12U\n" +
+	"\n" +
+	"attributes\x18\b \x03(\v25.shop.catalog.v1.UpdateProductRequest.AttributesEntryR\n" +
+	"attributes\x12)\n" +
+	"\x10clear_attributes\x18\t \x01(\bR\x0fclearAttributes\x12\x1b\n" +
+	"\x06active\x18\n" +
+	" \x01(\bH\x05R\x06active\x88\x01\x01\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_nameB\x0e\n" +
+	"\f_descriptionB\b\n" +
+	"\x06_brandB\x0e\n" +
+	"\f_category_idB\b\n" +
+	"\x06_priceB\t\n" +
+	"\a_active\"K\n" +
+	"\x15UpdateProductResponse\x122\n" +
+	"\aproduct\x18\x01 \x01(\v2\x18.shop.catalog.v1.ProductR\aproduct\"6\n" +
+	"\x15ArchiveProductRequest\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\"\x18\n" +
+	"\x16ArchiveProductResponse\"\x80\x01\n" +
+	"\x12AdjustStockRequest\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\x02 \x01(\x03R\tvariantId\x12\x14\n" +
+	"\x05delta\x18\x03 \x01(\x05R\x05delta\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"<\n" +
+	"\x13AdjustStockResponse\x12%\n" +
+	"\x0estock_quantity\x18\x01 \x01(\x05R\rstockQuantity\"\xee\x01\n" +
+	"\x0fStockAdjustment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\x02 \x01(\x03R\tvariantId\x12\x14\n" +
+	"\x05delta\x18\x03 \x01(\x05R\x05delta\x12\x1f\n" +
+	"\vstock_after\x18\x04 \x01(\x05R\n" +
+	"stockAfter\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\"\n" +
+	"\ractor_user_id\x18\x06 \x01(\x03R\vactorUserId\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"R\n" +
+	"\x1bListStockAdjustmentsRequest\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"b\n" +
+	"\x1cListStockAdjustmentsResponse\x12B\n" +
+	"\vadjustments\x18\x01 \x03(\v2 .shop.catalog.v1.StockAdjustmentR\vadjustments\"\xba\x02\n" +
+	"\x14CreateVariantRequest\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12U\n" +
+	"\n" +
+	"attributes\x18\x03 \x03(\v25.shop.catalog.v1.CreateVariantRequest.AttributesEntryR\n" +
+	"attributes\x12$\n" +
+	"\vprice_minor\x18\x04 \x01(\x03H\x00R\n" +
+	"priceMinor\x88\x01\x01\x12%\n" +
+	"\x0estock_quantity\x18\x05 \x01(\x05R\rstockQuantity\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
+	"\f_price_minor\"K\n" +
+	"\x15CreateVariantResponse\x122\n" +
+	"\avariant\x18\x01 \x01(\v2\x18.shop.catalog.v1.VariantR\avariant\"\xda\x02\n" +
+	"\x14UpdateVariantRequest\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\x02 \x01(\x03R\tvariantId\x12\x10\n" +
+	"\x03sku\x18\x03 \x01(\tR\x03sku\x12U\n" +
+	"\n" +
+	"attributes\x18\x04 \x03(\v25.shop.catalog.v1.UpdateVariantRequest.AttributesEntryR\n" +
+	"attributes\x12$\n" +
+	"\vprice_minor\x18\x05 \x01(\x03H\x00R\n" +
+	"priceMinor\x88\x01\x01\x12\x1b\n" +
+	"\x06active\x18\x06 \x01(\bH\x01R\x06active\x88\x01\x01\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
+	"\f_price_minorB\t\n" +
+	"\a_active\"K\n" +
+	"\x15UpdateVariantResponse\x122\n" +
+	"\avariant\x18\x01 \x01(\v2\x18.shop.catalog.v1.VariantR\avariant\"~\n" +
+	"\x15CreateCategoryRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x1b\n" +
+	"\tparent_id\x18\x03 \x01(\x03R\bparentId\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"O\n" +
+	"\x16CreateCategoryResponse\x125\n" +
+	"\bcategory\x18\x01 \x01(\v2\x19.shop.catalog.v1.CategoryR\bcategory\"\x9f\x01\n" +
+	"\x15UpdateCategoryRequest\x12\x1f\n" +
+	"\vcategory_id\x18\x01 \x01(\x03R\n" +
+	"categoryId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04slug\x18\x03 \x01(\tR\x04slug\x12\x1b\n" +
+	"\tparent_id\x18\x04 \x01(\x03R\bparentId\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"O\n" +
+	"\x16UpdateCategoryResponse\x125\n" +
+	"\bcategory\x18\x01 \x01(\v2\x19.shop.catalog.v1.CategoryR\bcategory\"9\n" +
+	"\x16ArchiveCategoryRequest\x12\x1f\n" +
+	"\vcategory_id\x18\x01 \x01(\x03R\n" +
+	"categoryId\"\x19\n" +
+	"\x17ArchiveCategoryResponse2\xfd\x0e\n" +
 	"\x0eCatalogService\x12}\n" +
 	"\x0eListCategories\x12&.shop.catalog.v1.ListCategoriesRequest\x1a'.shop.catalog.v1.ListCategoriesResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/categories\x90\x02\x01\x12u\n" +
 	"\fListProducts\x12$.shop.catalog.v1.ListProductsRequest\x1a%.shop.catalog.v1.ListProductsResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/api/products\x90\x02\x01\x12\x85\x01\n" +
 	"\n" +
-	"GetProduct\x12\".shop.catalog.v1.GetProductRequest\x1a#.shop.catalog.v1.GetProductResponse\".\x82\xd3\xe4\x93\x02%b\aproduct\x12\x1a/api/products/{product_id}\x90\x02\x01B\xb8\x01\n" +
+	"GetProduct\x12\".shop.catalog.v1.GetProductRequest\x1a#.shop.catalog.v1.GetProductResponse\".\x82\xd3\xe4\x93\x02%b\aproduct\x12\x1a/api/products/{product_id}\x90\x02\x01\x12\x81\x01\n" +
+	"\rCreateProduct\x12%.shop.catalog.v1.CreateProductRequest\x1a&.shop.catalog.v1.CreateProductResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*b\aproduct\"\r/api/products\x12\xb8\x01\n" +
+	"\rUpdateProduct\x12%.shop.catalog.v1.UpdateProductRequest\x1a&.shop.catalog.v1.UpdateProductResponse\"X\x82\xd3\xe4\x93\x02R:\x01*Z(:\x01*b\aproduct2\x1a/api/products/{product_id}b\aproduct\x1a\x1a/api/products/{product_id}\x12\x85\x01\n" +
+	"\x0eArchiveProduct\x12&.shop.catalog.v1.ArchiveProductRequest\x1a'.shop.catalog.v1.ArchiveProductResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/products/{product_id}\x12\x85\x01\n" +
+	"\vAdjustStock\x12#.shop.catalog.v1.AdjustStockRequest\x1a$.shop.catalog.v1.AdjustStockResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /api/products/{product_id}/stock\x12\xac\x01\n" +
+	"\x14ListStockAdjustments\x12,.shop.catalog.v1.ListStockAdjustmentsRequest\x1a-.shop.catalog.v1.ListStockAdjustmentsResponse\"7\x82\xd3\xe4\x93\x02.\x12,/api/products/{product_id}/stock/adjustments\x90\x02\x01\x12\x97\x01\n" +
+	"\rCreateVariant\x12%.shop.catalog.v1.CreateVariantRequest\x1a&.shop.catalog.v1.CreateVariantResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\avariant\"#/api/products/{product_id}/variants\x12\xa4\x01\n" +
+	"\rUpdateVariant\x12%.shop.catalog.v1.UpdateVariantRequest\x1a&.shop.catalog.v1.UpdateVariantResponse\"D\x82\xd3\xe4\x93\x02>:\x01*b\avariant\x1a0/api/products/{product_id}/variants/{variant_id}\x12\x87\x01\n" +
+	"\x0eCreateCategory\x12&.shop.catalog.v1.CreateCategoryRequest\x1a'.shop.catalog.v1.CreateCategoryResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*b\bcategory\"\x0f/api/categories\x12\x95\x01\n" +
+	"\x0eUpdateCategory\x12&.shop.catalog.v1.UpdateCategoryRequest\x1a'.shop.catalog.v1.UpdateCategoryResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\bcategory\x1a\x1d/api/categories/{category_id}\x12\x8b\x01\n" +
+	"\x0fArchiveCategory\x12'.shop.catalog.v1.ArchiveCategoryRequest\x1a(.shop.catalog.v1.ArchiveCategoryResponse\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/api/categories/{category_id}B\xb8\x01\n" +
 	"\x13com.shop.catalog.v1B\fCatalogProtoP\x01Z5github.com/shopkit/shop/gen/shop/catalog/v1;catalogv1\xa2\x02\x03SCX\xaa\x02\x0fShop.Catalog.V1\xca\x02\x0fShop\\Catalog\\V1\xe2\x02\x1bShop\\Catalog\\V1\\GPBMetadata\xea\x02\x11Shop::Catalog::V1b\x06proto3"
 
 var (
@@ -671,37 +2208,103 @@ func file_shop_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_shop_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_shop_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_shop_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_shop_catalog_v1_catalog_proto_goTypes = []any{
-	(*Money)(nil),                  // 0: shop.catalog.v1.Money
-	(*Category)(nil),               // 1: shop.catalog.v1.Category
-	(*Product)(nil),                // 2: shop.catalog.v1.Product
-	(*ListCategoriesRequest)(nil),  // 3: shop.catalog.v1.ListCategoriesRequest
-	(*ListCategoriesResponse)(nil), // 4: shop.catalog.v1.ListCategoriesResponse
-	(*ListProductsRequest)(nil),    // 5: shop.catalog.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),   // 6: shop.catalog.v1.ListProductsResponse
-	(*GetProductRequest)(nil),      // 7: shop.catalog.v1.GetProductRequest
-	(*GetProductResponse)(nil),     // 8: shop.catalog.v1.GetProductResponse
-	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
+	(*Money)(nil),                        // 0: shop.catalog.v1.Money
+	(*Category)(nil),                     // 1: shop.catalog.v1.Category
+	(*Product)(nil),                      // 2: shop.catalog.v1.Product
+	(*Variant)(nil),                      // 3: shop.catalog.v1.Variant
+	(*ListCategoriesRequest)(nil),        // 4: shop.catalog.v1.ListCategoriesRequest
+	(*ListCategoriesResponse)(nil),       // 5: shop.catalog.v1.ListCategoriesResponse
+	(*ListProductsRequest)(nil),          // 6: shop.catalog.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),         // 7: shop.catalog.v1.ListProductsResponse
+	(*GetProductRequest)(nil),            // 8: shop.catalog.v1.GetProductRequest
+	(*GetProductResponse)(nil),           // 9: shop.catalog.v1.GetProductResponse
+	(*CreateProductRequest)(nil),         // 10: shop.catalog.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),        // 11: shop.catalog.v1.CreateProductResponse
+	(*UpdateProductRequest)(nil),         // 12: shop.catalog.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),        // 13: shop.catalog.v1.UpdateProductResponse
+	(*ArchiveProductRequest)(nil),        // 14: shop.catalog.v1.ArchiveProductRequest
+	(*ArchiveProductResponse)(nil),       // 15: shop.catalog.v1.ArchiveProductResponse
+	(*AdjustStockRequest)(nil),           // 16: shop.catalog.v1.AdjustStockRequest
+	(*AdjustStockResponse)(nil),          // 17: shop.catalog.v1.AdjustStockResponse
+	(*StockAdjustment)(nil),              // 18: shop.catalog.v1.StockAdjustment
+	(*ListStockAdjustmentsRequest)(nil),  // 19: shop.catalog.v1.ListStockAdjustmentsRequest
+	(*ListStockAdjustmentsResponse)(nil), // 20: shop.catalog.v1.ListStockAdjustmentsResponse
+	(*CreateVariantRequest)(nil),         // 21: shop.catalog.v1.CreateVariantRequest
+	(*CreateVariantResponse)(nil),        // 22: shop.catalog.v1.CreateVariantResponse
+	(*UpdateVariantRequest)(nil),         // 23: shop.catalog.v1.UpdateVariantRequest
+	(*UpdateVariantResponse)(nil),        // 24: shop.catalog.v1.UpdateVariantResponse
+	(*CreateCategoryRequest)(nil),        // 25: shop.catalog.v1.CreateCategoryRequest
+	(*CreateCategoryResponse)(nil),       // 26: shop.catalog.v1.CreateCategoryResponse
+	(*UpdateCategoryRequest)(nil),        // 27: shop.catalog.v1.UpdateCategoryRequest
+	(*UpdateCategoryResponse)(nil),       // 28: shop.catalog.v1.UpdateCategoryResponse
+	(*ArchiveCategoryRequest)(nil),       // 29: shop.catalog.v1.ArchiveCategoryRequest
+	(*ArchiveCategoryResponse)(nil),      // 30: shop.catalog.v1.ArchiveCategoryResponse
+	nil,                                  // 31: shop.catalog.v1.Product.AttributesEntry
+	nil,                                  // 32: shop.catalog.v1.Variant.AttributesEntry
+	nil,                                  // 33: shop.catalog.v1.CreateProductRequest.AttributesEntry
+	nil,                                  // 34: shop.catalog.v1.UpdateProductRequest.AttributesEntry
+	nil,                                  // 35: shop.catalog.v1.CreateVariantRequest.AttributesEntry
+	nil,                                  // 36: shop.catalog.v1.UpdateVariantRequest.AttributesEntry
+	(*timestamppb.Timestamp)(nil),        // 37: google.protobuf.Timestamp
 }
 var file_shop_catalog_v1_catalog_proto_depIdxs = []int32{
-	0, // 0: shop.catalog.v1.Product.price_money:type_name -> shop.catalog.v1.Money
-	9, // 1: shop.catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	9, // 2: shop.catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
-	1, // 3: shop.catalog.v1.ListCategoriesResponse.categories:type_name -> shop.catalog.v1.Category
-	2, // 4: shop.catalog.v1.ListProductsResponse.products:type_name -> shop.catalog.v1.Product
-	2, // 5: shop.catalog.v1.GetProductResponse.product:type_name -> shop.catalog.v1.Product
-	3, // 6: shop.catalog.v1.CatalogService.ListCategories:input_type -> shop.catalog.v1.ListCategoriesRequest
-	5, // 7: shop.catalog.v1.CatalogService.ListProducts:input_type -> shop.catalog.v1.ListProductsRequest
-	7, // 8: shop.catalog.v1.CatalogService.GetProduct:input_type -> shop.catalog.v1.GetProductRequest
-	4, // 9: shop.catalog.v1.CatalogService.ListCategories:output_type -> shop.catalog.v1.ListCategoriesResponse
-	6, // 10: shop.catalog.v1.CatalogService.ListProducts:output_type -> shop.catalog.v1.ListProductsResponse
-	8, // 11: shop.catalog.v1.CatalogService.GetProduct:output_type -> shop.catalog.v1.GetProductResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: shop.catalog.v1.Product.price_money:type_name -> shop.catalog.v1.Money
+	37, // 1: shop.catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	37, // 2: shop.catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
+	31, // 3: shop.catalog.v1.Product.attributes:type_name -> shop.catalog.v1.Product.AttributesEntry
+	3,  // 4: shop.catalog.v1.Product.variants:type_name -> shop.catalog.v1.Variant
+	32, // 5: shop.catalog.v1.Variant.attributes:type_name -> shop.catalog.v1.Variant.AttributesEntry
+	0,  // 6: shop.catalog.v1.Variant.price_money:type_name -> shop.catalog.v1.Money
+	1,  // 7: shop.catalog.v1.ListCategoriesResponse.categories:type_name -> shop.catalog.v1.Category
+	2,  // 8: shop.catalog.v1.ListProductsResponse.products:type_name -> shop.catalog.v1.Product
+	2,  // 9: shop.catalog.v1.GetProductResponse.product:type_name -> shop.catalog.v1.Product
+	0,  // 10: shop.catalog.v1.CreateProductRequest.price_money:type_name -> shop.catalog.v1.Money
+	33, // 11: shop.catalog.v1.CreateProductRequest.attributes:type_name -> shop.catalog.v1.CreateProductRequest.AttributesEntry
+	2,  // 12: shop.catalog.v1.CreateProductResponse.product:type_name -> shop.catalog.v1.Product
+	0,  // 13: shop.catalog.v1.UpdateProductRequest.price_money:type_name -> shop.catalog.v1.Money
+	34, // 14: shop.catalog.v1.UpdateProductRequest.attributes:type_name -> shop.catalog.v1.UpdateProductRequest.AttributesEntry
+	2,  // 15: shop.catalog.v1.UpdateProductResponse.product:type_name -> shop.catalog.v1.Product
+	37, // 16: shop.catalog.v1.StockAdjustment.created_at:type_name -> google.protobuf.Timestamp
+	18, // 17: shop.catalog.v1.ListStockAdjustmentsResponse.adjustments:type_name -> shop.catalog.v1.StockAdjustment
+	35, // 18: shop.catalog.v1.CreateVariantRequest.attributes:type_name -> shop.catalog.v1.CreateVariantRequest.AttributesEntry
+	3,  // 19: shop.catalog.v1.CreateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
+	36, // 20: shop.catalog.v1.UpdateVariantRequest.attributes:type_name -> shop.catalog.v1.UpdateVariantRequest.AttributesEntry
+	3,  // 21: shop.catalog.v1.UpdateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
+	1,  // 22: shop.catalog.v1.CreateCategoryResponse.category:type_name -> shop.catalog.v1.Category
+	1,  // 23: shop.catalog.v1.UpdateCategoryResponse.category:type_name -> shop.catalog.v1.Category
+	4,  // 24: shop.catalog.v1.CatalogService.ListCategories:input_type -> shop.catalog.v1.ListCategoriesRequest
+	6,  // 25: shop.catalog.v1.CatalogService.ListProducts:input_type -> shop.catalog.v1.ListProductsRequest
+	8,  // 26: shop.catalog.v1.CatalogService.GetProduct:input_type -> shop.catalog.v1.GetProductRequest
+	10, // 27: shop.catalog.v1.CatalogService.CreateProduct:input_type -> shop.catalog.v1.CreateProductRequest
+	12, // 28: shop.catalog.v1.CatalogService.UpdateProduct:input_type -> shop.catalog.v1.UpdateProductRequest
+	14, // 29: shop.catalog.v1.CatalogService.ArchiveProduct:input_type -> shop.catalog.v1.ArchiveProductRequest
+	16, // 30: shop.catalog.v1.CatalogService.AdjustStock:input_type -> shop.catalog.v1.AdjustStockRequest
+	19, // 31: shop.catalog.v1.CatalogService.ListStockAdjustments:input_type -> shop.catalog.v1.ListStockAdjustmentsRequest
+	21, // 32: shop.catalog.v1.CatalogService.CreateVariant:input_type -> shop.catalog.v1.CreateVariantRequest
+	23, // 33: shop.catalog.v1.CatalogService.UpdateVariant:input_type -> shop.catalog.v1.UpdateVariantRequest
+	25, // 34: shop.catalog.v1.CatalogService.CreateCategory:input_type -> shop.catalog.v1.CreateCategoryRequest
+	27, // 35: shop.catalog.v1.CatalogService.UpdateCategory:input_type -> shop.catalog.v1.UpdateCategoryRequest
+	29, // 36: shop.catalog.v1.CatalogService.ArchiveCategory:input_type -> shop.catalog.v1.ArchiveCategoryRequest
+	5,  // 37: shop.catalog.v1.CatalogService.ListCategories:output_type -> shop.catalog.v1.ListCategoriesResponse
+	7,  // 38: shop.catalog.v1.CatalogService.ListProducts:output_type -> shop.catalog.v1.ListProductsResponse
+	9,  // 39: shop.catalog.v1.CatalogService.GetProduct:output_type -> shop.catalog.v1.GetProductResponse
+	11, // 40: shop.catalog.v1.CatalogService.CreateProduct:output_type -> shop.catalog.v1.CreateProductResponse
+	13, // 41: shop.catalog.v1.CatalogService.UpdateProduct:output_type -> shop.catalog.v1.UpdateProductResponse
+	15, // 42: shop.catalog.v1.CatalogService.ArchiveProduct:output_type -> shop.catalog.v1.ArchiveProductResponse
+	17, // 43: shop.catalog.v1.CatalogService.AdjustStock:output_type -> shop.catalog.v1.AdjustStockResponse
+	20, // 44: shop.catalog.v1.CatalogService.ListStockAdjustments:output_type -> shop.catalog.v1.ListStockAdjustmentsResponse
+	22, // 45: shop.catalog.v1.CatalogService.CreateVariant:output_type -> shop.catalog.v1.CreateVariantResponse
+	24, // 46: shop.catalog.v1.CatalogService.UpdateVariant:output_type -> shop.catalog.v1.UpdateVariantResponse
+	26, // 47: shop.catalog.v1.CatalogService.CreateCategory:output_type -> shop.catalog.v1.CreateCategoryResponse
+	28, // 48: shop.catalog.v1.CatalogService.UpdateCategory:output_type -> shop.catalog.v1.UpdateCategoryResponse
+	30, // 49: shop.catalog.v1.CatalogService.ArchiveCategory:output_type -> shop.catalog.v1.ArchiveCategoryResponse
+	37, // [37:50] is the sub-list for method output_type
+	24, // [24:37] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_shop_catalog_v1_catalog_proto_init() }
@@ -709,13 +2312,17 @@ func file_shop_catalog_v1_catalog_proto_init() {
 	if File_shop_catalog_v1_catalog_proto != nil {
 		return
 	}
+	file_shop_catalog_v1_catalog_proto_msgTypes[10].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[12].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[21].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_catalog_v1_catalog_proto_rawDesc), len(file_shop_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

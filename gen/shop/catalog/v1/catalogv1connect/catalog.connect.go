@@ -42,6 +42,36 @@ const (
 	// CatalogServiceGetProductProcedure is the fully-qualified name of the CatalogService's GetProduct
 	// RPC.
 	CatalogServiceGetProductProcedure = "/shop.catalog.v1.CatalogService/GetProduct"
+	// CatalogServiceCreateProductProcedure is the fully-qualified name of the CatalogService's
+	// CreateProduct RPC.
+	CatalogServiceCreateProductProcedure = "/shop.catalog.v1.CatalogService/CreateProduct"
+	// CatalogServiceUpdateProductProcedure is the fully-qualified name of the CatalogService's
+	// UpdateProduct RPC.
+	CatalogServiceUpdateProductProcedure = "/shop.catalog.v1.CatalogService/UpdateProduct"
+	// CatalogServiceArchiveProductProcedure is the fully-qualified name of the CatalogService's
+	// ArchiveProduct RPC.
+	CatalogServiceArchiveProductProcedure = "/shop.catalog.v1.CatalogService/ArchiveProduct"
+	// CatalogServiceAdjustStockProcedure is the fully-qualified name of the CatalogService's
+	// AdjustStock RPC.
+	CatalogServiceAdjustStockProcedure = "/shop.catalog.v1.CatalogService/AdjustStock"
+	// CatalogServiceListStockAdjustmentsProcedure is the fully-qualified name of the CatalogService's
+	// ListStockAdjustments RPC.
+	CatalogServiceListStockAdjustmentsProcedure = "/shop.catalog.v1.CatalogService/ListStockAdjustments"
+	// CatalogServiceCreateVariantProcedure is the fully-qualified name of the CatalogService's
+	// CreateVariant RPC.
+	CatalogServiceCreateVariantProcedure = "/shop.catalog.v1.CatalogService/CreateVariant"
+	// CatalogServiceUpdateVariantProcedure is the fully-qualified name of the CatalogService's
+	// UpdateVariant RPC.
+	CatalogServiceUpdateVariantProcedure = "/shop.catalog.v1.CatalogService/UpdateVariant"
+	// CatalogServiceCreateCategoryProcedure is the fully-qualified name of the CatalogService's
+	// CreateCategory RPC.
+	CatalogServiceCreateCategoryProcedure = "/shop.catalog.v1.CatalogService/CreateCategory"
+	// CatalogServiceUpdateCategoryProcedure is the fully-qualified name of the CatalogService's
+	// UpdateCategory RPC.
+	CatalogServiceUpdateCategoryProcedure = "/shop.catalog.v1.CatalogService/UpdateCategory"
+	// CatalogServiceArchiveCategoryProcedure is the fully-qualified name of the CatalogService's
+	// ArchiveCategory RPC.
+	CatalogServiceArchiveCategoryProcedure = "/shop.catalog.v1.CatalogService/ArchiveCategory"
 )
 
 // CatalogServiceClient is a client for the shop.catalog.v1.CatalogService service.
@@ -50,8 +80,28 @@ type CatalogServiceClient interface {
 	ListCategories(context.Context, *connect.Request[v1.ListCategoriesRequest]) (*connect.Response[v1.ListCategoriesResponse], error)
 	// ListProducts pages through active products, optionally in one category.
 	ListProducts(context.Context, *connect.Request[v1.ListProductsRequest]) (*connect.Response[v1.ListProductsResponse], error)
-	// GetProduct returns one product by id.
+	// GetProduct returns one product by id, with its variants.
 	GetProduct(context.Context, *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error)
+	// CreateProduct adds a product (admin).
+	CreateProduct(context.Context, *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error)
+	// UpdateProduct changes the fields that are set (staff, admin).
+	UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error)
+	// ArchiveProduct hides a product from the storefront (admin).
+	ArchiveProduct(context.Context, *connect.Request[v1.ArchiveProductRequest]) (*connect.Response[v1.ArchiveProductResponse], error)
+	// AdjustStock adds to or removes from stock, with a reason kept for audit (staff, admin).
+	AdjustStock(context.Context, *connect.Request[v1.AdjustStockRequest]) (*connect.Response[v1.AdjustStockResponse], error)
+	// ListStockAdjustments returns a product's stock history, newest first (staff, admin).
+	ListStockAdjustments(context.Context, *connect.Request[v1.ListStockAdjustmentsRequest]) (*connect.Response[v1.ListStockAdjustmentsResponse], error)
+	// CreateVariant adds a variant (size, colour, ...) to a product (staff, admin).
+	CreateVariant(context.Context, *connect.Request[v1.CreateVariantRequest]) (*connect.Response[v1.CreateVariantResponse], error)
+	// UpdateVariant changes a variant's SKU, attributes, price or active flag (staff, admin).
+	UpdateVariant(context.Context, *connect.Request[v1.UpdateVariantRequest]) (*connect.Response[v1.UpdateVariantResponse], error)
+	// CreateCategory adds a category (admin).
+	CreateCategory(context.Context, *connect.Request[v1.CreateCategoryRequest]) (*connect.Response[v1.CreateCategoryResponse], error)
+	// UpdateCategory renames or moves a category (admin).
+	UpdateCategory(context.Context, *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error)
+	// ArchiveCategory hides an empty category (admin).
+	ArchiveCategory(context.Context, *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error)
 }
 
 // NewCatalogServiceClient constructs a client for the shop.catalog.v1.CatalogService service. By
@@ -86,14 +136,85 @@ func NewCatalogServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		createProduct: connect.NewClient[v1.CreateProductRequest, v1.CreateProductResponse](
+			httpClient,
+			baseURL+CatalogServiceCreateProductProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("CreateProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		updateProduct: connect.NewClient[v1.UpdateProductRequest, v1.UpdateProductResponse](
+			httpClient,
+			baseURL+CatalogServiceUpdateProductProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("UpdateProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		archiveProduct: connect.NewClient[v1.ArchiveProductRequest, v1.ArchiveProductResponse](
+			httpClient,
+			baseURL+CatalogServiceArchiveProductProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("ArchiveProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		adjustStock: connect.NewClient[v1.AdjustStockRequest, v1.AdjustStockResponse](
+			httpClient,
+			baseURL+CatalogServiceAdjustStockProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("AdjustStock")),
+			connect.WithClientOptions(opts...),
+		),
+		listStockAdjustments: connect.NewClient[v1.ListStockAdjustmentsRequest, v1.ListStockAdjustmentsResponse](
+			httpClient,
+			baseURL+CatalogServiceListStockAdjustmentsProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("ListStockAdjustments")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		createVariant: connect.NewClient[v1.CreateVariantRequest, v1.CreateVariantResponse](
+			httpClient,
+			baseURL+CatalogServiceCreateVariantProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("CreateVariant")),
+			connect.WithClientOptions(opts...),
+		),
+		updateVariant: connect.NewClient[v1.UpdateVariantRequest, v1.UpdateVariantResponse](
+			httpClient,
+			baseURL+CatalogServiceUpdateVariantProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("UpdateVariant")),
+			connect.WithClientOptions(opts...),
+		),
+		createCategory: connect.NewClient[v1.CreateCategoryRequest, v1.CreateCategoryResponse](
+			httpClient,
+			baseURL+CatalogServiceCreateCategoryProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("CreateCategory")),
+			connect.WithClientOptions(opts...),
+		),
+		updateCategory: connect.NewClient[v1.UpdateCategoryRequest, v1.UpdateCategoryResponse](
+			httpClient,
+			baseURL+CatalogServiceUpdateCategoryProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("UpdateCategory")),
+			connect.WithClientOptions(opts...),
+		),
+		archiveCategory: connect.NewClient[v1.ArchiveCategoryRequest, v1.ArchiveCategoryResponse](
+			httpClient,
+			baseURL+CatalogServiceArchiveCategoryProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("ArchiveCategory")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // catalogServiceClient implements CatalogServiceClient.
 type catalogServiceClient struct {
-	listCategories *connect.Client[v1.ListCategoriesRequest, v1.ListCategoriesResponse]
-	listProducts   *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
-	getProduct     *connect.Client[v1.GetProductRequest, v1.GetProductResponse]
+	listCategories       *connect.Client[v1.ListCategoriesRequest, v1.ListCategoriesResponse]
+	listProducts         *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
+	getProduct           *connect.Client[v1.GetProductRequest, v1.GetProductResponse]
+	createProduct        *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
+	updateProduct        *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
+	archiveProduct       *connect.Client[v1.ArchiveProductRequest, v1.ArchiveProductResponse]
+	adjustStock          *connect.Client[v1.AdjustStockRequest, v1.AdjustStockResponse]
+	listStockAdjustments *connect.Client[v1.ListStockAdjustmentsRequest, v1.ListStockAdjustmentsResponse]
+	createVariant        *connect.Client[v1.CreateVariantRequest, v1.CreateVariantResponse]
+	updateVariant        *connect.Client[v1.UpdateVariantRequest, v1.UpdateVariantResponse]
+	createCategory       *connect.Client[v1.CreateCategoryRequest, v1.CreateCategoryResponse]
+	updateCategory       *connect.Client[v1.UpdateCategoryRequest, v1.UpdateCategoryResponse]
+	archiveCategory      *connect.Client[v1.ArchiveCategoryRequest, v1.ArchiveCategoryResponse]
 }
 
 // ListCategories calls shop.catalog.v1.CatalogService.ListCategories.
@@ -111,14 +232,84 @@ func (c *catalogServiceClient) GetProduct(ctx context.Context, req *connect.Requ
 	return c.getProduct.CallUnary(ctx, req)
 }
 
+// CreateProduct calls shop.catalog.v1.CatalogService.CreateProduct.
+func (c *catalogServiceClient) CreateProduct(ctx context.Context, req *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error) {
+	return c.createProduct.CallUnary(ctx, req)
+}
+
+// UpdateProduct calls shop.catalog.v1.CatalogService.UpdateProduct.
+func (c *catalogServiceClient) UpdateProduct(ctx context.Context, req *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error) {
+	return c.updateProduct.CallUnary(ctx, req)
+}
+
+// ArchiveProduct calls shop.catalog.v1.CatalogService.ArchiveProduct.
+func (c *catalogServiceClient) ArchiveProduct(ctx context.Context, req *connect.Request[v1.ArchiveProductRequest]) (*connect.Response[v1.ArchiveProductResponse], error) {
+	return c.archiveProduct.CallUnary(ctx, req)
+}
+
+// AdjustStock calls shop.catalog.v1.CatalogService.AdjustStock.
+func (c *catalogServiceClient) AdjustStock(ctx context.Context, req *connect.Request[v1.AdjustStockRequest]) (*connect.Response[v1.AdjustStockResponse], error) {
+	return c.adjustStock.CallUnary(ctx, req)
+}
+
+// ListStockAdjustments calls shop.catalog.v1.CatalogService.ListStockAdjustments.
+func (c *catalogServiceClient) ListStockAdjustments(ctx context.Context, req *connect.Request[v1.ListStockAdjustmentsRequest]) (*connect.Response[v1.ListStockAdjustmentsResponse], error) {
+	return c.listStockAdjustments.CallUnary(ctx, req)
+}
+
+// CreateVariant calls shop.catalog.v1.CatalogService.CreateVariant.
+func (c *catalogServiceClient) CreateVariant(ctx context.Context, req *connect.Request[v1.CreateVariantRequest]) (*connect.Response[v1.CreateVariantResponse], error) {
+	return c.createVariant.CallUnary(ctx, req)
+}
+
+// UpdateVariant calls shop.catalog.v1.CatalogService.UpdateVariant.
+func (c *catalogServiceClient) UpdateVariant(ctx context.Context, req *connect.Request[v1.UpdateVariantRequest]) (*connect.Response[v1.UpdateVariantResponse], error) {
+	return c.updateVariant.CallUnary(ctx, req)
+}
+
+// CreateCategory calls shop.catalog.v1.CatalogService.CreateCategory.
+func (c *catalogServiceClient) CreateCategory(ctx context.Context, req *connect.Request[v1.CreateCategoryRequest]) (*connect.Response[v1.CreateCategoryResponse], error) {
+	return c.createCategory.CallUnary(ctx, req)
+}
+
+// UpdateCategory calls shop.catalog.v1.CatalogService.UpdateCategory.
+func (c *catalogServiceClient) UpdateCategory(ctx context.Context, req *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error) {
+	return c.updateCategory.CallUnary(ctx, req)
+}
+
+// ArchiveCategory calls shop.catalog.v1.CatalogService.ArchiveCategory.
+func (c *catalogServiceClient) ArchiveCategory(ctx context.Context, req *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error) {
+	return c.archiveCategory.CallUnary(ctx, req)
+}
+
 // CatalogServiceHandler is an implementation of the shop.catalog.v1.CatalogService service.
 type CatalogServiceHandler interface {
 	// ListCategories returns every category, parents before children.
 	ListCategories(context.Context, *connect.Request[v1.ListCategoriesRequest]) (*connect.Response[v1.ListCategoriesResponse], error)
 	// ListProducts pages through active products, optionally in one category.
 	ListProducts(context.Context, *connect.Request[v1.ListProductsRequest]) (*connect.Response[v1.ListProductsResponse], error)
-	// GetProduct returns one product by id.
+	// GetProduct returns one product by id, with its variants.
 	GetProduct(context.Context, *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error)
+	// CreateProduct adds a product (admin).
+	CreateProduct(context.Context, *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error)
+	// UpdateProduct changes the fields that are set (staff, admin).
+	UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error)
+	// ArchiveProduct hides a product from the storefront (admin).
+	ArchiveProduct(context.Context, *connect.Request[v1.ArchiveProductRequest]) (*connect.Response[v1.ArchiveProductResponse], error)
+	// AdjustStock adds to or removes from stock, with a reason kept for audit (staff, admin).
+	AdjustStock(context.Context, *connect.Request[v1.AdjustStockRequest]) (*connect.Response[v1.AdjustStockResponse], error)
+	// ListStockAdjustments returns a product's stock history, newest first (staff, admin).
+	ListStockAdjustments(context.Context, *connect.Request[v1.ListStockAdjustmentsRequest]) (*connect.Response[v1.ListStockAdjustmentsResponse], error)
+	// CreateVariant adds a variant (size, colour, ...) to a product (staff, admin).
+	CreateVariant(context.Context, *connect.Request[v1.CreateVariantRequest]) (*connect.Response[v1.CreateVariantResponse], error)
+	// UpdateVariant changes a variant's SKU, attributes, price or active flag (staff, admin).
+	UpdateVariant(context.Context, *connect.Request[v1.UpdateVariantRequest]) (*connect.Response[v1.UpdateVariantResponse], error)
+	// CreateCategory adds a category (admin).
+	CreateCategory(context.Context, *connect.Request[v1.CreateCategoryRequest]) (*connect.Response[v1.CreateCategoryResponse], error)
+	// UpdateCategory renames or moves a category (admin).
+	UpdateCategory(context.Context, *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error)
+	// ArchiveCategory hides an empty category (admin).
+	ArchiveCategory(context.Context, *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error)
 }
 
 // NewCatalogServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -149,6 +340,67 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	catalogServiceCreateProductHandler := connect.NewUnaryHandler(
+		CatalogServiceCreateProductProcedure,
+		svc.CreateProduct,
+		connect.WithSchema(catalogServiceMethods.ByName("CreateProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceUpdateProductHandler := connect.NewUnaryHandler(
+		CatalogServiceUpdateProductProcedure,
+		svc.UpdateProduct,
+		connect.WithSchema(catalogServiceMethods.ByName("UpdateProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceArchiveProductHandler := connect.NewUnaryHandler(
+		CatalogServiceArchiveProductProcedure,
+		svc.ArchiveProduct,
+		connect.WithSchema(catalogServiceMethods.ByName("ArchiveProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceAdjustStockHandler := connect.NewUnaryHandler(
+		CatalogServiceAdjustStockProcedure,
+		svc.AdjustStock,
+		connect.WithSchema(catalogServiceMethods.ByName("AdjustStock")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceListStockAdjustmentsHandler := connect.NewUnaryHandler(
+		CatalogServiceListStockAdjustmentsProcedure,
+		svc.ListStockAdjustments,
+		connect.WithSchema(catalogServiceMethods.ByName("ListStockAdjustments")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceCreateVariantHandler := connect.NewUnaryHandler(
+		CatalogServiceCreateVariantProcedure,
+		svc.CreateVariant,
+		connect.WithSchema(catalogServiceMethods.ByName("CreateVariant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceUpdateVariantHandler := connect.NewUnaryHandler(
+		CatalogServiceUpdateVariantProcedure,
+		svc.UpdateVariant,
+		connect.WithSchema(catalogServiceMethods.ByName("UpdateVariant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceCreateCategoryHandler := connect.NewUnaryHandler(
+		CatalogServiceCreateCategoryProcedure,
+		svc.CreateCategory,
+		connect.WithSchema(catalogServiceMethods.ByName("CreateCategory")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceUpdateCategoryHandler := connect.NewUnaryHandler(
+		CatalogServiceUpdateCategoryProcedure,
+		svc.UpdateCategory,
+		connect.WithSchema(catalogServiceMethods.ByName("UpdateCategory")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceArchiveCategoryHandler := connect.NewUnaryHandler(
+		CatalogServiceArchiveCategoryProcedure,
+		svc.ArchiveCategory,
+		connect.WithSchema(catalogServiceMethods.ByName("ArchiveCategory")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/shop.catalog.v1.CatalogService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CatalogServiceListCategoriesProcedure:
@@ -157,6 +409,26 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 			catalogServiceListProductsHandler.ServeHTTP(w, r)
 		case CatalogServiceGetProductProcedure:
 			catalogServiceGetProductHandler.ServeHTTP(w, r)
+		case CatalogServiceCreateProductProcedure:
+			catalogServiceCreateProductHandler.ServeHTTP(w, r)
+		case CatalogServiceUpdateProductProcedure:
+			catalogServiceUpdateProductHandler.ServeHTTP(w, r)
+		case CatalogServiceArchiveProductProcedure:
+			catalogServiceArchiveProductHandler.ServeHTTP(w, r)
+		case CatalogServiceAdjustStockProcedure:
+			catalogServiceAdjustStockHandler.ServeHTTP(w, r)
+		case CatalogServiceListStockAdjustmentsProcedure:
+			catalogServiceListStockAdjustmentsHandler.ServeHTTP(w, r)
+		case CatalogServiceCreateVariantProcedure:
+			catalogServiceCreateVariantHandler.ServeHTTP(w, r)
+		case CatalogServiceUpdateVariantProcedure:
+			catalogServiceUpdateVariantHandler.ServeHTTP(w, r)
+		case CatalogServiceCreateCategoryProcedure:
+			catalogServiceCreateCategoryHandler.ServeHTTP(w, r)
+		case CatalogServiceUpdateCategoryProcedure:
+			catalogServiceUpdateCategoryHandler.ServeHTTP(w, r)
+		case CatalogServiceArchiveCategoryProcedure:
+			catalogServiceArchiveCategoryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -176,4 +448,44 @@ func (UnimplementedCatalogServiceHandler) ListProducts(context.Context, *connect
 
 func (UnimplementedCatalogServiceHandler) GetProduct(context.Context, *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.GetProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) CreateProduct(context.Context, *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.CreateProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.UpdateProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) ArchiveProduct(context.Context, *connect.Request[v1.ArchiveProductRequest]) (*connect.Response[v1.ArchiveProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.ArchiveProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) AdjustStock(context.Context, *connect.Request[v1.AdjustStockRequest]) (*connect.Response[v1.AdjustStockResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.AdjustStock is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) ListStockAdjustments(context.Context, *connect.Request[v1.ListStockAdjustmentsRequest]) (*connect.Response[v1.ListStockAdjustmentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.ListStockAdjustments is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) CreateVariant(context.Context, *connect.Request[v1.CreateVariantRequest]) (*connect.Response[v1.CreateVariantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.CreateVariant is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) UpdateVariant(context.Context, *connect.Request[v1.UpdateVariantRequest]) (*connect.Response[v1.UpdateVariantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.UpdateVariant is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) CreateCategory(context.Context, *connect.Request[v1.CreateCategoryRequest]) (*connect.Response[v1.CreateCategoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.CreateCategory is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) UpdateCategory(context.Context, *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.UpdateCategory is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) ArchiveCategory(context.Context, *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.ArchiveCategory is not implemented"))
 }
