@@ -168,9 +168,9 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	// want: 'o' allowed (any answer but 401/403), 'u' 401, 'f' 403.
 	matrix := map[string]string{
-		"shop.catalog.v1.CatalogService/ListCategories": "oooo",
-		"shop.catalog.v1.CatalogService/ListProducts":   "oooo",
-		"shop.catalog.v1.CatalogService/GetProduct":     "oooo",
+		"shop.catalog.v1.CatalogService/ListCategories":       "oooo",
+		"shop.catalog.v1.CatalogService/ListProducts":         "oooo",
+		"shop.catalog.v1.CatalogService/GetProduct":           "oooo",
 		"shop.catalog.v1.CatalogService/CreateProduct":        "uffo",
 		"shop.catalog.v1.CatalogService/UpdateProduct":        "ufoo",
 		"shop.catalog.v1.CatalogService/ArchiveProduct":       "uffo",
@@ -181,19 +181,19 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.catalog.v1.CatalogService/CreateCategory":       "uffo",
 		"shop.catalog.v1.CatalogService/UpdateCategory":       "uffo",
 		"shop.catalog.v1.CatalogService/ArchiveCategory":      "uffo",
-		"shop.auth.v1.AuthService/Register":             "oooo",
-		"shop.auth.v1.AuthService/Login":                "oooo",
-		"shop.auth.v1.AuthService/Refresh":              "oooo",
-		"shop.auth.v1.AuthService/Me":                   "uooo",
-		"shop.auth.v1.AuthService/UpdateProfile":        "uooo",
-		"shop.auth.v1.AuthService/ChangePassword":       "uooo",
-		"shop.auth.v1.AuthService/ListAddresses":        "uooo",
-		"shop.auth.v1.AuthService/AddAddress":           "uooo",
-		"shop.auth.v1.AuthService/UpdateAddress":        "uooo",
-		"shop.auth.v1.AuthService/DeleteAddress":        "uooo",
-		"shop.auth.v1.AuthService/ListUsers":            "ufoo",
-		"shop.auth.v1.AuthService/SetUserRole":          "uffo",
-		"shop.auth.v1.AuthService/Logout":               "uooo", // last: it ends the session
+		"shop.auth.v1.AuthService/Register":                   "oooo",
+		"shop.auth.v1.AuthService/Login":                      "oooo",
+		"shop.auth.v1.AuthService/Refresh":                    "oooo",
+		"shop.auth.v1.AuthService/Me":                         "uooo",
+		"shop.auth.v1.AuthService/UpdateProfile":              "uooo",
+		"shop.auth.v1.AuthService/ChangePassword":             "uooo",
+		"shop.auth.v1.AuthService/ListAddresses":              "uooo",
+		"shop.auth.v1.AuthService/AddAddress":                 "uooo",
+		"shop.auth.v1.AuthService/UpdateAddress":              "uooo",
+		"shop.auth.v1.AuthService/DeleteAddress":              "uooo",
+		"shop.auth.v1.AuthService/ListUsers":                  "ufoo",
+		"shop.auth.v1.AuthService/SetUserRole":                "uffo",
+		"shop.auth.v1.AuthService/Logout":                     "uooo", // last: it ends the session
 	}
 	require.Len(t, matrix, len(api.Procedures()), "every procedure is in the matrix")
 	var order []string
