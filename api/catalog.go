@@ -2,32 +2,80 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/validation"
 )
 
 // CatalogServer serves shop.catalog.v1.CatalogService.
 type CatalogServer struct {
 	Store   *catalog.Store
+	Cache   *cache.Cache   // may be nil: no caching
 	Changes ChangeNotifier // may be nil
+}
+
+// Cache keys and lifetimes of storefront reads. Writes invalidate them, so
+// the TTLs only bound how long a missed invalidation could show old data.
+const (
+	productTTL = 10 * time.Minute
+	listTTL    = 2 * time.Minute
+	// Every cached listing carries this tag; any product write drops them all.
+	listingsTag = "listings"
+)
+
+func productKey(id int64) string { return "product:" + strconv.FormatInt(id, 10) }
+
+// cached answers from the cache when there is one, else calls load directly.
+func cached[T proto.Message](ctx context.Context, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
+	load func(ctx context.Context) (T, error), opts ...cache.Option) (T, error) {
+	if c == nil {
+		return load(ctx)
+	}
+	b, err := c.GetOrLoad(ctx, key, ttl, func(ctx context.Context) ([]byte, error) {
+		msg, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return proto.Marshal(msg)
+	}, opts...)
+	if err != nil {
+		return fresh(), err
+	}
+	msg := fresh()
+	if err := proto.Unmarshal(b, msg); err != nil {
+		return load(ctx) // an entry from an older schema: serve fresh data
+	}
+	return msg, nil
 }
 
 var _ catalogv1connect.CatalogServiceHandler = (*CatalogServer)(nil)
 
 // ListCategories implements CatalogService.
 func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[catalogv1.ListCategoriesRequest]) (*connect.Response[catalogv1.ListCategoriesResponse], error) {
-	cats, err := s.Store.ListCategories(ctx)
+	out, err := cached(ctx, s.Cache, "categories", listTTL, func() *catalogv1.ListCategoriesResponse { return &catalogv1.ListCategoriesResponse{} },
+		func(ctx context.Context) (*catalogv1.ListCategoriesResponse, error) {
+			cats, err := s.Store.ListCategories(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &catalogv1.ListCategoriesResponse{Categories: make([]*catalogv1.Category, 0, len(cats))}
+			for _, c := range cats {
+				out.Categories = append(out.Categories, categoryProto(c))
+			}
+			return out, nil
+		}, cache.WithTags(listingsTag))
 	if err != nil {
 		return nil, err
-	}
-	out := &catalogv1.ListCategoriesResponse{Categories: make([]*catalogv1.Category, 0, len(cats))}
-	for _, c := range cats {
-		out.Categories = append(out.Categories, categoryProto(c))
 	}
 	return connect.NewResponse(out), nil
 }
@@ -41,27 +89,46 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 	if err := f.Normalize(); err != nil {
 		return nil, err
 	}
-	products, total, err := s.Store.ListProducts(ctx, f)
+	key := fmt.Sprintf("products:%d:%d:%d:%q", f.Skip, f.Limit, f.CategoryID, f.Search)
+	out, err := cached(ctx, s.Cache, key, listTTL, func() *catalogv1.ListProductsResponse { return &catalogv1.ListProductsResponse{} },
+		func(ctx context.Context) (*catalogv1.ListProductsResponse, error) {
+			products, total, err := s.Store.ListProducts(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			out := &catalogv1.ListProductsResponse{
+				Products: make([]*catalogv1.Product, 0, len(products)),
+				Total:    total, Skip: f.Skip, Limit: f.Limit,
+			}
+			for _, p := range products {
+				out.Products = append(out.Products, productProto(p))
+			}
+			return out, nil
+		}, cache.WithTags(listingsTag))
 	if err != nil {
 		return nil, err
-	}
-	out := &catalogv1.ListProductsResponse{
-		Products: make([]*catalogv1.Product, 0, len(products)),
-		Total:    total, Skip: f.Skip, Limit: f.Limit,
-	}
-	for _, p := range products {
-		out.Products = append(out.Products, productProto(p))
 	}
 	return connect.NewResponse(out), nil
 }
 
 // GetProduct implements CatalogService.
 func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[catalogv1.GetProductRequest]) (*connect.Response[catalogv1.GetProductResponse], error) {
-	p, err := s.Store.GetProduct(ctx, req.Msg.GetProductId())
+	id := req.Msg.GetProductId()
+	if id <= 0 {
+		return nil, validation.New("product_id", "must be a positive integer")
+	}
+	out, err := cached(ctx, s.Cache, productKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
+		func(ctx context.Context) (*catalogv1.GetProductResponse, error) {
+			p, err := s.Store.GetProduct(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return &catalogv1.GetProductResponse{Product: productProto(p)}, nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&catalogv1.GetProductResponse{Product: productProto(p)}), nil
+	return connect.NewResponse(out), nil
 }
 
 func productProto(p catalog.Product) *catalogv1.Product {

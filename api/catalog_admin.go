@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"strconv"
 
@@ -25,13 +27,30 @@ type ChangeNotifier interface {
 	CategoriesChanged(ctx context.Context)
 }
 
+// productsChanged runs after a committed write: it drops the cached pages
+// and tells the search index. A failed invalidation is logged by the caller
+// of the cache and bounded by the TTLs.
 func (s *CatalogServer) productsChanged(ctx context.Context, ids ...int64) {
+	if s.Cache != nil {
+		keys := make([]string, 0, len(ids))
+		for _, id := range ids {
+			keys = append(keys, productKey(id))
+		}
+		if err := errors.Join(s.Cache.Invalidate(ctx, keys...), s.Cache.InvalidateTag(ctx, listingsTag)); err != nil {
+			slog.WarnContext(ctx, "cache invalidation failed; cached pages may be stale until they expire", "error", err)
+		}
+	}
 	if s.Changes != nil {
 		s.Changes.ProductsChanged(ctx, ids...)
 	}
 }
 
 func (s *CatalogServer) categoriesChanged(ctx context.Context) {
+	if s.Cache != nil {
+		if err := s.Cache.InvalidateTag(ctx, listingsTag); err != nil {
+			slog.WarnContext(ctx, "cache invalidation failed; cached pages may be stale until they expire", "error", err)
+		}
+	}
 	if s.Changes != nil {
 		s.Changes.CategoriesChanged(ctx)
 	}

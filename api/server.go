@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -22,9 +23,13 @@ import (
 
 // Deps are what the handlers need.
 type Deps struct {
-	Logger   *slog.Logger
-	Catalog  *catalog.Store
-	Identity *identity.Service
+	Logger  *slog.Logger
+	Catalog *catalog.Store
+	// Cache holds storefront reads; nil disables caching.
+	Cache *cache.Cache
+	// CatalogChanges hears about catalog writes (search index sync); may be nil.
+	CatalogChanges ChangeNotifier
+	Identity       *identity.Service
 	// Limiter and Limits rate-limit calls; a nil Limiter disables limits.
 	Limiter RateLimiter
 	Limits  map[string]ratelimit.Limit
@@ -53,7 +58,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	var services []svc
 	add := func(name string, path string, h http.Handler) { services = append(services, svc{name, path, h}) }
 
-	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog}, opts)
+	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog, Cache: d.Cache, Changes: d.CatalogChanges}, opts)
 	add(catalogv1connect.CatalogServiceName, path, h)
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)

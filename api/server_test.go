@@ -22,6 +22,7 @@ import (
 	"github.com/shopkit/shop/api"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
@@ -82,6 +83,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 	h, err := api.NewHandler(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Catalog: store, Identity: ids, Ready: ready,
 		Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"), Limits: o.limits,
+		Cache:       cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler)),
 		CORSOrigins: []string{"http://localhost:3000"},
 	})
 	require.NoError(t, err)

@@ -36,6 +36,7 @@ type Config struct {
 
 	SearchBackend    string // SEARCH_BACKEND: postgres or elasticsearch
 	ElasticsearchURL string // ELASTICSEARCH_URL
+	SearchAlias      string // ELASTICSEARCH_INDEX: the alias the storefront searches
 
 	StripeAPIBase   string // STRIPE_API_BASE
 	StripeSecretKey string // STRIPE_SECRET_KEY (secret)
@@ -109,6 +110,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		TemporalUIURL:     r.url("TEMPORAL_UI_URL", "http", "https"),
 		SearchBackend:     r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
 		ElasticsearchURL:  r.url("ELASTICSEARCH_URL", "http", "https"),
+		SearchAlias:       r.nonEmpty("ELASTICSEARCH_INDEX"),
 		StripeAPIBase:     r.url("STRIPE_API_BASE", "http", "https"),
 		StripeSecretKey:   r.nonEmpty("STRIPE_SECRET_KEY"),
 		SMTPAddr:          r.addr("SMTP_ADDR"),
