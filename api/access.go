@@ -42,6 +42,8 @@ var accessTable = map[string]rule{
 	catalogv1connect.CatalogServiceListCategoriesProcedure:       anyone,
 	catalogv1connect.CatalogServiceListProductsProcedure:         anyone,
 	catalogv1connect.CatalogServiceGetProductProcedure:           anyone,
+	catalogv1connect.CatalogServiceSearchProductsProcedure:       anyone,
+	catalogv1connect.CatalogServiceSuggestProductsProcedure:      anyone,
 	catalogv1connect.CatalogServiceCreateProductProcedure:        admins,
 	catalogv1connect.CatalogServiceUpdateProductProcedure:        staff,
 	catalogv1connect.CatalogServiceArchiveProductProcedure:       admins,

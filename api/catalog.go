@@ -14,12 +14,14 @@ import (
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/validation"
 )
 
 // CatalogServer serves shop.catalog.v1.CatalogService.
 type CatalogServer struct {
 	Store   *catalog.Store
+	Search  search.Backend // PostgreSQL or Elasticsearch
 	Cache   *cache.Cache   // may be nil: no caching
 	Changes ChangeNotifier // may be nil
 }

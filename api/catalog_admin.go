@@ -20,11 +20,10 @@ import (
 // API's "price": 1999.99 does.
 const defaultCurrency = "USD"
 
-// ChangeNotifier hears about committed catalog writes, to refresh caches and
-// the search index.
+// ChangeNotifier hears about committed catalog writes, to refresh the
+// search index.
 type ChangeNotifier interface {
 	ProductsChanged(ctx context.Context, ids ...int64)
-	CategoriesChanged(ctx context.Context)
 }
 
 // productsChanged runs after a committed write: it drops the cached pages
@@ -45,14 +44,21 @@ func (s *CatalogServer) productsChanged(ctx context.Context, ids ...int64) {
 	}
 }
 
-func (s *CatalogServer) categoriesChanged(ctx context.Context) {
+// categoriesChanged drops cached listings; products under a moved category
+// have a new category path in the search index.
+func (s *CatalogServer) categoriesChanged(ctx context.Context, categoryID int64) {
 	if s.Cache != nil {
 		if err := s.Cache.InvalidateTag(ctx, listingsTag); err != nil {
 			slog.WarnContext(ctx, "cache invalidation failed; cached pages may be stale until they expire", "error", err)
 		}
 	}
 	if s.Changes != nil {
-		s.Changes.CategoriesChanged(ctx)
+		ids, err := s.Store.ProductIDsUnder(ctx, categoryID)
+		if err != nil {
+			slog.ErrorContext(ctx, "search index not told about a category change", "category_id", categoryID, "error", err)
+			return
+		}
+		s.Changes.ProductsChanged(ctx, ids...)
 	}
 }
 
@@ -195,7 +201,7 @@ func (s *CatalogServer) CreateCategory(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	s.categoriesChanged(ctx)
+	s.categoriesChanged(ctx, c.ID)
 	return connect.NewResponse(&catalogv1.CreateCategoryResponse{Category: categoryProto(c)}), nil
 }
 
@@ -207,7 +213,7 @@ func (s *CatalogServer) UpdateCategory(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	s.categoriesChanged(ctx)
+	s.categoriesChanged(ctx, c.ID)
 	return connect.NewResponse(&catalogv1.UpdateCategoryResponse{Category: categoryProto(c)}), nil
 }
 
@@ -216,7 +222,7 @@ func (s *CatalogServer) ArchiveCategory(ctx context.Context, req *connect.Reques
 	if err := s.Store.ArchiveCategory(ctx, req.Msg.GetCategoryId()); err != nil {
 		return nil, err
 	}
-	s.categoriesChanged(ctx)
+	s.categoriesChanged(ctx, req.Msg.GetCategoryId())
 	return connect.NewResponse(&catalogv1.ArchiveCategoryResponse{}), nil
 }
 

@@ -19,12 +19,15 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/search"
 )
 
 // Deps are what the handlers need.
 type Deps struct {
 	Logger  *slog.Logger
 	Catalog *catalog.Store
+	// Search answers SearchProducts and SuggestProducts.
+	Search search.Backend
 	// Cache holds storefront reads; nil disables caching.
 	Cache *cache.Cache
 	// CatalogChanges hears about catalog writes (search index sync); may be nil.
@@ -58,7 +61,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	var services []svc
 	add := func(name string, path string, h http.Handler) { services = append(services, svc{name, path, h}) }
 
-	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog, Cache: d.Cache, Changes: d.CatalogChanges}, opts)
+	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache, Changes: d.CatalogChanges}, opts)
 	add(catalogv1connect.CatalogServiceName, path, h)
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)

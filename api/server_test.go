@@ -28,6 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/testenv"
 )
@@ -82,6 +83,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 	}
 	h, err := api.NewHandler(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Catalog: store, Identity: ids, Ready: ready,
+		Search:  search.NewPostgres(pool),
 		Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"), Limits: o.limits,
 		Cache:       cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler)),
 		CORSOrigins: []string{"http://localhost:3000"},

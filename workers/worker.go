@@ -10,14 +10,23 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	catalogact "github.com/shopkit/shop/activities/catalog"
+	searchact "github.com/shopkit/shop/activities/search"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/workflows/catalogimport"
+	"github.com/shopkit/shop/workflows/searchsync"
 )
 
 // Deps are the clients the activities use.
 type Deps struct {
 	Catalog *catalog.Store
+	Pool    *pgxpool.Pool
+	// Elastic is nil when search runs on PostgreSQL alone.
+	Elastic     *search.Elastic
+	SearchAlias string
 }
 
 // New returns a worker for taskQueue with everything registered.
@@ -35,6 +44,9 @@ func New(c client.Client, taskQueue string, d Deps) worker.Worker {
 func Register(w worker.Registry, d Deps) {
 	w.RegisterWorkflowWithOptions(catalogimport.Workflow, workflow.RegisterOptions{Name: catalogimport.Name})
 	w.RegisterActivity(&catalogact.Activities{Store: d.Catalog})
+	w.RegisterWorkflowWithOptions(searchsync.SyncWorkflow, workflow.RegisterOptions{Name: searchsync.SyncName})
+	w.RegisterWorkflowWithOptions(searchsync.ReindexWorkflow, workflow.RegisterOptions{Name: searchsync.ReindexName})
+	w.RegisterActivity(&searchact.Activities{Pool: d.Pool, Elastic: d.Elastic, Alias: d.SearchAlias})
 }
 
 // StartCatalogImport starts (or joins, when one is already running) the

@@ -12,12 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopkit/shop/api"
+	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
+	"github.com/shopkit/shop/workers"
 )
 
 func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -30,6 +33,8 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
+	// Honour per-call deadlines, so a hung Redis costs a read 100 ms, not seconds.
+	ropts.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	tc, err := temporalclient.Lazy(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
@@ -49,19 +54,38 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	lockout := ratelimit.NewLockout(rdb, "shop:lockout:", ratelimit.LockoutPolicy{})
 	ids := identity.NewService(pool, tokens, lockout, cfg.RefreshTokenTTL, log)
 
+	ready := map[string]api.Check{
+		"postgres": pool.Ping,
+		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		"temporal": func(ctx context.Context) error { _, err := tc.CheckHealth(ctx, nil); return err },
+	}
+	var backend search.Backend = search.NewPostgres(pool)
+	var changes api.ChangeNotifier
+	if cfg.SearchBackend == "elasticsearch" {
+		es, err := search.NewElastic(cfg.ElasticsearchURL, cfg.SearchAlias)
+		if err != nil {
+			return err
+		}
+		if err := es.EnsureIndex(ctx); err != nil {
+			log.Warn("search index not ready yet; searches fail until Elasticsearch answers", "error", err)
+		}
+		backend = es
+		changes = &workers.SearchSync{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Log: log}
+		ready["elasticsearch"] = func(ctx context.Context) error { _, err := es.Count(ctx, ""); return err }
+	}
+
 	handler, err := api.NewHandler(api.Deps{
 		Logger:            log,
 		Catalog:           catalog.NewStore(pool),
+		Search:            backend,
+		Cache:             cache.New(rdb, "shop:cache:", log),
+		CatalogChanges:    changes,
 		Identity:          ids,
 		Limiter:           ratelimit.NewLimiter(rdb, "shop:rl:"),
 		Limits:            limits,
 		CORSOrigins:       cfg.CORSOrigins,
 		TrustProxyHeaders: cfg.TrustProxyHeaders,
-		Ready: map[string]api.Check{
-			"postgres": pool.Ping,
-			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-			"temporal": func(ctx context.Context) error { _, err := tc.CheckHealth(ctx, nil); return err },
-		},
+		Ready:             ready,
 	})
 	if err != nil {
 		return err

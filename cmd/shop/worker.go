@@ -7,6 +7,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workers"
 )
@@ -23,7 +24,13 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	}
 	defer tc.Close()
 
-	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{Catalog: catalog.NewStore(pool)})
+	es, err := search.NewElastic(cfg.ElasticsearchURL, cfg.SearchAlias)
+	if err != nil {
+		return err
+	}
+	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{
+		Catalog: catalog.NewStore(pool), Pool: pool, Elastic: es, SearchAlias: cfg.SearchAlias,
+	})
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.
 	return w.Run(interrupt(ctx))

@@ -133,3 +133,15 @@ func (s *Store) ArchiveCategory(ctx context.Context, id int64) error {
 		return nil
 	})
 }
+
+// ProductIDsUnder lists the products of a category and of every category below it.
+func (s *Store) ProductIDsUnder(ctx context.Context, categoryID int64) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `WITH RECURSIVE sub AS (
+		SELECT id FROM categories WHERE id = $1
+		UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id)
+		SELECT p.id FROM products p JOIN sub ON p.category_id = sub.id ORDER BY p.id`, categoryID)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: products under category: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}

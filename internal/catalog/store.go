@@ -202,3 +202,40 @@ func Slug(name string) string {
 	}
 	return strings.TrimSuffix(b.String(), "-")
 }
+
+// ProductsByIDs loads active products by id, for search results; ids that
+// are missing or archived are left out.
+func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]Product, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+productColumns+" FROM products WHERE id = ANY($1) AND active", ids)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: products by id: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Product, error) { return scanProduct(r) })
+	if err != nil {
+		return nil, fmt.Errorf("catalog: products by id: %w", err)
+	}
+	out := make(map[int64]Product, len(list))
+	for _, p := range list {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// CategoryNames maps category ids to names, for facet labels.
+func (s *Store) CategoryNames(ctx context.Context) (map[int64]string, error) {
+	rows, err := s.pool.Query(ctx, "SELECT id, name FROM categories")
+	if err != nil {
+		return nil, fmt.Errorf("catalog: category names: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}

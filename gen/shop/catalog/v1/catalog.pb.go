@@ -1972,6 +1972,526 @@ func (*ArchiveCategoryResponse) Descriptor() ([]byte, []int) {
 	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
+type SearchProductsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Free text; quotes and operators are read as text. At most 500 characters.
+	Q string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	// The category and everything below it (0: all).
+	CategoryId int64    `protobuf:"varint,2,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
+	Brands     []string `protobuf:"bytes,3,rep,name=brands,proto3" json:"brands,omitempty"`
+	// Inclusive price bounds in minor units.
+	MinPriceMinor *int64 `protobuf:"varint,4,opt,name=min_price_minor,json=minPriceMinor,proto3,oneof" json:"min_price_minor,omitempty"`
+	MaxPriceMinor *int64 `protobuf:"varint,5,opt,name=max_price_minor,json=maxPriceMinor,proto3,oneof" json:"max_price_minor,omitempty"`
+	InStock       bool   `protobuf:"varint,6,opt,name=in_stock,json=inStock,proto3" json:"in_stock,omitempty"`
+	// relevance (default), price_asc, price_desc or newest.
+	Sort string `protobuf:"bytes,7,opt,name=sort,proto3" json:"sort,omitempty"`
+	Skip int32  `protobuf:"varint,8,opt,name=skip,proto3" json:"skip,omitempty"`
+	// 1..100; 0 means 20.
+	Limit         int32 `protobuf:"varint,9,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchProductsRequest) Reset() {
+	*x = SearchProductsRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchProductsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchProductsRequest) ProtoMessage() {}
+
+func (x *SearchProductsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchProductsRequest.ProtoReflect.Descriptor instead.
+func (*SearchProductsRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SearchProductsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchProductsRequest) GetCategoryId() int64 {
+	if x != nil {
+		return x.CategoryId
+	}
+	return 0
+}
+
+func (x *SearchProductsRequest) GetBrands() []string {
+	if x != nil {
+		return x.Brands
+	}
+	return nil
+}
+
+func (x *SearchProductsRequest) GetMinPriceMinor() int64 {
+	if x != nil && x.MinPriceMinor != nil {
+		return *x.MinPriceMinor
+	}
+	return 0
+}
+
+func (x *SearchProductsRequest) GetMaxPriceMinor() int64 {
+	if x != nil && x.MaxPriceMinor != nil {
+		return *x.MaxPriceMinor
+	}
+	return 0
+}
+
+func (x *SearchProductsRequest) GetInStock() bool {
+	if x != nil {
+		return x.InStock
+	}
+	return false
+}
+
+func (x *SearchProductsRequest) GetSort() string {
+	if x != nil {
+		return x.Sort
+	}
+	return ""
+}
+
+func (x *SearchProductsRequest) GetSkip() int32 {
+	if x != nil {
+		return x.Skip
+	}
+	return 0
+}
+
+func (x *SearchProductsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type SearchHit struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Product *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	Score   float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Field name to snippet, the matched words wrapped in <em>...</em>.
+	Highlights    map[string]string `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchHit) Reset() {
+	*x = SearchHit{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchHit) ProtoMessage() {}
+
+func (x *SearchHit) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
+func (*SearchHit) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SearchHit) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+func (x *SearchHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *SearchHit) GetHighlights() map[string]string {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type FacetCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FacetCount) Reset() {
+	*x = FacetCount{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FacetCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FacetCount) ProtoMessage() {}
+
+func (x *FacetCount) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FacetCount.ProtoReflect.Descriptor instead.
+func (*FacetCount) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *FacetCount) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *FacetCount) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *FacetCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type PriceBucket struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	FromMinor int64                  `protobuf:"varint,1,opt,name=from_minor,json=fromMinor,proto3" json:"from_minor,omitempty"`
+	// 0: no upper bound.
+	ToMinor       int64 `protobuf:"varint,2,opt,name=to_minor,json=toMinor,proto3" json:"to_minor,omitempty"`
+	Count         int32 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PriceBucket) Reset() {
+	*x = PriceBucket{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PriceBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PriceBucket) ProtoMessage() {}
+
+func (x *PriceBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PriceBucket.ProtoReflect.Descriptor instead.
+func (*PriceBucket) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *PriceBucket) GetFromMinor() int64 {
+	if x != nil {
+		return x.FromMinor
+	}
+	return 0
+}
+
+func (x *PriceBucket) GetToMinor() int64 {
+	if x != nil {
+		return x.ToMinor
+	}
+	return 0
+}
+
+func (x *PriceBucket) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type SearchProductsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*SearchHit           `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	Categories    []*FacetCount          `protobuf:"bytes,3,rep,name=categories,proto3" json:"categories,omitempty"`
+	Brands        []*FacetCount          `protobuf:"bytes,4,rep,name=brands,proto3" json:"brands,omitempty"`
+	Prices        []*PriceBucket         `protobuf:"bytes,5,rep,name=prices,proto3" json:"prices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchProductsResponse) Reset() {
+	*x = SearchProductsResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchProductsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchProductsResponse) ProtoMessage() {}
+
+func (x *SearchProductsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchProductsResponse.ProtoReflect.Descriptor instead.
+func (*SearchProductsResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *SearchProductsResponse) GetHits() []*SearchHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchProductsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchProductsResponse) GetCategories() []*FacetCount {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *SearchProductsResponse) GetBrands() []*FacetCount {
+	if x != nil {
+		return x.Brands
+	}
+	return nil
+}
+
+func (x *SearchProductsResponse) GetPrices() []*PriceBucket {
+	if x != nil {
+		return x.Prices
+	}
+	return nil
+}
+
+type SuggestProductsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Q     string                 `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	// 1..20; 0 means 8.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestProductsRequest) Reset() {
+	*x = SuggestProductsRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestProductsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestProductsRequest) ProtoMessage() {}
+
+func (x *SuggestProductsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestProductsRequest.ProtoReflect.Descriptor instead.
+func (*SuggestProductsRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SuggestProductsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SuggestProductsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type Suggestion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductId     int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suggestion) Reset() {
+	*x = Suggestion{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suggestion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suggestion) ProtoMessage() {}
+
+func (x *Suggestion) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suggestion.ProtoReflect.Descriptor instead.
+func (*Suggestion) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *Suggestion) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *Suggestion) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type SuggestProductsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suggestions   []*Suggestion          `protobuf:"bytes,1,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestProductsResponse) Reset() {
+	*x = SuggestProductsResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestProductsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestProductsResponse) ProtoMessage() {}
+
+func (x *SuggestProductsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestProductsResponse.ProtoReflect.Descriptor instead.
+func (*SuggestProductsResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SuggestProductsResponse) GetSuggestions() []*Suggestion {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
 var File_shop_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
@@ -2178,12 +2698,64 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x16ArchiveCategoryRequest\x12\x1f\n" +
 	"\vcategory_id\x18\x01 \x01(\x03R\n" +
 	"categoryId\"\x19\n" +
-	"\x17ArchiveCategoryResponse2\xfd\x0e\n" +
+	"\x17ArchiveCategoryResponse\"\xb9\x02\n" +
+	"\x15SearchProductsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1f\n" +
+	"\vcategory_id\x18\x02 \x01(\x03R\n" +
+	"categoryId\x12\x16\n" +
+	"\x06brands\x18\x03 \x03(\tR\x06brands\x12+\n" +
+	"\x0fmin_price_minor\x18\x04 \x01(\x03H\x00R\rminPriceMinor\x88\x01\x01\x12+\n" +
+	"\x0fmax_price_minor\x18\x05 \x01(\x03H\x01R\rmaxPriceMinor\x88\x01\x01\x12\x19\n" +
+	"\bin_stock\x18\x06 \x01(\bR\ainStock\x12\x12\n" +
+	"\x04sort\x18\a \x01(\tR\x04sort\x12\x12\n" +
+	"\x04skip\x18\b \x01(\x05R\x04skip\x12\x14\n" +
+	"\x05limit\x18\t \x01(\x05R\x05limitB\x12\n" +
+	"\x10_min_price_minorB\x12\n" +
+	"\x10_max_price_minor\"\xe0\x01\n" +
+	"\tSearchHit\x122\n" +
+	"\aproduct\x18\x01 \x01(\v2\x18.shop.catalog.v1.ProductR\aproduct\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12J\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2*.shop.catalog.v1.SearchHit.HighlightsEntryR\n" +
+	"highlights\x1a=\n" +
+	"\x0fHighlightsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
+	"\n" +
+	"FacetCount\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\"]\n" +
+	"\vPriceBucket\x12\x1d\n" +
+	"\n" +
+	"from_minor\x18\x01 \x01(\x03R\tfromMinor\x12\x19\n" +
+	"\bto_minor\x18\x02 \x01(\x03R\atoMinor\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\"\x86\x02\n" +
+	"\x16SearchProductsResponse\x12.\n" +
+	"\x04hits\x18\x01 \x03(\v2\x1a.shop.catalog.v1.SearchHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12;\n" +
+	"\n" +
+	"categories\x18\x03 \x03(\v2\x1b.shop.catalog.v1.FacetCountR\n" +
+	"categories\x123\n" +
+	"\x06brands\x18\x04 \x03(\v2\x1b.shop.catalog.v1.FacetCountR\x06brands\x124\n" +
+	"\x06prices\x18\x05 \x03(\v2\x1c.shop.catalog.v1.PriceBucketR\x06prices\"<\n" +
+	"\x16SuggestProductsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"?\n" +
+	"\n" +
+	"Suggestion\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"X\n" +
+	"\x17SuggestProductsResponse\x12=\n" +
+	"\vsuggestions\x18\x01 \x03(\v2\x1b.shop.catalog.v1.SuggestionR\vsuggestions2\xff\x10\n" +
 	"\x0eCatalogService\x12}\n" +
 	"\x0eListCategories\x12&.shop.catalog.v1.ListCategoriesRequest\x1a'.shop.catalog.v1.ListCategoriesResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/categories\x90\x02\x01\x12u\n" +
 	"\fListProducts\x12$.shop.catalog.v1.ListProductsRequest\x1a%.shop.catalog.v1.ListProductsResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/api/products\x90\x02\x01\x12\x85\x01\n" +
 	"\n" +
-	"GetProduct\x12\".shop.catalog.v1.GetProductRequest\x1a#.shop.catalog.v1.GetProductResponse\".\x82\xd3\xe4\x93\x02%b\aproduct\x12\x1a/api/products/{product_id}\x90\x02\x01\x12\x81\x01\n" +
+	"GetProduct\x12\".shop.catalog.v1.GetProductRequest\x1a#.shop.catalog.v1.GetProductResponse\".\x82\xd3\xe4\x93\x02%b\aproduct\x12\x1a/api/products/{product_id}\x90\x02\x01\x12y\n" +
+	"\x0eSearchProducts\x12&.shop.catalog.v1.SearchProductsRequest\x1a'.shop.catalog.v1.SearchProductsResponse\"\x16\x82\xd3\xe4\x93\x02\r\x12\v/api/search\x90\x02\x01\x12\x84\x01\n" +
+	"\x0fSuggestProducts\x12'.shop.catalog.v1.SuggestProductsRequest\x1a(.shop.catalog.v1.SuggestProductsResponse\"\x1e\x82\xd3\xe4\x93\x02\x15\x12\x13/api/search/suggest\x90\x02\x01\x12\x81\x01\n" +
 	"\rCreateProduct\x12%.shop.catalog.v1.CreateProductRequest\x1a&.shop.catalog.v1.CreateProductResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*b\aproduct\"\r/api/products\x12\xb8\x01\n" +
 	"\rUpdateProduct\x12%.shop.catalog.v1.UpdateProductRequest\x1a&.shop.catalog.v1.UpdateProductResponse\"X\x82\xd3\xe4\x93\x02R:\x01*Z(:\x01*b\aproduct2\x1a/api/products/{product_id}b\aproduct\x1a\x1a/api/products/{product_id}\x12\x85\x01\n" +
 	"\x0eArchiveProduct\x12&.shop.catalog.v1.ArchiveProductRequest\x1a'.shop.catalog.v1.ArchiveProductResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/products/{product_id}\x12\x85\x01\n" +
@@ -2208,7 +2780,7 @@ func file_shop_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_shop_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_shop_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_shop_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_shop_catalog_v1_catalog_proto_goTypes = []any{
 	(*Money)(nil),                        // 0: shop.catalog.v1.Money
 	(*Category)(nil),                     // 1: shop.catalog.v1.Category
@@ -2241,70 +2813,90 @@ var file_shop_catalog_v1_catalog_proto_goTypes = []any{
 	(*UpdateCategoryResponse)(nil),       // 28: shop.catalog.v1.UpdateCategoryResponse
 	(*ArchiveCategoryRequest)(nil),       // 29: shop.catalog.v1.ArchiveCategoryRequest
 	(*ArchiveCategoryResponse)(nil),      // 30: shop.catalog.v1.ArchiveCategoryResponse
-	nil,                                  // 31: shop.catalog.v1.Product.AttributesEntry
-	nil,                                  // 32: shop.catalog.v1.Variant.AttributesEntry
-	nil,                                  // 33: shop.catalog.v1.CreateProductRequest.AttributesEntry
-	nil,                                  // 34: shop.catalog.v1.UpdateProductRequest.AttributesEntry
-	nil,                                  // 35: shop.catalog.v1.CreateVariantRequest.AttributesEntry
-	nil,                                  // 36: shop.catalog.v1.UpdateVariantRequest.AttributesEntry
-	(*timestamppb.Timestamp)(nil),        // 37: google.protobuf.Timestamp
+	(*SearchProductsRequest)(nil),        // 31: shop.catalog.v1.SearchProductsRequest
+	(*SearchHit)(nil),                    // 32: shop.catalog.v1.SearchHit
+	(*FacetCount)(nil),                   // 33: shop.catalog.v1.FacetCount
+	(*PriceBucket)(nil),                  // 34: shop.catalog.v1.PriceBucket
+	(*SearchProductsResponse)(nil),       // 35: shop.catalog.v1.SearchProductsResponse
+	(*SuggestProductsRequest)(nil),       // 36: shop.catalog.v1.SuggestProductsRequest
+	(*Suggestion)(nil),                   // 37: shop.catalog.v1.Suggestion
+	(*SuggestProductsResponse)(nil),      // 38: shop.catalog.v1.SuggestProductsResponse
+	nil,                                  // 39: shop.catalog.v1.Product.AttributesEntry
+	nil,                                  // 40: shop.catalog.v1.Variant.AttributesEntry
+	nil,                                  // 41: shop.catalog.v1.CreateProductRequest.AttributesEntry
+	nil,                                  // 42: shop.catalog.v1.UpdateProductRequest.AttributesEntry
+	nil,                                  // 43: shop.catalog.v1.CreateVariantRequest.AttributesEntry
+	nil,                                  // 44: shop.catalog.v1.UpdateVariantRequest.AttributesEntry
+	nil,                                  // 45: shop.catalog.v1.SearchHit.HighlightsEntry
+	(*timestamppb.Timestamp)(nil),        // 46: google.protobuf.Timestamp
 }
 var file_shop_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: shop.catalog.v1.Product.price_money:type_name -> shop.catalog.v1.Money
-	37, // 1: shop.catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	37, // 2: shop.catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
-	31, // 3: shop.catalog.v1.Product.attributes:type_name -> shop.catalog.v1.Product.AttributesEntry
+	46, // 1: shop.catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	46, // 2: shop.catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 3: shop.catalog.v1.Product.attributes:type_name -> shop.catalog.v1.Product.AttributesEntry
 	3,  // 4: shop.catalog.v1.Product.variants:type_name -> shop.catalog.v1.Variant
-	32, // 5: shop.catalog.v1.Variant.attributes:type_name -> shop.catalog.v1.Variant.AttributesEntry
+	40, // 5: shop.catalog.v1.Variant.attributes:type_name -> shop.catalog.v1.Variant.AttributesEntry
 	0,  // 6: shop.catalog.v1.Variant.price_money:type_name -> shop.catalog.v1.Money
 	1,  // 7: shop.catalog.v1.ListCategoriesResponse.categories:type_name -> shop.catalog.v1.Category
 	2,  // 8: shop.catalog.v1.ListProductsResponse.products:type_name -> shop.catalog.v1.Product
 	2,  // 9: shop.catalog.v1.GetProductResponse.product:type_name -> shop.catalog.v1.Product
 	0,  // 10: shop.catalog.v1.CreateProductRequest.price_money:type_name -> shop.catalog.v1.Money
-	33, // 11: shop.catalog.v1.CreateProductRequest.attributes:type_name -> shop.catalog.v1.CreateProductRequest.AttributesEntry
+	41, // 11: shop.catalog.v1.CreateProductRequest.attributes:type_name -> shop.catalog.v1.CreateProductRequest.AttributesEntry
 	2,  // 12: shop.catalog.v1.CreateProductResponse.product:type_name -> shop.catalog.v1.Product
 	0,  // 13: shop.catalog.v1.UpdateProductRequest.price_money:type_name -> shop.catalog.v1.Money
-	34, // 14: shop.catalog.v1.UpdateProductRequest.attributes:type_name -> shop.catalog.v1.UpdateProductRequest.AttributesEntry
+	42, // 14: shop.catalog.v1.UpdateProductRequest.attributes:type_name -> shop.catalog.v1.UpdateProductRequest.AttributesEntry
 	2,  // 15: shop.catalog.v1.UpdateProductResponse.product:type_name -> shop.catalog.v1.Product
-	37, // 16: shop.catalog.v1.StockAdjustment.created_at:type_name -> google.protobuf.Timestamp
+	46, // 16: shop.catalog.v1.StockAdjustment.created_at:type_name -> google.protobuf.Timestamp
 	18, // 17: shop.catalog.v1.ListStockAdjustmentsResponse.adjustments:type_name -> shop.catalog.v1.StockAdjustment
-	35, // 18: shop.catalog.v1.CreateVariantRequest.attributes:type_name -> shop.catalog.v1.CreateVariantRequest.AttributesEntry
+	43, // 18: shop.catalog.v1.CreateVariantRequest.attributes:type_name -> shop.catalog.v1.CreateVariantRequest.AttributesEntry
 	3,  // 19: shop.catalog.v1.CreateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
-	36, // 20: shop.catalog.v1.UpdateVariantRequest.attributes:type_name -> shop.catalog.v1.UpdateVariantRequest.AttributesEntry
+	44, // 20: shop.catalog.v1.UpdateVariantRequest.attributes:type_name -> shop.catalog.v1.UpdateVariantRequest.AttributesEntry
 	3,  // 21: shop.catalog.v1.UpdateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
 	1,  // 22: shop.catalog.v1.CreateCategoryResponse.category:type_name -> shop.catalog.v1.Category
 	1,  // 23: shop.catalog.v1.UpdateCategoryResponse.category:type_name -> shop.catalog.v1.Category
-	4,  // 24: shop.catalog.v1.CatalogService.ListCategories:input_type -> shop.catalog.v1.ListCategoriesRequest
-	6,  // 25: shop.catalog.v1.CatalogService.ListProducts:input_type -> shop.catalog.v1.ListProductsRequest
-	8,  // 26: shop.catalog.v1.CatalogService.GetProduct:input_type -> shop.catalog.v1.GetProductRequest
-	10, // 27: shop.catalog.v1.CatalogService.CreateProduct:input_type -> shop.catalog.v1.CreateProductRequest
-	12, // 28: shop.catalog.v1.CatalogService.UpdateProduct:input_type -> shop.catalog.v1.UpdateProductRequest
-	14, // 29: shop.catalog.v1.CatalogService.ArchiveProduct:input_type -> shop.catalog.v1.ArchiveProductRequest
-	16, // 30: shop.catalog.v1.CatalogService.AdjustStock:input_type -> shop.catalog.v1.AdjustStockRequest
-	19, // 31: shop.catalog.v1.CatalogService.ListStockAdjustments:input_type -> shop.catalog.v1.ListStockAdjustmentsRequest
-	21, // 32: shop.catalog.v1.CatalogService.CreateVariant:input_type -> shop.catalog.v1.CreateVariantRequest
-	23, // 33: shop.catalog.v1.CatalogService.UpdateVariant:input_type -> shop.catalog.v1.UpdateVariantRequest
-	25, // 34: shop.catalog.v1.CatalogService.CreateCategory:input_type -> shop.catalog.v1.CreateCategoryRequest
-	27, // 35: shop.catalog.v1.CatalogService.UpdateCategory:input_type -> shop.catalog.v1.UpdateCategoryRequest
-	29, // 36: shop.catalog.v1.CatalogService.ArchiveCategory:input_type -> shop.catalog.v1.ArchiveCategoryRequest
-	5,  // 37: shop.catalog.v1.CatalogService.ListCategories:output_type -> shop.catalog.v1.ListCategoriesResponse
-	7,  // 38: shop.catalog.v1.CatalogService.ListProducts:output_type -> shop.catalog.v1.ListProductsResponse
-	9,  // 39: shop.catalog.v1.CatalogService.GetProduct:output_type -> shop.catalog.v1.GetProductResponse
-	11, // 40: shop.catalog.v1.CatalogService.CreateProduct:output_type -> shop.catalog.v1.CreateProductResponse
-	13, // 41: shop.catalog.v1.CatalogService.UpdateProduct:output_type -> shop.catalog.v1.UpdateProductResponse
-	15, // 42: shop.catalog.v1.CatalogService.ArchiveProduct:output_type -> shop.catalog.v1.ArchiveProductResponse
-	17, // 43: shop.catalog.v1.CatalogService.AdjustStock:output_type -> shop.catalog.v1.AdjustStockResponse
-	20, // 44: shop.catalog.v1.CatalogService.ListStockAdjustments:output_type -> shop.catalog.v1.ListStockAdjustmentsResponse
-	22, // 45: shop.catalog.v1.CatalogService.CreateVariant:output_type -> shop.catalog.v1.CreateVariantResponse
-	24, // 46: shop.catalog.v1.CatalogService.UpdateVariant:output_type -> shop.catalog.v1.UpdateVariantResponse
-	26, // 47: shop.catalog.v1.CatalogService.CreateCategory:output_type -> shop.catalog.v1.CreateCategoryResponse
-	28, // 48: shop.catalog.v1.CatalogService.UpdateCategory:output_type -> shop.catalog.v1.UpdateCategoryResponse
-	30, // 49: shop.catalog.v1.CatalogService.ArchiveCategory:output_type -> shop.catalog.v1.ArchiveCategoryResponse
-	37, // [37:50] is the sub-list for method output_type
-	24, // [24:37] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	2,  // 24: shop.catalog.v1.SearchHit.product:type_name -> shop.catalog.v1.Product
+	45, // 25: shop.catalog.v1.SearchHit.highlights:type_name -> shop.catalog.v1.SearchHit.HighlightsEntry
+	32, // 26: shop.catalog.v1.SearchProductsResponse.hits:type_name -> shop.catalog.v1.SearchHit
+	33, // 27: shop.catalog.v1.SearchProductsResponse.categories:type_name -> shop.catalog.v1.FacetCount
+	33, // 28: shop.catalog.v1.SearchProductsResponse.brands:type_name -> shop.catalog.v1.FacetCount
+	34, // 29: shop.catalog.v1.SearchProductsResponse.prices:type_name -> shop.catalog.v1.PriceBucket
+	37, // 30: shop.catalog.v1.SuggestProductsResponse.suggestions:type_name -> shop.catalog.v1.Suggestion
+	4,  // 31: shop.catalog.v1.CatalogService.ListCategories:input_type -> shop.catalog.v1.ListCategoriesRequest
+	6,  // 32: shop.catalog.v1.CatalogService.ListProducts:input_type -> shop.catalog.v1.ListProductsRequest
+	8,  // 33: shop.catalog.v1.CatalogService.GetProduct:input_type -> shop.catalog.v1.GetProductRequest
+	31, // 34: shop.catalog.v1.CatalogService.SearchProducts:input_type -> shop.catalog.v1.SearchProductsRequest
+	36, // 35: shop.catalog.v1.CatalogService.SuggestProducts:input_type -> shop.catalog.v1.SuggestProductsRequest
+	10, // 36: shop.catalog.v1.CatalogService.CreateProduct:input_type -> shop.catalog.v1.CreateProductRequest
+	12, // 37: shop.catalog.v1.CatalogService.UpdateProduct:input_type -> shop.catalog.v1.UpdateProductRequest
+	14, // 38: shop.catalog.v1.CatalogService.ArchiveProduct:input_type -> shop.catalog.v1.ArchiveProductRequest
+	16, // 39: shop.catalog.v1.CatalogService.AdjustStock:input_type -> shop.catalog.v1.AdjustStockRequest
+	19, // 40: shop.catalog.v1.CatalogService.ListStockAdjustments:input_type -> shop.catalog.v1.ListStockAdjustmentsRequest
+	21, // 41: shop.catalog.v1.CatalogService.CreateVariant:input_type -> shop.catalog.v1.CreateVariantRequest
+	23, // 42: shop.catalog.v1.CatalogService.UpdateVariant:input_type -> shop.catalog.v1.UpdateVariantRequest
+	25, // 43: shop.catalog.v1.CatalogService.CreateCategory:input_type -> shop.catalog.v1.CreateCategoryRequest
+	27, // 44: shop.catalog.v1.CatalogService.UpdateCategory:input_type -> shop.catalog.v1.UpdateCategoryRequest
+	29, // 45: shop.catalog.v1.CatalogService.ArchiveCategory:input_type -> shop.catalog.v1.ArchiveCategoryRequest
+	5,  // 46: shop.catalog.v1.CatalogService.ListCategories:output_type -> shop.catalog.v1.ListCategoriesResponse
+	7,  // 47: shop.catalog.v1.CatalogService.ListProducts:output_type -> shop.catalog.v1.ListProductsResponse
+	9,  // 48: shop.catalog.v1.CatalogService.GetProduct:output_type -> shop.catalog.v1.GetProductResponse
+	35, // 49: shop.catalog.v1.CatalogService.SearchProducts:output_type -> shop.catalog.v1.SearchProductsResponse
+	38, // 50: shop.catalog.v1.CatalogService.SuggestProducts:output_type -> shop.catalog.v1.SuggestProductsResponse
+	11, // 51: shop.catalog.v1.CatalogService.CreateProduct:output_type -> shop.catalog.v1.CreateProductResponse
+	13, // 52: shop.catalog.v1.CatalogService.UpdateProduct:output_type -> shop.catalog.v1.UpdateProductResponse
+	15, // 53: shop.catalog.v1.CatalogService.ArchiveProduct:output_type -> shop.catalog.v1.ArchiveProductResponse
+	17, // 54: shop.catalog.v1.CatalogService.AdjustStock:output_type -> shop.catalog.v1.AdjustStockResponse
+	20, // 55: shop.catalog.v1.CatalogService.ListStockAdjustments:output_type -> shop.catalog.v1.ListStockAdjustmentsResponse
+	22, // 56: shop.catalog.v1.CatalogService.CreateVariant:output_type -> shop.catalog.v1.CreateVariantResponse
+	24, // 57: shop.catalog.v1.CatalogService.UpdateVariant:output_type -> shop.catalog.v1.UpdateVariantResponse
+	26, // 58: shop.catalog.v1.CatalogService.CreateCategory:output_type -> shop.catalog.v1.CreateCategoryResponse
+	28, // 59: shop.catalog.v1.CatalogService.UpdateCategory:output_type -> shop.catalog.v1.UpdateCategoryResponse
+	30, // 60: shop.catalog.v1.CatalogService.ArchiveCategory:output_type -> shop.catalog.v1.ArchiveCategoryResponse
+	46, // [46:61] is the sub-list for method output_type
+	31, // [31:46] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_shop_catalog_v1_catalog_proto_init() }
@@ -2316,13 +2908,14 @@ func file_shop_catalog_v1_catalog_proto_init() {
 	file_shop_catalog_v1_catalog_proto_msgTypes[12].OneofWrappers = []any{}
 	file_shop_catalog_v1_catalog_proto_msgTypes[21].OneofWrappers = []any{}
 	file_shop_catalog_v1_catalog_proto_msgTypes[23].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[31].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_catalog_v1_catalog_proto_rawDesc), len(file_shop_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,12 @@ const (
 	// CatalogServiceGetProductProcedure is the fully-qualified name of the CatalogService's GetProduct
 	// RPC.
 	CatalogServiceGetProductProcedure = "/shop.catalog.v1.CatalogService/GetProduct"
+	// CatalogServiceSearchProductsProcedure is the fully-qualified name of the CatalogService's
+	// SearchProducts RPC.
+	CatalogServiceSearchProductsProcedure = "/shop.catalog.v1.CatalogService/SearchProducts"
+	// CatalogServiceSuggestProductsProcedure is the fully-qualified name of the CatalogService's
+	// SuggestProducts RPC.
+	CatalogServiceSuggestProductsProcedure = "/shop.catalog.v1.CatalogService/SuggestProducts"
 	// CatalogServiceCreateProductProcedure is the fully-qualified name of the CatalogService's
 	// CreateProduct RPC.
 	CatalogServiceCreateProductProcedure = "/shop.catalog.v1.CatalogService/CreateProduct"
@@ -82,6 +88,10 @@ type CatalogServiceClient interface {
 	ListProducts(context.Context, *connect.Request[v1.ListProductsRequest]) (*connect.Response[v1.ListProductsResponse], error)
 	// GetProduct returns one product by id, with its variants.
 	GetProduct(context.Context, *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error)
+	// SearchProducts runs a full-text search with filters, facets and highlights.
+	SearchProducts(context.Context, *connect.Request[v1.SearchProductsRequest]) (*connect.Response[v1.SearchProductsResponse], error)
+	// SuggestProducts completes a partly typed product name (type-ahead).
+	SuggestProducts(context.Context, *connect.Request[v1.SuggestProductsRequest]) (*connect.Response[v1.SuggestProductsResponse], error)
 	// CreateProduct adds a product (admin).
 	CreateProduct(context.Context, *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error)
 	// UpdateProduct changes the fields that are set (staff, admin).
@@ -133,6 +143,20 @@ func NewCatalogServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			httpClient,
 			baseURL+CatalogServiceGetProductProcedure,
 			connect.WithSchema(catalogServiceMethods.ByName("GetProduct")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		searchProducts: connect.NewClient[v1.SearchProductsRequest, v1.SearchProductsResponse](
+			httpClient,
+			baseURL+CatalogServiceSearchProductsProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("SearchProducts")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		suggestProducts: connect.NewClient[v1.SuggestProductsRequest, v1.SuggestProductsResponse](
+			httpClient,
+			baseURL+CatalogServiceSuggestProductsProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("SuggestProducts")),
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
@@ -205,6 +229,8 @@ type catalogServiceClient struct {
 	listCategories       *connect.Client[v1.ListCategoriesRequest, v1.ListCategoriesResponse]
 	listProducts         *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
 	getProduct           *connect.Client[v1.GetProductRequest, v1.GetProductResponse]
+	searchProducts       *connect.Client[v1.SearchProductsRequest, v1.SearchProductsResponse]
+	suggestProducts      *connect.Client[v1.SuggestProductsRequest, v1.SuggestProductsResponse]
 	createProduct        *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
 	updateProduct        *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
 	archiveProduct       *connect.Client[v1.ArchiveProductRequest, v1.ArchiveProductResponse]
@@ -230,6 +256,16 @@ func (c *catalogServiceClient) ListProducts(ctx context.Context, req *connect.Re
 // GetProduct calls shop.catalog.v1.CatalogService.GetProduct.
 func (c *catalogServiceClient) GetProduct(ctx context.Context, req *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error) {
 	return c.getProduct.CallUnary(ctx, req)
+}
+
+// SearchProducts calls shop.catalog.v1.CatalogService.SearchProducts.
+func (c *catalogServiceClient) SearchProducts(ctx context.Context, req *connect.Request[v1.SearchProductsRequest]) (*connect.Response[v1.SearchProductsResponse], error) {
+	return c.searchProducts.CallUnary(ctx, req)
+}
+
+// SuggestProducts calls shop.catalog.v1.CatalogService.SuggestProducts.
+func (c *catalogServiceClient) SuggestProducts(ctx context.Context, req *connect.Request[v1.SuggestProductsRequest]) (*connect.Response[v1.SuggestProductsResponse], error) {
+	return c.suggestProducts.CallUnary(ctx, req)
 }
 
 // CreateProduct calls shop.catalog.v1.CatalogService.CreateProduct.
@@ -290,6 +326,10 @@ type CatalogServiceHandler interface {
 	ListProducts(context.Context, *connect.Request[v1.ListProductsRequest]) (*connect.Response[v1.ListProductsResponse], error)
 	// GetProduct returns one product by id, with its variants.
 	GetProduct(context.Context, *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error)
+	// SearchProducts runs a full-text search with filters, facets and highlights.
+	SearchProducts(context.Context, *connect.Request[v1.SearchProductsRequest]) (*connect.Response[v1.SearchProductsResponse], error)
+	// SuggestProducts completes a partly typed product name (type-ahead).
+	SuggestProducts(context.Context, *connect.Request[v1.SuggestProductsRequest]) (*connect.Response[v1.SuggestProductsResponse], error)
 	// CreateProduct adds a product (admin).
 	CreateProduct(context.Context, *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error)
 	// UpdateProduct changes the fields that are set (staff, admin).
@@ -337,6 +377,20 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 		CatalogServiceGetProductProcedure,
 		svc.GetProduct,
 		connect.WithSchema(catalogServiceMethods.ByName("GetProduct")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceSearchProductsHandler := connect.NewUnaryHandler(
+		CatalogServiceSearchProductsProcedure,
+		svc.SearchProducts,
+		connect.WithSchema(catalogServiceMethods.ByName("SearchProducts")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceSuggestProductsHandler := connect.NewUnaryHandler(
+		CatalogServiceSuggestProductsProcedure,
+		svc.SuggestProducts,
+		connect.WithSchema(catalogServiceMethods.ByName("SuggestProducts")),
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
@@ -409,6 +463,10 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 			catalogServiceListProductsHandler.ServeHTTP(w, r)
 		case CatalogServiceGetProductProcedure:
 			catalogServiceGetProductHandler.ServeHTTP(w, r)
+		case CatalogServiceSearchProductsProcedure:
+			catalogServiceSearchProductsHandler.ServeHTTP(w, r)
+		case CatalogServiceSuggestProductsProcedure:
+			catalogServiceSuggestProductsHandler.ServeHTTP(w, r)
 		case CatalogServiceCreateProductProcedure:
 			catalogServiceCreateProductHandler.ServeHTTP(w, r)
 		case CatalogServiceUpdateProductProcedure:
@@ -448,6 +506,14 @@ func (UnimplementedCatalogServiceHandler) ListProducts(context.Context, *connect
 
 func (UnimplementedCatalogServiceHandler) GetProduct(context.Context, *connect.Request[v1.GetProductRequest]) (*connect.Response[v1.GetProductResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.GetProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) SearchProducts(context.Context, *connect.Request[v1.SearchProductsRequest]) (*connect.Response[v1.SearchProductsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.SearchProducts is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) SuggestProducts(context.Context, *connect.Request[v1.SuggestProductsRequest]) (*connect.Response[v1.SuggestProductsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.SuggestProducts is not implemented"))
 }
 
 func (UnimplementedCatalogServiceHandler) CreateProduct(context.Context, *connect.Request[v1.CreateProductRequest]) (*connect.Response[v1.CreateProductResponse], error) {

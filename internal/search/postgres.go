@@ -1,0 +1,214 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres searches the catalog tables directly: websearch_to_tsquery over
+// the weighted search_vector, OR pg_trgm word similarity on name and brand
+// for typos.
+type Postgres struct{ pool *pgxpool.Pool }
+
+// NewPostgres returns a backend over pool.
+func NewPostgres(pool *pgxpool.Pool) *Postgres { return &Postgres{pool: pool} }
+
+// Private-use runes mark highlights inside ts_headline's output, so that the
+// rest can be HTML-escaped before they become <em> tags.
+const (
+	hlStart = "\uE000"
+	hlStop  = "\uE001"
+)
+
+// pgOrder is the ORDER BY of each sort, over the match columns of table t.
+func pgOrder(s Sort, hasText bool, t string) string {
+	by := "created_at DESC"
+	switch {
+	case s == SortPriceAsc:
+		by = "price_minor"
+	case s == SortPriceDesc:
+		by = "price_minor DESC"
+	case s == SortRelevance && hasText:
+		by = "score DESC"
+	}
+	return t + "." + by + ", " + t + ".id"
+}
+
+// pageWindow bounds the page like Elasticsearch's max_result_window: a page
+// beyond it is empty (facets and Total are still returned).
+func pageWindow(q Query) (offset, limit int) {
+	offset, limit = max(q.Offset, 0), min(max(q.Limit, 0), 100)
+	if offset+limit > maxWindow {
+		return 0, 0
+	}
+	return offset, limit
+}
+
+// Search implements Backend.
+//
+// Matching, like the Elasticsearch backend: every query word occurs in the
+// product, stemmed in the search_vector or, if it has at least minFuzzyLen
+// letters, trigram-close to a word of the name or brand (the typo path; no
+// trigram index covers the brand, so the active products are scanned).
+// Words the english configuration drops (stop words) are ignored.
+//
+// Ranking: ts_rank of any word with weights name 1, brand/attributes 0.67,
+// description 0.33 (the ratios of the Elasticsearch boosts 3:2:1), plus,
+// when the name (brand) is trigram-close to the whole query, the trigram
+// similarity of the query to the whole name (half of it for the brand): like
+// BM25's length norm this favours short names that are mostly the query,
+// and it ranks typos.
+func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
+	text := cleanText(q.Text)
+	ws := words(text)
+	if ws == nil {
+		ws = []string{}
+	}
+	offset, limit := pageWindow(q)
+	brands := cleanBrands(q.Brands)
+	sql := `WITH RECURSIVE ` + categoryTree + `,
+	scope AS (SELECT id FROM tree WHERE active AND ($2::bigint = 0 OR $2 = ANY(path))),
+	qw AS (SELECT w, plainto_tsquery('english', w) AS wq FROM unnest($1::text[]) w),
+	q AS (SELECT to_tsquery('english', array_to_string($1::text[], ' | ')) AS anyq, array_to_string($1::text[], ' ') AS qn,
+		EXISTS (SELECT 1 FROM qw WHERE numnode(wq) > 0) AS usable),
+	m AS MATERIALIZED (
+		SELECT p.id, p.name, p.description, p.brand, p.category_id, p.price_minor, p.created_at,
+			CASE WHEN $14 THEN 0 ELSE
+				ts_rank('{0.1, 0.33, 0.67, 1}', p.search_vector, q.anyq)
+				+ CASE WHEN q.qn <% shop_unaccent(lower(p.name)) THEN similarity(q.qn, shop_unaccent(lower(p.name))) ELSE 0 END
+				+ CASE WHEN q.qn <% shop_unaccent(lower(p.brand)) THEN 0.5 * similarity(q.qn, shop_unaccent(lower(p.brand))) ELSE 0 END
+			END::float8 AS score
+		FROM products p CROSS JOIN q
+		WHERE p.active AND p.category_id IN (SELECT id FROM scope)
+			AND ($14 OR q.usable AND NOT EXISTS (SELECT 1 FROM qw WHERE numnode(qw.wq) > 0 AND NOT (
+				p.search_vector @@ qw.wq OR length(qw.w) >= $15
+				AND (qw.w <% shop_unaccent(lower(p.name)) OR qw.w <% shop_unaccent(lower(p.brand))))))
+			AND (cardinality($3::text[]) = 0 OR lower(p.brand) IN (SELECT lower(b) FROM unnest($3::text[]) b))
+			AND ($4::bigint IS NULL OR p.price_minor >= $4)
+			AND ($5::bigint IS NULL OR p.price_minor <= $5)
+			AND (NOT $6 OR ` + inStockSQL + `)
+	),
+	page AS (SELECT * FROM m ORDER BY ` + pgOrder(q.Sort, text != "", "m") + ` LIMIT $7 OFFSET $8),
+	-- Highlight the query's words plus the row's words that are trigram-close
+	-- to a query word, so that a typo still highlights what it matched.
+	hl AS (
+		SELECT page.id, coalesce(q.anyq || (
+			SELECT to_tsquery('english', string_agg(DISTINCT nw, ' | '))
+			FROM regexp_split_to_table(shop_unaccent(lower(page.name || ' ' || page.description)), '[^[:alnum:]]+') nw, qw
+			WHERE length(nw) > 2 AND length(qw.w) >= $15 AND word_similarity(qw.w, nw) >= $12
+		), q.anyq) AS hq
+		FROM page CROSS JOIN q WHERE NOT $14
+	)
+	SELECT
+		(SELECT count(*) FROM m),
+		(SELECT coalesce(json_agg(json_build_object('Key', category_id::text, 'Count', n) ORDER BY n DESC, category_id), '[]')
+			FROM (SELECT category_id, count(*) AS n FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $9) f),
+		(SELECT coalesce(json_agg(json_build_object('Key', brand, 'Count', n) ORDER BY n DESC, brand COLLATE "C"), '[]')
+			FROM (SELECT brand, count(*) AS n FROM m WHERE brand <> '' GROUP BY 1 ORDER BY 2 DESC, brand COLLATE "C" LIMIT $9) f),
+		(SELECT coalesce(json_object_agg(b, n), '{}')
+			FROM (SELECT width_bucket(price_minor, $10::bigint[]) AS b, count(*) AS n FROM m GROUP BY 1) f),
+		(SELECT coalesce(json_agg(json_build_object('id', page.id, 'score', page.score,
+				'name', ts_headline('english', translate(page.name, $13, ''), hl.hq, $11 || ', HighlightAll=true'),
+				'description', ts_headline('english', translate(page.description, $13, ''), hl.hq, $11 || ', MaxWords=30, MinWords=12'))
+			ORDER BY ` + pgOrder(q.Sort, text != "", "page") + `), '[]')
+			FROM page LEFT JOIN hl ON hl.id = page.id)`
+	opts := fmt.Sprintf(`StartSel="%s", StopSel="%s"`, hlStart, hlStop)
+	var (
+		res                       Result
+		cats, brandJSON, hitsJSON []byte
+		buckets                   map[string]int
+	)
+	// A batch is one implicit transaction, so the threshold of <% (which the
+	// trigram index reads) is set for this query only.
+	batch := &pgx.Batch{}
+	batch.Queue("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)", strconv.FormatFloat(trigramThreshold, 'f', -1, 64))
+	batch.Queue(sql, ws, q.CategoryID, brands, q.MinPrice, q.MaxPrice, q.InStock, limit, offset,
+		facetLimit, priceEdges, opts, trigramThreshold, hlStart+hlStop, text == "", minFuzzyLen).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&res.Total, &cats, &brandJSON, &buckets, &hitsJSON)
+	})
+	if err := p.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return Result{}, fmt.Errorf("search: postgres: %w", err)
+	}
+	var hits []struct {
+		ID                int64
+		Score             float64
+		Name, Description *string
+	}
+	for _, u := range []struct {
+		raw []byte
+		to  any
+	}{{cats, &res.Categories}, {brandJSON, &res.Brands}, {hitsJSON, &hits}} {
+		if err := json.Unmarshal(u.raw, u.to); err != nil {
+			return Result{}, fmt.Errorf("search: postgres: %w", err)
+		}
+	}
+	res.Prices = emptyPrices()
+	for i := range res.Prices {
+		res.Prices[i].Count = buckets[strconv.Itoa(i+1)] // width_bucket counts from 1
+	}
+	res.Hits = make([]Hit, len(hits))
+	for i, h := range hits {
+		res.Hits[i] = Hit{ProductID: h.ID, Score: h.Score, Highlights: map[string]string{}}
+		for field, s := range map[string]*string{"name": h.Name, "description": h.Description} {
+			if s != nil && strings.Contains(*s, hlStart) {
+				res.Hits[i].Highlights[field] = markup(*s)
+			}
+		}
+	}
+	return res, nil
+}
+
+// markup HTML-escapes a headline and turns its markers into <em> tags.
+func markup(s string) string {
+	return strings.NewReplacer(hlStart, "<em>", hlStop, "</em>").Replace(html.EscapeString(s))
+}
+
+// Suggest implements Backend: products whose name has every complete word
+// of prefix and a word starting with its last word, closest names first.
+func (p *Postgres) Suggest(ctx context.Context, prefix string, limit int) ([]Suggestion, error) {
+	ws := words(cleanText(prefix))
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	last := ws[len(ws)-1]
+	rows, err := p.pool.Query(ctx, `WITH RECURSIVE `+categoryTree+`
+		SELECT p.id, p.name FROM products p
+		WHERE p.active AND p.category_id IN (SELECT id FROM tree WHERE active)
+			AND shop_unaccent(lower(p.name)) LIKE '%' || $2 || '%' -- served by the trigram index
+			AND regexp_split_to_array(shop_unaccent(lower(p.name)), '[^[:alnum:]]+') @> $1::text[]
+			AND EXISTS (SELECT 1 FROM regexp_split_to_table(shop_unaccent(lower(p.name)), '[^[:alnum:]]+') w
+				WHERE starts_with(w, $2))
+		ORDER BY similarity(shop_unaccent(lower(p.name)), $3) DESC, p.id LIMIT $4`,
+		ws[:len(ws)-1], last, strings.Join(ws, " "), suggestLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("search: postgres suggest: %w", err)
+	}
+	defer rows.Close()
+	var out []Suggestion
+	for rows.Next() {
+		var s Suggestion
+		if err := rows.Scan(&s.ProductID, &s.Name); err != nil {
+			return nil, fmt.Errorf("search: postgres suggest: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: postgres suggest: %w", err)
+	}
+	return out, nil
+}
+
+// suggestLimit defaults a non-positive limit to 10 and caps it at 100.
+func suggestLimit(n int) int {
+	if n <= 0 {
+		return 10
+	}
+	return min(n, 100)
+}
