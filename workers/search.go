@@ -17,6 +17,8 @@ type SearchSync struct {
 	Client    client.Client
 	TaskQueue string
 	Log       *slog.Logger
+	// WorkflowID defaults to searchsync.SyncWorkflowID (tests use their own).
+	WorkflowID string
 }
 
 // ProductsChanged signals the sync workflow. The write is already committed;
@@ -28,7 +30,11 @@ func (s *SearchSync) ProductsChanged(ctx context.Context, ids ...int64) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, err := s.Client.SignalWithStartWorkflow(ctx, searchsync.SyncWorkflowID, searchsync.SignalChanged, ids,
+	id := s.WorkflowID
+	if id == "" {
+		id = searchsync.SyncWorkflowID
+	}
+	_, err := s.Client.SignalWithStartWorkflow(ctx, id, searchsync.SignalChanged, ids,
 		client.StartWorkflowOptions{
 			TaskQueue:                s.TaskQueue,
 			WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -41,9 +47,13 @@ func (s *SearchSync) ProductsChanged(ctx context.Context, ids ...int64) {
 }
 
 // StartReindex starts (or joins) a full, zero-downtime rebuild of the index.
-func StartReindex(ctx context.Context, c client.Client, taskQueue string, batchSize int) (client.WorkflowRun, error) {
+// An empty workflowID means searchsync.ReindexWorkflowID.
+func StartReindex(ctx context.Context, c client.Client, taskQueue, workflowID string, batchSize int) (client.WorkflowRun, error) {
+	if workflowID == "" {
+		workflowID = searchsync.ReindexWorkflowID
+	}
 	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       searchsync.ReindexWorkflowID,
+		ID:                       workflowID,
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,

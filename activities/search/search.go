@@ -24,6 +24,12 @@ type Activities struct {
 // alias): active ones are upserted, archived or missing ones deleted. It
 // reads PostgreSQL afresh on every attempt, so retries never write stale data.
 func (a *Activities) SyncProducts(ctx context.Context, index string, ids []int64) (int, error) {
+	if index == "" {
+		// The first write of a fresh installation creates the index behind the alias.
+		if err := a.Elastic.EnsureIndex(ctx); err != nil {
+			return 0, err
+		}
+	}
 	docs, missing, err := search.LoadDocs(ctx, a.Pool, ids)
 	if err != nil {
 		return 0, err
@@ -53,6 +59,8 @@ func (a *Activities) SyncProducts(ctx context.Context, index string, ids []int64
 // ReindexStart names the index a reindex builds and when it began.
 type ReindexStart struct {
 	Index string
+	// MaxID bounds the copy; products created later come in with the catch-up.
+	MaxID int64
 	// Since is the database clock at the start, less a margin for
 	// transactions that were open then; changes after it are caught up.
 	Since time.Time
@@ -65,22 +73,29 @@ const catchUpMargin = time.Minute
 // BeginReindex creates an empty index with the current mapping.
 func (a *Activities) BeginReindex(ctx context.Context) (ReindexStart, error) {
 	var now time.Time
-	if err := a.Pool.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+	var maxID int64
+	if err := a.Pool.QueryRow(ctx, "SELECT now(), coalesce(max(id), 0) FROM products").Scan(&now, &maxID); err != nil {
 		return ReindexStart{}, err
 	}
 	name := search.IndexName(a.Alias, now)
 	if err := a.Elastic.CreateIndex(ctx, name); err != nil {
 		return ReindexStart{}, err
 	}
-	return ReindexStart{Index: name, Since: now.Add(-catchUpMargin)}, nil
+	return ReindexStart{Index: name, MaxID: maxID, Since: now.Add(-catchUpMargin)}, nil
 }
 
-// CopyPage copies up to limit products with ids above afterID into index and
-// returns the last id copied (0 when there was nothing left).
-func (a *Activities) CopyPage(ctx context.Context, index string, afterID int64, limit int) (int64, error) {
+// CopyPage copies up to limit products with ids in (afterID, maxID] into
+// index and returns the last id copied (0 when there was nothing left).
+func (a *Activities) CopyPage(ctx context.Context, index string, afterID, maxID int64, limit int) (int64, error) {
 	ids, err := search.AllProductIDs(ctx, a.Pool, afterID, limit)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	for len(ids) > 0 && ids[len(ids)-1] > maxID {
+		ids = ids[:len(ids)-1]
+	}
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	if _, err := a.SyncProducts(ctx, index, ids); err != nil {
 		return 0, err

@@ -66,7 +66,7 @@ func ReindexWorkflow(ctx workflow.Context, in ReindexInput) (ReindexProgress, er
 	p.Phase = "copying"
 	for {
 		var last int64
-		if err := workflow.ExecuteActivity(ctx, a.CopyPage, p.Index, p.Copied, size).Get(ctx, &last); err != nil {
+		if err := workflow.ExecuteActivity(ctx, a.CopyPage, p.Index, p.Copied, start.MaxID, size).Get(ctx, &last); err != nil {
 			return p, err
 		}
 		if last == 0 {

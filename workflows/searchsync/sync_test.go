@@ -88,10 +88,10 @@ func TestReindexCopiesCatchesUpSwapsAndCleansUp(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	env.OnActivity(a.BeginReindex, mock.Anything).Return(func(context.Context) (searchact.ReindexStart, error) {
 		calls = append(calls, "begin")
-		return searchact.ReindexStart{Index: "products-2", Since: t0}, nil
+		return searchact.ReindexStart{Index: "products-2", Since: t0, MaxID: 6}, nil
 	})
-	env.OnActivity(a.CopyPage, mock.Anything, "products-2", mock.Anything, 2).Return(
-		func(_ context.Context, _ string, after int64, _ int) (int64, error) {
+	env.OnActivity(a.CopyPage, mock.Anything, "products-2", mock.Anything, int64(6), 2).Return(
+		func(_ context.Context, _ string, after, _ int64, _ int) (int64, error) {
 			calls = append(calls, "copy")
 			if after >= 4 {
 				return 0, nil
@@ -123,7 +123,7 @@ func TestAFailedReindexDropsItsHalfBuiltIndex(t *testing.T) {
 	env := newEnv()
 	var a *searchact.Activities
 	env.OnActivity(a.BeginReindex, mock.Anything).Return(searchact.ReindexStart{Index: "products-3"}, nil)
-	env.OnActivity(a.CopyPage, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(int64(0), errors.New("boom"))
+	env.OnActivity(a.CopyPage, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(int64(0), errors.New("boom"))
 	var dropped []string
 	env.OnActivity(a.DeleteIndexes, mock.Anything, mock.Anything).Return(func(_ context.Context, names []string) error {
 		dropped = append(dropped, names...)

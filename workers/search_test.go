@@ -1,0 +1,223 @@
+package workers_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/search"
+	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/searchsync"
+)
+
+// flakyProxy stands in front of Elasticsearch and can play dead.
+type flakyProxy struct {
+	down  atomic.Bool
+	proxy *httputil.ReverseProxy
+}
+
+func (f *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.down.Load() {
+		http.Error(w, "node unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	f.proxy.ServeHTTP(w, r)
+}
+
+type searchRig struct {
+	c      client.Client
+	queue  string
+	store  *catalog.Store
+	es     *search.Elastic // direct, for assertions
+	sync   *workers.SearchSync
+	proxy  *flakyProxy
+	cat    int64
+	prefix string
+}
+
+func newSearchRig(t *testing.T) *searchRig {
+	t.Helper()
+	esURL := testenv.RequireElasticsearch(t)
+	u, err := url.Parse(esURL)
+	require.NoError(t, err)
+	fp := &flakyProxy{proxy: httputil.NewSingleHostReverseProxy(u)}
+	srv := httptest.NewServer(fp)
+	t.Cleanup(srv.Close)
+
+	alias := testenv.UniqueName("test-products-")
+	viaProxy, err := search.NewElastic(srv.URL, alias)
+	require.NoError(t, err)
+	direct, err := search.NewElastic(esURL, alias)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		names, _ := direct.Indices(ctx, alias)
+		for _, n := range names {
+			_ = direct.DeleteIndex(ctx, n)
+		}
+	})
+
+	c := testenv.Temporal(t)
+	pool := dbtest.New(t)
+	store := catalog.NewStore(pool)
+	queue := testenv.UniqueName("test-search-")
+	w := workers.New(c, queue, workers.Deps{Catalog: store, Pool: pool, Elastic: viaProxy, SearchAlias: alias})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	syncID := testenv.UniqueName("test-sync-")
+	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), syncID, "", "test over") })
+	cat, err := store.CreateCategory(context.Background(), catalog.CategoryDraft{Name: "Gadgets"})
+	require.NoError(t, err)
+	return &searchRig{c: c, queue: queue, store: store, es: direct, proxy: fp, cat: cat.ID, prefix: queue,
+		sync: &workers.SearchSync{Client: c, TaskQueue: queue, WorkflowID: syncID, Log: slog.New(slog.DiscardHandler)}}
+}
+
+// create adds a product and tells the sync workflow, as the API does.
+func (r *searchRig) create(t *testing.T, i int) int64 {
+	p, err := r.store.CreateProduct(context.Background(), catalog.ProductDraft{
+		SKU: fmt.Sprintf("GADGET-%04d", i), Name: fmt.Sprintf("Gadget number %d", i), CategoryID: r.cat,
+		Price: money.Money{Amount: int64(1000 + i), Currency: "USD"}, StockQuantity: 5})
+	require.NoError(t, err)
+	r.sync.ProductsChanged(context.Background(), p.ID)
+	return p.ID
+}
+
+// indexed returns the sorted ids the alias serves for text ("" = all); nil
+// while the index does not exist yet.
+func (r *searchRig) indexed(t *testing.T, text string) []int64 {
+	res, err := r.es.Search(context.Background(), search.Query{Text: text, Limit: 100})
+	if err != nil {
+		t.Logf("search: %v", err)
+		return nil
+	}
+	var ids []int64
+	for _, h := range res.Hits {
+		ids = append(ids, h.ProductID)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// converge waits until the index serves exactly want for text.
+func (r *searchRig) converge(t *testing.T, want []int64, text string) {
+	t.Helper()
+	var got []int64
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if got = r.indexed(t, text); assert.ObjectsAreEqual(want, got) {
+			return
+		}
+	}
+	require.Equal(t, want, got, "the index must serve exactly the active products")
+}
+
+// activeIDs lists the active products whose name contains text, from PostgreSQL.
+func (r *searchRig) activeIDs(t *testing.T, text string) []int64 {
+	page, _, err := r.store.ListProducts(context.Background(), catalog.ListFilter{Limit: 100})
+	require.NoError(t, err)
+	var ids []int64
+	for _, p := range page {
+		if strings.Contains(p.Name, text) {
+			ids = append(ids, p.ID)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+func TestIndexCatchesUpAfterAnElasticsearchOutage(t *testing.T) {
+	r := newSearchRig(t)
+	for i := range 3 {
+		r.create(t, i)
+	}
+	require.Eventually(t, func() bool { return len(r.indexed(t, "")) == 3 }, 30*time.Second, 200*time.Millisecond)
+
+	r.proxy.down.Store(true)
+	var during []int64
+	for i := 3; i < 8; i++ {
+		during = append(during, r.create(t, i))
+	}
+	require.NoError(t, r.store.ArchiveProduct(context.Background(), during[0]))
+	r.sync.ProductsChanged(context.Background(), during[0])
+	time.Sleep(2 * time.Second) // the sync activity fails and retries meanwhile
+	assert.Len(t, r.indexed(t, ""), 3, "nothing reaches the index while it is down")
+
+	r.proxy.down.Store(false)
+	want := r.activeIDs(t, "")
+	require.Len(t, want, 7)
+	r.converge(t, want, "")
+}
+
+func TestReindexUnderConcurrentWritesLosesNothing(t *testing.T) {
+	r := newSearchRig(t)
+	ctx := context.Background()
+	for i := range 40 {
+		r.create(t, i)
+	}
+	require.Eventually(t, func() bool { return len(r.indexed(t, "")) == 40 }, 30*time.Second, 200*time.Millisecond)
+	before, err := r.es.Indices(ctx, r.es.Alias())
+	require.NoError(t, err)
+
+	// Writers create, rename and archive products while the reindex runs.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 100; i < 150; i++ { // stays under one page of 100 results
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := r.create(t, i)
+			name := fmt.Sprintf("Gadget number %d renamed", i)
+			_, err := r.store.UpdateProduct(ctx, id, catalog.ProductPatch{Name: &name})
+			assert.NoError(t, err)
+			r.sync.ProductsChanged(ctx, id)
+			if i%3 == 0 {
+				assert.NoError(t, r.store.ArchiveProduct(ctx, id))
+				r.sync.ProductsChanged(ctx, id)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
+	run, err := workers.StartReindex(ctx, r.c, r.queue, testenv.UniqueName("test-reindex-"), 7)
+	require.NoError(t, err)
+	var p searchsync.ReindexProgress
+	require.NoError(t, run.Get(ctx, &p))
+	time.Sleep(300 * time.Millisecond) // a few writes after the swap too
+	close(stop)
+	wg.Wait()
+
+	after, err := r.es.Indices(ctx, r.es.Alias())
+	require.NoError(t, err)
+	assert.Equal(t, []string{p.Index}, after, "the alias serves the new index")
+	assert.NotEqual(t, before, after)
+
+	want := r.activeIDs(t, "")
+	require.Greater(t, len(want), 40)
+	r.converge(t, want, "")
+	renamed := r.activeIDs(t, "renamed")
+	require.NotEmpty(t, renamed)
+	assert.Equal(t, renamed, r.indexed(t, "renamed"), "products are indexed with their latest names")
+}
