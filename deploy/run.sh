@@ -69,6 +69,10 @@ curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null || { echo "the API did 
 
 echo "==> seeding the demo catalog"
 bin/shop seed
+if [[ ${SEARCH_BACKEND:-postgres} == elasticsearch ]]; then
+  echo "==> building the search index"
+  bin/shop reindex
+fi
 
 cat <<MSG
 

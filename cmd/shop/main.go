@@ -5,6 +5,7 @@
 //	shop migrate      up | down [N] | version
 //	shop seed         import the bundled demo catalog through a workflow
 //	shop import FILE  import a JSON or CSV catalog file through a workflow
+//	shop reindex      rebuild the Elasticsearch index with no downtime
 //	shop user create  create an account, e.g. the first admin
 //
 // Configuration comes from the environment; see .env.example.
@@ -34,6 +35,7 @@ var commands = map[string]command{
 	"migrate": {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
 	"seed":    {runSeed, "import the bundled demo catalog (200+ products)"},
 	"import":  {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
+	"reindex": {runReindex, "[-batch-size N]: rebuild the Elasticsearch index behind its alias, no downtime"},
 	"user":    {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
 }
 
@@ -61,7 +63,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
-	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "user"} {
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
 	}
 }

@@ -74,6 +74,7 @@ var defaults = map[string]string{
 	"TEMPORAL_UI_URL":      "http://127.0.0.1:8233",
 	"SEARCH_BACKEND":       "postgres",
 	"ELASTICSEARCH_URL":    "http://127.0.0.1:9200",
+	"ELASTICSEARCH_INDEX":  "products",
 	"STRIPE_API_BASE":      "http://127.0.0.1:12111",
 	"STRIPE_SECRET_KEY":    "sk_test_stripe_mock",
 	"SMTP_ADDR":            "127.0.0.1:1025",
