@@ -171,6 +171,8 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.catalog.v1.CatalogService/ListCategories":       "oooo",
 		"shop.catalog.v1.CatalogService/ListProducts":         "oooo",
 		"shop.catalog.v1.CatalogService/GetProduct":           "oooo",
+		"shop.catalog.v1.CatalogService/SearchProducts":       "oooo",
+		"shop.catalog.v1.CatalogService/SuggestProducts":      "oooo",
 		"shop.catalog.v1.CatalogService/CreateProduct":        "uffo",
 		"shop.catalog.v1.CatalogService/UpdateProduct":        "ufoo",
 		"shop.catalog.v1.CatalogService/ArchiveProduct":       "uffo",

@@ -30,15 +30,18 @@ func (s *CatalogServer) SearchProducts(ctx context.Context, req *connect.Request
 		return nil, validation.New("sort", "must be relevance, price_asc, price_desc or newest")
 	}
 	limit := m.GetLimit()
+	if limit == 0 {
+		limit = 20
+	}
 	switch {
 	case m.GetSkip() < 0:
 		return nil, validation.New("skip", "must not be negative")
 	case limit < 0 || limit > 100:
 		return nil, validation.New("limit", "must be between 1 and 100")
-	case limit == 0:
-		limit = 20
 	case m.MinPriceMinor != nil && *m.MinPriceMinor < 0:
 		return nil, validation.New("min_price_minor", "must not be negative")
+	case m.MaxPriceMinor != nil && *m.MaxPriceMinor < 0:
+		return nil, validation.New("max_price_minor", "must not be negative")
 	case m.MaxPriceMinor != nil && m.MinPriceMinor != nil && *m.MaxPriceMinor < *m.MinPriceMinor:
 		return nil, validation.New("max_price_minor", "must not be below min_price_minor")
 	case m.GetCategoryId() < 0:
