@@ -59,7 +59,7 @@ unit: ## go test -race ./... against services already running
 	go test -race -count=1 ./...
 
 bench: ## benchmarks (need the services of `make test` running)
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -benchtime=100x -timeout 30m ./internal/search/
 
 stack-up: tools ## start the local services without the app
 	@deploy/stack.sh up
