@@ -55,8 +55,9 @@ func pageWindow(q Query) (offset, limit int) {
 //
 // Matching, like the Elasticsearch backend: every query word occurs in the
 // product, stemmed in the search_vector or, if it has at least minFuzzyLen
-// letters, trigram-close to a word of the name or brand (the typo path; no
-// trigram index covers the brand, so the active products are scanned).
+// letters, trigram-close to a word of the name or brand (the typo path).
+// Candidates come from the full-text and trigram indexes, so only rows that
+// match some word are checked.
 // Words the english configuration drops (stop words) are ignored.
 //
 // Ranking: ts_rank of any word with weights name 1, brand/attributes 0.67,
@@ -78,6 +79,13 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	qw AS (SELECT w, plainto_tsquery('english', w) AS wq FROM unnest($1::text[]) w),
 	q AS (SELECT to_tsquery('english', array_to_string($1::text[], ' | ')) AS anyq, array_to_string($1::text[], ' ') AS qn,
 		EXISTS (SELECT 1 FROM qw WHERE numnode(wq) > 0) AS usable),
+	-- Candidates through indexes (full-text GIN, trigram GIN on name and
+	-- brand): any word may match here; the every-word rule is checked below.
+	cand AS MATERIALIZED (
+		SELECT p.id FROM products p, q WHERE NOT $14 AND p.search_vector @@ q.anyq
+		UNION SELECT p.id FROM products p, qw WHERE NOT $14 AND length(qw.w) >= $15 AND qw.w <% shop_unaccent(lower(p.name))
+		UNION SELECT p.id FROM products p, qw WHERE NOT $14 AND length(qw.w) >= $15 AND qw.w <% shop_unaccent(lower(p.brand))
+	),
 	m AS MATERIALIZED (
 		SELECT p.id, p.name, p.description, p.brand, p.category_id, p.price_minor, p.created_at,
 			CASE WHEN $14 THEN 0 ELSE
@@ -87,6 +95,7 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 			END::float8 AS score
 		FROM products p CROSS JOIN q
 		WHERE p.active AND p.category_id IN (SELECT id FROM scope)
+			AND ($14 OR p.id IN (SELECT id FROM cand))
 			AND ($14 OR q.usable AND NOT EXISTS (SELECT 1 FROM qw WHERE numnode(qw.wq) > 0 AND NOT (
 				p.search_vector @@ qw.wq OR length(qw.w) >= $15
 				AND (qw.w <% shop_unaccent(lower(p.name)) OR qw.w <% shop_unaccent(lower(p.brand))))))
