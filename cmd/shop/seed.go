@@ -42,7 +42,7 @@ func importCatalog(ctx context.Context, cfg *config.Config, log *slog.Logger, na
 		return err
 	}
 	defer tc.Close()
-	run, err := workers.StartCatalogImport(ctx, tc, cfg.TemporalTaskQueue, source, *batch)
+	run, err := workers.StartCatalogImport(ctx, tc, cfg.TemporalTaskQueue, source, *batch, cfg.SearchBackend == "elasticsearch")
 	if err != nil {
 		return fmt.Errorf("start import: %w", err)
 	}
