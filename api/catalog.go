@@ -64,7 +64,16 @@ var _ catalogv1connect.CatalogServiceHandler = (*CatalogServer)(nil)
 
 // ListCategories implements CatalogService.
 func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[catalogv1.ListCategoriesRequest]) (*connect.Response[catalogv1.ListCategoriesResponse], error) {
-	out, err := cached(ctx, s.Cache, "categories", listTTL, func() *catalogv1.ListCategoriesResponse { return &catalogv1.ListCategoriesResponse{} },
+	out, err := s.categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// categories is the category tree, cached; search facets take their labels from it too.
+func (s *CatalogServer) categories(ctx context.Context) (*catalogv1.ListCategoriesResponse, error) {
+	return cached(ctx, s.Cache, "categories", listTTL, func() *catalogv1.ListCategoriesResponse { return &catalogv1.ListCategoriesResponse{} },
 		func(ctx context.Context) (*catalogv1.ListCategoriesResponse, error) {
 			cats, err := s.Store.ListCategories(ctx)
 			if err != nil {
@@ -76,10 +85,6 @@ func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[c
 			}
 			return out, nil
 		}, cache.WithTags(listingsTag))
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(out), nil
 }
 
 // ListProducts implements CatalogService.

@@ -63,9 +63,13 @@ func (s *CatalogServer) SearchProducts(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	names, err := s.Store.CategoryNames(ctx)
+	cats, err := s.categories(ctx)
 	if err != nil {
 		return nil, err
+	}
+	names := make(map[int64]string, len(cats.GetCategories()))
+	for _, c := range cats.GetCategories() {
+		names[c.GetId()] = c.GetName()
 	}
 	out := &catalogv1.SearchProductsResponse{Total: int32(res.Total)}
 	for _, h := range res.Hits {

@@ -220,22 +220,3 @@ func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) (map[int64]Produ
 	}
 	return out, nil
 }
-
-// CategoryNames maps category ids to names, for facet labels.
-func (s *Store) CategoryNames(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.pool.Query(ctx, "SELECT id, name FROM categories")
-	if err != nil {
-		return nil, fmt.Errorf("catalog: category names: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		out[id] = name
-	}
-	return out, rows.Err()
-}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/migrations"
 )
 
@@ -35,7 +35,7 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Poo
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("db: ping %s: %w", redact(databaseURL), err)
+		return nil, fmt.Errorf("db: ping %s: %w", config.Redact(databaseURL), err)
 	}
 	return pool, nil
 }
@@ -108,12 +108,4 @@ func Migrate(pool *pgxpool.Pool) error {
 	}
 	defer g.Close()
 	return g.Up()
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid url>"
-	}
-	return u.Redacted()
 }

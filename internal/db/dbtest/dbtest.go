@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/migrations"
 )
@@ -126,7 +127,7 @@ func connect(t testing.TB, raw string) *pgx.Conn {
 	c, err := pgx.Connect(context.Background(), raw)
 	if err != nil {
 		t.Fatalf("dbtest: PostgreSQL is not reachable at TEST_DATABASE_URL (%s): %v\n"+
-			"Start the test services with `make test` (or `deploy/stack.sh up`).", redacted(raw), err)
+			"Start the test services with `make test` (or `deploy/stack.sh up`).", config.Redact(raw), err)
 	}
 	return c
 }
@@ -138,14 +139,6 @@ func withDB(raw, name string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
-}
-
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid url>"
-	}
-	return u.Redacted()
 }
 
 func randomHex(n int) string {
