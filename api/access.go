@@ -13,7 +13,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
+	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
 )
@@ -55,6 +57,13 @@ var accessTable = map[string]rule{
 	catalogv1connect.CatalogServiceUpdateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceArchiveCategoryProcedure:      admins,
 
+	orderv1connect.OrderServiceCreateOrderProcedure:   signedIn,
+	orderv1connect.OrderServiceListOrdersProcedure:    signedIn,
+	orderv1connect.OrderServiceGetOrderProcedure:      signedIn,
+	orderv1connect.OrderServiceCancelOrderProcedure:   signedIn,
+	orderv1connect.OrderServiceRefundOrderProcedure:   staff,
+	orderv1connect.OrderServiceResolveRefundProcedure: staff,
+
 	authv1connect.AuthServiceRegisterProcedure:       {public: true, limit: "auth"},
 	authv1connect.AuthServiceLoginProcedure:          {public: true, limit: "login", failClosed: true},
 	authv1connect.AuthServiceRefreshProcedure:        {public: true, limit: "auth"},
@@ -68,6 +77,17 @@ var accessTable = map[string]rule{
 	authv1connect.AuthServiceDeleteAddressProcedure:  signedIn,
 	authv1connect.AuthServiceListUsersProcedure:      staff,
 	authv1connect.AuthServiceSetUserRoleProcedure:    admins,
+
+	cartv1connect.CartServiceGetCartProcedure:             signedIn,
+	cartv1connect.CartServiceAddCartItemProcedure:         signedIn,
+	cartv1connect.CartServiceUpdateCartItemProcedure:      signedIn,
+	cartv1connect.CartServiceRemoveCartItemProcedure:      signedIn,
+	cartv1connect.CartServiceApplyCouponProcedure:         signedIn,
+	cartv1connect.CartServiceRemoveCouponProcedure:        signedIn,
+	cartv1connect.CartServiceSetShippingProcedure:         signedIn,
+	cartv1connect.CartServiceListShippingMethodsProcedure: anyone,
+	cartv1connect.CartServiceCreateCouponProcedure:        admins,
+	cartv1connect.CartServiceListCouponsProcedure:         staff,
 }
 
 // Authenticator turns a bearer token into the caller.

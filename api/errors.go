@@ -8,8 +8,12 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
+	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/validation"
 )
@@ -38,7 +42,7 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return ce
 	case errors.As(err, &fe):
 		return invalidArgument(fe.Field, fe.Reason)
-	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, identity.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, orders.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		return connect.NewError(connect.CodeUnauthenticated, err)
@@ -52,8 +56,19 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, identity.ErrUsernameTaken), errors.Is(err, identity.ErrEmailTaken):
 		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, orders.ErrOutOfStock), errors.Is(err, orders.ErrNotCancellable), errors.Is(err, orders.ErrNotRefundable),
+		errors.Is(err, orders.ErrRefundNotOpen), errors.Is(err, orders.ErrWrongState):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, orders.ErrIdempotencyKeyReused):
+		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.As(err, &locked):
 		return tooManyRequests(locked.RetryAfter.Seconds())
+	case errors.Is(err, cart.ErrNotFound), errors.Is(err, coupons.ErrUnknown):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, coupons.ErrCodeTaken):
+		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, coupons.ErrNotApplicable), errors.Is(err, pricing.ErrCouponNotApplicable):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, identity.ErrLoginUnavailable):
 		return connect.NewError(connect.CodeUnavailable, err)
 	case errors.Is(err, context.Canceled):

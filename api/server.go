@@ -14,10 +14,17 @@ import (
 	"connectrpc.com/vanguard"
 
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
+	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/internal/cache"
+	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 )
@@ -42,6 +49,19 @@ type Deps struct {
 	TrustProxyHeaders bool
 	// Ready lists the dependencies /readyz probes.
 	Ready map[string]Check
+	// Cart and Coupons serve CartService, which prices carts with Shipping
+	// and TaxRates; DefaultCountry is taxed when the shopper names none.
+	Cart           *cart.Store
+	Coupons        *coupons.Store
+	Shipping       pricing.ShippingMethods
+	TaxRates       pricing.TaxRates
+	DefaultCountry string
+	// Orders and OrderFlows serve OrderService; the Stripe webhook records
+	// events in StripeEvents after checking them with StripeWebhookSecret.
+	Orders              *orders.Store
+	OrderFlows          OrderFlows
+	StripeEvents        *payments.Events
+	StripeWebhookSecret string
 }
 
 // NewHandler returns the HTTP handler for every API route.
@@ -65,6 +85,12 @@ func NewHandler(d Deps) (http.Handler, error) {
 	add(catalogv1connect.CatalogServiceName, path, h)
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)
+	path, h = cartv1connect.NewCartServiceHandler(&CartServer{Cart: d.Cart, Coupons: d.Coupons,
+		Config: cart.Config{Shipping: d.Shipping, TaxRates: d.TaxRates, DefaultCountry: d.DefaultCountry}}, opts)
+	add(cartv1connect.CartServiceName, path, h)
+
+	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity}, opts)
+	add(orderv1connect.OrderServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.
@@ -87,6 +113,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle("POST /webhooks/stripe", &stripeWebhook{secret: d.StripeWebhookSecret, events: d.StripeEvents,
+		orders: d.Orders, flows: d.OrderFlows, log: d.Logger})
 	mux.HandleFunc("GET /healthz", liveHandler)
 	mux.Handle("GET /readyz", readyHandler(d.Ready))
 	return withRequestContext(d.Logger, withSecurityHeaders(withCORS(d.CORSOrigins, mux))), nil

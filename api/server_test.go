@@ -23,10 +23,13 @@ import (
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/internal/cache"
+	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/telemetry"
@@ -78,6 +81,10 @@ func newServerWith(t *testing.T, o options) *fixture {
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 
+	shipping, err := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
+	require.NoError(t, err)
+	taxRates, err := pricing.ParseTaxRates("US-CA:7.25,DE:19")
+	require.NoError(t, err)
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
@@ -87,6 +94,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"), Limits: o.limits,
 		Cache:       cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler)),
 		CORSOrigins: []string{"http://localhost:3000"},
+		Cart:        cart.NewStore(pool, coupons.NewStore(pool)), Coupons: coupons.NewStore(pool),
+		Shipping: shipping, TaxRates: taxRates, DefaultCountry: "US",
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

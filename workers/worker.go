@@ -13,10 +13,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	catalogact "github.com/shopkit/shop/activities/catalog"
+	emailact "github.com/shopkit/shop/activities/email"
+	ordersact "github.com/shopkit/shop/activities/orders"
+	paymentsact "github.com/shopkit/shop/activities/payments"
 	searchact "github.com/shopkit/shop/activities/search"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/workflows/catalogimport"
+	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/email"
+	"github.com/shopkit/shop/workflows/refund"
 	"github.com/shopkit/shop/workflows/searchsync"
 )
 
@@ -27,6 +36,10 @@ type Deps struct {
 	// Elastic is nil when search runs on PostgreSQL alone.
 	Elastic     *search.Elastic
 	SearchAlias string
+	// Orders, Stripe and Mail run checkout, refunds and emails.
+	Orders *orders.Store
+	Stripe *payments.Stripe
+	Mail   *mail.Sender
 }
 
 // New returns a worker for taskQueue with everything registered.
@@ -47,6 +60,14 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterWorkflowWithOptions(searchsync.SyncWorkflow, workflow.RegisterOptions{Name: searchsync.SyncName})
 	w.RegisterWorkflowWithOptions(searchsync.ReindexWorkflow, workflow.RegisterOptions{Name: searchsync.ReindexName})
 	w.RegisterActivity(&searchact.Activities{Pool: d.Pool, Elastic: d.Elastic, Alias: d.SearchAlias})
+
+	w.RegisterWorkflowWithOptions(checkout.Workflow, workflow.RegisterOptions{Name: checkout.Name})
+	w.RegisterWorkflowWithOptions(refund.Workflow, workflow.RegisterOptions{Name: refund.Name})
+	w.RegisterWorkflowWithOptions(refund.CancelWorkflow, workflow.RegisterOptions{Name: refund.CancelName})
+	w.RegisterWorkflowWithOptions(email.Workflow, workflow.RegisterOptions{Name: email.Name})
+	w.RegisterActivity(&ordersact.Activities{Store: d.Orders})
+	w.RegisterActivity(&paymentsact.Activities{Stripe: d.Stripe, Orders: d.Orders})
+	w.RegisterActivity(&emailact.Activities{Pool: d.Pool, Sender: d.Mail})
 }
 
 // StartCatalogImport starts (or joins, when one is already running) the

@@ -9,14 +9,19 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/cache"
+	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
@@ -74,23 +79,40 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		ready["elasticsearch"] = func(ctx context.Context) error { _, err := es.Count(ctx, ""); return err }
 	}
 
+	couponStore := coupons.NewStore(pool)
+	carts := cart.NewStore(pool, couponStore)
 	handler, err := api.NewHandler(api.Deps{
-		Logger:            log,
-		Catalog:           catalog.NewStore(pool),
-		Search:            backend,
-		Cache:             cache.New(rdb, "shop:cache:", log),
-		CatalogChanges:    changes,
-		Identity:          ids,
-		Limiter:           ratelimit.NewLimiter(rdb, "shop:rl:"),
-		Limits:            limits,
-		CORSOrigins:       cfg.CORSOrigins,
-		TrustProxyHeaders: cfg.TrustProxyHeaders,
-		Ready:             ready,
+		Logger:              log,
+		Catalog:             catalog.NewStore(pool),
+		Search:              backend,
+		Cache:               cache.New(rdb, "shop:cache:", log),
+		CatalogChanges:      changes,
+		Identity:            ids,
+		Limiter:             ratelimit.NewLimiter(rdb, "shop:rl:"),
+		Limits:              limits,
+		CORSOrigins:         cfg.CORSOrigins,
+		TrustProxyHeaders:   cfg.TrustProxyHeaders,
+		Ready:               ready,
+		Cart:                carts,
+		Coupons:             couponStore,
+		Shipping:            cfg.ShippingMethods,
+		TaxRates:            cfg.TaxRates,
+		DefaultCountry:      cfg.DefaultCountry,
+		Orders:              newOrderStore(pool, couponStore, carts, cfg),
+		OrderFlows:          &workers.Orders{Client: tc, TaskQueue: cfg.TemporalTaskQueue, PaymentTimeout: cfg.PaymentTimeout},
+		StripeEvents:        payments.NewEvents(pool),
+		StripeWebhookSecret: cfg.StripeWebhookSecret,
 	})
 	if err != nil {
 		return err
 	}
 	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+}
+
+func newOrderStore(pool *pgxpool.Pool, cs *coupons.Store, carts *cart.Store, cfg *config.Config) *orders.Store {
+	return orders.NewStore(pool, cs, carts, orders.Settings{
+		ShippingMethods: cfg.ShippingMethods, TaxRates: cfg.TaxRates, DefaultCountry: cfg.DefaultCountry,
+	})
 }
 
 // newTokens builds the access-token issuer. Without configured keys (never

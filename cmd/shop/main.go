@@ -7,6 +7,8 @@
 //	shop import FILE  import a JSON or CSV catalog file through a workflow
 //	shop reindex      rebuild the Elasticsearch index with no downtime
 //	shop user create  create an account, e.g. the first admin
+//	shop stripe trigger EVENT --order ID   send a signed Stripe event to the webhook
+//	shop mailsink     a local SMTP server that keeps what it receives
 //
 // Configuration comes from the environment; see .env.example.
 package main
@@ -30,13 +32,15 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"api":     {runAPI, "serve the API"},
-	"worker":  {runWorker, "run the Temporal worker"},
-	"migrate": {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
-	"seed":    {runSeed, "import the bundled demo catalog (200+ products)"},
-	"import":  {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
-	"reindex": {runReindex, "[-batch-size N]: rebuild the Elasticsearch index behind its alias, no downtime"},
-	"user":    {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
+	"api":      {runAPI, "serve the API"},
+	"worker":   {runWorker, "run the Temporal worker"},
+	"migrate":  {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
+	"seed":     {runSeed, "import the bundled demo catalog (200+ products)"},
+	"import":   {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
+	"reindex":  {runReindex, "[-batch-size N]: rebuild the Elasticsearch index behind its alias, no downtime"},
+	"user":     {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
+	"stripe":   {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
+	"mailsink": {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},
 }
 
 func main() {
@@ -63,7 +67,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
-	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user"} {
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "mailsink"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
 	}
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workers"
@@ -28,8 +32,16 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	if err != nil {
 		return err
 	}
+	sender, err := mail.NewSender(mail.Config{Addr: cfg.SMTPAddr, From: cfg.MailFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword})
+	if err != nil {
+		return err
+	}
+	couponStore := coupons.NewStore(pool)
 	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool, Elastic: es, SearchAlias: cfg.SearchAlias,
+		Orders: newOrderStore(pool, couponStore, cart.NewStore(pool, couponStore), cfg),
+		Stripe: payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
+		Mail:   sender,
 	})
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.

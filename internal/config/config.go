@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/pricing"
 )
 
 // Config is the whole configuration of every subcommand.
@@ -38,10 +41,22 @@ type Config struct {
 	ElasticsearchURL string // ELASTICSEARCH_URL
 	SearchAlias      string // ELASTICSEARCH_INDEX: the alias the storefront searches
 
-	StripeAPIBase   string // STRIPE_API_BASE
-	StripeSecretKey string // STRIPE_SECRET_KEY (secret)
+	StripeAPIBase       string // STRIPE_API_BASE
+	StripeSecretKey     string // STRIPE_SECRET_KEY (secret)
+	StripeWebhookSecret string // STRIPE_WEBHOOK_SECRET (secret)
 
-	SMTPAddr string // SMTP_ADDR
+	// PaymentTimeout is how long an order waits for its payment before the
+	// stock is released (PAYMENT_TIMEOUT).
+	PaymentTimeout  time.Duration
+	Currency        string                  // SHOP_CURRENCY: shipping prices are in it
+	ShippingMethods pricing.ShippingMethods // SHIPPING_METHODS
+	TaxRates        pricing.TaxRates        // TAX_RATES
+	DefaultCountry  string                  // DEFAULT_COUNTRY: for addresses that name none
+
+	SMTPAddr     string // SMTP_ADDR
+	SMTPUsername string // SMTP_USERNAME
+	SMTPPassword string // SMTP_PASSWORD (secret)
+	MailFrom     string // MAIL_FROM
 
 	// JWTKeys maps key ids to HMAC secrets (JWT_SIGNING_KEYS, "kid:base64,...").
 	// Empty outside production means an ephemeral key per process.
@@ -60,35 +75,48 @@ type Config struct {
 	LogFormat string     // LOG_FORMAT: json or text
 }
 
+// devWebhookSecret signs webhooks between `shop stripe trigger` and a local
+// API; production must set its own.
+const devWebhookSecret = "whsec_local_development_only"
+
 // Defaults for local development; they match deploy/stack.sh.
 var defaults = map[string]string{
-	"APP_ENV":              "development",
-	"HTTP_ADDR":            ":8000",
-	"SHUTDOWN_TIMEOUT":     "20s",
-	"DATABASE_URL":         "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
-	"DATABASE_MAX_CONNS":   "20",
-	"REDIS_URL":            "redis://127.0.0.1:6379/0",
-	"TEMPORAL_ADDRESS":     "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":   "default",
-	"TEMPORAL_TASK_QUEUE":  "shop",
-	"TEMPORAL_UI_URL":      "http://127.0.0.1:8233",
-	"SEARCH_BACKEND":       "postgres",
-	"ELASTICSEARCH_URL":    "http://127.0.0.1:9200",
-	"ELASTICSEARCH_INDEX":  "products",
-	"STRIPE_API_BASE":      "http://127.0.0.1:12111",
-	"STRIPE_SECRET_KEY":    "sk_test_stripe_mock",
-	"SMTP_ADDR":            "127.0.0.1:1025",
-	"JWT_SIGNING_KEYS":     "",
-	"JWT_ACTIVE_KEY_ID":    "",
-	"JWT_ISSUER":           "shop",
-	"JWT_AUDIENCE":         "shop-api",
-	"ACCESS_TOKEN_TTL":     "15m",
-	"REFRESH_TOKEN_TTL":    "720h",
-	"RATE_LIMITS":          "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
-	"CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
-	"TRUST_PROXY_HEADERS":  "false",
-	"LOG_LEVEL":            "info",
-	"LOG_FORMAT":           "json",
+	"APP_ENV":               "development",
+	"HTTP_ADDR":             ":8000",
+	"SHUTDOWN_TIMEOUT":      "20s",
+	"DATABASE_URL":          "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
+	"DATABASE_MAX_CONNS":    "20",
+	"REDIS_URL":             "redis://127.0.0.1:6379/0",
+	"TEMPORAL_ADDRESS":      "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":    "default",
+	"TEMPORAL_TASK_QUEUE":   "shop",
+	"TEMPORAL_UI_URL":       "http://127.0.0.1:8233",
+	"SEARCH_BACKEND":        "postgres",
+	"ELASTICSEARCH_URL":     "http://127.0.0.1:9200",
+	"ELASTICSEARCH_INDEX":   "products",
+	"STRIPE_API_BASE":       "http://127.0.0.1:12111",
+	"STRIPE_SECRET_KEY":     "sk_test_stripe_mock",
+	"STRIPE_WEBHOOK_SECRET": devWebhookSecret,
+	"PAYMENT_TIMEOUT":       "30m",
+	"SHOP_CURRENCY":         "USD",
+	"SHIPPING_METHODS":      "standard:5.99:50.00,express:14.99",
+	"TAX_RATES":             "US-CA:7.25,US-NY:8.875,US-TX:6.25,US-WA:6.5,DE:19,FR:20,GB:20",
+	"DEFAULT_COUNTRY":       "US",
+	"SMTP_ADDR":             "127.0.0.1:1025",
+	"SMTP_USERNAME":         "",
+	"SMTP_PASSWORD":         "",
+	"MAIL_FROM":             "Shop <orders@shop.local>",
+	"JWT_SIGNING_KEYS":      "",
+	"JWT_ACTIVE_KEY_ID":     "",
+	"JWT_ISSUER":            "shop",
+	"JWT_AUDIENCE":          "shop-api",
+	"ACCESS_TOKEN_TTL":      "15m",
+	"REFRESH_TOKEN_TTL":     "720h",
+	"RATE_LIMITS":           "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
+	"CORS_ALLOWED_ORIGINS":  "http://localhost:3000,http://localhost:5173",
+	"TRUST_PROXY_HEADERS":   "false",
+	"LOG_LEVEL":             "info",
+	"LOG_FORMAT":            "json",
 }
 
 // Load reads the configuration from the process environment.
@@ -99,34 +127,51 @@ func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
 func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	r := reader{lookup: lookup}
 	c := &Config{
-		Env:               r.oneOf("APP_ENV", "development", "test", "production"),
-		HTTPAddr:          r.addr("HTTP_ADDR"),
-		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT"),
-		DatabaseURL:       r.url("DATABASE_URL", "postgres", "postgresql"),
-		DatabaseMaxConns:  int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
-		RedisURL:          r.url("REDIS_URL", "redis", "rediss"),
-		TemporalAddress:   r.addr("TEMPORAL_ADDRESS"),
-		TemporalNamespace: r.nonEmpty("TEMPORAL_NAMESPACE"),
-		TemporalTaskQueue: r.nonEmpty("TEMPORAL_TASK_QUEUE"),
-		TemporalUIURL:     r.url("TEMPORAL_UI_URL", "http", "https"),
-		SearchBackend:     r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
-		ElasticsearchURL:  r.url("ELASTICSEARCH_URL", "http", "https"),
-		SearchAlias:       r.nonEmpty("ELASTICSEARCH_INDEX"),
-		StripeAPIBase:     r.url("STRIPE_API_BASE", "http", "https"),
-		StripeSecretKey:   r.nonEmpty("STRIPE_SECRET_KEY"),
-		SMTPAddr:          r.addr("SMTP_ADDR"),
-		JWTIssuer:         r.nonEmpty("JWT_ISSUER"),
-		JWTAudience:       r.nonEmpty("JWT_AUDIENCE"),
-		AccessTokenTTL:    r.duration("ACCESS_TOKEN_TTL"),
-		RefreshTokenTTL:   r.duration("REFRESH_TOKEN_TTL"),
-		RateLimits:        r.get("RATE_LIMITS"),
-		CORSOrigins:       r.list("CORS_ALLOWED_ORIGINS"),
-		TrustProxyHeaders: r.boolean("TRUST_PROXY_HEADERS"),
-		LogLevel:          r.level("LOG_LEVEL"),
-		LogFormat:         r.oneOf("LOG_FORMAT", "json", "text"),
+		Env:                 r.oneOf("APP_ENV", "development", "test", "production"),
+		HTTPAddr:            r.addr("HTTP_ADDR"),
+		ShutdownTimeout:     r.duration("SHUTDOWN_TIMEOUT"),
+		DatabaseURL:         r.url("DATABASE_URL", "postgres", "postgresql"),
+		DatabaseMaxConns:    int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
+		RedisURL:            r.url("REDIS_URL", "redis", "rediss"),
+		TemporalAddress:     r.addr("TEMPORAL_ADDRESS"),
+		TemporalNamespace:   r.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalTaskQueue:   r.nonEmpty("TEMPORAL_TASK_QUEUE"),
+		TemporalUIURL:       r.url("TEMPORAL_UI_URL", "http", "https"),
+		SearchBackend:       r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
+		ElasticsearchURL:    r.url("ELASTICSEARCH_URL", "http", "https"),
+		SearchAlias:         r.nonEmpty("ELASTICSEARCH_INDEX"),
+		StripeAPIBase:       r.url("STRIPE_API_BASE", "http", "https"),
+		StripeSecretKey:     r.nonEmpty("STRIPE_SECRET_KEY"),
+		StripeWebhookSecret: r.nonEmpty("STRIPE_WEBHOOK_SECRET"),
+		PaymentTimeout:      r.duration("PAYMENT_TIMEOUT"),
+		Currency:            r.currency("SHOP_CURRENCY"),
+		DefaultCountry:      r.country("DEFAULT_COUNTRY"),
+		SMTPAddr:            r.addr("SMTP_ADDR"),
+		SMTPUsername:        r.get("SMTP_USERNAME"),
+		SMTPPassword:        r.get("SMTP_PASSWORD"),
+		MailFrom:            r.nonEmpty("MAIL_FROM"),
+		JWTIssuer:           r.nonEmpty("JWT_ISSUER"),
+		JWTAudience:         r.nonEmpty("JWT_AUDIENCE"),
+		AccessTokenTTL:      r.duration("ACCESS_TOKEN_TTL"),
+		RefreshTokenTTL:     r.duration("REFRESH_TOKEN_TTL"),
+		RateLimits:          r.get("RATE_LIMITS"),
+		CORSOrigins:         r.list("CORS_ALLOWED_ORIGINS"),
+		TrustProxyHeaders:   r.boolean("TRUST_PROXY_HEADERS"),
+		LogLevel:            r.level("LOG_LEVEL"),
+		LogFormat:           r.oneOf("LOG_FORMAT", "json", "text"),
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripe_mock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
+	}
+	if c.Env == "production" && c.StripeWebhookSecret == devWebhookSecret {
+		r.fail("STRIPE_WEBHOOK_SECRET", "must be set to the endpoint's signing secret when APP_ENV=production")
+	}
+	var err error
+	if c.ShippingMethods, err = pricing.ParseShippingMethods(r.get("SHIPPING_METHODS"), c.Currency); err != nil {
+		r.fail("SHIPPING_METHODS", "%v", err)
+	}
+	if c.TaxRates, err = pricing.ParseTaxRates(r.get("TAX_RATES")); err != nil {
+		r.fail("TAX_RATES", "%v", err)
 	}
 	c.JWTKeys, c.JWTActiveKey = r.signingKeys("JWT_SIGNING_KEYS", "JWT_ACTIVE_KEY_ID")
 	if c.Env == "production" && len(c.JWTKeys) == 0 {
@@ -252,6 +297,22 @@ func (r *reader) list(name string) []string {
 		}
 	}
 	return out
+}
+
+func (r *reader) currency(name string) string {
+	v := strings.ToUpper(r.get(name))
+	if _, err := money.Exponent(v); err != nil {
+		r.fail(name, "is %q; want a supported ISO 4217 code such as USD", v)
+	}
+	return v
+}
+
+func (r *reader) country(name string) string {
+	v := strings.ToUpper(r.get(name))
+	if len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' {
+		r.fail(name, "is %q; want an ISO 3166-1 alpha-2 code such as US", v)
+	}
+	return v
 }
 
 func (r *reader) boolean(name string) bool {

@@ -45,20 +45,30 @@ func Parse(decimal, currency string) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
+	n, err := ParseScaled(decimal, exp)
+	if err != nil {
+		return Money{}, fmt.Errorf("%w for %s", err, currency)
+	}
+	return Money{Amount: n, Currency: currency}, nil
+}
+
+// ParseScaled reads a non-negative decimal with at most exp decimals as an
+// integer count of 10^-exp units: ParseScaled("7.25", 4) is 72500.
+func ParseScaled(decimal string, exp int) (int64, error) {
 	s := strings.TrimSpace(decimal)
 	whole, frac, hasDot := strings.Cut(s, ".")
 	if whole == "" || (hasDot && frac == "") || !digits(whole) || !digits(frac) {
-		return Money{}, fmt.Errorf("%w: %q is not a plain decimal number", ErrAmount, decimal)
+		return 0, fmt.Errorf("%w: %q is not a plain decimal number", ErrAmount, decimal)
 	}
 	if len(frac) > exp {
-		return Money{}, fmt.Errorf("%w: %q has more than %d decimals for %s", ErrAmount, decimal, exp, currency)
+		return 0, fmt.Errorf("%w: %q has more than %d decimals", ErrAmount, decimal, exp)
 	}
 	frac += strings.Repeat("0", exp-len(frac))
 	n, err := strconv.ParseInt(whole+frac, 10, 64)
 	if err != nil || len(whole) > 15 {
-		return Money{}, fmt.Errorf("%w: %q is too large", ErrAmount, decimal)
+		return 0, fmt.Errorf("%w: %q is too large", ErrAmount, decimal)
 	}
-	return Money{Amount: n, Currency: currency}, nil
+	return n, nil
 }
 
 // Decimal formats the amount in major units, e.g. "1999.99".

@@ -1,0 +1,206 @@
+// Package orders holds the activities that change orders in PostgreSQL.
+// Each one is an idempotent state change of internal/orders, so Temporal may
+// retry it after any crash.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	emailact "github.com/shopkit/shop/activities/email"
+	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/validation"
+)
+
+// Error types the workflows must not retry: the answer will not change.
+const (
+	ErrTypeInvalidOrder = "InvalidOrder"
+	ErrTypeOutOfStock   = "OutOfStock"
+	ErrTypeWrongState   = "OrderWrongState"
+	ErrTypeNotFound     = "OrderNotFound"
+)
+
+// Activities changes orders.
+type Activities struct {
+	Store *orders.Store
+}
+
+// Placed is what the checkout workflow keeps of a placed order.
+type Placed struct {
+	OrderID       int64
+	UserID        int64
+	Total         int64
+	Currency      string
+	CustomerEmail string
+}
+
+// Rejection explains why an order was not placed; the API answers it as
+// InvalidArgument (Field set) or FailedPrecondition (out of stock).
+type Rejection struct {
+	Field   string
+	Message string
+	// ProductID and VariantID name the product that is short.
+	ProductID int64
+	VariantID int64
+}
+
+// PlaceOrder writes the order and reserves its stock in one transaction.
+func (a *Activities) PlaceOrder(ctx context.Context, in orders.PlaceInput) (Placed, error) {
+	o, err := a.Store.Place(ctx, in)
+	var fe *validation.Error
+	var se *orders.StockError
+	switch {
+	case errors.As(err, &fe):
+		return Placed{}, temporal.NewNonRetryableApplicationError(fe.Error(), ErrTypeInvalidOrder, nil,
+			Rejection{Field: fe.Field, Message: fe.Reason})
+	case errors.As(err, &se):
+		return Placed{}, temporal.NewNonRetryableApplicationError(se.Error(), ErrTypeOutOfStock, nil,
+			Rejection{Message: se.Error(), ProductID: se.ProductID, VariantID: se.VariantID})
+	case err != nil:
+		return Placed{}, err
+	}
+	return Placed{OrderID: o.ID, UserID: o.UserID, Total: o.Total, Currency: o.Currency, CustomerEmail: o.CustomerEmail}, nil
+}
+
+// RejectionOf returns the rejection carried by a PlaceOrder failure, if any.
+func RejectionOf(err error) (Rejection, bool) {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || (ae.Type() != ErrTypeInvalidOrder && ae.Type() != ErrTypeOutOfStock) {
+		return Rejection{}, false
+	}
+	var r Rejection
+	if ae.HasDetails() && ae.Details(&r) == nil {
+		return r, true
+	}
+	return Rejection{Message: ae.Message()}, true
+}
+
+// MarkPaidInput records a captured payment.
+type MarkPaidInput struct {
+	OrderID int64
+	Amount  int64
+	Note    string
+}
+
+// MarkPaid records the payment and commits the reserved stock.
+func (a *Activities) MarkPaid(ctx context.Context, in MarkPaidInput) error {
+	return stateErr(a.Store.MarkPaid(ctx, in.OrderID, in.Amount, in.Note))
+}
+
+// ReleaseInput ends an unpaid order.
+type ReleaseInput struct {
+	OrderID int64
+	Status  orders.Status
+	Reason  string
+}
+
+// ReleaseOrder gives the reserved stock and coupon use back and records why.
+func (a *Activities) ReleaseOrder(ctx context.Context, in ReleaseInput) error {
+	return stateErr(a.Store.Release(ctx, in.OrderID, in.Status, in.Reason))
+}
+
+// CancelPaidInput cancels a paid order.
+type CancelPaidInput struct {
+	OrderID int64
+	Reason  string
+	By      int64
+}
+
+// CancelPaidOrder puts a paid order's stock back, marks it cancelled and
+// opens the refund of everything captured; it answers the refund.
+func (a *Activities) CancelPaidOrder(ctx context.Context, in CancelPaidInput) (orders.Refund, error) {
+	if err := a.Store.CancelPaid(ctx, in.OrderID, in.Reason); err != nil {
+		return orders.Refund{}, stateErr(err)
+	}
+	o, err := a.Store.Get(ctx, in.OrderID)
+	if err != nil {
+		return orders.Refund{}, stateErr(err)
+	}
+	// A retry after the refund was opened finds it instead of a second one.
+	for _, r := range o.Refunds {
+		if r.Reason == cancelRefundReason && r.Status != orders.RefundFailed {
+			return r, nil
+		}
+	}
+	if o.Captured-o.Refunded <= 0 {
+		return orders.Refund{}, nil
+	}
+	r, err := a.Store.RequestRefund(ctx, in.OrderID, 0, cancelRefundReason, in.By)
+	return r, stateErr(err)
+}
+
+const cancelRefundReason = "order cancelled"
+
+// RefundUpdate changes a refund's bookkeeping.
+type RefundUpdate struct {
+	RefundID       int64
+	StripeRefundID string
+	Note           string
+}
+
+// CompleteRefund records money returned.
+func (a *Activities) CompleteRefund(ctx context.Context, in RefundUpdate) error {
+	return stateErr(a.Store.CompleteRefund(ctx, in.RefundID, in.StripeRefundID, in.Note))
+}
+
+// FlagRefund marks a refund that needs a person.
+func (a *Activities) FlagRefund(ctx context.Context, in RefundUpdate) error {
+	return stateErr(a.Store.RefundNeedsAttention(ctx, in.RefundID, in.Note))
+}
+
+// ReopenRefund puts a flagged refund back to pending for another attempt.
+func (a *Activities) ReopenRefund(ctx context.Context, in RefundUpdate) error {
+	return stateErr(a.Store.ReopenRefund(ctx, in.RefundID))
+}
+
+// FailRefund closes a refund without money returned.
+func (a *Activities) FailRefund(ctx context.Context, in RefundUpdate) error {
+	return stateErr(a.Store.FailRefund(ctx, in.RefundID, in.Note))
+}
+
+// EmailRequest asks for the email about an order event.
+type EmailRequest struct {
+	OrderID int64
+	Kind    string
+	// Key is the business event, unique per email: "order-42-confirmation".
+	Key    string
+	Reason string
+	Amount int64 // refunds
+}
+
+// OrderEmail builds an email about the order from what is stored now.
+func (a *Activities) OrderEmail(ctx context.Context, in EmailRequest) (emailact.Input, error) {
+	o, err := a.Store.Get(ctx, in.OrderID)
+	if err != nil {
+		return emailact.Input{}, stateErr(err)
+	}
+	m := func(v int64) money.Money { return money.Money{Amount: v, Currency: o.Currency} }
+	d := mail.OrderEmail{
+		CustomerName: o.CustomerName, OrderID: o.ID, Subtotal: m(o.Subtotal), Discount: m(o.Discount),
+		Shipping: m(o.Shipping), Tax: m(o.Tax), Total: m(o.Total), Amount: m(in.Amount), Reason: in.Reason,
+		ShippingAddress: o.ShippingAddress,
+	}
+	for _, l := range o.Lines {
+		d.Lines = append(d.Lines, mail.Line{Name: l.Name, SKU: l.SKU, Quantity: l.Quantity, UnitPrice: m(l.UnitPrice), LineTotal: m(l.LineTotal)})
+	}
+	return emailact.Input{Key: in.Key, Kind: in.Kind, To: o.CustomerEmail, OrderID: o.ID, Data: d}, nil
+}
+
+// stateErr makes the refusals that a retry cannot change non-retryable.
+func stateErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, orders.ErrWrongState), errors.Is(err, orders.ErrNotCancellable),
+		errors.Is(err, orders.ErrNotRefundable), errors.Is(err, orders.ErrRefundNotOpen):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWrongState, nil)
+	case errors.Is(err, orders.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
+	}
+	return fmt.Errorf("orders: %w", err)
+}

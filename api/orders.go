@@ -1,0 +1,307 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	cartv1 "github.com/shopkit/shop/gen/shop/cart/v1"
+	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
+	orderv1 "github.com/shopkit/shop/gen/shop/order/v1"
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/validation"
+	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/refund"
+)
+
+// OrderFlows starts and talks to the order workflows (workers.Orders).
+type OrderFlows interface {
+	Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error)
+	Cancel(ctx context.Context, orderID int64, reason string) error
+	CancelPaid(ctx context.Context, in refund.CancelInput) error
+	StartRefund(ctx context.Context, in refund.Input) error
+	ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error
+	PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error
+}
+
+// OrderServer implements shop.order.v1.OrderService.
+type OrderServer struct {
+	Orders   *orders.Store
+	Flows    OrderFlows
+	Identity *identity.Service
+}
+
+func isStaff(p identity.Principal) bool {
+	return p.Role == identity.RoleStaff || p.Role == identity.RoleAdmin
+}
+
+// CreateOrder places the order through its checkout workflow and answers
+// once the stock is reserved, or with why it was refused.
+func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orderv1.CreateOrderRequest]) (*connect.Response[orderv1.CreateOrderResponse], error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	in := orders.PlaceInput{
+		UserID: p.UserID, ShippingAddress: m.GetShippingAddress(), BillingAddress: m.GetBillingAddress(),
+		PaymentMethod: m.GetPaymentMethod(), CouponCode: m.GetCouponCode(), ShippingMethod: m.GetShippingMethod(),
+		Country: m.GetShippingCountry(), Region: m.GetShippingRegion(),
+	}
+	for _, it := range m.GetItems() {
+		in.Items = append(in.Items, orders.Item{ProductID: it.GetProductId(), VariantID: it.GetVariantId(), Quantity: it.GetQuantity()})
+	}
+	if id := m.GetShippingAddressId(); id != 0 {
+		if err := s.useAddressBook(ctx, p.UserID, id, &in); err != nil {
+			return nil, err
+		}
+	}
+	if err := in.Validate(s.Orders.Settings()); err != nil {
+		return nil, err
+	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	in.OrderID, _, err = s.Orders.ClaimOrderID(ctx, p.UserID, strings.TrimSpace(req.Header().Get("Idempotency-Key")), body)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Flows.Place(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if r := res.Rejection; r != nil {
+		if r.Field != "" {
+			return nil, validation.New(r.Field, "%s", r.Message)
+		}
+		return nil, connect.NewError(connect.CodeFailedPrecondition, errors.New(r.Message))
+	}
+	o, err := s.Orders.Get(ctx, in.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	out := orderPB(o)
+	out.ClientSecret = res.ClientSecret
+	if out.PaymentIntentId == "" {
+		out.PaymentIntentId = res.PaymentIntentID
+	}
+	return connect.NewResponse(&orderv1.CreateOrderResponse{Order: out}), nil
+}
+
+func (s *OrderServer) useAddressBook(ctx context.Context, userID, id int64, in *orders.PlaceInput) error {
+	book, err := s.Identity.ListAddresses(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, a := range book {
+		if a.ID != id {
+			continue
+		}
+		parts := []string{a.FullName, a.Line1, a.Line2, a.City, strings.TrimSpace(a.Region + " " + a.PostalCode), a.Country}
+		var kept []string
+		for _, s := range parts {
+			if s = strings.TrimSpace(s); s != "" {
+				kept = append(kept, s)
+			}
+		}
+		in.ShippingAddress = strings.Join(kept, ", ")
+		if in.Country == "" {
+			in.Country, in.Region = a.Country, a.Region
+		}
+		return nil
+	}
+	return validation.New("shipping_address_id", "no address %d in your address book", id)
+}
+
+// own returns the order if the caller may see it; another customer's order
+// is "not found", so its existence is not revealed.
+func (s *OrderServer) own(ctx context.Context, id int64) (orders.Order, identity.Principal, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return orders.Order{}, p, err
+	}
+	if id <= 0 {
+		return orders.Order{}, p, validation.New("order_id", "is required")
+	}
+	o, err := s.Orders.Get(ctx, id)
+	if err == nil && o.UserID != p.UserID && !isStaff(p) {
+		err = fmt.Errorf("order %d: %w", id, orders.ErrNotFound)
+	}
+	return o, p, err
+}
+
+// ListOrders lists the caller's orders; staff see everyone's.
+func (s *OrderServer) ListOrders(ctx context.Context, req *connect.Request[orderv1.ListOrdersRequest]) (*connect.Response[orderv1.ListOrdersResponse], error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	f := orders.ListFilter{UserID: p.UserID, Skip: m.GetSkip(), Limit: m.GetLimit()}
+	if isStaff(p) {
+		f.UserID = m.GetUserId()
+	} else if m.GetUserId() != 0 && m.GetUserId() != p.UserID {
+		return nil, connect.NewError(connect.CodePermissionDenied, errors.New("user_id: only staff may list other customers' orders"))
+	}
+	switch {
+	case f.Skip < 0:
+		return nil, validation.New("skip", "must not be negative")
+	case f.Limit < 0 || f.Limit > 100:
+		return nil, validation.New("limit", "must be from 1 to 100")
+	case f.Limit == 0:
+		f.Limit = 50
+	}
+	if m.GetStatus() != "" {
+		if f.Status, err = orders.ParseStatus(m.GetStatus()); err != nil {
+			return nil, err
+		}
+	}
+	list, total, err := s.Orders.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &orderv1.ListOrdersResponse{Total: total, Skip: f.Skip, Limit: f.Limit}
+	for _, o := range list {
+		out.Orders = append(out.Orders, orderPB(o))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetOrder returns an order with its timeline.
+func (s *OrderServer) GetOrder(ctx context.Context, req *connect.Request[orderv1.GetOrderRequest]) (*connect.Response[orderv1.GetOrderResponse], error) {
+	o, _, err := s.own(ctx, req.Msg.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&orderv1.GetOrderResponse{Order: orderPB(o)}), nil
+}
+
+// CancelOrder cancels an unshipped order: an unpaid one through its checkout
+// (which releases the stock and cancels the PaymentIntent), a paid one
+// through the cancellation workflow (stock back, full refund).
+func (s *OrderServer) CancelOrder(ctx context.Context, req *connect.Request[orderv1.CancelOrderRequest]) (*connect.Response[orderv1.CancelOrderResponse], error) {
+	o, p, err := s.own(ctx, req.Msg.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	reason := strings.TrimSpace(req.Msg.GetReason())
+	if len(reason) > 500 {
+		return nil, validation.New("reason", "must be at most 500 characters")
+	}
+	switch o.Status {
+	case orders.StatusAwaitingPayment:
+		err = s.Flows.Cancel(ctx, o.ID, reason)
+	case orders.StatusPaid:
+		if reason == "" {
+			reason = "cancelled by " + p.Username
+		}
+		err = s.Flows.CancelPaid(ctx, refund.CancelInput{OrderID: o.ID, PaymentIntentID: o.PaymentIntentID, Reason: reason, By: p.UserID})
+	case orders.StatusCancelled:
+		// Cancelling twice answers the cancelled order.
+	default:
+		err = fmt.Errorf("%w: the order is %s", orders.ErrNotCancellable, o.Status)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o, err = s.Orders.Get(ctx, o.ID); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&orderv1.CancelOrderResponse{Order: orderPB(o)}), nil
+}
+
+// RefundOrder opens a refund (bounded by what is left to refund) and starts
+// its workflow.
+func (s *OrderServer) RefundOrder(ctx context.Context, req *connect.Request[orderv1.RefundOrderRequest]) (*connect.Response[orderv1.RefundOrderResponse], error) {
+	o, p, err := s.own(ctx, req.Msg.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	var amount int64
+	if a := req.Msg.GetAmount(); a != nil {
+		if a.GetCurrency() != "" && a.GetCurrency() != o.Currency {
+			return nil, validation.New("amount.currency", "the order was paid in %s", o.Currency)
+		}
+		if amount = a.GetAmountMinor(); amount <= 0 {
+			return nil, validation.New("amount.amount_minor", "must be positive")
+		}
+	}
+	reason := strings.TrimSpace(req.Msg.GetReason())
+	if reason == "" || len(reason) > 500 {
+		return nil, validation.New("reason", "is required (at most 500 characters)")
+	}
+	r, err := s.Orders.RequestRefund(ctx, o.ID, amount, reason, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Flows.StartRefund(ctx, refund.Input{RefundID: r.ID, OrderID: o.ID, Amount: r.Amount, PaymentIntentID: o.PaymentIntentID}); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&orderv1.RefundOrderResponse{Refund: refundPB(r)}), nil
+}
+
+// ResolveRefund passes an operator's decision to a refund needing attention.
+func (s *OrderServer) ResolveRefund(ctx context.Context, req *connect.Request[orderv1.ResolveRefundRequest]) (*connect.Response[orderv1.ResolveRefundResponse], error) {
+	if req.Msg.GetRefundId() <= 0 {
+		return nil, validation.New("refund_id", "is required")
+	}
+	action := req.Msg.GetAction()
+	if action != refund.ActionRetry && action != refund.ActionMarkRefunded && action != refund.ActionGiveUp {
+		return nil, validation.New("action", "must be retry, mark_refunded or give_up")
+	}
+	r, err := s.Orders.GetRefund(ctx, req.Msg.GetRefundId())
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != orders.RefundNeedsAttention {
+		return nil, fmt.Errorf("%w: refund %d is %s", orders.ErrRefundNotOpen, r.ID, r.Status)
+	}
+	if err := s.Flows.ResolveRefund(ctx, r.ID, refund.Resolution{Action: action, Note: req.Msg.GetNote()}); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&orderv1.ResolveRefundResponse{Refund: refundPB(r)}), nil
+}
+
+func orderPB(o orders.Order) *orderv1.Order {
+	m := func(v int64) *catalogv1.Money { return pbMoney(money.Money{Amount: v, Currency: o.Currency}) }
+	out := &orderv1.Order{
+		Id: o.ID, UserId: o.UserID, Status: string(o.Status), StatusReason: o.StatusReason,
+		Totals: &cartv1.Totals{Subtotal: m(o.Subtotal), Discount: m(o.Discount), Shipping: m(o.Shipping), Tax: m(o.Tax),
+			Total: m(o.Total), TaxRatePercent: decimalOf(o.TaxPPM, 4)},
+		CouponCode: o.CouponCode, ShippingMethod: o.ShippingMethod, ShippingAddress: o.ShippingAddress,
+		BillingAddress: o.BillingAddress, ShippingCountry: o.Country, ShippingRegion: o.Region,
+		PaymentMethod: o.PaymentMethod, PaymentIntentId: o.PaymentIntentID, Captured: m(o.Captured), Refunded: m(o.Refunded),
+		CreatedAt: timestamppb.New(o.CreatedAt), UpdatedAt: timestamppb.New(o.UpdatedAt),
+		WorkflowId: checkout.WorkflowID(o.ID),
+	}
+	if o.PaidAt != nil {
+		out.PaidAt = timestamppb.New(*o.PaidAt)
+	}
+	for _, l := range o.Lines {
+		out.Lines = append(out.Lines, &orderv1.OrderLine{ProductId: l.ProductID, VariantId: l.VariantID, Sku: l.SKU,
+			Name: l.Name, Quantity: l.Quantity, UnitPrice: m(l.UnitPrice), LineTotal: m(l.LineTotal)})
+	}
+	for _, e := range o.Events {
+		out.Timeline = append(out.Timeline, &orderv1.OrderEvent{Status: e.Status, Note: e.Note, At: timestamppb.New(e.At)})
+	}
+	for _, r := range o.Refunds {
+		out.Refunds = append(out.Refunds, refundPB(r))
+	}
+	return out
+}
+
+func refundPB(r orders.Refund) *orderv1.Refund {
+	return &orderv1.Refund{
+		Id: r.ID, OrderId: r.OrderID, Amount: pbMoney(money.Money{Amount: r.Amount, Currency: r.Currency}),
+		Reason: r.Reason, Status: r.Status, StripeRefundId: r.StripeRefundID, LastError: r.LastError,
+		CreatedAt: timestamppb.New(r.CreatedAt), UpdatedAt: timestamppb.New(r.UpdatedAt),
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
+)
+
+// runStripe is `shop stripe trigger EVENT --order ID`: like Stripe's CLI, it
+// sends a correctly signed event about the order's PaymentIntent to the
+// webhook, so the whole payment path can be driven locally.
+func runStripe(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []string) error {
+	if len(args) < 2 || args[0] != "trigger" {
+		return errors.New("usage: shop stripe trigger EVENT --order ID [--event-id evt_...] [--url URL]\nevents: " +
+			fmt.Sprint(payments.TriggerTypes))
+	}
+	fs := flag.NewFlagSet("stripe trigger", flag.ContinueOnError)
+	orderID := fs.Int64("order", 0, "the order the event is about")
+	eventID := fs.String("event-id", "", "event id (repeat one to test duplicate delivery)")
+	_, port, _ := net.SplitHostPort(cfg.HTTPAddr)
+	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/stripe", "the webhook endpoint")
+	message := fs.String("message", "", "failure message of payment_intent.payment_failed")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	if *orderID <= 0 {
+		return errors.New("--order is required")
+	}
+	pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	o, err := orders.NewStore(pool, nil, nil, orders.Settings{}).Get(ctx, *orderID)
+	if err != nil {
+		return err
+	}
+	if o.PaymentIntentID == "" {
+		return fmt.Errorf("order %d has no PaymentIntent yet (status %s)", o.ID, o.Status)
+	}
+	ev := payments.FakeEvent{ID: *eventID, Type: args[1], OrderID: o.ID, PaymentIntentID: o.PaymentIntentID,
+		Amount: o.Total, Currency: o.Currency, FailureMessage: *message}
+	body, sig, err := ev.Signed(cfg.StripeWebhookSecret, time.Now())
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", sig)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(res.Body)
+	fmt.Fprintf(os.Stdout, "%s for order %d (%s): %s %s", args[1], o.ID, o.PaymentIntentID, res.Status, answer)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("the webhook answered %s", res.Status)
+	}
+	return nil
+}
+
+// runMailsink is `shop mailsink [DIR]`: a local SMTP server on SMTP_ADDR
+// that keeps every email it receives as an .eml file.
+func runMailsink(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	dir := ".data/mail"
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	log.Info("mail sink listening", "addr", cfg.SMTPAddr, "dir", dir)
+	return mail.RunSink(ctx, cfg.SMTPAddr, dir, log)
+}

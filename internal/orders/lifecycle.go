@@ -1,0 +1,260 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// lockOrder reads the order's status under a row lock for the rest of tx.
+func lockOrder(ctx context.Context, tx pgx.Tx, id int64) (Status, error) {
+	var st Status
+	err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, id).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, fmt.Errorf("order %d: %w", id, ErrNotFound)
+	}
+	return st, err
+}
+
+func setStatus(ctx context.Context, tx pgx.Tx, id int64, st Status, reason string) error {
+	if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1`,
+		id, st, reason); err != nil {
+		return err
+	}
+	return addEvent(ctx, tx, id, string(st), reason)
+}
+
+// SetPaymentIntent records the order's Stripe PaymentIntent. Recording the
+// same one again is a no-op; a different one is refused.
+func (s *Store) SetPaymentIntent(ctx context.Context, id int64, paymentIntentID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE orders SET payment_intent_id = $2, updated_at = now()
+		WHERE id = $1 AND (payment_intent_id IS NULL OR payment_intent_id = $2)`, id, paymentIntentID)
+	if err == nil && tag.RowsAffected() == 0 {
+		return fmt.Errorf("order %d already has another PaymentIntent: %w", id, ErrWrongState)
+	}
+	return err
+}
+
+// MarkPaid records the captured payment and commits the held stock. Marking
+// a paid order again is a no-op.
+func (s *Store) MarkPaid(ctx context.Context, id, amount int64, note string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		st, err := lockOrder(ctx, tx, id)
+		if err != nil || st == StatusPaid {
+			return err
+		}
+		if st != StatusAwaitingPayment {
+			return fmt.Errorf("order %d is %s, cannot be marked paid: %w", id, st, ErrWrongState)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE stock_reservations SET state = 'committed', updated_at = now()
+			WHERE order_id = $1 AND state = 'held'`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE orders SET captured_minor = $2, paid_at = now() WHERE id = $1`, id, amount); err != nil {
+			return err
+		}
+		return setStatus(ctx, tx, id, StatusPaid, note)
+	})
+}
+
+// Release ends an unpaid order (payment failed, cancelled, timed out): its
+// held stock and coupon use go back. Releasing twice is a no-op; an order
+// that was paid meanwhile is left alone and reported with ErrWrongState.
+func (s *Store) Release(ctx context.Context, id int64, st Status, reason string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, err := lockOrder(ctx, tx, id)
+		if err != nil || cur == st {
+			return err
+		}
+		if cur != StatusAwaitingPayment {
+			return fmt.Errorf("order %d is %s: %w", id, cur, ErrWrongState)
+		}
+		if err := restock(ctx, tx, id, "held"); err != nil {
+			return err
+		}
+		if s.coupons != nil {
+			if err := s.coupons.Release(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return setStatus(ctx, tx, id, st, reason)
+	})
+}
+
+// CancelPaid cancels a paid order that has not shipped: its committed stock
+// goes back on the shelf. The refund is a separate step.
+func (s *Store) CancelPaid(ctx context.Context, id int64, reason string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, err := lockOrder(ctx, tx, id)
+		if err != nil || cur == StatusCancelled {
+			return err
+		}
+		if cur != StatusPaid {
+			return fmt.Errorf("order %d is %s: %w", id, cur, ErrNotCancellable)
+		}
+		if err := restock(ctx, tx, id, "committed"); err != nil {
+			return err
+		}
+		return setStatus(ctx, tx, id, StatusCancelled, reason)
+	})
+}
+
+// restock returns the stock of the order's reservations in state from.
+func restock(ctx context.Context, tx pgx.Tx, id int64, from string) error {
+	rows, err := tx.Query(ctx, `UPDATE stock_reservations SET state = 'released', updated_at = now()
+		WHERE order_id = $1 AND state = $2 RETURNING product_id, coalesce(variant_id, 0), quantity`, id, from)
+	if err != nil {
+		return err
+	}
+	type back struct {
+		product, variant int64
+		qty              int32
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (back, error) {
+		var b back
+		return b, r.Scan(&b.product, &b.variant, &b.qty)
+	})
+	if err != nil {
+		return err
+	}
+	for _, b := range items {
+		if b.variant == 0 {
+			_, err = tx.Exec(ctx, `UPDATE products SET stock_quantity = stock_quantity + $2 WHERE id = $1`, b.product, b.qty)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE product_variants SET stock_quantity = stock_quantity + $2 WHERE id = $1`, b.variant, b.qty)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RequestRefund opens a refund of amount (0: everything still refundable).
+// Captured minus refunded minus open refunds bounds it, under the order's
+// row lock, so concurrent requests can never refund more than was paid.
+func (s *Store) RequestRefund(ctx context.Context, orderID, amount int64, reason string, by int64) (Refund, error) {
+	var r Refund
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		st, err := lockOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if st != StatusPaid && st != StatusPartiallyRefunded && st != StatusCancelled {
+			return fmt.Errorf("%w: the order is %s", ErrNotRefundable, st)
+		}
+		var left int64
+		var currency string
+		if err := tx.QueryRow(ctx, `SELECT o.captured_minor - o.refunded_minor - coalesce((SELECT sum(amount_minor)
+			FROM refunds WHERE order_id = o.id AND status IN ('pending', 'needs_attention')), 0), o.currency
+			FROM orders o WHERE o.id = $1`, orderID).Scan(&left, &currency); err != nil {
+			return err
+		}
+		if amount == 0 {
+			amount = left
+		}
+		if amount <= 0 || amount > left {
+			return fmt.Errorf("%w: %d requested, %d refundable", ErrNotRefundable, amount, max(left, 0))
+		}
+		var actor any
+		if by > 0 {
+			actor = by
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO refunds (order_id, amount_minor, currency, reason, status, requested_by)
+			VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id`, orderID, amount, currency, reason, actor).Scan(&r.ID); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, orderID, "refund_requested", fmt.Sprintf("refund %d of %d minor units: %s", r.ID, amount, reason))
+	})
+	if err != nil {
+		return Refund{}, err
+	}
+	return s.GetRefund(ctx, r.ID)
+}
+
+// CompleteRefund records money returned for refund id. Completing it again
+// is a no-op.
+func (s *Store) CompleteRefund(ctx context.Context, id int64, stripeRefundID, note string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		r, err := lockRefund(ctx, tx, id)
+		if err != nil || r.Status == RefundSucceeded {
+			return err
+		}
+		if r.Status == RefundFailed {
+			return fmt.Errorf("refund %d: %w", id, ErrRefundNotOpen)
+		}
+		cur, err := lockOrder(ctx, tx, r.OrderID)
+		if err != nil {
+			return err
+		}
+		var stripeID any
+		if stripeRefundID != "" {
+			stripeID = stripeRefundID
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refunds SET status = 'succeeded', stripe_refund_id = coalesce($2, stripe_refund_id),
+			last_error = '', updated_at = now() WHERE id = $1`, id, stripeID); err != nil {
+			return err
+		}
+		var refunded, captured int64
+		if err := tx.QueryRow(ctx, `UPDATE orders SET refunded_minor = refunded_minor + $2, updated_at = now()
+			WHERE id = $1 RETURNING refunded_minor, captured_minor`, r.OrderID, r.Amount).Scan(&refunded, &captured); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("refund %d of %d minor units succeeded", id, r.Amount)
+		if note != "" {
+			msg += ": " + note
+		}
+		if cur == StatusPaid || cur == StatusPartiallyRefunded {
+			st := StatusPartiallyRefunded
+			if refunded == captured {
+				st = StatusRefunded
+			}
+			return setStatus(ctx, tx, r.OrderID, st, msg)
+		}
+		return addEvent(ctx, tx, r.OrderID, "refunded", msg)
+	})
+}
+
+// RefundNeedsAttention flags a refund that Stripe keeps refusing.
+func (s *Store) RefundNeedsAttention(ctx context.Context, id int64, lastErr string) error {
+	return s.setRefundStatus(ctx, id, RefundNeedsAttention, lastErr)
+}
+
+// ReopenRefund puts a flagged refund back to pending before another attempt.
+func (s *Store) ReopenRefund(ctx context.Context, id int64) error {
+	return s.setRefundStatus(ctx, id, RefundPending, "")
+}
+
+// FailRefund closes a refund without money returned (ops gave up).
+func (s *Store) FailRefund(ctx context.Context, id int64, note string) error {
+	return s.setRefundStatus(ctx, id, RefundFailed, note)
+}
+
+func (s *Store) setRefundStatus(ctx context.Context, id int64, status, lastErr string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		r, err := lockRefund(ctx, tx, id)
+		if err != nil || r.Status == status {
+			return err
+		}
+		if r.Status == RefundSucceeded || r.Status == RefundFailed {
+			return fmt.Errorf("refund %d is %s: %w", id, r.Status, ErrRefundNotOpen)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refunds SET status = $2, last_error = $3, updated_at = now() WHERE id = $1`,
+			id, status, lastErr); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, r.OrderID, "refund_"+status, fmt.Sprintf("refund %d: %s", id, cmpOr(lastErr, status)))
+	})
+}
+
+func lockRefund(ctx context.Context, tx pgx.Tx, id int64) (Refund, error) {
+	var r Refund
+	err := tx.QueryRow(ctx, `SELECT id, order_id, amount_minor, status FROM refunds WHERE id = $1 FOR UPDATE`, id).
+		Scan(&r.ID, &r.OrderID, &r.Amount, &r.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("refund %d: %w", id, ErrNotFound)
+	}
+	return r, err
+}

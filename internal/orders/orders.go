@@ -1,0 +1,266 @@
+// Package orders holds orders and their lifecycle in PostgreSQL: placing an
+// order reserves its stock in the same transaction, and every later step
+// (paid, failed, cancelled, refunded) is an idempotent state change, so the
+// checkout workflow can retry any of them safely.
+package orders
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/validation"
+)
+
+// Status is where an order is in its life.
+type Status string
+
+// Statuses, in the order an order usually passes them.
+const (
+	StatusAwaitingPayment   Status = "awaiting_payment"
+	StatusPaid              Status = "paid"
+	StatusPaymentFailed     Status = "payment_failed"
+	StatusCancelled         Status = "cancelled"
+	StatusPartiallyRefunded Status = "partially_refunded"
+	StatusRefunded          Status = "refunded"
+)
+
+// ParseStatus reads a status name.
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(s); st {
+	case StatusAwaitingPayment, StatusPaid, StatusPaymentFailed, StatusCancelled, StatusPartiallyRefunded, StatusRefunded:
+		return st, nil
+	}
+	return "", validation.New("status", "unknown status %q", s)
+}
+
+// Errors the API maps to status codes.
+var (
+	ErrNotFound = errors.New("order not found")
+	// ErrOutOfStock is matched by *StockError.
+	ErrOutOfStock = errors.New("insufficient stock")
+	// ErrNotCancellable means the order has gone past the point of cancelling.
+	ErrNotCancellable = errors.New("order can no longer be cancelled")
+	// ErrNotRefundable means the amount exceeds what was captured and not yet refunded.
+	ErrNotRefundable = errors.New("refund not possible")
+	// ErrIdempotencyKeyReused means the key came with a different request body.
+	ErrIdempotencyKeyReused = errors.New("Idempotency-Key was already used for a different order request")
+	// ErrWrongState means a transition does not apply to the order's status.
+	ErrWrongState = errors.New("order is not in a state for this step")
+	// ErrRefundNotOpen means the refund was already settled.
+	ErrRefundNotOpen = errors.New("refund is already settled")
+)
+
+// StockError names the product that is short.
+type StockError struct {
+	ProductID, VariantID int64
+	SKU, Name            string
+	Requested, Available int32
+}
+
+func (e *StockError) Error() string {
+	return fmt.Sprintf("insufficient stock for %s (%s): %d requested, %d available", e.Name, e.SKU, e.Requested, e.Available)
+}
+
+// Is makes errors.Is(err, ErrOutOfStock) true.
+func (e *StockError) Is(target error) bool { return target == ErrOutOfStock }
+
+// Item is one requested product or variant.
+type Item struct {
+	ProductID int64
+	VariantID int64
+	Quantity  int32
+}
+
+// PlaceInput is everything needed to place an order; the checkout workflow
+// carries it, so it is visible in the Temporal UI.
+type PlaceInput struct {
+	OrderID int64
+	UserID  int64
+	// Items to order; empty means the user's cart (with its coupon and
+	// shipping choice unless set here).
+	Items           []Item
+	CouponCode      string
+	ShippingMethod  string
+	ShippingAddress string
+	BillingAddress  string
+	Country         string
+	Region          string
+	PaymentMethod   string
+}
+
+// Settings are the shop's pricing rules.
+type Settings struct {
+	ShippingMethods pricing.ShippingMethods
+	TaxRates        pricing.TaxRates
+	DefaultCountry  string
+}
+
+// Line is an ordered product at the price charged.
+type Line struct {
+	Line      int
+	ProductID int64
+	VariantID int64
+	SKU       string
+	Name      string
+	Quantity  int32
+	UnitPrice int64
+	LineTotal int64
+}
+
+// Event is one entry of an order's timeline.
+type Event struct {
+	Status string
+	Note   string
+	At     time.Time
+}
+
+// Refund is money returned, or being returned, for an order.
+type Refund struct {
+	ID             int64
+	OrderID        int64
+	Amount         int64
+	Currency       string
+	Reason         string
+	Status         string // pending, succeeded, needs_attention, failed
+	StripeRefundID string
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Refund statuses.
+const (
+	RefundPending        = "pending"
+	RefundSucceeded      = "succeeded"
+	RefundNeedsAttention = "needs_attention"
+	RefundFailed         = "failed"
+)
+
+// Order is a placed order.
+type Order struct {
+	ID              int64
+	UserID          int64
+	Status          Status
+	StatusReason    string
+	Currency        string
+	Subtotal        int64
+	Discount        int64
+	Shipping        int64
+	Tax             int64
+	TaxPPM          int64
+	Total           int64
+	Captured        int64
+	Refunded        int64
+	CouponCode      string
+	ShippingMethod  string
+	ShippingAddress string
+	BillingAddress  string
+	Country         string
+	Region          string
+	PaymentMethod   string
+	PaymentIntentID string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	PaidAt          *time.Time
+	CustomerEmail   string
+	CustomerName    string
+	Lines           []Line
+	Events          []Event
+	Refunds         []Refund
+}
+
+// Paying methods accepted; both mean a card through Stripe.
+var paymentMethods = map[string]bool{"credit_card": true, "card": true}
+
+var usZip = regexp.MustCompile(`(?:^|[\s,])([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*$`)
+
+// Validate checks and normalises the input before anything is written.
+func (in *PlaceInput) Validate(s Settings) error {
+	if len(in.Items) > pricing.MaxLines {
+		return validation.New("items", "at most %d lines per order", pricing.MaxLines)
+	}
+	for i, it := range in.Items {
+		f := fmt.Sprintf("items[%d]", i)
+		switch {
+		case it.ProductID <= 0:
+			return validation.New(f+".product_id", "is required")
+		case it.VariantID < 0:
+			return validation.New(f+".variant_id", "must not be negative")
+		case it.Quantity <= 0:
+			return validation.New(f+".quantity", "must be at least 1")
+		case it.Quantity > pricing.MaxLineQuantity:
+			return validation.New(f+".quantity", "must be at most %d", pricing.MaxLineQuantity)
+		}
+	}
+	var err error
+	if in.ShippingAddress, err = address("shipping_address", in.ShippingAddress, true); err != nil {
+		return err
+	}
+	if in.BillingAddress, err = address("billing_address", in.BillingAddress, false); err != nil {
+		return err
+	}
+	if in.BillingAddress == "" {
+		in.BillingAddress = in.ShippingAddress
+	}
+	in.PaymentMethod = strings.ToLower(strings.TrimSpace(in.PaymentMethod))
+	if in.PaymentMethod == "" {
+		in.PaymentMethod = "credit_card"
+	}
+	if !paymentMethods[in.PaymentMethod] {
+		return validation.New("payment_method", "%q is not accepted; use credit_card", in.PaymentMethod)
+	}
+	in.ShippingMethod = strings.ToLower(strings.TrimSpace(in.ShippingMethod))
+	if _, ok := s.ShippingMethods[in.ShippingMethod]; in.ShippingMethod != "" && !ok {
+		return validation.New("shipping_method", "unknown shipping method %q", in.ShippingMethod)
+	}
+	in.CouponCode = strings.ToUpper(strings.TrimSpace(in.CouponCode))
+	in.Country = strings.ToUpper(strings.TrimSpace(in.Country))
+	in.Region = strings.ToUpper(strings.TrimSpace(in.Region))
+	if in.Country == "" {
+		// "123 Main St, City, CA 12345" is a US address in CA.
+		if m := usZip.FindStringSubmatch(strings.ToUpper(in.ShippingAddress)); m != nil && in.Region == "" {
+			in.Country, in.Region = "US", m[1]
+		} else {
+			in.Country = s.DefaultCountry
+		}
+	}
+	if len(in.Country) != 2 || !isUpperASCII(in.Country) {
+		return validation.New("shipping_country", "must be an ISO 3166-1 alpha-2 code such as US")
+	}
+	if len(in.Region) > 10 {
+		return validation.New("shipping_region", "must be at most 10 characters")
+	}
+	return nil
+}
+
+func address(field, v string, required bool) (string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "" && required:
+		return "", validation.New(field, "is required")
+	case len(v) > 500:
+		return "", validation.New(field, "must be at most 500 characters")
+	case v != "" && len(v) < 5:
+		return "", validation.New(field, "is too short to be an address")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) && r != '\n' {
+			return "", validation.New(field, "must not contain control characters")
+		}
+	}
+	return v, nil
+}
+
+func isUpperASCII(s string) bool {
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}

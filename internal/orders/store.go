@@ -1,0 +1,295 @@
+package orders
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopkit/shop/internal/cart"
+	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/validation"
+)
+
+// Store reads and writes orders.
+type Store struct {
+	pool     *pgxpool.Pool
+	coupons  *coupons.Store
+	carts    *cart.Store
+	settings Settings
+}
+
+// NewStore returns a Store; coupons and carts may be nil when unused.
+func NewStore(pool *pgxpool.Pool, cs *coupons.Store, carts *cart.Store, s Settings) *Store {
+	return &Store{pool: pool, coupons: cs, carts: carts, settings: s}
+}
+
+// Settings returns the pricing rules the store applies.
+func (s *Store) Settings() Settings { return s.settings }
+
+// ClaimOrderID returns the order id for a new order request. With an
+// idempotency key, the same key and body from the same user always get the
+// same id, and the same key with another body is refused.
+func (s *Store) ClaimOrderID(ctx context.Context, userID int64, key string, body []byte) (id int64, existing bool, err error) {
+	if key == "" {
+		err = s.pool.QueryRow(ctx, `SELECT nextval('order_ids')`).Scan(&id)
+		return id, false, err
+	}
+	if len(key) > 255 {
+		return 0, false, validation.New("Idempotency-Key", "must be at most 255 characters")
+	}
+	sum := sha256.Sum256(body)
+	err = s.pool.QueryRow(ctx, `INSERT INTO order_idempotency_keys (user_id, key, request_hash, order_id)
+		VALUES ($1, $2, $3, nextval('order_ids')) ON CONFLICT (user_id, key) DO NOTHING RETURNING order_id`,
+		userID, key, sum[:]).Scan(&id)
+	if err == nil {
+		return id, false, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, err
+	}
+	var hash []byte
+	if err := s.pool.QueryRow(ctx, `SELECT order_id, request_hash FROM order_idempotency_keys WHERE user_id = $1 AND key = $2`,
+		userID, key).Scan(&id, &hash); err != nil {
+		return 0, false, err
+	}
+	if string(hash) != string(sum[:]) {
+		return 0, false, ErrIdempotencyKeyReused
+	}
+	return id, true, nil
+}
+
+type wanted struct {
+	Item
+	pos int // index in the request, for error messages
+}
+
+// Place writes the order and reserves its stock in one transaction: every
+// line's stock is taken with a conditional update, so concurrent orders can
+// never oversell, and a short line rolls the whole order back. Placing an
+// order that already exists returns it unchanged.
+func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
+	if err := in.Validate(s.settings); err != nil {
+		return Order{}, err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)`, in.OrderID).Scan(&exists); err != nil || exists {
+			return err
+		}
+		fromCart := len(in.Items) == 0
+		if fromCart {
+			if s.carts == nil {
+				return validation.New("items", "is required")
+			}
+			c, err := s.carts.Lines(ctx, tx, in.UserID)
+			if err != nil {
+				return err
+			}
+			if len(c.Items) == 0 {
+				return validation.New("items", "the cart is empty; add items or send them with the order")
+			}
+			for _, it := range c.Items {
+				in.Items = append(in.Items, Item{ProductID: it.ProductID, VariantID: it.VariantID, Quantity: it.Quantity})
+			}
+			in.CouponCode = cmpOr(in.CouponCode, c.CouponCode)
+			in.ShippingMethod = cmpOr(in.ShippingMethod, c.ShippingMethod)
+			if c.Country != "" && in.Country == s.settings.DefaultCountry && in.Region == "" {
+				in.Country, in.Region = c.Country, c.Region
+			}
+		}
+		lines, currency, err := reserve(ctx, tx, merge(in.Items))
+		if err != nil {
+			return err
+		}
+		q, err := s.quote(ctx, tx, in, lines, currency)
+		if err != nil {
+			return err
+		}
+		if err := insertOrder(ctx, tx, in, q); err != nil {
+			return err
+		}
+		if in.CouponCode != "" {
+			if err := s.coupons.Redeem(ctx, tx, in.CouponCode, in.UserID, in.OrderID, time.Now()); err != nil {
+				return couponErr(err)
+			}
+		}
+		if fromCart {
+			return s.carts.Clear(ctx, tx, in.UserID)
+		}
+		return nil
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return s.Get(ctx, in.OrderID)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// merge adds up repeated products and sorts the lines, so concurrent orders
+// lock stock rows in the same order and cannot deadlock.
+func merge(items []Item) []wanted {
+	var out []wanted
+	for i, it := range items {
+		j := slices.IndexFunc(out, func(w wanted) bool { return w.ProductID == it.ProductID && w.VariantID == it.VariantID })
+		if j >= 0 {
+			out[j].Quantity += it.Quantity
+			continue
+		}
+		out = append(out, wanted{Item: it, pos: i})
+	}
+	slices.SortFunc(out, func(a, b wanted) int {
+		if a.ProductID != b.ProductID {
+			return int(a.ProductID - b.ProductID)
+		}
+		return int(a.VariantID - b.VariantID)
+	})
+	return out
+}
+
+func reserve(ctx context.Context, tx pgx.Tx, items []wanted) ([]pricing.Line, string, error) {
+	var lines []pricing.Line
+	currency := ""
+	for _, w := range items {
+		if w.Quantity > pricing.MaxLineQuantity {
+			return nil, "", validation.New(fmt.Sprintf("items[%d].quantity", w.pos), "must be at most %d in total", pricing.MaxLineQuantity)
+		}
+		l := pricing.Line{ProductID: w.ProductID, VariantID: w.VariantID, Quantity: w.Quantity}
+		var cur string
+		var err error
+		if w.VariantID == 0 {
+			err = tx.QueryRow(ctx, `UPDATE products SET stock_quantity = stock_quantity - $2
+				WHERE id = $1 AND active AND stock_quantity >= $2 RETURNING sku, name, price_minor, currency`,
+				w.ProductID, w.Quantity).Scan(&l.SKU, &l.Name, &l.UnitPrice, &cur)
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock_quantity = v.stock_quantity - $3
+				FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id
+				  AND v.active AND p.active AND v.stock_quantity >= $3
+				RETURNING v.sku, p.name, coalesce(v.price_minor, p.price_minor), p.currency`,
+				w.ProductID, w.VariantID, w.Quantity).Scan(&l.SKU, &l.Name, &l.UnitPrice, &cur)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, "", whyNotReserved(ctx, tx, w)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if currency != "" && cur != currency {
+			return nil, "", validation.New(fmt.Sprintf("items[%d].product_id", w.pos), "is priced in %s; one order is paid in one currency (%s)", cur, currency)
+		}
+		currency = cur
+		lines = append(lines, l)
+	}
+	return lines, currency, nil
+}
+
+func whyNotReserved(ctx context.Context, tx pgx.Tx, w wanted) error {
+	var e StockError
+	e.ProductID, e.VariantID, e.Requested = w.ProductID, w.VariantID, w.Quantity
+	var active bool
+	var err error
+	field := fmt.Sprintf("items[%d].product_id", w.pos)
+	if w.VariantID == 0 {
+		err = tx.QueryRow(ctx, `SELECT sku, name, stock_quantity, active FROM products WHERE id = $1`, w.ProductID).
+			Scan(&e.SKU, &e.Name, &e.Available, &active)
+	} else {
+		field = fmt.Sprintf("items[%d].variant_id", w.pos)
+		err = tx.QueryRow(ctx, `SELECT v.sku, p.name, v.stock_quantity, v.active AND p.active
+			FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $2 AND v.product_id = $1`,
+			w.ProductID, w.VariantID).Scan(&e.SKU, &e.Name, &e.Available, &active)
+	}
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && !active {
+		return validation.New(field, "no such product is for sale")
+	}
+	if err != nil {
+		return err
+	}
+	return &e
+}
+
+func (s *Store) quote(ctx context.Context, tx pgx.Tx, in PlaceInput, lines []pricing.Line, currency string) (pricing.Quote, error) {
+	method, ok := s.settings.ShippingMethods[cmpOr(in.ShippingMethod, "standard")]
+	if !ok {
+		return pricing.Quote{}, validation.New("shipping_method", "unknown shipping method %q", in.ShippingMethod)
+	}
+	pin := pricing.Input{Currency: currency, Lines: lines, Shipping: method, TaxPPM: s.settings.TaxRates.Rate(in.Country, in.Region)}
+	if in.CouponCode != "" {
+		if s.coupons == nil {
+			return pricing.Quote{}, validation.New("coupon_code", "coupons are not accepted")
+		}
+		c, err := s.coupons.Check(ctx, tx, in.CouponCode, in.UserID, time.Now())
+		if err != nil {
+			return pricing.Quote{}, couponErr(err)
+		}
+		pin.Coupon = &c
+	}
+	q, err := pricing.Compute(pin)
+	if errors.Is(err, pricing.ErrCouponNotApplicable) {
+		return q, validation.New("coupon_code", "%v", err)
+	}
+	if err != nil {
+		return q, validation.New("shipping_method", "%v", err)
+	}
+	return q, nil
+}
+
+// couponErr turns any coupon refusal into a field error; database trouble
+// stays as it is, to be retried.
+func couponErr(err error) error {
+	var pe *pgconn.PgError
+	var fe *validation.Error
+	if errors.As(err, &pe) || errors.As(err, &fe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return validation.New("coupon_code", "%v", err)
+}
+
+func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote) error {
+	var coupon any
+	if in.CouponCode != "" {
+		coupon = in.CouponCode
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, currency, subtotal_minor, discount_minor,
+		shipping_minor, tax_minor, tax_ppm, total_minor, coupon_code, shipping_method, shipping_address, billing_address,
+		shipping_country, shipping_region, payment_method)
+		VALUES ($1, $2, 'awaiting_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		in.OrderID, in.UserID, q.Currency, q.Subtotal, q.Discount, q.Shipping, q.Tax, q.TaxPPM, q.Total, coupon,
+		cmpOr(in.ShippingMethod, "standard"), in.ShippingAddress, in.BillingAddress, in.Country, in.Region, in.PaymentMethod)
+	if err != nil {
+		return err
+	}
+	for i, l := range q.Lines {
+		var variant any
+		if l.VariantID != 0 {
+			variant = l.VariantID
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, line, product_id, variant_id, sku, name, quantity,
+			unit_price_minor, line_total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			in.OrderID, i+1, l.ProductID, variant, l.SKU, l.Name, l.Quantity, l.UnitPrice, l.LineTotal); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO stock_reservations (order_id, line, product_id, variant_id, quantity, state)
+			VALUES ($1, $2, $3, $4, $5, 'held')`, in.OrderID, i+1, l.ProductID, variant, l.Quantity); err != nil {
+			return err
+		}
+	}
+	return addEvent(ctx, tx, in.OrderID, string(StatusAwaitingPayment), "stock reserved; awaiting payment")
+}
+
+func addEvent(ctx context.Context, tx pgx.Tx, orderID int64, status, note string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO order_events (order_id, status, note) VALUES ($1, $2, $3)`, orderID, status, note)
+	return err
+}

@@ -1,0 +1,12 @@
+DROP TABLE IF EXISTS stripe_events;
+DROP TABLE IF EXISTS refunds;
+DROP TABLE IF EXISTS order_idempotency_keys;
+DROP TABLE IF EXISTS coupon_redemptions;
+DROP TABLE IF EXISTS stock_reservations;
+DROP TABLE IF EXISTS order_events;
+DROP TABLE IF EXISTS order_items;
+DROP TABLE IF EXISTS orders;
+DROP TYPE IF EXISTS order_status;
+DROP TABLE IF EXISTS coupons;
+DROP TABLE IF EXISTS cart_items;
+DROP TABLE IF EXISTS carts;

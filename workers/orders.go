@@ -1,0 +1,154 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	enums "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/refund"
+)
+
+// Orders starts and talks to the order workflows on behalf of the API and
+// the Stripe webhook.
+type Orders struct {
+	Client         client.Client
+	TaskQueue      string
+	PaymentTimeout time.Duration
+}
+
+// Place starts the order's checkout (or joins the one already running for
+// this order id) and waits until its stock is reserved or refused.
+func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error) {
+	id := checkout.WorkflowID(in.OrderID)
+	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                o.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			checkout.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
+			checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
+			checkout.OrderStatus.ValueSet("placing")),
+	}, checkout.Name, checkout.Input{Order: in, PaymentTimeout: o.PaymentTimeout})
+	if err != nil && !isAlreadyStarted(err) {
+		return checkout.Reservation{}, fmt.Errorf("start checkout: %w", err)
+	}
+	if err == nil {
+		h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id, UpdateName: checkout.ReservationUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			var r checkout.Reservation
+			err = h.Get(ctx, &r)
+			if err == nil {
+				return r, nil
+			}
+		}
+		if !isClosed(err) {
+			return checkout.Reservation{}, fmt.Errorf("wait for the reservation: %w", err)
+		}
+	}
+	// The checkout is over (a repeated request): its result tells.
+	var res checkout.Result
+	if err := o.Client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+		return checkout.Reservation{}, fmt.Errorf("checkout result: %w", err)
+	}
+	return checkout.Reservation{OrderID: in.OrderID, Accepted: res.Rejection == nil, Rejection: res.Rejection}, nil
+}
+
+// Cancel cancels an order that is still awaiting payment and answers its
+// final state; checkout.ErrClosed when the checkout is no longer waiting.
+func (o *Orders) Cancel(ctx context.Context, orderID int64, reason string) error {
+	h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: checkout.WorkflowID(orderID), UpdateName: checkout.CancelUpdate,
+		Args: []any{checkout.CancelRequest{Reason: reason}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil && (isClosed(err) || isNotFound(err)) {
+		return checkout.ErrClosed
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		// The update validator refused: the order moved on.
+		return fmt.Errorf("%w: %s", orders.ErrNotCancellable, ae.Message())
+	}
+	return err
+}
+
+// CancelPaid starts the cancellation (stock back, full refund) of a paid order.
+func (o *Orders) CancelPaid(ctx context.Context, in refund.CancelInput) error {
+	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       refund.CancelWorkflowID(in.OrderID),
+		TaskQueue:                o.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10))),
+	}, refund.CancelName, in)
+	if isAlreadyStarted(err) {
+		return nil
+	}
+	return err
+}
+
+// StartRefund starts the workflow of a refund recorded as pending.
+func (o *Orders) StartRefund(ctx context.Context, in refund.Input) error {
+	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       refund.WorkflowID(in.RefundID),
+		TaskQueue:                o.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
+			checkout.OrderStatus.ValueSet("refund_pending")),
+	}, refund.Name, in)
+	if isAlreadyStarted(err) {
+		return nil
+	}
+	return err
+}
+
+// ResolveRefund sends an operator's decision to a refund that needs attention.
+func (o *Orders) ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error {
+	err := o.Client.SignalWorkflow(ctx, refund.WorkflowID(refundID), "", refund.ResolveSignal, r)
+	if isNotFound(err) {
+		return checkout.ErrClosed
+	}
+	return err
+}
+
+// PaymentEvent hands a Stripe event to the order's checkout;
+// checkout.ErrClosed when the checkout has already finished.
+func (o *Orders) PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error {
+	err := o.Client.SignalWorkflow(ctx, checkout.WorkflowID(orderID), "", checkout.PaymentSignal, ev)
+	if isNotFound(err) {
+		return checkout.ErrClosed
+	}
+	return err
+}
+
+func isAlreadyStarted(err error) bool {
+	var e *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &e) || temporal.IsWorkflowExecutionAlreadyStartedError(err)
+}
+
+func isNotFound(err error) bool {
+	var e *serviceerror.NotFound
+	return errors.As(err, &e)
+}
+
+// isClosed reports an update refused because the workflow has completed
+// (the server answers NotFound "workflow execution already completed").
+func isClosed(err error) bool {
+	return err != nil && (isNotFound(err) || strings.Contains(err.Error(), "already completed"))
+}

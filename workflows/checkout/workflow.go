@@ -1,0 +1,402 @@
+// Package checkout is the order saga: place the order and reserve its stock,
+// create the Stripe PaymentIntent, wait for the payment, then either mark the
+// order paid or cancel the PaymentIntent and give the stock back. Every step
+// is an activity, so a crash or a deploy at any point resumes where it was.
+package checkout
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	emailact "github.com/shopkit/shop/activities/email"
+	ordersact "github.com/shopkit/shop/activities/orders"
+	paymentsact "github.com/shopkit/shop/activities/payments"
+	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/workflows/email"
+)
+
+// Names of the workflow and of its handlers, as shown in the Temporal UI.
+const (
+	Name = "Checkout"
+	// StatusQuery answers State.
+	StatusQuery = "status"
+	// ReservationUpdate waits until the stock is reserved (or refused) and
+	// answers Reservation.
+	ReservationUpdate = "reservation"
+	// CancelUpdate cancels an order still awaiting payment.
+	CancelUpdate = "cancel"
+	// PaymentSignal carries a Stripe payment event (PaymentEvent).
+	PaymentSignal = "payment"
+)
+
+// Stripe event types the workflow acts on.
+const (
+	EventPaymentSucceeded = "payment_intent.succeeded"
+	EventPaymentFailed    = "payment_intent.payment_failed"
+	EventPaymentCanceled  = "payment_intent.canceled"
+)
+
+// Search attributes that let operators filter orders in the Temporal UI.
+var (
+	CustomerID  = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+	OrderID     = temporal.NewSearchAttributeKeyKeyword("OrderId")
+	OrderStatus = temporal.NewSearchAttributeKeyKeyword("OrderStatus")
+)
+
+// ErrClosed is answered to a signal or update for a checkout (or refund)
+// workflow that has already finished.
+var ErrClosed = errors.New("the workflow has already finished")
+
+// clientSecretWait bounds how long the reservation answer waits for the
+// PaymentIntent, so a Stripe outage does not hold the shopper's request.
+const clientSecretWait = 10 * time.Second
+
+// WorkflowID is the order's workflow: starting it twice is a no-op.
+func WorkflowID(orderID int64) string { return fmt.Sprintf("checkout-%d", orderID) }
+
+// Input starts a checkout.
+type Input struct {
+	Order orders.PlaceInput
+	// PaymentTimeout is how long to wait for the payment.
+	PaymentTimeout time.Duration
+}
+
+// PaymentEvent is a Stripe webhook event about the order's PaymentIntent.
+type PaymentEvent struct {
+	EventID         string
+	Type            string
+	PaymentIntentID string
+	Amount          int64
+	Message         string
+}
+
+// Reservation answers ReservationUpdate.
+type Reservation struct {
+	OrderID   int64
+	Accepted  bool
+	Rejection *ordersact.Rejection
+	// Filled once the PaymentIntent exists (usually at once).
+	PaymentIntentID string
+	ClientSecret    string
+}
+
+// CancelRequest is CancelUpdate's argument.
+type CancelRequest struct {
+	Reason string
+}
+
+// State answers StatusQuery.
+type State struct {
+	Stage           string // placing, awaiting_payment, settling, done
+	Status          orders.Status
+	Reason          string
+	PaymentIntentID string
+}
+
+// Result is how the checkout ended.
+type Result struct {
+	OrderID   int64
+	Status    orders.Status // empty when the order was refused
+	Reason    string
+	Rejection *ordersact.Rejection
+}
+
+// Workflow runs one order's checkout.
+func Workflow(ctx workflow.Context, in Input) (Result, error) {
+	c := &checkout{in: in, state: State{Stage: "placing"}, cancels: workflow.NewChannel(ctx)}
+	if err := c.registerHandlers(ctx); err != nil {
+		return Result{}, err
+	}
+	res, err := c.run(ctx)
+	// Let a reservation or cancel call in flight receive its answer.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return res, err
+}
+
+type checkout struct {
+	in       Input
+	state    State
+	placed   ordersact.Placed
+	reserved bool
+	answer   Reservation
+	pi       payments.PaymentIntent
+	piDone   bool
+	cancels  workflow.Channel
+}
+
+func (c *checkout) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (State, error) { return c.state, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, ReservationUpdate, func(ctx workflow.Context) (Reservation, error) {
+		if err := workflow.Await(ctx, func() bool { return c.reserved }); err != nil {
+			return Reservation{}, err
+		}
+		if c.answer.Accepted {
+			if _, err := workflow.AwaitWithTimeout(ctx, clientSecretWait, func() bool { return c.piDone }); err != nil {
+				return Reservation{}, err
+			}
+		}
+		a := c.answer
+		a.PaymentIntentID, a.ClientSecret = c.pi.ID, c.pi.ClientSecret
+		return a, nil
+	}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, CancelUpdate, func(ctx workflow.Context, r CancelRequest) (State, error) {
+		c.cancels.Send(ctx, r)
+		err := workflow.Await(ctx, func() bool { return c.state.Stage == "done" })
+		return c.state, err
+	}, workflow.UpdateHandlerOptions{Validator: func(r CancelRequest) error {
+		if c.state.Stage != "awaiting_payment" {
+			return fmt.Errorf("%w: the order is %s", orders.ErrNotCancellable, c.stateName())
+		}
+		return nil
+	}})
+}
+
+func (c *checkout) stateName() string {
+	if c.state.Status != "" {
+		return string(c.state.Status)
+	}
+	return c.state.Stage
+}
+
+func (c *checkout) run(ctx workflow.Context) (Result, error) {
+	var oa *ordersact.Activities
+	id := c.in.Order.OrderID
+	err := workflow.ExecuteActivity(withRetries(ctx, time.Minute, 0), oa.PlaceOrder, c.in.Order).Get(ctx, &c.placed)
+	if rej, ok := ordersact.RejectionOf(err); ok {
+		c.answer, c.reserved = Reservation{OrderID: id, Rejection: &rej}, true
+		c.state = State{Stage: "done", Reason: rej.Message}
+		c.setStatus(ctx, "rejected")
+		return Result{OrderID: id, Rejection: &rej, Reason: rej.Message}, nil
+	}
+	if err != nil {
+		return Result{OrderID: id}, err
+	}
+	c.answer, c.reserved = Reservation{OrderID: id, Accepted: true}, true
+	c.state = State{Stage: "awaiting_payment", Status: orders.StatusAwaitingPayment}
+	c.setStatus(ctx, string(orders.StatusAwaitingPayment))
+
+	// From here on the order holds stock: however the wait ends, even by an
+	// operator cancelling this workflow, settle gives it back unless paid.
+	settled := false
+	defer func() {
+		if !settled {
+			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			_, _ = c.settle(dctx, orders.StatusCancelled, "checkout stopped before the payment arrived")
+		}
+	}()
+
+	status, reason := c.awaitPayment(ctx)
+	sctx := ctx
+	if ctx.Err() != nil {
+		sctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	settled = true
+	return c.settle(sctx, status, reason)
+}
+
+// awaitPayment creates the PaymentIntent and waits for its outcome, a cancel
+// or the timeout; it answers the status the order should end in.
+func (c *checkout) awaitPayment(ctx workflow.Context) (orders.Status, string) {
+	var pa *paymentsact.Activities
+	// A Stripe outage is retried until the payment window closes.
+	pctx := withRetries(ctx, 30*time.Second, c.in.PaymentTimeout)
+	if c.placed.Total > 0 {
+		err := workflow.ExecuteActivity(pctx, pa.CreatePaymentIntent, payments.PaymentIntentRequest{
+			OrderID: c.placed.OrderID, Amount: c.placed.Total, Currency: c.placed.Currency,
+			CustomerEmail: c.placed.CustomerEmail, IdempotencyKey: c.idempotencyKey("payment-intent"),
+		}).Get(ctx, &c.pi)
+		c.piDone = true
+		if err != nil {
+			if ctx.Err() != nil {
+				return orders.StatusCancelled, "checkout cancelled by an operator"
+			}
+			return orders.StatusPaymentFailed, "the payment could not be prepared: " + rootMessage(err)
+		}
+		c.state.PaymentIntentID = c.pi.ID
+	} else {
+		c.piDone = true
+		return orders.StatusPaid, "nothing to pay"
+	}
+
+	tctx, stopTimer := workflow.WithCancel(ctx)
+	defer stopTimer()
+	timer := workflow.NewTimer(tctx, c.in.PaymentTimeout)
+	events := workflow.GetSignalChannel(ctx, PaymentSignal)
+	var status orders.Status
+	var reason string
+	for status == "" {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
+			var ev PaymentEvent
+			ch.Receive(ctx, &ev)
+			status, reason = c.paymentOutcome(ctx, ev)
+		})
+		sel.AddReceive(c.cancels, func(ch workflow.ReceiveChannel, _ bool) {
+			var r CancelRequest
+			ch.Receive(ctx, &r)
+			status, reason = orders.StatusCancelled, "cancelled by the customer"
+			if r.Reason != "" {
+				reason += ": " + r.Reason
+			}
+		})
+		sel.AddFuture(timer, func(f workflow.Future) {
+			if f.Get(ctx, nil) == nil {
+				status, reason = orders.StatusCancelled, fmt.Sprintf("no payment within %s", c.in.PaymentTimeout)
+			}
+		})
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
+			status, reason = orders.StatusCancelled, "checkout cancelled by an operator"
+		})
+		sel.Select(ctx)
+	}
+	if status != orders.StatusPaid {
+		// A success that arrived out of order wins over a failure before it.
+		var ev PaymentEvent
+		for events.ReceiveAsync(&ev) {
+			if s, r := c.paymentOutcome(ctx, ev); s == orders.StatusPaid {
+				return s, r
+			}
+		}
+	}
+	return status, reason
+}
+
+// paymentOutcome reads one Stripe event; empty status means "keep waiting".
+func (c *checkout) paymentOutcome(ctx workflow.Context, ev PaymentEvent) (orders.Status, string) {
+	if ev.PaymentIntentID != c.pi.ID {
+		workflow.GetLogger(ctx).Warn("ignoring an event for another PaymentIntent", "event", ev.EventID, "payment_intent", ev.PaymentIntentID)
+		return "", ""
+	}
+	switch ev.Type {
+	case EventPaymentSucceeded:
+		return orders.StatusPaid, "payment received (" + ev.EventID + ")"
+	case EventPaymentFailed:
+		msg := "the payment failed"
+		if ev.Message != "" {
+			msg += ": " + ev.Message
+		}
+		return orders.StatusPaymentFailed, msg
+	case EventPaymentCanceled:
+		return orders.StatusCancelled, "the payment was cancelled at Stripe"
+	}
+	return "", ""
+}
+
+// settle ends the order in status. An unpaid end first cancels the
+// PaymentIntent; if Stripe says the payment beat the cancel, the order is
+// paid after all. Then the stock is committed or released and the customer
+// is told.
+func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason string) (Result, error) {
+	var oa *ordersact.Activities
+	var pa *paymentsact.Activities
+	c.state.Stage = "settling"
+	actx := withRetries(ctx, 30*time.Second, 0)
+	if status != orders.StatusPaid && c.pi.ID != "" {
+		var cr paymentsact.CancelResult
+		err := workflow.ExecuteActivity(actx, pa.CancelPaymentIntent, paymentsact.CancelRequest{
+			PaymentIntentID: c.pi.ID, Reason: cancellationReason(status), IdempotencyKey: c.idempotencyKey("cancel-payment-intent"),
+		}).Get(ctx, &cr)
+		switch {
+		case err == nil && cr.AlreadySucceeded:
+			status, reason = orders.StatusPaid, "payment received before the cancellation"
+		case err != nil:
+			// The stock is released all the same; an uncancellable
+			// PaymentIntent can no longer be paid for a released order
+			// without an operator seeing this warning.
+			workflow.GetLogger(ctx).Error("PaymentIntent not cancelled", "payment_intent", c.pi.ID, "error", err)
+		}
+	}
+	id := c.placed.OrderID
+	var kind, key string
+	if status == orders.StatusPaid {
+		if err := workflow.ExecuteActivity(actx, oa.MarkPaid, ordersact.MarkPaidInput{OrderID: id, Amount: c.placed.Total, Note: reason}).Get(ctx, nil); err != nil {
+			return Result{OrderID: id}, err
+		}
+		kind, key = mail.KindOrderConfirmation, fmt.Sprintf("order-%d-confirmation", id)
+	} else {
+		if err := workflow.ExecuteActivity(actx, oa.ReleaseOrder, ordersact.ReleaseInput{OrderID: id, Status: status, Reason: reason}).Get(ctx, nil); err != nil {
+			return Result{OrderID: id}, err
+		}
+		kind, key = mail.KindOrderCancelled, fmt.Sprintf("order-%d-cancelled", id)
+		if status == orders.StatusPaymentFailed {
+			kind, key = mail.KindPaymentFailed, fmt.Sprintf("order-%d-payment-failed", id)
+		}
+	}
+	c.state = State{Stage: "done", Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
+	c.setStatus(ctx, string(status))
+	SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
+	return Result{OrderID: id, Status: status, Reason: reason}, nil
+}
+
+// SendOrderEmail starts the email about an order event; the key makes it
+// go out at most once. Email trouble never fails the order.
+func SendOrderEmail(ctx workflow.Context, req ordersact.EmailRequest) {
+	var oa *ordersact.Activities
+	var in emailact.Input
+	if err := workflow.ExecuteActivity(withRetries(ctx, 30*time.Second, 0), oa.OrderEmail, req).Get(ctx, &in); err != nil {
+		workflow.GetLogger(ctx).Error("order email not prepared", "key", req.Key, "error", err)
+		return
+	}
+	if err := email.Start(ctx, in); err != nil {
+		workflow.GetLogger(ctx).Error("order email not started", "key", req.Key, "error", err)
+	}
+}
+
+func cancellationReason(s orders.Status) string {
+	if s == orders.StatusPaymentFailed {
+		return "failed_invoice"
+	}
+	return "abandoned"
+}
+
+func (c *checkout) setStatus(ctx workflow.Context, s string) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OrderStatus.ValueSet(s)); err != nil {
+		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
+	}
+}
+
+// idempotencyKey derives Stripe's idempotency key from the workflow and the
+// step, so every retry of that step is the same request to Stripe.
+func (c *checkout) idempotencyKey(step string) string {
+	return WorkflowID(c.in.Order.OrderID) + "/" + step
+}
+
+// withRetries sets the activity options of the saga's steps: retried with
+// backoff, for at most window in all when window > 0.
+func withRetries(ctx workflow.Context, startToClose, window time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    startToClose,
+		ScheduleToCloseTimeout: window,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			NonRetryableErrorTypes: []string{
+				ordersact.ErrTypeInvalidOrder, ordersact.ErrTypeOutOfStock, ordersact.ErrTypeWrongState,
+				ordersact.ErrTypeNotFound, paymentsact.ErrTypeRefused,
+			},
+		},
+	})
+}
+
+func rootMessage(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Message()
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "Stripe did not answer in time"
+	}
+	return err.Error()
+}
