@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"connectrpc.com/connect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -111,7 +112,7 @@ func TestCartOverREST(t *testing.T) {
 	} {
 		code, _, out := call(t, bad.method, f.url+bad.path, ann, bad.body)
 		assert.Equal(t, http.StatusBadRequest, code, "%s %s %s: %v", bad.method, bad.path, bad.body, out)
-		assert.Equal(t, "invalid_argument", out["code"], out)
+		assert.EqualValues(t, connect.CodeInvalidArgument, out["code"], "REST answers a google.rpc.Status: %v", out)
 		assert.Contains(t, out["message"], bad.field, "the error names the field")
 	}
 	_, _, cart = call(t, "GET", f.url+"/api/cart", ann, "")
@@ -237,10 +238,11 @@ func TestCouponsOverREST(t *testing.T) {
 
 	code, _, out = call(t, "POST", f.url+"/api/cart/coupon", ann, `{"code": "BIGSPEND"}`)
 	assert.Equal(t, http.StatusBadRequest, code, out)
-	assert.Equal(t, "failed_precondition", out["code"])
+	assert.EqualValues(t, connect.CodeFailedPrecondition, out["code"])
 	assert.Contains(t, out["message"], "at least 100.00 USD")
 	code, _, out = call(t, "POST", f.url+"/api/cart/coupon", ann, `{"code": "half"}`)
-	assert.Equal(t, "failed_precondition", out["code"], "%d: %v", code, out)
+	assert.Equal(t, http.StatusBadRequest, code, out)
+	assert.EqualValues(t, connect.CodeFailedPrecondition, out["code"], out)
 	assert.Contains(t, out["message"], "expired")
 	_, _, cart = call(t, "GET", f.url+"/api/cart", ann, "")
 	assert.Equal(t, "SAVE10", cart["coupon_code"], "a refused coupon leaves the cart's as it was")

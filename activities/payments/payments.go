@@ -21,9 +21,19 @@ type Activities struct {
 }
 
 // CreatePaymentIntent prepares the order's charge and records the
-// PaymentIntent on the order. The key derives from the workflow and step,
-// so a retry after a crash gets the same PaymentIntent from Stripe.
+// PaymentIntent on the order. A retry after a crash finds the recorded one;
+// a crash between Stripe's answer and the record is covered by the
+// idempotency key, derived from the workflow and step, which makes Stripe
+// answer the PaymentIntent it already created.
 func (a *Activities) CreatePaymentIntent(ctx context.Context, r payments.PaymentIntentRequest) (payments.PaymentIntent, error) {
+	if id, err := a.Orders.PaymentIntentOf(ctx, r.OrderID); err != nil || id != "" {
+		if err != nil {
+			return payments.PaymentIntent{}, err
+		}
+		pi, err := a.Stripe.GetPaymentIntent(ctx, id)
+		pi.ID = id
+		return pi, refused(err)
+	}
 	pi, err := a.Stripe.CreatePaymentIntent(ctx, r)
 	if err != nil {
 		return pi, refused(err)

@@ -116,3 +116,13 @@ func (s *Store) PaymentIntentOrder(ctx context.Context, paymentIntentID string) 
 	}
 	return id, err
 }
+
+// PaymentIntentOf returns the order's recorded PaymentIntent ("" when none yet).
+func (s *Store) PaymentIntentOf(ctx context.Context, orderID int64) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(payment_intent_id, '') FROM orders WHERE id = $1`, orderID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("order %d: %w", orderID, ErrNotFound)
+	}
+	return id, err
+}

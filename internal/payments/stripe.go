@@ -75,6 +75,15 @@ func (s *Stripe) CreatePaymentIntent(ctx context.Context, r PaymentIntentRequest
 	return PaymentIntent{ID: pi.ID, ClientSecret: pi.ClientSecret, Status: string(pi.Status)}, nil
 }
 
+// GetPaymentIntent reads a PaymentIntent.
+func (s *Stripe) GetPaymentIntent(ctx context.Context, id string) (PaymentIntent, error) {
+	pi, err := s.c.V1PaymentIntents.Retrieve(ctx, id, nil)
+	if err != nil {
+		return PaymentIntent{}, fmt.Errorf("stripe: retrieve payment intent %s: %w", id, err)
+	}
+	return PaymentIntent{ID: pi.ID, ClientSecret: pi.ClientSecret, Status: string(pi.Status)}, nil
+}
+
 // CancelPaymentIntent cancels an unpaid PaymentIntent; ErrAlreadySucceeded
 // when the payment went through before the cancel.
 func (s *Stripe) CancelPaymentIntent(ctx context.Context, id, reason, idempotencyKey string) error {

@@ -1,0 +1,271 @@
+// Package shoptest runs the order platform for tests against the real
+// services `make test` starts: a fresh PostgreSQL database, the Temporal dev
+// server (a private task queue), stripe-mock behind a recording proxy, and
+// an in-process SMTP server.
+package shoptest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shopkit/shop/internal/cart"
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/mail/mailtest"
+	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/workers"
+)
+
+// WebhookSecret signs the webhooks of tests.
+const WebhookSecret = "whsec_test_secret"
+
+// StripeMockURL is the stripe-mock the tests use.
+func StripeMockURL() string {
+	if v := os.Getenv("TEST_STRIPE_API_BASE"); v != "" {
+		return v
+	}
+	return "http://127.0.0.1:12111"
+}
+
+// Settings are the pricing rules of test shops.
+func Settings(t testing.TB) orders.Settings {
+	ship, err := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
+	require.NoError(t, err)
+	tax, err := pricing.ParseTaxRates("US-CA:7.25,DE:19")
+	require.NoError(t, err)
+	return orders.Settings{ShippingMethods: ship, TaxRates: tax, DefaultCountry: "US"}
+}
+
+// Shop is a running order platform.
+type Shop struct {
+	Pool     *pgxpool.Pool
+	Catalog  *catalog.Store
+	Coupons  *coupons.Store
+	Carts    *cart.Store
+	Orders   *orders.Store
+	Temporal client.Client
+	Queue    string
+	Flows    *workers.Orders
+	Stripe   *Recorder
+	SMTP     *mailtest.Server
+	// PaymentTimeout is given to new checkouts.
+	PaymentTimeout time.Duration
+}
+
+// New starts a shop with a worker running; paymentTimeout applies to checkouts.
+func New(t *testing.T, paymentTimeout time.Duration) *Shop {
+	t.Helper()
+	s := NewWithoutWorker(t, paymentTimeout)
+	s.StartWorker(t)
+	return s
+}
+
+// NewWithoutWorker sets up everything but the worker.
+func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
+	t.Helper()
+	pool := dbtest.New(t)
+	// Workflow ids derive from order ids, and every test database counts
+	// from the same start on one shared Temporal server.
+	_, err := pool.Exec(context.Background(), fmt.Sprintf("ALTER SEQUENCE order_ids RESTART WITH %d", 1_000_000+rand.Int64N(1<<40)))
+	require.NoError(t, err)
+	cs := coupons.NewStore(pool)
+	carts := cart.NewStore(pool, cs)
+	s := &Shop{
+		Pool: pool, Catalog: catalog.NewStore(pool), Coupons: cs, Carts: carts,
+		Orders:   orders.NewStore(pool, cs, carts, Settings(t)),
+		Temporal: testenv.Temporal(t), Queue: testenv.UniqueName("test-orders-"),
+		Stripe: NewRecorder(t, StripeMockURL()), SMTP: mailtest.Start(t), PaymentTimeout: paymentTimeout,
+	}
+	s.Flows = &workers.Orders{Client: s.Temporal, TaskQueue: s.Queue, PaymentTimeout: paymentTimeout}
+	return s
+}
+
+// Deps are the worker's dependencies, pointing at this shop's services.
+func (s *Shop) Deps(t testing.TB, dbURL, stripeURL, smtpAddr string) workers.Deps {
+	pool := s.Pool
+	if dbURL != "" {
+		p, err := pgxpool.New(context.Background(), dbURL)
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		pool = p
+	}
+	sender, err := mail.NewSender(mail.Config{Addr: smtpAddr, From: "Shop <orders@shop.test>"})
+	require.NoError(t, err)
+	cs := coupons.NewStore(pool)
+	return workers.Deps{
+		Catalog: catalog.NewStore(pool), Pool: pool,
+		Orders: orders.NewStore(pool, cs, cart.NewStore(pool, cs), Settings(t)),
+		Stripe: payments.NewStripe("sk_test_123", stripeURL, nil),
+		Mail:   sender,
+	}
+}
+
+// StartWorker runs a worker on the shop's task queue until the test ends.
+func (s *Shop) StartWorker(t *testing.T) worker.Worker {
+	t.Helper()
+	w := workers.New(s.Temporal, s.Queue, s.Deps(t, "", s.Stripe.URL(), s.SMTP.Addr()))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return w
+}
+
+// User creates a customer and answers its id.
+func (s *Shop) User(t testing.TB, name string) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, s.Pool.QueryRow(context.Background(), `INSERT INTO users (username, email, password_hash, first_name)
+		VALUES ($1, $2, 'not-a-login', $1) RETURNING id`, name, name+"@example.com").Scan(&id))
+	return id
+}
+
+// Product creates a product with stock and answers it.
+func (s *Shop) Product(t testing.TB, sku string, price int64, stock int32) catalog.Product {
+	t.Helper()
+	ctx := context.Background()
+	_, err := s.Catalog.UpsertProducts(ctx, []catalog.ProductInput{{SKU: sku, Name: "Product " + sku, Category: "Test",
+		Price: money.Money{Amount: price, Currency: "USD"}, StockQuantity: stock}})
+	require.NoError(t, err)
+	var id int64
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT id FROM products WHERE sku = $1`, sku).Scan(&id))
+	p, err := s.Catalog.GetProduct(ctx, id)
+	require.NoError(t, err)
+	return p
+}
+
+// Stock answers a product's stock now.
+func (s *Shop) Stock(t testing.TB, productID int64) int32 {
+	var n int32
+	require.NoError(t, s.Pool.QueryRow(context.Background(), `SELECT stock_quantity FROM products WHERE id = $1`, productID).Scan(&n))
+	return n
+}
+
+// WaitStatus waits until the order reaches status.
+func (s *Shop) WaitStatus(t testing.TB, orderID int64, status orders.Status, within time.Duration) orders.Order {
+	t.Helper()
+	var o orders.Order
+	require.Eventually(t, func() bool {
+		var err error
+		o, err = s.Orders.Get(context.Background(), orderID)
+		return err == nil && o.Status == status
+	}, within, 50*time.Millisecond, "order %d did not become %s (is %s)", orderID, status, o.Status)
+	return o
+}
+
+// Request is one call that reached the Stripe API.
+type Request struct {
+	Method, Path, IdempotencyKey string
+	Status                       int
+}
+
+// Recorder is a proxy in front of stripe-mock that records every request,
+// and can make the next calls to a path fail as Stripe would.
+type Recorder struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	reqs  []Request
+	fails map[string][]failure
+}
+
+type failure struct {
+	status int
+	body   string
+}
+
+// NewRecorder starts the proxy.
+func NewRecorder(t testing.TB, target string) *Recorder {
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	c := http.Client{Timeout: 3 * time.Second}
+	res, err := c.Get(target + "/v1/balance")
+	if err != nil {
+		t.Fatalf("stripe-mock is not reachable at TEST_STRIPE_API_BASE=%s: %v; start the test services with `make test`", target, err)
+	}
+	_ = res.Body.Close()
+	r := &Recorder{fails: map[string][]failure{}}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rec := Request{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key")}
+		r.mu.Lock()
+		var f *failure
+		for prefix, list := range r.fails {
+			if strings.HasPrefix(req.URL.Path, prefix) && len(list) > 0 {
+				f = &list[0]
+				r.fails[prefix] = list[1:]
+				break
+			}
+		}
+		r.mu.Unlock()
+		if f != nil {
+			_, _ = io.Copy(io.Discard, req.Body)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.status)
+			_, _ = io.WriteString(w, f.body)
+			rec.Status = f.status
+		} else {
+			sw := &statusWriter{ResponseWriter: w, status: 200}
+			proxy.ServeHTTP(sw, req)
+			rec.Status = sw.status
+		}
+		r.mu.Lock()
+		r.reqs = append(r.reqs, rec)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// URL is the proxy's address, for STRIPE_API_BASE.
+func (r *Recorder) URL() string { return r.srv.URL }
+
+// FailNext makes the next n requests to paths starting with prefix answer
+// status with a Stripe error body.
+func (r *Recorder) FailNext(prefix string, n, status int, errType, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for range n {
+		r.fails[prefix] = append(r.fails[prefix], failure{status: status,
+			body: fmt.Sprintf(`{"error":{"type":%q,"message":%q}}`, errType, message)})
+	}
+}
+
+// Requests answers the recorded requests matching method and path prefix.
+func (r *Recorder) Requests(method, prefix string) []Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Request
+	for _, q := range r.reqs {
+		if q.Method == method && strings.HasPrefix(q.Path, prefix) {
+			out = append(out, q)
+		}
+	}
+	return out
+}

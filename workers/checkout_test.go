@@ -1,0 +1,193 @@
+package workers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workflows/checkout"
+)
+
+const addr = "123 Main St, City, CA 12345"
+
+// place claims an order id and runs the checkout up to the reservation.
+func place(t *testing.T, s *shoptest.Shop, userID int64, items ...orders.Item) (checkout.Reservation, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	id, _, err := s.Orders.ClaimOrderID(ctx, userID, "", nil)
+	require.NoError(t, err)
+	return s.Flows.Place(ctx, orders.PlaceInput{OrderID: id, UserID: userID, Items: items, ShippingAddress: addr, PaymentMethod: "credit_card"})
+}
+
+func pay(t *testing.T, s *shoptest.Shop, r checkout.Reservation) {
+	t.Helper()
+	require.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{
+		EventID: "evt_" + fmt.Sprint(r.OrderID), Type: checkout.EventPaymentSucceeded, PaymentIntentID: r.PaymentIntentID}))
+}
+
+func TestCheckoutToPaid(t *testing.T) {
+	s := shoptest.New(t, time.Minute)
+	user := s.User(t, "paula")
+	p := s.Product(t, "MUG-1", 1999, 5)
+
+	r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	require.True(t, r.Accepted, "%+v", r.Rejection)
+	assert.NotEmpty(t, r.PaymentIntentID)
+	assert.NotEmpty(t, r.ClientSecret)
+	assert.Equal(t, int32(3), s.Stock(t, p.ID), "the stock is reserved when the order is accepted")
+
+	o, err := s.Orders.Get(context.Background(), r.OrderID)
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusAwaitingPayment, o.Status)
+	assert.Equal(t, int64(3998), o.Subtotal)
+	assert.Equal(t, int64(599), o.Shipping)
+	assert.Equal(t, int64(290), o.Tax, "CA 7.25% of 39.98")
+	assert.Equal(t, int64(3998+599+290), o.Total)
+	assert.Equal(t, "CA", o.Region)
+
+	pay(t, s, r)
+	o = s.WaitStatus(t, r.OrderID, orders.StatusPaid, 30*time.Second)
+	assert.Equal(t, o.Total, o.Captured)
+	assert.Equal(t, int32(3), s.Stock(t, p.ID), "paid stock stays taken")
+	var committed int
+	require.NoError(t, s.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM stock_reservations WHERE order_id = $1 AND state = 'committed'`, r.OrderID).Scan(&committed))
+	assert.Equal(t, 1, committed)
+
+	creates := s.Stripe.Requests("POST", "/v1/payment_intents")
+	require.Len(t, creates, 1, "one PaymentIntent creation")
+	assert.Equal(t, checkout.WorkflowID(r.OrderID)+"/payment-intent", creates[0].IdempotencyKey)
+
+	msgs := s.SMTP.WaitFor(t, 1, 30*time.Second)
+	assert.Equal(t, []string{"paula@example.com"}, msgs[0].To)
+	assert.Contains(t, string(msgs[0].Data), fmt.Sprint(r.OrderID))
+
+	run := s.Temporal.GetWorkflow(context.Background(), checkout.WorkflowID(r.OrderID), "")
+	var res checkout.Result
+	require.NoError(t, run.Get(context.Background(), &res))
+	assert.Equal(t, orders.StatusPaid, res.Status)
+	if os.Getenv("UPDATE_HISTORY") != "" {
+		writeHistory(t, s.Temporal, run, "../workflows/checkout/testdata/paid.json")
+	}
+}
+
+// TestConcurrentCheckoutsNeverOversell: 100 shoppers race for 10 units.
+func TestConcurrentCheckoutsNeverOversell(t *testing.T) {
+	s := shoptest.New(t, time.Minute)
+	p := s.Product(t, "HOT-1", 2500, 10)
+	users := make([]int64, 10)
+	for i := range users {
+		users[i] = s.User(t, fmt.Sprintf("racer%d", i))
+	}
+
+	var mu sync.Mutex
+	var accepted []checkout.Reservation
+	var refused []string
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := place(t, s, users[i%len(users)], orders.Item{ProductID: p.ID, Quantity: 1})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				refused = append(refused, "error: "+err.Error())
+			case r.Accepted:
+				accepted = append(accepted, r)
+			default:
+				refused = append(refused, r.Rejection.Message)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, accepted, 10)
+	require.Len(t, refused, 90)
+	for _, msg := range refused {
+		assert.Contains(t, msg, "insufficient stock for Product HOT-1 (HOT-1)")
+	}
+	assert.Equal(t, int32(0), s.Stock(t, p.ID))
+
+	for _, r := range accepted {
+		pay(t, s, r)
+	}
+	for _, r := range accepted {
+		s.WaitStatus(t, r.OrderID, orders.StatusPaid, time.Minute)
+	}
+	ctx := context.Background()
+	var rows, held, committed int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&rows))
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'held'), count(*) FILTER (WHERE state = 'committed')
+		FROM stock_reservations`).Scan(&held, &committed))
+	assert.Equal(t, 10, rows, "refused checkouts wrote nothing")
+	assert.Equal(t, 0, held)
+	assert.Equal(t, 10, committed)
+	assert.Equal(t, int32(0), s.Stock(t, p.ID), "0 oversold")
+}
+
+func TestPaymentTimeoutReleasesStock(t *testing.T) {
+	s := shoptest.New(t, 2*time.Second)
+	user := s.User(t, "tim")
+	p := s.Product(t, "SLOW-1", 1000, 4)
+	r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 3})
+	require.NoError(t, err)
+	require.True(t, r.Accepted)
+	assert.Equal(t, int32(1), s.Stock(t, p.ID))
+
+	o := s.WaitStatus(t, r.OrderID, orders.StatusCancelled, 30*time.Second)
+	assert.Contains(t, o.StatusReason, "no payment within 2s")
+	assert.Equal(t, int32(4), s.Stock(t, p.ID), "the reservation went back")
+	cancels := s.Stripe.Requests("POST", "/v1/payment_intents/"+r.PaymentIntentID+"/cancel")
+	require.Len(t, cancels, 1, "the PaymentIntent is cancelled")
+	assert.Equal(t, checkout.WorkflowID(r.OrderID)+"/cancel-payment-intent", cancels[0].IdempotencyKey)
+	msgs := s.SMTP.WaitFor(t, 1, 30*time.Second)
+	assert.Contains(t, strings.ToLower(string(msgs[0].Data)), "cancelled")
+
+	// A late success for the settled checkout changes nothing.
+	err = s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{Type: checkout.EventPaymentSucceeded, PaymentIntentID: r.PaymentIntentID})
+	assert.ErrorIs(t, err, checkout.ErrClosed)
+	if os.Getenv("UPDATE_HISTORY") != "" {
+		writeHistory(t, s.Temporal, s.Temporal.GetWorkflow(context.Background(), checkout.WorkflowID(r.OrderID), ""), "../workflows/checkout/testdata/timeout.json")
+	}
+}
+
+func TestPaymentFailureReleasesStockAndRefusalIsSynchronous(t *testing.T) {
+	s := shoptest.New(t, time.Minute)
+	user := s.User(t, "fay")
+	p := s.Product(t, "FAIL-1", 1000, 2)
+
+	r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 3})
+	require.NoError(t, err)
+	require.False(t, r.Accepted)
+	assert.Contains(t, r.Rejection.Message, "3 requested, 2 available")
+	r, err = place(t, s, user, orders.Item{ProductID: 999999, Quantity: 1})
+	require.NoError(t, err)
+	require.False(t, r.Accepted)
+	assert.Equal(t, "items[0].product_id", r.Rejection.Field)
+
+	r, err = place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	require.True(t, r.Accepted)
+	require.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{
+		EventID: "evt_fail", Type: checkout.EventPaymentFailed, PaymentIntentID: r.PaymentIntentID, Message: "Your card was declined."}))
+	o := s.WaitStatus(t, r.OrderID, orders.StatusPaymentFailed, 30*time.Second)
+	assert.Contains(t, o.StatusReason, "Your card was declined.")
+	assert.Equal(t, int32(2), s.Stock(t, p.ID))
+	var states []string
+	for _, e := range o.Events {
+		states = append(states, e.Status)
+	}
+	assert.Equal(t, []string{"awaiting_payment", "payment_failed"}, states)
+}
