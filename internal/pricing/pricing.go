@@ -81,7 +81,9 @@ type Quote struct {
 }
 
 // Money wraps an amount of the quote's currency.
-func (q Quote) Money(amount int64) money.Money { return money.Money{Amount: amount, Currency: q.Currency} }
+func (q Quote) Money(amount int64) money.Money {
+	return money.Money{Amount: amount, Currency: q.Currency}
+}
 
 // Compute prices in. Discount and tax round half up to the minor unit; tax
 // applies to the goods after discount, not to shipping.
