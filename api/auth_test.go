@@ -195,6 +195,22 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.auth.v1.AuthService/DeleteAddress":              "uooo",
 		"shop.auth.v1.AuthService/ListUsers":                  "ufoo",
 		"shop.auth.v1.AuthService/SetUserRole":                "uffo",
+		"shop.cart.v1.CartService/GetCart":                    "uooo",
+		"shop.cart.v1.CartService/AddCartItem":                "uooo",
+		"shop.cart.v1.CartService/UpdateCartItem":             "uooo",
+		"shop.cart.v1.CartService/RemoveCartItem":             "uooo",
+		"shop.cart.v1.CartService/ApplyCoupon":                "uooo",
+		"shop.cart.v1.CartService/RemoveCoupon":               "uooo",
+		"shop.cart.v1.CartService/SetShipping":                "uooo",
+		"shop.cart.v1.CartService/ListShippingMethods":        "oooo",
+		"shop.cart.v1.CartService/CreateCoupon":               "uffo",
+		"shop.cart.v1.CartService/ListCoupons":                "ufoo",
+		"shop.order.v1.OrderService/CreateOrder":              "uooo",
+		"shop.order.v1.OrderService/ListOrders":               "uooo",
+		"shop.order.v1.OrderService/GetOrder":                 "uooo",
+		"shop.order.v1.OrderService/CancelOrder":              "uooo",
+		"shop.order.v1.OrderService/RefundOrder":              "ufoo",
+		"shop.order.v1.OrderService/ResolveRefund":            "ufoo",
 		"shop.auth.v1.AuthService/Logout":                     "uooo", // last: it ends the session
 	}
 	require.Len(t, matrix, len(api.Procedures()), "every procedure is in the matrix")

@@ -23,20 +23,21 @@ import (
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/internal/cache"
-	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
-	"github.com/shopkit/shop/internal/coupons"
-	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
+	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/testenv"
 )
 
 type fixture struct {
+	shop     *shoptest.Shop
 	url      string
 	store    *catalog.Store
 	identity *identity.Service
@@ -49,6 +50,9 @@ type options struct {
 	ready  map[string]api.Check
 	limits map[string]ratelimit.Limit
 	redis  *redis.Client // for the limiter and lockout; default testenv.Redis
+	// worker runs the order workflows; paymentTimeout applies to checkouts.
+	worker         bool
+	paymentTimeout time.Duration
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -58,8 +62,16 @@ func newServer(t *testing.T, ready map[string]api.Check) *fixture {
 func newServerWith(t *testing.T, o options) *fixture {
 	t.Helper()
 	ready := o.ready
-	pool := dbtest.New(t)
-	store := catalog.NewStore(pool)
+	timeout := o.paymentTimeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	shop := shoptest.NewWithoutWorker(t, timeout)
+	if o.worker {
+		shop.StartWorker(t)
+	}
+	pool := shop.Pool
+	store := shop.Catalog
 	rdb := o.redis
 	if rdb == nil {
 		rdb = testenv.Redis(t)
@@ -94,8 +106,10 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"), Limits: o.limits,
 		Cache:       cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler)),
 		CORSOrigins: []string{"http://localhost:3000"},
-		Cart:        cart.NewStore(pool, coupons.NewStore(pool)), Coupons: coupons.NewStore(pool),
+		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: shipping, TaxRates: taxRates, DefaultCountry: "US",
+		Orders: shop.Orders, OrderFlows: shop.Flows, StripeEvents: payments.NewEvents(pool),
+		StripeWebhookSecret: shoptest.WebhookSecret,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
@@ -107,7 +121,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return &fixture{url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}}
+	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}}
 }
 
 func TestCatalogOverConnectGRPCAndGRPCWeb(t *testing.T) {

@@ -102,30 +102,28 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	return s
 }
 
-// Deps are the worker's dependencies, pointing at this shop's services.
-func (s *Shop) Deps(t testing.TB, dbURL, stripeURL, smtpAddr string) workers.Deps {
-	pool := s.Pool
-	if dbURL != "" {
-		p, err := pgxpool.New(context.Background(), dbURL)
-		require.NoError(t, err)
-		t.Cleanup(p.Close)
-		pool = p
-	}
+// WorkerDeps are a worker's dependencies on the given database, Stripe
+// and SMTP server (also for a worker in another process).
+func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAddr string) (workers.Deps, error) {
 	sender, err := mail.NewSender(mail.Config{Addr: smtpAddr, From: "Shop <orders@shop.test>"})
-	require.NoError(t, err)
+	if err != nil {
+		return workers.Deps{}, err
+	}
 	cs := coupons.NewStore(pool)
 	return workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool,
-		Orders: orders.NewStore(pool, cs, cart.NewStore(pool, cs), Settings(t)),
+		Orders: orders.NewStore(pool, cs, cart.NewStore(pool, cs), settings),
 		Stripe: payments.NewStripe("sk_test_123", stripeURL, nil),
 		Mail:   sender,
-	}
+	}, nil
 }
 
 // StartWorker runs a worker on the shop's task queue until the test ends.
 func (s *Shop) StartWorker(t *testing.T) worker.Worker {
 	t.Helper()
-	w := workers.New(s.Temporal, s.Queue, s.Deps(t, "", s.Stripe.URL(), s.SMTP.Addr()))
+	deps, err := WorkerDeps(s.Pool, Settings(t), s.Stripe.URL(), s.SMTP.Addr())
+	require.NoError(t, err)
+	w := workers.New(s.Temporal, s.Queue, deps)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	return w

@@ -1,0 +1,97 @@
+package workers_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/workers"
+)
+
+// TestMain lets this test binary double as a worker process that a test
+// can kill with SIGKILL, as a crash or an OOM kill would.
+func TestMain(m *testing.M) {
+	if queue := os.Getenv("SHOP_CHILD_WORKER_QUEUE"); queue != "" {
+		if err := runChildWorker(queue); err != nil {
+			os.Stderr.WriteString("child worker: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runChildWorker(queue string) error {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("SHOP_CHILD_DB"))
+	if err != nil {
+		return err
+	}
+	ship, _ := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
+	tax, _ := pricing.ParseTaxRates("US-CA:7.25,DE:19")
+	deps, err := shoptest.WorkerDeps(pool, orders.Settings{ShippingMethods: ship, TaxRates: tax, DefaultCountry: "US"},
+		os.Getenv("SHOP_CHILD_STRIPE"), os.Getenv("SHOP_CHILD_SMTP"))
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress()})
+	if err != nil {
+		return err
+	}
+	return workers.New(c, queue, deps).Run(worker.InterruptCh())
+}
+
+// TestWorkerKilledAfterPaymentIntent: the worker process dies by SIGKILL
+// once the PaymentIntent exists; the payment arrives while no worker runs;
+// a new worker finishes the order without a second PaymentIntent or a
+// second confirmation email.
+func TestWorkerKilledAfterPaymentIntent(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, time.Minute)
+	user := s.User(t, "kim")
+	p := s.Product(t, "CRASH-1", 4200, 3)
+
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "SHOP_CHILD_WORKER_QUEUE="+s.Queue, "SHOP_CHILD_DB="+dbtest.URL(s.Pool),
+		"SHOP_CHILD_STRIPE="+s.Stripe.URL(), "SHOP_CHILD_SMTP="+s.SMTP.Addr())
+	child.Stdout, child.Stderr = os.Stderr, os.Stderr
+	require.NoError(t, child.Start())
+	t.Cleanup(func() { _ = child.Process.Kill() })
+
+	r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
+	require.NoError(t, err)
+	require.True(t, r.Accepted)
+	require.NotEmpty(t, r.PaymentIntentID)
+	id, err := s.Orders.PaymentIntentOf(context.Background(), r.OrderID)
+	require.NoError(t, err)
+	require.Equal(t, r.PaymentIntentID, id, "the PaymentIntent is recorded on the order")
+
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+
+	pay(t, s, r)
+	time.Sleep(time.Second)
+	o, err := s.Orders.Get(context.Background(), r.OrderID)
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusAwaitingPayment, o.Status, "no worker runs: the payment waits in Temporal")
+
+	s.StartWorker(t)
+	s.WaitStatus(t, r.OrderID, orders.StatusPaid, time.Minute)
+	assert.Len(t, s.Stripe.Requests("POST", "/v1/payment_intents"), 1, "exactly one PaymentIntent creation")
+	s.SMTP.WaitFor(t, 1, 30*time.Second)
+	time.Sleep(2 * time.Second)
+	assert.Len(t, s.SMTP.Messages(), 1, "exactly one confirmation email")
+	assert.Equal(t, int32(2), s.Stock(t, p.ID))
+}
