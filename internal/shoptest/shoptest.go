@@ -88,8 +88,10 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	pool := dbtest.New(t)
 	// Workflow ids derive from order ids, and every test database counts
 	// from the same start on one shared Temporal server.
-	_, err := pool.Exec(context.Background(), fmt.Sprintf("ALTER SEQUENCE order_ids RESTART WITH %d", 1_000_000+rand.Int64N(1<<40)))
-	require.NoError(t, err)
+	for _, q := range []string{"ALTER SEQUENCE order_ids RESTART WITH %d", "ALTER TABLE refunds ALTER COLUMN id RESTART WITH %d"} {
+		_, err := pool.Exec(context.Background(), fmt.Sprintf(q, 1_000_000+rand.Int64N(1<<40)))
+		require.NoError(t, err)
+	}
 	cs := coupons.NewStore(pool)
 	carts := cart.NewStore(pool, cs)
 	s := &Shop{

@@ -1,0 +1,272 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/shoptest"
+)
+
+const seedOrder = `{
+  "items": [
+    {"product_id": %d, "quantity": 2},
+    {"product_id": %d, "quantity": 1}
+  ],
+  "shipping_address": "123 Main St, City, State 12345",
+  "billing_address": "123 Main St, City, State 12345",
+  "payment_method": "credit_card"
+}`
+
+// webhook posts a Stripe event signed with secret.
+func webhook(t *testing.T, f *fixture, ev payments.FakeEvent, secret string) (int, map[string]any) {
+	t.Helper()
+	body, sig, err := ev.Signed(secret, time.Now())
+	require.NoError(t, err)
+	req, err := http.NewRequest("POST", f.url+"/webhooks/stripe", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", sig)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var out map[string]any
+	_ = jsonDecode(res, &out)
+	return res.StatusCode, out
+}
+
+func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
+
+func paidEvent(o orders.Order, id string) payments.FakeEvent {
+	return payments.FakeEvent{ID: id, Type: "payment_intent.succeeded", OrderID: o.ID, PaymentIntentID: o.PaymentIntentID,
+		Amount: o.Total, Currency: o.Currency}
+}
+
+func orderID(t *testing.T, body map[string]any) int64 {
+	t.Helper()
+	var id int64
+	_, err := fmt.Sscan(body["id"].(string), &id)
+	require.NoError(t, err)
+	return id
+}
+
+func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
+	f := newServerWith(t, options{worker: true})
+	john := session(t, f, "johndoe", identity.RoleCustomer)
+	mug := f.shop.Product(t, "MUG-SEED", 1500, 10)
+	ctx := context.Background()
+
+	code, _, o := call(t, "POST", f.url+"/api/orders", john, fmt.Sprintf(seedOrder, f.laptop.ID, mug.ID))
+	require.Equal(t, http.StatusOK, code, o)
+	assert.Equal(t, "awaiting_payment", o["status"])
+	assert.NotEmpty(t, o["client_secret"], "the frontend confirms the payment with it")
+	assert.NotEmpty(t, o["payment_intent_id"])
+	totals := o["totals"].(map[string]any)
+	assert.Equal(t, "401498", totals["subtotal"].(map[string]any)["amount_minor"], "2 x 1999.99 + 15.00")
+	assert.Equal(t, "0", totals["shipping"].(map[string]any)["amount_minor"], "free over 50.00")
+	id := orderID(t, o)
+	assert.Equal(t, int32(48), f.shop.Stock(t, f.laptop.ID), "the stock is held once the order is accepted")
+
+	code, _, list := call(t, "GET", f.url+"/api/orders", john, "")
+	require.Equal(t, http.StatusOK, code, list)
+	assert.Len(t, list["orders"], 1)
+
+	other := session(t, f, "mallory", identity.RoleCustomer)
+	code, _, _ = call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), other, "")
+	assert.Equal(t, http.StatusNotFound, code, "another customer's order does not exist for them")
+	code, _, list = call(t, "GET", f.url+"/api/orders", other, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Empty(t, list["orders"])
+
+	stored, err := f.shop.Orders.Get(ctx, id)
+	require.NoError(t, err)
+	// A forged event changes nothing.
+	code, _ = webhook(t, f, paidEvent(stored, "evt_forged"), "whsec_not_the_secret")
+	assert.Equal(t, http.StatusBadRequest, code)
+	var events int
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&events))
+	assert.Zero(t, events)
+
+	code, _ = webhook(t, f, paidEvent(stored, "evt_paid_1"), shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	paid := f.shop.WaitStatus(t, id, orders.StatusPaid, 30*time.Second)
+	f.shop.SMTP.WaitFor(t, 1, 30*time.Second)
+
+	// The same event again is a no-op.
+	code, body := webhook(t, f, paidEvent(stored, "evt_paid_1"), shoptest.WebhookSecret)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "duplicate ignored", body["message"])
+	time.Sleep(time.Second)
+	again, err := f.shop.Orders.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, paid.Events, again.Events)
+	assert.Len(t, f.shop.SMTP.Messages(), 1, "one confirmation email")
+
+	code, _, got := call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), john, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "paid", got["status"])
+	assert.Len(t, got["timeline"], 2)
+	assert.Empty(t, got["client_secret"])
+
+	staff := session(t, f, "steve", identity.RoleStaff)
+	code, _, list = call(t, "GET", f.url+"/api/orders?status=paid", staff, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Len(t, list["orders"], 1, "staff see every customer's orders")
+}
+
+func TestOrderBadInputAndStock(t *testing.T) {
+	f := newServerWith(t, options{worker: true})
+	tok := session(t, f, "carol", identity.RoleCustomer)
+	mug := f.shop.Product(t, "MUG-FEW", 1500, 1)
+	good := `"shipping_address": "1 Rue de Rivoli, Paris", "payment_method": "credit_card"`
+	for _, c := range []struct{ field, body string }{
+		{"items[0].quantity", `{"items": [{"product_id": %d, "quantity": 0}], ` + good + `}`},
+		{"items[0].quantity", `{"items": [{"product_id": %d, "quantity": 100}], ` + good + `}`},
+		{"items[0].product_id", `{"items": [{"product_id": 9999999, "quantity": 1}], ` + good + `}`},
+		{"shipping_address", `{"items": [{"product_id": %d, "quantity": 1}], "payment_method": "credit_card"}`},
+		{"payment_method", `{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St", "payment_method": "cash"}`},
+		{"items", `{"shipping_address": "1 Main St, Springfield"}`},
+		{"shipping_country", `{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St", "shipping_country": "USA"}`},
+	} {
+		code, _, out := call(t, "POST", f.url+"/api/orders", tok, strings.ReplaceAll(c.body, "%d", fmt.Sprint(mug.ID)))
+		assert.Equal(t, http.StatusBadRequest, code, "%s: %v", c.field, out)
+		assert.Contains(t, out["message"], c.field+":", "%v", out)
+	}
+	code, _, out := call(t, "POST", f.url+"/api/orders", tok, fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 2}], `+good+`}`, mug.ID))
+	assert.Equal(t, http.StatusBadRequest, code, "FailedPrecondition: %v", out)
+	assert.Contains(t, out["message"], "insufficient stock for Product MUG-FEW (MUG-FEW): 2 requested, 1 available")
+	var rows int
+	require.NoError(t, f.shop.Pool.QueryRow(context.Background(), `SELECT count(*) FROM orders`).Scan(&rows))
+	assert.Zero(t, rows, "no half-written order")
+	assert.Equal(t, int32(1), f.shop.Stock(t, mug.ID))
+}
+
+func TestIdempotencyKeyReturnsTheSameOrder(t *testing.T) {
+	f := newServerWith(t, options{worker: true})
+	tok := session(t, f, "ida", identity.RoleCustomer)
+	body := fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St, Springfield, CA 90001"}`, f.laptop.ID)
+	post := func(key, body string) (int, map[string]any) {
+		req, err := http.NewRequest("POST", f.url+"/api/orders", bytes.NewReader([]byte(body)))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var out map[string]any
+		_ = jsonDecode(res, &out)
+		return res.StatusCode, out
+	}
+	code, first := post("order-attempt-1", body)
+	require.Equal(t, http.StatusOK, code, first)
+	code, second := post("order-attempt-1", body)
+	require.Equal(t, http.StatusOK, code, second)
+	assert.Equal(t, first["id"], second["id"])
+	assert.Equal(t, first["client_secret"], second["client_secret"], "the retry gets the same PaymentIntent")
+	code, out := post("order-attempt-1", `{"items": [{"product_id": 1, "quantity": 3}], "shipping_address": "1 Main St"}`)
+	assert.Equal(t, http.StatusConflict, code, out)
+	var rows int
+	require.NoError(t, f.shop.Pool.QueryRow(context.Background(), `SELECT count(*) FROM orders`).Scan(&rows))
+	assert.Equal(t, 1, rows)
+	assert.Equal(t, int32(49), f.shop.Stock(t, f.laptop.ID))
+	assert.Len(t, f.shop.Stripe.Requests("POST", "/v1/payment_intents"), 1)
+}
+
+func TestCartCheckoutCancelAndRefunds(t *testing.T) {
+	f := newServerWith(t, options{worker: true})
+	tok := session(t, f, "rita", identity.RoleCustomer)
+	staff := session(t, f, "sam", identity.RoleStaff)
+	ctx := context.Background()
+
+	// An unpaid order from the cart, cancelled by the customer.
+	code, _, out := call(t, "POST", f.url+"/api/cart/items", tok, fmt.Sprintf(`{"product_id": %d, "quantity": 2}`, f.laptop.ID))
+	require.Equal(t, http.StatusOK, code, out)
+	code, _, o := call(t, "POST", f.url+"/api/orders", tok, `{"shipping_address": "9 Elm St, Springfield, CA 90001"}`)
+	require.Equal(t, http.StatusOK, code, o)
+	assert.Len(t, o["lines"], 1)
+	assert.Equal(t, "7.25", o["totals"].(map[string]any)["tax_rate_percent"])
+	_, _, cart := call(t, "GET", f.url+"/api/cart", tok, "")
+	assert.Empty(t, cart["lines"], "checkout empties the cart")
+	unpaid := orderID(t, o)
+	code, _, out = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/cancel", unpaid), tok, `{"reason": "changed my mind"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Equal(t, "cancelled", out["status"])
+	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID), "cancelling gives the stock back")
+	assert.Len(t, f.shop.Stripe.Requests("POST", "/v1/payment_intents/"+o["payment_intent_id"].(string)+"/cancel"), 1)
+
+	// A paid order: partial refund, a refund Stripe refuses and ops retry,
+	// and never more than was captured.
+	code, _, o = call(t, "POST", f.url+"/api/orders", tok, fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "9 Elm St, Springfield, CA 90001"}`, f.laptop.ID))
+	require.Equal(t, http.StatusOK, code, o)
+	id := orderID(t, o)
+	stored, err := f.shop.Orders.Get(ctx, id)
+	require.NoError(t, err)
+	code, _ = webhook(t, f, paidEvent(stored, "evt_paid_2"), shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	f.shop.WaitStatus(t, id, orders.StatusPaid, 30*time.Second)
+
+	code, _, out = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/refunds", id), tok, `{"reason": "please"}`)
+	assert.Equal(t, http.StatusForbidden, code, "customers do not refund themselves: %v", out)
+	code, _, r := call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/refunds", id), staff, `{"amount": {"amount_minor": 1000, "currency": "USD"}, "reason": "scratched lid"}`)
+	require.Equal(t, http.StatusOK, code, r)
+	f.shop.WaitStatus(t, id, orders.StatusPartiallyRefunded, 30*time.Second)
+
+	code, _, out = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/refunds", id), staff, fmt.Sprintf(`{"amount": {"amount_minor": %d}, "reason": "too much"}`, stored.Total))
+	assert.Equal(t, http.StatusBadRequest, code, "more than is left to refund: %v", out)
+	assert.Contains(t, out["message"], "refund not possible")
+
+	f.shop.Stripe.FailNext("/v1/refunds", 1, http.StatusBadRequest, "invalid_request_error", "charge is disputed")
+	code, _, r = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/refunds", id), staff, `{"reason": "customer unhappy"}`)
+	require.Equal(t, http.StatusOK, code, r)
+	refundID := r["id"].(string)
+	require.Eventually(t, func() bool {
+		var st string
+		_ = f.shop.Pool.QueryRow(ctx, `SELECT status FROM refunds WHERE id = $1`, refundID).Scan(&st)
+		return st == orders.RefundNeedsAttention
+	}, 30*time.Second, 50*time.Millisecond, "a refused refund waits for an operator")
+	code, _, out = call(t, "POST", f.url+"/api/refunds/"+refundID+"/resolve", staff, `{"action": "retry", "note": "dispute closed"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	o2 := f.shop.WaitStatus(t, id, orders.StatusRefunded, 30*time.Second)
+	assert.Equal(t, o2.Captured, o2.Refunded, "refunded in full, never more")
+	assert.Len(t, f.shop.Stripe.Requests("POST", "/v1/refunds"), 3)
+
+	code, _, out = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/cancel", id), tok, `{}`)
+	assert.Equal(t, http.StatusBadRequest, code, "a refunded order is past cancelling: %v", out)
+}
+
+func TestCancelPaidOrderRefundsInFull(t *testing.T) {
+	f := newServerWith(t, options{worker: true})
+	tok := session(t, f, "pete", identity.RoleCustomer)
+	ctx := context.Background()
+	code, _, o := call(t, "POST", f.url+"/api/orders", tok, fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 3}], "shipping_address": "1 Infinite Loop, Cupertino, CA 95014"}`, f.laptop.ID))
+	require.Equal(t, http.StatusOK, code, o)
+	id := orderID(t, o)
+	stored, err := f.shop.Orders.Get(ctx, id)
+	require.NoError(t, err)
+	code, _ = webhook(t, f, paidEvent(stored, "evt_paid_3"), shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	f.shop.WaitStatus(t, id, orders.StatusPaid, 30*time.Second)
+	assert.Equal(t, int32(47), f.shop.Stock(t, f.laptop.ID))
+
+	code, _, out := call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/cancel", id), tok, `{"reason": "found it cheaper"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	var last orders.Order
+	require.Eventually(t, func() bool {
+		last, err = f.shop.Orders.Get(ctx, id)
+		return err == nil && last.Status == orders.StatusCancelled && last.Refunded == last.Captured
+	}, 30*time.Second, 50*time.Millisecond, "%+v", &last)
+	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID), "the paid stock goes back on the shelf")
+	// Confirmation, cancellation and refund emails.
+	f.shop.SMTP.WaitFor(t, 3, 30*time.Second)
+}
