@@ -56,6 +56,16 @@ if [[ ${APP_ENV:-development} == development ]]; then
     -username admin -email admin@shop.local -role admin -first-name Demo -last-name Admin
 fi
 
+# A local SMTP sink keeps the shop's emails as .eml files, unless SMTP_ADDR
+# points at a server that is already there.
+smtp_addr=${SMTP_ADDR:-127.0.0.1:1025}
+mail_note="emails go to $smtp_addr"
+if ! (exec 3<>"/dev/tcp/${smtp_addr%:*}/${smtp_addr##*:}") 2>/dev/null; then
+  bin/shop mailsink "$DATA_DIR/mail" &
+  pids+=($!)
+  mail_note="$(realpath --relative-to=. "$DATA_DIR/mail")/*.eml (SMTP sink on $smtp_addr)"
+fi
+
 bin/shop worker &
 pids+=($!)
 bin/shop api &
@@ -82,6 +92,9 @@ cat <<MSG
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
     Demo admin                           admin / $DEMO_ADMIN_PASSWORD (development only)
+    Stripe webhook                       http://localhost:$api_port/webhooks/stripe
+      pay an order: bin/shop stripe trigger payment_intent.succeeded --order ID
+    Emails                               $mail_note
 
   Press Ctrl-C to stop everything this command started.
 

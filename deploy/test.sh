@@ -12,9 +12,14 @@ export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://shop:shop@127.0.0.1:543
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 export TEST_TEMPORAL_ADDRESS=${TEST_TEMPORAL_ADDRESS:-127.0.0.1:7233}
 export TEST_ELASTICSEARCH_URL=${TEST_ELASTICSEARCH_URL:-http://127.0.0.1:9200}
+# A namespace of their own keeps test workflows (and their ids) apart from
+# `make run`'s when both use one Temporal server.
+export TEST_TEMPORAL_NAMESPACE=${TEST_TEMPORAL_NAMESPACE:-shop-test}
+export TEST_STRIPE_API_BASE=${TEST_STRIPE_API_BASE:-http://127.0.0.1:12111}
 # stack.sh reads the service addresses from the app's variable names.
 export DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL
 export TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS ELASTICSEARCH_URL=$TEST_ELASTICSEARCH_URL
+export TEMPORAL_NAMESPACE=$TEST_TEMPORAL_NAMESPACE STRIPE_API_BASE=$TEST_STRIPE_API_BASE
 
 step() { printf '\n==> %s\n' "$*"; }
 

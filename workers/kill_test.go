@@ -47,7 +47,7 @@ func runChildWorker(queue string) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress()})
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(), Namespace: testenv.TemporalNamespace()})
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,5 @@ func runMailsink(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	log.Info("mail sink listening", "addr", cfg.SMTPAddr, "dir", dir)
 	return mail.RunSink(ctx, cfg.SMTPAddr, dir, log)
 }

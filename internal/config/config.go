@@ -95,7 +95,7 @@ var defaults = map[string]string{
 	"ELASTICSEARCH_URL":     "http://127.0.0.1:9200",
 	"ELASTICSEARCH_INDEX":   "products",
 	"STRIPE_API_BASE":       "http://127.0.0.1:12111",
-	"STRIPE_SECRET_KEY":     "sk_test_stripe_mock",
+	"STRIPE_SECRET_KEY":     "sk_test_stripemock",
 	"STRIPE_WEBHOOK_SECRET": devWebhookSecret,
 	"PAYMENT_TIMEOUT":       "30m",
 	"SHOP_CURRENCY":         "USD",
@@ -160,7 +160,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LogLevel:            r.level("LOG_LEVEL"),
 		LogFormat:           r.oneOf("LOG_FORMAT", "json", "text"),
 	}
-	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripe_mock") {
+	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripemock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
 	}
 	if c.Env == "production" && c.StripeWebhookSecret == devWebhookSecret {

@@ -27,6 +27,10 @@ func env(name, def string) string {
 // TemporalAddress is the dev server the tests use.
 func TemporalAddress() string { return env("TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233") }
 
+// TemporalNamespace keeps test workflows apart from `make run`'s when both
+// use one dev server (`make test` sets shop-test).
+func TemporalNamespace() string { return env("TEST_TEMPORAL_NAMESPACE", "default") }
+
 // ElasticsearchURL is the Elasticsearch node the tests use.
 func ElasticsearchURL() string { return env("TEST_ELASTICSEARCH_URL", "http://127.0.0.1:9200") }
 
@@ -36,9 +40,9 @@ func RedisURL() string { return env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 // Temporal returns a client of the dev server, closed when the test ends.
 func Temporal(t testing.TB) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: TemporalAddress(), Namespace: "default", Logger: quietLogger{}})
+	c, err := client.Dial(client.Options{HostPort: TemporalAddress(), Namespace: TemporalNamespace(), Logger: quietLogger{}})
 	if err != nil {
-		t.Fatalf("Temporal is not reachable at TEST_TEMPORAL_ADDRESS=%s: %v; %s", TemporalAddress(), err, hint)
+		t.Fatalf("Temporal is not reachable at TEST_TEMPORAL_ADDRESS=%s (namespace %s): %v; %s", TemporalAddress(), TemporalNamespace(), err, hint)
 	}
 	t.Cleanup(c.Close)
 	return c
