@@ -37,15 +37,19 @@ func webhook(t *testing.T, f *fixture, ev payments.FakeEvent, secret string) (in
 	req, err := http.NewRequest("POST", f.url+"/webhooks/stripe", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Stripe-Signature", sig)
+	return send(t, req)
+}
+
+// send does req and decodes the JSON answer.
+func send(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	var out map[string]any
-	_ = jsonDecode(res, &out)
+	_ = json.NewDecoder(res.Body).Decode(&out)
 	return res.StatusCode, out
 }
-
-func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
 
 func paidEvent(o orders.Order, id string) payments.FakeEvent {
 	return payments.FakeEvent{ID: id, Type: "payment_intent.succeeded", OrderID: o.ID, PaymentIntentID: o.PaymentIntentID,
@@ -161,12 +165,7 @@ func TestIdempotencyKeyReturnsTheSameOrder(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", key)
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var out map[string]any
-		_ = jsonDecode(res, &out)
-		return res.StatusCode, out
+		return send(t, req)
 	}
 	code, first := post("order-attempt-1", body)
 	require.Equal(t, http.StatusOK, code, first)

@@ -30,16 +30,11 @@ type Orders struct {
 // this order id) and waits until its stock is reserved or refused.
 func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error) {
 	id := checkout.WorkflowID(in.OrderID)
-	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                o.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			checkout.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
-			checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
-			checkout.OrderStatus.ValueSet("placing")),
-	}, checkout.Name, checkout.Input{Order: in, PaymentTimeout: o.PaymentTimeout})
+	_, err := o.Client.ExecuteWorkflow(ctx, o.options(id,
+		checkout.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
+		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
+		checkout.OrderStatus.ValueSet("placing"),
+	), checkout.Name, checkout.Input{Order: in, PaymentTimeout: o.PaymentTimeout})
 	if err != nil && !isAlreadyStarted(err) {
 		return checkout.Reservation{}, fmt.Errorf("start checkout: %w", err)
 	}
@@ -89,29 +84,30 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, reason string) error
 
 // CancelPaid starts the cancellation (stock back, full refund) of a paid order.
 func (o *Orders) CancelPaid(ctx context.Context, in refund.CancelInput) error {
-	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       refund.CancelWorkflowID(in.OrderID),
-		TaskQueue:                o.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10))),
-	}, refund.CancelName, in)
-	if isAlreadyStarted(err) {
-		return nil
-	}
-	return err
+	return o.startOnce(ctx, refund.CancelWorkflowID(in.OrderID), refund.CancelName, in,
+		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)))
 }
 
 // StartRefund starts the workflow of a refund recorded as pending.
 func (o *Orders) StartRefund(ctx context.Context, in refund.Input) error {
-	_, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       refund.WorkflowID(in.RefundID),
+	return o.startOnce(ctx, refund.WorkflowID(in.RefundID), refund.Name, in,
+		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)), checkout.OrderStatus.ValueSet("refund_pending"))
+}
+
+// options start workflow id at most once: the id is the business id, so a
+// repeated request joins the running workflow and never starts a second.
+func (o *Orders) options(id string, attrs ...temporal.SearchAttributeUpdate) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       id,
 		TaskQueue:                o.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
-			checkout.OrderStatus.ValueSet("refund_pending")),
-	}, refund.Name, in)
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+	}
+}
+
+func (o *Orders) startOnce(ctx context.Context, id, name string, arg any, attrs ...temporal.SearchAttributeUpdate) error {
+	_, err := o.Client.ExecuteWorkflow(ctx, o.options(id, attrs...), name, arg)
 	if isAlreadyStarted(err) {
 		return nil
 	}
