@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/checkout"
 )
 
 const seedOrder = `{
@@ -239,6 +242,7 @@ func TestCartCheckoutCancelAndRefunds(t *testing.T) {
 	o2 := f.shop.WaitStatus(t, id, orders.StatusRefunded, 30*time.Second)
 	assert.Equal(t, o2.Captured, o2.Refunded, "refunded in full, never more")
 	assert.Len(t, f.shop.Stripe.Requests("POST", "/v1/refunds"), 3)
+	shoptest.RecordHistory(t, f.shop.Temporal, "refund-"+refundID, "../workflows/refund/testdata/operator_retry.json")
 
 	code, _, out = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/cancel", id), tok, `{}`)
 	assert.Equal(t, http.StatusBadRequest, code, "a refunded order is past cancelling: %v", out)
@@ -268,4 +272,28 @@ func TestCancelPaidOrderRefundsInFull(t *testing.T) {
 	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID), "the paid stock goes back on the shelf")
 	// Confirmation, cancellation and refund emails.
 	f.shop.SMTP.WaitFor(t, 3, 30*time.Second)
+}
+
+// downFlows is Temporal being unreachable.
+type downFlows struct{ *workers.Orders }
+
+func (downFlows) PaymentEvent(context.Context, int64, checkout.PaymentEvent) error {
+	return errors.New("temporal: connection refused")
+}
+
+func TestWebhookAsksStripeToRetryWhenTheHandOffFails(t *testing.T) {
+	f := newServerWith(t, options{flows: downFlows{}})
+	ctx := context.Background()
+	ev := payments.FakeEvent{ID: "evt_retry", Type: "payment_intent.succeeded", OrderID: 42, PaymentIntentID: "pi_42", Amount: 100, Currency: "USD"}
+	code, _ := webhook(t, f, ev, shoptest.WebhookSecret)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "Stripe retries a non-2xx answer")
+	var processed *time.Time
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT processed_at FROM stripe_events WHERE id = 'evt_retry'`).Scan(&processed))
+	assert.Nil(t, processed, "the redelivery will be handled, not ignored as a duplicate")
+	code, _ = webhook(t, f, ev, shoptest.WebhookSecret)
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+
+	// Events the shop does not act on are recorded and acknowledged.
+	code, _ = webhook(t, f, payments.FakeEvent{ID: "evt_refund", Type: "charge.refunded", OrderID: 42, PaymentIntentID: "pi_42", Amount: 100, Currency: "USD"}, shoptest.WebhookSecret)
+	assert.Equal(t, http.StatusOK, code)
 }

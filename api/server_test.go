@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,8 @@ type options struct {
 	// worker runs the order workflows; paymentTimeout applies to checkouts.
 	worker         bool
 	paymentTimeout time.Duration
+	// flows replaces the order workflows (to make them fail).
+	flows api.OrderFlows
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -108,7 +111,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: shipping, TaxRates: taxRates, DefaultCountry: "US",
-		Orders: shop.Orders, OrderFlows: shop.Flows, StripeEvents: payments.NewEvents(pool),
+		Orders: shop.Orders, OrderFlows: cmp.Or[api.OrderFlows](o.flows, shop.Flows), StripeEvents: payments.NewEvents(pool),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 	})
 	require.NoError(t, err)

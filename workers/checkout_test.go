@@ -3,7 +3,6 @@ package workers_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/email"
 )
 
 const addr = "123 Main St, City, CA 12345"
@@ -77,9 +77,8 @@ func TestCheckoutToPaid(t *testing.T) {
 	var res checkout.Result
 	require.NoError(t, run.Get(context.Background(), &res))
 	assert.Equal(t, orders.StatusPaid, res.Status)
-	if os.Getenv("UPDATE_HISTORY") != "" {
-		writeHistory(t, s.Temporal, run, "../workflows/checkout/testdata/paid.json")
-	}
+	shoptest.RecordHistory(t, s.Temporal, run.GetID(), "../workflows/checkout/testdata/paid.json")
+	shoptest.RecordHistory(t, s.Temporal, email.WorkflowID(fmt.Sprintf("order-%d-confirmation", r.OrderID)), "../workflows/email/testdata/confirmation.json")
 }
 
 // TestConcurrentCheckoutsNeverOversell: 100 shoppers race for 10 units.
@@ -158,9 +157,7 @@ func TestPaymentTimeoutReleasesStock(t *testing.T) {
 	// A late success for the settled checkout changes nothing.
 	err = s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{Type: checkout.EventPaymentSucceeded, PaymentIntentID: r.PaymentIntentID})
 	assert.ErrorIs(t, err, checkout.ErrClosed)
-	if os.Getenv("UPDATE_HISTORY") != "" {
-		writeHistory(t, s.Temporal, s.Temporal.GetWorkflow(context.Background(), checkout.WorkflowID(r.OrderID), ""), "../workflows/checkout/testdata/timeout.json")
-	}
+	shoptest.RecordHistory(t, s.Temporal, checkout.WorkflowID(r.OrderID), "../workflows/checkout/testdata/timeout.json")
 }
 
 func TestPaymentFailureReleasesStockAndRefusalIsSynchronous(t *testing.T) {

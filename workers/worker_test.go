@@ -9,15 +9,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	enums "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/catalog/demodata"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/catalogimport"
@@ -86,9 +84,7 @@ func TestCSVImportEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(9), total)
 
-	if os.Getenv("UPDATE_HISTORY") != "" {
-		writeHistory(t, c, run, "../workflows/catalogimport/testdata/import_csv.json")
-	}
+	shoptest.RecordHistory(t, c, run.GetID(), "../workflows/catalogimport/testdata/import_csv.json")
 }
 
 func TestDemoCatalogSeed(t *testing.T) {
@@ -111,32 +107,12 @@ func TestMissingFileFailsClearly(t *testing.T) {
 	require.ErrorContains(t, err, "cannot read import file")
 }
 
-func history(t *testing.T, c client.Client, run client.WorkflowRun) *historypb.History {
-	t.Helper()
-	h := &historypb.History{}
-	it := c.GetWorkflowHistory(context.Background(), run.GetID(), run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, e)
-	}
-	return h
-}
-
 func countActivities(t *testing.T, c client.Client, run client.WorkflowRun, name string) int {
 	n := 0
-	for _, e := range history(t, c, run).Events {
+	for _, e := range shoptest.History(t, c, run.GetID(), run.GetRunID()).Events {
 		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == name {
 			n++
 		}
 	}
 	return n
-}
-
-// writeHistory refreshes the replay test's history (UPDATE_HISTORY=1).
-func writeHistory(t *testing.T, c client.Client, run client.WorkflowRun, path string) {
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history(t, c, run))
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
