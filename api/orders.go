@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -25,6 +26,7 @@ import (
 type OrderFlows interface {
 	Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error)
 	Cancel(ctx context.Context, orderID int64, reason string) error
+	PaymentSecret(ctx context.Context, orderID int64) (string, error)
 	CancelPaid(ctx context.Context, in refund.CancelInput) error
 	StartRefund(ctx context.Context, in refund.Input) error
 	ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error
@@ -175,13 +177,21 @@ func (s *OrderServer) ListOrders(ctx context.Context, req *connect.Request[order
 	return connect.NewResponse(out), nil
 }
 
-// GetOrder returns an order with its timeline.
+// GetOrder returns an order with its timeline; while it awaits payment,
+// its owner also gets the client secret to pay with.
 func (s *OrderServer) GetOrder(ctx context.Context, req *connect.Request[orderv1.GetOrderRequest]) (*connect.Response[orderv1.GetOrderResponse], error) {
-	o, _, err := s.own(ctx, req.Msg.GetOrderId())
+	o, p, err := s.own(ctx, req.Msg.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&orderv1.GetOrderResponse{Order: orderPB(o)}), nil
+	out := orderPB(o)
+	if o.Status == orders.StatusAwaitingPayment && o.UserID == p.UserID {
+		if out.ClientSecret, err = s.Flows.PaymentSecret(ctx, o.ID); err != nil {
+			// The order itself is still worth answering.
+			slog.WarnContext(ctx, "client secret not read from the checkout", "order_id", o.ID, "error", err)
+		}
+	}
+	return connect.NewResponse(&orderv1.GetOrderResponse{Order: out}), nil
 }
 
 // CancelOrder cancels an unshipped order: an unpaid one through its checkout

@@ -87,6 +87,9 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	code, _, list := call(t, "GET", f.url+"/api/orders", john, "")
 	require.Equal(t, http.StatusOK, code, list)
 	assert.Len(t, list["orders"], 1)
+	code, _, got := call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), john, "")
+	require.Equal(t, http.StatusOK, code, got)
+	assert.Equal(t, o["client_secret"], got["client_secret"], "a reload can still pay")
 
 	other := session(t, f, "mallory", identity.RoleCustomer)
 	code, _, _ = call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), other, "")
@@ -119,7 +122,7 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	assert.Equal(t, paid.Events, again.Events)
 	assert.Len(t, f.shop.SMTP.Messages(), 1, "one confirmation email")
 
-	code, _, got := call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), john, "")
+	code, _, got = call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), john, "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "paid", got["status"])
 	assert.Len(t, got["timeline"], 2)

@@ -82,6 +82,22 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, reason string) error
 	return err
 }
 
+// PaymentSecret answers the client secret of an order awaiting payment.
+func (o *Orders) PaymentSecret(ctx context.Context, orderID int64) (string, error) {
+	v, err := o.Client.QueryWorkflow(ctx, checkout.WorkflowID(orderID), "", checkout.StatusQuery)
+	if err != nil {
+		return "", err
+	}
+	var st checkout.State
+	if err := v.Get(&st); err != nil {
+		return "", err
+	}
+	if st.Stage != "awaiting_payment" {
+		return "", nil
+	}
+	return st.ClientSecret, nil
+}
+
 // CancelPaid starts the cancellation (stock back, full refund) of a paid order.
 func (o *Orders) CancelPaid(ctx context.Context, in refund.CancelInput) error {
 	return o.startOnce(ctx, refund.CancelWorkflowID(in.OrderID), refund.CancelName, in,

@@ -97,6 +97,9 @@ type State struct {
 	Status          orders.Status
 	Reason          string
 	PaymentIntentID string
+	// ClientSecret lets the shopper's browser confirm the payment while
+	// the order awaits it (a page reload, a second device).
+	ClientSecret string
 }
 
 // Result is how the checkout ended.
@@ -222,7 +225,7 @@ func (c *checkout) awaitPayment(ctx workflow.Context) (orders.Status, string) {
 			}
 			return orders.StatusPaymentFailed, "the payment could not be prepared: " + rootMessage(err)
 		}
-		c.state.PaymentIntentID = c.pi.ID
+		c.state.PaymentIntentID, c.state.ClientSecret = c.pi.ID, c.pi.ClientSecret
 	} else {
 		c.piDone = true
 		return orders.StatusPaid, "nothing to pay"

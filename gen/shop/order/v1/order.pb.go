@@ -366,7 +366,7 @@ type Order struct {
 	ShippingRegion  string       `protobuf:"bytes,12,opt,name=shipping_region,json=shippingRegion,proto3" json:"shipping_region,omitempty"`
 	PaymentMethod   string       `protobuf:"bytes,13,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
 	PaymentIntentId string       `protobuf:"bytes,14,opt,name=payment_intent_id,json=paymentIntentId,proto3" json:"payment_intent_id,omitempty"`
-	// For Stripe.js to confirm the payment; only in CreateOrder's answer.
+	// For Stripe.js to confirm the payment; set for its owner while the order awaits payment.
 	ClientSecret string                 `protobuf:"bytes,15,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	Captured     *v1.Money              `protobuf:"bytes,16,opt,name=captured,proto3" json:"captured,omitempty"`
 	Refunded     *v1.Money              `protobuf:"bytes,17,opt,name=refunded,proto3" json:"refunded,omitempty"`
