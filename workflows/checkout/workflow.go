@@ -110,8 +110,14 @@ type Result struct {
 	Rejection *ordersact.Rejection
 }
 
+// defaultPaymentTimeout applies when the input names none.
+const defaultPaymentTimeout = 30 * time.Minute
+
 // Workflow runs one order's checkout.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
+	if in.PaymentTimeout <= 0 {
+		in.PaymentTimeout = defaultPaymentTimeout
+	}
 	c := &checkout{in: in, state: State{Stage: "placing"}, cancels: workflow.NewChannel(ctx)}
 	if err := c.registerHandlers(ctx); err != nil {
 		return Result{}, err
