@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/checkout"
 )
 
 // TestMain lets this test binary double as a worker process that a test
@@ -63,13 +64,7 @@ func TestWorkerKilledAfterPaymentIntent(t *testing.T) {
 	user := s.User(t, "kim")
 	p := s.Product(t, "CRASH-1", 4200, 3)
 
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "SHOP_CHILD_WORKER_QUEUE="+s.Queue, "SHOP_CHILD_DB="+dbtest.URL(s.Pool),
-		"SHOP_CHILD_STRIPE="+s.Stripe.URL(), "SHOP_CHILD_SMTP="+s.SMTP.Addr())
-	child.Stdout, child.Stderr = os.Stderr, os.Stderr
-	require.NoError(t, child.Start())
-	t.Cleanup(func() { _ = child.Process.Kill() })
-
+	child := startChildWorker(t, s)
 	r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
 	require.NoError(t, err)
 	require.True(t, r.Accepted)
@@ -93,5 +88,70 @@ func TestWorkerKilledAfterPaymentIntent(t *testing.T) {
 	s.SMTP.WaitFor(t, 1, 30*time.Second)
 	time.Sleep(2 * time.Second)
 	assert.Len(t, s.SMTP.Messages(), 1, "exactly one confirmation email")
+	assert.Equal(t, int32(2), s.Stock(t, p.ID))
+}
+
+// startChildWorker runs a worker of the shop in another process.
+func startChildWorker(t *testing.T, s *shoptest.Shop) *exec.Cmd {
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "SHOP_CHILD_WORKER_QUEUE="+s.Queue, "SHOP_CHILD_DB="+dbtest.URL(s.Pool),
+		"SHOP_CHILD_STRIPE="+s.Stripe.URL(), "SHOP_CHILD_SMTP="+s.SMTP.Addr())
+	child.Stdout, child.Stderr = os.Stderr, os.Stderr
+	require.NoError(t, child.Start())
+	t.Cleanup(func() { _ = child.Process.Kill() })
+	return child
+}
+
+// TestWorkerKilledWhileStripeAnswers: Stripe has created the PaymentIntent
+// but the worker dies before the answer reaches it. The step is retried on
+// another worker after its timeout with the same idempotency key, so Stripe
+// answers the PaymentIntent it already created: one creation, one payment.
+func TestWorkerKilledWhileStripeAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the activity timeout (30 s)")
+	}
+	s := shoptest.NewWithoutWorker(t, time.Minute)
+	user := s.User(t, "kai")
+	p := s.Product(t, "CRASH-2", 4200, 3)
+	hold := s.Stripe.HoldNext("/v1/payment_intents")
+	child := startChildWorker(t, s)
+
+	type placed struct {
+		r   checkout.Reservation
+		err error
+	}
+	done := make(chan placed, 1)
+	go func() {
+		r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
+		done <- placed{r, err}
+	}()
+	select {
+	case <-hold.Reached:
+	case <-time.After(time.Minute):
+		t.Fatal("the PaymentIntent was never requested")
+	}
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	hold.Release()
+	s.StartWorker(t)
+
+	res := <-done
+	require.NoError(t, res.err)
+	require.True(t, res.r.Accepted, "the stock was reserved before the crash")
+	var pi string
+	require.Eventually(t, func() bool {
+		pi, _ = s.Orders.PaymentIntentOf(context.Background(), res.r.OrderID)
+		return pi != ""
+	}, 2*time.Minute, 200*time.Millisecond, "the step is retried after its timeout")
+
+	creates := s.Stripe.Requests("POST", "/v1/payment_intents")
+	require.Len(t, creates, 2, "the lost answer and the retry")
+	assert.Equal(t, creates[0].IdempotencyKey, creates[1].IdempotencyKey)
+	assert.False(t, creates[0].Replayed, "created once")
+	assert.True(t, creates[1].Replayed, "the retry gets the same PaymentIntent back")
+
+	pay(t, s, checkout.Reservation{OrderID: res.r.OrderID, PaymentIntentID: pi})
+	s.WaitStatus(t, res.r.OrderID, orders.StatusPaid, time.Minute)
+	s.SMTP.WaitFor(t, 1, 30*time.Second)
 	assert.Equal(t, int32(2), s.Stock(t, p.ID))
 }

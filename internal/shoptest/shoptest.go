@@ -5,14 +5,13 @@
 package shoptest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -177,15 +176,22 @@ func (s *Shop) WaitStatus(t testing.TB, orderID int64, status orders.Status, wit
 type Request struct {
 	Method, Path, IdempotencyKey string
 	Status                       int
+	// Replayed: Stripe answered from its idempotency cache; nothing new
+	// was created.
+	Replayed bool
 }
 
-// Recorder is a proxy in front of stripe-mock that records every request,
-// and can make the next calls to a path fail as Stripe would.
+// Recorder is a proxy in front of stripe-mock that records every request.
+// Like Stripe (and unlike stripe-mock) it answers a repeated POST with the
+// same Idempotency-Key from a cache; it can also make the next calls to a
+// path fail, or hold one answer back, as a flaky network would.
 type Recorder struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	reqs  []Request
 	fails map[string][]failure
+	seen  map[string]answer
+	holds map[string]*Hold
 }
 
 type failure struct {
@@ -193,55 +199,115 @@ type failure struct {
 	body   string
 }
 
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// Hold is an answer held back: Reached closes once Stripe has done the
+// work; the caller gets the answer after Release.
+type Hold struct {
+	Reached chan struct{}
+	release chan struct{}
+}
+
+// Release lets the held answer go.
+func (h *Hold) Release() { close(h.release) }
+
 // NewRecorder starts the proxy.
 func NewRecorder(t testing.TB, target string) *Recorder {
-	u, err := url.Parse(target)
-	require.NoError(t, err)
-	c := http.Client{Timeout: 3 * time.Second}
+	c := &http.Client{Timeout: 10 * time.Second}
 	res, err := c.Get(target + "/v1/balance")
 	if err != nil {
 		t.Fatalf("stripe-mock is not reachable at TEST_STRIPE_API_BASE=%s: %v; start the test services with `make test`", target, err)
 	}
 	_ = res.Body.Close()
-	r := &Recorder{fails: map[string][]failure{}}
-	proxy := httputil.NewSingleHostReverseProxy(u)
+	r := &Recorder{fails: map[string][]failure{}, seen: map[string]answer{}, holds: map[string]*Hold{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rec := Request{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key")}
-		r.mu.Lock()
-		var f *failure
-		for prefix, list := range r.fails {
-			if strings.HasPrefix(req.URL.Path, prefix) && len(list) > 0 {
-				f = &list[0]
-				r.fails[prefix] = list[1:]
-				break
-			}
-		}
-		r.mu.Unlock()
-		if f != nil {
-			_, _ = io.Copy(io.Discard, req.Body)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(f.status)
-			_, _ = io.WriteString(w, f.body)
-			rec.Status = f.status
-		} else {
-			sw := &statusWriter{ResponseWriter: w, status: 200}
-			proxy.ServeHTTP(sw, req)
-			rec.Status = sw.status
-		}
+		a, hold := r.serve(c, target, req, &rec)
 		r.mu.Lock()
 		r.reqs = append(r.reqs, rec)
 		r.mu.Unlock()
+		if hold != nil {
+			close(hold.Reached)
+			<-hold.release
+		}
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(a.status)
+		_, _ = w.Write(a.body)
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+func (r *Recorder) serve(c *http.Client, target string, req *http.Request, rec *Request) (answer, *Hold) {
+	body, _ := io.ReadAll(req.Body)
+	cacheKey := req.Method + " " + req.URL.Path + " " + rec.IdempotencyKey
+	r.mu.Lock()
+	var f *failure
+	for prefix, list := range r.fails {
+		if strings.HasPrefix(req.URL.Path, prefix) && len(list) > 0 {
+			f = &list[0]
+			r.fails[prefix] = list[1:]
+			break
+		}
+	}
+	cached, replay := r.seen[cacheKey]
+	replay = replay && rec.IdempotencyKey != "" && req.Method == http.MethodPost
+	var hold *Hold
+	for prefix, h := range r.holds {
+		if strings.HasPrefix(req.URL.Path, prefix) && f == nil && !replay {
+			hold = h
+			delete(r.holds, prefix)
+			break
+		}
+	}
+	r.mu.Unlock()
+	json := http.Header{"Content-Type": {"application/json"}}
+	switch {
+	case f != nil:
+		rec.Status = f.status
+		return answer{status: f.status, header: json, body: []byte(f.body)}, nil
+	case replay:
+		rec.Status, rec.Replayed = cached.status, true
+		return cached, nil
+	}
+	out, err := http.NewRequest(req.Method, target+req.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return answer{status: http.StatusBadGateway, header: json}, nil
+	}
+	out.Header = req.Header.Clone()
+	res, err := c.Do(out)
+	if err != nil {
+		rec.Status = http.StatusBadGateway
+		return answer{status: http.StatusBadGateway, header: json, body: []byte(`{"error":{"type":"api_error","message":"stripe-mock unreachable"}}`)}, nil
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	a := answer{status: res.StatusCode, header: res.Header.Clone(), body: b}
+	a.header.Del("Content-Length")
+	rec.Status = a.status
+	if rec.IdempotencyKey != "" && req.Method == http.MethodPost {
+		r.mu.Lock()
+		r.seen[cacheKey] = a
+		r.mu.Unlock()
+	}
+	return a, hold
 }
 
-func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+// HoldNext holds back the answer to the next request to a path starting
+// with prefix, after stripe-mock has handled it.
+func (r *Recorder) HoldNext(prefix string) *Hold {
+	h := &Hold{Reached: make(chan struct{}), release: make(chan struct{})}
+	r.mu.Lock()
+	r.holds[prefix] = h
+	r.mu.Unlock()
+	return h
+}
 
 // URL is the proxy's address, for STRIPE_API_BASE.
 func (r *Recorder) URL() string { return r.srv.URL }
