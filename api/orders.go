@@ -25,7 +25,7 @@ import (
 // OrderFlows starts and talks to the order workflows (workers.Orders).
 type OrderFlows interface {
 	Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error)
-	Cancel(ctx context.Context, orderID int64, reason string) error
+	Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error
 	PaymentSecret(ctx context.Context, orderID int64) (string, error)
 	CancelPaid(ctx context.Context, in refund.CancelInput) error
 	StartRefund(ctx context.Context, in refund.Input) error
@@ -208,7 +208,11 @@ func (s *OrderServer) CancelOrder(ctx context.Context, req *connect.Request[orde
 	}
 	switch o.Status {
 	case orders.StatusAwaitingPayment:
-		err = s.Flows.Cancel(ctx, o.ID, reason)
+		r := checkout.CancelRequest{Reason: reason}
+		if o.UserID != p.UserID {
+			r.By = string(p.Role) + " " + p.Username
+		}
+		err = s.Flows.Cancel(ctx, o.ID, r)
 	case orders.StatusPaid:
 		if reason == "" {
 			reason = "cancelled by " + p.Username

@@ -63,10 +63,10 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 
 // Cancel cancels an order that is still awaiting payment and answers its
 // final state; checkout.ErrClosed when the checkout is no longer waiting.
-func (o *Orders) Cancel(ctx context.Context, orderID int64, reason string) error {
+func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error {
 	h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: checkout.WorkflowID(orderID), UpdateName: checkout.CancelUpdate,
-		Args: []any{checkout.CancelRequest{Reason: reason}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{r}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
 		err = h.Get(ctx, nil)

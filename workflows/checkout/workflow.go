@@ -89,6 +89,8 @@ type Reservation struct {
 // CancelRequest is CancelUpdate's argument.
 type CancelRequest struct {
 	Reason string
+	// By names who cancelled when it was not the customer (staff).
+	By string
 }
 
 // State answers StatusQuery.
@@ -254,6 +256,9 @@ func (c *checkout) awaitPayment(ctx workflow.Context) (orders.Status, string) {
 			var r CancelRequest
 			ch.Receive(ctx, &r)
 			status, reason = orders.StatusCancelled, "cancelled by the customer"
+			if r.By != "" {
+				reason = "cancelled by " + r.By
+			}
 			if r.Reason != "" {
 				reason += ": " + r.Reason
 			}
