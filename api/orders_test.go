@@ -73,8 +73,14 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	mug := f.shop.Product(t, "MUG-SEED", 1500, 10)
 	ctx := context.Background()
 
+	productURL := fmt.Sprintf("%s/api/products/%d", f.url, f.laptop.ID)
+	_, _, page := call(t, "GET", productURL, "", "")
+	assert.EqualValues(t, 50, page["stock_quantity"], "the product page is now cached")
+
 	code, _, o := call(t, "POST", f.url+"/api/orders", john, fmt.Sprintf(seedOrder, f.laptop.ID, mug.ID))
 	require.Equal(t, http.StatusOK, code, o)
+	_, _, page = call(t, "GET", productURL, "", "")
+	assert.EqualValues(t, 48, page["stock_quantity"], "placing the order refreshed the cached page")
 	assert.Equal(t, "awaiting_payment", o["status"])
 	assert.NotEmpty(t, o["client_secret"], "the frontend confirms the payment with it")
 	assert.NotEmpty(t, o["payment_intent_id"])

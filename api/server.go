@@ -81,7 +81,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	var services []svc
 	add := func(name string, path string, h http.Handler) { services = append(services, svc{name, path, h}) }
 
-	path, h := catalogv1connect.NewCatalogServiceHandler(&CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache, Changes: d.CatalogChanges}, opts)
+	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache, Changes: d.CatalogChanges}
+	path, h := catalogv1connect.NewCatalogServiceHandler(catalogServer, opts)
 	add(catalogv1connect.CatalogServiceName, path, h)
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)
@@ -89,7 +90,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 		Config: cart.Config{Shipping: d.Shipping, TaxRates: d.TaxRates, DefaultCountry: d.DefaultCountry}}, opts)
 	add(cartv1connect.CartServiceName, path, h)
 
-	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity}, opts)
+	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity,
+		StockChanged: catalogServer.productsChanged}, opts)
 	add(orderv1connect.OrderServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
