@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/shopkit/shop/internal/config"
@@ -34,11 +35,19 @@ func runStripe(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []s
 	_, port, _ := net.SplitHostPort(cfg.HTTPAddr)
 	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/stripe", "the webhook endpoint")
 	message := fs.String("message", "", "failure message of payment_intent.payment_failed")
-	if err := fs.Parse(args[2:]); err != nil {
+	// The event may come before or after the flags.
+	event, rest := args[1], args[2:]
+	if strings.HasPrefix(event, "-") {
+		event, rest = "", args[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
 		return err
 	}
-	if *orderID <= 0 {
-		return errors.New("--order is required")
+	if event == "" {
+		event = fs.Arg(0)
+	}
+	if *orderID <= 0 || event == "" {
+		return errors.New("usage: shop stripe trigger EVENT --order ID")
 	}
 	pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
@@ -52,7 +61,7 @@ func runStripe(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []s
 	if o.PaymentIntentID == "" {
 		return fmt.Errorf("order %d has no PaymentIntent yet (status %s)", o.ID, o.Status)
 	}
-	ev := payments.FakeEvent{ID: *eventID, Type: args[1], OrderID: o.ID, PaymentIntentID: o.PaymentIntentID,
+	ev := payments.FakeEvent{ID: *eventID, Type: event, OrderID: o.ID, PaymentIntentID: o.PaymentIntentID,
 		Amount: o.Total, Currency: o.Currency, FailureMessage: *message}
 	body, sig, err := ev.Signed(cfg.StripeWebhookSecret, time.Now())
 	if err != nil {
@@ -70,7 +79,7 @@ func runStripe(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []s
 	}
 	defer res.Body.Close()
 	answer, _ := io.ReadAll(res.Body)
-	fmt.Fprintf(os.Stdout, "%s for order %d (%s): %s %s", args[1], o.ID, o.PaymentIntentID, res.Status, answer)
+	fmt.Fprintf(os.Stdout, "%s for order %d (%s): %s %s", event, o.ID, o.PaymentIntentID, res.Status, answer)
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("the webhook answered %s", res.Status)
 	}
