@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/validation"
+	"github.com/shopkit/shop/workflows/checkout"
 )
 
 // errorInterceptor is the one place that turns domain errors into Connect
@@ -61,6 +62,11 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, orders.ErrIdempotencyKeyReused):
 		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, checkout.ErrUnavailable):
+		log.WarnContext(ctx, "order workflows unreachable", "procedure", procedure, "error", err)
+		return connect.NewError(connect.CodeUnavailable, checkout.ErrUnavailable)
+	case errors.Is(err, checkout.ErrClosed):
+		return connect.NewError(connect.CodeFailedPrecondition, errors.New("the order has moved on; reload it"))
 	case errors.As(err, &locked):
 		return tooManyRequests(locked.RetryAfter.Seconds())
 	case errors.Is(err, cart.ErrNotFound), errors.Is(err, coupons.ErrUnknown):

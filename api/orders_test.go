@@ -290,6 +290,10 @@ func (downFlows) PaymentEvent(context.Context, int64, checkout.PaymentEvent) err
 	return errors.New("temporal: connection refused")
 }
 
+func (downFlows) Place(context.Context, orders.PlaceInput) (checkout.Reservation, error) {
+	return checkout.Reservation{}, fmt.Errorf("%w (start checkout: connection refused)", checkout.ErrUnavailable)
+}
+
 func TestWebhookAsksStripeToRetryWhenTheHandOffFails(t *testing.T) {
 	f := newServerWith(t, options{flows: downFlows{}})
 	ctx := context.Background()
@@ -301,6 +305,13 @@ func TestWebhookAsksStripeToRetryWhenTheHandOffFails(t *testing.T) {
 	assert.Nil(t, processed, "the redelivery will be handled, not ignored as a duplicate")
 	code, _ = webhook(t, f, ev, shoptest.WebhookSecret)
 	assert.Equal(t, http.StatusServiceUnavailable, code)
+
+	// An order cannot be placed either: 503, not 500, and nothing written.
+	tok := session(t, f, "wendy", identity.RoleCustomer)
+	code, _, out := call(t, "POST", f.url+"/api/orders", tok, fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St, Springfield"}`, f.laptop.ID))
+	assert.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	assert.Equal(t, checkout.ErrUnavailable.Error(), out["message"])
+	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID))
 
 	// Events the shop does not act on are recorded and acknowledged.
 	code, _ = webhook(t, f, payments.FakeEvent{ID: "evt_refund", Type: "charge.refunded", OrderID: 42, PaymentIntentID: "pi_42", Amount: 100, Currency: "USD"}, shoptest.WebhookSecret)

@@ -36,7 +36,7 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 		checkout.OrderStatus.ValueSet("placing"),
 	), checkout.Name, checkout.Input{Order: in, PaymentTimeout: o.PaymentTimeout})
 	if err != nil && !isAlreadyStarted(err) {
-		return checkout.Reservation{}, fmt.Errorf("start checkout: %w", err)
+		return checkout.Reservation{}, unavailable("start checkout", err)
 	}
 	if err == nil {
 		h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -50,13 +50,13 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 			}
 		}
 		if !isClosed(err) {
-			return checkout.Reservation{}, fmt.Errorf("wait for the reservation: %w", err)
+			return checkout.Reservation{}, unavailable("wait for the reservation", err)
 		}
 	}
 	// The checkout is over (a repeated request): its result tells.
 	var res checkout.Result
 	if err := o.Client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
-		return checkout.Reservation{}, fmt.Errorf("checkout result: %w", err)
+		return checkout.Reservation{}, unavailable("checkout result", err)
 	}
 	return checkout.Reservation{OrderID: in.OrderID, Accepted: res.Rejection == nil, Rejection: res.Rejection}, nil
 }
@@ -79,7 +79,7 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelReq
 		// The update validator refused: the order moved on.
 		return fmt.Errorf("%w: %s", orders.ErrNotCancellable, ae.Message())
 	}
-	return err
+	return unavailable("cancel", err)
 }
 
 // PaymentSecret answers the client secret of an order awaiting payment.
@@ -127,7 +127,16 @@ func (o *Orders) startOnce(ctx context.Context, id, name string, arg any, attrs 
 	if isAlreadyStarted(err) {
 		return nil
 	}
-	return err
+	return unavailable("start "+id, err)
+}
+
+// unavailable reports a failure to reach Temporal as checkout.ErrUnavailable,
+// keeping the cause for the logs.
+func unavailable(what string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w (%s: %w)", checkout.ErrUnavailable, what, err)
 }
 
 // ResolveRefund sends an operator's decision to a refund that needs attention.
@@ -136,7 +145,7 @@ func (o *Orders) ResolveRefund(ctx context.Context, refundID int64, r refund.Res
 	if isNotFound(err) {
 		return checkout.ErrClosed
 	}
-	return err
+	return unavailable("resolve refund", err)
 }
 
 // PaymentEvent hands a Stripe event to the order's checkout;
@@ -146,7 +155,7 @@ func (o *Orders) PaymentEvent(ctx context.Context, orderID int64, ev checkout.Pa
 	if isNotFound(err) {
 		return checkout.ErrClosed
 	}
-	return err
+	return unavailable("payment event", err)
 }
 
 func isAlreadyStarted(err error) bool {

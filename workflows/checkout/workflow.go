@@ -53,6 +53,10 @@ var (
 // workflow that has already finished.
 var ErrClosed = errors.New("the workflow has already finished")
 
+// ErrUnavailable means Temporal could not be reached to start or talk to
+// an order's workflow; the request may be retried (with its Idempotency-Key).
+var ErrUnavailable = errors.New("orders are temporarily unavailable; try again shortly")
+
 // clientSecretWait bounds how long the reservation answer waits for the
 // PaymentIntent, so a Stripe outage does not hold the shopper's request.
 const clientSecretWait = 10 * time.Second
