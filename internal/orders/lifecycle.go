@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -245,7 +246,7 @@ func (s *Store) setRefundStatus(ctx context.Context, id int64, status, lastErr s
 			id, status, lastErr); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, r.OrderID, "refund_"+status, fmt.Sprintf("refund %d: %s", id, cmpOr(lastErr, status)))
+		return addEvent(ctx, tx, r.OrderID, "refund_"+status, fmt.Sprintf("refund %d: %s", id, cmp.Or(lastErr, status)))
 	})
 }
 

@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -99,8 +100,8 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 			for _, it := range c.Items {
 				in.Items = append(in.Items, Item{ProductID: it.ProductID, VariantID: it.VariantID, Quantity: it.Quantity})
 			}
-			in.CouponCode = cmpOr(in.CouponCode, c.CouponCode)
-			in.ShippingMethod = cmpOr(in.ShippingMethod, c.ShippingMethod)
+			in.CouponCode = cmp.Or(in.CouponCode, c.CouponCode)
+			in.ShippingMethod = cmp.Or(in.ShippingMethod, c.ShippingMethod)
 			if c.Country != "" && in.Country == s.settings.DefaultCountry && in.Region == "" {
 				in.Country, in.Region = c.Country, c.Region
 			}
@@ -130,13 +131,6 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 		return Order{}, err
 	}
 	return s.Get(ctx, in.OrderID)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // merge adds up repeated products and sorts the lines, so concurrent orders
@@ -221,7 +215,7 @@ func whyNotReserved(ctx context.Context, tx pgx.Tx, w wanted) error {
 }
 
 func (s *Store) quote(ctx context.Context, tx pgx.Tx, in PlaceInput, lines []pricing.Line, currency string) (pricing.Quote, error) {
-	method, ok := s.settings.ShippingMethods[cmpOr(in.ShippingMethod, "standard")]
+	method, ok := s.settings.ShippingMethods[cmp.Or(in.ShippingMethod, "standard")]
 	if !ok {
 		return pricing.Quote{}, validation.New("shipping_method", "unknown shipping method %q", in.ShippingMethod)
 	}
@@ -267,7 +261,7 @@ func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote)
 		shipping_country, shipping_region, payment_method)
 		VALUES ($1, $2, 'awaiting_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		in.OrderID, in.UserID, q.Currency, q.Subtotal, q.Discount, q.Shipping, q.Tax, q.TaxPPM, q.Total, coupon,
-		cmpOr(in.ShippingMethod, "standard"), in.ShippingAddress, in.BillingAddress, in.Country, in.Region, in.PaymentMethod)
+		cmp.Or(in.ShippingMethod, "standard"), in.ShippingAddress, in.BillingAddress, in.Country, in.Region, in.PaymentMethod)
 	if err != nil {
 		return err
 	}
