@@ -75,7 +75,7 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 	if err != nil {
 		return nil, err
 	}
-	in.OrderID, _, err = s.Orders.ClaimOrderID(ctx, p.UserID, strings.TrimSpace(req.Header().Get("Idempotency-Key")), body)
+	in.OrderID, err = s.Orders.ClaimOrderID(ctx, p.UserID, strings.TrimSpace(req.Header().Get("Idempotency-Key")), body)
 	if err != nil {
 		return nil, err
 	}

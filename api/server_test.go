@@ -29,7 +29,6 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/payments"
-	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/shoptest"
@@ -96,10 +95,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 
-	shipping, err := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
-	require.NoError(t, err)
-	taxRates, err := pricing.ParseTaxRates("US-CA:7.25,DE:19")
-	require.NoError(t, err)
+	settings := shoptest.Settings()
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
@@ -110,7 +106,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Cache:       cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler)),
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
-		Shipping: shipping, TaxRates: taxRates, DefaultCountry: "US",
+		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
 		Orders: shop.Orders, OrderFlows: cmp.Or[api.OrderFlows](o.flows, shop.Flows), StripeEvents: payments.NewEvents(pool),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 	})

@@ -24,7 +24,7 @@ func place(t *testing.T, s *shoptest.Shop, userID int64, items ...orders.Item) (
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	id, _, err := s.Orders.ClaimOrderID(ctx, userID, "", nil)
+	id, err := s.Orders.ClaimOrderID(ctx, userID, "", nil)
 	require.NoError(t, err)
 	return s.Flows.Place(ctx, orders.PlaceInput{OrderID: id, UserID: userID, Items: items, ShippingAddress: addr, PaymentMethod: "credit_card"})
 }

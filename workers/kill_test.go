@@ -15,7 +15,6 @@ import (
 
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
@@ -41,9 +40,7 @@ func runChildWorker(queue string) error {
 	if err != nil {
 		return err
 	}
-	ship, _ := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
-	tax, _ := pricing.ParseTaxRates("US-CA:7.25,DE:19")
-	deps, err := shoptest.WorkerDeps(pool, orders.Settings{ShippingMethods: ship, TaxRates: tax, DefaultCountry: "US"},
+	deps, err := shoptest.WorkerDeps(pool, shoptest.Settings(),
 		os.Getenv("SHOP_CHILD_STRIPE"), os.Getenv("SHOP_CHILD_SMTP"))
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ func TestPlaceOrderRefusalsAreFinalAndExplained(t *testing.T) {
 	a := &ordersact.Activities{Store: s.Orders}
 	env.RegisterActivity(a)
 	in := func(qty int32) orders.PlaceInput {
-		id, _, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
+		id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
 		require.NoError(t, err)
 		return orders.PlaceInput{OrderID: id, UserID: user, Items: []orders.Item{{ProductID: p.ID, Quantity: qty}}, ShippingAddress: "2 Side St, Springfield"}
 	}

@@ -22,7 +22,7 @@ func TestCreatePaymentIntentAgainstStripeMock(t *testing.T) {
 	ctx := context.Background()
 	user := s.User(t, "pam")
 	p := s.Product(t, "PI-1", 2500, 2)
-	id, _, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
+	id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
 	require.NoError(t, err)
 	o, err := s.Orders.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, Items: []orders.Item{{ProductID: p.ID, Quantity: 1}},
 		ShippingAddress: "1 Main St, Springfield"})

@@ -18,6 +18,7 @@ import (
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/validation"
 )
 
@@ -43,11 +44,8 @@ func setup(t *testing.T) *env {
 	pool := dbtest.New(t)
 	e := &env{ctx: ctx, pool: pool, catalog: catalog.NewStore(pool), coupons: coupons.NewStore(pool)}
 	e.s = cart.NewStore(pool, e.coupons)
-	ship, err := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
-	require.NoError(t, err)
-	tax, err := pricing.ParseTaxRates("US-CA:7.25,DE:19")
-	require.NoError(t, err)
-	e.cfg = cart.Config{Shipping: ship, TaxRates: tax, DefaultCountry: "US"}
+	rules := shoptest.Settings()
+	e.cfg = cart.Config{Shipping: rules.ShippingMethods, TaxRates: rules.TaxRates, DefaultCountry: rules.DefaultCountry}
 
 	cat, err := e.catalog.CreateCategory(ctx, catalog.CategoryDraft{Name: "Things"})
 	require.NoError(t, err)

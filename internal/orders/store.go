@@ -38,33 +38,33 @@ func (s *Store) Settings() Settings { return s.settings }
 // ClaimOrderID returns the order id for a new order request. With an
 // idempotency key, the same key and body from the same user always get the
 // same id, and the same key with another body is refused.
-func (s *Store) ClaimOrderID(ctx context.Context, userID int64, key string, body []byte) (id int64, existing bool, err error) {
+func (s *Store) ClaimOrderID(ctx context.Context, userID int64, key string, body []byte) (id int64, err error) {
 	if key == "" {
 		err = s.pool.QueryRow(ctx, `SELECT nextval('order_ids')`).Scan(&id)
-		return id, false, err
+		return id, err
 	}
 	if len(key) > 255 {
-		return 0, false, validation.New("Idempotency-Key", "must be at most 255 characters")
+		return 0, validation.New("Idempotency-Key", "must be at most 255 characters")
 	}
 	sum := sha256.Sum256(body)
 	err = s.pool.QueryRow(ctx, `INSERT INTO order_idempotency_keys (user_id, key, request_hash, order_id)
 		VALUES ($1, $2, $3, nextval('order_ids')) ON CONFLICT (user_id, key) DO NOTHING RETURNING order_id`,
 		userID, key, sum[:]).Scan(&id)
 	if err == nil {
-		return id, false, nil
+		return id, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, err
+		return 0, err
 	}
 	var hash []byte
 	if err := s.pool.QueryRow(ctx, `SELECT order_id, request_hash FROM order_idempotency_keys WHERE user_id = $1 AND key = $2`,
 		userID, key).Scan(&id, &hash); err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	if string(hash) != string(sum[:]) {
-		return 0, false, ErrIdempotencyKeyReused
+		return 0, ErrIdempotencyKeyReused
 	}
-	return id, true, nil
+	return id, nil
 }
 
 type wanted struct {

@@ -17,7 +17,7 @@ import (
 )
 
 func placeInput(t *testing.T, s *shoptest.Shop, user int64, items ...orders.Item) orders.PlaceInput {
-	id, _, err := s.Orders.ClaimOrderID(context.Background(), user, "", nil)
+	id, err := s.Orders.ClaimOrderID(context.Background(), user, "", nil)
 	require.NoError(t, err)
 	return orders.PlaceInput{OrderID: id, UserID: user, Items: items, ShippingAddress: "5 Market St, Springfield, CA 90001"}
 }

@@ -48,12 +48,17 @@ func StripeMockURL() string {
 	return "http://127.0.0.1:12111"
 }
 
-// Settings are the pricing rules of test shops.
-func Settings(t testing.TB) orders.Settings {
+// Settings are the pricing rules of test shops (also for a worker in
+// another process).
+func Settings() orders.Settings {
 	ship, err := pricing.ParseShippingMethods("standard:5.99:50.00,express:14.99", "USD")
-	require.NoError(t, err)
+	if err != nil {
+		panic(err) // a constant that does not parse
+	}
 	tax, err := pricing.ParseTaxRates("US-CA:7.25,DE:19")
-	require.NoError(t, err)
+	if err != nil {
+		panic(err)
+	}
 	return orders.Settings{ShippingMethods: ship, TaxRates: tax, DefaultCountry: "US"}
 }
 
@@ -95,7 +100,7 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	carts := cart.NewStore(pool, cs)
 	s := &Shop{
 		Pool: pool, Catalog: catalog.NewStore(pool), Coupons: cs, Carts: carts,
-		Orders:   orders.NewStore(pool, cs, carts, Settings(t)),
+		Orders:   orders.NewStore(pool, cs, carts, Settings()),
 		Temporal: testenv.Temporal(t), Queue: testenv.UniqueName("test-orders-"),
 		Stripe: NewRecorder(t, StripeMockURL()), SMTP: mailtest.Start(t), PaymentTimeout: paymentTimeout,
 	}
@@ -122,7 +127,7 @@ func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAdd
 // StartWorker runs a worker on the shop's task queue until the test ends.
 func (s *Shop) StartWorker(t *testing.T) worker.Worker {
 	t.Helper()
-	deps, err := WorkerDeps(s.Pool, Settings(t), s.Stripe.URL(), s.SMTP.Addr())
+	deps, err := WorkerDeps(s.Pool, Settings(), s.Stripe.URL(), s.SMTP.Addr())
 	require.NoError(t, err)
 	w := workers.New(s.Temporal, s.Queue, deps)
 	require.NoError(t, w.Start())
