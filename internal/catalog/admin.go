@@ -220,7 +220,8 @@ type StockAdjustment struct {
 }
 
 // AdjustStock adds delta (negative to remove) to the stock of a product or
-// one of its variants, atomically and never below zero, and records why.
+// one of its variants, atomically, never below zero nor above the largest
+// stock a row holds (2147483647), and records why.
 func (s *Store) AdjustStock(ctx context.Context, productID, variantID int64, delta int32, reason string, actorID int64) (int32, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
@@ -236,10 +237,12 @@ func (s *Store) AdjustStock(ctx context.Context, productID, variantID int64, del
 		var err error
 		if variantID == 0 {
 			err = tx.QueryRow(ctx, `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
-				WHERE id = $1 AND stock_quantity + $2 >= 0 RETURNING stock_quantity`, productID, delta).Scan(&after)
+				WHERE id = $1 AND stock_quantity::bigint + $2::integer BETWEEN 0 AND 2147483647
+				RETURNING stock_quantity`, productID, delta).Scan(&after)
 		} else {
 			err = tx.QueryRow(ctx, `UPDATE product_variants SET stock_quantity = stock_quantity + $3, updated_at = now()
-				WHERE id = $2 AND product_id = $1 AND stock_quantity + $3 >= 0 RETURNING stock_quantity`,
+				WHERE id = $2 AND product_id = $1 AND stock_quantity::bigint + $3::integer BETWEEN 0 AND 2147483647
+				RETURNING stock_quantity`,
 				productID, variantID, delta).Scan(&after)
 			if err == nil {
 				// The product's updated_at drives search re-indexing.
@@ -247,7 +250,12 @@ func (s *Store) AdjustStock(ctx context.Context, productID, variantID int64, del
 			}
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			return s.whyNoStockRow(ctx, tx, productID, variantID)
+			err = s.whyNoStockRow(ctx, tx, productID, variantID)
+			if delta > 0 && errors.Is(err, ErrInsufficientStock) {
+				// Adding cannot make stock negative: the sum is out of range.
+				return fieldErr("delta", "would raise stock above 2147483647")
+			}
+			return err
 		}
 		if err != nil {
 			return err

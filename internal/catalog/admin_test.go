@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,4 +146,33 @@ func TestStockAdjustmentsAreAtomicAndAudited(t *testing.T) {
 	assert.Equal(t, "reason", field(t, err))
 	_, err = s.AdjustStock(ctx, 424242, 0, 1, "x", 0)
 	assert.ErrorIs(t, err, catalog.ErrNotFound)
+}
+
+func TestStockAdjustmentOutOfRangeNamesDelta(t *testing.T) {
+	ctx := context.Background()
+	s := catalog.NewStore(dbtest.New(t))
+	c, err := s.CreateCategory(ctx, catalog.CategoryDraft{Name: "Bulk"})
+	require.NoError(t, err)
+	p, err := s.CreateProduct(ctx, catalog.ProductDraft{SKU: "BULK-1", Name: "Screws", CategoryID: c.ID,
+		Price: money.Money{Amount: 5, Currency: "USD"}, StockQuantity: 10})
+	require.NoError(t, err)
+	v, err := s.CreateVariant(ctx, p.ID, catalog.VariantDraft{SKU: "BULK-1-M4", Attributes: map[string]string{"size": "M4"},
+		StockQuantity: 10})
+	require.NoError(t, err)
+
+	for _, variant := range []int64{0, v.ID} {
+		_, err = s.AdjustStock(ctx, p.ID, variant, math.MaxInt32, "pallet", 0)
+		assert.Equal(t, "delta", field(t, err), "variant %d: %v", variant, err)
+		_, err = s.AdjustStock(ctx, p.ID, variant, math.MinInt32, "pallet", 0)
+		assert.ErrorIs(t, err, catalog.ErrInsufficientStock, "variant %d", variant)
+
+		after, err := s.AdjustStock(ctx, p.ID, variant, math.MaxInt32-10, "fill to the top", 0)
+		require.NoError(t, err, "variant %d", variant)
+		assert.Equal(t, int32(math.MaxInt32), after, "the largest stock is still allowed")
+		_, err = s.AdjustStock(ctx, p.ID, variant, 1, "one more", 0)
+		assert.Equal(t, "delta", field(t, err), "variant %d", variant)
+	}
+	list, err := s.StockAdjustments(ctx, p.ID, 100)
+	require.NoError(t, err)
+	assert.Len(t, list, 2, "refused adjustments are not recorded")
 }
