@@ -26,9 +26,19 @@ type Orders struct {
 	PaymentTimeout time.Duration
 }
 
+// Bounds on how long an API call waits on a workflow: past them it answers
+// checkout.ErrUnavailable (503 with Retry-After) instead of holding the
+// socket; the workflow goes on, and a retry joins it.
+const (
+	updateWait = 20 * time.Second
+	queryWait  = 5 * time.Second
+)
+
 // Place starts the order's checkout (or joins the one already running for
 // this order id) and waits until its stock is reserved or refused.
 func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error) {
+	ctx, cancel := context.WithTimeout(ctx, updateWait)
+	defer cancel()
 	id := checkout.WorkflowID(in.OrderID)
 	_, err := o.Client.ExecuteWorkflow(ctx, o.options(id,
 		checkout.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
@@ -64,6 +74,8 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 // Cancel cancels an order that is still awaiting payment and answers its
 // final state; checkout.ErrClosed when the checkout is no longer waiting.
 func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, updateWait)
+	defer cancel()
 	h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: checkout.WorkflowID(orderID), UpdateName: checkout.CancelUpdate,
 		Args: []any{r}, WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -76,7 +88,8 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelReq
 	}
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
-		// The update validator refused: the order moved on.
+		// Refused by the update's validator (the order moved on) or
+		// answered by its handler (the payment came first).
 		return fmt.Errorf("%w: %s", orders.ErrNotCancellable, ae.Message())
 	}
 	return unavailable("cancel", err)
@@ -84,6 +97,8 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelReq
 
 // PaymentSecret answers the client secret of an order awaiting payment.
 func (o *Orders) PaymentSecret(ctx context.Context, orderID int64) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryWait)
+	defer cancel()
 	v, err := o.Client.QueryWorkflow(ctx, checkout.WorkflowID(orderID), "", checkout.StatusQuery)
 	if err != nil {
 		return "", err

@@ -79,7 +79,7 @@ func newSearchRig(t *testing.T) *searchRig {
 	pool := dbtest.New(t)
 	store := catalog.NewStore(pool)
 	queue := testenv.UniqueName("test-search-")
-	w := workers.New(c, queue, workers.Deps{Catalog: store, Pool: pool, Elastic: viaProxy, SearchAlias: alias})
+	w := workers.New(c, queue, workers.Deps{Catalog: store, Pool: pool, Elastic: viaProxy, SearchAlias: alias, GuardActivityOptions: true})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 

@@ -7,6 +7,7 @@ import (
 
 	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -18,6 +19,7 @@ import (
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	searchact "github.com/shopkit/shop/activities/search"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
@@ -40,14 +42,22 @@ type Deps struct {
 	Orders *orders.Store
 	Stripe *payments.Stripe
 	Mail   *mail.Sender
+	// GuardActivityOptions (tests) fails a workflow task that calls an
+	// activity without a timeout and bounded retries (failure.BoundsGuard).
+	GuardActivityOptions bool
 }
 
 // New returns a worker for taskQueue with everything registered.
 func New(c client.Client, taskQueue string, d Deps) worker.Worker {
+	ics := []interceptor.WorkerInterceptor{&classifyErrors{}}
+	if d.GuardActivityOptions {
+		ics = append(ics, failure.BoundsGuard())
+	}
 	w := worker.New(c, taskQueue, worker.Options{
 		// Let in-flight activities finish on shutdown (deploys) before
 		// they are handed to another worker.
 		WorkerStopTimeout: 30 * time.Second,
+		Interceptors:      ics,
 	})
 	Register(w, d)
 	return w

@@ -28,7 +28,7 @@ func startWorker(t *testing.T) (client.Client, string, *catalog.Store) {
 	pool := dbtest.New(t)
 	store := catalog.NewStore(pool)
 	queue := testenv.UniqueName("test-import-")
-	w := workers.New(c, queue, workers.Deps{Catalog: store})
+	w := workers.New(c, queue, workers.Deps{Catalog: store, GuardActivityOptions: true})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	return c, queue, store

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	emailact "github.com/shopkit/shop/activities/email"
+	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
@@ -61,6 +62,11 @@ func (a *Activities) PlaceOrder(ctx context.Context, in orders.PlaceInput) (Plac
 	case errors.As(err, &se):
 		return Placed{}, temporal.NewNonRetryableApplicationError(se.Error(), ErrTypeOutOfStock, nil,
 			Rejection{Message: se.Error(), ProductID: se.ProductID, VariantID: se.VariantID})
+	case failure.Permanent(err):
+		// A value the database refuses: retrying cannot help, and the
+		// shopper is told (400) instead of waiting.
+		return Placed{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidOrder, nil,
+			Rejection{Field: "order", Message: "contains a value that cannot be stored (invalid text or a number out of range)"})
 	case err != nil:
 		return Placed{}, err
 	}
@@ -135,6 +141,18 @@ func (a *Activities) CancelPaidOrder(ctx context.Context, in CancelPaidInput) (o
 }
 
 const cancelRefundReason = "order cancelled"
+
+// FlagInput asks staff to look at an order.
+type FlagInput struct {
+	OrderID int64
+	Note    string
+}
+
+// FlagOrder records on the order's timeline that it needs staff, without
+// changing its status.
+func (a *Activities) FlagOrder(ctx context.Context, in FlagInput) error {
+	return stateErr(a.Store.Flag(ctx, in.OrderID, in.Note))
+}
 
 // RefundUpdate changes a refund's bookkeeping.
 type RefundUpdate struct {

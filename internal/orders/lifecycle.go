@@ -38,6 +38,29 @@ func (s *Store) SetPaymentIntent(ctx context.Context, id int64, paymentIntentID 
 	return err
 }
 
+// EventNeedsAttention marks a timeline entry that staff must act on.
+const EventNeedsAttention = "needs_attention"
+
+// Flag records that the order needs staff (a payment that does not match
+// it, say) as its status reason and on its timeline; the status stays.
+// Flagging with the same note again is a no-op, so a retry adds nothing.
+func (s *Store) Flag(ctx context.Context, id int64, note string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := lockOrder(ctx, tx, id); err != nil {
+			return err
+		}
+		var dup bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM order_events WHERE order_id = $1 AND status = $2 AND note = $3)`,
+			id, EventNeedsAttention, note).Scan(&dup); err != nil || dup {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE orders SET status_reason = $2, updated_at = now() WHERE id = $1`, id, note); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, id, EventNeedsAttention, note)
+	})
+}
+
 // MarkPaid records the captured payment and commits the held stock. Marking
 // a paid order again is a no-op.
 func (s *Store) MarkPaid(ctx context.Context, id, amount int64, note string) error {

@@ -121,6 +121,8 @@ func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAdd
 		Orders: orders.NewStore(pool, cs, cart.NewStore(pool, cs), settings),
 		Stripe: payments.NewStripe("sk_test_123", stripeURL, nil),
 		Mail:   sender,
+		// Every workflow the tests run proves its activities are bounded.
+		GuardActivityOptions: true,
 	}, nil
 }
 

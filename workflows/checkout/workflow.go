@@ -7,6 +7,7 @@ package checkout
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,7 +16,9 @@ import (
 	emailact "github.com/shopkit/shop/activities/email"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
+	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/workflows/email"
@@ -53,6 +56,13 @@ var (
 // workflow that has already finished.
 var ErrClosed = errors.New("the workflow has already finished")
 
+// Error types answered to a cancel: it lost the race to the payment, or
+// the checkout failed before settling (visible to staff in Temporal).
+const (
+	ErrTypePaidFirst = "OrderPaidFirst"
+	ErrTypeUnsettled = "CheckoutUnsettled"
+)
+
 // ErrUnavailable means Temporal could not be reached to start or talk to
 // an order's workflow; the request may be retried (with its Idempotency-Key).
 var ErrUnavailable = errors.New("orders are temporarily unavailable; try again shortly")
@@ -76,8 +86,11 @@ type PaymentEvent struct {
 	EventID         string
 	Type            string
 	PaymentIntentID string
-	Amount          int64
-	Message         string
+	// Amount (amount_received, minor units) and Currency (ISO code, any
+	// case) must match the order for a success to mark it paid.
+	Amount   int64
+	Currency string
+	Message  string
 }
 
 // Reservation answers ReservationUpdate.
@@ -124,11 +137,14 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if in.PaymentTimeout <= 0 {
 		in.PaymentTimeout = defaultPaymentTimeout
 	}
-	c := &checkout{in: in, state: State{Stage: "placing"}, cancels: workflow.NewChannel(ctx)}
+	// Buffered, so a cancel handler never blocks on a checkout that has
+	// stopped listening (the payment won the race).
+	c := &checkout{in: in, state: State{Stage: "placing"}, cancels: workflow.NewBufferedChannel(ctx, 1)}
 	if err := c.registerHandlers(ctx); err != nil {
 		return Result{}, err
 	}
 	res, err := c.run(ctx)
+	c.finished = true
 	// Let a reservation or cancel call in flight receive its answer.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return res, err
@@ -143,6 +159,10 @@ type checkout struct {
 	pi       payments.PaymentIntent
 	piDone   bool
 	cancels  workflow.Channel
+	// cancelling: a cancel was accepted and waits for the settlement.
+	cancelling bool
+	// finished: run returned, settled or not (a failure for staff).
+	finished bool
 }
 
 func (c *checkout) registerHandlers(ctx workflow.Context) error {
@@ -165,11 +185,26 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, CancelUpdate, func(ctx workflow.Context, r CancelRequest) (State, error) {
-		c.cancels.Send(ctx, r)
-		err := workflow.Await(ctx, func() bool { return c.state.Stage == "done" })
-		return c.state, err
+		if !c.cancelling {
+			c.cancelling = true
+			c.cancels.SendAsync(r)
+		}
+		if err := workflow.Await(ctx, func() bool { return c.state.Stage == "done" || c.finished }); err != nil {
+			return c.state, err
+		}
+		switch {
+		case c.state.Stage != "done":
+			return c.state, temporal.NewNonRetryableApplicationError(
+				"the checkout stopped before the order was settled; staff have been alerted", ErrTypeUnsettled, nil)
+		case c.state.Status == orders.StatusPaid:
+			// The payment arrived first: the cancel is answered, not lost.
+			return c.state, temporal.NewNonRetryableApplicationError(
+				"the order was paid before the cancellation; cancel the paid order to have it refunded", ErrTypePaidFirst, nil)
+		}
+		return c.state, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r CancelRequest) error {
-		if c.state.Stage != "awaiting_payment" {
+		// A repeated cancel while the first settles joins it.
+		if c.state.Stage != "awaiting_payment" && (c.state.Stage != "settling" || !c.cancelling) {
 			return fmt.Errorf("%w: the order is %s", orders.ErrNotCancellable, c.stateName())
 		}
 		return nil
@@ -177,6 +212,9 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 }
 
 func (c *checkout) stateName() string {
+	if c.state.Stage == "settling" {
+		return "being settled"
+	}
 	if c.state.Status != "" {
 		return string(c.state.Status)
 	}
@@ -186,7 +224,7 @@ func (c *checkout) stateName() string {
 func (c *checkout) run(ctx workflow.Context) (Result, error) {
 	var oa *ordersact.Activities
 	id := c.in.Order.OrderID
-	err := workflow.ExecuteActivity(withRetries(ctx, time.Minute, 0), oa.PlaceOrder, c.in.Order).Get(ctx, &c.placed)
+	err := workflow.ExecuteActivity(withRetries(ctx, time.Minute, placeWindow), oa.PlaceOrder, c.in.Order).Get(ctx, &c.placed)
 	if rej, ok := ordersact.RejectionOf(err); ok {
 		c.answer, c.reserved = Reservation{OrderID: id, Rejection: &rej}, true
 		c.state = State{Stage: "done", Reason: rej.Message}
@@ -297,6 +335,16 @@ func (c *checkout) paymentOutcome(ctx workflow.Context, ev PaymentEvent) (orders
 	}
 	switch ev.Type {
 	case EventPaymentSucceeded:
+		// Checkouts recorded before the amount check replay without it.
+		checked := workflow.GetVersion(ctx, "payment-amount-check", workflow.DefaultVersion, 1) >= 1
+		if checked && (ev.Amount != c.placed.Total || !strings.EqualFold(ev.Currency, c.placed.Currency)) {
+			// Never paid on a short or foreign-currency amount: flag it
+			// for staff and keep waiting for the right payment.
+			c.flag(ctx, fmt.Sprintf("payment %s reports %s received; the order total is %s: not marked paid",
+				ev.EventID, money.Money{Amount: ev.Amount, Currency: strings.ToUpper(ev.Currency)},
+				money.Money{Amount: c.placed.Total, Currency: c.placed.Currency}))
+			return "", ""
+		}
 		return orders.StatusPaid, "payment received (" + ev.EventID + ")"
 	case EventPaymentFailed:
 		msg := "the payment failed"
@@ -310,6 +358,18 @@ func (c *checkout) paymentOutcome(ctx workflow.Context, ev PaymentEvent) (orders
 	return "", ""
 }
 
+// flag records on the order that staff must look at it; the checkout goes on.
+func (c *checkout) flag(ctx workflow.Context, note string) {
+	var oa *ordersact.Activities
+	workflow.GetLogger(ctx).Error("order needs attention", "order_id", c.placed.OrderID, "note", note)
+	c.state.Reason = note
+	err := workflow.ExecuteActivity(withRetries(ctx, 30*time.Second, flagWindow), oa.FlagOrder,
+		ordersact.FlagInput{OrderID: c.placed.OrderID, Note: note}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("order flag not recorded", "order_id", c.placed.OrderID, "error", err)
+	}
+}
+
 // settle ends the order in status. An unpaid end first cancels the
 // PaymentIntent; if Stripe says the payment beat the cancel, the order is
 // paid after all. Then the stock is committed or released and the customer
@@ -318,7 +378,7 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 	var oa *ordersact.Activities
 	var pa *paymentsact.Activities
 	c.state.Stage = "settling"
-	actx := withRetries(ctx, 30*time.Second, 0)
+	actx := withRetries(ctx, 30*time.Second, settleWindow)
 	if status != orders.StatusPaid && c.pi.ID != "" {
 		var cr paymentsact.CancelResult
 		err := workflow.ExecuteActivity(actx, pa.CancelPaymentIntent, paymentsact.CancelRequest{
@@ -361,7 +421,7 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 func SendOrderEmail(ctx workflow.Context, req ordersact.EmailRequest) {
 	var oa *ordersact.Activities
 	var in emailact.Input
-	if err := workflow.ExecuteActivity(withRetries(ctx, 30*time.Second, 0), oa.OrderEmail, req).Get(ctx, &in); err != nil {
+	if err := workflow.ExecuteActivity(withRetries(ctx, 30*time.Second, settleWindow), oa.OrderEmail, req).Get(ctx, &in); err != nil {
 		workflow.GetLogger(ctx).Error("order email not prepared", "key", req.Key, "error", err)
 		return
 	}
@@ -389,8 +449,18 @@ func (c *checkout) idempotencyKey(step string) string {
 	return WorkflowID(c.in.Order.OrderID) + "/" + step
 }
 
+// How long each kind of step is retried before the checkout gives up on it.
+// Placing answers a waiting shopper; settling records money and stock, so
+// it rides out a long outage; a step still failing then fails the workflow,
+// where operators see it in the Temporal UI (and can reset it once fixed).
+const (
+	placeWindow  = 2 * time.Minute
+	flagWindow   = 10 * time.Minute
+	settleWindow = 24 * time.Hour
+)
+
 // withRetries sets the activity options of the saga's steps: retried with
-// backoff, for at most window in all when window > 0.
+// backoff, for at most window in all; permanent errors are not retried.
 func withRetries(ctx workflow.Context, startToClose, window time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    startToClose,
@@ -401,7 +471,7 @@ func withRetries(ctx workflow.Context, startToClose, window time.Duration) workf
 			MaximumInterval:    time.Minute,
 			NonRetryableErrorTypes: []string{
 				ordersact.ErrTypeInvalidOrder, ordersact.ErrTypeOutOfStock, ordersact.ErrTypeWrongState,
-				ordersact.ErrTypeNotFound, paymentsact.ErrTypeRefused,
+				ordersact.ErrTypeNotFound, paymentsact.ErrTypeRefused, failure.TypeInvalidData,
 			},
 		},
 	})

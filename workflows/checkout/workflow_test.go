@@ -2,6 +2,8 @@ package checkout
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) Result {
 
 func signal(env *testsuite.TestWorkflowEnvironment, after time.Duration, typ string) {
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_" + typ, Type: typ, PaymentIntentID: "pi_7"})
+		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_" + typ, Type: typ, PaymentIntentID: "pi_7", Amount: 4887, Currency: "usd"})
 	}, after)
 }
 
@@ -80,7 +82,7 @@ func TestFailureThenLateSuccessIsPaid(t *testing.T) {
 	env.OnActivity(oa.MarkPaid, mock.Anything, mock.Anything).Return(nil).Once()
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_1", Type: EventPaymentFailed, PaymentIntentID: "pi_7"})
-		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_2", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7"})
+		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_2", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7", Amount: 4887, Currency: "USD"})
 	}, time.Minute)
 	env.ExecuteWorkflow(Name, input)
 	assert.Equal(t, orders.StatusPaid, result(t, env).Status)
@@ -160,4 +162,98 @@ func TestRejectionAnswersTheReservation(t *testing.T) {
 	assert.Equal(t, int64(9), r.Rejection.ProductID)
 	assert.False(t, got.Accepted)
 	assert.Equal(t, "insufficient stock for Mug", got.Rejection.Message)
+}
+
+func TestShortPaymentIsFlaggedNotPaid(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(oa.FlagOrder, mock.Anything, mock.MatchedBy(func(in ordersact.FlagInput) bool {
+		return in.OrderID == 7 && strings.Contains(in.Note, "0.01 USD received") && strings.Contains(in.Note, "48.87 USD")
+	})).Return(nil).Once()
+	env.OnActivity(oa.FlagOrder, mock.Anything, mock.MatchedBy(func(in ordersact.FlagInput) bool {
+		return strings.Contains(in.Note, "48.87 EUR received")
+	})).Return(nil).Once()
+	env.OnActivity(pa.CancelPaymentIntent, mock.Anything, mock.Anything).Return(paymentsact.CancelResult{}, nil).Once()
+	env.OnActivity(oa.ReleaseOrder, mock.Anything, mock.Anything).Return(nil).Once()
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_short", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7", Amount: 1, Currency: "usd"})
+		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_eur", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7", Amount: 4887, Currency: "eur"})
+	}, time.Minute)
+	env.ExecuteWorkflow(Name, Input{Order: input.Order, PaymentTimeout: time.Hour})
+	r := result(t, env)
+	assert.Equal(t, orders.StatusCancelled, r.Status, "never paid on a mismatched amount; the window closes as usual")
+	env.AssertActivityNotCalled(t, "MarkPaid", mock.Anything, mock.Anything)
+}
+
+// cancelUpdate sends the customer's cancel and records how it was answered.
+func cancelUpdate(t *testing.T, env *testsuite.TestWorkflowEnvironment, id string, answered *error, state *State) {
+	env.UpdateWorkflow(CancelUpdate, id, &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { *answered = err },
+		OnAccept: func() {},
+		OnComplete: func(v any, err error) {
+			*answered = err
+			if v != nil {
+				*state = v.(State)
+			}
+			if err == nil && v == nil {
+				t.Error("cancel completed without a state")
+			}
+		},
+	}, CancelRequest{})
+}
+
+func TestCancelLosingToPaymentIsAnsweredPaid(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(pa.CancelPaymentIntent, mock.Anything, mock.Anything).Return(paymentsact.CancelResult{AlreadySucceeded: true}, nil).Once()
+	env.OnActivity(oa.MarkPaid, mock.Anything, mock.Anything).Return(nil).Once()
+	var answered error = errors.New("no answer")
+	var st State
+	env.RegisterDelayedCallback(func() { cancelUpdate(t, env, "c1", &answered, &st) }, time.Minute)
+	env.ExecuteWorkflow(Name, input)
+	assert.Equal(t, orders.StatusPaid, result(t, env).Status)
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, answered, &ae, "the cancel is answered, not left hanging")
+	assert.Equal(t, ErrTypePaidFirst, ae.Type())
+}
+
+func TestCancelAndPaymentInOneTaskBothAnswered(t *testing.T) {
+	for _, cancelFirst := range []bool{true, false} {
+		env := newEnv(t)
+		env.OnActivity(pa.CancelPaymentIntent, mock.Anything, mock.Anything).Return(paymentsact.CancelResult{}, nil).Maybe()
+		env.OnActivity(oa.ReleaseOrder, mock.Anything, mock.Anything).Return(nil).Maybe()
+		env.OnActivity(oa.MarkPaid, mock.Anything, mock.Anything).Return(nil).Maybe()
+		var a1, a2 error = errors.New("no answer"), errors.New("no answer")
+		var s1, s2 State
+		env.RegisterDelayedCallback(func() {
+			pay := func() {
+				env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_ok", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7", Amount: 4887, Currency: "usd"})
+			}
+			if !cancelFirst {
+				pay()
+			}
+			cancelUpdate(t, env, "c1", &a1, &s1)
+			cancelUpdate(t, env, "c2", &a2, &s2) // a double click
+			if cancelFirst {
+				pay()
+			}
+		}, time.Minute)
+		env.ExecuteWorkflow(Name, input)
+		r := result(t, env)
+		for _, a := range []struct {
+			err error
+			st  State
+		}{{a1, s1}, {a2, s2}} {
+			if r.Status == orders.StatusPaid {
+				// Refused up front (the payment is being settled) or
+				// answered once it is (paid first): never left hanging.
+				var ae *temporal.ApplicationError
+				if !errors.Is(a.err, orders.ErrNotCancellable) {
+					require.ErrorAs(t, a.err, &ae)
+					assert.Equal(t, ErrTypePaidFirst, ae.Type())
+				}
+			} else {
+				require.NoError(t, a.err)
+				assert.Equal(t, orders.StatusCancelled, a.st.Status)
+			}
+		}
+	}
 }

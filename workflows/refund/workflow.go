@@ -62,6 +62,10 @@ type Result struct {
 	StripeRefundID string
 }
 
+// bookkeepingWindow bounds the retries of a database step: it rides out a
+// long outage, then fails the workflow for operators to see and reset.
+const bookkeepingWindow = 24 * time.Hour
+
 // attemptsBeforeAttention bounds the automatic attempts of one round.
 const attemptsBeforeAttention = 6
 
@@ -74,7 +78,8 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	book := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: bookkeepingWindow,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute,
 			NonRetryableErrorTypes: []string{ordersact.ErrTypeWrongState, ordersact.ErrTypeNotFound}},
 	})
@@ -153,7 +158,8 @@ type CancelInput struct {
 func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error) {
 	var oa *ordersact.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: bookkeepingWindow,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute,
 			NonRetryableErrorTypes: []string{ordersact.ErrTypeWrongState, ordersact.ErrTypeNotFound}},
 	})

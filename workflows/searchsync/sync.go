@@ -51,8 +51,11 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) error {
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
-		// No attempt limit: an outage delays the index, it never drops a change.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		// An outage delays the index for up to a day; past that the
+		// workflow fails for operators to see, and `shop reindex` (or a
+		// reset once Elasticsearch is back) brings the index up to date.
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
 	for batches := 0; ; batches++ {
 		if len(pending) == 0 {

@@ -1,0 +1,43 @@
+// Package failure tells permanent errors (retrying cannot change the answer)
+// from transient ones, so retries are spent only where they can help.
+package failure
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/sdk/temporal"
+)
+
+// TypeInvalidData is the Temporal error type of a permanent data error:
+// PostgreSQL refused a value (SQLSTATE class 22) or a constraint (class 23).
+const TypeInvalidData = "InvalidData"
+
+// Permanent reports whether err is a data or integrity error from
+// PostgreSQL: the same statement with the same values fails again.
+// Connection trouble, timeouts, serialization failures and deadlocks are
+// transient and not permanent.
+func Permanent(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pgerrcode.IsDataException(pe.Code) || pgerrcode.IsIntegrityConstraintViolation(pe.Code)
+}
+
+// ForActivity prepares an activity's error for Temporal: a permanent error
+// becomes a non-retryable application error of TypeInvalidData; errors the
+// activity classified itself, cancellations and transient errors pass as
+// they are (retried within the caller's bounded retry policy).
+func ForActivity(err error) error {
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil, errors.As(err, &ae), errors.Is(err, context.Canceled):
+		return err
+	case Permanent(err):
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeInvalidData, err)
+	}
+	return err
+}
