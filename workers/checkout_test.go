@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,7 +18,7 @@ import (
 	"github.com/shopkit/shop/workflows/email"
 )
 
-const addr = "123 Main St, City, CA 12345"
+const addr = "123 Main St, City, CA 90012"
 
 // place claims an order id and runs the checkout up to the reservation.
 func place(t *testing.T, s *shoptest.Shop, userID int64, items ...orders.Item) (checkout.Reservation, error) {
@@ -31,8 +32,77 @@ func place(t *testing.T, s *shoptest.Shop, userID int64, items ...orders.Item) (
 
 func pay(t *testing.T, s *shoptest.Shop, r checkout.Reservation) {
 	t.Helper()
-	require.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{
-		EventID: "evt_" + fmt.Sprint(r.OrderID), Type: checkout.EventPaymentSucceeded, PaymentIntentID: r.PaymentIntentID}))
+	require.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, paidEvent(t, s, r)))
+}
+
+// paidEvent is Stripe's success for the order's full amount.
+func paidEvent(t *testing.T, s *shoptest.Shop, r checkout.Reservation) checkout.PaymentEvent {
+	t.Helper()
+	o, err := s.Orders.Get(context.Background(), r.OrderID)
+	require.NoError(t, err)
+	return checkout.PaymentEvent{EventID: "evt_" + fmt.Sprint(r.OrderID), Type: checkout.EventPaymentSucceeded,
+		PaymentIntentID: r.PaymentIntentID, Amount: o.Total, Currency: strings.ToLower(o.Currency)}
+}
+
+// TestCancelRacingPaymentIsAlwaysAnswered: a customer's cancel sent at the
+// same moment as Stripe's success, 20 times. Every cancel is answered
+// promptly, either cancelled or refused because the order was paid; the
+// answer matches the order; every checkout finishes; stock adds up.
+func TestCancelRacingPaymentIsAlwaysAnswered(t *testing.T) {
+	const races = 20
+	s := shoptest.New(t, time.Minute)
+	user := s.User(t, "racer")
+	p := s.Product(t, "RACE-1", 1200, races)
+	var placed []checkout.Reservation
+	for range races {
+		r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
+		require.NoError(t, err)
+		require.True(t, r.Accepted)
+		placed = append(placed, r)
+	}
+	cancelled := make([]error, races)
+	took := make([]time.Duration, races)
+	var wg sync.WaitGroup
+	for i, r := range placed {
+		ev := paidEvent(t, s, r)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			cancelled[i] = s.Flows.Cancel(context.Background(), r.OrderID, checkout.CancelRequest{Reason: "changed my mind"})
+			took[i] = time.Since(start)
+		}()
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, ev))
+		}()
+	}
+	wg.Wait()
+
+	var paid, cancels int
+	for i, r := range placed {
+		assert.Less(t, took[i], 15*time.Second, "order %d: the cancel is answered promptly", r.OrderID)
+		var res checkout.Result
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		require.NoError(t, s.Temporal.GetWorkflow(ctx, checkout.WorkflowID(r.OrderID), "").Get(ctx, &res), "the checkout finishes")
+		cancel()
+		o, err := s.Orders.Get(context.Background(), r.OrderID)
+		require.NoError(t, err)
+		assert.Equal(t, res.Status, o.Status)
+		switch err := cancelled[i]; {
+		case err == nil:
+			cancels++
+			assert.Equal(t, orders.StatusCancelled, o.Status, "order %d: a cancel answered OK left it cancelled", r.OrderID)
+		case errors.Is(err, orders.ErrNotCancellable):
+			paid++
+			assert.Equal(t, orders.StatusPaid, o.Status, "order %d: a refused cancel means the payment won: %v", r.OrderID, err)
+		default:
+			t.Errorf("order %d: the cancel got no clear answer: %v", r.OrderID, err)
+		}
+	}
+	t.Logf("%d cancelled, %d paid first", cancels, paid)
+	assert.Equal(t, races, cancels+paid)
+	assert.Equal(t, int32(cancels), s.Stock(t, p.ID), "cancelled orders gave their unit back; paid ones kept it")
 }
 
 func TestCheckoutToPaid(t *testing.T) {
@@ -84,6 +154,8 @@ func TestCheckoutToPaid(t *testing.T) {
 // TestConcurrentCheckoutsNeverOversell: 100 shoppers race for 10 units.
 func TestConcurrentCheckoutsNeverOversell(t *testing.T) {
 	s := shoptest.New(t, time.Minute)
+	// 100 checkouts at once on a small test machine: correctness, not speed.
+	s.Flows.UpdateWait = 2 * time.Minute
 	p := s.Product(t, "HOT-1", 2500, 10)
 	users := make([]int64, 10)
 	for i := range users {
@@ -187,4 +259,23 @@ func TestPaymentFailureReleasesStockAndRefusalIsSynchronous(t *testing.T) {
 		states = append(states, e.Status)
 	}
 	assert.Equal(t, []string{"awaiting_payment", "payment_failed"}, states)
+}
+
+// TestPlaceWithoutWorkerAnswersInTime: with no worker to run the checkout,
+// placing an order answers ErrUnavailable at its deadline instead of
+// holding the caller.
+func TestPlaceWithoutWorkerAnswersInTime(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, time.Minute)
+	s.Flows.UpdateWait = 2 * time.Second
+	user := s.User(t, "wendy")
+	p := s.Product(t, "WAIT-1", 1000, 1)
+	start := time.Now()
+	_, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
+	assert.ErrorIs(t, err, checkout.ErrUnavailable)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	// A cancel waits no longer either.
+	start = time.Now()
+	err = s.Flows.Cancel(context.Background(), 1, checkout.CancelRequest{})
+	assert.Error(t, err)
+	assert.Less(t, time.Since(start), 10*time.Second)
 }

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,20 +25,24 @@ type Orders struct {
 	Client         client.Client
 	TaskQueue      string
 	PaymentTimeout time.Duration
+	// UpdateWait bounds the wait for a reservation or a cancel (default 20s).
+	UpdateWait time.Duration
 }
 
-// Bounds on how long an API call waits on a workflow: past them it answers
-// checkout.ErrUnavailable (503 with Retry-After) instead of holding the
-// socket; the workflow goes on, and a retry joins it.
+// Default bounds on how long an API call waits on a workflow: past them it
+// answers checkout.ErrUnavailable (503 with Retry-After) instead of holding
+// the socket; the workflow goes on, and a retry joins it.
 const (
-	updateWait = 20 * time.Second
-	queryWait  = 5 * time.Second
+	defaultUpdateWait = 20 * time.Second
+	queryWait         = 5 * time.Second
 )
+
+func (o *Orders) updateWait() time.Duration { return cmp.Or(o.UpdateWait, defaultUpdateWait) }
 
 // Place starts the order's checkout (or joins the one already running for
 // this order id) and waits until its stock is reserved or refused.
 func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error) {
-	ctx, cancel := context.WithTimeout(ctx, updateWait)
+	ctx, cancel := context.WithTimeout(ctx, o.updateWait())
 	defer cancel()
 	id := checkout.WorkflowID(in.OrderID)
 	_, err := o.Client.ExecuteWorkflow(ctx, o.options(id,
@@ -74,7 +79,7 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 // Cancel cancels an order that is still awaiting payment and answers its
 // final state; checkout.ErrClosed when the checkout is no longer waiting.
 func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error {
-	ctx, cancel := context.WithTimeout(ctx, updateWait)
+	ctx, cancel := context.WithTimeout(ctx, o.updateWait())
 	defer cancel()
 	h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: checkout.WorkflowID(orderID), UpdateName: checkout.CancelUpdate,

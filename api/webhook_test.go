@@ -1,0 +1,103 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/shoptest"
+)
+
+// flags answers the order's needs_attention notes.
+func flags(o orders.Order) []string {
+	var notes []string
+	for _, e := range o.Events {
+		if e.Status == orders.EventNeedsAttention {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
+}
+
+// A signed success whose amount or currency is not the order's never pays
+// it: the order stays unpaid, flagged for staff, and a refund of the
+// "captured" amount is refused. The right payment still goes through.
+func TestWebhookWithWrongAmountFlagsTheOrder(t *testing.T) {
+	f := newServerWith(t, options{worker: true})
+	john := session(t, f, "johndoe", identity.RoleCustomer)
+	staff := session(t, f, "steve", identity.RoleStaff)
+	mug := f.shop.Product(t, "MUG-SHORT", 1500, 10)
+	ctx := context.Background()
+
+	code, _, o := call(t, "POST", f.url+"/api/orders", john, fmt.Sprintf(seedOrder, f.laptop.ID, mug.ID))
+	require.Equal(t, http.StatusOK, code, o)
+	id := orderID(t, o)
+	stored, err := f.shop.Orders.Get(ctx, id)
+	require.NoError(t, err)
+
+	short := paidEvent(stored, "evt_short")
+	short.Amount = 1
+	code, _ = webhook(t, f, short, shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code, "a valid event is acknowledged, so Stripe stops resending it")
+	foreign := paidEvent(stored, "evt_foreign")
+	foreign.Currency = "EUR"
+	code, _ = webhook(t, f, foreign, shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code)
+
+	var got orders.Order
+	require.Eventually(t, func() bool {
+		got, err = f.shop.Orders.Get(ctx, id)
+		return err == nil && len(flags(got)) == 2
+	}, 30*time.Second, 50*time.Millisecond, "both events are flagged on the order")
+	assert.Equal(t, orders.StatusAwaitingPayment, got.Status, "never paid on a mismatched event")
+	assert.Zero(t, got.Captured)
+	notes := flags(got)
+	assert.Contains(t, notes[0], "0.01 USD received")
+	assert.Contains(t, notes[0], fmt.Sprintf("the order total is %d.%02d USD", stored.Total/100, stored.Total%100))
+	assert.Contains(t, notes[1], "EUR received")
+	assert.Equal(t, notes[1], got.StatusReason, "staff see the latest flag as the status reason")
+	assert.Equal(t, int32(48), f.shop.Stock(t, f.laptop.ID), "the stock stays held")
+	assert.Equal(t, int32(9), f.shop.Stock(t, mug.ID))
+
+	code, _, _ = call(t, "POST", f.url+fmt.Sprintf("/api/orders/%d/refunds", id), staff,
+		fmt.Sprintf(`{"amount": {"amount_minor": %d, "currency": "USD"}, "reason": "refund the short payment"}`, stored.Total))
+	assert.NotEqual(t, http.StatusOK, code, "nothing was captured, so nothing can be refunded")
+
+	code, _ = webhook(t, f, paidEvent(stored, "evt_right"), shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	paid := f.shop.WaitStatus(t, id, orders.StatusPaid, 30*time.Second)
+	assert.Equal(t, stored.Total, paid.Captured)
+}
+
+func TestWebhookSignedInTheFutureIsRefused(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := context.Background()
+	ev := paidEvent(orders.Order{ID: 42, PaymentIntentID: "pi_42", Total: 100, Currency: "USD"}, "evt_future")
+	body, sig, err := ev.Signed(shoptest.WebhookSecret, time.Now().Add(10*time.Minute))
+	require.NoError(t, err)
+	req, err := http.NewRequest("POST", f.url+"/webhooks/stripe", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", sig)
+	code, _ := send(t, req)
+	assert.Equal(t, http.StatusBadRequest, code)
+	var events int
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&events))
+	assert.Zero(t, events, "a refused event is not recorded")
+
+	// Within the tolerance (a clock a little ahead) it is accepted.
+	body, sig, err = ev.Signed(shoptest.WebhookSecret, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	req, err = http.NewRequest("POST", f.url+"/webhooks/stripe", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", sig)
+	code, _ = send(t, req)
+	assert.NotEqual(t, http.StatusBadRequest, code)
+}
