@@ -14,6 +14,7 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workflows/checkout"
 )
 
 // flags answers the order's needs_attention notes.
@@ -75,6 +76,9 @@ func TestWebhookWithWrongAmountFlagsTheOrder(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	paid := f.shop.WaitStatus(t, id, orders.StatusPaid, 30*time.Second)
 	assert.Equal(t, stored.Total, paid.Captured)
+	var res checkout.Result
+	require.NoError(t, f.shop.Temporal.GetWorkflow(ctx, checkout.WorkflowID(id), "").Get(ctx, &res))
+	shoptest.RecordHistory(t, f.shop.Temporal, checkout.WorkflowID(id), "../workflows/checkout/testdata/flagged_then_paid.json")
 }
 
 func TestWebhookSignedInTheFutureIsRefused(t *testing.T) {

@@ -101,6 +101,7 @@ func TestCancelRacingPaymentIsAlwaysAnswered(t *testing.T) {
 		}
 	}
 	t.Logf("%d cancelled, %d paid first", cancels, paid)
+	shoptest.RecordHistory(t, s.Temporal, checkout.WorkflowID(placed[0].OrderID), "../workflows/checkout/testdata/cancel_race.json")
 	assert.Equal(t, races, cancels+paid)
 	assert.Equal(t, int32(cancels), s.Stock(t, p.ID), "cancelled orders gave their unit back; paid ones kept it")
 }
