@@ -147,14 +147,24 @@ func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer 
 	var p *identity.Principal
 	if token, ok := bearer(h); ok {
 		pr, err := g.auth.Authenticate(ctx, token)
-		if err != nil {
-			if errors.Is(err, identity.ErrInvalidToken) {
-				return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid or expired access token"))
+		switch {
+		case err == nil:
+			p = &pr
+			ctx = context.WithValue(ctx, principalKey{}, pr)
+		case errors.Is(err, identity.ErrInvalidToken):
+			return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid or expired access token"))
+		case errors.Is(err, identity.ErrAuthUnavailable) && ctx.Err() == nil:
+			// The token may have been revoked and cannot be checked: never
+			// trust it. A public call goes on as anonymous (it grants
+			// nothing, and reads served from caches keep working); any other
+			// call is refused with 503, not waved through.
+			g.log.WarnContext(ctx, "cannot check access token revocation", "procedure", procedure, "error", err)
+			if !r.public {
+				return ctx, connect.NewError(connect.CodeUnavailable, errors.New("sign-in checks are temporarily unavailable; try again shortly"))
 			}
+		default:
 			return ctx, err
 		}
-		p = &pr
-		ctx = context.WithValue(ctx, principalKey{}, pr)
 	} else if h.Get("Authorization") != "" {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header must be "Bearer <access token>"`))
 	}

@@ -206,11 +206,15 @@ func (s *AuthServer) ListUsers(ctx context.Context, req *connect.Request[authv1.
 
 // SetUserRole implements AuthService.
 func (s *AuthServer) SetUserRole(ctx context.Context, req *connect.Request[authv1.SetUserRoleRequest]) (*connect.Response[authv1.SetUserRoleResponse], error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
 	role, err := identity.ParseRole(req.Msg.GetRole())
 	if err != nil {
 		return nil, validation.New("role", "must be customer, staff or admin")
 	}
-	u, err := s.Identity.SetRole(ctx, req.Msg.GetUserId(), role)
+	u, err := s.Identity.SetRole(ctx, p.UserID, req.Msg.GetUserId(), role)
 	if err != nil {
 		return nil, err
 	}

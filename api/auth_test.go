@@ -90,7 +90,12 @@ func TestSeedAuthFlowOverREST(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, code, "reuse is refused")
 	code, _, _ = call(t, "POST", f.url+"/api/auth/refresh", "", `{"refresh_token":"`+next["refresh_token"].(string)+`"}`)
 	assert.Equal(t, http.StatusUnauthorized, code, "and revokes the family")
+	code, _, _ = call(t, "GET", f.url+"/api/auth/me", access, "")
+	assert.Equal(t, http.StatusUnauthorized, code, "and ends the access tokens already issued")
 
+	code, _, login = call(t, "POST", f.url+"/api/auth/login", "", seedLogin)
+	require.Equal(t, http.StatusOK, code, login)
+	access = login["access_token"].(string)
 	code, _, _ = call(t, "POST", f.url+"/api/auth/logout", access, `{}`)
 	require.Equal(t, http.StatusOK, code)
 	code, _, _ = call(t, "GET", f.url+"/api/auth/me", access, "")
@@ -100,7 +105,7 @@ func TestSeedAuthFlowOverREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, login)
 	access = login["access_token"].(string)
 	code, _, addr := call(t, "POST", f.url+"/api/auth/addresses", access,
-		`{"kind":"shipping","full_name":"John Doe","line1":"123 Main St","city":"City","region":"State","postal_code":"12345","country":"US"}`)
+		`{"kind":"shipping","full_name":"John Doe","line1":"123 Main St","city":"City","region":"NY","postal_code":"12345","country":"US"}`)
 	require.Equal(t, http.StatusOK, code, addr)
 	assert.Equal(t, true, addr["is_default"])
 	code, _, body = call(t, "PUT", f.url+"/api/auth/addresses/"+addr["id"].(string), access,
@@ -318,4 +323,109 @@ func TestCORSAndSecurityHeaders(t *testing.T) {
 	assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 	assert.Equal(t, "DENY", res.Header.Get("X-Frame-Options"))
 	assert.NotEmpty(t, res.Header.Get("Content-Security-Policy"))
+}
+
+// Switching between username and email buys no extra guesses: failures
+// count against the account as well as the name typed.
+func TestLoginLockoutSpansUsernameAndEmail(t *testing.T) {
+	f := newServer(t, nil)
+	code, _, body := call(t, "POST", f.url+"/api/auth/register", "", seedRegister)
+	require.Equal(t, http.StatusOK, code, body)
+	var codes []int
+	for i := range 5 { // the default policy locks at the fifth failure
+		name := []string{"johndoe", "john@example.com"}[i%2]
+		code, _, _ := call(t, "POST", f.url+"/api/auth/login", "", `{"username":"`+name+`","password":"WrongPass123!"}`)
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{401, 401, 401, 401, 429}, codes)
+	for _, name := range []string{"johndoe", "john@example.com", "JohnDoe"} {
+		code, h, body := call(t, "POST", f.url+"/api/auth/login", "", `{"username":"`+name+`","password":"SecurePass123!"}`)
+		assert.Equal(t, http.StatusTooManyRequests, code, "%s: %v", name, body)
+		secs, err := strconv.Atoi(h.Get("Retry-After"))
+		require.NoError(t, err, "Retry-After %q", h.Get("Retry-After"))
+		assert.InDelta(t, 30, secs, 1)
+	}
+}
+
+// A reused refresh token ends the access tokens of the user, not only the
+// refresh tokens of its family.
+func TestRefreshReuseEndsAccessTokens(t *testing.T) {
+	f := newServer(t, nil)
+	code, _, user := call(t, "POST", f.url+"/api/auth/register", "", seedRegister)
+	require.Equal(t, http.StatusOK, code, user)
+	code, _, login := call(t, "POST", f.url+"/api/auth/login", "", seedLogin)
+	require.Equal(t, http.StatusOK, code, login)
+	access, refresh := login["access_token"].(string), login["refresh_token"].(string)
+	code, _, next := call(t, "POST", f.url+"/api/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	require.Equal(t, http.StatusOK, code, next)
+	code, _, _ = call(t, "GET", f.url+"/api/cart", access, "")
+	require.Equal(t, http.StatusOK, code, "rotation alone leaves the access token working")
+
+	code, _, body := call(t, "POST", f.url+"/api/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	require.Equal(t, http.StatusUnauthorized, code, "reuse: %v", body)
+	for name, tok := range map[string]string{"first": access, "rotated": next["access_token"].(string)} {
+		for _, route := range []string{"/api/cart", "/api/auth/me"} {
+			code, _, body := call(t, "GET", f.url+route, tok, "")
+			assert.Equal(t, http.StatusUnauthorized, code, "%s access token on %s: %v", name, route, body)
+		}
+	}
+	var version int
+	require.NoError(t, f.shop.Pool.QueryRow(context.Background(),
+		`SELECT token_version FROM users WHERE username = 'johndoe'`).Scan(&version))
+	assert.Equal(t, 2, version, "the reuse bumped the user's token version once")
+
+	code, _, login = call(t, "POST", f.url+"/api/auth/login", "", seedLogin)
+	require.Equal(t, http.StatusOK, code, login)
+	code, _, me := call(t, "GET", f.url+"/api/auth/me", login["access_token"].(string), "")
+	require.Equal(t, http.StatusOK, code, "a fresh login works: %v", me)
+}
+
+func TestTheLastAdminCannotDemoteItself(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := context.Background()
+	var admins int
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin'`).Scan(&admins))
+	require.Zero(t, admins)
+	adele := session(t, f, "adele", identity.RoleAdmin)
+	code, _, me := call(t, "GET", f.url+"/api/auth/me", adele, "")
+	require.Equal(t, http.StatusOK, code, me)
+	id := me["id"].(string)
+
+	code, _, body := call(t, "POST", f.url+"/api/admin/users/"+id+"/role", adele, `{"role":"customer"}`)
+	assert.Equal(t, http.StatusBadRequest, code, body)
+	assert.EqualValues(t, connect.CodeFailedPrecondition, body["code"])
+	assert.Contains(t, body["message"], "at least one active admin")
+	var role string
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, id).Scan(&role))
+	assert.Equal(t, "admin", role)
+	code, _, _ = call(t, "GET", f.url+"/api/admin/users", adele, "")
+	assert.Equal(t, http.StatusOK, code, "the refused change ended no session")
+
+	session(t, f, "bruno", identity.RoleAdmin)
+	code, _, body = call(t, "POST", f.url+"/api/admin/users/"+id+"/role", adele, `{"role":"staff"}`)
+	require.Equal(t, http.StatusOK, code, "another admin remains: %v", body)
+	assert.Equal(t, "staff", body["role"])
+}
+
+// When the revocation check cannot run, a token is not trusted: signed-in
+// calls answer 503, public ones are served as to an anonymous caller.
+func TestRevocationCheckDownAnswers503(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := context.Background()
+	tok := session(t, f, "cathy", identity.RoleCustomer)
+	_, err := f.shop.Pool.Exec(ctx, `ALTER TABLE users RENAME TO users_offline`)
+	require.NoError(t, err)
+	restore := func() { _, _ = f.shop.Pool.Exec(ctx, `ALTER TABLE IF EXISTS users_offline RENAME TO users`) }
+	t.Cleanup(restore)
+
+	code, h, body := call(t, "GET", f.url+"/api/auth/me", tok, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code, body)
+	assert.EqualValues(t, connect.CodeUnavailable, body["code"])
+	assert.NotEmpty(t, h.Get("X-Request-Id"))
+	code, _, body = call(t, "GET", f.url+"/api/products", tok, "")
+	assert.Equal(t, http.StatusOK, code, "a public read goes on without the token: %v", body)
+
+	restore()
+	code, _, body = call(t, "GET", f.url+"/api/auth/me", tok, "")
+	assert.Equal(t, http.StatusOK, code, body)
 }

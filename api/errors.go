@@ -57,6 +57,8 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, identity.ErrUsernameTaken), errors.Is(err, identity.ErrEmailTaken):
 		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, identity.ErrLastAdmin):
+		return connect.NewError(connect.CodeFailedPrecondition, identity.ErrLastAdmin)
 	case errors.Is(err, orders.ErrOutOfStock), errors.Is(err, orders.ErrNotCancellable), errors.Is(err, orders.ErrNotRefundable),
 		errors.Is(err, orders.ErrRefundNotOpen), errors.Is(err, orders.ErrWrongState):
 		return connect.NewError(connect.CodeFailedPrecondition, err)

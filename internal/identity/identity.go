@@ -40,6 +40,11 @@ var (
 	ErrTokenReused = fmt.Errorf("%w: refresh token reuse detected; all sessions of this login were revoked", ErrInvalidToken)
 	// ErrLoginUnavailable means failed-login tracking is down; login fails closed.
 	ErrLoginUnavailable = errors.New("login is temporarily unavailable")
+	// ErrAuthUnavailable means an access token's revocation could not be
+	// checked; the token is refused rather than trusted (fail closed).
+	ErrAuthUnavailable = errors.New("sign-in checks are temporarily unavailable")
+	// ErrLastAdmin refuses a change that would leave the shop without an active admin.
+	ErrLastAdmin = errors.New("the shop must keep at least one active admin")
 )
 
 // LockedError means too many failed logins; try again after RetryAfter.

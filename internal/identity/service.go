@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,12 +15,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Lockout tracks failed logins per login name (see internal/ratelimit).
+// Lockout tracks failed logins per identifier (see internal/ratelimit). Each
+// call takes every identifier of one attempt: Locked reports the longest lock
+// among them, Fail counts the failure against each and Reset clears them all.
 type Lockout interface {
-	Locked(ctx context.Context, id string) (time.Duration, error)
-	Fail(ctx context.Context, id string) (time.Duration, error)
-	Reset(ctx context.Context, id string) error
+	Locked(ctx context.Context, ids ...string) (time.Duration, error)
+	Fail(ctx context.Context, ids ...string) (time.Duration, error)
+	Reset(ctx context.Context, ids ...string) error
 }
+
+// Lockout identifiers live in two namespaces, so no typed login name can
+// touch an account's counter: "name:" + the login name as typed (trimmed,
+// lower-cased), and "user:" + the id of the account it resolved to.
+func nameLockKey(name string) string { return "name:" + name }
+func userLockKey(id int64) string    { return "user:" + strconv.FormatInt(id, 10) }
 
 // Service is the identity use cases over PostgreSQL.
 type Service struct {
@@ -91,10 +100,28 @@ func uniqueErr(err error) error {
 
 // Login checks a username (or email) and password and opens a session.
 // Unknown users and wrong passwords fail the same way and take the same
-// time; repeated failures lock the login name, whether it exists or not.
+// time. Repeated failures lock the login name as typed, whether it exists or
+// not, and also the account it names: an account answers to its username and
+// its email, and switching between them must not buy more guesses.
+//
+// The account is looked up before the locks are read, so an existing and an
+// unknown name cost the same Redis round trips (one read, and on failure one
+// write, each pipelined over all identifiers).
 func (s *Service) Login(ctx context.Context, login, password string) (Session, User, error) {
-	key := strings.ToLower(strings.TrimSpace(login))
-	locked, err := s.lockout.Locked(ctx, key)
+	name := strings.ToLower(strings.TrimSpace(login))
+	var hash string
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users
+		WHERE lower(username) = $1 OR lower(email) = $1 ORDER BY lower(username) = $1 DESC LIMIT 1`, name), &hash)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Session{}, User{}, fmt.Errorf("identity: login: %w", err)
+	}
+	known := err == nil
+	ids := []string{nameLockKey(name)}
+	if known {
+		ids = append(ids, userLockKey(u.ID))
+	}
+
+	locked, err := s.lockout.Locked(ctx, ids...)
 	if err != nil {
 		s.log.WarnContext(ctx, "failed-login tracking unavailable; refusing logins", "error", err)
 		return Session{}, User{}, ErrLoginUnavailable
@@ -103,22 +130,17 @@ func (s *Service) Login(ctx context.Context, login, password string) (Session, U
 		return Session{}, User{}, &LockedError{RetryAfter: locked}
 	}
 
-	var hash string
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users
-		WHERE lower(username) = $1 OR lower(email) = $1 ORDER BY lower(username) = $1 DESC LIMIT 1`, key), &hash)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Session{}, User{}, fmt.Errorf("identity: login: %w", err)
-	}
-	if err != nil || !u.Active {
+	if !known || !u.Active {
 		hash = dummyHash()
 	}
 	ok, verr := VerifyPassword(hash, password)
 	if verr != nil {
 		return Session{}, User{}, fmt.Errorf("identity: login: %w", verr)
 	}
-	if !ok || err != nil || !u.Active {
-		lock, ferr := s.lockout.Fail(ctx, key)
+	if !ok || !known || !u.Active {
+		lock, ferr := s.lockout.Fail(ctx, ids...)
 		if ferr != nil {
+			s.log.WarnContext(ctx, "failed-login tracking unavailable; refusing logins", "error", ferr)
 			return Session{}, User{}, ErrLoginUnavailable
 		}
 		if lock > 0 {
@@ -126,7 +148,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (Session, U
 		}
 		return Session{}, User{}, ErrInvalidCredentials
 	}
-	if err := s.lockout.Reset(ctx, key); err != nil {
+	if err := s.lockout.Reset(ctx, ids...); err != nil {
 		s.log.WarnContext(ctx, "could not reset failed logins", "error", err)
 	}
 	sess, err := s.openSession(ctx, s.pool, u, newFamily())
@@ -152,20 +174,36 @@ func (s *Service) openSession(ctx context.Context, q querier, u User, family str
 }
 
 // Refresh trades a refresh token for a new pair. Each token works once;
-// presenting a used one again means it leaked, so its whole family is revoked.
+// presenting a used one again means it leaked, so its whole family is revoked
+// and the user's token version is bumped: every access token already issued
+// to the user stops working too, since the thief may hold one. The user's
+// other sessions keep their refresh tokens and get a fresh access token on
+// their next refresh.
 func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) {
 	if refresh == "" {
 		return Session{}, ErrInvalidToken
 	}
+	hash := hashToken(refresh)
 	var sess Session
-	var reused bool
+	var reusedBy int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var userID int64
+		// The user row is locked before the token row, the order every path
+		// that changes both keeps (see revokeAll), so they queue instead of
+		// deadlocking, and a session opened here carries the version a
+		// concurrent revocation leaves.
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users
+			WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1) FOR NO KEY UPDATE OF users`, hash))
+		if errors.Is(err, ErrNotFound) {
+			return ErrInvalidToken
+		}
+		if err != nil {
+			return err
+		}
 		var family string
 		var expired, used, revoked bool
-		err := tx.QueryRow(ctx, `SELECT user_id, family_id::text, expires_at < now(), used_at IS NOT NULL, revoked_at IS NOT NULL
-			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, hashToken(refresh)).
-			Scan(&userID, &family, &expired, &used, &revoked)
+		err = tx.QueryRow(ctx, `SELECT family_id::text, expires_at < now(), used_at IS NOT NULL, revoked_at IS NOT NULL
+			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, hash).
+			Scan(&family, &expired, &used, &revoked)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrInvalidToken
 		}
@@ -174,26 +212,31 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) 
 		}
 		switch {
 		case revoked:
+			// Also a reused token of a family already revoked: the version
+			// was bumped then, and bumping again on every replay would let
+			// a thief sign the user out at will.
 			return ErrInvalidToken
 		case used:
-			reused = true
-			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, family)
+			reusedBy = u.ID
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, family); err != nil {
+				return err
+			}
+			_, err := bumpTokenVersion(ctx, tx, u.ID)
 			return err // commit the revocation; the caller still gets ErrTokenReused
 		case expired:
 			return ErrInvalidToken
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1`, hashToken(refresh)); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1`, hash); err != nil {
 			return err
 		}
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
-		if err != nil || !u.Active {
+		if !u.Active {
 			return ErrInvalidToken
 		}
 		sess, err = s.openSession(ctx, tx, u, family)
 		return err
 	})
-	if reused {
-		s.log.WarnContext(ctx, "refresh token reuse detected; family revoked")
+	if err == nil && reusedBy != 0 {
+		s.log.WarnContext(ctx, "refresh token reuse detected; family revoked and access tokens ended", "user_id", reusedBy)
 		return Session{}, ErrTokenReused
 	}
 	if err != nil && !errors.Is(err, ErrInvalidToken) {
@@ -205,20 +248,49 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Session, error) 
 // Logout ends every session of the user: refresh tokens are revoked and
 // access tokens already issued stop working.
 func (s *Service) Logout(ctx context.Context, userID int64) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return revokeAll(ctx, tx, userID) })
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := revokeAll(ctx, tx, userID)
+		return err
+	})
 }
 
-func revokeAll(ctx context.Context, tx pgx.Tx, userID int64) error {
+// revokeAll ends every session of the user and returns the new token version.
+func revokeAll(ctx context.Context, tx pgx.Tx, userID int64) (int, error) {
+	// The user row first, then its tokens: the lock order Refresh keeps too.
+	v, err := bumpTokenVersion(ctx, tx, userID)
+	if err != nil {
+		return 0, err
+	}
 	if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, userID); err != nil {
-		return fmt.Errorf("identity: revoke sessions: %w", err)
+		return 0, fmt.Errorf("identity: revoke sessions: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE users SET token_version = token_version + 1, updated_at = now() WHERE id = $1`, userID); err != nil {
-		return fmt.Errorf("identity: revoke sessions: %w", err)
+	return v, nil
+}
+
+// bumpTokenVersion invalidates every access token issued to the user so far
+// (they carry the old version) and returns the new version.
+func bumpTokenVersion(ctx context.Context, tx pgx.Tx, userID int64) (int, error) {
+	var v int
+	err := tx.QueryRow(ctx, `UPDATE users SET token_version = token_version + 1, updated_at = now()
+		WHERE id = $1 RETURNING token_version`, userID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
 	}
-	return nil
+	if err != nil {
+		return 0, fmt.Errorf("identity: revoke sessions: %w", err)
+	}
+	return v, nil
 }
 
 // Authenticate verifies an access token and that it has not been revoked.
+//
+// Revocation is checked with one primary-key read of the user per request,
+// not a cache: it costs well under a millisecond, almost every signed-in
+// call reads PostgreSQL anyway, and it has no window in which a revoked token
+// (a stolen session after refresh-token reuse, a demoted admin) still works,
+// nor a second store whose invalidation could be lost. If the read fails the
+// token cannot be vouched for, so the answer is ErrAuthUnavailable (503),
+// never a guess that it is still good.
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	c, err := s.tokens.Verify(raw)
 	if err != nil {
@@ -232,8 +304,10 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, ErrInvalidToken
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("identity: authenticate: %w", err)
+		return Principal{}, fmt.Errorf("%w: %w", ErrAuthUnavailable, err)
 	}
+	// Any version other than the current one is refused: an older one was
+	// revoked, and a newer one cannot have been issued by this database.
 	if !active || version != c.Version {
 		return Principal{}, fmt.Errorf("%w: session revoked", ErrInvalidToken)
 	}
@@ -309,10 +383,9 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, newHash); err != nil {
 			return err
 		}
-		if err := revokeAll(ctx, tx, userID); err != nil {
+		if u.TokenVersion, err = revokeAll(ctx, tx, userID); err != nil {
 			return err
 		}
-		u.TokenVersion++
 		sess, err = s.openSession(ctx, tx, u, newFamily())
 		return err
 	})

@@ -21,13 +21,20 @@ import (
 
 func newService(t *testing.T) (*identity.Service, *pgxpool.Pool) {
 	t.Helper()
+	s, pool, _ := newServiceAndLockout(t)
+	return s, pool
+}
+
+// newServiceAndLockout also returns the service's lockout, to read its state in Redis.
+func newServiceAndLockout(t *testing.T) (*identity.Service, *pgxpool.Pool, *ratelimit.Lockout) {
+	t.Helper()
 	pool := dbtest.New(t)
 	tokens, err := identity.NewTokens(identity.TokenConfig{Issuer: "shop", Audience: "shop-api", TTL: time.Minute,
 		Keys: map[string][]byte{"k": []byte("0123456789abcdef0123456789abcdef")}, ActiveKey: "k"})
 	require.NoError(t, err)
 	lockout := ratelimit.NewLockout(testenv.Redis(t), testenv.UniqueName("test-lockout-")+":",
 		ratelimit.LockoutPolicy{Threshold: 3, Window: time.Minute, BaseLock: time.Minute, MaxLock: time.Hour})
-	return identity.NewService(pool, tokens, lockout, time.Hour, slog.New(slog.DiscardHandler)), pool
+	return identity.NewService(pool, tokens, lockout, time.Hour, slog.New(slog.DiscardHandler)), pool, lockout
 }
 
 var john = identity.RegisterInput{Username: "johndoe", Email: "john@example.com", Password: "SecurePass123!", FirstName: "John", LastName: "Doe"}
@@ -274,15 +281,17 @@ func TestAddressBookKeepsOneDefaultPerKind(t *testing.T) {
 func TestSetRoleRevokesOldTokens(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newService(t)
+	admin, err := s.CreateUser(ctx, identity.RegisterInput{Username: "adele", Email: "adele@example.com", Password: "SecurePass123!"}, identity.RoleAdmin)
+	require.NoError(t, err)
 	u, err := s.Register(ctx, john)
 	require.NoError(t, err)
 	sess, _, err := s.Login(ctx, "johndoe", "SecurePass123!")
 	require.NoError(t, err)
-	u, err = s.SetRole(ctx, u.ID, identity.RoleStaff)
+	u, err = s.SetRole(ctx, admin.ID, u.ID, identity.RoleStaff)
 	require.NoError(t, err)
 	assert.Equal(t, identity.RoleStaff, u.Role)
 	_, err = s.Authenticate(ctx, sess.AccessToken)
 	assert.ErrorIs(t, err, identity.ErrInvalidToken)
-	_, err = s.SetRole(ctx, 999999, identity.RoleAdmin)
+	_, err = s.SetRole(ctx, admin.ID, 999999, identity.RoleAdmin)
 	assert.ErrorIs(t, err, identity.ErrNotFound)
 }

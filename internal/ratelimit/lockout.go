@@ -45,6 +45,8 @@ func (p LockoutPolicy) withDefaults() LockoutPolicy {
 // growing locks. Callers should key it by the normalized (e.g. lower-cased)
 // username or email whether or not the account exists, and check Locked before
 // verifying the password, so the lock reveals nothing about which accounts exist.
+// An account reachable under several names (username and email) should also be
+// keyed by its id, in the same calls, so switching names does not buy more tries.
 //
 // Each identifier uses three keys sharing one Redis Cluster hash slot:
 // <prefix>{sha256}:f (failure times), :s (lock level), :l (the lock itself, a
@@ -113,37 +115,87 @@ redis.call('PEXPIRE', KEYS[2], string.format('%.0f', lock + window))
 return lock
 `)
 
-// Locked reports how long the identifier stays locked (0 if not locked).
-func (l *Lockout) Locked(ctx context.Context, id string) (time.Duration, error) {
-	d, err := l.rdb.PTTL(ctx, l.keys(id)[2]).Result()
-	if err != nil {
-		return 0, fmt.Errorf("ratelimit: lockout: %w", err)
-	}
-	switch {
-	case d == -1: // lock without expiry: only possible by hand; never lock forever
-		return l.p.MaxLock, nil
-	case d < 0:
+// Locked reports how long the identifiers stay locked: the longest lock among
+// them, 0 if none is locked. All are read in one round trip, so checking a
+// login name and an account costs the same as checking a name alone.
+func (l *Lockout) Locked(ctx context.Context, ids ...string) (time.Duration, error) {
+	if len(ids) == 0 {
 		return 0, nil
 	}
-	return d, nil
-}
-
-// Fail records a failed attempt. Once failures within Window reach Threshold
-// it locks the identifier for BaseLock; each further failure after a lock
-// ended (while earlier failures are still within Window) doubles the lock,
-// capped at MaxLock. It returns the lock now in force (0 if none).
-func (l *Lockout) Fail(ctx context.Context, id string) (time.Duration, error) {
-	ms, err := failScript.Run(ctx, l.rdb, l.keys(id), l.p.Threshold,
-		ceilMs(l.p.Window), ceilMs(l.p.BaseLock), ceilMs(l.p.MaxLock)).Int64()
+	cmds := make([]*redis.DurationCmd, len(ids))
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.PTTL(ctx, l.keys(id)[2])
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("ratelimit: lockout: %w", err)
 	}
-	return time.Duration(ms) * time.Millisecond, nil
+	var longest time.Duration
+	for _, c := range cmds {
+		d := c.Val()
+		switch {
+		case d == -1: // lock without expiry: only possible by hand; never lock forever
+			d = l.p.MaxLock
+		case d < 0:
+			d = 0
+		}
+		longest = max(longest, d)
+	}
+	return longest, nil
 }
 
-// Reset forgets the failures, the lock and its level (after a successful login).
-func (l *Lockout) Reset(ctx context.Context, id string) error {
-	if err := l.rdb.Del(ctx, l.keys(id)...).Err(); err != nil {
+// Fail records a failed attempt against each identifier. Once failures of an
+// identifier within Window reach Threshold it is locked for BaseLock; each
+// further failure after a lock ended (while earlier failures are still within
+// Window) doubles the lock, capped at MaxLock. It returns the longest lock now
+// in force (0 if none). The identifiers are counted independently (each keeps
+// its keys in its own hash slot), in one pipelined round trip.
+func (l *Lockout) Fail(ctx context.Context, ids ...string) (time.Duration, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	args := []any{l.p.Threshold, ceilMs(l.p.Window), ceilMs(l.p.BaseLock), ceilMs(l.p.MaxLock)}
+	cmds := make([]*redis.Cmd, len(ids))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = failScript.EvalSha(ctx, p, l.keys(id), args...)
+		}
+		return nil
+	})
+	var longest time.Duration
+	for i, c := range cmds {
+		ms, err := c.Int64()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// This node has not seen the script yet (first use, a restart, or
+			// another cluster node): that identifier was not counted, so
+			// run it again on its own, which loads the script.
+			ms, err = failScript.Run(ctx, l.rdb, l.keys(ids[i]), args...).Int64()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("ratelimit: lockout: %w", err)
+		}
+		longest = max(longest, time.Duration(ms)*time.Millisecond)
+	}
+	return longest, nil
+}
+
+// Reset forgets the failures, the locks and their levels of the identifiers
+// (after a successful login).
+func (l *Lockout) Reset(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	// One DEL per identifier: each identifier's keys share a hash slot, but
+	// different identifiers' keys need not.
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Del(ctx, l.keys(id)...)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("ratelimit: lockout: %w", err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package ratelimit_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,4 +249,60 @@ func TestLockoutPolicyDefaults(t *testing.T) {
 	assert.Equal(t, ratelimit.LockoutPolicy{Threshold: 5, Window: 15 * time.Minute, BaseLock: 30 * time.Second, MaxLock: time.Hour}, lo.Policy())
 	lo = ratelimit.NewLockout(nil, "", ratelimit.LockoutPolicy{BaseLock: 2 * time.Hour})
 	assert.Equal(t, 2*time.Hour, lo.Policy().MaxLock, "MaxLock is raised to BaseLock")
+}
+
+// One call may name several identifiers (a login name and an account): each
+// is counted on its own, the longest lock wins, and Reset clears them all.
+func TestLockoutSeveralIdentifiersInOneCall(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t)
+	prefix := testenv.UniqueName("lotest:")
+	lo := ratelimit.NewLockout(rdb, prefix, ratelimit.LockoutPolicy{Threshold: 3, Window: time.Minute, BaseLock: time.Minute, MaxLock: time.Hour})
+
+	d, err := lo.Locked(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, d, "no identifiers, no lock")
+	d, err = lo.Fail(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, d)
+
+	for range 2 {
+		d, err = lo.Fail(ctx, "name:alice", "user:1")
+		require.NoError(t, err)
+		assert.Zero(t, d)
+	}
+	// The script cache may be empty (a Redis restart, a new cluster node):
+	// every identifier is still counted exactly once.
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	d, err = lo.Fail(ctx, "name:alice@example.com", "user:1")
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, d, "the account's third failure locks, under any name")
+
+	for ids, want := range map[string][]string{"locked": {"user:1"}, "locked with another": {"name:alice", "user:1"}} {
+		d, err := lo.Locked(ctx, want...)
+		require.NoError(t, err)
+		assert.Greater(t, d, 59*time.Second, ids)
+	}
+	for _, id := range []string{"name:alice", "name:alice@example.com"} {
+		d, err := lo.Locked(ctx, id)
+		require.NoError(t, err)
+		assert.Zero(t, d, "%s failed fewer than 3 times", id)
+	}
+	n, err := rdb.ZCard(ctx, prefix+"{"+hashOf("name:alice@example.com")+"}:f").Result()
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n, "counted once despite the flushed script cache")
+
+	require.NoError(t, lo.Reset(ctx, "name:alice", "user:1"))
+	d, err = lo.Locked(ctx, "name:alice", "user:1", "name:alice@example.com")
+	require.NoError(t, err)
+	assert.Zero(t, d)
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	assert.Len(t, keys, 2, "only name:alice@example.com's failures and level are left: %v", keys)
+}
+
+// hashOf is how a lockout names an identifier's keys.
+func hashOf(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
 }
