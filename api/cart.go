@@ -11,6 +11,7 @@ import (
 
 	cartv1 "github.com/shopkit/shop/gen/shop/cart/v1"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/money"
@@ -74,7 +75,7 @@ func (s *CartServer) UpdateCartItem(ctx context.Context, req *connect.Request[ca
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Cart.Update(ctx, p.UserID, req.Msg.GetItemId(), req.Msg.GetQuantity()); err != nil {
+	if err := s.Cart.Update(ctx, p.UserID, s.Config, req.Msg.GetItemId(), req.Msg.GetQuantity()); err != nil {
 		return nil, err
 	}
 	c, err := s.reply(ctx, p.UserID)
@@ -139,8 +140,8 @@ func (s *CartServer) SetShipping(ctx context.Context, req *connect.Request[cartv
 		return nil, err
 	}
 	m := req.Msg
-	if err := s.Cart.SetShipping(ctx, p.UserID, s.Config,
-		cart.Shipping{Method: m.GetShippingMethod(), Country: m.GetCountry(), Region: m.GetRegion()}); err != nil {
+	if err := s.Cart.SetShipping(ctx, p.UserID, s.Config, cart.Shipping{Method: m.GetShippingMethod(),
+		Address: addressOfPB(m.GetAddress()), Country: m.GetCountry(), Region: m.GetRegion()}); err != nil {
 		return nil, err
 	}
 	c, err := s.reply(ctx, p.UserID)
@@ -250,16 +251,39 @@ func couponProto(c coupons.Coupon) *cartv1.Coupon {
 	return out
 }
 
+// addressOfPB reads an optional address; unset is nil.
+func addressOfPB(a *cartv1.Address) *address.Address {
+	if a == nil {
+		return nil
+	}
+	return &address.Address{Name: a.GetName(), Line1: a.GetLine1(), Line2: a.GetLine2(), City: a.GetCity(),
+		Region: a.GetRegion(), PostalCode: a.GetPostalCode(), Country: a.GetCountry(), Phone: a.GetPhone()}
+}
+
+// pbAddress writes an optional address; nil or empty is unset.
+func pbAddress(a *address.Address) *cartv1.Address {
+	if a == nil || a.IsZero() {
+		return nil
+	}
+	return &cartv1.Address{Name: a.Name, Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region,
+		PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}
+}
+
 func cartProto(c cart.Cart) *cartv1.Cart {
 	out := &cartv1.Cart{CouponCode: c.CouponCode, CouponProblem: c.CouponProblem, ShippingMethod: c.ShippingMethod,
 		ShippingCountry: c.Country, ShippingRegion: c.Region, Warnings: c.Warnings, UpdatedAt: pbTime(c.UpdatedAt),
-		Lines: make([]*cartv1.CartLine, 0, len(c.Lines))}
+		Shipping: pbAddress(&c.Destination), Lines: make([]*cartv1.CartLine, 0, len(c.Lines))}
 	for _, l := range c.Lines {
-		out.Lines = append(out.Lines, &cartv1.CartLine{
+		pl := &cartv1.CartLine{
 			ItemId: l.ID, ProductId: l.ProductID, VariantId: l.VariantID, Sku: l.SKU, Name: l.Name, Quantity: l.Quantity,
-			UnitPrice: pbMoney(l.UnitPrice), LineTotal: pbMoney(l.LineTotal), AddedPrice: pbMoney(l.AddedPrice),
+			UnitPrice: pbMoney(l.UnitPrice), AddedPrice: pbMoney(l.AddedPrice),
 			PriceChanged: l.PriceChanged, AvailableQuantity: l.Stock, InStock: l.InStock, Available: l.Available,
-		})
+		}
+		if l.LineTotal.Currency != "" {
+			// Unset for a line above the maximum amount.
+			pl.LineTotal = pbMoney(l.LineTotal)
+		}
+		out.Lines = append(out.Lines, pl)
 	}
 	if q := c.Quote; q != nil {
 		out.Totals = &cartv1.Totals{

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
-	"strconv"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -63,18 +61,15 @@ func (s *CatalogServer) categoriesChanged(ctx context.Context, categoryID int64)
 }
 
 // priceFrom reads a price given as exact minor units or as a decimal number.
-// The number is turned back into its shortest decimal spelling (what the
-// client wrote, for up to 15 significant digits) and parsed exactly.
+// The number is read exactly (money.FromFloat: its shortest decimal
+// spelling, which is what the client wrote, parsed as a decimal) and both
+// forms are bounded by money.MaxMajor (the catalog checks the exact form).
 func priceFrom(field string, exact *catalogv1.Money, decimal *float64) (*money.Money, error) {
 	switch {
 	case exact != nil:
 		return &money.Money{Amount: exact.GetAmountMinor(), Currency: exact.GetCurrency()}, nil
 	case decimal != nil:
-		v := *decimal
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return nil, validation.New(field, "must be a non-negative number")
-		}
-		m, err := money.Parse(strconv.FormatFloat(v, 'f', -1, 64), defaultCurrency)
+		m, err := money.FromFloat(*decimal, defaultCurrency)
 		if err != nil {
 			return nil, validation.New(field, "%v", err)
 		}

@@ -14,6 +14,7 @@ import (
 	cartv1 "github.com/shopkit/shop/gen/shop/cart/v1"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	orderv1 "github.com/shopkit/shop/gen/shop/order/v1"
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
@@ -56,7 +57,8 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 	}
 	m := req.Msg
 	in := orders.PlaceInput{
-		UserID: p.UserID, ShippingAddress: m.GetShippingAddress(), BillingAddress: m.GetBillingAddress(),
+		UserID: p.UserID, Shipping: addressOfPB(m.GetShipping()), ShippingAddress: m.GetShippingAddress(),
+		Billing: addressOfPB(m.GetBilling()), BillingAddress: m.GetBillingAddress(),
 		PaymentMethod: m.GetPaymentMethod(), CouponCode: m.GetCouponCode(), ShippingMethod: m.GetShippingMethod(),
 		Country: m.GetShippingCountry(), Region: m.GetShippingRegion(),
 	}
@@ -64,6 +66,9 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 		in.Items = append(in.Items, orders.Item{ProductID: it.GetProductId(), VariantID: it.GetVariantId(), Quantity: it.GetQuantity()})
 	}
 	if id := m.GetShippingAddressId(); id != 0 {
+		if in.Shipping != nil || strings.TrimSpace(in.ShippingAddress) != "" {
+			return nil, validation.New("shipping_address_id", "send one of shipping, shipping_address_id and shipping_address")
+		}
 		if err := s.useAddressBook(ctx, p.UserID, id, &in); err != nil {
 			return nil, err
 		}
@@ -108,6 +113,8 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 	return connect.NewResponse(&orderv1.CreateOrderResponse{Order: out}), nil
 }
 
+// useAddressBook ships to an entry of the caller's address book: its
+// structured address, validated again as any shipping address is.
 func (s *OrderServer) useAddressBook(ctx context.Context, userID, id int64, in *orders.PlaceInput) error {
 	book, err := s.Identity.ListAddresses(ctx, userID)
 	if err != nil {
@@ -117,17 +124,13 @@ func (s *OrderServer) useAddressBook(ctx context.Context, userID, id int64, in *
 		if a.ID != id {
 			continue
 		}
-		parts := []string{a.FullName, a.Line1, a.Line2, a.City, strings.TrimSpace(a.Region + " " + a.PostalCode), a.Country}
-		var kept []string
-		for _, s := range parts {
-			if s = strings.TrimSpace(s); s != "" {
-				kept = append(kept, s)
-			}
+		to, err := address.Normalize(address.Address{Name: a.FullName, Line1: a.Line1, Line2: a.Line2, City: a.City,
+			Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}, "", address.Full)
+		if err != nil {
+			// Saved before addresses were checked as they are now.
+			return validation.New("shipping_address_id", "address %d in your address book needs correcting: %v", id, err)
 		}
-		in.ShippingAddress = strings.Join(kept, ", ")
-		if in.Country == "" {
-			in.Country, in.Region = a.Country, a.Region
-		}
+		in.Shipping = &to
 		return nil
 	}
 	return validation.New("shipping_address_id", "no address %d in your address book", id)
@@ -304,7 +307,7 @@ func orderPB(o orders.Order) *orderv1.Order {
 		BillingAddress: o.BillingAddress, ShippingCountry: o.Country, ShippingRegion: o.Region,
 		PaymentMethod: o.PaymentMethod, PaymentIntentId: o.PaymentIntentID, Captured: m(o.Captured), Refunded: m(o.Refunded),
 		CreatedAt: timestamppb.New(o.CreatedAt), UpdatedAt: timestamppb.New(o.UpdatedAt),
-		WorkflowId: checkout.WorkflowID(o.ID),
+		WorkflowId: checkout.WorkflowID(o.ID), Shipping: pbAddress(o.ShipTo),
 	}
 	if o.PaidAt != nil {
 		out.PaidAt = timestamppb.New(*o.PaidAt)

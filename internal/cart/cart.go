@@ -4,16 +4,17 @@
 package cart
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/pricing"
@@ -77,9 +78,11 @@ type Contents struct {
 	Items          []Item
 	CouponCode     string // "" when none
 	ShippingMethod string
-	Country        string // "" when the shopper has not chosen one
-	Region         string
-	UpdatedAt      time.Time // zero for a cart never written
+	// Destination is where the cart ships, validated like an order's
+	// address: a whole address, or at least its country for the tax
+	// estimate. Its Country is "" when the shopper has not chosen one.
+	Destination address.Address
+	UpdatedAt   time.Time // zero for a cart never written
 }
 
 // lockCart makes sure the cart row exists and locks it until tx ends, so
@@ -162,9 +165,33 @@ func (s *Store) Add(ctx context.Context, userID int64, cfg Config, productID, va
 		if err != nil {
 			return fmt.Errorf("cart: add: %w", err)
 		}
+		if err := s.checkBounds(ctx, tx, userID, cfg); err != nil {
+			return err
+		}
 		return touch(ctx, tx, userID)
 	})
 	return itemID, err
+}
+
+// checkBounds refuses a change that leaves the cart (locked in tx) with a
+// line or total above money.MaxAmount, which no order could be placed for.
+func (s *Store) checkBounds(ctx context.Context, tx pgx.Tx, userID int64, cfg Config) error {
+	if len(cfg.Shipping) == 0 {
+		// A shop without shipping methods cannot price any cart.
+		return nil
+	}
+	c, err := s.load(ctx, tx, userID, false)
+	if err != nil {
+		return err
+	}
+	priced, err := s.Price(ctx, tx, userID, c, cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	if priced.TotalErr != nil {
+		return validation.New("quantity", "%s", priced.TotalProblem)
+	}
+	return nil
 }
 
 func nullable(id int64) *int64 {
@@ -218,22 +245,24 @@ func currentPrice(ctx context.Context, q Querier, productID, variantID int64) (m
 	return m, nil
 }
 
-// Update sets the quantity of one of userID's items.
-func (s *Store) Update(ctx context.Context, userID, itemID int64, quantity int32) error {
+// Update sets the quantity of one of userID's items; a quantity that makes
+// the line or the cart's total exceed money.MaxAmount is refused.
+func (s *Store) Update(ctx context.Context, userID int64, cfg Config, itemID int64, quantity int32) error {
 	if err := checkQuantity(quantity); err != nil {
 		return err
 	}
-	return s.editItem(ctx, userID, itemID, `UPDATE cart_items SET quantity = $3, updated_at = now() WHERE id = $1 AND user_id = $2`, quantity)
+	return s.editItem(ctx, userID, &cfg, itemID, `UPDATE cart_items SET quantity = $3, updated_at = now() WHERE id = $1 AND user_id = $2`, quantity)
 }
 
 // Remove takes one of userID's items out of the cart.
 func (s *Store) Remove(ctx context.Context, userID, itemID int64) error {
-	return s.editItem(ctx, userID, itemID, `DELETE FROM cart_items WHERE id = $1 AND user_id = $2`)
+	return s.editItem(ctx, userID, nil, itemID, `DELETE FROM cart_items WHERE id = $1 AND user_id = $2`)
 }
 
 // editItem runs sql (with $1 item, $2 user) on the cart locked, and says
-// ErrNotFound when it touched no line of userID's.
-func (s *Store) editItem(ctx context.Context, userID, itemID int64, sql string, args ...any) error {
+// ErrNotFound when it touched no line of userID's. With cfg, the cart must
+// still be within the amount bounds afterwards.
+func (s *Store) editItem(ctx context.Context, userID int64, cfg *Config, itemID int64, sql string, args ...any) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockCart(ctx, tx, userID); err != nil {
 			return err
@@ -244,6 +273,11 @@ func (s *Store) editItem(ctx context.Context, userID, itemID int64, sql string, 
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("item %d: %w", itemID, ErrNotFound)
+		}
+		if cfg != nil {
+			if err := s.checkBounds(ctx, tx, userID, *cfg); err != nil {
+				return err
+			}
 		}
 		return touch(ctx, tx, userID)
 	})
@@ -288,23 +322,59 @@ func (s *Store) ClearCoupon(ctx context.Context, userID int64) error {
 	return nil
 }
 
-var (
-	countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
-	regionRE  = regexp.MustCompile(`^[A-Z0-9]{1,3}$`)
-)
-
 // Shipping is the shopper's shipping choice; empty fields keep the cart's.
 type Shipping struct {
-	Method  string
-	Country string // ISO 3166-1 alpha-2
-	Region  string // set together with Country; may be empty
+	Method string
+	// Address is the destination: a whole address (checked as an order's
+	// is) or, for a tax estimate, a country with optionally its region
+	// and postal code. Setting it replaces the cart's destination.
+	Address *address.Address
+	// Country and Region are the older way to name a destination (a
+	// country, and a region of it); with Address they must agree with it.
+	Country string
+	Region  string
+}
+
+// destination validates the destination in sh; ok is false when sh names
+// none.
+func (sh Shipping) destination() (d address.Address, ok bool, err error) {
+	country, region := strings.TrimSpace(sh.Country), strings.TrimSpace(sh.Region)
+	if sh.Address == nil {
+		if country == "" && region == "" {
+			return d, false, nil
+		}
+		if country, region, err = address.Jurisdiction(country, region, "country", "region"); err != nil {
+			return d, false, err
+		}
+		d, err = address.Normalize(address.Address{Country: country, Region: region}, "", address.Destination)
+		return d, err == nil, err
+	}
+	need := address.Destination
+	if strings.TrimSpace(sh.Address.Line1) != "" || strings.TrimSpace(sh.Address.City) != "" {
+		need = address.Full
+	}
+	if d, err = address.Normalize(*sh.Address, "address", need); err != nil {
+		return d, false, err
+	}
+	if country == "" && region == "" {
+		return d, true, nil
+	}
+	// The older fields may only repeat what the address says.
+	if country, region, err = address.Jurisdiction(cmp.Or(country, d.Country), region, "country", "region"); err != nil {
+		return d, false, err
+	}
+	switch {
+	case country != d.Country:
+		return d, false, validation.New("country", "%s contradicts the address, which is in %s", country, d.Country)
+	case region != "" && region != d.Region:
+		return d, false, validation.New("region", "%s contradicts the address, which is in %s", region, d.Region)
+	}
+	return d, true, nil
 }
 
 // SetShipping chooses the shipping method and the destination taxed.
 func (s *Store) SetShipping(ctx context.Context, userID int64, cfg Config, sh Shipping) error {
 	method := strings.ToLower(strings.TrimSpace(sh.Method))
-	country := strings.ToUpper(strings.TrimSpace(sh.Country))
-	region := strings.ToUpper(strings.TrimSpace(sh.Region))
 	if _, ok := cfg.Shipping[method]; method != "" && !ok {
 		codes := make([]string, 0, len(cfg.Shipping))
 		for _, m := range cfg.Shipping.Sorted() {
@@ -312,28 +382,29 @@ func (s *Store) SetShipping(ctx context.Context, userID int64, cfg Config, sh Sh
 		}
 		return validation.New("shipping_method", "%q is not offered; choose one of %s", sh.Method, strings.Join(codes, ", "))
 	}
-	switch {
-	case country != "" && !countryRE.MatchString(country):
-		return validation.New("country", "must be a two-letter ISO 3166-1 code such as US")
-	case country == "" && region != "":
-		return validation.New("country", "is required with region")
-	case region != "" && !regionRE.MatchString(region):
-		return validation.New("region", "must be a region code of 1-3 letters or digits such as CA")
+	d, newDest, err := sh.destination()
+	if err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockCart(ctx, tx, userID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE carts SET
-				shipping_method = coalesce(nullif($2::text, ''), shipping_method),
-				shipping_country = coalesce(nullif($3::text, ''), shipping_country),
-				shipping_region = CASE WHEN $3::text = '' THEN shipping_region ELSE $4::text END,
-				updated_at = now()
-			WHERE user_id = $1`, userID, method, country, region)
-		if err != nil {
-			return fmt.Errorf("cart: set shipping: %w", err)
+		if method != "" {
+			if _, err := tx.Exec(ctx, `UPDATE carts SET shipping_method = $2 WHERE user_id = $1`, userID, method); err != nil {
+				return fmt.Errorf("cart: set shipping: %w", err)
+			}
 		}
-		return nil
+		if newDest {
+			_, err := tx.Exec(ctx, `UPDATE carts SET shipping_country = $2, shipping_region = $3, shipping_name = $4,
+					shipping_line1 = $5, shipping_line2 = $6, shipping_city = $7, shipping_postal_code = $8, shipping_phone = $9
+				WHERE user_id = $1`,
+				userID, d.Country, d.Region, d.Name, d.Line1, d.Line2, d.City, d.PostalCode, d.Phone)
+			if err != nil {
+				return fmt.Errorf("cart: set shipping: %w", err)
+			}
+		}
+		return touch(ctx, tx, userID)
 	})
 }
 
@@ -358,12 +429,15 @@ func (s *Store) Clear(ctx context.Context, q Querier, userID int64) error {
 
 func (s *Store) load(ctx context.Context, q Querier, userID int64, lock bool) (Contents, error) {
 	c := Contents{ShippingMethod: DefaultShippingMethod}
-	sql := `SELECT coalesce(coupon_code, ''), shipping_method, coalesce(shipping_country, ''), shipping_region, updated_at
+	sql := `SELECT coalesce(coupon_code, ''), shipping_method, coalesce(shipping_country, ''), shipping_region,
+			shipping_name, shipping_line1, shipping_line2, shipping_city, shipping_postal_code, shipping_phone, updated_at
 		FROM carts WHERE user_id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	err := q.QueryRow(ctx, sql, userID).Scan(&c.CouponCode, &c.ShippingMethod, &c.Country, &c.Region, &c.UpdatedAt)
+	d := &c.Destination
+	err := q.QueryRow(ctx, sql, userID).Scan(&c.CouponCode, &c.ShippingMethod, &d.Country, &d.Region,
+		&d.Name, &d.Line1, &d.Line2, &d.City, &d.PostalCode, &d.Phone, &c.UpdatedAt)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("cart: load: %w", err)
 	}

@@ -3,6 +3,7 @@ package cart_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
@@ -333,15 +335,15 @@ func TestUpdateAndRemove(t *testing.T) {
 	ann, bob := e.user(t, "ann"), e.user(t, "bob")
 	item := e.add(t, ann, e.widget, 1)
 
-	assert.ErrorIs(t, e.s.Update(e.ctx, bob, item, 5), cart.ErrNotFound, "another shopper's item")
+	assert.ErrorIs(t, e.s.Update(e.ctx, bob, e.cfg, item, 5), cart.ErrNotFound, "another shopper's item")
 	assert.ErrorIs(t, e.s.Remove(e.ctx, bob, item), cart.ErrNotFound)
-	assert.ErrorIs(t, e.s.Update(e.ctx, ann, 987654, 5), cart.ErrNotFound)
-	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, item, 0)))
-	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, item, -2)))
-	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, item, 100)))
+	assert.ErrorIs(t, e.s.Update(e.ctx, ann, e.cfg, 987654, 5), cart.ErrNotFound)
+	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, e.cfg, item, 0)))
+	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, e.cfg, item, -2)))
+	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, e.cfg, item, 100)))
 	assert.Equal(t, int32(1), e.view(t, ann).Lines[0].Quantity)
 
-	require.NoError(t, e.s.Update(e.ctx, ann, item, 12))
+	require.NoError(t, e.s.Update(e.ctx, ann, e.cfg, item, 12))
 	c := e.view(t, ann)
 	assert.Equal(t, int32(12), c.Lines[0].Quantity)
 	assert.Equal(t, []string{"Widget: only 10 in stock, 12 in the cart"}, c.Warnings)
@@ -364,7 +366,7 @@ func TestSetShippingRefusesBadInput(t *testing.T) {
 		{"country", cart.Shipping{Country: "USA"}},
 		{"country", cart.Shipping{Country: "U1"}},
 		{"country", cart.Shipping{Region: "CA"}},
-		{"region", cart.Shipping{Country: "US", Region: "CALIFORNIA"}},
+		{"region", cart.Shipping{Country: "US", Region: "XX"}},
 	} {
 		assert.Equal(t, bad.field, field(t, e.s.SetShipping(e.ctx, ann, e.cfg, bad.in)), "%+v", bad.in)
 	}
@@ -423,7 +425,7 @@ func TestCouponOnTheCart(t *testing.T) {
 	// cart keeps the code, says why it does not apply, and prices without it.
 	require.NoError(t, e.s.SetCoupon(e.ctx, ann, e.cfg, "FIVER", now))
 	assert.Equal(t, int64(500), e.view(t, ann).Quote.Discount)
-	require.NoError(t, e.s.Update(e.ctx, ann, item, 1))
+	require.NoError(t, e.s.Update(e.ctx, ann, e.cfg, item, 1))
 	c = e.view(t, ann)
 	assert.Equal(t, "FIVER", c.CouponCode)
 	assert.Contains(t, c.CouponProblem, "at least 30.00 USD")
@@ -461,7 +463,7 @@ func TestCheckoutReadsAndClearsInItsTransaction(t *testing.T) {
 		assert.Len(t, c.Items, 2)
 		assert.Equal(t, "TEN", c.CouponCode)
 		assert.Equal(t, "express", c.ShippingMethod)
-		assert.Equal(t, "DE", c.Country)
+		assert.Equal(t, "DE", c.Destination.Country)
 		priced, err := e.s.Price(e.ctx, tx, ann, c, e.cfg, time.Now())
 		require.NoError(t, err)
 		assert.Equal(t, int64(3998+1500), priced.Quote.Subtotal)
@@ -473,4 +475,78 @@ func TestCheckoutReadsAndClearsInItsTransaction(t *testing.T) {
 	assert.Empty(t, c.CouponCode, "the order used the coupon")
 	assert.Equal(t, "express", c.ShippingMethod, "the shipping choice stays")
 	assert.Equal(t, "DE", c.Country)
+}
+
+func TestShippingDestinationIsAValidatedAddress(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann")
+	e.add(t, ann, e.widget, 2)
+	la := &address.Address{Name: "Ann Lee", Line1: "1 Main St", City: "Los Angeles", PostalCode: "90001", Country: "us"}
+	require.NoError(t, e.s.SetShipping(e.ctx, ann, e.cfg, cart.Shipping{Address: la}))
+	c := e.view(t, ann)
+	assert.Equal(t, "US", c.Country)
+	assert.Equal(t, "CA", c.Region, "the state comes from the ZIP code")
+	assert.Equal(t, "1 Main St", c.Destination.Line1)
+	assert.Equal(t, int64(72500), c.Quote.TaxPPM, "taxed as California")
+
+	for _, bad := range []struct {
+		field string
+		in    cart.Shipping
+	}{
+		{"address.country", cart.Shipping{Address: &address.Address{Line1: "1 Main St", City: "LA", PostalCode: "90001", Country: "ZZ"}}},
+		{"address.postal_code", cart.Shipping{Address: &address.Address{Line1: "1 Main St", City: "LA", Region: "OR", PostalCode: "90001", Country: "US"}}},
+		{"address.city", cart.Shipping{Address: &address.Address{Line1: "1 Main St", Region: "CA", PostalCode: "90001", Country: "US"}}},
+		{"region", cart.Shipping{Address: la, Region: "OR"}},
+		{"country", cart.Shipping{Address: la, Country: "DE"}},
+		{"country", cart.Shipping{Country: "ZZ"}},
+		{"region", cart.Shipping{Country: "US", Region: "ON"}},
+	} {
+		assert.Equal(t, bad.field, field(t, e.s.SetShipping(e.ctx, ann, e.cfg, bad.in)), "%+v", bad.in)
+	}
+	c = e.view(t, ann)
+	assert.Equal(t, "CA", c.Region, "refused changes changed nothing")
+
+	// An estimate needs only the country (and checks a postal code given).
+	require.NoError(t, e.s.SetShipping(e.ctx, ann, e.cfg, cart.Shipping{Address: &address.Address{Country: "US", PostalCode: "97201"}}))
+	c = e.view(t, ann)
+	assert.Equal(t, "OR", c.Region)
+	assert.Equal(t, int64(0), c.Quote.TaxPPM)
+	assert.Empty(t, c.Destination.Line1, "a new destination replaces the whole address")
+}
+
+func TestCartAmountsAreBounded(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann")
+	max := money.MaxAmount("USD")
+	half, err := e.catalog.CreateProduct(e.ctx, catalog.ProductDraft{SKU: "HALF-MAX", Name: "Half the maximum",
+		CategoryID: e.widget.CategoryID, Price: usd(max/2 + 1), StockQuantity: 5})
+	require.NoError(t, err)
+	_, err = e.catalog.CreateProduct(e.ctx, catalog.ProductDraft{SKU: "TOO-MUCH", Name: "x", CategoryID: e.widget.CategoryID,
+		Price: usd(max + 1)})
+	assert.Equal(t, "price", field(t, err), "prices above 1,000,000,000.00 are refused")
+
+	item := e.add(t, ann, half, 1)
+	assert.Equal(t, "quantity", field(t, e.s.Update(e.ctx, ann, e.cfg, item, 2)), "2 x half the maximum")
+	_, err = e.s.Add(e.ctx, ann, e.cfg, half.ID, 0, 1)
+	assert.Equal(t, "quantity", field(t, err))
+	_, err = e.s.Add(e.ctx, ann, e.cfg, e.laptop.ID, 0, 1)
+	require.NoError(t, err, "the total is still within the bound")
+	c := e.view(t, ann)
+	assert.Equal(t, int32(1), c.Lines[0].Quantity, "refused changes changed nothing")
+	require.NotNil(t, c.Quote)
+
+	// A price stored above the bound (before it existed) shows the cart
+	// without totals, never an error.
+	_, err = e.pool.Exec(e.ctx, `UPDATE products SET price_minor = $2 WHERE id = $1`, half.ID, int64(math.MaxInt64))
+	require.NoError(t, err)
+	c = e.view(t, ann)
+	assert.Nil(t, c.Quote)
+	require.ErrorIs(t, c.TotalErr, pricing.ErrTooLarge)
+	assert.Contains(t, c.Warnings, c.TotalProblem)
+	assert.Contains(t, c.TotalProblem, "Half the maximum")
+	assert.Zero(t, c.Lines[0].LineTotal, "a line above the bound has no total")
+	_, err = e.s.Add(e.ctx, ann, e.cfg, e.mug.ID, 0, 1)
+	assert.Equal(t, "quantity", field(t, err), "nothing can be added until the line is fixed")
+	require.NoError(t, e.s.Remove(e.ctx, ann, item))
+	require.NotNil(t, e.view(t, ann).Quote)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/pricing"
@@ -33,13 +34,23 @@ type Cart struct {
 	// ShippingMethod is the method priced, which is the cart's unless the
 	// shop stopped offering it.
 	ShippingMethod string
-	// Country and Region are the destination taxed.
+	// Country and Region are the destination taxed: the cart's
+	// destination's, else the shop's default country.
 	Country string
 	Region  string
-	// Quote is nil when no line can be bought.
-	Quote     *pricing.Quote
-	Warnings  []string
-	UpdatedAt time.Time
+	// Destination is the cart's shipping destination as the shopper set it
+	// (zero when none was).
+	Destination address.Address
+	// Quote is nil when no line can be bought, or when the cart is above
+	// the amount bounds (TotalErr).
+	Quote *pricing.Quote
+	// TotalProblem says why the cart has no totals although it has lines
+	// to buy: a line or the total above money.MaxAmount. TotalErr is the
+	// pricing.ErrTooLarge behind it.
+	TotalProblem string
+	TotalErr     error
+	Warnings     []string
+	UpdatedAt    time.Time
 }
 
 // View returns userID's cart priced now.
@@ -56,7 +67,8 @@ func (s *Store) View(ctx context.Context, userID int64, cfg Config) (Cart, error
 // method and the destination's tax. Checkout calls it with the contents it
 // read from Lines, in the same transaction q, to charge what the shopper saw.
 func (s *Store) Price(ctx context.Context, q Querier, userID int64, c Contents, cfg Config, now time.Time) (Cart, error) {
-	out := Cart{CouponCode: c.CouponCode, Country: c.Country, Region: c.Region, UpdatedAt: c.UpdatedAt}
+	out := Cart{CouponCode: c.CouponCode, Country: c.Destination.Country, Region: c.Destination.Region,
+		Destination: c.Destination, UpdatedAt: c.UpdatedAt}
 	if out.Country == "" {
 		out.Country, out.Region = cfg.DefaultCountry, ""
 	}
@@ -83,8 +95,11 @@ func (s *Store) Price(ctx context.Context, q Querier, userID int64, c Contents, 
 			it.Available = false
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s is now priced in %s, not %s; remove it to check out", it.Name, it.UnitPrice.Currency, currency))
 		}
-		l := Line{Item: it, PriceChanged: it.UnitPrice != it.AddedPrice, InStock: it.Available && it.Stock >= it.Quantity,
-			LineTotal: money.Money{Amount: it.UnitPrice.Amount * int64(it.Quantity), Currency: it.UnitPrice.Currency}}
+		l := Line{Item: it, PriceChanged: it.UnitPrice != it.AddedPrice, InStock: it.Available && it.Stock >= it.Quantity}
+		// A line above the bound has no total; pricing below refuses it.
+		if t, err := pricing.LineTotal(it.UnitPrice.Amount, it.Quantity, it.UnitPrice.Currency); err == nil {
+			l.LineTotal = money.Money{Amount: t, Currency: it.UnitPrice.Currency}
+		}
 		out.Lines = append(out.Lines, l)
 		if !it.Available {
 			continue
@@ -129,6 +144,19 @@ func (s *Store) Price(ctx context.Context, q Querier, userID int64, c Contents, 
 		out.CouponErr, out.CouponProblem = err, err.Error()
 		in.Coupon = nil
 		quote, err = pricing.Compute(in)
+	}
+	if errors.Is(err, pricing.ErrTooLarge) {
+		// The shopper can fix it by lowering a quantity or removing a line;
+		// the cart is still shown, without totals.
+		out.TotalErr = err
+		var le *pricing.LineError
+		if errors.As(err, &le) {
+			out.TotalProblem = fmt.Sprintf("%s: %v; lower the quantity or remove it", lines[le.Index].Name, le.Err)
+		} else {
+			out.TotalProblem = fmt.Sprintf("cart: %v; lower a quantity or remove a line", err)
+		}
+		out.Warnings = append(out.Warnings, out.TotalProblem)
+		return out, nil
 	}
 	if err != nil {
 		return Cart{}, fmt.Errorf("cart: price: %w", err)

@@ -51,6 +51,9 @@ func checkPrice(field string, m money.Money) error {
 	if m.Amount < 0 {
 		return fieldErr(field, "must not be negative")
 	}
+	if m.Amount > money.MaxAmount(m.Currency) {
+		return fieldErr(field, "must be at most %s", money.Money{Amount: money.MaxAmount(m.Currency), Currency: m.Currency})
+	}
 	return nil
 }
 

@@ -62,6 +62,15 @@ func (d *VariantDraft) validate() error {
 	return checkAttributes(d.Attributes)
 }
 
+// checkVariantPrice bounds a variant's own price in its product's currency
+// (known once the row is written; an error rolls the write back).
+func checkVariantPrice(v Variant) error {
+	if v.Price == nil {
+		return nil
+	}
+	return checkPrice("price", *v.Price)
+}
+
 // CreateVariant adds a variant to a product.
 func (s *Store) CreateVariant(ctx context.Context, productID int64, d VariantDraft) (Variant, error) {
 	if err := d.validate(); err != nil {
@@ -85,8 +94,10 @@ func (s *Store) CreateVariant(ctx context.Context, productID int64, d VariantDra
 		if err != nil {
 			return err
 		}
-		v, err = pgx.CollectExactlyOneRow(rows, scanVariant)
-		return skuErr(err)
+		if v, err = pgx.CollectExactlyOneRow(rows, scanVariant); err != nil {
+			return skuErr(err)
+		}
+		return checkVariantPrice(v)
 	})
 	return v, err
 }
@@ -115,6 +126,9 @@ func (s *Store) UpdateVariant(ctx context.Context, productID, variantID int64, d
 		}
 		if err != nil {
 			return skuErr(err)
+		}
+		if err := checkVariantPrice(v); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE products SET updated_at = now() WHERE id = $1`, productID)
 		return err

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/pricing"
 )
@@ -309,8 +310,8 @@ func (r *reader) currency(name string) string {
 
 func (r *reader) country(name string) string {
 	v := strings.ToUpper(r.get(name))
-	if len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' {
-		r.fail(name, "is %q; want an ISO 3166-1 alpha-2 code such as US", v)
+	if !address.IsCountry(v) {
+		r.fail(name, "is %q; want an ISO 3166-1 alpha-2 country code such as US", v)
 	}
 	return v
 }

@@ -69,3 +69,17 @@ func TestSigningKeys(t *testing.T) {
 	_, err = FromLookup(lookup(map[string]string{"APP_ENV": "production", "STRIPE_SECRET_KEY": "sk_live_x"}))
 	require.ErrorContains(t, err, "JWT_SIGNING_KEYS")
 }
+
+func TestTaxConfigNamesRealPlaces(t *testing.T) {
+	for name, v := range map[string]string{
+		"DEFAULT_COUNTRY": "ZZ",
+		"TAX_RATES":       "US-CA:7.25,GB-SCT:20",
+	} {
+		_, err := FromLookup(lookup(map[string]string{name: v}))
+		require.ErrorContains(t, err, name, v)
+	}
+	c, err := FromLookup(lookup(map[string]string{"TAX_RATES": "US-CA:7.25,PR:11.5", "DEFAULT_COUNTRY": "de"}))
+	require.NoError(t, err)
+	assert.Equal(t, "DE", c.DefaultCountry)
+	assert.Equal(t, int64(115000), c.TaxRates.Rate("US", "PR"))
+}

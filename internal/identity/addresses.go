@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopkit/shop/internal/address"
 )
 
 const addressColumns = `id, kind, full_name, line1, line2, city, region, postal_code, country, phone, is_default`
@@ -30,10 +32,28 @@ func (s *Service) ListAddresses(ctx context.Context, userID int64) ([]Address, e
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Address, error) { return scanAddress(r) })
 }
 
+// checkAddress validates an address-book entry as an order's shipping
+// address is validated (address.Normalize), so ordering with it can be
+// taxed by it, and stores it in the normal form: country and region codes,
+// national postal code format, the region filled in from the postal code.
+func (a *Address) checkAddress() error {
+	if err := a.normalize(); err != nil {
+		return err
+	}
+	n, err := address.Normalize(address.Address{Name: a.FullName, Line1: a.Line1, Line2: a.Line2, City: a.City,
+		Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}, "", address.Full)
+	if err != nil {
+		return err
+	}
+	a.FullName, a.Line1, a.Line2, a.City = n.Name, n.Line1, n.Line2, n.City
+	a.Region, a.PostalCode, a.Country, a.Phone = n.Region, n.PostalCode, n.Country, n.Phone
+	return nil
+}
+
 // AddAddress stores a new address. The first of its kind becomes the
 // default; one marked default takes that place from the previous one.
 func (s *Service) AddAddress(ctx context.Context, userID int64, a Address) (Address, error) {
-	if err := a.normalize(); err != nil {
+	if err := a.checkAddress(); err != nil {
 		return Address{}, err
 	}
 	var out Address
@@ -69,7 +89,7 @@ func (s *Service) AddAddress(ctx context.Context, userID int64, a Address) (Addr
 // UpdateAddress replaces an address of the user's. Clearing the default flag
 // of the default address is ignored: each kind keeps one default.
 func (s *Service) UpdateAddress(ctx context.Context, userID int64, a Address) (Address, error) {
-	if err := a.normalize(); err != nil {
+	if err := a.checkAddress(); err != nil {
 		return Address{}, err
 	}
 	var out Address

@@ -5,6 +5,7 @@ package money
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -21,6 +22,55 @@ var (
 	// ErrAmount means the decimal amount is malformed, negative or too precise.
 	ErrAmount = errors.New("invalid amount")
 )
+
+// MaxMajor is the largest amount the shop accepts, in major units of any
+// currency: 1,000,000,000.00 USD is 100,000,000,000 cents. Prices, line
+// totals and order totals above it are refused, so every accepted amount is
+// exact as a float64 too (at most 13 significant digits) and no sum of an
+// order's amounts comes near int64 overflow.
+const MaxMajor = 1_000_000_000
+
+// ErrTooLarge means an amount is above MaxAmount of its currency; it is
+// also an ErrAmount.
+var ErrTooLarge = fmt.Errorf("%w: too large", ErrAmount)
+
+// MaxAmount is MaxMajor in minor units of currency; unknown currencies get
+// the bound of a two-decimal one.
+func MaxAmount(currency string) int64 {
+	exp, ok := exponents[currency]
+	if !ok {
+		exp = 2
+	}
+	return MaxMajor * int64(math.Pow10(exp))
+}
+
+// CheckBound refuses an amount of currency that is negative or above
+// MaxAmount.
+func CheckBound(amount int64, currency string) error {
+	switch {
+	case amount < 0:
+		return fmt.Errorf("%w: must not be negative", ErrAmount)
+	case amount > MaxAmount(currency):
+		return fmt.Errorf("%w: %s is above the maximum of %s", ErrTooLarge,
+			Money{Amount: amount, Currency: currency}, Money{Amount: MaxAmount(currency), Currency: currency})
+	}
+	return nil
+}
+
+// FromFloat reads a JSON number such as 1999.99 exactly: the float is
+// written as the shortest decimal that reads back as the same float (which
+// is the number the client wrote, for up to 15 significant digits) and that
+// decimal is parsed like Parse does. Amounts within MaxMajor have at most
+// 13 significant digits, so none is rounded.
+func FromFloat(v float64, currency string) (Money, error) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return Money{}, fmt.Errorf("%w: must be a non-negative number", ErrAmount)
+	}
+	if v > MaxMajor {
+		return Money{}, fmt.Errorf("%w: %s is above the maximum of %d", ErrTooLarge, strconv.FormatFloat(v, 'g', -1, 64), MaxMajor)
+	}
+	return Parse(strconv.FormatFloat(v, 'f', -1, 64), currency)
+}
 
 // exponents lists the minor-unit digits of the currencies we accept.
 var exponents = map[string]int{
@@ -39,7 +89,8 @@ func Exponent(currency string) (int, error) {
 }
 
 // Parse reads a non-negative decimal such as "1999.99" into minor units of
-// currency, refusing more decimals than the currency has.
+// currency, refusing more decimals than the currency has and amounts above
+// MaxAmount.
 func Parse(decimal, currency string) (Money, error) {
 	exp, err := Exponent(currency)
 	if err != nil {
@@ -48,6 +99,9 @@ func Parse(decimal, currency string) (Money, error) {
 	n, err := ParseScaled(decimal, exp)
 	if err != nil {
 		return Money{}, fmt.Errorf("%w for %s", err, currency)
+	}
+	if err := CheckBound(n, currency); err != nil {
+		return Money{}, err
 	}
 	return Money{Amount: n, Currency: currency}, nil
 }

@@ -7,11 +7,11 @@ package orders
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/validation"
 )
@@ -83,14 +83,25 @@ type PlaceInput struct {
 	UserID  int64
 	// Items to order; empty means the user's cart (with its coupon and
 	// shipping choice unless set here).
-	Items           []Item
-	CouponCode      string
-	ShippingMethod  string
+	Items          []Item
+	CouponCode     string
+	ShippingMethod string
+	// Shipping is the structured address shipped to; when set,
+	// ShippingAddress is its one-line rendering. Otherwise ShippingAddress
+	// is a free-form address (the original API's), taxed as a US address
+	// when it ends in ", ST 12345" and as Settings.DefaultCountry otherwise.
+	Shipping        *address.Address `json:",omitempty"`
 	ShippingAddress string
-	BillingAddress  string
-	Country         string
-	Region          string
-	PaymentMethod   string
+	// Billing is a structured billing address; BillingAddress is its
+	// rendering, or a free-form one, or else the shipping address.
+	Billing        *address.Address `json:",omitempty"`
+	BillingAddress string
+	// Country and Region are the tax jurisdiction. Validate derives them
+	// from the shipping address; a value given beforehand (the API's
+	// legacy shipping_country and shipping_region) must agree with it.
+	Country       string
+	Region        string
+	PaymentMethod string
 }
 
 // Settings are the shop's pricing rules.
@@ -159,6 +170,8 @@ type Order struct {
 	CouponCode      string
 	ShippingMethod  string
 	ShippingAddress string
+	// ShipTo is the structured shipping address; nil for a free-form one.
+	ShipTo          *address.Address
 	BillingAddress  string
 	Country         string
 	Region          string
@@ -177,9 +190,8 @@ type Order struct {
 // Paying methods accepted; both mean a card through Stripe.
 var paymentMethods = map[string]bool{"credit_card": true, "card": true}
 
-var usZip = regexp.MustCompile(`(?:^|[\s,])([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*$`)
-
-// Validate checks and normalises the input before anything is written.
+// Validate checks and normalises the input before anything is written. It
+// is idempotent: the checkout validates again what the API validated.
 func (in *PlaceInput) Validate(s Settings) error {
 	if len(in.Items) > pricing.MaxLines {
 		return validation.New("items", "at most %d lines per order", pricing.MaxLines)
@@ -197,15 +209,8 @@ func (in *PlaceInput) Validate(s Settings) error {
 			return validation.New(f+".quantity", "must be at most %d", pricing.MaxLineQuantity)
 		}
 	}
-	var err error
-	if in.ShippingAddress, err = address("shipping_address", in.ShippingAddress, true); err != nil {
+	if err := in.validateAddresses(s); err != nil {
 		return err
-	}
-	if in.BillingAddress, err = address("billing_address", in.BillingAddress, false); err != nil {
-		return err
-	}
-	if in.BillingAddress == "" {
-		in.BillingAddress = in.ShippingAddress
 	}
 	in.PaymentMethod = strings.ToLower(strings.TrimSpace(in.PaymentMethod))
 	if in.PaymentMethod == "" {
@@ -219,26 +224,100 @@ func (in *PlaceInput) Validate(s Settings) error {
 		return validation.New("shipping_method", "unknown shipping method %q", in.ShippingMethod)
 	}
 	in.CouponCode = strings.ToUpper(strings.TrimSpace(in.CouponCode))
-	in.Country = strings.ToUpper(strings.TrimSpace(in.Country))
-	in.Region = strings.ToUpper(strings.TrimSpace(in.Region))
-	if in.Country == "" {
-		// "123 Main St, City, CA 12345" is a US address in CA.
-		if m := usZip.FindStringSubmatch(strings.ToUpper(in.ShippingAddress)); m != nil && in.Region == "" {
-			in.Country, in.Region = "US", m[1]
-		} else {
-			in.Country = s.DefaultCountry
+	return nil
+}
+
+// validateAddresses checks the shipping and billing addresses and derives
+// the tax jurisdiction from the shipping address alone.
+func (in *PlaceInput) validateAddresses(s Settings) error {
+	var country, region string
+	if in.Shipping != nil {
+		a, err := address.Normalize(*in.Shipping, "shipping", address.Full)
+		if err != nil {
+			return err
+		}
+		line := a.String()
+		if free := strings.TrimSpace(in.ShippingAddress); free != "" && free != line {
+			return validation.New("shipping_address", "send either the structured shipping address or shipping_address, not both")
+		}
+		in.Shipping, in.ShippingAddress = &a, line
+		country, region = a.Country, a.Region
+	} else {
+		var err error
+		if in.ShippingAddress, err = freeForm("shipping_address", in.ShippingAddress, true); err != nil {
+			return err
+		}
+		// "123 Main St, City, CA 90001" is a US address in CA; anything
+		// else is taxed as the shop's default country.
+		st, _, ok, err := address.ParseUSTail(in.ShippingAddress, "shipping_address")
+		switch {
+		case err != nil:
+			return err
+		case ok:
+			country, region = "US", st
+		default:
+			country = s.DefaultCountry
 		}
 	}
-	if len(in.Country) != 2 || !isUpperASCII(in.Country) {
-		return validation.New("shipping_country", "must be an ISO 3166-1 alpha-2 code such as US")
+	if err := in.checkClaimedJurisdiction(country, region); err != nil {
+		return err
 	}
-	if len(in.Region) > 10 {
-		return validation.New("shipping_region", "must be at most 10 characters")
+	in.Country, in.Region = country, region
+
+	if in.Billing != nil {
+		b, err := address.Normalize(*in.Billing, "billing", address.Full)
+		if err != nil {
+			return err
+		}
+		line := b.String()
+		if free := strings.TrimSpace(in.BillingAddress); free != "" && free != line {
+			return validation.New("billing_address", "send either the structured billing address or billing_address, not both")
+		}
+		in.Billing, in.BillingAddress = &b, line
+	}
+	var err error
+	if in.BillingAddress, err = freeForm("billing_address", in.BillingAddress, false); err != nil {
+		return err
+	}
+	if in.BillingAddress == "" {
+		in.BillingAddress = in.ShippingAddress
 	}
 	return nil
 }
 
-func address(field, v string, required bool) (string, error) {
+// checkClaimedJurisdiction holds the legacy shipping_country and
+// shipping_region to what the address says: they are checked like an
+// address's and may not differ from it, so they never choose the tax.
+func (in *PlaceInput) checkClaimedJurisdiction(country, region string) error {
+	if strings.TrimSpace(in.Country) == "" && strings.TrimSpace(in.Region) == "" {
+		return nil
+	}
+	claimC := strings.TrimSpace(in.Country)
+	if claimC == "" {
+		claimC = country
+	}
+	c, r, err := address.Jurisdiction(claimC, in.Region, "shipping_country", "shipping_region")
+	if err != nil {
+		return err
+	}
+	basis := "the shipping address"
+	if in.Shipping == nil && region == "" {
+		basis = fmt.Sprintf("a free-form shipping_address (taxed as %s; send the structured shipping address to be taxed by region)", country)
+	}
+	if c != country {
+		return validation.New("shipping_country", "%s contradicts %s, which is in %s", c, basis, country)
+	}
+	if r != "" && r != region {
+		where := country
+		if region != "" {
+			where += "-" + region
+		}
+		return validation.New("shipping_region", "%s contradicts %s, which is in %s", r, basis, where)
+	}
+	return nil
+}
+
+func freeForm(field, v string, required bool) (string, error) {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "" && required:
@@ -254,13 +333,4 @@ func address(field, v string, required bool) (string, error) {
 		}
 	}
 	return v, nil
-}
-
-func isUpperASCII(s string) bool {
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
 }

@@ -6,19 +6,29 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopkit/shop/internal/address"
 )
 
 const orderColumns = `o.id, o.user_id, o.status, o.status_reason, o.currency, o.subtotal_minor, o.discount_minor,
 	o.shipping_minor, o.tax_minor, o.tax_ppm, o.total_minor, o.captured_minor, o.refunded_minor, coalesce(o.coupon_code, ''),
 	o.shipping_method, o.shipping_address, o.billing_address, o.shipping_country, o.shipping_region, o.payment_method,
-	coalesce(o.payment_intent_id, ''), o.created_at, o.updated_at, o.paid_at, u.email, trim(u.first_name || ' ' || u.last_name)`
+	coalesce(o.payment_intent_id, ''), o.created_at, o.updated_at, o.paid_at, u.email, trim(u.first_name || ' ' || u.last_name),
+	o.shipping_name, o.shipping_line1, o.shipping_line2, o.shipping_city, o.shipping_postal_code, o.shipping_phone`
 
 func scanOrder(r pgx.Row) (Order, error) {
 	var o Order
+	var to address.Address
 	err := r.Scan(&o.ID, &o.UserID, &o.Status, &o.StatusReason, &o.Currency, &o.Subtotal, &o.Discount, &o.Shipping,
 		&o.Tax, &o.TaxPPM, &o.Total, &o.Captured, &o.Refunded, &o.CouponCode, &o.ShippingMethod, &o.ShippingAddress,
 		&o.BillingAddress, &o.Country, &o.Region, &o.PaymentMethod, &o.PaymentIntentID, &o.CreatedAt, &o.UpdatedAt,
-		&o.PaidAt, &o.CustomerEmail, &o.CustomerName)
+		&o.PaidAt, &o.CustomerEmail, &o.CustomerName,
+		&to.Name, &to.Line1, &to.Line2, &to.City, &to.PostalCode, &to.Phone)
+	if to.Line1 != "" {
+		// A structured address: its country and region are the order's.
+		to.Country, to.Region = o.Country, o.Region
+		o.ShipTo = &to
+	}
 	return o, err
 }
 

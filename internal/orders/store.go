@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/pricing"
@@ -102,15 +103,15 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 			}
 			in.CouponCode = cmp.Or(in.CouponCode, c.CouponCode)
 			in.ShippingMethod = cmp.Or(in.ShippingMethod, c.ShippingMethod)
-			if c.Country != "" && in.Country == s.settings.DefaultCountry && in.Region == "" {
-				in.Country, in.Region = c.Country, c.Region
-			}
+			// The tax follows the order's shipping address, never the
+			// cart's estimate destination.
 		}
-		lines, currency, err := reserve(ctx, tx, merge(in.Items))
+		items := merge(in.Items)
+		lines, currency, err := reserve(ctx, tx, items)
 		if err != nil {
 			return err
 		}
-		q, err := s.quote(ctx, tx, in, lines, currency)
+		q, err := s.quote(ctx, tx, in, items, lines, currency)
 		if err != nil {
 			return err
 		}
@@ -214,7 +215,7 @@ func whyNotReserved(ctx context.Context, tx pgx.Tx, w wanted) error {
 	return &e
 }
 
-func (s *Store) quote(ctx context.Context, tx pgx.Tx, in PlaceInput, lines []pricing.Line, currency string) (pricing.Quote, error) {
+func (s *Store) quote(ctx context.Context, tx pgx.Tx, in PlaceInput, items []wanted, lines []pricing.Line, currency string) (pricing.Quote, error) {
 	method, ok := s.settings.ShippingMethods[cmp.Or(in.ShippingMethod, "standard")]
 	if !ok {
 		return pricing.Quote{}, validation.New("shipping_method", "unknown shipping method %q", in.ShippingMethod)
@@ -231,13 +232,26 @@ func (s *Store) quote(ctx context.Context, tx pgx.Tx, in PlaceInput, lines []pri
 		pin.Coupon = &c
 	}
 	q, err := pricing.Compute(pin)
-	if errors.Is(err, pricing.ErrCouponNotApplicable) {
-		return q, validation.New("coupon_code", "%v", err)
+	return q, quoteErr(err, items)
+}
+
+// quoteErr names the input field a pricing refusal is about: the request's
+// line for a line too large, items for a total too large.
+func quoteErr(err error, items []wanted) error {
+	var le *pricing.LineError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pricing.ErrCouponNotApplicable):
+		return validation.New("coupon_code", "%v", err)
+	case errors.As(err, &le) && le.Index < len(items):
+		return validation.New(fmt.Sprintf("items[%d]", items[le.Index].pos), "%v", le.Err)
+	case errors.Is(err, pricing.ErrTooLarge):
+		return validation.New("items", "%v", err)
+	case errors.Is(err, pricing.ErrShippingCurrency):
+		return validation.New("shipping_method", "%v", err)
 	}
-	if err != nil {
-		return q, validation.New("shipping_method", "%v", err)
-	}
-	return q, nil
+	return err
 }
 
 // couponErr turns any coupon refusal into a field error; database trouble
@@ -256,12 +270,19 @@ func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote)
 	if in.CouponCode != "" {
 		coupon = in.CouponCode
 	}
+	var to address.Address
+	if in.Shipping != nil {
+		to = *in.Shipping
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, currency, subtotal_minor, discount_minor,
 		shipping_minor, tax_minor, tax_ppm, total_minor, coupon_code, shipping_method, shipping_address, billing_address,
-		shipping_country, shipping_region, payment_method)
-		VALUES ($1, $2, 'awaiting_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		shipping_country, shipping_region, payment_method,
+		shipping_name, shipping_line1, shipping_line2, shipping_city, shipping_postal_code, shipping_phone)
+		VALUES ($1, $2, 'awaiting_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			$17, $18, $19, $20, $21, $22)`,
 		in.OrderID, in.UserID, q.Currency, q.Subtotal, q.Discount, q.Shipping, q.Tax, q.TaxPPM, q.Total, coupon,
-		cmp.Or(in.ShippingMethod, "standard"), in.ShippingAddress, in.BillingAddress, in.Country, in.Region, in.PaymentMethod)
+		cmp.Or(in.ShippingMethod, "standard"), in.ShippingAddress, in.BillingAddress, in.Country, in.Region, in.PaymentMethod,
+		to.Name, to.Line1, to.Line2, to.City, to.PostalCode, to.Phone)
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,16 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/money"
 )
 
 // TaxRates maps "CC" or "CC-REGION" to a rate in parts per million.
 type TaxRates map[string]int64
 
-// Rate returns the region's rate, else the country's, else zero.
+// Rate returns the region's rate, else the country's, else zero. country
+// and region come from a validated address (address.Jurisdiction), never
+// from a separately chosen destination.
 func (t TaxRates) Rate(country, region string) int64 {
 	country, region = strings.ToUpper(country), strings.ToUpper(strings.TrimSpace(region))
 	if r, ok := t[country+"-"+region]; ok && region != "" {
@@ -20,21 +23,43 @@ func (t TaxRates) Rate(country, region string) int64 {
 	return t[country]
 }
 
-// ParseTaxRates reads "US-CA:7.25,US-NY:8.875,DE:19" (percent, up to four decimals).
+// ParseTaxRates reads "US-CA:7.25,US-NY:8.875,DE:19" (percent, up to four
+// decimals). Countries must be ISO 3166-1 codes; a regional rate is only
+// for a country whose regions the shop validates (address.Subdivided), so
+// no shopper can name a region to pick a rate. A US territory given as a
+// country ("PR:11.5") is the region of the US it is for addresses too.
 func ParseTaxRates(s string) (TaxRates, error) {
 	out := TaxRates{}
 	for _, entry := range splitList(s) {
 		place, pct, ok := strings.Cut(entry, ":")
 		place = strings.ToUpper(strings.TrimSpace(place))
-		if !ok || len(place) < 2 || place[2:] != "" && place[2] != '-' {
+		country, region, _ := strings.Cut(place, "-")
+		if !ok || len(country) != 2 {
 			return nil, fmt.Errorf("%q is not COUNTRY[-REGION]:PERCENT", entry)
+		}
+		if !address.IsCountry(country) {
+			return nil, fmt.Errorf("%q: %s is not an ISO 3166-1 alpha-2 country code", entry, country)
+		}
+		if region != "" && !address.Subdivided(country) {
+			return nil, fmt.Errorf("%q: the shop does not know the regions of %s, so it can only have one rate", entry, country)
+		}
+		country, region, err := address.Jurisdiction(country, region, "country", "region")
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", entry, err)
 		}
 		// Percent with four decimals is parts per million.
 		m, err := money.ParseScaled(strings.TrimSpace(pct), 4)
 		if err != nil || m > 100_0000 {
 			return nil, fmt.Errorf("%q: the rate must be a percentage from 0 to 100 with at most 4 decimals", entry)
 		}
-		out[place] = m
+		key := country
+		if region != "" {
+			key += "-" + region
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("%q: %s has two rates", entry, key)
+		}
+		out[key] = m
 	}
 	return out, nil
 }

@@ -11,17 +11,44 @@ import (
 	"github.com/shopkit/shop/internal/money"
 )
 
-// Limits that keep every sum far from int64 overflow.
+// Limits of one order. With money.MaxAmount bounding every unit price,
+// line total and sum, no arithmetic here comes near int64 overflow.
 const (
 	MaxLineQuantity = 99
 	MaxLines        = 100
-	// maxSubtotal is 10^15 minor units (ten trillion dollars).
-	maxSubtotal = 1_000_000_000_000_000
 )
 
 // ErrCouponNotApplicable means the coupon exists but does not apply to this
 // cart (minimum subtotal, currency).
 var ErrCouponNotApplicable = errors.New("coupon does not apply")
+
+// ErrTooLarge means a line total, the subtotal or the total is above
+// money.MaxAmount of the currency. A *LineError wraps it when one line is.
+var ErrTooLarge = errors.New("amount above the maximum")
+
+// tooLarge is an ErrTooLarge with its own message.
+type tooLarge string
+
+func (e tooLarge) Error() string { return string(e) }
+func (e tooLarge) Unwrap() error { return ErrTooLarge }
+
+func tooLargef(format string, args ...any) error { return tooLarge(fmt.Sprintf(format, args...)) }
+
+// ErrShippingCurrency means the shipping method is priced in another
+// currency than the goods.
+var ErrShippingCurrency = errors.New("shipping is priced in another currency")
+
+// LineError says which line (its index in Input.Lines) cannot be priced.
+type LineError struct {
+	Index int
+	SKU   string
+	Err   error // ErrTooLarge, or a plain range error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d (%s): %v", e.Index+1, e.SKU, e.Err) }
+
+// Unwrap makes errors.Is(err, ErrTooLarge) see through.
+func (e *LineError) Unwrap() error { return e.Err }
 
 // Line is one product or variant with its current unit price.
 type Line struct {
@@ -85,22 +112,50 @@ func (q Quote) Money(amount int64) money.Money {
 	return money.Money{Amount: amount, Currency: q.Currency}
 }
 
+// LineTotal is unit × quantity in minor units of currency, refused with
+// ErrTooLarge when the unit price or the product is above
+// money.MaxAmount(currency).
+func LineTotal(unit int64, quantity int32, currency string) (int64, error) {
+	max := money.MaxAmount(currency)
+	switch {
+	case unit < 0 || quantity <= 0:
+		return 0, fmt.Errorf("pricing: unit price %d or quantity %d out of range", unit, quantity)
+	case unit > max:
+		return 0, tooLargef("the unit price %s is above the maximum of %s",
+			money.Money{Amount: unit, Currency: currency}, money.Money{Amount: max, Currency: currency})
+	case unit > max/int64(quantity):
+		return 0, tooLargef("%d × %s is above the maximum of %s", quantity,
+			money.Money{Amount: unit, Currency: currency}, money.Money{Amount: max, Currency: currency})
+	}
+	return unit * int64(quantity), nil
+}
+
 // Compute prices in. Discount and tax round half up to the minor unit; tax
-// applies to the goods after discount, not to shipping.
+// applies to the goods after discount, not to shipping. Every amount of the
+// quote is within money.MaxAmount, or Compute fails with ErrTooLarge (a
+// *LineError naming the line when one line alone is too large).
 func Compute(in Input) (Quote, error) {
 	q := Quote{Currency: in.Currency, TaxPPM: in.TaxPPM}
 	if len(in.Lines) == 0 {
 		return q, errors.New("pricing: no lines")
 	}
-	for _, l := range in.Lines {
-		if l.Quantity <= 0 || l.Quantity > MaxLineQuantity || l.UnitPrice < 0 || l.UnitPrice > maxSubtotal {
-			return q, fmt.Errorf("pricing: line %s out of range", l.SKU)
+	max := money.MaxAmount(in.Currency)
+	above := func(what string, amount int64) error {
+		return tooLargef("the %s %s is above the maximum of %s", what,
+			money.Money{Amount: amount, Currency: in.Currency}, money.Money{Amount: max, Currency: in.Currency})
+	}
+	for i, l := range in.Lines {
+		if l.Quantity > MaxLineQuantity {
+			return q, &LineError{Index: i, SKU: l.SKU, Err: fmt.Errorf("quantity %d is above %d", l.Quantity, MaxLineQuantity)}
 		}
-		t := l.UnitPrice * int64(l.Quantity)
+		t, err := LineTotal(l.UnitPrice, l.Quantity, in.Currency)
+		if err != nil {
+			return q, &LineError{Index: i, SKU: l.SKU, Err: err}
+		}
 		q.Lines = append(q.Lines, QuotedLine{Line: l, LineTotal: t})
-		q.Subtotal += t
-		if q.Subtotal > maxSubtotal {
-			return q, fmt.Errorf("pricing: subtotal above %d", int64(maxSubtotal))
+		// Both terms are at most max (far below int64's range).
+		if q.Subtotal += t; q.Subtotal > max {
+			return q, above("subtotal", q.Subtotal)
 		}
 	}
 	if c := in.Coupon; c != nil {
@@ -112,13 +167,22 @@ func Compute(in Input) (Quote, error) {
 	}
 	goods := q.Subtotal - q.Discount
 	if in.Shipping.Price.Currency != in.Currency {
-		return q, fmt.Errorf("pricing: shipping method %s is priced in %s, not %s", in.Shipping.Code, in.Shipping.Price.Currency, in.Currency)
+		return q, fmt.Errorf("%w: shipping method %s is priced in %s, not %s", ErrShippingCurrency, in.Shipping.Code, in.Shipping.Price.Currency, in.Currency)
 	}
 	if in.Shipping.FreeOver <= 0 || goods < in.Shipping.FreeOver {
 		q.Shipping = in.Shipping.Price.Amount
 	}
+	if q.Shipping < 0 || q.Shipping > max {
+		return q, above("shipping", q.Shipping)
+	}
+	if in.TaxPPM < 0 || in.TaxPPM > 1_000_000 {
+		return q, fmt.Errorf("pricing: tax rate %d ppm out of range", in.TaxPPM)
+	}
 	q.Tax = mulDivRound(goods, in.TaxPPM, 1_000_000)
-	q.Total = goods + q.Shipping + q.Tax
+	// goods, shipping and tax are each at most max.
+	if q.Total = goods + q.Shipping + q.Tax; q.Total > max {
+		return q, above("total", q.Total)
+	}
 	return q, nil
 }
 

@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -64,14 +65,61 @@ func TestComputeRefusesOutOfRange(t *testing.T) {
 		"too large": {Quantity: 1, UnitPrice: math.MaxInt64},
 	} {
 		_, err := Compute(Input{Currency: "USD", Lines: []Line{l}, Shipping: standard})
-		assert.Error(t, err, name)
+		var le *LineError
+		assert.ErrorAs(t, err, &le, name)
 	}
 	_, err := Compute(Input{Currency: "USD", Shipping: standard})
 	assert.Error(t, err)
+}
+
+func TestComputeBoundsEveryAmount(t *testing.T) {
+	max := money.MaxAmount("USD") // 1,000,000,000.00
+	// The largest price, once, with 100% tax: every amount at the bound.
+	q, err := Compute(Input{Currency: "USD", Lines: []Line{{SKU: "MAX", Quantity: 1, UnitPrice: max - 599}},
+		Shipping: standard, TaxPPM: 0})
+	require.NoError(t, err)
+	assert.Equal(t, max-599, q.Subtotal)
+	assert.Equal(t, max-599, q.Total, "free shipping above 50.00")
+
+	for name, c := range map[string]struct {
+		lines []Line
+		tax   int64
+		line  int // -1: no one line is to blame
+	}{
+		"int64 max price":      {[]Line{{SKU: "A", Quantity: 1, UnitPrice: 1}, {SKU: "B", Quantity: 1, UnitPrice: math.MaxInt64}}, 0, 1},
+		"price just above":     {[]Line{{SKU: "A", Quantity: 1, UnitPrice: max + 1}}, 0, 0},
+		"quantity times price": {[]Line{{SKU: "A", Quantity: 2, UnitPrice: max/2 + 1}}, 0, 0},
+		"99 of a large price":  {[]Line{{SKU: "A", Quantity: 99, UnitPrice: math.MaxInt64 / 50}}, 0, 0},
+		"sum of lines":         {[]Line{{SKU: "A", Quantity: 1, UnitPrice: max}, {SKU: "B", Quantity: 1, UnitPrice: 1}}, 0, -1},
+		"tax pushes it over":   {[]Line{{SKU: "A", Quantity: 1, UnitPrice: max/2 + 1}}, 1_000_000, -1},
+		"100 full lines":       {hundred(max / 5000), 0, -1},
+	} {
+		_, err := Compute(Input{Currency: "USD", Lines: c.lines, Shipping: standard, TaxPPM: c.tax})
+		require.ErrorIs(t, err, ErrTooLarge, name)
+		var le *LineError
+		if c.line >= 0 {
+			require.ErrorAs(t, err, &le, name)
+			assert.Equal(t, c.line, le.Index, name)
+		} else {
+			assert.False(t, errors.As(err, &le), "%s: %v", name, err)
+		}
+	}
 	// Big amounts do not overflow the tax product.
-	q, err := Compute(Input{Currency: "USD", Lines: []Line{{Quantity: 99, UnitPrice: maxSubtotal / 100}}, Shipping: standard, TaxPPM: 1_000_000})
+	q, err = Compute(Input{Currency: "USD", Lines: []Line{{Quantity: 99, UnitPrice: max / 200}}, Shipping: standard, TaxPPM: 1_000_000})
 	require.NoError(t, err)
 	assert.Equal(t, q.Subtotal, q.Tax)
+	// The bound is in major units: a three-decimal currency has more minor units.
+	_, err = Compute(Input{Currency: "KWD", Lines: []Line{{Quantity: 1, UnitPrice: max * 10}},
+		Shipping: ShippingMethod{Price: money.Money{Currency: "KWD"}}})
+	assert.NoError(t, err)
+}
+
+func hundred(price int64) []Line {
+	out := make([]Line, MaxLines)
+	for i := range out {
+		out[i] = Line{SKU: fmt.Sprint(i), Quantity: MaxLineQuantity, UnitPrice: price}
+	}
+	return out
 }
 
 func TestParseConfig(t *testing.T) {
@@ -81,7 +129,12 @@ func TestParseConfig(t *testing.T) {
 	assert.Equal(t, int64(88750), rates.Rate("US", "NY"))
 	assert.Equal(t, int64(0), rates.Rate("US", "OR"))
 	assert.Equal(t, int64(190000), rates.Rate("DE", ""))
-	for _, bad := range []string{"US:abc", "USA", "US:101", "US-CA:7.123456"} {
+	assert.Equal(t, int64(0), rates.Rate("ZZ", ""))
+	pr, err := ParseTaxRates("PR:11.5")
+	require.NoError(t, err)
+	assert.Equal(t, int64(115000), pr.Rate("US", "PR"), "a territory is taxed as the US region it is for addresses")
+	for _, bad := range []string{"US:abc", "USA", "US:101", "US-CA:7.123456", "ZZ:5", "UK:20", "US-XX:5",
+		"GB-SCT:20", "US-CA:1,US-California:2", "EU:20", "U1:5"} {
 		_, err := ParseTaxRates(bad)
 		assert.Error(t, err, bad)
 	}

@@ -257,27 +257,138 @@ func (x *Totals) GetTaxRatePercent() string {
 	return ""
 }
 
+// A postal address. The country is an ISO 3166-1 alpha-2 code. For US, CA
+// and AU addresses the region is a state, province or territory code ("CA",
+// "ON", "NSW"; the full name is accepted and answered as its code) and must
+// agree with the postal code; it may be left out when the postal code tells
+// it. Elsewhere the region is free text. Tax follows this address.
+type Address struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recipient.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Line1         string `protobuf:"bytes,2,opt,name=line1,proto3" json:"line1,omitempty"`
+	Line2         string `protobuf:"bytes,3,opt,name=line2,proto3" json:"line2,omitempty"`
+	City          string `protobuf:"bytes,4,opt,name=city,proto3" json:"city,omitempty"`
+	Region        string `protobuf:"bytes,5,opt,name=region,proto3" json:"region,omitempty"`
+	PostalCode    string `protobuf:"bytes,6,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	Country       string `protobuf:"bytes,7,opt,name=country,proto3" json:"country,omitempty"`
+	Phone         string `protobuf:"bytes,8,opt,name=phone,proto3" json:"phone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Address) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Address) GetLine1() string {
+	if x != nil {
+		return x.Line1
+	}
+	return ""
+}
+
+func (x *Address) GetLine2() string {
+	if x != nil {
+		return x.Line2
+	}
+	return ""
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Address) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Address) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+func (x *Address) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *Address) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
 type Cart struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Lines      []*CartLine            `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
 	CouponCode string                 `protobuf:"bytes,2,opt,name=coupon_code,json=couponCode,proto3" json:"coupon_code,omitempty"`
 	// Why the coupon does not apply right now (empty when it does).
-	CouponProblem   string `protobuf:"bytes,3,opt,name=coupon_problem,json=couponProblem,proto3" json:"coupon_problem,omitempty"`
-	ShippingMethod  string `protobuf:"bytes,4,opt,name=shipping_method,json=shippingMethod,proto3" json:"shipping_method,omitempty"`
+	CouponProblem  string `protobuf:"bytes,3,opt,name=coupon_problem,json=couponProblem,proto3" json:"coupon_problem,omitempty"`
+	ShippingMethod string `protobuf:"bytes,4,opt,name=shipping_method,json=shippingMethod,proto3" json:"shipping_method,omitempty"`
+	// The destination taxed: the shipping address's country and region, or
+	// the shop's default country while none is set.
 	ShippingCountry string `protobuf:"bytes,5,opt,name=shipping_country,json=shippingCountry,proto3" json:"shipping_country,omitempty"`
 	ShippingRegion  string `protobuf:"bytes,6,opt,name=shipping_region,json=shippingRegion,proto3" json:"shipping_region,omitempty"`
-	// Unset when the cart is empty.
+	// Unset when the cart is empty, or when a line or the total is above the
+	// maximum amount (see warnings).
 	Totals *Totals `protobuf:"bytes,7,opt,name=totals,proto3" json:"totals,omitempty"`
 	// Things the shopper should see before paying: price changes, stock.
-	Warnings      []string               `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Warnings  []string               `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The shipping destination as set with SetShipping; unset when none is.
+	Shipping      *Address `protobuf:"bytes,10,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Cart) Reset() {
 	*x = Cart{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[2]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -289,7 +400,7 @@ func (x *Cart) String() string {
 func (*Cart) ProtoMessage() {}
 
 func (x *Cart) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[2]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -302,7 +413,7 @@ func (x *Cart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cart.ProtoReflect.Descriptor instead.
 func (*Cart) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{2}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Cart) GetLines() []*CartLine {
@@ -368,6 +479,13 @@ func (x *Cart) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Cart) GetShipping() *Address {
+	if x != nil {
+		return x.Shipping
+	}
+	return nil
+}
+
 type GetCartRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -376,7 +494,7 @@ type GetCartRequest struct {
 
 func (x *GetCartRequest) Reset() {
 	*x = GetCartRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[3]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +506,7 @@ func (x *GetCartRequest) String() string {
 func (*GetCartRequest) ProtoMessage() {}
 
 func (x *GetCartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[3]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +519,7 @@ func (x *GetCartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCartRequest.ProtoReflect.Descriptor instead.
 func (*GetCartRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{3}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{4}
 }
 
 type GetCartResponse struct {
@@ -413,7 +531,7 @@ type GetCartResponse struct {
 
 func (x *GetCartResponse) Reset() {
 	*x = GetCartResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[4]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +543,7 @@ func (x *GetCartResponse) String() string {
 func (*GetCartResponse) ProtoMessage() {}
 
 func (x *GetCartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[4]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +556,7 @@ func (x *GetCartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCartResponse.ProtoReflect.Descriptor instead.
 func (*GetCartResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{4}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetCartResponse) GetCart() *Cart {
@@ -460,7 +578,7 @@ type AddCartItemRequest struct {
 
 func (x *AddCartItemRequest) Reset() {
 	*x = AddCartItemRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[5]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +590,7 @@ func (x *AddCartItemRequest) String() string {
 func (*AddCartItemRequest) ProtoMessage() {}
 
 func (x *AddCartItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[5]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +603,7 @@ func (x *AddCartItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCartItemRequest.ProtoReflect.Descriptor instead.
 func (*AddCartItemRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{5}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AddCartItemRequest) GetProductId() int64 {
@@ -518,7 +636,7 @@ type AddCartItemResponse struct {
 
 func (x *AddCartItemResponse) Reset() {
 	*x = AddCartItemResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[6]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +648,7 @@ func (x *AddCartItemResponse) String() string {
 func (*AddCartItemResponse) ProtoMessage() {}
 
 func (x *AddCartItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[6]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +661,7 @@ func (x *AddCartItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCartItemResponse.ProtoReflect.Descriptor instead.
 func (*AddCartItemResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{6}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AddCartItemResponse) GetCart() *Cart {
@@ -564,7 +682,7 @@ type UpdateCartItemRequest struct {
 
 func (x *UpdateCartItemRequest) Reset() {
 	*x = UpdateCartItemRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[7]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +694,7 @@ func (x *UpdateCartItemRequest) String() string {
 func (*UpdateCartItemRequest) ProtoMessage() {}
 
 func (x *UpdateCartItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[7]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +707,7 @@ func (x *UpdateCartItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCartItemRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCartItemRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{7}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateCartItemRequest) GetItemId() int64 {
@@ -615,7 +733,7 @@ type UpdateCartItemResponse struct {
 
 func (x *UpdateCartItemResponse) Reset() {
 	*x = UpdateCartItemResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[8]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +745,7 @@ func (x *UpdateCartItemResponse) String() string {
 func (*UpdateCartItemResponse) ProtoMessage() {}
 
 func (x *UpdateCartItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[8]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +758,7 @@ func (x *UpdateCartItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCartItemResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCartItemResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{8}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateCartItemResponse) GetCart() *Cart {
@@ -659,7 +777,7 @@ type RemoveCartItemRequest struct {
 
 func (x *RemoveCartItemRequest) Reset() {
 	*x = RemoveCartItemRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[9]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +789,7 @@ func (x *RemoveCartItemRequest) String() string {
 func (*RemoveCartItemRequest) ProtoMessage() {}
 
 func (x *RemoveCartItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[9]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +802,7 @@ func (x *RemoveCartItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveCartItemRequest.ProtoReflect.Descriptor instead.
 func (*RemoveCartItemRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{9}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RemoveCartItemRequest) GetItemId() int64 {
@@ -703,7 +821,7 @@ type RemoveCartItemResponse struct {
 
 func (x *RemoveCartItemResponse) Reset() {
 	*x = RemoveCartItemResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[10]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +833,7 @@ func (x *RemoveCartItemResponse) String() string {
 func (*RemoveCartItemResponse) ProtoMessage() {}
 
 func (x *RemoveCartItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[10]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +846,7 @@ func (x *RemoveCartItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveCartItemResponse.ProtoReflect.Descriptor instead.
 func (*RemoveCartItemResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{10}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RemoveCartItemResponse) GetCart() *Cart {
@@ -747,7 +865,7 @@ type ApplyCouponRequest struct {
 
 func (x *ApplyCouponRequest) Reset() {
 	*x = ApplyCouponRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[11]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +877,7 @@ func (x *ApplyCouponRequest) String() string {
 func (*ApplyCouponRequest) ProtoMessage() {}
 
 func (x *ApplyCouponRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[11]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +890,7 @@ func (x *ApplyCouponRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyCouponRequest.ProtoReflect.Descriptor instead.
 func (*ApplyCouponRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{11}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ApplyCouponRequest) GetCode() string {
@@ -791,7 +909,7 @@ type ApplyCouponResponse struct {
 
 func (x *ApplyCouponResponse) Reset() {
 	*x = ApplyCouponResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[12]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +921,7 @@ func (x *ApplyCouponResponse) String() string {
 func (*ApplyCouponResponse) ProtoMessage() {}
 
 func (x *ApplyCouponResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[12]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +934,7 @@ func (x *ApplyCouponResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyCouponResponse.ProtoReflect.Descriptor instead.
 func (*ApplyCouponResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{12}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ApplyCouponResponse) GetCart() *Cart {
@@ -834,7 +952,7 @@ type RemoveCouponRequest struct {
 
 func (x *RemoveCouponRequest) Reset() {
 	*x = RemoveCouponRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[13]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +964,7 @@ func (x *RemoveCouponRequest) String() string {
 func (*RemoveCouponRequest) ProtoMessage() {}
 
 func (x *RemoveCouponRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[13]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +977,7 @@ func (x *RemoveCouponRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveCouponRequest.ProtoReflect.Descriptor instead.
 func (*RemoveCouponRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{13}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{14}
 }
 
 type RemoveCouponResponse struct {
@@ -871,7 +989,7 @@ type RemoveCouponResponse struct {
 
 func (x *RemoveCouponResponse) Reset() {
 	*x = RemoveCouponResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[14]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1001,7 @@ func (x *RemoveCouponResponse) String() string {
 func (*RemoveCouponResponse) ProtoMessage() {}
 
 func (x *RemoveCouponResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[14]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1014,7 @@ func (x *RemoveCouponResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveCouponResponse.ProtoReflect.Descriptor instead.
 func (*RemoveCouponResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{14}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RemoveCouponResponse) GetCart() *Cart {
@@ -910,17 +1028,22 @@ type SetShippingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A code from ListShippingMethods; empty keeps the current one.
 	ShippingMethod string `protobuf:"bytes,1,opt,name=shipping_method,json=shippingMethod,proto3" json:"shipping_method,omitempty"`
-	// ISO 3166-1 alpha-2 country code, e.g. "US".
+	// Older form of the destination: an ISO 3166-1 alpha-2 country code
+	// ("US") and a region of it ("CA"), for a tax estimate. With address
+	// they must agree with it.
 	Country string `protobuf:"bytes,2,opt,name=country,proto3" json:"country,omitempty"`
-	// State or region code, e.g. "CA"; may be empty.
-	Region        string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	Region  string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	// The shipping destination, replacing the cart's: a whole address
+	// (validated as an order's), or for an estimate just its country and
+	// optionally region and postal_code. Unset keeps the current one.
+	Address       *Address `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SetShippingRequest) Reset() {
 	*x = SetShippingRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[15]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1055,7 @@ func (x *SetShippingRequest) String() string {
 func (*SetShippingRequest) ProtoMessage() {}
 
 func (x *SetShippingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[15]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1068,7 @@ func (x *SetShippingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetShippingRequest.ProtoReflect.Descriptor instead.
 func (*SetShippingRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{15}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetShippingRequest) GetShippingMethod() string {
@@ -969,6 +1092,13 @@ func (x *SetShippingRequest) GetRegion() string {
 	return ""
 }
 
+func (x *SetShippingRequest) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
 type SetShippingResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Cart          *Cart                  `protobuf:"bytes,1,opt,name=cart,proto3" json:"cart,omitempty"`
@@ -978,7 +1108,7 @@ type SetShippingResponse struct {
 
 func (x *SetShippingResponse) Reset() {
 	*x = SetShippingResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[16]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1120,7 @@ func (x *SetShippingResponse) String() string {
 func (*SetShippingResponse) ProtoMessage() {}
 
 func (x *SetShippingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[16]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1133,7 @@ func (x *SetShippingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetShippingResponse.ProtoReflect.Descriptor instead.
 func (*SetShippingResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{16}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SetShippingResponse) GetCart() *Cart {
@@ -1026,7 +1156,7 @@ type ShippingMethod struct {
 
 func (x *ShippingMethod) Reset() {
 	*x = ShippingMethod{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[17]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1168,7 @@ func (x *ShippingMethod) String() string {
 func (*ShippingMethod) ProtoMessage() {}
 
 func (x *ShippingMethod) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[17]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1181,7 @@ func (x *ShippingMethod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShippingMethod.ProtoReflect.Descriptor instead.
 func (*ShippingMethod) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{17}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ShippingMethod) GetCode() string {
@@ -1090,7 +1220,7 @@ type ListShippingMethodsRequest struct {
 
 func (x *ListShippingMethodsRequest) Reset() {
 	*x = ListShippingMethodsRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[18]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1232,7 @@ func (x *ListShippingMethodsRequest) String() string {
 func (*ListShippingMethodsRequest) ProtoMessage() {}
 
 func (x *ListShippingMethodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[18]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1245,7 @@ func (x *ListShippingMethodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShippingMethodsRequest.ProtoReflect.Descriptor instead.
 func (*ListShippingMethodsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{18}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{19}
 }
 
 type ListShippingMethodsResponse struct {
@@ -1127,7 +1257,7 @@ type ListShippingMethodsResponse struct {
 
 func (x *ListShippingMethodsResponse) Reset() {
 	*x = ListShippingMethodsResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[19]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1269,7 @@ func (x *ListShippingMethodsResponse) String() string {
 func (*ListShippingMethodsResponse) ProtoMessage() {}
 
 func (x *ListShippingMethodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[19]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1282,7 @@ func (x *ListShippingMethodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShippingMethodsResponse.ProtoReflect.Descriptor instead.
 func (*ListShippingMethodsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{19}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListShippingMethodsResponse) GetShippingMethods() []*ShippingMethod {
@@ -1185,7 +1315,7 @@ type Coupon struct {
 
 func (x *Coupon) Reset() {
 	*x = Coupon{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[20]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1327,7 @@ func (x *Coupon) String() string {
 func (*Coupon) ProtoMessage() {}
 
 func (x *Coupon) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[20]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1340,7 @@ func (x *Coupon) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Coupon.ProtoReflect.Descriptor instead.
 func (*Coupon) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{20}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Coupon) GetCode() string {
@@ -1307,7 +1437,7 @@ type CreateCouponRequest struct {
 
 func (x *CreateCouponRequest) Reset() {
 	*x = CreateCouponRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[21]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1449,7 @@ func (x *CreateCouponRequest) String() string {
 func (*CreateCouponRequest) ProtoMessage() {}
 
 func (x *CreateCouponRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[21]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1462,7 @@ func (x *CreateCouponRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCouponRequest.ProtoReflect.Descriptor instead.
 func (*CreateCouponRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{21}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateCouponRequest) GetCode() string {
@@ -1407,7 +1537,7 @@ type CreateCouponResponse struct {
 
 func (x *CreateCouponResponse) Reset() {
 	*x = CreateCouponResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[22]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1549,7 @@ func (x *CreateCouponResponse) String() string {
 func (*CreateCouponResponse) ProtoMessage() {}
 
 func (x *CreateCouponResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[22]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1562,7 @@ func (x *CreateCouponResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCouponResponse.ProtoReflect.Descriptor instead.
 func (*CreateCouponResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{22}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateCouponResponse) GetCoupon() *Coupon {
@@ -1450,7 +1580,7 @@ type ListCouponsRequest struct {
 
 func (x *ListCouponsRequest) Reset() {
 	*x = ListCouponsRequest{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[23]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1592,7 @@ func (x *ListCouponsRequest) String() string {
 func (*ListCouponsRequest) ProtoMessage() {}
 
 func (x *ListCouponsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[23]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1605,7 @@ func (x *ListCouponsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCouponsRequest.ProtoReflect.Descriptor instead.
 func (*ListCouponsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{23}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{24}
 }
 
 type ListCouponsResponse struct {
@@ -1487,7 +1617,7 @@ type ListCouponsResponse struct {
 
 func (x *ListCouponsResponse) Reset() {
 	*x = ListCouponsResponse{}
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[24]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1629,7 @@ func (x *ListCouponsResponse) String() string {
 func (*ListCouponsResponse) ProtoMessage() {}
 
 func (x *ListCouponsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_cart_v1_cart_proto_msgTypes[24]
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1642,7 @@ func (x *ListCouponsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCouponsResponse.ProtoReflect.Descriptor instead.
 func (*ListCouponsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{24}
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListCouponsResponse) GetCoupons() []*Coupon {
@@ -1553,7 +1683,17 @@ const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\bshipping\x18\x03 \x01(\v2\x16.shop.catalog.v1.MoneyR\bshipping\x12(\n" +
 	"\x03tax\x18\x04 \x01(\v2\x16.shop.catalog.v1.MoneyR\x03tax\x12,\n" +
 	"\x05total\x18\x05 \x01(\v2\x16.shop.catalog.v1.MoneyR\x05total\x12(\n" +
-	"\x10tax_rate_percent\x18\x06 \x01(\tR\x0etaxRatePercent\"\xfe\x02\n" +
+	"\x10tax_rate_percent\x18\x06 \x01(\tR\x0etaxRatePercent\"\xc6\x01\n" +
+	"\aAddress\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05line1\x18\x02 \x01(\tR\x05line1\x12\x14\n" +
+	"\x05line2\x18\x03 \x01(\tR\x05line2\x12\x12\n" +
+	"\x04city\x18\x04 \x01(\tR\x04city\x12\x16\n" +
+	"\x06region\x18\x05 \x01(\tR\x06region\x12\x1f\n" +
+	"\vpostal_code\x18\x06 \x01(\tR\n" +
+	"postalCode\x12\x18\n" +
+	"\acountry\x18\a \x01(\tR\acountry\x12\x14\n" +
+	"\x05phone\x18\b \x01(\tR\x05phone\"\xb1\x03\n" +
 	"\x04Cart\x12,\n" +
 	"\x05lines\x18\x01 \x03(\v2\x16.shop.cart.v1.CartLineR\x05lines\x12\x1f\n" +
 	"\vcoupon_code\x18\x02 \x01(\tR\n" +
@@ -1565,7 +1705,9 @@ const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\x06totals\x18\a \x01(\v2\x14.shop.cart.v1.TotalsR\x06totals\x12\x1a\n" +
 	"\bwarnings\x18\b \x03(\tR\bwarnings\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x10\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n" +
+	"\bshipping\x18\n" +
+	" \x01(\v2\x15.shop.cart.v1.AddressR\bshipping\"\x10\n" +
 	"\x0eGetCartRequest\"9\n" +
 	"\x0fGetCartResponse\x12&\n" +
 	"\x04cart\x18\x01 \x01(\v2\x12.shop.cart.v1.CartR\x04cart\"n\n" +
@@ -1592,11 +1734,12 @@ const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\x04cart\x18\x01 \x01(\v2\x12.shop.cart.v1.CartR\x04cart\"\x15\n" +
 	"\x13RemoveCouponRequest\">\n" +
 	"\x14RemoveCouponResponse\x12&\n" +
-	"\x04cart\x18\x01 \x01(\v2\x12.shop.cart.v1.CartR\x04cart\"o\n" +
+	"\x04cart\x18\x01 \x01(\v2\x12.shop.cart.v1.CartR\x04cart\"\xa0\x01\n" +
 	"\x12SetShippingRequest\x12'\n" +
 	"\x0fshipping_method\x18\x01 \x01(\tR\x0eshippingMethod\x12\x18\n" +
 	"\acountry\x18\x02 \x01(\tR\acountry\x12\x16\n" +
-	"\x06region\x18\x03 \x01(\tR\x06region\"=\n" +
+	"\x06region\x18\x03 \x01(\tR\x06region\x12/\n" +
+	"\aaddress\x18\x04 \x01(\v2\x15.shop.cart.v1.AddressR\aaddress\"=\n" +
 	"\x13SetShippingResponse\x12&\n" +
 	"\x04cart\x18\x01 \x01(\v2\x12.shop.cart.v1.CartR\x04cart\"\x9b\x01\n" +
 	"\x0eShippingMethod\x12\x12\n" +
@@ -1664,93 +1807,96 @@ func file_shop_cart_v1_cart_proto_rawDescGZIP() []byte {
 	return file_shop_cart_v1_cart_proto_rawDescData
 }
 
-var file_shop_cart_v1_cart_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_shop_cart_v1_cart_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_shop_cart_v1_cart_proto_goTypes = []any{
 	(*CartLine)(nil),                    // 0: shop.cart.v1.CartLine
 	(*Totals)(nil),                      // 1: shop.cart.v1.Totals
-	(*Cart)(nil),                        // 2: shop.cart.v1.Cart
-	(*GetCartRequest)(nil),              // 3: shop.cart.v1.GetCartRequest
-	(*GetCartResponse)(nil),             // 4: shop.cart.v1.GetCartResponse
-	(*AddCartItemRequest)(nil),          // 5: shop.cart.v1.AddCartItemRequest
-	(*AddCartItemResponse)(nil),         // 6: shop.cart.v1.AddCartItemResponse
-	(*UpdateCartItemRequest)(nil),       // 7: shop.cart.v1.UpdateCartItemRequest
-	(*UpdateCartItemResponse)(nil),      // 8: shop.cart.v1.UpdateCartItemResponse
-	(*RemoveCartItemRequest)(nil),       // 9: shop.cart.v1.RemoveCartItemRequest
-	(*RemoveCartItemResponse)(nil),      // 10: shop.cart.v1.RemoveCartItemResponse
-	(*ApplyCouponRequest)(nil),          // 11: shop.cart.v1.ApplyCouponRequest
-	(*ApplyCouponResponse)(nil),         // 12: shop.cart.v1.ApplyCouponResponse
-	(*RemoveCouponRequest)(nil),         // 13: shop.cart.v1.RemoveCouponRequest
-	(*RemoveCouponResponse)(nil),        // 14: shop.cart.v1.RemoveCouponResponse
-	(*SetShippingRequest)(nil),          // 15: shop.cart.v1.SetShippingRequest
-	(*SetShippingResponse)(nil),         // 16: shop.cart.v1.SetShippingResponse
-	(*ShippingMethod)(nil),              // 17: shop.cart.v1.ShippingMethod
-	(*ListShippingMethodsRequest)(nil),  // 18: shop.cart.v1.ListShippingMethodsRequest
-	(*ListShippingMethodsResponse)(nil), // 19: shop.cart.v1.ListShippingMethodsResponse
-	(*Coupon)(nil),                      // 20: shop.cart.v1.Coupon
-	(*CreateCouponRequest)(nil),         // 21: shop.cart.v1.CreateCouponRequest
-	(*CreateCouponResponse)(nil),        // 22: shop.cart.v1.CreateCouponResponse
-	(*ListCouponsRequest)(nil),          // 23: shop.cart.v1.ListCouponsRequest
-	(*ListCouponsResponse)(nil),         // 24: shop.cart.v1.ListCouponsResponse
-	(*v1.Money)(nil),                    // 25: shop.catalog.v1.Money
-	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
+	(*Address)(nil),                     // 2: shop.cart.v1.Address
+	(*Cart)(nil),                        // 3: shop.cart.v1.Cart
+	(*GetCartRequest)(nil),              // 4: shop.cart.v1.GetCartRequest
+	(*GetCartResponse)(nil),             // 5: shop.cart.v1.GetCartResponse
+	(*AddCartItemRequest)(nil),          // 6: shop.cart.v1.AddCartItemRequest
+	(*AddCartItemResponse)(nil),         // 7: shop.cart.v1.AddCartItemResponse
+	(*UpdateCartItemRequest)(nil),       // 8: shop.cart.v1.UpdateCartItemRequest
+	(*UpdateCartItemResponse)(nil),      // 9: shop.cart.v1.UpdateCartItemResponse
+	(*RemoveCartItemRequest)(nil),       // 10: shop.cart.v1.RemoveCartItemRequest
+	(*RemoveCartItemResponse)(nil),      // 11: shop.cart.v1.RemoveCartItemResponse
+	(*ApplyCouponRequest)(nil),          // 12: shop.cart.v1.ApplyCouponRequest
+	(*ApplyCouponResponse)(nil),         // 13: shop.cart.v1.ApplyCouponResponse
+	(*RemoveCouponRequest)(nil),         // 14: shop.cart.v1.RemoveCouponRequest
+	(*RemoveCouponResponse)(nil),        // 15: shop.cart.v1.RemoveCouponResponse
+	(*SetShippingRequest)(nil),          // 16: shop.cart.v1.SetShippingRequest
+	(*SetShippingResponse)(nil),         // 17: shop.cart.v1.SetShippingResponse
+	(*ShippingMethod)(nil),              // 18: shop.cart.v1.ShippingMethod
+	(*ListShippingMethodsRequest)(nil),  // 19: shop.cart.v1.ListShippingMethodsRequest
+	(*ListShippingMethodsResponse)(nil), // 20: shop.cart.v1.ListShippingMethodsResponse
+	(*Coupon)(nil),                      // 21: shop.cart.v1.Coupon
+	(*CreateCouponRequest)(nil),         // 22: shop.cart.v1.CreateCouponRequest
+	(*CreateCouponResponse)(nil),        // 23: shop.cart.v1.CreateCouponResponse
+	(*ListCouponsRequest)(nil),          // 24: shop.cart.v1.ListCouponsRequest
+	(*ListCouponsResponse)(nil),         // 25: shop.cart.v1.ListCouponsResponse
+	(*v1.Money)(nil),                    // 26: shop.catalog.v1.Money
+	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
 }
 var file_shop_cart_v1_cart_proto_depIdxs = []int32{
-	25, // 0: shop.cart.v1.CartLine.unit_price:type_name -> shop.catalog.v1.Money
-	25, // 1: shop.cart.v1.CartLine.line_total:type_name -> shop.catalog.v1.Money
-	25, // 2: shop.cart.v1.CartLine.added_price:type_name -> shop.catalog.v1.Money
-	25, // 3: shop.cart.v1.Totals.subtotal:type_name -> shop.catalog.v1.Money
-	25, // 4: shop.cart.v1.Totals.discount:type_name -> shop.catalog.v1.Money
-	25, // 5: shop.cart.v1.Totals.shipping:type_name -> shop.catalog.v1.Money
-	25, // 6: shop.cart.v1.Totals.tax:type_name -> shop.catalog.v1.Money
-	25, // 7: shop.cart.v1.Totals.total:type_name -> shop.catalog.v1.Money
+	26, // 0: shop.cart.v1.CartLine.unit_price:type_name -> shop.catalog.v1.Money
+	26, // 1: shop.cart.v1.CartLine.line_total:type_name -> shop.catalog.v1.Money
+	26, // 2: shop.cart.v1.CartLine.added_price:type_name -> shop.catalog.v1.Money
+	26, // 3: shop.cart.v1.Totals.subtotal:type_name -> shop.catalog.v1.Money
+	26, // 4: shop.cart.v1.Totals.discount:type_name -> shop.catalog.v1.Money
+	26, // 5: shop.cart.v1.Totals.shipping:type_name -> shop.catalog.v1.Money
+	26, // 6: shop.cart.v1.Totals.tax:type_name -> shop.catalog.v1.Money
+	26, // 7: shop.cart.v1.Totals.total:type_name -> shop.catalog.v1.Money
 	0,  // 8: shop.cart.v1.Cart.lines:type_name -> shop.cart.v1.CartLine
 	1,  // 9: shop.cart.v1.Cart.totals:type_name -> shop.cart.v1.Totals
-	26, // 10: shop.cart.v1.Cart.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 11: shop.cart.v1.GetCartResponse.cart:type_name -> shop.cart.v1.Cart
-	2,  // 12: shop.cart.v1.AddCartItemResponse.cart:type_name -> shop.cart.v1.Cart
-	2,  // 13: shop.cart.v1.UpdateCartItemResponse.cart:type_name -> shop.cart.v1.Cart
-	2,  // 14: shop.cart.v1.RemoveCartItemResponse.cart:type_name -> shop.cart.v1.Cart
-	2,  // 15: shop.cart.v1.ApplyCouponResponse.cart:type_name -> shop.cart.v1.Cart
-	2,  // 16: shop.cart.v1.RemoveCouponResponse.cart:type_name -> shop.cart.v1.Cart
-	2,  // 17: shop.cart.v1.SetShippingResponse.cart:type_name -> shop.cart.v1.Cart
-	25, // 18: shop.cart.v1.ShippingMethod.price:type_name -> shop.catalog.v1.Money
-	25, // 19: shop.cart.v1.ShippingMethod.free_over:type_name -> shop.catalog.v1.Money
-	17, // 20: shop.cart.v1.ListShippingMethodsResponse.shipping_methods:type_name -> shop.cart.v1.ShippingMethod
-	25, // 21: shop.cart.v1.Coupon.amount_off:type_name -> shop.catalog.v1.Money
-	25, // 22: shop.cart.v1.Coupon.min_subtotal:type_name -> shop.catalog.v1.Money
-	26, // 23: shop.cart.v1.Coupon.starts_at:type_name -> google.protobuf.Timestamp
-	26, // 24: shop.cart.v1.Coupon.ends_at:type_name -> google.protobuf.Timestamp
-	25, // 25: shop.cart.v1.CreateCouponRequest.amount_off:type_name -> shop.catalog.v1.Money
-	25, // 26: shop.cart.v1.CreateCouponRequest.min_subtotal:type_name -> shop.catalog.v1.Money
-	26, // 27: shop.cart.v1.CreateCouponRequest.starts_at:type_name -> google.protobuf.Timestamp
-	26, // 28: shop.cart.v1.CreateCouponRequest.ends_at:type_name -> google.protobuf.Timestamp
-	20, // 29: shop.cart.v1.CreateCouponResponse.coupon:type_name -> shop.cart.v1.Coupon
-	20, // 30: shop.cart.v1.ListCouponsResponse.coupons:type_name -> shop.cart.v1.Coupon
-	3,  // 31: shop.cart.v1.CartService.GetCart:input_type -> shop.cart.v1.GetCartRequest
-	5,  // 32: shop.cart.v1.CartService.AddCartItem:input_type -> shop.cart.v1.AddCartItemRequest
-	7,  // 33: shop.cart.v1.CartService.UpdateCartItem:input_type -> shop.cart.v1.UpdateCartItemRequest
-	9,  // 34: shop.cart.v1.CartService.RemoveCartItem:input_type -> shop.cart.v1.RemoveCartItemRequest
-	11, // 35: shop.cart.v1.CartService.ApplyCoupon:input_type -> shop.cart.v1.ApplyCouponRequest
-	13, // 36: shop.cart.v1.CartService.RemoveCoupon:input_type -> shop.cart.v1.RemoveCouponRequest
-	15, // 37: shop.cart.v1.CartService.SetShipping:input_type -> shop.cart.v1.SetShippingRequest
-	18, // 38: shop.cart.v1.CartService.ListShippingMethods:input_type -> shop.cart.v1.ListShippingMethodsRequest
-	21, // 39: shop.cart.v1.CartService.CreateCoupon:input_type -> shop.cart.v1.CreateCouponRequest
-	23, // 40: shop.cart.v1.CartService.ListCoupons:input_type -> shop.cart.v1.ListCouponsRequest
-	4,  // 41: shop.cart.v1.CartService.GetCart:output_type -> shop.cart.v1.GetCartResponse
-	6,  // 42: shop.cart.v1.CartService.AddCartItem:output_type -> shop.cart.v1.AddCartItemResponse
-	8,  // 43: shop.cart.v1.CartService.UpdateCartItem:output_type -> shop.cart.v1.UpdateCartItemResponse
-	10, // 44: shop.cart.v1.CartService.RemoveCartItem:output_type -> shop.cart.v1.RemoveCartItemResponse
-	12, // 45: shop.cart.v1.CartService.ApplyCoupon:output_type -> shop.cart.v1.ApplyCouponResponse
-	14, // 46: shop.cart.v1.CartService.RemoveCoupon:output_type -> shop.cart.v1.RemoveCouponResponse
-	16, // 47: shop.cart.v1.CartService.SetShipping:output_type -> shop.cart.v1.SetShippingResponse
-	19, // 48: shop.cart.v1.CartService.ListShippingMethods:output_type -> shop.cart.v1.ListShippingMethodsResponse
-	22, // 49: shop.cart.v1.CartService.CreateCoupon:output_type -> shop.cart.v1.CreateCouponResponse
-	24, // 50: shop.cart.v1.CartService.ListCoupons:output_type -> shop.cart.v1.ListCouponsResponse
-	41, // [41:51] is the sub-list for method output_type
-	31, // [31:41] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	27, // 10: shop.cart.v1.Cart.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 11: shop.cart.v1.Cart.shipping:type_name -> shop.cart.v1.Address
+	3,  // 12: shop.cart.v1.GetCartResponse.cart:type_name -> shop.cart.v1.Cart
+	3,  // 13: shop.cart.v1.AddCartItemResponse.cart:type_name -> shop.cart.v1.Cart
+	3,  // 14: shop.cart.v1.UpdateCartItemResponse.cart:type_name -> shop.cart.v1.Cart
+	3,  // 15: shop.cart.v1.RemoveCartItemResponse.cart:type_name -> shop.cart.v1.Cart
+	3,  // 16: shop.cart.v1.ApplyCouponResponse.cart:type_name -> shop.cart.v1.Cart
+	3,  // 17: shop.cart.v1.RemoveCouponResponse.cart:type_name -> shop.cart.v1.Cart
+	2,  // 18: shop.cart.v1.SetShippingRequest.address:type_name -> shop.cart.v1.Address
+	3,  // 19: shop.cart.v1.SetShippingResponse.cart:type_name -> shop.cart.v1.Cart
+	26, // 20: shop.cart.v1.ShippingMethod.price:type_name -> shop.catalog.v1.Money
+	26, // 21: shop.cart.v1.ShippingMethod.free_over:type_name -> shop.catalog.v1.Money
+	18, // 22: shop.cart.v1.ListShippingMethodsResponse.shipping_methods:type_name -> shop.cart.v1.ShippingMethod
+	26, // 23: shop.cart.v1.Coupon.amount_off:type_name -> shop.catalog.v1.Money
+	26, // 24: shop.cart.v1.Coupon.min_subtotal:type_name -> shop.catalog.v1.Money
+	27, // 25: shop.cart.v1.Coupon.starts_at:type_name -> google.protobuf.Timestamp
+	27, // 26: shop.cart.v1.Coupon.ends_at:type_name -> google.protobuf.Timestamp
+	26, // 27: shop.cart.v1.CreateCouponRequest.amount_off:type_name -> shop.catalog.v1.Money
+	26, // 28: shop.cart.v1.CreateCouponRequest.min_subtotal:type_name -> shop.catalog.v1.Money
+	27, // 29: shop.cart.v1.CreateCouponRequest.starts_at:type_name -> google.protobuf.Timestamp
+	27, // 30: shop.cart.v1.CreateCouponRequest.ends_at:type_name -> google.protobuf.Timestamp
+	21, // 31: shop.cart.v1.CreateCouponResponse.coupon:type_name -> shop.cart.v1.Coupon
+	21, // 32: shop.cart.v1.ListCouponsResponse.coupons:type_name -> shop.cart.v1.Coupon
+	4,  // 33: shop.cart.v1.CartService.GetCart:input_type -> shop.cart.v1.GetCartRequest
+	6,  // 34: shop.cart.v1.CartService.AddCartItem:input_type -> shop.cart.v1.AddCartItemRequest
+	8,  // 35: shop.cart.v1.CartService.UpdateCartItem:input_type -> shop.cart.v1.UpdateCartItemRequest
+	10, // 36: shop.cart.v1.CartService.RemoveCartItem:input_type -> shop.cart.v1.RemoveCartItemRequest
+	12, // 37: shop.cart.v1.CartService.ApplyCoupon:input_type -> shop.cart.v1.ApplyCouponRequest
+	14, // 38: shop.cart.v1.CartService.RemoveCoupon:input_type -> shop.cart.v1.RemoveCouponRequest
+	16, // 39: shop.cart.v1.CartService.SetShipping:input_type -> shop.cart.v1.SetShippingRequest
+	19, // 40: shop.cart.v1.CartService.ListShippingMethods:input_type -> shop.cart.v1.ListShippingMethodsRequest
+	22, // 41: shop.cart.v1.CartService.CreateCoupon:input_type -> shop.cart.v1.CreateCouponRequest
+	24, // 42: shop.cart.v1.CartService.ListCoupons:input_type -> shop.cart.v1.ListCouponsRequest
+	5,  // 43: shop.cart.v1.CartService.GetCart:output_type -> shop.cart.v1.GetCartResponse
+	7,  // 44: shop.cart.v1.CartService.AddCartItem:output_type -> shop.cart.v1.AddCartItemResponse
+	9,  // 45: shop.cart.v1.CartService.UpdateCartItem:output_type -> shop.cart.v1.UpdateCartItemResponse
+	11, // 46: shop.cart.v1.CartService.RemoveCartItem:output_type -> shop.cart.v1.RemoveCartItemResponse
+	13, // 47: shop.cart.v1.CartService.ApplyCoupon:output_type -> shop.cart.v1.ApplyCouponResponse
+	15, // 48: shop.cart.v1.CartService.RemoveCoupon:output_type -> shop.cart.v1.RemoveCouponResponse
+	17, // 49: shop.cart.v1.CartService.SetShipping:output_type -> shop.cart.v1.SetShippingResponse
+	20, // 50: shop.cart.v1.CartService.ListShippingMethods:output_type -> shop.cart.v1.ListShippingMethodsResponse
+	23, // 51: shop.cart.v1.CartService.CreateCoupon:output_type -> shop.cart.v1.CreateCouponResponse
+	25, // 52: shop.cart.v1.CartService.ListCoupons:output_type -> shop.cart.v1.ListCouponsResponse
+	43, // [43:53] is the sub-list for method output_type
+	33, // [33:43] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_shop_cart_v1_cart_proto_init() }
@@ -1764,7 +1910,7 @@ func file_shop_cart_v1_cart_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_cart_v1_cart_proto_rawDesc), len(file_shop_cart_v1_cart_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

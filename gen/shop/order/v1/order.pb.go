@@ -376,7 +376,10 @@ type Order struct {
 	Timeline     []*OrderEvent          `protobuf:"bytes,21,rep,name=timeline,proto3" json:"timeline,omitempty"`
 	Refunds      []*Refund              `protobuf:"bytes,22,rep,name=refunds,proto3" json:"refunds,omitempty"`
 	// The Temporal workflow running this order.
-	WorkflowId    string `protobuf:"bytes,23,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	WorkflowId string `protobuf:"bytes,23,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// The structured shipping address; unset for an order placed with a
+	// free-form shipping_address.
+	Shipping      *v11.Address `protobuf:"bytes,24,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -572,22 +575,39 @@ func (x *Order) GetWorkflowId() string {
 	return ""
 }
 
+func (x *Order) GetShipping() *v11.Address {
+	if x != nil {
+		return x.Shipping
+	}
+	return nil
+}
+
 type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty: order the caller's cart (with its coupon and shipping method).
 	Items []*OrderItemInput `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
-	// Free-form address, e.g. "123 Main St, City, CA 12345".
+	// One of shipping, shipping_address_id or shipping_address is required.
+	// The tax follows it.
+	Shipping *v11.Address `protobuf:"bytes,10,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	// An address-book entry to ship to.
+	ShippingAddressId int64 `protobuf:"varint,7,opt,name=shipping_address_id,json=shippingAddressId,proto3" json:"shipping_address_id,omitempty"`
+	// A free-form address (the original API's), e.g. "123 Main St, City,
+	// State 12345". Taxed as a US address in that state when it ends in
+	// ", ST 12345" (a US state code and a ZIP code of that state), otherwise
+	// as the shop's DEFAULT_COUNTRY without a region.
 	ShippingAddress string `protobuf:"bytes,2,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
-	// Empty: same as shipping_address.
+	// The billing address; unset: billing_address, else the shipping address.
+	Billing *v11.Address `protobuf:"bytes,11,opt,name=billing,proto3" json:"billing,omitempty"`
+	// Free-form billing address; empty: the shipping address.
 	BillingAddress string `protobuf:"bytes,3,opt,name=billing_address,json=billingAddress,proto3" json:"billing_address,omitempty"`
 	// "credit_card" or "card" (paid through Stripe).
 	PaymentMethod string `protobuf:"bytes,4,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
 	CouponCode    string `protobuf:"bytes,5,opt,name=coupon_code,json=couponCode,proto3" json:"coupon_code,omitempty"`
 	// Empty: the cart's method, else "standard".
 	ShippingMethod string `protobuf:"bytes,6,opt,name=shipping_method,json=shippingMethod,proto3" json:"shipping_method,omitempty"`
-	// An address-book entry to ship to instead of shipping_address.
-	ShippingAddressId int64 `protobuf:"varint,7,opt,name=shipping_address_id,json=shippingAddressId,proto3" json:"shipping_address_id,omitempty"`
-	// ISO country and region for tax; read from the address when empty.
+	// Legacy: the country and region the shipping address is in. They never
+	// choose the tax: when set they are validated like an address's and must
+	// agree with the shipping address (a free-form one has no region).
 	ShippingCountry string `protobuf:"bytes,8,opt,name=shipping_country,json=shippingCountry,proto3" json:"shipping_country,omitempty"`
 	ShippingRegion  string `protobuf:"bytes,9,opt,name=shipping_region,json=shippingRegion,proto3" json:"shipping_region,omitempty"`
 	unknownFields   protoimpl.UnknownFields
@@ -631,11 +651,32 @@ func (x *CreateOrderRequest) GetItems() []*OrderItemInput {
 	return nil
 }
 
+func (x *CreateOrderRequest) GetShipping() *v11.Address {
+	if x != nil {
+		return x.Shipping
+	}
+	return nil
+}
+
+func (x *CreateOrderRequest) GetShippingAddressId() int64 {
+	if x != nil {
+		return x.ShippingAddressId
+	}
+	return 0
+}
+
 func (x *CreateOrderRequest) GetShippingAddress() string {
 	if x != nil {
 		return x.ShippingAddress
 	}
 	return ""
+}
+
+func (x *CreateOrderRequest) GetBilling() *v11.Address {
+	if x != nil {
+		return x.Billing
+	}
+	return nil
 }
 
 func (x *CreateOrderRequest) GetBillingAddress() string {
@@ -664,13 +705,6 @@ func (x *CreateOrderRequest) GetShippingMethod() string {
 		return x.ShippingMethod
 	}
 	return ""
-}
-
-func (x *CreateOrderRequest) GetShippingAddressId() int64 {
-	if x != nil {
-		return x.ShippingAddressId
-	}
-	return 0
 }
 
 func (x *CreateOrderRequest) GetShippingCountry() string {
@@ -1305,7 +1339,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xd1\a\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x84\b\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x16\n" +
@@ -1334,16 +1368,20 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\btimeline\x18\x15 \x03(\v2\x19.shop.order.v1.OrderEventR\btimeline\x12/\n" +
 	"\arefunds\x18\x16 \x03(\v2\x15.shop.order.v1.RefundR\arefunds\x12\x1f\n" +
 	"\vworkflow_id\x18\x17 \x01(\tR\n" +
-	"workflowId\"\x92\x03\n" +
+	"workflowId\x121\n" +
+	"\bshipping\x18\x18 \x01(\v2\x15.shop.cart.v1.AddressR\bshipping\"\xf6\x03\n" +
 	"\x12CreateOrderRequest\x123\n" +
-	"\x05items\x18\x01 \x03(\v2\x1d.shop.order.v1.OrderItemInputR\x05items\x12)\n" +
-	"\x10shipping_address\x18\x02 \x01(\tR\x0fshippingAddress\x12'\n" +
+	"\x05items\x18\x01 \x03(\v2\x1d.shop.order.v1.OrderItemInputR\x05items\x121\n" +
+	"\bshipping\x18\n" +
+	" \x01(\v2\x15.shop.cart.v1.AddressR\bshipping\x12.\n" +
+	"\x13shipping_address_id\x18\a \x01(\x03R\x11shippingAddressId\x12)\n" +
+	"\x10shipping_address\x18\x02 \x01(\tR\x0fshippingAddress\x12/\n" +
+	"\abilling\x18\v \x01(\v2\x15.shop.cart.v1.AddressR\abilling\x12'\n" +
 	"\x0fbilling_address\x18\x03 \x01(\tR\x0ebillingAddress\x12%\n" +
 	"\x0epayment_method\x18\x04 \x01(\tR\rpaymentMethod\x12\x1f\n" +
 	"\vcoupon_code\x18\x05 \x01(\tR\n" +
 	"couponCode\x12'\n" +
-	"\x0fshipping_method\x18\x06 \x01(\tR\x0eshippingMethod\x12.\n" +
-	"\x13shipping_address_id\x18\a \x01(\x03R\x11shippingAddressId\x12)\n" +
+	"\x0fshipping_method\x18\x06 \x01(\tR\x0eshippingMethod\x12)\n" +
 	"\x10shipping_country\x18\b \x01(\tR\x0fshippingCountry\x12'\n" +
 	"\x0fshipping_region\x18\t \x01(\tR\x0eshippingRegion\"A\n" +
 	"\x13CreateOrderResponse\x12*\n" +
@@ -1424,6 +1462,7 @@ var file_shop_order_v1_order_proto_goTypes = []any{
 	(*v1.Money)(nil),              // 17: shop.catalog.v1.Money
 	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 	(*v11.Totals)(nil),            // 19: shop.cart.v1.Totals
+	(*v11.Address)(nil),           // 20: shop.cart.v1.Address
 }
 var file_shop_order_v1_order_proto_depIdxs = []int32{
 	17, // 0: shop.order.v1.OrderLine.unit_price:type_name -> shop.catalog.v1.Money
@@ -1441,31 +1480,34 @@ var file_shop_order_v1_order_proto_depIdxs = []int32{
 	18, // 12: shop.order.v1.Order.paid_at:type_name -> google.protobuf.Timestamp
 	2,  // 13: shop.order.v1.Order.timeline:type_name -> shop.order.v1.OrderEvent
 	3,  // 14: shop.order.v1.Order.refunds:type_name -> shop.order.v1.Refund
-	0,  // 15: shop.order.v1.CreateOrderRequest.items:type_name -> shop.order.v1.OrderItemInput
-	4,  // 16: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
-	4,  // 17: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
-	4,  // 18: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
-	4,  // 19: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
-	17, // 20: shop.order.v1.RefundOrderRequest.amount:type_name -> shop.catalog.v1.Money
-	3,  // 21: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
-	3,  // 22: shop.order.v1.ResolveRefundResponse.refund:type_name -> shop.order.v1.Refund
-	5,  // 23: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
-	7,  // 24: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
-	9,  // 25: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
-	11, // 26: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
-	13, // 27: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
-	15, // 28: shop.order.v1.OrderService.ResolveRefund:input_type -> shop.order.v1.ResolveRefundRequest
-	6,  // 29: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
-	8,  // 30: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
-	10, // 31: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
-	12, // 32: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
-	14, // 33: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
-	16, // 34: shop.order.v1.OrderService.ResolveRefund:output_type -> shop.order.v1.ResolveRefundResponse
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	20, // 15: shop.order.v1.Order.shipping:type_name -> shop.cart.v1.Address
+	0,  // 16: shop.order.v1.CreateOrderRequest.items:type_name -> shop.order.v1.OrderItemInput
+	20, // 17: shop.order.v1.CreateOrderRequest.shipping:type_name -> shop.cart.v1.Address
+	20, // 18: shop.order.v1.CreateOrderRequest.billing:type_name -> shop.cart.v1.Address
+	4,  // 19: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
+	4,  // 20: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
+	4,  // 21: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
+	4,  // 22: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
+	17, // 23: shop.order.v1.RefundOrderRequest.amount:type_name -> shop.catalog.v1.Money
+	3,  // 24: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
+	3,  // 25: shop.order.v1.ResolveRefundResponse.refund:type_name -> shop.order.v1.Refund
+	5,  // 26: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
+	7,  // 27: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
+	9,  // 28: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
+	11, // 29: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
+	13, // 30: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
+	15, // 31: shop.order.v1.OrderService.ResolveRefund:input_type -> shop.order.v1.ResolveRefundRequest
+	6,  // 32: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
+	8,  // 33: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
+	10, // 34: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
+	12, // 35: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
+	14, // 36: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
+	16, // 37: shop.order.v1.OrderService.ResolveRefund:output_type -> shop.order.v1.ResolveRefundResponse
+	32, // [32:38] is the sub-list for method output_type
+	26, // [26:32] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_shop_order_v1_order_proto_init() }
