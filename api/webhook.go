@@ -115,8 +115,9 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	webhookAnswer(w, http.StatusOK, "ok")
 }
 
-// signedInFuture reports a Stripe-Signature whose t= is further ahead of now
-// than the tolerance Stripe's library allows behind it.
+// signedInFuture reports a Stripe-Signature with any t= further ahead of
+// now than the tolerance Stripe's library allows behind it (every t= is
+// checked: the library reads the last one).
 func signedInFuture(header string, now time.Time) bool {
 	for part := range strings.SplitSeq(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -124,7 +125,9 @@ func signedInFuture(header string, now time.Time) bool {
 			continue
 		}
 		ts, err := strconv.ParseInt(v, 10, 64)
-		return err != nil || time.Unix(ts, 0).Sub(now) > webhook.DefaultTolerance
+		if err != nil || time.Unix(ts, 0).Sub(now) > webhook.DefaultTolerance {
+			return true
+		}
 	}
 	return false
 }

@@ -270,13 +270,17 @@ func TestPlaceWithoutWorkerAnswersInTime(t *testing.T) {
 	s.Flows.UpdateWait = 2 * time.Second
 	user := s.User(t, "wendy")
 	p := s.Product(t, "WAIT-1", 1000, 1)
+	ctx := context.Background()
+	id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
+	require.NoError(t, err)
 	start := time.Now()
-	_, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
+	_, err = s.Flows.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, ShippingAddress: addr, PaymentMethod: "credit_card",
+		Items: []orders.Item{{ProductID: p.ID, Quantity: 1}}})
 	assert.ErrorIs(t, err, checkout.ErrUnavailable)
 	assert.Less(t, time.Since(start), 10*time.Second)
-	// A cancel waits no longer either.
+	// A cancel of that (started, never run) checkout waits no longer either.
 	start = time.Now()
-	err = s.Flows.Cancel(context.Background(), 1, checkout.CancelRequest{})
-	assert.Error(t, err)
+	err = s.Flows.Cancel(ctx, id, checkout.CancelRequest{})
+	assert.ErrorIs(t, err, checkout.ErrUnavailable)
 	assert.Less(t, time.Since(start), 10*time.Second)
 }

@@ -92,7 +92,10 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelReq
 		return checkout.ErrClosed
 	}
 	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ae) && ae.Type() == checkout.ErrTypeUnsettled:
+		return unavailable("cancel", err)
+	case errors.As(err, &ae):
 		// Refused by the update's validator (the order moved on) or
 		// answered by its handler (the payment came first).
 		return fmt.Errorf("%w: %s", orders.ErrNotCancellable, ae.Message())

@@ -49,16 +49,19 @@ type Deps struct {
 
 // New returns a worker for taskQueue with everything registered.
 func New(c client.Client, taskQueue string, d Deps) worker.Worker {
-	ics := []interceptor.WorkerInterceptor{&classifyErrors{}}
-	if d.GuardActivityOptions {
-		ics = append(ics, failure.BoundsGuard())
-	}
-	w := worker.New(c, taskQueue, worker.Options{
+	opts := worker.Options{
 		// Let in-flight activities finish on shutdown (deploys) before
 		// they are handed to another worker.
 		WorkerStopTimeout: 30 * time.Second,
-		Interceptors:      ics,
-	})
+		Interceptors:      []interceptor.WorkerInterceptor{&classifyErrors{}},
+	}
+	if d.GuardActivityOptions {
+		opts.Interceptors = append(opts.Interceptors, failure.BoundsGuard())
+		// The guard's panic fails the workflow (and the test) at once
+		// instead of blocking it for a retry that cannot succeed.
+		opts.WorkflowPanicPolicy = worker.FailWorkflow
+	}
+	w := worker.New(c, taskQueue, opts)
 	Register(w, d)
 	return w
 }

@@ -12,16 +12,22 @@ import (
 )
 
 // TypeInvalidData is the Temporal error type of a permanent data error:
-// PostgreSQL refused a value (SQLSTATE class 22) or a constraint (class 23).
+// PostgreSQL refused a value (SQLSTATE class 22) or a constraint (class 23
+// but for unique and exclusion conflicts).
 const TypeInvalidData = "InvalidData"
 
 // Permanent reports whether err is a data or integrity error from
 // PostgreSQL: the same statement with the same values fails again.
 // Connection trouble, timeouts, serialization failures and deadlocks are
-// transient and not permanent.
+// transient, and so are unique and exclusion violations: those come from a
+// concurrent writer (an overlapping retry, say), and a retry sees its row.
 func Permanent(err error) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case pgerrcode.UniqueViolation, pgerrcode.ExclusionViolation:
 		return false
 	}
 	return pgerrcode.IsDataException(pe.Code) || pgerrcode.IsIntegrityConstraintViolation(pe.Code)

@@ -32,7 +32,7 @@ func TestPermanentOnRealPostgresErrors(t *testing.T) {
 	}{
 		"NUL byte in text (22021)":     {`SELECT $1::text`, []any{"a\x00b"}, true},
 		"integer out of range (22003)": {`SELECT $1::int + 2147483647`, []any{1}, true},
-		"duplicate key (23505)":        {`INSERT INTO t VALUES (1, 2)`, nil, true},
+		"duplicate key (23505)":        {`INSERT INTO t VALUES (1, 2)`, nil, false},
 		"not null (23502)":             {`INSERT INTO t VALUES (2, NULL)`, nil, true},
 		"undefined table (42P01)":      {`SELECT * FROM missing`, nil, false},
 		"division by zero (22012)":     {`SELECT 1 / $1::int`, []any{0}, true},

@@ -163,6 +163,8 @@ type checkout struct {
 	cancelling bool
 	// finished: run returned, settled or not (a failure for staff).
 	finished bool
+	// mismatched: a success whose amount or currency was not the order's.
+	mismatched bool
 }
 
 func (c *checkout) registerHandlers(ctx workflow.Context) error {
@@ -170,8 +172,12 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, ReservationUpdate, func(ctx workflow.Context) (Reservation, error) {
-		if err := workflow.Await(ctx, func() bool { return c.reserved }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return c.reserved || c.finished }); err != nil {
 			return Reservation{}, err
+		}
+		if !c.reserved {
+			return Reservation{}, temporal.NewNonRetryableApplicationError(
+				"the order could not be placed; staff have been alerted", ErrTypeUnsettled, nil)
 		}
 		if c.answer.Accepted {
 			if _, err := workflow.AwaitWithTimeout(ctx, clientSecretWait, func() bool { return c.piDone }); err != nil {
@@ -337,7 +343,10 @@ func (c *checkout) paymentOutcome(ctx workflow.Context, ev PaymentEvent) (orders
 	case EventPaymentSucceeded:
 		// Checkouts recorded before the amount check replay without it.
 		checked := workflow.GetVersion(ctx, "payment-amount-check", workflow.DefaultVersion, 1) >= 1
-		if checked && (ev.Amount != c.placed.Total || !strings.EqualFold(ev.Currency, c.placed.Currency)) {
+		// An event relayed by an older API has no currency: its amount is still checked.
+		wrongCurrency := ev.Currency != "" && !strings.EqualFold(ev.Currency, c.placed.Currency)
+		if checked && (ev.Amount != c.placed.Total || wrongCurrency) {
+			c.mismatched = true
 			// Never paid on a short or foreign-currency amount: flag it
 			// for staff and keep waiting for the right payment.
 			c.flag(ctx, fmt.Sprintf("payment %s reports %s received; the order total is %s: not marked paid",
@@ -385,6 +394,11 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 			PaymentIntentID: c.pi.ID, Reason: cancellationReason(status), IdempotencyKey: c.idempotencyKey("cancel-payment-intent"),
 		}).Get(ctx, &cr)
 		switch {
+		case err == nil && cr.AlreadySucceeded && c.mismatched:
+			// The only payment heard of did not match the order: never
+			// paid on it. The stock goes back and staff settle the money.
+			reason = "a payment that does not match the order was taken at Stripe; refund or settle it by hand"
+			c.flag(ctx, reason)
 		case err == nil && cr.AlreadySucceeded:
 			status, reason = orders.StatusPaid, "payment received before the cancellation"
 		case err != nil:

@@ -172,8 +172,15 @@ func TestShortPaymentIsFlaggedNotPaid(t *testing.T) {
 	env.OnActivity(oa.FlagOrder, mock.Anything, mock.MatchedBy(func(in ordersact.FlagInput) bool {
 		return strings.Contains(in.Note, "48.87 EUR received")
 	})).Return(nil).Once()
-	env.OnActivity(pa.CancelPaymentIntent, mock.Anything, mock.Anything).Return(paymentsact.CancelResult{}, nil).Once()
-	env.OnActivity(oa.ReleaseOrder, mock.Anything, mock.Anything).Return(nil).Once()
+	// Stripe took a payment (the only one a PaymentIntent can take): the
+	// window's end finds it succeeded, and still the order is not paid.
+	env.OnActivity(pa.CancelPaymentIntent, mock.Anything, mock.Anything).Return(paymentsact.CancelResult{AlreadySucceeded: true}, nil).Once()
+	env.OnActivity(oa.FlagOrder, mock.Anything, mock.MatchedBy(func(in ordersact.FlagInput) bool {
+		return strings.Contains(in.Note, "refund or settle it by hand")
+	})).Return(nil).Once()
+	env.OnActivity(oa.ReleaseOrder, mock.Anything, mock.MatchedBy(func(r ordersact.ReleaseInput) bool {
+		return r.Status == orders.StatusCancelled && strings.Contains(r.Reason, "does not match the order")
+	})).Return(nil).Once()
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_short", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7", Amount: 1, Currency: "usd"})
 		env.SignalWorkflow(PaymentSignal, PaymentEvent{EventID: "evt_eur", Type: EventPaymentSucceeded, PaymentIntentID: "pi_7", Amount: 4887, Currency: "eur"})
@@ -256,4 +263,28 @@ func TestCancelAndPaymentInOneTaskBothAnswered(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A placement that fails for good (its retries ran out) still answers the
+// waiting reservation, and the workflow ends instead of waiting for it.
+func TestPlacementFailureAnswersTheReservation(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Name})
+	env.RegisterActivity(oa)
+	env.OnActivity(oa.PlaceOrder, mock.Anything, mock.Anything).Return(ordersact.Placed{},
+		temporal.NewNonRetryableApplicationError("database gone", "Unknown", nil))
+	var answered error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(ReservationUpdate, "r1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(_ any, err error) { answered = err },
+		})
+	}, 0)
+	env.ExecuteWorkflow(Name, input)
+	require.True(t, env.IsWorkflowCompleted())
+	require.Error(t, env.GetWorkflowError(), "the failure is the workflow's, for operators to see")
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, answered, &ae)
+	assert.Equal(t, ErrTypeUnsettled, ae.Type())
 }
