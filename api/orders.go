@@ -124,8 +124,7 @@ func (s *OrderServer) useAddressBook(ctx context.Context, userID, id int64, in *
 		if a.ID != id {
 			continue
 		}
-		to, err := address.Normalize(address.Address{Name: a.FullName, Line1: a.Line1, Line2: a.Line2, City: a.City,
-			Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}, "", address.Full)
+		to, err := address.Normalize(a.Postal(), "", address.Full)
 		if err != nil {
 			// Saved before addresses were checked as they are now.
 			return validation.New("shipping_address_id", "address %d in your address book needs correcting: %v", id, err)

@@ -127,6 +127,34 @@ func Jurisdiction(country, region, countryField, regionField string) (string, st
 	return c, code, nil
 }
 
+// Agree holds claimed country and region fields (the older API's) to the
+// jurisdiction the address decided (country, region): they are checked like
+// an address's and may only repeat it, so they never choose the tax. basis
+// describes the address in errors.
+func Agree(claimCountry, claimRegion, country, region, countryField, regionField, basis string) error {
+	if strings.TrimSpace(claimCountry) == "" && strings.TrimSpace(claimRegion) == "" {
+		return nil
+	}
+	if strings.TrimSpace(claimCountry) == "" {
+		claimCountry = country
+	}
+	c, r, err := Jurisdiction(claimCountry, claimRegion, countryField, regionField)
+	if err != nil {
+		return err
+	}
+	if c != country {
+		return validation.New(countryField, "%s contradicts %s, which is in %s", c, basis, country)
+	}
+	if r != "" && r != region {
+		where := country
+		if region != "" {
+			where += "-" + region
+		}
+		return validation.New(regionField, "%s contradicts %s, which is in %s", r, basis, where)
+	}
+	return nil
+}
+
 // Normalize checks a and returns it in normal form: trimmed, codes upper
 // case, the region as its code, the postal code in its national format, the
 // region filled in from the postal code when that is unambiguous. Errors

@@ -4,7 +4,6 @@
 package cart
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -356,18 +355,9 @@ func (sh Shipping) destination() (d address.Address, ok bool, err error) {
 	if d, err = address.Normalize(*sh.Address, "address", need); err != nil {
 		return d, false, err
 	}
-	if country == "" && region == "" {
-		return d, true, nil
-	}
 	// The older fields may only repeat what the address says.
-	if country, region, err = address.Jurisdiction(cmp.Or(country, d.Country), region, "country", "region"); err != nil {
+	if err := address.Agree(country, region, d.Country, d.Region, "country", "region", "the address"); err != nil {
 		return d, false, err
-	}
-	switch {
-	case country != d.Country:
-		return d, false, validation.New("country", "%s contradicts the address, which is in %s", country, d.Country)
-	case region != "" && region != d.Region:
-		return d, false, validation.New("region", "%s contradicts the address, which is in %s", region, d.Region)
 	}
 	return d, true, nil
 }

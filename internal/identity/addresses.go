@@ -40,8 +40,7 @@ func (a *Address) checkAddress() error {
 	if err := a.normalize(); err != nil {
 		return err
 	}
-	n, err := address.Normalize(address.Address{Name: a.FullName, Line1: a.Line1, Line2: a.Line2, City: a.City,
-		Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}, "", address.Full)
+	n, err := address.Normalize(a.Postal(), "", address.Full)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/shopkit/shop/internal/address"
 )
 
 // Role is what an account may do; see api's access table.
@@ -104,4 +106,10 @@ type Address struct {
 	Country    string // ISO 3166-1 alpha-2
 	Phone      string
 	IsDefault  bool
+}
+
+// Postal is the address as the address package checks and prints it.
+func (a Address) Postal() address.Address {
+	return address.Address{Name: a.FullName, Line1: a.Line1, Line2: a.Line2, City: a.City,
+		Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}
 }

@@ -286,35 +286,13 @@ func (in *PlaceInput) validateAddresses(s Settings) error {
 }
 
 // checkClaimedJurisdiction holds the legacy shipping_country and
-// shipping_region to what the address says: they are checked like an
-// address's and may not differ from it, so they never choose the tax.
+// shipping_region to what the address says.
 func (in *PlaceInput) checkClaimedJurisdiction(country, region string) error {
-	if strings.TrimSpace(in.Country) == "" && strings.TrimSpace(in.Region) == "" {
-		return nil
-	}
-	claimC := strings.TrimSpace(in.Country)
-	if claimC == "" {
-		claimC = country
-	}
-	c, r, err := address.Jurisdiction(claimC, in.Region, "shipping_country", "shipping_region")
-	if err != nil {
-		return err
-	}
 	basis := "the shipping address"
 	if in.Shipping == nil && region == "" {
 		basis = fmt.Sprintf("a free-form shipping_address (taxed as %s; send the structured shipping address to be taxed by region)", country)
 	}
-	if c != country {
-		return validation.New("shipping_country", "%s contradicts %s, which is in %s", c, basis, country)
-	}
-	if r != "" && r != region {
-		where := country
-		if region != "" {
-			where += "-" + region
-		}
-		return validation.New("shipping_region", "%s contradicts %s, which is in %s", r, basis, where)
-	}
-	return nil
+	return address.Agree(in.Country, in.Region, country, region, "shipping_country", "shipping_region", basis)
 }
 
 func freeForm(field, v string, required bool) (string, error) {
