@@ -179,3 +179,22 @@ func TestParseUSTail(t *testing.T) {
 	assert.Equal(t, "shipping_address", fieldOf(t, err), "the ZIP code says CA")
 	assert.Contains(t, err.Error(), "90001 is in CA (California), not OR (Oregon)")
 }
+
+func TestTrailingZIPState(t *testing.T) {
+	for in, want := range map[string]string{
+		"1 Main St, Los Angeles CA 90001":          "CA",
+		"1 Main St, Los Angeles, California 90001": "CA",
+		"123 Main St, City, State 12345":           "NY",
+		"500 Some St 97201, USA":                   "OR",
+		"1 Main St, Los Angeles, CA 90001-1234":    "CA",
+		"1 Main St, Springfield":                   "",
+		"Hauptstr. 1, 10115 Berlin":                "",
+		"Fishers Island 06390":                     "NY",
+		"1 Main St, Stateline 89019":               "",
+		"Unit 123456":                              "",
+	} {
+		got, ok := TrailingZIPState(in)
+		assert.Equal(t, want, got, in)
+		assert.Equal(t, want != "", ok, in)
+	}
+}

@@ -259,5 +259,21 @@ func zipStates(zip string) []string {
 	return nil
 }
 
+// trailingZIP is a ZIP code ending a free-form address ("… 90001[, USA]").
+var trailingZIP = regexp.MustCompile(`(?i)(?:^|[\s,])(\d{5})(?:-\d{4})?\s*(?:,\s*(?:US|USA|U\.S\.A?\.?|United States(?: of America)?)\s*)?$`)
+
+// TrailingZIPState answers the US state of the ZIP code ending a free-form
+// address, when the ZIP's prefix belongs to one state alone.
+func TrailingZIPState(s string) (string, bool) {
+	m := trailingZIP.FindStringSubmatch(s)
+	if m == nil {
+		return "", false
+	}
+	if states := zipStates(m[1]); len(states) == 1 {
+		return states[0], true
+	}
+	return "", false
+}
+
 // usTail is ", ST 12345[-6789][, US|USA|United States]" at the end.
 var usTail = regexp.MustCompile(`(?i),\s*([A-Z]{2})\.?\s+(\d{5}(?:-\d{4})?)\s*(?:,\s*(?:US|USA|U\.S\.A?\.?|United States(?: of America)?)\s*)?$`)

@@ -247,7 +247,9 @@ func (in *PlaceInput) validateAddresses(s Settings) error {
 		if in.ShippingAddress, err = freeForm("shipping_address", in.ShippingAddress, true); err != nil {
 			return err
 		}
-		// "123 Main St, City, CA 90001" is a US address in CA; anything
+		// "123 Main St, City, CA 90001" is a US address in CA; in a US
+		// shop a trailing ZIP code alone names the state too, so leaving
+		// out or misspelling the state does not dodge its tax. Anything
 		// else is taxed as the shop's default country.
 		st, _, ok, err := address.ParseUSTail(in.ShippingAddress, "shipping_address")
 		switch {
@@ -257,6 +259,9 @@ func (in *PlaceInput) validateAddresses(s Settings) error {
 			country, region = "US", st
 		default:
 			country = s.DefaultCountry
+			if zs, ok := address.TrailingZIPState(in.ShippingAddress); ok && country == "US" {
+				region = zs
+			}
 		}
 	}
 	if err := in.checkClaimedJurisdiction(country, region); err != nil {

@@ -80,15 +80,33 @@ func TestTaxFollowsTheShippingAddress(t *testing.T) {
 	assert.Equal(t, []string{"US", "CA"}, []string{o.Country, o.Region})
 	assert.Equal(t, int64(725), o.Tax)
 
-	// The seed's free-form address is taxed as the default country (US: no
-	// rate configured here).
+	// The seed's free-form address: its ZIP code 12345 is in New York (no
+	// rate configured here), so that is where it is taxed.
 	seed := placeInput(t, s, user, item)
 	seed.ShippingAddress = "123 Main St, City, State 12345"
 	o, err = s.Orders.Place(ctx, seed)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"US", ""}, []string{o.Country, o.Region})
+	assert.Equal(t, []string{"US", "NY"}, []string{o.Country, o.Region})
 	assert.Zero(t, o.Tax)
 	assert.Nil(t, o.ShipTo)
+
+	// Leaving the state out (or misspelling it) does not dodge its tax: the
+	// ZIP code names it.
+	for _, free := range []string{"1 Main St, Los Angeles 90001", "1 Main St, Los Angeles, Calif. 90001"} {
+		in := placeInput(t, s, user, item)
+		in.ShippingAddress = free
+		o, err = s.Orders.Place(ctx, in)
+		require.NoError(t, err, free)
+		assert.Equal(t, []string{"US", "CA"}, []string{o.Country, o.Region}, free)
+		assert.Equal(t, int64(725), o.Tax, free)
+	}
+
+	// With no ZIP code at all, the default country's own rate applies.
+	vague := placeInput(t, s, user, item)
+	vague.ShippingAddress = "1 Main St, Los Angeles"
+	o, err = s.Orders.Place(ctx, vague)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"US", ""}, []string{o.Country, o.Region})
 }
 
 func TestOrderAmountsAreBounded(t *testing.T) {
