@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/shopkit/shop/internal/cart"
@@ -84,9 +86,39 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("request timed out"))
 	}
+	if ce := fromPostgres(ctx, log, procedure, err); ce != nil {
+		return ce
+	}
 	log.ErrorContext(ctx, "request failed", "procedure", procedure, "error", err)
 	return connect.NewError(connect.CodeInternal,
 		errors.New("internal error; quote request id "+telemetry.RequestID(ctx)+" when reporting it"))
+}
+
+// fromPostgres is a safety net for input the edge rules and the domain let
+// through and PostgreSQL refused: a data exception (SQLSTATE class 22: bad
+// encoding, a number out of range, a string too long) is the caller's bad
+// value, an integrity violation (class 23) a conflict with stored data. Each
+// is logged in full, since it means a check is missing, and answered without
+// internals.
+func fromPostgres(ctx context.Context, log *slog.Logger, procedure string, err error) *connect.Error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	id := telemetry.RequestID(ctx)
+	switch {
+	case pgerrcode.IsDataException(pe.Code):
+		log.WarnContext(ctx, "database refused a value; a validation is missing", "procedure", procedure,
+			"sqlstate", pe.Code, "error", err)
+		return connect.NewError(connect.CodeInvalidArgument,
+			errors.New("the request holds a value that cannot be stored; quote request id "+id+" when reporting it"))
+	case pgerrcode.IsIntegrityConstraintViolation(pe.Code):
+		log.WarnContext(ctx, "database refused a change; a check is missing", "procedure", procedure,
+			"sqlstate", pe.Code, "constraint", pe.ConstraintName, "error", err)
+		return connect.NewError(connect.CodeFailedPrecondition,
+			errors.New("the request conflicts with stored data; quote request id "+id+" when reporting it"))
+	}
+	return nil
 }
 
 // invalidArgument names the bad field in the message and in a BadRequest detail.

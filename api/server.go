@@ -68,8 +68,11 @@ type Deps struct {
 func NewHandler(d Deps) (http.Handler, error) {
 	g := &gate{auth: d.Identity, limiter: d.Limiter, limits: d.Limits, trustProxy: d.TrustProxyHeaders, log: d.Logger}
 	opts := connect.WithHandlerOptions(
-		// Errors are mapped outermost, so the gate's own errors pass through as they are.
-		connect.WithInterceptors(errorInterceptor(d.Logger), g.interceptor()),
+		// Errors are mapped outermost, so the gate's own errors pass through as
+		// they are. The text rule comes after the gate: a caller who may not
+		// call the RPC hears that first, and a bad request still counts
+		// against the rate limit.
+		connect.WithInterceptors(errorInterceptor(d.Logger), g.interceptor(), textInterceptor()),
 		connect.WithCodec(jsonCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
 	)
@@ -106,11 +109,18 @@ func NewHandler(d Deps) (http.Handler, error) {
 	}
 	transcoder, err := vanguard.NewTranscoder(vsvcs,
 		vanguard.WithCodec(restCodec),
-		vanguard.WithUnknownHandler(http.HandlerFunc(notFound)))
+		vanguard.WithUnknownHandler(http.HandlerFunc(notFound)),
+		// Browsers and analytics add query parameters of their own.
+		vanguard.WithDefaultServiceOptions(vanguard.WithRESTUnmarshalOptions(
+			vanguard.RESTUnmarshalOptions{DiscardUnknownQueryParams: true})))
 	if err != nil {
 		return nil, fmt.Errorf("api: transcoder: %w", err)
 	}
-	mux.Handle("/", transcoder)
+	routes, err := restRoutes(names)
+	if err != nil {
+		return nil, fmt.Errorf("api: REST routes: %w", err)
+	}
+	mux.Handle("/", &restGuard{routes: routes, next: transcoder})
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -1,0 +1,275 @@
+package api
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+// restRoute is one google.api.http binding of an RPC.
+type restRoute struct {
+	method string
+	// segments of the path template: a literal, or "" for a variable that
+	// matches one segment; tail marks a final "**" (or {x=**}) that matches
+	// the rest of the path.
+	segments []string
+	tail     bool
+	request  protoreflect.MessageDescriptor
+	// body is the rule's body: "" (none), "*" (the whole message) or a field.
+	body string
+	// bound are the field paths the path template sets.
+	bound []string
+}
+
+// restRoutes reads every google.api.http binding (additional bindings
+// included) of the named services from their descriptors.
+func restRoutes(services []string) ([]restRoute, error) {
+	var out []restRoute
+	for _, name := range services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a service", name)
+		}
+		methods := sd.Methods()
+		for i := range methods.Len() {
+			md := methods.Get(i)
+			rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+			if rule == nil {
+				continue
+			}
+			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
+				if route, ok := parseRESTRoute(r, md.Input()); ok {
+					out = append(out, route)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseRESTRoute understands literal segments, "*", "**" and {field},
+// {field=*}, {field=**} variables; a template beyond that is left out (the
+// transcoder still serves it, unfiltered).
+func parseRESTRoute(r *annotations.HttpRule, request protoreflect.MessageDescriptor) (restRoute, bool) {
+	route := restRoute{request: request, body: r.GetBody()}
+	var tmpl string
+	switch p := r.GetPattern().(type) {
+	case *annotations.HttpRule_Get:
+		route.method, tmpl = http.MethodGet, p.Get
+	case *annotations.HttpRule_Put:
+		route.method, tmpl = http.MethodPut, p.Put
+	case *annotations.HttpRule_Post:
+		route.method, tmpl = http.MethodPost, p.Post
+	case *annotations.HttpRule_Delete:
+		route.method, tmpl = http.MethodDelete, p.Delete
+	case *annotations.HttpRule_Patch:
+		route.method, tmpl = http.MethodPatch, p.Patch
+	case *annotations.HttpRule_Custom:
+		route.method, tmpl = p.Custom.GetKind(), p.Custom.GetPath()
+	default:
+		return route, false
+	}
+	if !strings.HasPrefix(tmpl, "/") || strings.Contains(tmpl, ":") {
+		return route, false
+	}
+	parts := strings.Split(tmpl[1:], "/")
+	for i, s := range parts {
+		last := i == len(parts)-1
+		switch {
+		case s == "*":
+			route.segments = append(route.segments, "")
+		case s == "**" && last:
+			route.tail = true
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
+			field, pattern, _ := strings.Cut(s[1:len(s)-1], "=")
+			route.bound = append(route.bound, field)
+			switch {
+			case pattern == "" || pattern == "*":
+				route.segments = append(route.segments, "")
+			case pattern == "**" && last:
+				route.tail = true
+			default:
+				return route, false
+			}
+		case s != "" && !strings.ContainsAny(s, "{}*"):
+			route.segments = append(route.segments, s)
+		default:
+			return route, false
+		}
+	}
+	return route, true
+}
+
+func (r *restRoute) matches(method string, segments []string) bool {
+	if method != r.method && (method != http.MethodHead || r.method != http.MethodGet) {
+		return false
+	}
+	if len(segments) < len(r.segments) || (!r.tail && len(segments) != len(r.segments)) {
+		return false
+	}
+	for i, s := range r.segments {
+		if s != "" && s != segments[i] || s == "" && segments[i] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// takesQuery says whether the query parameter key sets a field of the route's
+// request message, as the transcoder would resolve it (JSON name first, then
+// proto name, through singular message fields), and whether that field is
+// left to the query: the path template and the body set the others.
+func (r *restRoute) takesQuery(key string) bool {
+	if r.body == "*" || key == "" {
+		return false
+	}
+	msg := r.request
+	var path []string
+	for part := range strings.SplitSeq(key, ".") {
+		if msg == nil {
+			return false // the previous element is not a message
+		}
+		fields := msg.Fields()
+		fd := fields.ByJSONName(part)
+		if fd == nil {
+			fd = fields.ByName(protoreflect.Name(part))
+		}
+		if fd == nil {
+			return false
+		}
+		path = append(path, string(fd.Name()))
+		msg = nil
+		if !fd.IsList() && !fd.IsMap() {
+			msg = fd.Message()
+		}
+	}
+	if r.body != "" && path[0] == r.body {
+		return false
+	}
+	full := strings.Join(path, ".")
+	for _, b := range r.bound {
+		if full == b || strings.HasPrefix(full, b+".") || strings.HasPrefix(b, full+".") {
+			return false
+		}
+	}
+	return true
+}
+
+// restGuard sits in front of the REST transcoder. It drops query parameters
+// that set no field of the route's request message (browsers, analytics and
+// cache busters add utm_source, _ and the like), and refuses a body on a
+// route that takes none, so neither reaches the transcoder as an internal
+// error.
+type restGuard struct {
+	routes []restRoute
+	next   http.Handler
+}
+
+func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segments := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	var matched []*restRoute
+	for i := range g.routes {
+		if g.routes[i].matches(r.Method, segments) {
+			matched = append(matched, &g.routes[i])
+		}
+	}
+	if len(matched) == 0 {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	if r.URL.RawQuery != "" {
+		var bad string
+		if r, bad = filterQuery(r, matched); bad != "" {
+			// The transcoder would fail to encode the text for the handler.
+			restError(w, bad+": must be valid UTF-8 text")
+			return
+		}
+	}
+	takesBody := false
+	for _, m := range matched {
+		takesBody = takesBody || m.body != ""
+	}
+	if !takesBody {
+		empty, err := emptyBody(r)
+		if err != nil {
+			restError(w, "could not read the request body")
+			return
+		}
+		if !empty {
+			restError(w, r.Method+" "+r.URL.Path+" takes no request body")
+			return
+		}
+		r.Body, r.ContentLength = http.NoBody, 0
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// restError answers InvalidArgument as the transcoder answers REST errors.
+func restError(w http.ResponseWriter, message string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"code": int(connect.CodeInvalidArgument), "message": message})
+}
+
+// filterQuery keeps the query parameters one of the matched routes takes,
+// or names the first kept one whose value is not UTF-8.
+func filterQuery(r *http.Request, matched []*restRoute) (*http.Request, string) {
+	q := r.URL.Query()
+	for _, key := range slices.Sorted(maps.Keys(q)) {
+		keep := false
+		for _, m := range matched {
+			keep = keep || m.takesQuery(key)
+		}
+		if !keep {
+			delete(q, key)
+			continue
+		}
+		for _, v := range q[key] {
+			if !utf8.ValidString(v) {
+				return r, key
+			}
+		}
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	r2.RequestURI = r2.URL.RequestURI()
+	return r2, ""
+}
+
+// emptyBody says whether r's body is empty, reading at most one byte (which
+// it puts back).
+func emptyBody(r *http.Request) (bool, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return true, nil
+	}
+	if r.ContentLength > 0 {
+		return false, nil
+	}
+	br := bufio.NewReaderSize(r.Body, 16)
+	_, err := br.Peek(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	return false, nil
+}
