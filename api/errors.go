@@ -68,7 +68,9 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.Is(err, checkout.ErrUnavailable):
 		log.WarnContext(ctx, "order workflows unreachable", "procedure", procedure, "error", err)
-		return connect.NewError(connect.CodeUnavailable, checkout.ErrUnavailable)
+		ce := connect.NewError(connect.CodeUnavailable, checkout.ErrUnavailable)
+		ce.Meta().Set("Retry-After", "5")
+		return ce
 	case errors.Is(err, checkout.ErrClosed):
 		return connect.NewError(connect.CodeFailedPrecondition, errors.New("the order has moved on; reload it"))
 	case errors.As(err, &locked):

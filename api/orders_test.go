@@ -308,8 +308,9 @@ func TestWebhookAsksStripeToRetryWhenTheHandOffFails(t *testing.T) {
 
 	// An order cannot be placed either: 503, not 500, and nothing written.
 	tok := session(t, f, "wendy", identity.RoleCustomer)
-	code, _, out := call(t, "POST", f.url+"/api/orders", tok, fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St, Springfield"}`, f.laptop.ID))
+	code, hdr, out := call(t, "POST", f.url+"/api/orders", tok, fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St, Springfield"}`, f.laptop.ID))
 	assert.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	assert.Equal(t, "5", hdr.Get("Retry-After"), "the client is told when to retry")
 	assert.Equal(t, checkout.ErrUnavailable.Error(), out["message"])
 	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID))
 

@@ -103,7 +103,7 @@ type ListFilter struct {
 // List returns a page of orders (without lines or timeline), newest first,
 // and how many match in all.
 func (s *Store) List(ctx context.Context, f ListFilter) ([]Order, int32, error) {
-	const where = `WHERE ($1 = 0 OR o.user_id = $1) AND ($2 = '' OR o.status::text = $2)`
+	const where = `WHERE ($1::bigint = 0 OR o.user_id = $1) AND ($2 = '' OR o.status::text = $2)`
 	var total int32
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM orders o `+where, f.UserID, string(f.Status)).Scan(&total); err != nil {
 		return nil, 0, err
