@@ -26,6 +26,13 @@ import (
 // decodes the JSON answer.
 func raw(t *testing.T, method, url, token, contentType string, body io.Reader) (int, map[string]any) {
 	t.Helper()
+	code, _, out := rawWithHeader(t, method, url, token, contentType, body)
+	return code, out
+}
+
+// rawWithHeader is raw answering the response headers too.
+func rawWithHeader(t *testing.T, method, url, token, contentType string, body io.Reader) (int, http.Header, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	require.NoError(t, err)
 	if contentType != "" {
@@ -43,7 +50,7 @@ func raw(t *testing.T, method, url, token, contentType string, body io.Reader) (
 	if len(b) > 0 {
 		require.NoError(t, json.Unmarshal(b, &out), "%d %s", res.StatusCode, b)
 	}
-	return res.StatusCode, out
+	return res.StatusCode, res.Header, out
 }
 
 // TestTextRuleAtTheEdge: NUL and other control characters in any string
