@@ -72,3 +72,28 @@ func TestPlaceOrderRefusalsAreFinalAndExplained(t *testing.T) {
 	assert.Equal(t, ordersact.ErrTypeWrongState, ae.Type())
 	assert.Equal(t, int32(0), s.Stock(t, p.ID), "the paid order keeps its stock")
 }
+
+// A value PostgreSQL refuses (here a NUL byte in the coupon code, which the
+// API's text rule stops first) is a final refusal naming the order, never
+// an error retried until the workflow's patience runs out.
+func TestPlaceOrderDataErrorIsFinal(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, 0)
+	ctx := context.Background()
+	user := s.User(t, "nadia")
+	p := s.Product(t, "ACT-NUL", 1200, 3)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	a := &ordersact.Activities{Store: s.Orders}
+	env.RegisterActivity(a)
+	id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
+	require.NoError(t, err)
+	_, err = env.ExecuteActivity(a.PlaceOrder, orders.PlaceInput{OrderID: id, UserID: user, CouponCode: "A\x00B",
+		Items: []orders.Item{{ProductID: p.ID, Quantity: 1}}, ShippingAddress: "2 Side St, Springfield"})
+	r, ok := ordersact.RejectionOf(err)
+	require.True(t, ok, "%v", err)
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, err, &ae)
+	assert.True(t, ae.NonRetryable())
+	assert.NotEmpty(t, r.Field)
+	assert.Equal(t, int32(3), s.Stock(t, p.ID), "nothing was reserved")
+}
