@@ -139,10 +139,32 @@ func (g *gate) interceptor() connect.UnaryInterceptorFunc {
 
 // admit authenticates, authorises and rate-limits one call.
 func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer string) (context.Context, error) {
+	ctx, r, p, err := g.authorize(ctx, procedure, h)
+	if err != nil {
+		return ctx, err
+	}
+	return ctx, g.rateLimit(ctx, r, p, g.clientIP(h, peer))
+}
+
+// authorizedKey marks a request whose caller the REST guard already
+// authorised for procedure, before its body was decoded.
+type authorizedKey struct{}
+
+type authorized struct {
+	procedure string
+	principal *identity.Principal
+}
+
+// authorize authenticates the caller and checks the procedure's rule; the
+// answer carries the principal in ctx.
+func (g *gate) authorize(ctx context.Context, procedure string, h http.Header) (context.Context, rule, *identity.Principal, error) {
 	r, ok := accessTable[procedure]
 	if !ok {
 		g.log.ErrorContext(ctx, "procedure has no access rule; refusing", "procedure", procedure)
-		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("permission denied"))
+		return ctx, r, nil, connect.NewError(connect.CodePermissionDenied, errors.New("permission denied"))
+	}
+	if a, ok := ctx.Value(authorizedKey{}).(authorized); ok && a.procedure == procedure {
+		return ctx, r, a.principal, nil
 	}
 	var p *identity.Principal
 	if token, ok := bearer(h); ok {
@@ -152,7 +174,7 @@ func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer 
 			p = &pr
 			ctx = context.WithValue(ctx, principalKey{}, pr)
 		case errors.Is(err, identity.ErrInvalidToken):
-			return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid or expired access token"))
+			return ctx, r, nil, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid or expired access token"))
 		case errors.Is(err, identity.ErrAuthUnavailable) && ctx.Err() == nil:
 			// The token may have been revoked and cannot be checked: never
 			// trust it. A public call goes on as anonymous (it grants
@@ -160,21 +182,21 @@ func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer 
 			// call is refused with 503, not waved through.
 			g.log.WarnContext(ctx, "cannot check access token revocation", "procedure", procedure, "error", err)
 			if !r.public {
-				return ctx, connect.NewError(connect.CodeUnavailable, errors.New("sign-in checks are temporarily unavailable; try again shortly"))
+				return ctx, r, nil, connect.NewError(connect.CodeUnavailable, errors.New("sign-in checks are temporarily unavailable; try again shortly"))
 			}
 		default:
-			return ctx, err
+			return ctx, r, nil, err
 		}
 	} else if h.Get("Authorization") != "" {
-		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header must be "Bearer <access token>"`))
+		return ctx, r, nil, connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header must be "Bearer <access token>"`))
 	}
 	if !r.public && p == nil {
-		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("sign in first: send Authorization: Bearer <access token>"))
+		return ctx, r, nil, connect.NewError(connect.CodeUnauthenticated, errors.New("sign in first: send Authorization: Bearer <access token>"))
 	}
 	if len(r.roles) > 0 && !hasRole(r.roles, p.Role) {
-		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("your role may not do this"))
+		return ctx, r, nil, connect.NewError(connect.CodePermissionDenied, errors.New("your role may not do this"))
 	}
-	return ctx, g.rateLimit(ctx, r, p, g.clientIP(h, peer))
+	return context.WithValue(ctx, authorizedKey{}, authorized{procedure: procedure, principal: p}), r, p, nil
 }
 
 func (g *gate) rateLimit(ctx context.Context, r rule, p *identity.Principal, ip string) error {

@@ -295,3 +295,24 @@ func TestChunkedBodyOverTheLimitAnswers413(t *testing.T) {
 		assert.Equal(t, connect.CodeResourceExhausted, connect.CodeOf(err), "%s: %v", name, err)
 	}
 }
+
+// TestRESTChecksAccessBeforeTheBody: a caller without access to a route is
+// told so (401, 403) whatever the body holds; only an allowed caller learns
+// that the body is malformed.
+func TestRESTChecksAccessBeforeTheBody(t *testing.T) {
+	f := newServer(t, nil)
+	customer := session(t, f, "carla", identity.RoleCustomer)
+	admin := session(t, f, "ada", identity.RoleAdmin)
+	url := fmt.Sprintf("%s/api/products/%d/stock", f.url, f.laptop.ID)
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {"not-a-token", http.StatusUnauthorized}, {customer, http.StatusForbidden}, {admin, http.StatusBadRequest}} {
+		code, out := raw(t, "POST", url, c.token, "application/json", strings.NewReader(`{"delta":"abc"}`))
+		assert.Equal(t, c.want, code, "%v", out)
+	}
+	// An allowed caller's call goes through as before, checked once.
+	code, out := raw(t, "POST", url, admin, "application/json", strings.NewReader(`{"delta": -2, "reason": "damaged"}`))
+	require.Equal(t, http.StatusOK, code, "%v", out)
+	assert.Equal(t, int32(48), f.shop.Stock(t, f.laptop.ID))
+}

@@ -20,7 +20,9 @@ import (
 
 // restRoute is one google.api.http binding of an RPC.
 type restRoute struct {
-	method string
+	// procedure is the RPC's Connect procedure, "/pkg.Service/Method".
+	procedure string
+	method    string
 	// segments of the path template: a literal, or "" for a variable that
 	// matches one segment; tail marks a final "**" (or {x=**}) that matches
 	// the rest of the path.
@@ -55,6 +57,7 @@ func restRoutes(services []string) ([]restRoute, error) {
 			}
 			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 				if route, ok := parseRESTRoute(r, md.Input()); ok {
+					route.procedure = "/" + string(sd.FullName()) + "/" + string(md.Name())
 					out = append(out, route)
 				}
 			}
@@ -171,13 +174,16 @@ func (r *restRoute) takesQuery(key string) bool {
 	return true
 }
 
-// restGuard sits in front of the REST transcoder. It drops query parameters
-// that set no field of the route's request message (browsers, analytics and
+// restGuard sits in front of the REST transcoder. It checks the caller's
+// access to the route's RPC before the body is read (so a caller without
+// access gets 401 or 403, whatever the body), drops query parameters that
+// set no field of the route's request message (browsers, analytics and
 // cache busters add utm_source, _ and the like), and refuses a body on a
 // route that takes none, so neither reaches the transcoder as an internal
 // error.
 type restGuard struct {
 	routes []restRoute
+	gate   *gate
 	next   http.Handler
 }
 
@@ -192,6 +198,20 @@ func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(matched) == 0 {
 		g.next.ServeHTTP(w, r)
 		return
+	}
+	if proc := matched[0].procedure; g.gate != nil && !slices.ContainsFunc(matched, func(m *restRoute) bool { return m.procedure != proc }) {
+		ctx, _, _, err := g.gate.authorize(r.Context(), proc, r.Header)
+		var ce *connect.Error
+		if errors.As(err, &ce) {
+			writeJSON(w, restStatus(ce.Code()), map[string]any{"code": int(ce.Code()), "message": ce.Message()})
+			return
+		}
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"code": int(connect.CodeUnavailable), "message": "try again shortly"})
+			return
+		}
+		// The interceptor finds the caller authorised and does not ask again.
+		r = r.WithContext(ctx)
 	}
 	if r.URL.RawQuery != "" {
 		var bad string
@@ -218,6 +238,19 @@ func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body, r.ContentLength = http.NoBody, 0
 	}
 	g.next.ServeHTTP(w, r)
+}
+
+// restStatus is the HTTP status of the codes authorize answers.
+func restStatus(c connect.Code) int {
+	switch c {
+	case connect.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case connect.CodePermissionDenied:
+		return http.StatusForbidden
+	case connect.CodeCanceled:
+		return 499
+	}
+	return http.StatusServiceUnavailable
 }
 
 // restError answers InvalidArgument as the transcoder answers REST errors.

@@ -120,7 +120,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: REST routes: %w", err)
 	}
-	mux.Handle("/", &restGuard{routes: routes, next: transcoder})
+	mux.Handle("/", &restGuard{routes: routes, gate: g, next: transcoder})
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
