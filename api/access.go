@@ -164,6 +164,9 @@ func (g *gate) authorize(ctx context.Context, procedure string, h http.Header) (
 		return ctx, r, nil, connect.NewError(connect.CodePermissionDenied, errors.New("permission denied"))
 	}
 	if a, ok := ctx.Value(authorizedKey{}).(authorized); ok && a.procedure == procedure {
+		if a.principal != nil {
+			ctx = context.WithValue(ctx, principalKey{}, *a.principal)
+		}
 		return ctx, r, a.principal, nil
 	}
 	var p *identity.Principal

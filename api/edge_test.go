@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -311,8 +312,60 @@ func TestRESTChecksAccessBeforeTheBody(t *testing.T) {
 		code, out := raw(t, "POST", url, c.token, "application/json", strings.NewReader(`{"delta":"abc"}`))
 		assert.Equal(t, c.want, code, "%v", out)
 	}
-	// An allowed caller's call goes through as before, checked once.
+	// An allowed caller's call goes through as before.
 	code, out := raw(t, "POST", url, admin, "application/json", strings.NewReader(`{"delta": -2, "reason": "damaged"}`))
 	require.Equal(t, http.StatusOK, code, "%v", out)
 	assert.Equal(t, int32(48), f.shop.Stock(t, f.laptop.ID))
+}
+
+// TestRESTGuardSeesTheRouteTheTranscoderServes: the guard matches routes as
+// the transcoder does (decoded path, exact method), refuses compressed
+// bodies (which would be inflated past the 1 MiB bound), and does not answer
+// for methods the transcoder refuses.
+func TestRESTGuardSeesTheRouteTheTranscoderServes(t *testing.T) {
+	f := newServer(t, nil)
+	// %2F decodes to a staff-only route: the guard checks that one.
+	code, out := raw(t, "GET", fmt.Sprintf("%s/api/products/%d%%2Fstock%%2Fadjustments", f.url, f.laptop.ID), "", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, code, "%v", out)
+	code, out = raw(t, "HEAD", f.url+"/api/orders", "", "", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, code, "%v", out)
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write([]byte(`{"username": "johndoe", "password": "` + strings.Repeat("a", 4<<20) + `"}`))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	req, err := http.NewRequest("POST", f.url+"/api/auth/login", &gz)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	assert.Equal(t, http.StatusUnsupportedMediaType, res.StatusCode)
+}
+
+// TestInvisibleCharactersAndOddIdempotencyKeys: text that only pretends
+// ("admin" plus a zero-width space, a right-to-left override) is refused
+// like control characters; an Idempotency-Key is printable ASCII.
+func TestInvisibleCharactersAndOddIdempotencyKeys(t *testing.T) {
+	f := newServer(t, nil)
+	for _, name := range []string{"admin\u200b", "ad\u202emin", "\ufeffadmin"} {
+		body, _ := json.Marshal(map[string]string{"username": name, "email": "x@example.com", "password": "SecurePass123!x"})
+		code, out := raw(t, "POST", f.url+"/api/auth/register", "", "application/json", bytes.NewReader(body))
+		assert.Equal(t, http.StatusBadRequest, code, "%q: %v", name, out)
+		assert.Contains(t, out["message"], "username: must not contain invisible")
+	}
+	tok := session(t, f, "ivy", identity.RoleCustomer)
+	for _, key := range []string{"caf\xc3\xa9", "k\xff", strings.Repeat("k", 256)} {
+		req, err := http.NewRequest("POST", f.url+"/api/orders", strings.NewReader(fmt.Sprintf(`{"items": [{"product_id": %d, "quantity": 1}], "shipping_address": "1 Main St, Springfield"}`, f.laptop.ID)))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Idempotency-Key", key)
+		code, out := send(t, req)
+		assert.Equal(t, http.StatusBadRequest, code, "%q: %v", key, out)
+		assert.Contains(t, out["message"], "Idempotency-Key")
+	}
+	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID), "nothing was placed")
 }

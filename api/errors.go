@@ -109,6 +109,14 @@ func fromPostgres(ctx context.Context, log *slog.Logger, procedure string, err e
 	}
 	id := telemetry.RequestID(ctx)
 	switch {
+	case pe.Code == pgerrcode.UniqueViolation:
+		log.WarnContext(ctx, "database refused a duplicate; a check is missing", "procedure", procedure,
+			"constraint", pe.ConstraintName, "error", err)
+		return connect.NewError(connect.CodeAlreadyExists,
+			errors.New("the request repeats something that already exists; quote request id "+id+" when reporting it"))
+	case pgerrcode.IsTransactionRollback(pe.Code):
+		// A serialization failure or deadlock: the same request can succeed.
+		return connect.NewError(connect.CodeAborted, errors.New("the request met a concurrent change; try again"))
 	case pgerrcode.IsDataException(pe.Code):
 		log.WarnContext(ctx, "database refused a value; a validation is missing", "procedure", procedure,
 			"sqlstate", pe.Code, "error", err)

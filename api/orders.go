@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -33,6 +34,10 @@ type OrderFlows interface {
 	ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error
 	PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error
 }
+
+// idempotencyKeyPattern is what an Idempotency-Key may be (a UUID, say);
+// empty means none.
+var idempotencyKeyPattern = regexp.MustCompile(`^[\x20-\x7e]{0,255}$`)
 
 // OrderServer implements shop.order.v1.OrderService.
 type OrderServer struct {
@@ -80,7 +85,11 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 	if err != nil {
 		return nil, err
 	}
-	in.OrderID, err = s.Orders.ClaimOrderID(ctx, p.UserID, strings.TrimSpace(req.Header().Get("Idempotency-Key")), body)
+	key := strings.TrimSpace(req.Header().Get("Idempotency-Key"))
+	if !idempotencyKeyPattern.MatchString(key) {
+		return nil, validation.New("Idempotency-Key", "must be at most 255 printable ASCII characters")
+	}
+	in.OrderID, err = s.Orders.ClaimOrderID(ctx, p.UserID, key, body)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +121,7 @@ func parseRESTRoute(r *annotations.HttpRule, request protoreflect.MessageDescrip
 }
 
 func (r *restRoute) matches(method string, segments []string) bool {
-	if method != r.method && (method != http.MethodHead || r.method != http.MethodGet) {
+	if method != r.method {
 		return false
 	}
 	if len(segments) < len(r.segments) || (!r.tail && len(segments) != len(r.segments)) {
@@ -188,30 +189,26 @@ type restGuard struct {
 }
 
 func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	segments := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
-	var matched []*restRoute
-	for i := range g.routes {
-		if g.routes[i].matches(r.Method, segments) {
-			matched = append(matched, &g.routes[i])
-		}
-	}
+	matched := g.match(r)
 	if len(matched) == 0 {
 		g.next.ServeHTTP(w, r)
 		return
 	}
 	if proc := matched[0].procedure; g.gate != nil && !slices.ContainsFunc(matched, func(m *restRoute) bool { return m.procedure != proc }) {
 		ctx, _, _, err := g.gate.authorize(r.Context(), proc, r.Header)
-		var ce *connect.Error
-		if errors.As(err, &ce) {
-			writeJSON(w, restStatus(ce.Code()), map[string]any{"code": int(ce.Code()), "message": ce.Message()})
-			return
-		}
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"code": int(connect.CodeUnavailable), "message": "try again shortly"})
+			writeConnectError(w, toConnect(ctx, g.gate.log, proc, err))
 			return
 		}
-		// The interceptor finds the caller authorised and does not ask again.
-		r = r.WithContext(ctx)
+		// Only the mark goes on: the interceptor, finding it for the same
+		// procedure, takes the caller from it instead of asking again.
+		r = r.WithContext(context.WithValue(r.Context(), authorizedKey{}, ctx.Value(authorizedKey{})))
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		// The transcoder would inflate it without the 1 MiB bound.
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"code": int(connect.CodeInvalidArgument),
+			"message": "compressed request bodies are not accepted on REST routes; send the JSON as it is"})
+		return
 	}
 	if r.URL.RawQuery != "" {
 		var bad string
@@ -240,17 +237,50 @@ func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
-// restStatus is the HTTP status of the codes authorize answers.
-func restStatus(c connect.Code) int {
-	switch c {
-	case connect.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case connect.CodePermissionDenied:
-		return http.StatusForbidden
-	case connect.CodeCanceled:
-		return 499
+// match finds the routes of r as the transcoder does: on the decoded path,
+// exact method; a ":verb" suffix matches none of the shop's routes.
+func (g *restGuard) match(r *http.Request) []*restRoute {
+	if !strings.HasPrefix(r.URL.Path, "/") {
+		return nil
 	}
-	return http.StatusServiceUnavailable
+	segments := strings.Split(r.URL.Path[1:], "/")
+	if strings.Contains(segments[len(segments)-1], ":") {
+		return nil
+	}
+	var matched []*restRoute
+	for i := range g.routes {
+		if g.routes[i].matches(r.Method, segments) {
+			matched = append(matched, &g.routes[i])
+		}
+	}
+	return matched
+}
+
+// restStatus is the HTTP status of a Connect code, as the transcoder maps it.
+var restStatus = map[connect.Code]int{
+	connect.CodeCanceled: 499, connect.CodeUnknown: http.StatusInternalServerError,
+	connect.CodeInvalidArgument: http.StatusBadRequest, connect.CodeDeadlineExceeded: http.StatusGatewayTimeout,
+	connect.CodeNotFound: http.StatusNotFound, connect.CodeAlreadyExists: http.StatusConflict,
+	connect.CodePermissionDenied: http.StatusForbidden, connect.CodeResourceExhausted: http.StatusTooManyRequests,
+	connect.CodeFailedPrecondition: http.StatusBadRequest, connect.CodeAborted: http.StatusConflict,
+	connect.CodeOutOfRange: http.StatusBadRequest, connect.CodeUnimplemented: http.StatusNotImplemented,
+	connect.CodeInternal: http.StatusInternalServerError, connect.CodeUnavailable: http.StatusServiceUnavailable,
+	connect.CodeDataLoss: http.StatusInternalServerError, connect.CodeUnauthenticated: http.StatusUnauthorized,
+}
+
+// writeConnectError answers a Connect error (toConnect's answer) in the
+// REST error format, its metadata (Retry-After) as headers.
+func writeConnectError(w http.ResponseWriter, err error) {
+	ce := connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	errors.As(err, &ce)
+	for k, v := range ce.Meta() {
+		w.Header()[k] = v
+	}
+	status, ok := restStatus[ce.Code()]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, map[string]any{"code": int(ce.Code()), "message": ce.Message()})
 }
 
 // restError answers InvalidArgument as the transcoder answers REST errors.
@@ -262,6 +292,7 @@ func restError(w http.ResponseWriter, message string) {
 // or names the first kept one whose value is not UTF-8.
 func filterQuery(r *http.Request, matched []*restRoute) (*http.Request, string) {
 	q := r.URL.Query()
+	dropped := false
 	for _, key := range slices.Sorted(maps.Keys(q)) {
 		keep := false
 		for _, m := range matched {
@@ -269,6 +300,7 @@ func filterQuery(r *http.Request, matched []*restRoute) (*http.Request, string) 
 		}
 		if !keep {
 			delete(q, key)
+			dropped = true
 			continue
 		}
 		for _, v := range q[key] {
@@ -276,6 +308,9 @@ func filterQuery(r *http.Request, matched []*restRoute) (*http.Request, string) 
 				return r, key
 			}
 		}
+	}
+	if !dropped {
+		return r, ""
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = q.Encode()

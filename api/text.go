@@ -189,6 +189,21 @@ func cleanMap(fd protoreflect.FieldDescriptor, m protoreflect.Map, path string) 
 	return nil
 }
 
+// invisible reports characters that only serve to make text look other than
+// it is ("admin\u200b", a right-to-left override reversing a name): zero
+// width space, byte order mark, line and paragraph separators, and the
+// bidirectional embeddings, overrides and isolates. Joiners (U+200C, U+200D)
+// and direction marks stay: scripts and emoji need them.
+func invisible(r rune) bool {
+	switch {
+	case r == '\u200b', r == '\ufeff', r == '\u2028', r == '\u2029':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
 // cleanText checks s against the text rule for fd and returns it trimmed
 // (secrets as given), or an InvalidArgument error naming path.
 func cleanText(fd protoreflect.FieldDescriptor, s, path string) (string, error) {
@@ -205,6 +220,9 @@ func cleanText(fd protoreflect.FieldDescriptor, s, path string) (string, error) 
 	for _, r := range s {
 		if unicode.Is(unicode.Cc, r) && (kind != multiLine || (r != '\n' && r != '\t')) {
 			return "", invalidArgument(path, "must not contain control characters")
+		}
+		if kind != secret && invisible(r) {
+			return "", invalidArgument(path, "must not contain invisible or direction-overriding characters")
 		}
 	}
 	limit := maxTextChars
