@@ -16,15 +16,21 @@ import (
 	"github.com/shopkit/shop/internal/shoptest"
 )
 
+// activityEnv runs the order activities against the shop's store.
+func activityEnv(s *shoptest.Shop) (*testsuite.TestActivityEnvironment, *ordersact.Activities) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	a := &ordersact.Activities{Store: s.Orders}
+	env.RegisterActivity(a)
+	return env, a
+}
+
 func TestPlaceOrderRefusalsAreFinalAndExplained(t *testing.T) {
 	s := shoptest.NewWithoutWorker(t, 0)
 	ctx := context.Background()
 	user := s.User(t, "olga")
 	p := s.Product(t, "ACT-1", 1200, 1)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	a := &ordersact.Activities{Store: s.Orders}
-	env.RegisterActivity(a)
+	env, a := activityEnv(s)
 	in := func(qty int32) orders.PlaceInput {
 		id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
 		require.NoError(t, err)
@@ -81,10 +87,7 @@ func TestPlaceOrderDataErrorIsFinal(t *testing.T) {
 	ctx := context.Background()
 	user := s.User(t, "nadia")
 	p := s.Product(t, "ACT-NUL", 1200, 3)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	a := &ordersact.Activities{Store: s.Orders}
-	env.RegisterActivity(a)
+	env, a := activityEnv(s)
 	id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
 	require.NoError(t, err)
 	_, err = env.ExecuteActivity(a.PlaceOrder, orders.PlaceInput{OrderID: id, UserID: user, CouponCode: "A\x00B",
