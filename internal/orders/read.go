@@ -32,9 +32,27 @@ func scanOrder(r pgx.Row) (Order, error) {
 	return o, err
 }
 
-// Get returns an order with its lines, timeline and refunds.
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Get returns an order with its lines, timeline and refunds, read from one
+// snapshot so the status reason and the timeline always agree.
 func (s *Store) Get(ctx context.Context, id int64) (Order, error) {
-	o, err := scanOrder(s.pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders o JOIN users u ON u.id = o.user_id
+	var o Order
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var err error
+			o, err = get(ctx, tx, id)
+			return err
+		})
+	return o, err
+}
+
+func get(ctx context.Context, q querier, id int64) (Order, error) {
+	o, err := scanOrder(q.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders o JOIN users u ON u.id = o.user_id
 		WHERE o.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, fmt.Errorf("order %d: %w", id, ErrNotFound)
@@ -42,7 +60,7 @@ func (s *Store) Get(ctx context.Context, id int64) (Order, error) {
 	if err != nil {
 		return o, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT line, product_id, coalesce(variant_id, 0), sku, name, quantity,
+	rows, err := q.Query(ctx, `SELECT line, product_id, coalesce(variant_id, 0), sku, name, quantity,
 		unit_price_minor, line_total_minor FROM order_items WHERE order_id = $1 ORDER BY line`, id)
 	if err != nil {
 		return o, err
@@ -53,7 +71,7 @@ func (s *Store) Get(ctx context.Context, id int64) (Order, error) {
 	}); err != nil {
 		return o, err
 	}
-	rows, err = s.pool.Query(ctx, `SELECT status, note, created_at FROM order_events WHERE order_id = $1 ORDER BY id`, id)
+	rows, err = q.Query(ctx, `SELECT status, note, created_at FROM order_events WHERE order_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return o, err
 	}
@@ -63,12 +81,12 @@ func (s *Store) Get(ctx context.Context, id int64) (Order, error) {
 	}); err != nil {
 		return o, err
 	}
-	o.Refunds, err = s.refunds(ctx, `WHERE order_id = $1 ORDER BY id`, id)
+	o.Refunds, err = refunds(ctx, q, `WHERE order_id = $1 ORDER BY id`, id)
 	return o, err
 }
 
-func (s *Store) refunds(ctx context.Context, where string, arg any) ([]Refund, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, order_id, amount_minor, currency, reason, status,
+func refunds(ctx context.Context, q querier, where string, arg any) ([]Refund, error) {
+	rows, err := q.Query(ctx, `SELECT id, order_id, amount_minor, currency, reason, status,
 		coalesce(stripe_refund_id, ''), last_error, created_at, updated_at FROM refunds `+where, arg)
 	if err != nil {
 		return nil, err
@@ -82,7 +100,7 @@ func (s *Store) refunds(ctx context.Context, where string, arg any) ([]Refund, e
 
 // GetRefund returns one refund.
 func (s *Store) GetRefund(ctx context.Context, id int64) (Refund, error) {
-	rs, err := s.refunds(ctx, `WHERE id = $1`, id)
+	rs, err := refunds(ctx, s.pool, `WHERE id = $1`, id)
 	if err != nil {
 		return Refund{}, err
 	}
