@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS categories_outbox_update ON categories;
+DROP TRIGGER IF EXISTS categories_outbox ON categories;
+DROP TRIGGER IF EXISTS product_variants_outbox_update ON product_variants;
+DROP TRIGGER IF EXISTS product_variants_outbox ON product_variants;
+DROP TRIGGER IF EXISTS products_outbox_update ON products;
+DROP TRIGGER IF EXISTS products_outbox ON products;
+DROP FUNCTION IF EXISTS outbox_category_changed();
+DROP FUNCTION IF EXISTS outbox_product_changed();
+DROP TABLE IF EXISTS outbox_deliveries;
+DROP TABLE IF EXISTS outbox_consumers;
+DROP TABLE IF EXISTS outbox_events;
+DROP FUNCTION IF EXISTS outbox_fan_out();
