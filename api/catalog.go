@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
@@ -20,22 +19,18 @@ import (
 
 // CatalogServer serves shop.catalog.v1.CatalogService.
 type CatalogServer struct {
-	Store   *catalog.Store
-	Search  search.Backend // PostgreSQL or Elasticsearch
-	Cache   *cache.Cache   // may be nil: no caching
-	Changes ChangeNotifier // may be nil
+	Store  *catalog.Store
+	Search search.Backend // PostgreSQL or Elasticsearch
+	Cache  *cache.Cache   // may be nil: no caching
 }
 
-// Cache keys and lifetimes of storefront reads. Writes invalidate them, so
-// the TTLs only bound how long a missed invalidation could show old data.
+// Lifetimes of cached storefront reads. Every catalog write drops the
+// entries it affects through the outbox (catalog.CacheConsumer), so the TTLs
+// only bound what a lost Redis write could leave behind.
 const (
 	productTTL = 10 * time.Minute
 	listTTL    = 2 * time.Minute
-	// Every cached listing carries this tag; any product write drops them all.
-	listingsTag = "listings"
 )
-
-func productKey(id int64) string { return "product:" + strconv.FormatInt(id, 10) }
 
 // cached answers from the cache when there is one, else calls load directly.
 func cached[T proto.Message](ctx context.Context, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
@@ -84,7 +79,7 @@ func (s *CatalogServer) categories(ctx context.Context) (*catalogv1.ListCategori
 				out.Categories = append(out.Categories, categoryProto(c))
 			}
 			return out, nil
-		}, cache.WithTags(listingsTag))
+		}, cache.WithTags(catalog.ListingsCacheTag))
 }
 
 // ListProducts implements CatalogService.
@@ -111,7 +106,7 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 				out.Products = append(out.Products, productProto(p))
 			}
 			return out, nil
-		}, cache.WithTags(listingsTag))
+		}, cache.WithTags(catalog.ListingsCacheTag))
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +119,7 @@ func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[cat
 	if id <= 0 {
 		return nil, validation.New("product_id", "must be a positive integer")
 	}
-	out, err := cached(ctx, s.Cache, productKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
+	out, err := cached(ctx, s.Cache, catalog.ProductCacheKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
 		func(ctx context.Context) (*catalogv1.GetProductResponse, error) {
 			p, err := s.Store.GetProduct(ctx, id)
 			if err != nil {

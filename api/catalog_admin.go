@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -17,48 +15,6 @@ import (
 // defaultCurrency prices products given as a bare number, as the original
 // API's "price": 1999.99 does.
 const defaultCurrency = "USD"
-
-// ChangeNotifier hears about committed catalog writes, to refresh the
-// search index.
-type ChangeNotifier interface {
-	ProductsChanged(ctx context.Context, ids ...int64)
-}
-
-// productsChanged runs after a committed write: it drops the cached pages
-// and tells the search index. A failed invalidation is logged by the caller
-// of the cache and bounded by the TTLs.
-func (s *CatalogServer) productsChanged(ctx context.Context, ids ...int64) {
-	if s.Cache != nil {
-		keys := make([]string, 0, len(ids))
-		for _, id := range ids {
-			keys = append(keys, productKey(id))
-		}
-		if err := errors.Join(s.Cache.Invalidate(ctx, keys...), s.Cache.InvalidateTag(ctx, listingsTag)); err != nil {
-			slog.WarnContext(ctx, "cache invalidation failed; cached pages may be stale until they expire", "error", err)
-		}
-	}
-	if s.Changes != nil {
-		s.Changes.ProductsChanged(ctx, ids...)
-	}
-}
-
-// categoriesChanged drops cached listings; products under a moved category
-// have a new category path in the search index.
-func (s *CatalogServer) categoriesChanged(ctx context.Context, categoryID int64) {
-	if s.Cache != nil {
-		if err := s.Cache.InvalidateTag(ctx, listingsTag); err != nil {
-			slog.WarnContext(ctx, "cache invalidation failed; cached pages may be stale until they expire", "error", err)
-		}
-	}
-	if s.Changes != nil {
-		ids, err := s.Store.ProductIDsUnder(ctx, categoryID)
-		if err != nil {
-			slog.ErrorContext(ctx, "search index not told about a category change", "category_id", categoryID, "error", err)
-			return
-		}
-		s.Changes.ProductsChanged(ctx, ids...)
-	}
-}
 
 // priceFrom reads a price given as exact minor units or as a decimal number.
 // The number is read exactly (money.FromFloat: its shortest decimal
@@ -95,7 +51,6 @@ func (s *CatalogServer) CreateProduct(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	s.productsChanged(ctx, p.ID)
 	return connect.NewResponse(&catalogv1.CreateProductResponse{Product: productProto(p)}), nil
 }
 
@@ -118,7 +73,6 @@ func (s *CatalogServer) UpdateProduct(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	s.productsChanged(ctx, p.ID)
 	return connect.NewResponse(&catalogv1.UpdateProductResponse{Product: productProto(p)}), nil
 }
 
@@ -127,7 +81,6 @@ func (s *CatalogServer) ArchiveProduct(ctx context.Context, req *connect.Request
 	if err := s.Store.ArchiveProduct(ctx, req.Msg.GetProductId()); err != nil {
 		return nil, err
 	}
-	s.productsChanged(ctx, req.Msg.GetProductId())
 	return connect.NewResponse(&catalogv1.ArchiveProductResponse{}), nil
 }
 
@@ -142,7 +95,6 @@ func (s *CatalogServer) AdjustStock(ctx context.Context, req *connect.Request[ca
 	if err != nil {
 		return nil, err
 	}
-	s.productsChanged(ctx, m.GetProductId())
 	return connect.NewResponse(&catalogv1.AdjustStockResponse{StockQuantity: after}), nil
 }
 
@@ -171,7 +123,6 @@ func (s *CatalogServer) CreateVariant(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	s.productsChanged(ctx, m.GetProductId())
 	return connect.NewResponse(&catalogv1.CreateVariantResponse{Variant: variantProto(v)}), nil
 }
 
@@ -184,7 +135,6 @@ func (s *CatalogServer) UpdateVariant(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	s.productsChanged(ctx, m.GetProductId())
 	return connect.NewResponse(&catalogv1.UpdateVariantResponse{Variant: variantProto(v)}), nil
 }
 
@@ -196,7 +146,6 @@ func (s *CatalogServer) CreateCategory(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	s.categoriesChanged(ctx, c.ID)
 	return connect.NewResponse(&catalogv1.CreateCategoryResponse{Category: categoryProto(c)}), nil
 }
 
@@ -208,7 +157,6 @@ func (s *CatalogServer) UpdateCategory(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	s.categoriesChanged(ctx, c.ID)
 	return connect.NewResponse(&catalogv1.UpdateCategoryResponse{Category: categoryProto(c)}), nil
 }
 
@@ -217,7 +165,6 @@ func (s *CatalogServer) ArchiveCategory(ctx context.Context, req *connect.Reques
 	if err := s.Store.ArchiveCategory(ctx, req.Msg.GetCategoryId()); err != nil {
 		return nil, err
 	}
-	s.categoriesChanged(ctx, req.Msg.GetCategoryId())
 	return connect.NewResponse(&catalogv1.ArchiveCategoryResponse{}), nil
 }
 

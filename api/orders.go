@@ -44,9 +44,6 @@ type OrderServer struct {
 	Orders   *orders.Store
 	Flows    OrderFlows
 	Identity *identity.Service
-	// StockChanged refreshes cached product pages and the search index
-	// after an order took stock.
-	StockChanged func(ctx context.Context, productIDs ...int64)
 }
 
 func isStaff(p identity.Principal) bool {
@@ -106,13 +103,6 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 	o, err := s.Orders.Get(ctx, in.OrderID)
 	if err != nil {
 		return nil, err
-	}
-	if s.StockChanged != nil {
-		ids := make([]int64, 0, len(o.Lines))
-		for _, l := range o.Lines {
-			ids = append(ids, l.ProductID)
-		}
-		s.StockChanged(ctx, ids...)
 	}
 	out := orderPB(o)
 	out.ClientSecret = res.ClientSecret

@@ -36,10 +36,8 @@ type Deps struct {
 	// Search answers SearchProducts and SuggestProducts.
 	Search search.Backend
 	// Cache holds storefront reads; nil disables caching.
-	Cache *cache.Cache
-	// CatalogChanges hears about catalog writes (search index sync); may be nil.
-	CatalogChanges ChangeNotifier
-	Identity       *identity.Service
+	Cache    *cache.Cache
+	Identity *identity.Service
 	// Limiter and Limits rate-limit calls; a nil Limiter disables limits.
 	Limiter RateLimiter
 	Limits  map[string]ratelimit.Limit
@@ -84,7 +82,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	var services []svc
 	add := func(name string, path string, h http.Handler) { services = append(services, svc{name, path, h}) }
 
-	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache, Changes: d.CatalogChanges}
+	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache}
 	path, h := catalogv1connect.NewCatalogServiceHandler(catalogServer, opts)
 	add(catalogv1connect.CatalogServiceName, path, h)
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
@@ -93,8 +91,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 		Config: cart.Config{Shipping: d.Shipping, TaxRates: d.TaxRates, DefaultCountry: d.DefaultCountry}}, opts)
 	add(cartv1connect.CartServiceName, path, h)
 
-	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity,
-		StockChanged: catalogServer.productsChanged}, opts)
+	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity}, opts)
 	add(orderv1connect.OrderServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;

@@ -28,6 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
@@ -43,6 +44,7 @@ type fixture struct {
 	identity *identity.Service
 	laptop   catalog.Product
 	h2c      *http.Client
+	es       *search.Elastic // set with options.elastic
 }
 
 // options tune newServer; the zero value is a working server.
@@ -55,6 +57,8 @@ type options struct {
 	paymentTimeout time.Duration
 	// flows replaces the order workflows (to make them fail).
 	flows api.OrderFlows
+	// elastic searches with Elasticsearch (a fresh index) instead of PostgreSQL.
+	elastic bool
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -95,15 +99,27 @@ func newServerWith(t *testing.T, o options) *fixture {
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 
+	// The outbox relay runs beside the API, as `shop worker` does.
+	storefrontCache := cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler))
+	var backend search.Backend = search.NewPostgres(pool)
+	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
+	var es *search.Elastic
+	if o.elastic {
+		es = newElastic(t)
+		backend, index = es, search.IndexConsumer{Pool: pool, Elastic: es}
+	}
+	startRelay(t, &outbox.Relay{Pool: pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
+		Consumers: []outbox.Consumer{catalog.CacheConsumer{Cache: storefrontCache}, index}})
+
 	settings := shoptest.Settings()
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
 	h, err := api.NewHandler(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Catalog: store, Identity: ids, Ready: ready,
-		Search:  search.NewPostgres(pool),
+		Search:  backend,
 		Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"), Limits: o.limits,
-		Cache:       cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler)),
+		Cache:       storefrontCache,
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
@@ -120,7 +136,32 @@ func newServerWith(t *testing.T, o options) *fixture {
 
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}}
+	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}, es: es}
+}
+
+// newElastic returns a client for a fresh index alias, dropped after the test.
+func newElastic(t *testing.T) *search.Elastic {
+	t.Helper()
+	url := testenv.RequireElasticsearch(t)
+	alias := testenv.UniqueName("test-api-products-")
+	es, err := search.NewElastic(url, alias)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		names, _ := es.Indices(ctx, alias)
+		for _, n := range names {
+			_ = es.DeleteIndex(ctx, n)
+		}
+	})
+	return es
+}
+
+// startRelay runs r until the test ends.
+func startRelay(t *testing.T, r *outbox.Relay) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 func TestCatalogOverConnectGRPCAndGRPCWeb(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -22,6 +23,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
@@ -46,8 +48,8 @@ type searchRig struct {
 	c      client.Client
 	queue  string
 	store  *catalog.Store
+	pool   *pgxpool.Pool
 	es     *search.Elastic // direct, for assertions
-	sync   *workers.SearchSync
 	proxy  *flakyProxy
 	cat    int64
 	prefix string
@@ -83,21 +85,25 @@ func newSearchRig(t *testing.T) *searchRig {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	syncID := testenv.UniqueName("test-sync-")
-	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), syncID, "", "test over") })
+	// The outbox relay, as `shop worker` runs it, keeps the index in step.
+	relay := &outbox.Relay{Pool: pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
+		MaxBackoff: 200 * time.Millisecond, Consumers: []outbox.Consumer{search.IndexConsumer{Pool: pool, Elastic: viaProxy}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
 	cat, err := store.CreateCategory(context.Background(), catalog.CategoryDraft{Name: "Gadgets"})
 	require.NoError(t, err)
-	return &searchRig{c: c, queue: queue, store: store, es: direct, proxy: fp, cat: cat.ID, prefix: queue,
-		sync: &workers.SearchSync{Client: c, TaskQueue: queue, WorkflowID: syncID, Log: slog.New(slog.DiscardHandler)}}
+	return &searchRig{c: c, queue: queue, store: store, pool: pool, es: direct, proxy: fp, cat: cat.ID, prefix: queue}
 }
 
-// create adds a product and tells the sync workflow, as the API does.
+// create adds a product through the catalog; its outbox event does the rest.
 func (r *searchRig) create(t *testing.T, i int) int64 {
 	p, err := r.store.CreateProduct(context.Background(), catalog.ProductDraft{
 		SKU: fmt.Sprintf("GADGET-%04d", i), Name: fmt.Sprintf("Gadget number %d", i), CategoryID: r.cat,
 		Price: money.Money{Amount: int64(1000 + i), Currency: "USD"}, StockQuantity: 5})
 	require.NoError(t, err)
-	r.sync.ProductsChanged(context.Background(), p.ID)
 	return p.ID
 }
 
@@ -121,12 +127,10 @@ func (r *searchRig) indexed(t *testing.T, text string) []int64 {
 func (r *searchRig) converge(t *testing.T, want []int64, text string) {
 	t.Helper()
 	var got []int64
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if got = r.indexed(t, text); assert.ObjectsAreEqual(want, got) {
-			return
-		}
+	if !assert.Eventually(t, func() bool { got = r.indexed(t, text); return assert.ObjectsAreEqual(want, got) },
+		90*time.Second, 200*time.Millisecond) {
+		require.Equal(t, want, got, "the index must serve exactly the active products")
 	}
-	require.Equal(t, want, got, "the index must serve exactly the active products")
 }
 
 // activeIDs lists the active products whose name contains text, from PostgreSQL.
@@ -156,8 +160,12 @@ func TestIndexCatchesUpAfterAnElasticsearchOutage(t *testing.T) {
 		during = append(during, r.create(t, i))
 	}
 	require.NoError(t, r.store.ArchiveProduct(context.Background(), during[0]))
-	r.sync.ProductsChanged(context.Background(), during[0])
-	time.Sleep(2 * time.Second) // the sync activity fails and retries meanwhile
+	require.Eventually(t, func() bool {
+		var failed int
+		err := r.pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox_deliveries
+			WHERE consumer = 'search' AND attempts >= 2`).Scan(&failed)
+		return err == nil && failed > 0
+	}, 30*time.Second, 50*time.Millisecond, "deliveries fail and wait in the outbox")
 	assert.Len(t, r.indexed(t, ""), 3, "nothing reaches the index while it is down")
 
 	r.proxy.down.Store(false)
@@ -179,33 +187,36 @@ func TestReindexUnderConcurrentWritesLosesNothing(t *testing.T) {
 	// Writers create, rename and archive products while the reindex runs.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var writes atomic.Int32
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		pace := time.NewTicker(50 * time.Millisecond)
+		defer pace.Stop()
 		for i := 100; i < 150; i++ { // stays under one page of 100 results
 			select {
 			case <-stop:
 				return
-			default:
+			case <-pace.C:
 			}
 			id := r.create(t, i)
 			name := fmt.Sprintf("Gadget number %d renamed", i)
 			_, err := r.store.UpdateProduct(ctx, id, catalog.ProductPatch{Name: &name})
 			assert.NoError(t, err)
-			r.sync.ProductsChanged(ctx, id)
 			if i%3 == 0 {
 				assert.NoError(t, r.store.ArchiveProduct(ctx, id))
-				r.sync.ProductsChanged(ctx, id)
 			}
-			time.Sleep(50 * time.Millisecond)
+			writes.Add(1)
 		}
 	}()
 
-	run, err := workers.StartReindex(ctx, r.c, r.queue, testenv.UniqueName("test-reindex-"), 7)
+	run, err := searchsync.StartReindex(ctx, r.c, r.queue, testenv.UniqueName("test-reindex-"), 7)
 	require.NoError(t, err)
 	var p searchsync.ReindexProgress
 	require.NoError(t, run.Get(ctx, &p))
-	time.Sleep(300 * time.Millisecond) // a few writes after the swap too
+	swapped := writes.Load()
+	require.Eventually(t, func() bool { return writes.Load() >= min(swapped+3, 50) }, 30*time.Second, 10*time.Millisecond,
+		"a few writes after the swap too")
 	close(stop)
 	wg.Wait()
 

@@ -70,7 +70,6 @@ func New(c client.Client, taskQueue string, d Deps) worker.Worker {
 func Register(w worker.Registry, d Deps) {
 	w.RegisterWorkflowWithOptions(catalogimport.Workflow, workflow.RegisterOptions{Name: catalogimport.Name})
 	w.RegisterActivity(&catalogact.Activities{Store: d.Catalog})
-	w.RegisterWorkflowWithOptions(searchsync.SyncWorkflow, workflow.RegisterOptions{Name: searchsync.SyncName})
 	w.RegisterWorkflowWithOptions(searchsync.ReindexWorkflow, workflow.RegisterOptions{Name: searchsync.ReindexName})
 	w.RegisterActivity(&searchact.Activities{Pool: d.Pool, Elastic: d.Elastic, Alias: d.SearchAlias})
 

@@ -21,39 +21,10 @@ type Activities struct {
 }
 
 // SyncProducts writes the current state of products to index ("" = the
-// alias): active ones are upserted, archived or missing ones deleted. It
-// reads PostgreSQL afresh on every attempt, so retries never write stale data.
+// alias); see search.Sync. It reads PostgreSQL afresh on every attempt, so
+// retries never write stale data.
 func (a *Activities) SyncProducts(ctx context.Context, index string, ids []int64) (int, error) {
-	if index == "" {
-		// The first write of a fresh installation creates the index behind the alias.
-		if err := a.Elastic.EnsureIndex(ctx); err != nil {
-			return 0, err
-		}
-	}
-	docs, missing, err := search.LoadDocs(ctx, a.Pool, ids)
-	if err != nil {
-		return 0, err
-	}
-	var live []search.Doc
-	gone := missing
-	for _, d := range docs {
-		if d.Active {
-			live = append(live, d)
-		} else {
-			gone = append(gone, d.ID)
-		}
-	}
-	if len(live) > 0 {
-		if err := a.Elastic.Upsert(ctx, index, live); err != nil {
-			return 0, err
-		}
-	}
-	if len(gone) > 0 {
-		if err := a.Elastic.Delete(ctx, index, gone); err != nil {
-			return 0, err
-		}
-	}
-	return len(live), nil
+	return search.Sync(ctx, a.Pool, a.Elastic, index, ids)
 }
 
 // ReindexStart names the index a reindex builds and when it began.

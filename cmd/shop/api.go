@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/cache"
@@ -34,13 +33,10 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		return err
 	}
 	defer pool.Close()
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := openRedis(cfg)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
 	}
-	// Honour per-call deadlines, so a hung Redis costs a read 100 ms, not seconds.
-	ropts.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	tc, err := temporalclient.Lazy(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
 	if err != nil {
@@ -65,7 +61,6 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		"temporal": func(ctx context.Context) error { _, err := tc.CheckHealth(ctx, nil); return err },
 	}
 	var backend search.Backend = search.NewPostgres(pool)
-	var changes api.ChangeNotifier
 	if cfg.SearchBackend == "elasticsearch" {
 		es, err := search.NewElastic(cfg.ElasticsearchURL, cfg.SearchAlias)
 		if err != nil {
@@ -75,7 +70,6 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 			log.Warn("search index not ready yet; searches fail until Elasticsearch answers", "error", err)
 		}
 		backend = es
-		changes = &workers.SearchSync{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Log: log}
 		ready["elasticsearch"] = func(ctx context.Context) error { _, err := es.Count(ctx, ""); return err }
 	}
 
@@ -85,8 +79,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		Logger:              log,
 		Catalog:             catalog.NewStore(pool),
 		Search:              backend,
-		Cache:               cache.New(rdb, "shop:cache:", log),
-		CatalogChanges:      changes,
+		Cache:               cache.New(rdb, cache.Prefix, log),
 		Identity:            ids,
 		Limiter:             ratelimit.NewLimiter(rdb, "shop:rl:"),
 		Limits:              limits,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/temporalclient"
-	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/searchsync"
 )
 
@@ -25,7 +24,7 @@ func runReindex(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		return err
 	}
 	defer tc.Close()
-	run, err := workers.StartReindex(ctx, tc, cfg.TemporalTaskQueue, "", *batch)
+	run, err := searchsync.StartReindex(ctx, tc, cfg.TemporalTaskQueue, "", *batch)
 	if err != nil {
 		return fmt.Errorf("start reindex: %w", err)
 	}

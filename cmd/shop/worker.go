@@ -4,12 +4,14 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
@@ -36,6 +38,24 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	if err != nil {
 		return err
 	}
+	rdb, err := openRedis(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	// The outbox relay applies every committed catalog change to the cache
+	// and the search index; it needs neither Temporal nor the API.
+	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
+	if cfg.SearchBackend == "elasticsearch" {
+		index = search.IndexConsumer{Pool: pool, Elastic: es}
+	}
+	relay := &outbox.Relay{Pool: pool, Log: log, Consumers: []outbox.Consumer{
+		catalog.CacheConsumer{Cache: cache.New(rdb, cache.Prefix, log)}, index}}
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- relay.Run(relayCtx) }()
+	defer func() { stopRelay(); <-relayDone }()
+
 	couponStore := coupons.NewStore(pool)
 	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool, Elastic: es, SearchAlias: cfg.SearchAlias,

@@ -35,6 +35,10 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// Prefix is the key prefix the shop's processes share, so that the worker
+// drops what the API cached.
+const Prefix = "shop:cache:"
+
 const (
 	opTimeout = 100 * time.Millisecond // per Redis call on the read path: a slow Redis must not slow pages
 	lockTTL   = 5 * time.Second        // longer than a normal load; a crashed holder frees it by expiry

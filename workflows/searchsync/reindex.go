@@ -1,3 +1,7 @@
+// Package searchsync rebuilds the Elasticsearch index from PostgreSQL behind
+// its alias, with no downtime. Day-to-day changes reach the index through
+// the outbox (search.IndexConsumer); a reindex is for a new mapping or a
+// lost index.
 package searchsync
 
 import (

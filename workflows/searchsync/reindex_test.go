@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -22,63 +21,9 @@ func newEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(SyncWorkflow, workflow.RegisterOptions{Name: SyncName})
 	env.RegisterWorkflowWithOptions(ReindexWorkflow, workflow.RegisterOptions{Name: ReindexName})
 	env.RegisterActivity(&searchact.Activities{})
 	return env
-}
-
-func TestSyncBatchesDeduplicatesAndRetriesThroughAnOutage(t *testing.T) {
-	env := newEnv()
-	var a *searchact.Activities
-	var synced [][]int64
-	failures := 3
-	env.OnActivity(a.SyncProducts, mock.Anything, "", mock.Anything).Return(
-		func(_ context.Context, _ string, ids []int64) (int, error) {
-			if failures > 0 { // Elasticsearch is down for a while
-				failures--
-				return 0, errors.New("connection refused")
-			}
-			synced = append(synced, ids)
-			return len(ids), nil
-		})
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalChanged, []int64{3, 1}) }, time.Second)
-	// These arrive while the first batch is failing against the outage.
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalChanged, []int64{1, 2})
-		env.SignalWorkflow(SignalChanged, []int64{2, 5})
-	}, 2*time.Second)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalChanged, []int64{9}) }, time.Hour)
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(PendingQuery)
-		require.NoError(t, err)
-		var n int
-		require.NoError(t, v.Get(&n))
-		assert.Zero(t, n)
-		env.CancelWorkflow()
-	}, 2*time.Hour)
-
-	env.ExecuteWorkflow(SyncWorkflow, SyncInput{})
-	require.True(t, env.IsWorkflowCompleted())
-	assert.Equal(t, [][]int64{{1, 3}, {1, 2, 5}, {9}}, synced,
-		"changes that arrive during an outage are merged, deduplicated and applied once it ends")
-}
-
-func TestSyncContinuesAsNewCarryingPendingIDs(t *testing.T) {
-	env := newEnv()
-	var a *searchact.Activities
-	env.OnActivity(a.SyncProducts, mock.Anything, "", mock.Anything).Return(1, nil)
-	defer func(n int) { maxBatchesInRun = n }(maxBatchesInRun)
-	maxBatchesInRun = 3
-	for i := range maxBatchesInRun + 1 {
-		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalChanged, []int64{int64(i + 1)}) }, time.Duration(i+1)*time.Second)
-	}
-	env.ExecuteWorkflow(SyncWorkflow, SyncInput{Pending: []int64{42}})
-	var can *workflow.ContinueAsNewError
-	require.ErrorAs(t, env.GetWorkflowError(), &can)
-	var next SyncInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
-	assert.NotEmpty(t, next.Pending, "ids not yet applied travel to the next run")
 }
 
 func TestReindexCopiesCatchesUpSwapsAndCleansUp(t *testing.T) {
