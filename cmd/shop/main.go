@@ -6,6 +6,7 @@
 //	shop seed         import the bundled demo catalog through a workflow
 //	shop import FILE  import a JSON or CSV catalog file through a workflow
 //	shop reindex      rebuild the Elasticsearch index with no downtime
+//	shop outbox       what the cache and search index still have to apply
 //	shop user create  create an account, e.g. the first admin
 //	shop stripe trigger EVENT --order ID   send a signed Stripe event to the webhook
 //	shop mailsink     a local SMTP server that keeps what it receives
@@ -38,6 +39,7 @@ var commands = map[string]command{
 	"seed":     {runSeed, "import the bundled demo catalog (200+ products)"},
 	"import":   {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
 	"reindex":  {runReindex, "[-batch-size N]: rebuild the Elasticsearch index behind its alias, no downtime"},
+	"outbox":   {runOutbox, "[status | retry [CONSUMER]]: pending side effects per consumer; requeue parked ones"},
 	"user":     {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
 	"stripe":   {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
 	"mailsink": {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},

@@ -200,10 +200,11 @@ func TestAPoisonEventIsParkedAndTheRestDelivered(t *testing.T) {
 	assert.Equal(t, int64(1), n)
 	assert.Equal(t, int64(1), parked)
 
-	// The operator's fix: clear the mark once the consumer can apply it.
+	// The operator's fix (`shop outbox retry picky`) once the consumer can apply it.
 	picky.setFail(nil)
-	_, err := pool.Exec(context.Background(), `UPDATE outbox_deliveries SET parked_at = NULL WHERE consumer = 'picky'`)
+	n, err := outbox.Requeue(context.Background(), pool, "picky")
 	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
 	require.Eventually(t, func() bool { return len(picky.events()) == 3 }, 10*time.Second, 10*time.Millisecond)
 }
 

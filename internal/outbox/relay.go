@@ -314,3 +314,15 @@ func Backlogs(ctx context.Context, pool *pgxpool.Pool) ([]Backlog, error) {
 		return b, err
 	})
 }
+
+// Requeue gives a consumer's parked events another chance (after the cause
+// was fixed) and answers how many; consumer "" requeues every consumer's.
+func Requeue(ctx context.Context, pool *pgxpool.Pool, consumer string) (int64, error) {
+	tag, err := pool.Exec(ctx, `UPDATE outbox_deliveries SET parked_at = NULL
+		WHERE parked_at IS NOT NULL AND ($1 = '' OR consumer = $1)`, consumer)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: requeue: %w", err)
+	}
+	_, _ = pool.Exec(ctx, "NOTIFY outbox")
+	return tag.RowsAffected(), nil
+}
