@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/search"
 )
 
@@ -82,7 +83,15 @@ func (a *Activities) CatchUp(ctx context.Context, index string, since time.Time)
 	if err := a.Pool.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
 		return time.Time{}, err
 	}
-	rows, err := a.Pool.Query(ctx, `SELECT id FROM products WHERE updated_at >= $1 ORDER BY id`, since)
+	// The outbox records every change, stock and variants and categories
+	// included (it keeps them longer than a reindex runs).
+	rows, err := a.Pool.Query(ctx, `WITH RECURSIVE changed_categories AS (
+			SELECT entity_id AS id FROM outbox_events WHERE topic = $2 AND created_at >= $1
+			UNION SELECT c.id FROM categories c JOIN changed_categories cc ON c.parent_id = cc.id)
+		SELECT entity_id FROM outbox_events WHERE topic = $3 AND created_at >= $1
+		UNION SELECT p.id FROM products p JOIN changed_categories cc ON p.category_id = cc.id
+		UNION SELECT id FROM products WHERE updated_at >= $1
+		ORDER BY 1`, since, outbox.TopicCategoryChanged, outbox.TopicProductChanged)
 	if err != nil {
 		return time.Time{}, err
 	}
