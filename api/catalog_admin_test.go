@@ -15,13 +15,15 @@ func TestSeedCreateProductOverREST(t *testing.T) {
 	f := newServer(t, nil)
 	admin := session(t, f, "root", identity.RoleAdmin)
 	customer := session(t, f, "carl", identity.RoleCustomer)
+	// The original description's body, verbatim but for the category id: its
+	// SKU is free in a shop holding the demo catalog's laptop.
 	body := fmt.Sprintf(`{
   "name": "Gaming Laptop",
   "description": "High-performance gaming laptop with RTX 4080",
   "price": 1999.99,
   "stockQuantity": 50,
   "categoryId": %d,
-  "sku": "LAPTOP-GAMING-002"
+  "sku": "LAPTOP-GAMING-001"
 }`, f.laptop.CategoryID)
 
 	code, _, out := call(t, "POST", f.url+"/api/products", customer, body)

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
@@ -140,4 +144,98 @@ func invalidArgument(field, reason string) *connect.Error {
 		ce.AddDetail(d)
 	}
 	return ce
+}
+
+// The shape of errors. Every error a REST route answers, whoever raises it
+// (a handler through the transcoder, the REST guard, the HTTP layer, an
+// unknown route or method), is the JSON of google.rpc.Status that the
+// transcoder writes for an RPC's error:
+//
+//	{"code": 3, "message": "limit: must be between 1 and 100", "details": [...]}
+//
+// code is the Connect (gRPC) code as a number, details is always present
+// (empty when there are none). Calls on an RPC's own path (Connect, gRPC,
+// gRPC-Web) answer in their protocol's format instead, which their clients
+// read: for Connect, {"code": "invalid_argument", "message": ...}.
+
+// restStatus is the HTTP status of a Connect code, as the transcoder maps it.
+var restStatus = map[connect.Code]int{
+	connect.CodeCanceled: 499, connect.CodeUnknown: http.StatusInternalServerError,
+	connect.CodeInvalidArgument: http.StatusBadRequest, connect.CodeDeadlineExceeded: http.StatusGatewayTimeout,
+	connect.CodeNotFound: http.StatusNotFound, connect.CodeAlreadyExists: http.StatusConflict,
+	connect.CodePermissionDenied: http.StatusForbidden, connect.CodeResourceExhausted: http.StatusTooManyRequests,
+	connect.CodeFailedPrecondition: http.StatusBadRequest, connect.CodeAborted: http.StatusConflict,
+	connect.CodeOutOfRange: http.StatusBadRequest, connect.CodeUnimplemented: http.StatusNotImplemented,
+	connect.CodeInternal: http.StatusInternalServerError, connect.CodeUnavailable: http.StatusServiceUnavailable,
+	connect.CodeDataLoss: http.StatusInternalServerError, connect.CodeUnauthenticated: http.StatusUnauthorized,
+}
+
+// statusCode is the Connect code of an error answered with an HTTP status
+// that no RPC chose (the transcoder's own refusals): 405 is Unimplemented,
+// as REST gateways answer it.
+func statusCode(status int) connect.Code {
+	switch status {
+	case http.StatusUnauthorized:
+		return connect.CodeUnauthenticated
+	case http.StatusForbidden:
+		return connect.CodePermissionDenied
+	case http.StatusNotFound:
+		return connect.CodeNotFound
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return connect.CodeUnimplemented
+	case http.StatusConflict:
+		return connect.CodeAborted
+	case http.StatusTooManyRequests:
+		return connect.CodeResourceExhausted
+	case 499:
+		return connect.CodeCanceled
+	case http.StatusServiceUnavailable:
+		return connect.CodeUnavailable
+	case http.StatusGatewayTimeout, http.StatusRequestTimeout:
+		return connect.CodeDeadlineExceeded
+	}
+	if status >= 500 {
+		return connect.CodeInternal
+	}
+	return connect.CodeInvalidArgument
+}
+
+// writeRESTError answers ce in the REST error shape with the given HTTP
+// status, its metadata (Retry-After) as headers.
+func writeRESTError(w http.ResponseWriter, status int, ce *connect.Error) {
+	for k, v := range ce.Meta() {
+		w.Header()[k] = v
+	}
+	st := &rpcstatus.Status{Code: int32(ce.Code()), Message: ce.Message()}
+	for _, d := range ce.Details() {
+		st.Details = append(st.Details, &anypb.Any{TypeUrl: "type.googleapis.com/" + d.Type(), Value: d.Bytes()})
+	}
+	b, err := jsonMarshal.Marshal(st)
+	if err != nil { // a detail of a type this binary does not know
+		st.Details = nil
+		b, _ = jsonMarshal.Marshal(st)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Del("Content-Length")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// rpcPath says whether path names an RPC ("/pkg.Service/Method"), the path
+// that Connect, gRPC and gRPC-Web calls use; REST routes never do.
+func rpcPath(path string) bool {
+	service, method, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	return ok && strings.Contains(service, ".") && method != "" && !strings.Contains(method, "/")
+}
+
+// writeHTTPError answers an error that the HTTP layer raises before any
+// handler runs (a body over the limit, a panic): on an RPC's path in the
+// Connect protocol's format, elsewhere in the REST error shape.
+func writeHTTPError(w http.ResponseWriter, path string, status int, code connect.Code, message string) {
+	if rpcPath(path) {
+		writeJSON(w, status, map[string]any{"code": code.String(), "message": message})
+		return
+	}
+	writeRESTError(w, status, connect.NewError(code, errors.New(message)))
 }

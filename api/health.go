@@ -3,9 +3,12 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
+
+	"connectrpc.com/connect"
 )
 
 // Check probes one dependency; nil means healthy.
@@ -53,7 +56,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// notFound answers unknown routes in the same JSON shape as RPC errors.
+// notFound answers unknown routes in the REST error shape.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, map[string]any{"code": "not_found", "message": "no route for " + r.Method + " " + r.URL.Path})
+	writeRESTError(w, http.StatusNotFound, connect.NewError(connect.CodeNotFound,
+		errors.New("no route for "+r.Method+" "+r.URL.Path)))
 }

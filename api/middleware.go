@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/shopkit/shop/internal/telemetry"
 )
 
@@ -37,7 +39,7 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 		// gRPC-Web answer in their own status (ResourceExhausted) instead.
 		grpc := isGRPC(r)
 		if r.ContentLength > maxBodyBytes && !grpc {
-			writeBodyTooLarge(w)
+			writeBodyTooLarge(w, r.URL.Path)
 			return
 		}
 		// Read before the handler: REST transcoding rewrites the URL.
@@ -47,14 +49,14 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 		r.Body = body
 		var out http.ResponseWriter = rec
 		if !grpc {
-			out = &tooLargeWriter{ResponseWriter: rec, body: body}
+			out = &tooLargeWriter{ResponseWriter: rec, body: body, path: path}
 		}
 		defer func() {
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
 				if !rec.wrote {
-					writeJSON(rec, http.StatusInternalServerError, map[string]any{
-						"code": "internal", "message": "internal error; quote request id " + id})
+					writeHTTPError(rec, path, http.StatusInternalServerError, connect.CodeInternal,
+						"internal error; quote request id "+id)
 				}
 			}
 			if path == "/healthz" || path == "/readyz" {
@@ -71,9 +73,8 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-func writeBodyTooLarge(w http.ResponseWriter) {
-	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
-		"code": "invalid_argument", "message": "request body is larger than 1 MiB"})
+func writeBodyTooLarge(w http.ResponseWriter, path string) {
+	writeHTTPError(w, path, http.StatusRequestEntityTooLarge, connect.CodeInvalidArgument, "request body is larger than 1 MiB")
 }
 
 // isGRPC says whether r speaks gRPC or gRPC-Web.
@@ -102,8 +103,9 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 type tooLargeWriter struct {
 	http.ResponseWriter
 	body    *limitedBody
-	passed  bool // the handler's answer has started
-	replied bool // the 413 is written; the handler's answer is dropped
+	path    string // the request's path, which picks the error format
+	passed  bool   // the handler's answer has started
+	replied bool   // the 413 is written; the handler's answer is dropped
 }
 
 // takeOver writes the 413 if the body ran past the limit before the
@@ -114,7 +116,7 @@ func (t *tooLargeWriter) takeOver() bool {
 		h := t.ResponseWriter.Header()
 		h.Del("Content-Length")
 		h.Del("Content-Encoding")
-		writeBodyTooLarge(t.ResponseWriter)
+		writeBodyTooLarge(t.ResponseWriter, t.path)
 	}
 	return t.replied
 }

@@ -91,7 +91,9 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 
 	code, _, list := call(t, "GET", f.url+"/api/orders", john, "")
 	require.Equal(t, http.StatusOK, code, list)
-	assert.Len(t, list["orders"], 1)
+	require.Len(t, list["orders"], 1)
+	assert.Equal(t, o["lines"], list["orders"].([]any)[0].(map[string]any)["lines"], "a listed order carries its lines")
+	assert.Len(t, o["lines"], 2)
 	code, _, got := call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), john, "")
 	require.Equal(t, http.StatusOK, code, got)
 	assert.Equal(t, o["client_secret"], got["client_secret"], "a reload can still pay")

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -191,7 +192,7 @@ type restGuard struct {
 func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	matched := g.match(r)
 	if len(matched) == 0 {
-		g.next.ServeHTTP(w, r)
+		g.serveREST(w, r)
 		return
 	}
 	if proc := matched[0].procedure; g.gate != nil && !slices.ContainsFunc(matched, func(m *restRoute) bool { return m.procedure != proc }) {
@@ -206,8 +207,8 @@ func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		// The transcoder would inflate it without the 1 MiB bound.
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"code": int(connect.CodeInvalidArgument),
-			"message": "compressed request bodies are not accepted on REST routes; send the JSON as it is"})
+		writeRESTError(w, http.StatusUnsupportedMediaType, connect.NewError(connect.CodeInvalidArgument,
+			errors.New("compressed request bodies are not accepted on REST routes; send the JSON as it is")))
 		return
 	}
 	if r.URL.RawQuery != "" {
@@ -234,7 +235,7 @@ func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body, r.ContentLength = http.NoBody, 0
 	}
-	g.next.ServeHTTP(w, r)
+	g.serveREST(w, r)
 }
 
 // match finds the routes of r as the transcoder does: on the decoded path,
@@ -256,36 +257,122 @@ func (g *restGuard) match(r *http.Request) []*restRoute {
 	return matched
 }
 
-// restStatus is the HTTP status of a Connect code, as the transcoder maps it.
-var restStatus = map[connect.Code]int{
-	connect.CodeCanceled: 499, connect.CodeUnknown: http.StatusInternalServerError,
-	connect.CodeInvalidArgument: http.StatusBadRequest, connect.CodeDeadlineExceeded: http.StatusGatewayTimeout,
-	connect.CodeNotFound: http.StatusNotFound, connect.CodeAlreadyExists: http.StatusConflict,
-	connect.CodePermissionDenied: http.StatusForbidden, connect.CodeResourceExhausted: http.StatusTooManyRequests,
-	connect.CodeFailedPrecondition: http.StatusBadRequest, connect.CodeAborted: http.StatusConflict,
-	connect.CodeOutOfRange: http.StatusBadRequest, connect.CodeUnimplemented: http.StatusNotImplemented,
-	connect.CodeInternal: http.StatusInternalServerError, connect.CodeUnavailable: http.StatusServiceUnavailable,
-	connect.CodeDataLoss: http.StatusInternalServerError, connect.CodeUnauthenticated: http.StatusUnauthorized,
-}
-
 // writeConnectError answers a Connect error (toConnect's answer) in the
-// REST error format, its metadata (Retry-After) as headers.
+// REST error shape, its metadata (Retry-After) as headers.
 func writeConnectError(w http.ResponseWriter, err error) {
 	ce := connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	errors.As(err, &ce)
-	for k, v := range ce.Meta() {
-		w.Header()[k] = v
-	}
 	status, ok := restStatus[ce.Code()]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	writeJSON(w, status, map[string]any{"code": int(ce.Code()), "message": ce.Message()})
+	writeRESTError(w, status, ce)
 }
 
 // restError answers InvalidArgument as the transcoder answers REST errors.
 func restError(w http.ResponseWriter, message string) {
-	writeJSON(w, http.StatusBadRequest, map[string]any{"code": int(connect.CodeInvalidArgument), "message": message})
+	writeRESTError(w, http.StatusBadRequest, connect.NewError(connect.CodeInvalidArgument, errors.New(message)))
+}
+
+// restErrorWriter turns the transcoder's own refusals, which it writes as
+// plain text before it knows the RPC (405 for a method the route does not
+// take, 415 for a content type it cannot read, 400 for headers it cannot
+// parse), into the REST error shape. Everything else passes through.
+type restErrorWriter struct {
+	http.ResponseWriter
+	method, path string
+	// contentType is the request's, read before the transcoder takes it away.
+	contentType string
+	status      int // the held plain-text error's status; 0 while none is held
+	text        []byte
+	passed      bool // the answer has started
+}
+
+func (e *restErrorWriter) WriteHeader(code int) {
+	if !e.passed && e.status == 0 && code >= 400 &&
+		strings.HasPrefix(e.ResponseWriter.Header().Get("Content-Type"), "text/plain") {
+		e.status = code
+		return
+	}
+	if e.status != 0 {
+		return
+	}
+	e.passed = true
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *restErrorWriter) Write(b []byte) (int, error) {
+	if e.status != 0 {
+		if len(e.text) < 1024 {
+			e.text = append(e.text, b...)
+		}
+		return len(b), nil
+	}
+	e.passed = true
+	return e.ResponseWriter.Write(b)
+}
+
+func (e *restErrorWriter) Flush() {
+	if f, ok := e.ResponseWriter.(http.Flusher); ok && e.status == 0 {
+		e.passed = true
+		f.Flush()
+	}
+}
+
+func (e *restErrorWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// finish writes the held error, if any, in the REST error shape.
+func (e *restErrorWriter) finish() {
+	if e.status == 0 {
+		return
+	}
+	h := e.ResponseWriter.Header()
+	h.Del("Content-Type")
+	var msg string
+	switch e.status {
+	case http.StatusMethodNotAllowed:
+		msg = e.method + " is not allowed on " + e.path
+		if allow := h.Get("Allow"); allow != "" {
+			methods := strings.Split(allow, ",")
+			slices.Sort(methods)
+			h.Set("Allow", strings.Join(methods, ", "))
+			msg += "; allowed: " + strings.Join(methods, ", ")
+		}
+	case http.StatusUnsupportedMediaType:
+		msg = "Content-Type " + quoteHeader(e.contentType) + " is not accepted; send application/json"
+	default:
+		msg = strings.TrimSpace(string(e.text))
+		if msg == "" || e.status >= 500 {
+			msg = strings.ToLower(http.StatusText(e.status))
+		}
+	}
+	writeRESTError(e.ResponseWriter, e.status, connect.NewError(statusCode(e.status), errors.New(msg)))
+}
+
+// quoteHeader quotes a header value for a message; an absent one is "(none)".
+func quoteHeader(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return strconv.Quote(v)
+}
+
+// serveREST hands r to the transcoder, its plain-text refusals reshaped.
+func (g *restGuard) serveREST(w http.ResponseWriter, r *http.Request) {
+	ew := &restErrorWriter{ResponseWriter: w, method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type")}
+	g.next.ServeHTTP(ew, r)
+	ew.finish()
+}
+
+// restAlias serves path's route under another path: the original API's
+// troubleshooting guide logs in at /auth/login, without the /api prefix.
+func restAlias(path string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = path, ""
+		r2.RequestURI = r2.URL.RequestURI()
+		next.ServeHTTP(w, r2)
+	})
 }
 
 // filterQuery keeps the query parameters one of the matched routes takes,

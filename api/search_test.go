@@ -16,7 +16,7 @@ func TestSearchOverREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	assert.EqualValues(t, 1, out["total"])
 	hit := out["hits"].([]any)[0].(map[string]any)
-	assert.Equal(t, "LAPTOP-GAMING-001", hit["product"].(map[string]any)["sku"])
+	assert.Equal(t, "LAPTOP-GAMER-001", hit["product"].(map[string]any)["sku"])
 	assert.Contains(t, hit["highlights"].(map[string]any)["name"], "<em>")
 	assert.Len(t, out["prices"], 7, "every price bucket is reported")
 	assert.NotEmpty(t, out["categories"].([]any)[0].(map[string]any)["label"], "category facets carry names")

@@ -117,7 +117,10 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: REST routes: %w", err)
 	}
-	mux.Handle("/", &restGuard{routes: routes, gate: g, next: transcoder})
+	guard := &restGuard{routes: routes, gate: g, next: transcoder}
+	mux.Handle("/", guard)
+	// The original API's troubleshooting guide logs in without the /api prefix.
+	mux.Handle("/auth/login", restAlias("/api/auth/login", guard))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -89,7 +89,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 	ids := identity.NewService(pool, tokens, ratelimit.NewLockout(rdb, prefix+"lock:", ratelimit.LockoutPolicy{}),
 		time.Hour, slog.New(slog.DiscardHandler))
 	_, err = store.UpsertProducts(context.Background(), []catalog.ProductInput{
-		{SKU: "LAPTOP-GAMING-001", Name: "Gaming Laptop", Description: "High-performance gaming laptop with RTX 4080",
+		// The demo catalog's laptop SKU, as on a fresh `make run`.
+		{SKU: "LAPTOP-GAMER-001", Name: "Gaming Laptop", Description: "High-performance gaming laptop with RTX 4080",
 			Category: "Laptops", Brand: "Nordvik", Price: money.Money{Amount: 199999, Currency: "USD"}, StockQuantity: 50},
 		{SKU: "MUG-001", Name: "Travel Mug", Category: "Kitchen", Price: money.Money{Amount: 1500, Currency: "USD"}, StockQuantity: 5},
 		{SKU: "LAMP-001", Name: "Desk Lamp", Category: "Office", Price: money.Money{Amount: 4999, Currency: "USD"}},
@@ -183,7 +184,7 @@ func TestCatalogOverConnectGRPCAndGRPCWeb(t *testing.T) {
 			got, err := c.GetProduct(ctx, connect.NewRequest(&catalogv1.GetProductRequest{ProductId: f.laptop.ID}))
 			require.NoError(t, err)
 			p := got.Msg.GetProduct()
-			assert.Equal(t, "LAPTOP-GAMING-001", p.GetSku())
+			assert.Equal(t, "LAPTOP-GAMER-001", p.GetSku())
 			assert.Equal(t, "1999.99", p.GetPrice())
 			assert.Equal(t, int64(199999), p.GetPriceMoney().GetAmountMinor())
 

@@ -28,7 +28,7 @@ func runReindex(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	if err != nil {
 		return fmt.Errorf("start reindex: %w", err)
 	}
-	fmt.Printf("reindex started: %s/namespaces/%s/workflows/%s\n", cfg.TemporalUIURL, cfg.TemporalNamespace, run.GetID())
+	fmt.Printf("reindex started: %s\n", workflowURL(cfg.TemporalUIURL, cfg.TemporalNamespace, run.GetID()))
 	if !*wait {
 		return nil
 	}

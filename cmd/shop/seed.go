@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"strings"
 
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	"github.com/shopkit/shop/internal/config"
@@ -46,8 +48,8 @@ func importCatalog(ctx context.Context, cfg *config.Config, log *slog.Logger, na
 	if err != nil {
 		return fmt.Errorf("start import: %w", err)
 	}
-	fmt.Printf("catalog import started: workflow %s run %s\n  %s/namespaces/%s/workflows/%s\n",
-		run.GetID(), run.GetRunID(), cfg.TemporalUIURL, cfg.TemporalNamespace, run.GetID())
+	fmt.Printf("catalog import started: workflow %s run %s\n  %s\n",
+		run.GetID(), run.GetRunID(), workflowURL(cfg.TemporalUIURL, cfg.TemporalNamespace, run.GetID()))
 	if !*wait {
 		return nil
 	}
@@ -61,4 +63,13 @@ func importCatalog(ctx context.Context, cfg *config.Config, log *slog.Logger, na
 		fmt.Printf("  row %d: %s\n", e.Row, e.Reason)
 	}
 	return nil
+}
+
+// workflowURL is the Temporal UI's page of a workflow. The namespace and the
+// workflow id are path segments, escaped: an import's workflow id holds the
+// file's path, with its slashes and whatever else the file name has (spaces,
+// '#', '?', '%').
+func workflowURL(uiURL, namespace, workflowID string) string {
+	return strings.TrimRight(uiURL, "/") + "/namespaces/" + url.PathEscape(namespace) +
+		"/workflows/" + url.PathEscape(workflowID)
 }

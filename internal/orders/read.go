@@ -118,21 +118,59 @@ type ListFilter struct {
 	Limit  int32
 }
 
-// List returns a page of orders (without lines or timeline), newest first,
-// and how many match in all.
+// List returns a page of orders with their lines (without timeline or
+// refunds), newest first, and how many match in all. The count, the page and
+// its lines are read from one snapshot, the lines of the whole page in one
+// query.
 func (s *Store) List(ctx context.Context, f ListFilter) ([]Order, int32, error) {
+	var out []Order
+	var total int32
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var err error
+			out, total, err = list(ctx, tx, f)
+			return err
+		})
+	return out, total, err
+}
+
+func list(ctx context.Context, q querier, f ListFilter) ([]Order, int32, error) {
 	const where = `WHERE ($1::bigint = 0 OR o.user_id = $1) AND ($2 = '' OR o.status::text = $2)`
 	var total int32
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM orders o `+where, f.UserID, string(f.Status)).Scan(&total); err != nil {
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM orders o `+where, f.UserID, string(f.Status)).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+orderColumns+` FROM orders o JOIN users u ON u.id = o.user_id `+where+`
+	rows, err := q.Query(ctx, `SELECT `+orderColumns+` FROM orders o JOIN users u ON u.id = o.user_id `+where+`
 		ORDER BY o.id DESC OFFSET $3 LIMIT $4`, f.UserID, string(f.Status), f.Skip, f.Limit)
 	if err != nil {
 		return nil, 0, err
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Order, error) { return scanOrder(r) })
-	return out, total, err
+	if err != nil || len(out) == 0 {
+		return out, total, err
+	}
+	ids := make([]int64, len(out))
+	at := make(map[int64]int, len(out))
+	for i, o := range out {
+		ids[i], at[o.ID] = o.ID, i
+	}
+	rows, err = q.Query(ctx, `SELECT order_id, line, product_id, coalesce(variant_id, 0), sku, name, quantity,
+		unit_price_minor, line_total_minor FROM order_items WHERE order_id = ANY($1) ORDER BY order_id, line`, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	var orderID int64
+	var l Line
+	_, err = pgx.ForEachRow(rows, []any{&orderID, &l.Line, &l.ProductID, &l.VariantID, &l.SKU, &l.Name, &l.Quantity,
+		&l.UnitPrice, &l.LineTotal}, func() error {
+		o := &out[at[orderID]]
+		o.Lines = append(o.Lines, l)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
 }
 
 // PaymentIntentOrder returns the order that a PaymentIntent pays for.
