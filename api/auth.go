@@ -34,12 +34,6 @@ func (s *AuthServer) Register(ctx context.Context, req *connect.Request[authv1.R
 
 // Login implements AuthService.
 func (s *AuthServer) Login(ctx context.Context, req *connect.Request[authv1.LoginRequest]) (*connect.Response[authv1.LoginResponse], error) {
-	if req.Msg.GetUsername() == "" {
-		return nil, validation.New("username", "is required")
-	}
-	if req.Msg.GetPassword() == "" {
-		return nil, validation.New("password", "is required")
-	}
 	sess, _, err := s.Identity.Login(ctx, req.Msg.GetUsername(), req.Msg.GetPassword())
 	if err != nil {
 		return nil, err
@@ -52,9 +46,6 @@ func (s *AuthServer) Login(ctx context.Context, req *connect.Request[authv1.Logi
 
 // Refresh implements AuthService.
 func (s *AuthServer) Refresh(ctx context.Context, req *connect.Request[authv1.RefreshRequest]) (*connect.Response[authv1.RefreshResponse], error) {
-	if req.Msg.GetRefreshToken() == "" {
-		return nil, validation.New("refresh_token", "is required")
-	}
 	sess, err := s.Identity.Refresh(ctx, req.Msg.GetRefreshToken())
 	if err != nil {
 		return nil, err
@@ -112,9 +103,6 @@ func (s *AuthServer) ChangePassword(ctx context.Context, req *connect.Request[au
 	if err != nil {
 		return nil, err
 	}
-	if req.Msg.GetCurrentPassword() == "" {
-		return nil, validation.New("current_password", "is required")
-	}
 	sess, err := s.Identity.ChangePassword(ctx, p.UserID, req.Msg.GetCurrentPassword(), req.Msg.GetNewPassword())
 	if err != nil {
 		if err == identity.ErrInvalidCredentials {
@@ -151,9 +139,6 @@ func (s *AuthServer) AddAddress(ctx context.Context, req *connect.Request[authv1
 	if err != nil {
 		return nil, err
 	}
-	if req.Msg.GetAddress() == nil {
-		return nil, validation.New("address", "is required")
-	}
 	a, err := s.Identity.AddAddress(ctx, p.UserID, addressFrom(req.Msg.GetAddress()))
 	if err != nil {
 		return nil, err
@@ -166,9 +151,6 @@ func (s *AuthServer) UpdateAddress(ctx context.Context, req *connect.Request[aut
 	p, err := mustPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if req.Msg.GetAddress() == nil {
-		return nil, validation.New("address", "is required")
 	}
 	in := addressFrom(req.Msg.GetAddress())
 	in.ID = req.Msg.GetAddressId()
@@ -210,11 +192,8 @@ func (s *AuthServer) SetUserRole(ctx context.Context, req *connect.Request[authv
 	if err != nil {
 		return nil, err
 	}
-	role, err := identity.ParseRole(req.Msg.GetRole())
-	if err != nil {
-		return nil, validation.New("role", "must be customer, staff or admin")
-	}
-	u, err := s.Identity.SetRole(ctx, p.UserID, req.Msg.GetUserId(), role)
+	// The schema allows only customer, staff and admin.
+	u, err := s.Identity.SetRole(ctx, p.UserID, req.Msg.GetUserId(), identity.Role(req.Msg.GetRole()))
 	if err != nil {
 		return nil, err
 	}

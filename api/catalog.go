@@ -14,7 +14,6 @@ import (
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/search"
-	"github.com/shopkit/shop/internal/validation"
 )
 
 // CatalogServer serves shop.catalog.v1.CatalogService.
@@ -116,9 +115,6 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 // GetProduct implements CatalogService.
 func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[catalogv1.GetProductRequest]) (*connect.Response[catalogv1.GetProductResponse], error) {
 	id := req.Msg.GetProductId()
-	if id <= 0 {
-		return nil, validation.New("product_id", "must be a positive integer")
-	}
 	out, err := cached(ctx, s.Cache, catalog.ProductCacheKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
 		func(ctx context.Context) (*catalogv1.GetProductResponse, error) {
 			p, err := s.Store.GetProduct(ctx, id)

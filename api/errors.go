@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,9 +43,13 @@ func errorInterceptor(log *slog.Logger) connect.UnaryInterceptorFunc {
 
 func toConnect(ctx context.Context, log *slog.Logger, procedure string, err error) error {
 	var ce *connect.Error
+	var ve *protovalidate.ValidationError
 	var fe *validation.Error
 	var locked *identity.LockedError
 	switch {
+	case errors.As(err, &ve):
+		// The schema's rules (validationInterceptor's connect.Error wraps it).
+		return invalidFields(schemaViolations(ve))
 	case errors.As(err, &ce):
 		return ce
 	case errors.As(err, &fe):
@@ -137,10 +142,26 @@ func fromPostgres(ctx context.Context, log *slog.Logger, procedure string, err e
 
 // invalidArgument names the bad field in the message and in a BadRequest detail.
 func invalidArgument(field, reason string) *connect.Error {
-	ce := connect.NewError(connect.CodeInvalidArgument, errors.New(field+": "+reason))
-	if d, err := connect.NewErrorDetail(&errdetails.BadRequest{
-		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: reason}},
-	}); err == nil {
+	return invalidFields([]fieldViolation{{field: field, reason: reason}})
+}
+
+// invalidFields answers InvalidArgument naming every bad field: the message
+// is "field: reason", several joined by "; ", and one google.rpc.BadRequest
+// detail holds a field violation for each.
+func invalidFields(bad []fieldViolation) *connect.Error {
+	parts := make([]string, 0, len(bad))
+	details := &errdetails.BadRequest{}
+	for _, b := range bad {
+		if b.field == "" {
+			parts = append(parts, b.reason)
+		} else {
+			parts = append(parts, b.field+": "+b.reason)
+		}
+		details.FieldViolations = append(details.FieldViolations,
+			&errdetails.BadRequest_FieldViolation{Field: b.field, Description: b.reason})
+	}
+	ce := connect.NewError(connect.CodeInvalidArgument, errors.New(strings.Join(parts, "; ")))
+	if d, err := connect.NewErrorDetail(details); err == nil {
 		ce.AddDetail(d)
 	}
 	return ce

@@ -141,9 +141,6 @@ func (s *OrderServer) own(ctx context.Context, id int64) (orders.Order, identity
 	if err != nil {
 		return orders.Order{}, p, err
 	}
-	if id <= 0 {
-		return orders.Order{}, p, validation.New("order_id", "is required")
-	}
 	o, err := s.Orders.Get(ctx, id)
 	if err == nil && o.UserID != p.UserID && !isStaff(p) {
 		err = fmt.Errorf("order %d: %w", id, orders.ErrNotFound)
@@ -164,19 +161,11 @@ func (s *OrderServer) ListOrders(ctx context.Context, req *connect.Request[order
 	} else if m.GetUserId() != 0 && m.GetUserId() != p.UserID {
 		return nil, connect.NewError(connect.CodePermissionDenied, errors.New("user_id: only staff may list other customers' orders"))
 	}
-	switch {
-	case f.Skip < 0:
-		return nil, validation.New("skip", "must not be negative")
-	case f.Limit < 0 || f.Limit > 100:
-		return nil, validation.New("limit", "must be from 1 to 100")
-	case f.Limit == 0:
+	if f.Limit == 0 {
 		f.Limit = 50
 	}
-	if m.GetStatus() != "" {
-		if f.Status, err = orders.ParseStatus(m.GetStatus()); err != nil {
-			return nil, err
-		}
-	}
+	// The schema allows only known statuses.
+	f.Status = orders.Status(m.GetStatus())
 	list, total, err := s.Orders.List(ctx, f)
 	if err != nil {
 		return nil, err
@@ -213,10 +202,7 @@ func (s *OrderServer) CancelOrder(ctx context.Context, req *connect.Request[orde
 	if err != nil {
 		return nil, err
 	}
-	reason := strings.TrimSpace(req.Msg.GetReason())
-	if len(reason) > 500 {
-		return nil, validation.New("reason", "must be at most 500 characters")
-	}
+	reason := req.Msg.GetReason()
 	switch o.Status {
 	case orders.StatusAwaitingPayment:
 		r := checkout.CancelRequest{Reason: reason}
@@ -255,15 +241,9 @@ func (s *OrderServer) RefundOrder(ctx context.Context, req *connect.Request[orde
 		if a.GetCurrency() != "" && a.GetCurrency() != o.Currency {
 			return nil, validation.New("amount.currency", "the order was paid in %s", o.Currency)
 		}
-		if amount = a.GetAmountMinor(); amount <= 0 {
-			return nil, validation.New("amount.amount_minor", "must be positive")
-		}
+		amount = a.GetAmountMinor()
 	}
-	reason := strings.TrimSpace(req.Msg.GetReason())
-	if reason == "" || len(reason) > 500 {
-		return nil, validation.New("reason", "is required (at most 500 characters)")
-	}
-	r, err := s.Orders.RequestRefund(ctx, o.ID, amount, reason, p.UserID)
+	r, err := s.Orders.RequestRefund(ctx, o.ID, amount, req.Msg.GetReason(), p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -275,13 +255,8 @@ func (s *OrderServer) RefundOrder(ctx context.Context, req *connect.Request[orde
 
 // ResolveRefund passes an operator's decision to a refund needing attention.
 func (s *OrderServer) ResolveRefund(ctx context.Context, req *connect.Request[orderv1.ResolveRefundRequest]) (*connect.Response[orderv1.ResolveRefundResponse], error) {
-	if req.Msg.GetRefundId() <= 0 {
-		return nil, validation.New("refund_id", "is required")
-	}
+	// The schema allows only the actions refund.Action* name.
 	action := req.Msg.GetAction()
-	if action != refund.ActionRetry && action != refund.ActionMarkRefunded && action != refund.ActionGiveUp {
-		return nil, validation.New("action", "must be retry, mark_refunded or give_up")
-	}
 	r, err := s.Orders.GetRefund(ctx, req.Msg.GetRefundId())
 	if err != nil {
 		return nil, err

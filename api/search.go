@@ -24,28 +24,16 @@ var sorts = map[string]search.Sort{
 
 // SearchProducts implements CatalogService.
 func (s *CatalogServer) SearchProducts(ctx context.Context, req *connect.Request[catalogv1.SearchProductsRequest]) (*connect.Response[catalogv1.SearchProductsResponse], error) {
+	// The schema bounds each field (sort, skip, limit, prices, category);
+	// how they relate is checked here.
 	m := req.Msg
-	sort, ok := sorts[m.GetSort()]
-	if !ok {
-		return nil, validation.New("sort", "must be relevance, price_asc, price_desc or newest")
-	}
+	sort := sorts[m.GetSort()]
 	limit := m.GetLimit()
 	if limit == 0 {
 		limit = 20
 	}
-	switch {
-	case m.GetSkip() < 0:
-		return nil, validation.New("skip", "must not be negative")
-	case limit < 0 || limit > 100:
-		return nil, validation.New("limit", "must be between 1 and 100")
-	case m.MinPriceMinor != nil && *m.MinPriceMinor < 0:
-		return nil, validation.New("min_price_minor", "must not be negative")
-	case m.MaxPriceMinor != nil && *m.MaxPriceMinor < 0:
-		return nil, validation.New("max_price_minor", "must not be negative")
-	case m.MaxPriceMinor != nil && m.MinPriceMinor != nil && *m.MaxPriceMinor < *m.MinPriceMinor:
+	if m.MaxPriceMinor != nil && m.MinPriceMinor != nil && *m.MaxPriceMinor < *m.MinPriceMinor {
 		return nil, validation.New("max_price_minor", "must not be below min_price_minor")
-	case m.GetCategoryId() < 0:
-		return nil, validation.New("category_id", "must not be negative")
 	}
 	res, err := s.Search.Search(ctx, search.Query{
 		Text: clip(m.GetQ()), CategoryID: m.GetCategoryId(), Brands: m.GetBrands(),
@@ -95,10 +83,7 @@ func (s *CatalogServer) SearchProducts(ctx context.Context, req *connect.Request
 // SuggestProducts implements CatalogService.
 func (s *CatalogServer) SuggestProducts(ctx context.Context, req *connect.Request[catalogv1.SuggestProductsRequest]) (*connect.Response[catalogv1.SuggestProductsResponse], error) {
 	limit := req.Msg.GetLimit()
-	switch {
-	case limit < 0 || limit > 20:
-		return nil, validation.New("limit", "must be between 1 and 20")
-	case limit == 0:
+	if limit == 0 {
 		limit = 8
 	}
 	out := &catalogv1.SuggestProductsResponse{}

@@ -62,15 +62,24 @@ type Deps struct {
 	StripeWebhookSecret string
 }
 
+// serviceNames are the services NewHandler serves.
+var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
+	cartv1connect.CartServiceName, orderv1connect.OrderServiceName}
+
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
 	g := &gate{auth: d.Identity, limiter: d.Limiter, limits: d.Limits, trustProxy: d.TrustProxyHeaders, log: d.Logger}
+	rules, err := validationInterceptor(serviceNames)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	opts := connect.WithHandlerOptions(
 		// Errors are mapped outermost, so the gate's own errors pass through as
 		// they are. The text rule comes after the gate: a caller who may not
 		// call the RPC hears that first, and a bad request still counts
-		// against the rate limit.
-		connect.WithInterceptors(errorInterceptor(d.Logger), g.interceptor(), textInterceptor()),
+		// against the rate limit. The schema's field rules come last, so they
+		// see the text trimmed.
+		connect.WithInterceptors(errorInterceptor(d.Logger), g.interceptor(), textInterceptor(), rules),
 		connect.WithCodec(jsonCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
 	)

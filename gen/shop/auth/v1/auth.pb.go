@@ -7,6 +7,7 @@
 package authv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1523,7 +1524,7 @@ var File_shop_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_shop_auth_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x17shop/auth/v1/auth.proto\x12\fshop.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
+	"\x17shop/auth/v1/auth.proto\x12\fshop.auth.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
@@ -1557,19 +1558,19 @@ const file_shop_auth_v1_auth_proto_rawDesc = "" +
 	"first_name\x18\x04 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x05 \x01(\tR\blastName\":\n" +
 	"\x10RegisterResponse\x12&\n" +
-	"\x04user\x18\x01 \x01(\v2\x12.shop.auth.v1.UserR\x04user\"F\n" +
-	"\fLoginRequest\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"\x95\x01\n" +
+	"\x04user\x18\x01 \x01(\v2\x12.shop.auth.v1.UserR\x04user\"V\n" +
+	"\fLoginRequest\x12\"\n" +
+	"\busername\x18\x01 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\busername\x12\"\n" +
+	"\bpassword\x18\x02 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\bpassword\"\x95\x01\n" +
 	"\rLoginResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
 	"token_type\x18\x02 \x01(\tR\ttokenType\x12\x1d\n" +
 	"\n" +
 	"expires_in\x18\x03 \x01(\x05R\texpiresIn\x12#\n" +
-	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"5\n" +
-	"\x0eRefreshRequest\x12#\n" +
-	"\rrefresh_token\x18\x01 \x01(\tR\frefreshToken\"\x97\x01\n" +
+	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"=\n" +
+	"\x0eRefreshRequest\x12+\n" +
+	"\rrefresh_token\x18\x01 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\frefreshToken\"\x97\x01\n" +
 	"\x0fRefreshResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
@@ -1593,9 +1594,9 @@ const file_shop_auth_v1_auth_proto_rawDesc = "" +
 	"_last_nameB\b\n" +
 	"\x06_email\"?\n" +
 	"\x15UpdateProfileResponse\x12&\n" +
-	"\x04user\x18\x01 \x01(\v2\x12.shop.auth.v1.UserR\x04user\"e\n" +
-	"\x15ChangePasswordRequest\x12)\n" +
-	"\x10current_password\x18\x01 \x01(\tR\x0fcurrentPassword\x12!\n" +
+	"\x04user\x18\x01 \x01(\v2\x12.shop.auth.v1.UserR\x04user\"m\n" +
+	"\x15ChangePasswordRequest\x121\n" +
+	"\x10current_password\x18\x01 \x01(\tB\x06\xbaH\x03\xc8\x01\x01R\x0fcurrentPassword\x12!\n" +
 	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"\x9e\x01\n" +
 	"\x16ChangePasswordResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
@@ -1606,15 +1607,15 @@ const file_shop_auth_v1_auth_proto_rawDesc = "" +
 	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\"\x16\n" +
 	"\x14ListAddressesRequest\"L\n" +
 	"\x15ListAddressesResponse\x123\n" +
-	"\taddresses\x18\x01 \x03(\v2\x15.shop.auth.v1.AddressR\taddresses\"D\n" +
-	"\x11AddAddressRequest\x12/\n" +
-	"\aaddress\x18\x01 \x01(\v2\x15.shop.auth.v1.AddressR\aaddress\"E\n" +
+	"\taddresses\x18\x01 \x03(\v2\x15.shop.auth.v1.AddressR\taddresses\"L\n" +
+	"\x11AddAddressRequest\x127\n" +
+	"\aaddress\x18\x01 \x01(\v2\x15.shop.auth.v1.AddressB\x06\xbaH\x03\xc8\x01\x01R\aaddress\"E\n" +
 	"\x12AddAddressResponse\x12/\n" +
-	"\aaddress\x18\x01 \x01(\v2\x15.shop.auth.v1.AddressR\aaddress\"f\n" +
+	"\aaddress\x18\x01 \x01(\v2\x15.shop.auth.v1.AddressR\aaddress\"n\n" +
 	"\x14UpdateAddressRequest\x12\x1d\n" +
 	"\n" +
-	"address_id\x18\x01 \x01(\x03R\taddressId\x12/\n" +
-	"\aaddress\x18\x02 \x01(\v2\x15.shop.auth.v1.AddressR\aaddress\"H\n" +
+	"address_id\x18\x01 \x01(\x03R\taddressId\x127\n" +
+	"\aaddress\x18\x02 \x01(\v2\x15.shop.auth.v1.AddressB\x06\xbaH\x03\xc8\x01\x01R\aaddress\"H\n" +
 	"\x15UpdateAddressResponse\x12/\n" +
 	"\aaddress\x18\x01 \x01(\v2\x15.shop.auth.v1.AddressR\aaddress\"5\n" +
 	"\x14DeleteAddressRequest\x12\x1d\n" +
@@ -1626,10 +1627,10 @@ const file_shop_auth_v1_auth_proto_rawDesc = "" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"S\n" +
 	"\x11ListUsersResponse\x12(\n" +
 	"\x05users\x18\x01 \x03(\v2\x12.shop.auth.v1.UserR\x05users\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x05R\x05total\"A\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\"`\n" +
 	"\x12SetUserRoleRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x12\n" +
-	"\x04role\x18\x02 \x01(\tR\x04role\"=\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x121\n" +
+	"\x04role\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x18R\bcustomerR\x05staffR\x05adminR\x04role\"=\n" +
 	"\x13SetUserRoleResponse\x12&\n" +
 	"\x04user\x18\x01 \x01(\v2\x12.shop.auth.v1.UserR\x04user2\xf8\v\n" +
 	"\vAuthService\x12n\n" +

@@ -7,6 +7,7 @@
 package catalogv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1979,7 +1980,8 @@ type SearchProductsRequest struct {
 	// The category and everything below it (0: all).
 	CategoryId int64    `protobuf:"varint,2,opt,name=category_id,json=categoryId,proto3" json:"category_id,omitempty"`
 	Brands     []string `protobuf:"bytes,3,rep,name=brands,proto3" json:"brands,omitempty"`
-	// Inclusive price bounds in minor units.
+	// Inclusive price bounds in minor units; max_price_minor must not be
+	// below min_price_minor.
 	MinPriceMinor *int64 `protobuf:"varint,4,opt,name=min_price_minor,json=minPriceMinor,proto3,oneof" json:"min_price_minor,omitempty"`
 	MaxPriceMinor *int64 `protobuf:"varint,5,opt,name=max_price_minor,json=maxPriceMinor,proto3,oneof" json:"max_price_minor,omitempty"`
 	InStock       bool   `protobuf:"varint,6,opt,name=in_stock,json=inStock,proto3" json:"in_stock,omitempty"`
@@ -2496,7 +2498,7 @@ var File_shop_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x1dshop/catalog/v1/catalog.proto\x12\x0fshop.catalog.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n" +
+	"\x1dshop/catalog/v1/catalog.proto\x12\x0fshop.catalog.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n" +
 	"\x05Money\x12!\n" +
 	"\famount_minor\x18\x01 \x01(\x03R\vamountMinor\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\"\x81\x01\n" +
@@ -2560,10 +2562,10 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\bproducts\x18\x01 \x03(\v2\x18.shop.catalog.v1.ProductR\bproducts\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x05R\x05total\x12\x12\n" +
 	"\x04skip\x18\x03 \x01(\x05R\x04skip\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\"2\n" +
-	"\x11GetProductRequest\x12\x1d\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\";\n" +
+	"\x11GetProductRequest\x12&\n" +
 	"\n" +
-	"product_id\x18\x01 \x01(\x03R\tproductId\"H\n" +
+	"product_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tproductId\"H\n" +
 	"\x12GetProductResponse\x122\n" +
 	"\aproduct\x18\x01 \x01(\v2\x18.shop.catalog.v1.ProductR\aproduct\"\xb0\x03\n" +
 	"\x14CreateProductRequest\x12\x10\n" +
@@ -2698,18 +2700,19 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x16ArchiveCategoryRequest\x12\x1f\n" +
 	"\vcategory_id\x18\x01 \x01(\x03R\n" +
 	"categoryId\"\x19\n" +
-	"\x17ArchiveCategoryResponse\"\xb9\x02\n" +
+	"\x17ArchiveCategoryResponse\"\x9c\x03\n" +
 	"\x15SearchProductsRequest\x12\f\n" +
-	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1f\n" +
-	"\vcategory_id\x18\x02 \x01(\x03R\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12(\n" +
+	"\vcategory_id\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"categoryId\x12\x16\n" +
-	"\x06brands\x18\x03 \x03(\tR\x06brands\x12+\n" +
-	"\x0fmin_price_minor\x18\x04 \x01(\x03H\x00R\rminPriceMinor\x88\x01\x01\x12+\n" +
-	"\x0fmax_price_minor\x18\x05 \x01(\x03H\x01R\rmaxPriceMinor\x88\x01\x01\x12\x19\n" +
-	"\bin_stock\x18\x06 \x01(\bR\ainStock\x12\x12\n" +
-	"\x04sort\x18\a \x01(\tR\x04sort\x12\x12\n" +
-	"\x04skip\x18\b \x01(\x05R\x04skip\x12\x14\n" +
-	"\x05limit\x18\t \x01(\x05R\x05limitB\x12\n" +
+	"\x06brands\x18\x03 \x03(\tR\x06brands\x124\n" +
+	"\x0fmin_price_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00H\x00R\rminPriceMinor\x88\x01\x01\x124\n" +
+	"\x0fmax_price_minor\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00H\x01R\rmaxPriceMinor\x88\x01\x01\x12\x19\n" +
+	"\bin_stock\x18\x06 \x01(\bR\ainStock\x12F\n" +
+	"\x04sort\x18\a \x01(\tB2\xbaH/\xd8\x01\x01r*R\trelevanceR\tprice_ascR\n" +
+	"price_descR\x06newestR\x04sort\x12\x1b\n" +
+	"\x04skip\x18\b \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x04skip\x12\x1f\n" +
+	"\x05limit\x18\t \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limitB\x12\n" +
 	"\x10_min_price_minorB\x12\n" +
 	"\x10_max_price_minor\"\xe0\x01\n" +
 	"\tSearchHit\x122\n" +
@@ -2738,10 +2741,10 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"categories\x18\x03 \x03(\v2\x1b.shop.catalog.v1.FacetCountR\n" +
 	"categories\x123\n" +
 	"\x06brands\x18\x04 \x03(\v2\x1b.shop.catalog.v1.FacetCountR\x06brands\x124\n" +
-	"\x06prices\x18\x05 \x03(\v2\x1c.shop.catalog.v1.PriceBucketR\x06prices\"<\n" +
+	"\x06prices\x18\x05 \x03(\v2\x1c.shop.catalog.v1.PriceBucketR\x06prices\"G\n" +
 	"\x16SuggestProductsRequest\x12\f\n" +
-	"\x01q\x18\x01 \x01(\tR\x01q\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\"?\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1f\n" +
+	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x00R\x05limit\"?\n" +
 	"\n" +
 	"Suggestion\x12\x1d\n" +
 	"\n" +

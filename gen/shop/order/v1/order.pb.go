@@ -7,6 +7,7 @@
 package orderv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v11 "github.com/shopkit/shop/gen/shop/cart/v1"
 	v1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -993,9 +994,10 @@ func (x *GetOrderResponse) GetOrder() *Order {
 }
 
 type CancelOrderRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrderId       int64                  `protobuf:"varint,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OrderId int64                  `protobuf:"varint,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Optional.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1091,7 +1093,8 @@ func (x *CancelOrderResponse) GetOrder() *Order {
 type RefundOrderRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OrderId int64                  `protobuf:"varint,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// Unset: everything captured and not yet refunded.
+	// Unset: everything captured and not yet refunded. Its currency, when
+	// given, must be the order's.
 	Amount        *v1.Money `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 	Reason        string    `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1303,7 +1306,7 @@ var File_shop_order_v1_order_proto protoreflect.FileDescriptor
 
 const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17shop/cart/v1/cart.proto\x1a\x1dshop/catalog/v1/catalog.proto\"j\n" +
+	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17shop/cart/v1/cart.proto\x1a\x1dshop/catalog/v1/catalog.proto\"j\n" +
 	"\x0eOrderItemInput\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x1d\n" +
@@ -1385,35 +1388,36 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x10shipping_country\x18\b \x01(\tR\x0fshippingCountry\x12'\n" +
 	"\x0fshipping_region\x18\t \x01(\tR\x0eshippingRegion\"A\n" +
 	"\x13CreateOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"n\n" +
-	"\x11ListOrdersRequest\x12\x12\n" +
-	"\x04skip\x18\x01 \x01(\x05R\x04skip\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\x12\x17\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xdd\x01\n" +
+	"\x11ListOrdersRequest\x12\x1b\n" +
+	"\x04skip\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x04skip\x12\x1f\n" +
+	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\x12q\n" +
+	"\x06status\x18\x03 \x01(\tBY\xbaHV\xd8\x01\x01rQR\x10awaiting_paymentR\x04paidR\x0epayment_failedR\tcancelledR\x12partially_refundedR\brefundedR\x06status\x12\x17\n" +
 	"\auser_id\x18\x04 \x01(\x03R\x06userId\"\x82\x01\n" +
 	"\x12ListOrdersResponse\x12,\n" +
 	"\x06orders\x18\x01 \x03(\v2\x14.shop.order.v1.OrderR\x06orders\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x05R\x05total\x12\x12\n" +
 	"\x04skip\x18\x03 \x01(\x05R\x04skip\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\",\n" +
-	"\x0fGetOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\x03R\aorderId\">\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"5\n" +
+	"\x0fGetOrderRequest\x12\"\n" +
+	"\border_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aorderId\">\n" +
 	"\x10GetOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"G\n" +
-	"\x12CancelOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\x03R\aorderId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"A\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"Z\n" +
+	"\x12CancelOrderRequest\x12\"\n" +
+	"\border_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aorderId\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\"A\n" +
 	"\x13CancelOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"w\n" +
-	"\x12RefundOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\x03R\aorderId\x12.\n" +
-	"\x06amount\x18\x02 \x01(\v2\x16.shop.catalog.v1.MoneyR\x06amount\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"D\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xe4\x01\n" +
+	"\x12RefundOrderRequest\x12\"\n" +
+	"\border_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aorderId\x12\x84\x01\n" +
+	"\x06amount\x18\x02 \x01(\v2\x16.shop.catalog.v1.MoneyBT\xbaHQ\xba\x01N\n" +
+	"\x16refund.amount_positive\x12\x1damount_minor must be positive\x1a\x15this.amount_minor > 0R\x06amount\x12#\n" +
+	"\x06reason\x18\x03 \x01(\tB\v\xbaH\b\xc8\x01\x01r\x03\x18\xf4\x03R\x06reason\"D\n" +
 	"\x13RefundOrderResponse\x12-\n" +
-	"\x06refund\x18\x01 \x01(\v2\x15.shop.order.v1.RefundR\x06refund\"_\n" +
-	"\x14ResolveRefundRequest\x12\x1b\n" +
-	"\trefund_id\x18\x01 \x01(\x03R\brefundId\x12\x16\n" +
-	"\x06action\x18\x02 \x01(\tR\x06action\x12\x12\n" +
+	"\x06refund\x18\x01 \x01(\v2\x15.shop.order.v1.RefundR\x06refund\"\x8e\x01\n" +
+	"\x14ResolveRefundRequest\x12$\n" +
+	"\trefund_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\brefundId\x12<\n" +
+	"\x06action\x18\x02 \x01(\tB$\xbaH!r\x1fR\x05retryR\rmark_refundedR\agive_upR\x06action\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"F\n" +
 	"\x15ResolveRefundResponse\x12-\n" +
 	"\x06refund\x18\x01 \x01(\v2\x15.shop.order.v1.RefundR\x06refund2\x89\x06\n" +
