@@ -130,8 +130,8 @@ func TestCommittedEventsReachEveryConsumerInOrder(t *testing.T) {
 			assert.JSONEq(t, fmt.Sprintf(`{"n": %d}`, i), string(e.Payload))
 			assert.Equal(t, topic, e.Topic)
 		}
-		n, _ := pending(t, pool, c.name)
-		assert.Zero(t, n, "delivered rows are deleted")
+		require.Eventually(t, func() bool { n, _ := pending(t, pool, c.name); return n == 0 }, 10*time.Second,
+			10*time.Millisecond, "delivered rows are deleted")
 	}
 }
 
