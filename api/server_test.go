@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,6 +29,7 @@ import (
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -59,6 +61,9 @@ type options struct {
 	flows api.OrderFlows
 	// elastic searches with Elasticsearch (a fresh index) instead of PostgreSQL.
 	elastic bool
+	// orders, given the test database, replaces the order store (to make
+	// its database fail).
+	orders func(*pgxpool.Pool) *orders.Store
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -113,6 +118,10 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Consumers: []outbox.Consumer{catalog.CacheConsumer{Cache: storefrontCache}, index}})
 
 	settings := shoptest.Settings()
+	orderStore := shop.Orders
+	if o.orders != nil {
+		orderStore = o.orders(pool)
+	}
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
@@ -124,7 +133,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
-		Orders: shop.Orders, OrderFlows: cmp.Or[api.OrderFlows](o.flows, shop.Flows), StripeEvents: payments.NewEvents(pool),
+		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, shop.Flows), StripeEvents: payments.NewEvents(pool),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 	})
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,9 @@ const maxWebhookBytes = 256 << 10
 
 // stripeWebhook is POST /webhooks/stripe: it verifies the signature, records
 // each event once, and signals the order's checkout workflow. Stripe retries
-// any non-2xx answer, so a failed hand-off is answered 503 and retried.
+// any non-2xx answer: a bad signature or an event the shop cannot read is
+// refused (400), and trouble on the shop's side (the order lookup, the
+// event ledger or the hand-off failing) is answered 503 to be redelivered.
 type stripeWebhook struct {
 	secret string
 	events *payments.Events
@@ -53,8 +56,7 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sig := r.Header.Get("Stripe-Signature")
-	ev, err := webhook.ConstructEventWithOptions(body, sig, h.secret,
-		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+	err = webhook.ValidatePayload(body, sig, h.secret)
 	if err == nil && signedInFuture(sig, time.Now()) {
 		// Stripe's library bounds only the age: a timestamp ahead of the
 		// clock would keep a captured request replayable for longer.
@@ -65,14 +67,26 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhookAnswer(w, http.StatusBadRequest, "invalid Stripe-Signature")
 		return
 	}
-	var obj stripeObject
-	if ev.Data != nil {
-		_ = json.Unmarshal(ev.Data.Raw, &obj)
+	// Signed by Stripe, so an event the shop cannot read is refused (400)
+	// and logged as an error: redelivering the same bytes cannot help, the
+	// shop's code must change.
+	ev, obj, err := readEvent(body)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "stripe event unreadable; refused", "error", err)
+		webhookAnswer(w, http.StatusBadRequest, "unreadable event: "+err.Error())
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	orderID := h.orderOf(ctx, obj)
+	orderID, err := h.orderOf(ctx, obj)
 	log := h.log.With("event", ev.ID, "type", ev.Type, "order_id", orderID)
+	if err != nil {
+		// Not knowing the order is not "no order of this shop": Stripe
+		// redelivers a 503, and the event is read again then.
+		log.ErrorContext(ctx, "stripe event's order not looked up", "error", err)
+		webhookAnswer(w, http.StatusServiceUnavailable, "try again")
+		return
+	}
 
 	processed, err := h.events.Record(ctx, ev.ID, string(ev.Type), orderID, body)
 	if err != nil {
@@ -132,24 +146,55 @@ func signedInFuture(header string, now time.Time) bool {
 	return false
 }
 
+// readEvent parses a verified event body and its data.object.
+func readEvent(body []byte) (stripe.Event, stripeObject, error) {
+	var ev stripe.Event
+	var obj stripeObject
+	var head struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+		Data *struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return ev, obj, fmt.Errorf("event: %w", err)
+	}
+	if head.ID == "" || head.Type == "" {
+		return ev, obj, errors.New("event: id and type are required")
+	}
+	if head.Data == nil || len(head.Data.Object) == 0 || string(head.Data.Object) == "null" {
+		return ev, obj, fmt.Errorf("event %s: no data.object", head.ID)
+	}
+	if err := json.Unmarshal(head.Data.Object, &obj); err != nil {
+		return ev, obj, fmt.Errorf("event %s: data.object: %w", head.ID, err)
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return ev, obj, fmt.Errorf("event %s: %w", head.ID, err)
+	}
+	return ev, obj, nil
+}
+
 // orderOf finds the order an event is about: the metadata the shop puts on
-// its PaymentIntents, else the PaymentIntent recorded on the order.
-func (h *stripeWebhook) orderOf(ctx context.Context, o stripeObject) int64 {
+// its PaymentIntents, else the PaymentIntent recorded on the order. It
+// answers 0 for an event of no order of this shop, and an error when the
+// order could not be looked up.
+func (h *stripeWebhook) orderOf(ctx context.Context, o stripeObject) (int64, error) {
 	if id, err := strconv.ParseInt(o.Metadata["order_id"], 10, 64); err == nil && id > 0 {
-		return id
+		return id, nil
 	}
 	pi := o.PaymentIntent
 	if o.Object == "payment_intent" {
 		pi = o.ID
 	}
 	if pi == "" {
-		return 0
+		return 0, nil
 	}
 	id, err := h.orders.PaymentIntentOrder(ctx, pi)
-	if err != nil {
-		return 0
+	if errors.Is(err, orders.ErrNotFound) {
+		return 0, nil
 	}
-	return id
+	return id, err
 }
 
 func webhookAnswer(w http.ResponseWriter, code int, msg string) {

@@ -8,11 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
 
+	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 )
@@ -104,4 +109,82 @@ func TestWebhookSignedInTheFutureIsRefused(t *testing.T) {
 	req.Header.Set("Stripe-Signature", sig)
 	code, _ = send(t, req)
 	assert.NotEqual(t, http.StatusBadRequest, code)
+}
+
+// postSigned posts body to the webhook signed with the test secret, as
+// Stripe signs it.
+func postSigned(t *testing.T, f *fixture, body []byte) (int, map[string]any) {
+	t.Helper()
+	signed := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: body,
+		Secret: shoptest.WebhookSecret, Timestamp: time.Now()})
+	req, err := http.NewRequest("POST", f.url+"/webhooks/stripe", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", signed.Header)
+	return send(t, req)
+}
+
+// A signed event whose object the shop cannot read is refused (400) with
+// a message saying so, and nothing is recorded or handed on: it is never
+// taken for an event about no order.
+func TestWebhookUnreadableEventIsRefused(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := context.Background()
+	event := func(id, data string) []byte {
+		return fmt.Appendf(nil, `{"id": %q, "object": "event", "type": "payment_intent.succeeded", "created": %d,
+			"livemode": false, "data": %s}`, id, time.Now().Unix(), data)
+	}
+	cases := map[string]struct {
+		body []byte
+		says string
+	}{
+		"amount that is not a number": {event("evt_bad_amount", `{"object": {"id": "pi_1", "object": "payment_intent",
+			"amount_received": "lots", "currency": "usd", "metadata": {"order_id": "42"}}}`), "data.object"},
+		"metadata that is not a map": {event("evt_bad_meta", `{"object": {"id": "pi_1", "object": "payment_intent",
+			"amount_received": 100, "currency": "usd", "metadata": ["order_id", "42"]}}`), "data.object"},
+		"object that is not an object": {event("evt_bad_object", `{"object": "pi_1"}`), "data.object"},
+		"no object":                    {event("evt_no_object", `{}`), "no data.object"},
+		"body that is not JSON":        {[]byte(`{"id": "evt_cut", "type": "payment_intent.succ`), "unreadable event"},
+	}
+	for name, c := range cases {
+		code, answer := postSigned(t, f, c.body)
+		assert.Equal(t, http.StatusBadRequest, code, name)
+		assert.Contains(t, answer["message"], c.says, name)
+		assert.NotContains(t, answer["message"], "Stripe-Signature", "%s: the signature was fine", name)
+	}
+	var events int
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&events))
+	assert.Zero(t, events, "a refused event is not recorded")
+}
+
+// The order of an event is looked up by its PaymentIntent when its
+// metadata does not name it. An event of no order of this shop is
+// acknowledged; a lookup the database cannot answer is answered 503, so
+// that Stripe delivers the event again, and nothing is recorded.
+func TestWebhookOrderLookupFailureIsRetried(t *testing.T) {
+	var lookups *pgxpool.Pool
+	f := newServerWith(t, options{orders: func(db *pgxpool.Pool) *orders.Store {
+		var err error
+		lookups, err = pgxpool.New(context.Background(), dbtest.URL(db))
+		require.NoError(t, err)
+		t.Cleanup(lookups.Close)
+		return orders.NewStore(lookups, nil, nil, shoptest.Settings())
+	}})
+	ctx := context.Background()
+	foreign := payments.FakeEvent{ID: "evt_foreign_pi", Type: "payment_intent.succeeded", PaymentIntentID: "pi_elsewhere",
+		Amount: 100, Currency: "USD"}
+	code, _ := webhook(t, f, foreign, shoptest.WebhookSecret)
+	assert.Equal(t, http.StatusOK, code, "an event of no order of this shop is acknowledged")
+
+	lookups.Close() // the order lookups' database goes away
+	lost := foreign
+	lost.ID = "evt_lookup_failed"
+	code, answer := webhook(t, f, lost, shoptest.WebhookSecret)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "Stripe redelivers it")
+	assert.Equal(t, false, answer["received"])
+	var ids []string
+	rows, err := f.shop.Pool.Query(ctx, `SELECT id FROM stripe_events ORDER BY received_at`)
+	require.NoError(t, err)
+	ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Equal(t, []string{"evt_foreign_pi"}, ids, "the failed event is not recorded, so its redelivery is handled")
 }

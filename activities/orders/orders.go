@@ -68,6 +68,9 @@ func (a *Activities) PlaceOrder(ctx context.Context, in orders.PlaceInput) (Plac
 		return Placed{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidOrder, nil,
 			Rejection{Field: "order", Message: "contains a value that cannot be stored (invalid text or a number out of range)"})
 	case err != nil:
+		// Not a refusal: a dropped connection, a timeout or a
+		// serialization failure is retried, and the retry places the
+		// order (or finds it placed).
 		return Placed{}, err
 	}
 	return Placed{OrderID: o.ID, UserID: o.UserID, Total: o.Total, Currency: o.Currency, CustomerEmail: o.CustomerEmail}, nil
@@ -95,7 +98,7 @@ type MarkPaidInput struct {
 
 // MarkPaid records the payment and commits the reserved stock.
 func (a *Activities) MarkPaid(ctx context.Context, in MarkPaidInput) error {
-	return stateErr(a.Store.MarkPaid(ctx, in.OrderID, in.Amount, in.Note))
+	return StateErr(a.Store.MarkPaid(ctx, in.OrderID, in.Amount, in.Note))
 }
 
 // ReleaseInput ends an unpaid order.
@@ -107,7 +110,7 @@ type ReleaseInput struct {
 
 // ReleaseOrder gives the reserved stock and coupon use back and records why.
 func (a *Activities) ReleaseOrder(ctx context.Context, in ReleaseInput) error {
-	return stateErr(a.Store.Release(ctx, in.OrderID, in.Status, in.Reason))
+	return StateErr(a.Store.Release(ctx, in.OrderID, in.Status, in.Reason))
 }
 
 // CancelPaidInput cancels a paid order.
@@ -118,28 +121,19 @@ type CancelPaidInput struct {
 }
 
 // CancelPaidOrder puts a paid order's stock back, marks it cancelled and
-// opens the refund of everything captured; it answers the refund.
+// opens the refund of everything captured; it answers the refund (zero when
+// nothing is left to refund). A retry finds the refund it opened by its
+// kind, the cancellation's, and opens no second one.
 func (a *Activities) CancelPaidOrder(ctx context.Context, in CancelPaidInput) (orders.Refund, error) {
 	if err := a.Store.CancelPaid(ctx, in.OrderID, in.Reason); err != nil {
-		return orders.Refund{}, stateErr(err)
+		return orders.Refund{}, StateErr(err)
 	}
-	o, err := a.Store.Get(ctx, in.OrderID)
-	if err != nil {
-		return orders.Refund{}, stateErr(err)
-	}
-	// A retry after the refund was opened finds it instead of a second one.
-	for _, r := range o.Refunds {
-		if r.Reason == cancelRefundReason && r.Status != orders.RefundFailed {
-			return r, nil
-		}
-	}
-	if o.Captured-o.Refunded <= 0 {
-		return orders.Refund{}, nil
-	}
-	r, err := a.Store.RequestRefund(ctx, in.OrderID, 0, cancelRefundReason, in.By)
-	return r, stateErr(err)
+	r, err := a.Store.CancellationRefund(ctx, in.OrderID, cancelRefundReason, in.By)
+	return r, StateErr(err)
 }
 
+// cancelRefundReason is the reason shown on a cancellation's refund; it is
+// text for people, and nothing looks a refund up by it.
 const cancelRefundReason = "order cancelled"
 
 // FlagInput asks staff to look at an order.
@@ -151,7 +145,7 @@ type FlagInput struct {
 // FlagOrder records on the order's timeline that it needs staff, without
 // changing its status.
 func (a *Activities) FlagOrder(ctx context.Context, in FlagInput) error {
-	return stateErr(a.Store.Flag(ctx, in.OrderID, in.Note))
+	return StateErr(a.Store.Flag(ctx, in.OrderID, in.Note))
 }
 
 // RefundUpdate changes a refund's bookkeeping.
@@ -163,22 +157,22 @@ type RefundUpdate struct {
 
 // CompleteRefund records money returned.
 func (a *Activities) CompleteRefund(ctx context.Context, in RefundUpdate) error {
-	return stateErr(a.Store.CompleteRefund(ctx, in.RefundID, in.StripeRefundID, in.Note))
+	return StateErr(a.Store.CompleteRefund(ctx, in.RefundID, in.StripeRefundID, in.Note))
 }
 
 // FlagRefund marks a refund that needs a person.
 func (a *Activities) FlagRefund(ctx context.Context, in RefundUpdate) error {
-	return stateErr(a.Store.RefundNeedsAttention(ctx, in.RefundID, in.Note))
+	return StateErr(a.Store.RefundNeedsAttention(ctx, in.RefundID, in.Note))
 }
 
 // ReopenRefund puts a flagged refund back to pending for another attempt.
 func (a *Activities) ReopenRefund(ctx context.Context, in RefundUpdate) error {
-	return stateErr(a.Store.ReopenRefund(ctx, in.RefundID))
+	return StateErr(a.Store.ReopenRefund(ctx, in.RefundID))
 }
 
 // FailRefund closes a refund without money returned.
 func (a *Activities) FailRefund(ctx context.Context, in RefundUpdate) error {
-	return stateErr(a.Store.FailRefund(ctx, in.RefundID, in.Note))
+	return StateErr(a.Store.FailRefund(ctx, in.RefundID, in.Note))
 }
 
 // EmailRequest asks for the email about an order event.
@@ -195,7 +189,7 @@ type EmailRequest struct {
 func (a *Activities) OrderEmail(ctx context.Context, in EmailRequest) (emailact.Input, error) {
 	o, err := a.Store.Get(ctx, in.OrderID)
 	if err != nil {
-		return emailact.Input{}, stateErr(err)
+		return emailact.Input{}, StateErr(err)
 	}
 	m := func(v int64) money.Money { return money.Money{Amount: v, Currency: o.Currency} }
 	d := mail.OrderEmail{
@@ -209,8 +203,14 @@ func (a *Activities) OrderEmail(ctx context.Context, in EmailRequest) (emailact.
 	return emailact.Input{Key: in.Key, Kind: in.Kind, To: o.CustomerEmail, OrderID: o.ID, Data: d}, nil
 }
 
-// stateErr makes the refusals that a retry cannot change non-retryable.
-func stateErr(err error) error {
+// StateErr makes the order refusals that a retry cannot change (a step
+// that does not apply to the order's state, an order or refund that does
+// not exist) non-retryable application errors of ErrTypeWrongState and
+// ErrTypeNotFound. Any other error is returned wrapped, for the worker's
+// classifier (internal/failure): PostgreSQL data errors are final, the
+// rest (a dropped connection, a timeout, a serialization failure) is
+// retried.
+func StateErr(err error) error {
 	switch {
 	case err == nil:
 		return nil

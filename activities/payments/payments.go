@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	ordersact "github.com/shopkit/shop/activities/orders"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 )
@@ -28,7 +29,7 @@ type Activities struct {
 func (a *Activities) CreatePaymentIntent(ctx context.Context, r payments.PaymentIntentRequest) (payments.PaymentIntent, error) {
 	if id, err := a.Orders.PaymentIntentOf(ctx, r.OrderID); err != nil || id != "" {
 		if err != nil {
-			return payments.PaymentIntent{}, err
+			return payments.PaymentIntent{}, ordersact.StateErr(err)
 		}
 		pi, err := a.Stripe.GetPaymentIntent(ctx, id)
 		pi.ID = id
@@ -39,7 +40,7 @@ func (a *Activities) CreatePaymentIntent(ctx context.Context, r payments.Payment
 		return pi, refused(err)
 	}
 	if err := a.Orders.SetPaymentIntent(ctx, r.OrderID, pi.ID); err != nil {
-		return pi, err
+		return pi, ordersact.StateErr(err)
 	}
 	return pi, nil
 }
@@ -71,6 +72,9 @@ func (a *Activities) RefundPayment(ctx context.Context, r payments.RefundRequest
 	return id, refused(err)
 }
 
+// refused makes Stripe's final refusals (a card error, a 4xx other than a
+// conflict or a rate limit) non-retryable; a network fault, a rate limit
+// or a Stripe 5xx is returned as it is and retried.
 func refused(err error) error {
 	if err != nil && payments.Permanent(err) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRefused, err)

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
@@ -79,4 +80,21 @@ func TestCreatePaymentIntentAgainstStripeMock(t *testing.T) {
 	_, err = env.ExecuteActivity(a.CancelPaymentIntent, paymentsact.CancelRequest{PaymentIntentID: pi.ID, Reason: "abandoned", IdempotencyKey: "k"})
 	require.NoError(t, err)
 	assert.Equal(t, "refund-1-round-1", s.Stripe.Requests("POST", "/v1/refunds")[0].IdempotencyKey)
+}
+
+// An order that is not there is a final answer about it, not retried like
+// database trouble, and Stripe is not asked for a payment.
+func TestCreatePaymentIntentForNoOrderIsFinal(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, 0)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	a := &paymentsact.Activities{Stripe: payments.NewStripe("sk_test_123", s.Stripe.URL(), nil), Orders: s.Orders}
+	env.RegisterActivity(a)
+	_, err := env.ExecuteActivity(a.CreatePaymentIntent, payments.PaymentIntentRequest{OrderID: 424242, Amount: 100,
+		Currency: "USD", IdempotencyKey: "checkout-424242/payment-intent"})
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, ordersact.ErrTypeNotFound, ae.Type())
+	assert.True(t, ae.NonRetryable())
+	assert.Empty(t, s.Stripe.Requests("POST", "/v1/payment_intents"))
 }

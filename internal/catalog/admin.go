@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -109,19 +110,22 @@ func (d *ProductDraft) validate() error {
 // cross-table SKU trigger into ErrSKUTaken.
 func skuErr(err error) error {
 	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
+	if errors.As(err, &pg) && pg.Code == pgerrcode.UniqueViolation {
 		return fmt.Errorf("%w", ErrSKUTaken)
 	}
 	return err
 }
 
-func (s *Store) requireActiveCategory(ctx context.Context, q pgx.Tx, id int64) error {
+// requireActiveCategory refuses, as a field error of field, a category id
+// that names no active category. A failed lookup is returned as it is: a
+// database that cannot answer says nothing about the category.
+func (s *Store) requireActiveCategory(ctx context.Context, q pgx.Tx, id int64, field string) error {
 	var ok bool
 	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM categories WHERE id = $1 AND active)`, id).Scan(&ok); err != nil {
-		return err
+		return fmt.Errorf("catalog: look up category %d: %w", id, err)
 	}
 	if !ok {
-		return fieldErr("category_id", "category %d does not exist", id)
+		return fieldErr(field, "category %d does not exist", id)
 	}
 	return nil
 }
@@ -136,7 +140,7 @@ func (s *Store) CreateProduct(ctx context.Context, d ProductDraft) (Product, err
 	}
 	var p Product
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.requireActiveCategory(ctx, tx, d.CategoryID); err != nil {
+		if err := s.requireActiveCategory(ctx, tx, d.CategoryID, "category_id"); err != nil {
 			return err
 		}
 		var err error
@@ -177,7 +181,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, up ProductPatch) (P
 			return err
 		}
 		if up.CategoryID != nil {
-			if err := s.requireActiveCategory(ctx, tx, d.CategoryID); err != nil {
+			if err := s.requireActiveCategory(ctx, tx, d.CategoryID, "category_id"); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -52,7 +53,7 @@ func nullID(id int64) any {
 
 func slugErr(err error) error {
 	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
+	if errors.As(err, &pg) && pg.Code == pgerrcode.UniqueViolation {
 		return fieldErr("slug", "is already used by another category")
 	}
 	return err
@@ -66,8 +67,8 @@ func (s *Store) CreateCategory(ctx context.Context, d CategoryDraft) (Category, 
 	var c Category
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if d.ParentID != 0 {
-			if err := s.requireActiveCategory(ctx, tx, d.ParentID); err != nil {
-				return fieldErr("parent_id", "category %d does not exist", d.ParentID)
+			if err := s.requireActiveCategory(ctx, tx, d.ParentID, "parent_id"); err != nil {
+				return err
 			}
 		}
 		var err error
@@ -86,8 +87,8 @@ func (s *Store) UpdateCategory(ctx context.Context, id int64, d CategoryDraft) (
 	var c Category
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if d.ParentID != 0 {
-			if err := s.requireActiveCategory(ctx, tx, d.ParentID); err != nil {
-				return fieldErr("parent_id", "category %d does not exist", d.ParentID)
+			if err := s.requireActiveCategory(ctx, tx, d.ParentID, "parent_id"); err != nil {
+				return err
 			}
 			var cycle bool
 			if err := tx.QueryRow(ctx, `WITH RECURSIVE up AS (

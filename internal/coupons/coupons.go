@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -239,7 +240,7 @@ func (s *Store) Create(ctx context.Context, d Draft) (Coupon, error) {
 		c.Code, c.Kind, pct, amount, nullable(currency), c.MinSubtotal.Amount,
 		starts, ends, nullable(c.MaxUses), nullable(c.MaxUsesPerUser)))
 	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
+	if errors.As(err, &pg) && pg.Code == pgerrcode.UniqueViolation {
 		return Coupon{}, fmt.Errorf("coupon %s: %w", c.Code, ErrCodeTaken)
 	}
 	if err != nil {

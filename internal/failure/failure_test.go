@@ -36,6 +36,12 @@ func TestPermanentOnRealPostgresErrors(t *testing.T) {
 		"not null (23502)":             {`INSERT INTO t VALUES (2, NULL)`, nil, true},
 		"undefined table (42P01)":      {`SELECT * FROM missing`, nil, false},
 		"division by zero (22012)":     {`SELECT 1 / $1::int`, []any{0}, true},
+		"foreign key (23503)":          {`DO $$ BEGIN RAISE EXCEPTION 'fk' USING ERRCODE = 'foreign_key_violation'; END $$`, nil, true},
+		"exclusion (23P01)":            {`DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = 'exclusion_violation'; END $$`, nil, false},
+		"serialization (40001)":        {`DO $$ BEGIN RAISE EXCEPTION 's' USING ERRCODE = 'serialization_failure'; END $$`, nil, false},
+		"deadlock (40P01)":             {`DO $$ BEGIN RAISE EXCEPTION 'd' USING ERRCODE = 'deadlock_detected'; END $$`, nil, false},
+		"query cancelled (57014)":      {`DO $$ BEGIN RAISE EXCEPTION 'c' USING ERRCODE = 'query_canceled'; END $$`, nil, false},
+		"backend terminated (57P01)":   {`SELECT pg_terminate_backend(pg_backend_pid())`, nil, false},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -60,6 +66,24 @@ func TestPermanentOnRealPostgresErrors(t *testing.T) {
 	own := temporal.NewApplicationError("declined", "StripeRefused")
 	assert.Same(t, own, failure.ForActivity(own), "an activity's own classification is kept")
 	assert.False(t, failure.Permanent(errors.New("connection refused")))
+}
+
+// What is not PostgreSQL refusing a value (a connection gone, a deadline
+// passed) is transient and passes as it is, to be retried.
+func TestConnectionAndDeadlineErrorsAreTransient(t *testing.T) {
+	pool := dbtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := pool.Exec(ctx, `SELECT pg_sleep(5)`)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.False(t, failure.Permanent(err))
+	assert.Same(t, err, failure.ForActivity(err))
+
+	pool.Close()
+	_, err = pool.Exec(context.Background(), `SELECT 1`)
+	require.Error(t, err)
+	assert.False(t, failure.Permanent(err), "%v", err)
+	assert.Equal(t, err, failure.ForActivity(err))
 }
 
 func TestCheckActivityOptions(t *testing.T) {

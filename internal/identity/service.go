@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -87,7 +88,7 @@ func (s *Service) CreateUser(ctx context.Context, in RegisterInput, role Role) (
 
 func uniqueErr(err error) error {
 	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
+	if errors.As(err, &pg) && pg.Code == pgerrcode.UniqueViolation {
 		switch pg.ConstraintName {
 		case "users_username_key":
 			return ErrUsernameTaken

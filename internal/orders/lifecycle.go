@@ -169,11 +169,8 @@ func (s *Store) RequestRefund(ctx context.Context, orderID, amount int64, reason
 		if st != StatusPaid && st != StatusPartiallyRefunded && st != StatusCancelled {
 			return fmt.Errorf("%w: the order is %s", ErrNotRefundable, st)
 		}
-		var left int64
-		var currency string
-		if err := tx.QueryRow(ctx, `SELECT o.captured_minor - o.refunded_minor - coalesce((SELECT sum(amount_minor)
-			FROM refunds WHERE order_id = o.id AND status IN ('pending', 'needs_attention')), 0), o.currency
-			FROM orders o WHERE o.id = $1`, orderID).Scan(&left, &currency); err != nil {
+		left, currency, err := refundable(ctx, tx, orderID)
+		if err != nil {
 			return err
 		}
 		if amount == 0 {
@@ -182,20 +179,70 @@ func (s *Store) RequestRefund(ctx context.Context, orderID, amount int64, reason
 		if amount <= 0 || amount > left {
 			return fmt.Errorf("%w: %d requested, %d refundable", ErrNotRefundable, amount, max(left, 0))
 		}
-		var actor any
-		if by > 0 {
-			actor = by
-		}
-		if err := tx.QueryRow(ctx, `INSERT INTO refunds (order_id, amount_minor, currency, reason, status, requested_by)
-			VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id`, orderID, amount, currency, reason, actor).Scan(&r.ID); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, orderID, "refund_requested", fmt.Sprintf("refund %d of %d minor units: %s", r.ID, amount, reason))
+		r.ID, err = openRefund(ctx, tx, orderID, amount, currency, reason, by, RefundKindRequested)
+		return err
 	})
 	if err != nil {
 		return Refund{}, err
 	}
 	return s.GetRefund(ctx, r.ID)
+}
+
+// CancellationRefund opens, once, the refund of everything still
+// refundable of a paid order that CancelPaid cancelled. The refund is kept
+// as the cancellation's (RefundKindCancellation), and that is how a retry
+// finds it: it answers the refund already opened (unless it failed)
+// instead of opening another, whatever its reason says. It answers a zero
+// Refund when nothing is left to refund (refunds requested before the
+// cancellation cover it all).
+func (s *Store) CancellationRefund(ctx context.Context, orderID int64, reason string, by int64) (Refund, error) {
+	var id int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		st, err := lockOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if st != StatusCancelled {
+			return fmt.Errorf("order %d is %s, not cancelled: %w", orderID, st, ErrWrongState)
+		}
+		err = tx.QueryRow(ctx, `SELECT id FROM refunds WHERE order_id = $1 AND kind = $2 AND status <> 'failed'`,
+			orderID, RefundKindCancellation).Scan(&id)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		left, currency, err := refundable(ctx, tx, orderID)
+		if err != nil || left <= 0 {
+			return err
+		}
+		id, err = openRefund(ctx, tx, orderID, left, currency, reason, by, RefundKindCancellation)
+		return err
+	})
+	if err != nil || id == 0 {
+		return Refund{}, err
+	}
+	return s.GetRefund(ctx, id)
+}
+
+// refundable answers what of the order's payment is neither refunded nor
+// in an open refund, under the order's row lock.
+func refundable(ctx context.Context, tx pgx.Tx, orderID int64) (left int64, currency string, err error) {
+	err = tx.QueryRow(ctx, `SELECT o.captured_minor - o.refunded_minor - coalesce((SELECT sum(amount_minor)
+		FROM refunds WHERE order_id = o.id AND status IN ('pending', 'needs_attention')), 0), o.currency
+		FROM orders o WHERE o.id = $1`, orderID).Scan(&left, &currency)
+	return left, currency, err
+}
+
+func openRefund(ctx context.Context, tx pgx.Tx, orderID, amount int64, currency, reason string, by int64, kind string) (int64, error) {
+	var actor any
+	if by > 0 {
+		actor = by
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO refunds (order_id, amount_minor, currency, reason, status, requested_by, kind)
+		VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id`, orderID, amount, currency, reason, actor, kind).Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, addEvent(ctx, tx, orderID, "refund_requested", fmt.Sprintf("refund %d of %d minor units: %s", id, amount, reason))
 }
 
 // CompleteRefund records money returned for refund id. Completing it again

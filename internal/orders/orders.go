@@ -136,7 +136,8 @@ type Refund struct {
 	OrderID        int64
 	Amount         int64
 	Currency       string
-	Reason         string
+	Reason         string // for people; code finds a refund by Kind, never by Reason
+	Kind           string // what opened it: RefundKindRequested or RefundKindCancellation
 	Status         string // pending, succeeded, needs_attention, failed
 	StripeRefundID string
 	LastError      string
@@ -150,6 +151,15 @@ const (
 	RefundSucceeded      = "succeeded"
 	RefundNeedsAttention = "needs_attention"
 	RefundFailed         = "failed"
+)
+
+// Refund kinds: what opened the refund.
+const (
+	// RefundKindRequested is a refund staff asked for (RequestRefund).
+	RefundKindRequested = "requested"
+	// RefundKindCancellation is the refund of a cancelled paid order
+	// (CancellationRefund); an order has at most one that has not failed.
+	RefundKindCancellation = "cancellation"
 )
 
 // Order is a placed order.

@@ -86,14 +86,14 @@ func get(ctx context.Context, q querier, id int64) (Order, error) {
 }
 
 func refunds(ctx context.Context, q querier, where string, arg any) ([]Refund, error) {
-	rows, err := q.Query(ctx, `SELECT id, order_id, amount_minor, currency, reason, status,
+	rows, err := q.Query(ctx, `SELECT id, order_id, amount_minor, currency, reason, kind, status,
 		coalesce(stripe_refund_id, ''), last_error, created_at, updated_at FROM refunds `+where, arg)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Refund, error) {
 		var f Refund
-		return f, r.Scan(&f.ID, &f.OrderID, &f.Amount, &f.Currency, &f.Reason, &f.Status, &f.StripeRefundID,
+		return f, r.Scan(&f.ID, &f.OrderID, &f.Amount, &f.Currency, &f.Reason, &f.Kind, &f.Status, &f.StripeRefundID,
 			&f.LastError, &f.CreatedAt, &f.UpdatedAt)
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/internal/address"
@@ -236,7 +235,10 @@ func (s *Store) quote(ctx context.Context, tx pgx.Tx, in PlaceInput, items []wan
 }
 
 // quoteErr names the input field a pricing refusal is about: the request's
-// line for a line too large, items for a total too large.
+// line for a line too large, items for a total too large, the coupon for a
+// coupon that does not apply, the shipping method for one not priced in the
+// order's currency. Any other error is not the shopper's and is returned as
+// it is.
 func quoteErr(err error, items []wanted) error {
 	var le *pricing.LineError
 	switch {
@@ -244,7 +246,7 @@ func quoteErr(err error, items []wanted) error {
 		return nil
 	case errors.Is(err, pricing.ErrCouponNotApplicable):
 		return validation.New("coupon_code", "%v", err)
-	case errors.As(err, &le) && le.Index < len(items):
+	case errors.As(err, &le) && errors.Is(le, pricing.ErrTooLarge) && le.Index < len(items):
 		return validation.New(fmt.Sprintf("items[%d]", items[le.Index].pos), "%v", le.Err)
 	case errors.Is(err, pricing.ErrTooLarge):
 		return validation.New("items", "%v", err)
@@ -254,15 +256,15 @@ func quoteErr(err error, items []wanted) error {
 	return err
 }
 
-// couponErr turns any coupon refusal into a field error; database trouble
-// stays as it is, to be retried.
+// couponErr names the coupon_code field when the coupon itself is refused
+// (unknown, not yet valid, expired, used up). Anything else (a dropped
+// connection, a timeout, a data error) is not about the coupon and is
+// returned as it is, for the caller to classify.
 func couponErr(err error) error {
-	var pe *pgconn.PgError
-	var fe *validation.Error
-	if errors.As(err, &pe) || errors.As(err, &fe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if errors.Is(err, coupons.ErrUnknown) || errors.Is(err, coupons.ErrNotApplicable) {
+		return validation.New("coupon_code", "%v", err)
 	}
-	return validation.New("coupon_code", "%v", err)
+	return err
 }
 
 func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote) error {
