@@ -18,6 +18,7 @@ import (
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/pricing"
@@ -98,6 +99,12 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("request timed out"))
 	}
 	if ce := fromPostgres(ctx, log, procedure, err); ce != nil {
+		return ce
+	}
+	if db.Unavailable(err) {
+		log.ErrorContext(ctx, "database unreachable", "procedure", procedure, "error", err)
+		ce := connect.NewError(connect.CodeUnavailable, errors.New("the shop's database is unreachable; try again shortly"))
+		ce.Meta().Set("Retry-After", "5")
 		return ce
 	}
 	log.ErrorContext(ctx, "request failed", "procedure", procedure, "error", err)

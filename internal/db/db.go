@@ -5,13 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/migrations"
@@ -108,4 +113,22 @@ func Migrate(pool *pgxpool.Pool) error {
 	}
 	defer g.Close()
 	return g.Up()
+}
+
+// Unavailable reports whether err means the database could not be reached
+// or dropped the connection (rather than refusing the statement): the same
+// request can succeed once it is back.
+func Unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08 connection exceptions; 57P01-57P03 shutting down or
+		// starting up.
+		return pgerrcode.IsConnectionException(pe.Code) || pe.Code == pgerrcode.AdminShutdown ||
+			pe.Code == pgerrcode.CrashShutdown || pe.Code == pgerrcode.CannotConnectNow
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed) || pgconn.Timeout(err) ||
+		pgconn.SafeToRetry(err) // the statement never reached the server (its connection was gone)
 }
