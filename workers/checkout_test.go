@@ -148,6 +148,13 @@ func TestCheckoutToPaid(t *testing.T) {
 	var res checkout.Result
 	require.NoError(t, run.Get(context.Background(), &res))
 	assert.Equal(t, orders.StatusPaid, res.Status)
+	// The same order placed again (a retried request) once its checkout has
+	// closed starts nothing: it answers how that checkout went.
+	again, err := s.Flows.Place(context.Background(), orders.PlaceInput{OrderID: r.OrderID, UserID: user,
+		Items: []orders.Item{{ProductID: p.ID, Quantity: 2}}, ShippingAddress: addr, PaymentMethod: "credit_card"})
+	require.NoError(t, err)
+	assert.Equal(t, checkout.Reservation{OrderID: r.OrderID, Accepted: true}, again)
+	assert.Equal(t, int32(3), s.Stock(t, p.ID))
 	shoptest.RecordHistory(t, s.Temporal, run.GetID(), "../workflows/checkout/testdata/paid.json")
 	shoptest.RecordHistory(t, s.Temporal, email.WorkflowID(fmt.Sprintf("order-%d-confirmation", r.OrderID)), "../workflows/email/testdata/confirmation.json")
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	enums "go.temporal.io/api/enums/v1"
@@ -15,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/refund"
 )
@@ -40,33 +40,31 @@ const (
 func (o *Orders) updateWait() time.Duration { return cmp.Or(o.UpdateWait, defaultUpdateWait) }
 
 // Place starts the order's checkout (or joins the one already running for
-// this order id) and waits until its stock is reserved or refused.
+// this order id) and waits until its stock is reserved or refused, in one
+// update-with-start call.
 func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.updateWait())
 	defer cancel()
 	id := checkout.WorkflowID(in.OrderID)
-	_, err := o.Client.ExecuteWorkflow(ctx, o.options(id,
+	start := o.Client.NewWithStartWorkflowOperation(o.options(id,
 		checkout.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
 		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
 		checkout.OrderStatus.ValueSet("placing"),
 	), checkout.Name, checkout.Input{Order: in, PaymentTimeout: o.PaymentTimeout})
-	if err != nil && !isAlreadyStarted(err) {
-		return checkout.Reservation{}, unavailable("start checkout", err)
-	}
+	h, err := o.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: checkout.ReservationUpdate, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
 	if err == nil {
-		h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: id, UpdateName: checkout.ReservationUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err == nil {
-			var r checkout.Reservation
-			err = h.Get(ctx, &r)
-			if err == nil {
-				return r, nil
-			}
+		var r checkout.Reservation
+		if err = h.Get(ctx, &r); err == nil {
+			return r, nil
 		}
-		if !isClosed(err) {
-			return checkout.Reservation{}, unavailable("wait for the reservation", err)
-		}
+	}
+	// A checkout that has closed is not started again (reject duplicate),
+	// and one may close while the update reaches it.
+	if !temporalclient.IsAlreadyStarted(err) && !temporalclient.IsClosed(err) {
+		return checkout.Reservation{}, unavailable("place the order", err)
 	}
 	// The checkout is over (a repeated request): its result tells.
 	var res checkout.Result
@@ -88,7 +86,7 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelReq
 	if err == nil {
 		err = h.Get(ctx, nil)
 	}
-	if err != nil && (isClosed(err) || isNotFound(err)) {
+	if temporalclient.IsClosed(err) {
 		return checkout.ErrClosed
 	}
 	var ae *temporal.ApplicationError
@@ -108,6 +106,10 @@ func (o *Orders) PaymentSecret(ctx context.Context, orderID int64) (string, erro
 	ctx, cancel := context.WithTimeout(ctx, queryWait)
 	defer cancel()
 	v, err := o.Client.QueryWorkflow(ctx, checkout.WorkflowID(orderID), "", checkout.StatusQuery)
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &notReady) {
+		return "", nil // the checkout has not run its first step: no PaymentIntent yet
+	}
 	if err != nil {
 		return "", err
 	}
@@ -147,7 +149,7 @@ func (o *Orders) options(id string, attrs ...temporal.SearchAttributeUpdate) cli
 
 func (o *Orders) startOnce(ctx context.Context, id, name string, arg any, attrs ...temporal.SearchAttributeUpdate) error {
 	_, err := o.Client.ExecuteWorkflow(ctx, o.options(id, attrs...), name, arg)
-	if isAlreadyStarted(err) {
+	if temporalclient.IsAlreadyStarted(err) {
 		return nil
 	}
 	return unavailable("start "+id, err)
@@ -165,7 +167,7 @@ func unavailable(what string, err error) error {
 // ResolveRefund sends an operator's decision to a refund that needs attention.
 func (o *Orders) ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error {
 	err := o.Client.SignalWorkflow(ctx, refund.WorkflowID(refundID), "", refund.ResolveSignal, r)
-	if isNotFound(err) {
+	if temporalclient.IsNotFound(err) {
 		return checkout.ErrClosed
 	}
 	return unavailable("resolve refund", err)
@@ -175,24 +177,8 @@ func (o *Orders) ResolveRefund(ctx context.Context, refundID int64, r refund.Res
 // checkout.ErrClosed when the checkout has already finished.
 func (o *Orders) PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error {
 	err := o.Client.SignalWorkflow(ctx, checkout.WorkflowID(orderID), "", checkout.PaymentSignal, ev)
-	if isNotFound(err) {
+	if temporalclient.IsNotFound(err) {
 		return checkout.ErrClosed
 	}
 	return unavailable("payment event", err)
-}
-
-func isAlreadyStarted(err error) bool {
-	var e *serviceerror.WorkflowExecutionAlreadyStarted
-	return errors.As(err, &e) || temporal.IsWorkflowExecutionAlreadyStartedError(err)
-}
-
-func isNotFound(err error) bool {
-	var e *serviceerror.NotFound
-	return errors.As(err, &e)
-}
-
-// isClosed reports an update refused because the workflow has completed
-// (the server answers NotFound "workflow execution already completed").
-func isClosed(err error) bool {
-	return err != nil && (isNotFound(err) || strings.Contains(err.Error(), "already completed"))
 }
