@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/searchattr"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/refund"
@@ -47,9 +48,9 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 	defer cancel()
 	id := checkout.WorkflowID(in.OrderID)
 	start := o.Client.NewWithStartWorkflowOperation(o.options(id,
-		checkout.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
-		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
-		checkout.OrderStatus.ValueSet("placing"),
+		searchattr.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
+		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
+		searchattr.OrderStatus.ValueSet("placing"),
 	), checkout.Name, checkout.Input{Order: in, PaymentTimeout: o.PaymentTimeout})
 	h, err := o.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -64,18 +65,18 @@ func (o *Orders) Place(ctx context.Context, in orders.PlaceInput) (checkout.Rese
 	// A checkout that has closed is not started again (reject duplicate),
 	// and one may close while the update reaches it.
 	if !temporalclient.IsAlreadyStarted(err) && !temporalclient.IsClosed(err) {
-		return checkout.Reservation{}, unavailable("place the order", err)
+		return checkout.Reservation{}, orders.Unavailable("place the order", err)
 	}
 	// The checkout is over (a repeated request): its result tells.
 	var res checkout.Result
 	if err := o.Client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
-		return checkout.Reservation{}, unavailable("checkout result", err)
+		return checkout.Reservation{}, orders.Unavailable("checkout result", err)
 	}
 	return checkout.Reservation{OrderID: in.OrderID, Accepted: res.Rejection == nil, Rejection: res.Rejection}, nil
 }
 
 // Cancel cancels an order that is still awaiting payment and answers its
-// final state; checkout.ErrClosed when the checkout is no longer waiting.
+// final state; orders.ErrClosed when the checkout is no longer waiting.
 func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, o.updateWait())
 	defer cancel()
@@ -87,18 +88,18 @@ func (o *Orders) Cancel(ctx context.Context, orderID int64, r checkout.CancelReq
 		err = h.Get(ctx, nil)
 	}
 	if temporalclient.IsClosed(err) {
-		return checkout.ErrClosed
+		return orders.ErrClosed
 	}
 	var ae *temporal.ApplicationError
 	switch {
 	case errors.As(err, &ae) && ae.Type() == checkout.ErrTypeUnsettled:
-		return unavailable("cancel", err)
+		return orders.Unavailable("cancel", err)
 	case errors.As(err, &ae):
 		// Refused by the update's validator (the order moved on) or
 		// answered by its handler (the payment came first).
 		return fmt.Errorf("%w: %s", orders.ErrNotCancellable, ae.Message())
 	}
-	return unavailable("cancel", err)
+	return orders.Unavailable("cancel", err)
 }
 
 // PaymentSecret answers the client secret of an order awaiting payment.
@@ -126,13 +127,13 @@ func (o *Orders) PaymentSecret(ctx context.Context, orderID int64) (string, erro
 // CancelPaid starts the cancellation (stock back, full refund) of a paid order.
 func (o *Orders) CancelPaid(ctx context.Context, in refund.CancelInput) error {
 	return o.startOnce(ctx, refund.CancelWorkflowID(in.OrderID), refund.CancelName, in,
-		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)))
+		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)))
 }
 
 // StartRefund starts the workflow of a refund recorded as pending.
 func (o *Orders) StartRefund(ctx context.Context, in refund.Input) error {
 	return o.startOnce(ctx, refund.WorkflowID(in.RefundID), refund.Name, in,
-		checkout.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)), checkout.OrderStatus.ValueSet("refund_pending"))
+		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)), searchattr.OrderStatus.ValueSet("refund_pending"))
 }
 
 // options start workflow id at most once: the id is the business id, so a
@@ -152,33 +153,24 @@ func (o *Orders) startOnce(ctx context.Context, id, name string, arg any, attrs 
 	if temporalclient.IsAlreadyStarted(err) {
 		return nil
 	}
-	return unavailable("start "+id, err)
-}
-
-// unavailable reports a failure to reach Temporal as checkout.ErrUnavailable,
-// keeping the cause for the logs.
-func unavailable(what string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return err
-	}
-	return fmt.Errorf("%w (%s: %w)", checkout.ErrUnavailable, what, err)
+	return orders.Unavailable("start "+id, err)
 }
 
 // ResolveRefund sends an operator's decision to a refund that needs attention.
 func (o *Orders) ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error {
 	err := o.Client.SignalWorkflow(ctx, refund.WorkflowID(refundID), "", refund.ResolveSignal, r)
 	if temporalclient.IsNotFound(err) {
-		return checkout.ErrClosed
+		return orders.ErrClosed
 	}
-	return unavailable("resolve refund", err)
+	return orders.Unavailable("resolve refund", err)
 }
 
 // PaymentEvent hands a Stripe event to the order's checkout;
-// checkout.ErrClosed when the checkout has already finished.
+// orders.ErrClosed when the checkout has already finished.
 func (o *Orders) PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error {
 	err := o.Client.SignalWorkflow(ctx, checkout.WorkflowID(orderID), "", checkout.PaymentSignal, ev)
 	if temporalclient.IsNotFound(err) {
-		return checkout.ErrClosed
+		return orders.ErrClosed
 	}
-	return unavailable("payment event", err)
+	return orders.Unavailable("payment event", err)
 }

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	emailact "github.com/shopkit/shop/activities/email"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	"github.com/shopkit/shop/internal/failure"
@@ -21,6 +20,7 @@ import (
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/searchattr"
 	"github.com/shopkit/shop/workflows/email"
 )
 
@@ -45,16 +45,12 @@ const (
 	EventPaymentCanceled  = "payment_intent.canceled"
 )
 
-// Search attributes that let operators filter orders in the Temporal UI.
+// ErrClosed and ErrUnavailable are orders.ErrClosed and
+// orders.ErrUnavailable, which the checkout and refund clients answer.
 var (
-	CustomerID  = temporal.NewSearchAttributeKeyKeyword("CustomerId")
-	OrderID     = temporal.NewSearchAttributeKeyKeyword("OrderId")
-	OrderStatus = temporal.NewSearchAttributeKeyKeyword("OrderStatus")
+	ErrClosed      = orders.ErrClosed
+	ErrUnavailable = orders.ErrUnavailable
 )
-
-// ErrClosed is answered to a signal or update for a checkout (or refund)
-// workflow that has already finished.
-var ErrClosed = errors.New("the workflow has already finished")
 
 // Error types answered to a cancel: it lost the race to the payment, or
 // the checkout failed before settling (visible to staff in Temporal).
@@ -62,10 +58,6 @@ const (
 	ErrTypePaidFirst = "OrderPaidFirst"
 	ErrTypeUnsettled = "CheckoutUnsettled"
 )
-
-// ErrUnavailable means Temporal could not be reached to start or talk to
-// an order's workflow; the request may be retried (with its Idempotency-Key).
-var ErrUnavailable = errors.New("orders are temporarily unavailable; try again shortly")
 
 // clientSecretWait bounds how long the reservation answer waits for the
 // PaymentIntent, so a Stripe outage does not hold the shopper's request.
@@ -426,22 +418,8 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 	}
 	c.state = State{Stage: "done", Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
 	c.setStatus(ctx, string(status))
-	SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
+	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
 	return Result{OrderID: id, Status: status, Reason: reason}, nil
-}
-
-// SendOrderEmail starts the email about an order event; the key makes it
-// go out at most once. Email trouble never fails the order.
-func SendOrderEmail(ctx workflow.Context, req ordersact.EmailRequest) {
-	var oa *ordersact.Activities
-	var in emailact.Input
-	if err := workflow.ExecuteActivity(withRetries(ctx, 30*time.Second, settleWindow), oa.OrderEmail, req).Get(ctx, &in); err != nil {
-		workflow.GetLogger(ctx).Error("order email not prepared", "key", req.Key, "error", err)
-		return
-	}
-	if err := email.Start(ctx, in); err != nil {
-		workflow.GetLogger(ctx).Error("order email not started", "key", req.Key, "error", err)
-	}
 }
 
 func cancellationReason(s orders.Status) string {
@@ -452,7 +430,7 @@ func cancellationReason(s orders.Status) string {
 }
 
 func (c *checkout) setStatus(ctx workflow.Context, s string) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, OrderStatus.ValueSet(s)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(s)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
-	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/internal/searchattr"
+	"github.com/shopkit/shop/workflows/email"
 )
 
 // Workflow names and the operators' signal.
@@ -134,13 +135,13 @@ func complete(ctx, book workflow.Context, in Input, stripeID, note string) (Resu
 		return Result{}, err
 	}
 	setStatus(ctx, "refund_succeeded")
-	checkout.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindRefundIssued,
+	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindRefundIssued,
 		Key: fmt.Sprintf("refund-%d-issued", in.RefundID), Reason: note, Amount: in.Amount})
 	return Result{Status: orders.RefundSucceeded, StripeRefundID: stripeID}, nil
 }
 
 func setStatus(ctx workflow.Context, s string) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, checkout.OrderStatus.ValueSet(s)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(s)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
 }
@@ -168,7 +169,7 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		return r, err
 	}
 	setStatus(ctx, string(orders.StatusCancelled))
-	checkout.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindOrderCancelled,
+	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindOrderCancelled,
 		Key: fmt.Sprintf("order-%d-cancelled", in.OrderID), Reason: in.Reason})
 	if r.ID == 0 {
 		return r, nil
@@ -179,8 +180,8 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		WorkflowID:            WorkflowID(r.ID),
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(checkout.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
-			checkout.OrderStatus.ValueSet("refund_pending")),
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
+			searchattr.OrderStatus.ValueSet("refund_pending")),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, Name, Input{RefundID: r.ID, OrderID: in.OrderID, Amount: r.Amount, PaymentIntentID: in.PaymentIntentID})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
