@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/shoptest"
-	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/checkout"
 )
 
@@ -284,7 +284,7 @@ func TestCancelPaidOrderRefundsInFull(t *testing.T) {
 }
 
 // downFlows is Temporal being unreachable.
-type downFlows struct{ *workers.Orders }
+type downFlows struct{ api.OrderFlows }
 
 func (downFlows) PaymentEvent(context.Context, int64, checkout.PaymentEvent) error {
 	return errors.New("temporal: connection refused")

@@ -107,7 +107,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
-		Orders: shop.Orders, OrderFlows: cmp.Or[api.OrderFlows](o.flows, shop.Flows), StripeEvents: payments.NewEvents(pool),
+		Orders: shop.Orders, OrderFlows: cmp.Or[api.OrderFlows](o.flows, api.Workflows{CheckoutFlows: shop.Checkout, RefundFlows: shop.Refunds}), StripeEvents: payments.NewEvents(pool),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 	})
 	require.NoError(t, err)
