@@ -354,7 +354,7 @@ func orderPB(o orders.Order) *orderv1.Order {
 func refundPB(r orders.Refund) *orderv1.Refund {
 	return &orderv1.Refund{
 		Id: r.ID, OrderId: r.OrderID, Amount: pbMoney(money.Money{Amount: r.Amount, Currency: r.Currency}),
-		Reason: r.Reason, Status: r.Status, StripeRefundId: r.StripeRefundID, LastError: r.LastError,
+		Reason: r.Reason, Status: string(r.Status), StripeRefundId: r.StripeRefundID, LastError: r.LastError,
 		CreatedAt: timestamppb.New(r.CreatedAt), UpdatedAt: timestamppb.New(r.UpdatedAt),
 	}
 }

@@ -242,7 +242,7 @@ func TestCartCheckoutCancelAndRefunds(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, r)
 	refundID := r["id"].(string)
 	require.Eventually(t, func() bool {
-		var st string
+		var st orders.RefundStatus
 		_ = f.shop.Pool.QueryRow(ctx, `SELECT status FROM refunds WHERE id = $1`, refundID).Scan(&st)
 		return st == orders.RefundNeedsAttention
 	}, 30*time.Second, 50*time.Millisecond, "a refused refund waits for an operator")

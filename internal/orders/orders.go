@@ -137,19 +137,22 @@ type Refund struct {
 	Amount         int64
 	Currency       string
 	Reason         string
-	Status         string // pending, succeeded, needs_attention, failed
+	Status         RefundStatus
 	StripeRefundID string
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
+// RefundStatus is where a refund is.
+type RefundStatus string
+
 // Refund statuses.
 const (
-	RefundPending        = "pending"
-	RefundSucceeded      = "succeeded"
-	RefundNeedsAttention = "needs_attention"
-	RefundFailed         = "failed"
+	RefundPending        RefundStatus = "pending"
+	RefundSucceeded      RefundStatus = "succeeded"
+	RefundNeedsAttention RefundStatus = "needs_attention"
+	RefundFailed         RefundStatus = "failed"
 )
 
 // Order is a placed order.

@@ -47,7 +47,7 @@ func (c *Client) Place(ctx context.Context, in orders.PlaceInput) (Reservation, 
 	start := c.Temporal.NewWithStartWorkflowOperation(temporalclient.StartOnce(id, c.TaskQueue,
 		searchattr.CustomerID.ValueSet(strconv.FormatInt(in.UserID, 10)),
 		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
-		searchattr.OrderStatus.ValueSet("placing"),
+		searchattr.OrderStatus.ValueSet(string(StagePlacing)),
 	), Name, Input{Order: in, PaymentTimeout: c.PaymentTimeout})
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -115,7 +115,7 @@ func (c *Client) PaymentSecret(ctx context.Context, orderID int64) (string, erro
 	if err := v.Get(&st); err != nil {
 		return "", err
 	}
-	if st.Stage != "awaiting_payment" {
+	if st.Stage != StageAwaitingPayment {
 		return "", nil
 	}
 	return st.ClientSecret, nil

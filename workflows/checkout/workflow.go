@@ -102,9 +102,25 @@ type CancelRequest struct {
 	By string
 }
 
+// Stage is where a checkout is.
+type Stage string
+
+// Stages, in order.
+const (
+	StagePlacing         Stage = "placing"
+	StageAwaitingPayment Stage = "awaiting_payment"
+	StageSettling        Stage = "settling"
+	StageDone            Stage = "done"
+)
+
+// statusRejected is the OrderStatus search attribute of a checkout that
+// refused its order; otherwise it is the stage while placing, then the
+// order's status.
+const statusRejected = "rejected"
+
 // State answers StatusQuery.
 type State struct {
-	Stage           string // placing, awaiting_payment, settling, done
+	Stage           Stage
 	Status          orders.Status
 	Reason          string
 	PaymentIntentID string
@@ -131,7 +147,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	// Buffered, so a cancel handler never blocks on a checkout that has
 	// stopped listening (the payment won the race).
-	c := &checkout{in: in, state: State{Stage: "placing"}, cancels: workflow.NewBufferedChannel(ctx, 1)}
+	c := &checkout{in: in, state: State{Stage: StagePlacing}, cancels: workflow.NewBufferedChannel(ctx, 1)}
 	if err := c.registerHandlers(ctx); err != nil {
 		return Result{}, err
 	}
@@ -187,11 +203,11 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 			c.cancelling = true
 			c.cancels.SendAsync(r)
 		}
-		if err := workflow.Await(ctx, func() bool { return c.state.Stage == "done" || c.finished }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return c.state.Stage == StageDone || c.finished }); err != nil {
 			return c.state, err
 		}
 		switch {
-		case c.state.Stage != "done":
+		case c.state.Stage != StageDone:
 			return c.state, temporal.NewNonRetryableApplicationError(
 				"the checkout stopped before the order was settled; staff have been alerted", ErrTypeUnsettled, nil)
 		case c.state.Status == orders.StatusPaid:
@@ -202,7 +218,7 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 		return c.state, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r CancelRequest) error {
 		// A repeated cancel while the first settles joins it.
-		if c.state.Stage != "awaiting_payment" && (c.state.Stage != "settling" || !c.cancelling) {
+		if c.state.Stage != StageAwaitingPayment && (c.state.Stage != StageSettling || !c.cancelling) {
 			return fmt.Errorf("%w: the order is %s", orders.ErrNotCancellable, c.stateName())
 		}
 		return nil
@@ -210,13 +226,13 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 }
 
 func (c *checkout) stateName() string {
-	if c.state.Stage == "settling" {
+	if c.state.Stage == StageSettling {
 		return "being settled"
 	}
 	if c.state.Status != "" {
 		return string(c.state.Status)
 	}
-	return c.state.Stage
+	return string(c.state.Stage)
 }
 
 func (c *checkout) run(ctx workflow.Context) (Result, error) {
@@ -225,15 +241,15 @@ func (c *checkout) run(ctx workflow.Context) (Result, error) {
 	err := workflow.ExecuteActivity(withRetries(ctx, time.Minute, placeWindow), oa.PlaceOrder, c.in.Order).Get(ctx, &c.placed)
 	if rej, ok := ordersact.RejectionOf(err); ok {
 		c.answer, c.reserved = Reservation{OrderID: id, Rejection: &rej}, true
-		c.state = State{Stage: "done", Reason: rej.Message}
-		c.setStatus(ctx, "rejected")
+		c.state = State{Stage: StageDone, Reason: rej.Message}
+		c.setStatus(ctx, statusRejected)
 		return Result{OrderID: id, Rejection: &rej, Reason: rej.Message}, nil
 	}
 	if err != nil {
 		return Result{OrderID: id}, err
 	}
 	c.answer, c.reserved = Reservation{OrderID: id, Accepted: true}, true
-	c.state = State{Stage: "awaiting_payment", Status: orders.StatusAwaitingPayment}
+	c.state = State{Stage: StageAwaitingPayment, Status: orders.StatusAwaitingPayment}
 	c.setStatus(ctx, string(orders.StatusAwaitingPayment))
 
 	// From here on the order holds stock: however the wait ends, even by an
@@ -378,7 +394,7 @@ func (c *checkout) flag(ctx workflow.Context, note string) {
 func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason string) (Result, error) {
 	var oa *ordersact.Activities
 	var pa *paymentsact.Activities
-	c.state.Stage = "settling"
+	c.state.Stage = StageSettling
 	actx := withRetries(ctx, 30*time.Second, settleWindow)
 	if status != orders.StatusPaid && c.pi.ID != "" {
 		var cr paymentsact.CancelResult
@@ -416,7 +432,7 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 			kind, key = mail.KindPaymentFailed, fmt.Sprintf("order-%d-payment-failed", id)
 		}
 	}
-	c.state = State{Stage: "done", Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
+	c.state = State{Stage: StageDone, Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
 	c.setStatus(ctx, string(status))
 	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
 	return Result{OrderID: id, Status: status, Reason: reason}, nil

@@ -28,7 +28,7 @@ func (c *Client) CancelPaid(ctx context.Context, in CancelInput) error {
 // StartRefund starts the workflow of a refund recorded as pending.
 func (c *Client) StartRefund(ctx context.Context, in Input) error {
 	return c.startOnce(ctx, WorkflowID(in.RefundID), Name, in,
-		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)), searchattr.OrderStatus.ValueSet("refund_pending"))
+		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)), searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending)))
 }
 
 // ResolveRefund sends an operator's decision to a refund that needs

@@ -59,7 +59,7 @@ type Resolution struct {
 
 // Result is how the refund ended.
 type Result struct {
-	Status         string
+	Status         orders.RefundStatus
 	StripeRefundID string
 }
 
@@ -75,7 +75,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	var oa *ordersact.Activities
 	var pa *paymentsact.Activities
 	status := orders.RefundPending
-	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (string, error) { return status, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (orders.RefundStatus, error) { return status, nil }); err != nil {
 		return Result{}, err
 	}
 	book := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -106,7 +106,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		if err := workflow.ExecuteActivity(book, oa.FlagRefund, ordersact.RefundUpdate{RefundID: in.RefundID, Note: err.Error()}).Get(ctx, nil); err != nil {
 			return Result{}, err
 		}
-		setStatus(ctx, "refund_needs_attention")
+		setStatus(ctx, status)
 		workflow.GetLogger(ctx).Error("refund needs an operator: send the resolve signal", "refund", in.RefundID, "error", err)
 		var r Resolution
 		for r.Action != ActionRetry && r.Action != ActionMarkRefunded && r.Action != ActionGiveUp {
@@ -118,14 +118,14 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		case ActionGiveUp:
 			status = orders.RefundFailed
 			err := workflow.ExecuteActivity(book, oa.FailRefund, ordersact.RefundUpdate{RefundID: in.RefundID, Note: "given up: " + r.Note}).Get(ctx, nil)
-			setStatus(ctx, "refund_failed")
+			setStatus(ctx, status)
 			return Result{Status: status}, err
 		}
 		status = orders.RefundPending
 		if err := workflow.ExecuteActivity(book, oa.ReopenRefund, ordersact.RefundUpdate{RefundID: in.RefundID}).Get(ctx, nil); err != nil {
 			return Result{}, err
 		}
-		setStatus(ctx, "refund_pending")
+		setStatus(ctx, status)
 	}
 }
 
@@ -134,13 +134,21 @@ func complete(ctx, book workflow.Context, in Input, stripeID, note string) (Resu
 	if err := workflow.ExecuteActivity(book, oa.CompleteRefund, ordersact.RefundUpdate{RefundID: in.RefundID, StripeRefundID: stripeID, Note: note}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
-	setStatus(ctx, "refund_succeeded")
+	setStatus(ctx, orders.RefundSucceeded)
 	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindRefundIssued,
 		Key: fmt.Sprintf("refund-%d-issued", in.RefundID), Reason: note, Amount: in.Amount})
 	return Result{Status: orders.RefundSucceeded, StripeRefundID: stripeID}, nil
 }
 
-func setStatus(ctx workflow.Context, s string) {
+// orderStatus is the OrderStatus search attribute of a refund in status s
+// (refund_pending, ...).
+func orderStatus(s orders.RefundStatus) string { return "refund_" + string(s) }
+
+func setStatus(ctx workflow.Context, s orders.RefundStatus) {
+	upsertStatus(ctx, orderStatus(s))
+}
+
+func upsertStatus(ctx workflow.Context, s string) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(s)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
@@ -168,7 +176,7 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 	if err := workflow.ExecuteActivity(actx, oa.CancelPaidOrder, ordersact.CancelPaidInput{OrderID: in.OrderID, Reason: in.Reason, By: in.By}).Get(ctx, &r); err != nil {
 		return r, err
 	}
-	setStatus(ctx, string(orders.StatusCancelled))
+	upsertStatus(ctx, string(orders.StatusCancelled))
 	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindOrderCancelled,
 		Key: fmt.Sprintf("order-%d-cancelled", in.OrderID), Reason: in.Reason})
 	if r.ID == 0 {
@@ -181,7 +189,7 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
-			searchattr.OrderStatus.ValueSet("refund_pending")),
+			searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending))),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, Name, Input{RefundID: r.ID, OrderID: in.OrderID, Amount: r.Amount, PaymentIntentID: in.PaymentIntentID})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
