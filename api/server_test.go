@@ -31,9 +31,9 @@ import (
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 type fixture struct {
