@@ -122,7 +122,12 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	code, body := webhook(t, f, paidEvent(stored, "evt_paid_1"), shoptest.WebhookSecret)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "duplicate ignored", body["message"])
-	time.Sleep(time.Second)
+	// Once the checkout has closed nothing more can happen to the order.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.shop.Temporal.GetWorkflow(wctx, checkout.WorkflowID(id), "").Get(wctx, nil))
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&events))
+	assert.Equal(t, 1, events, "the duplicate is not recorded again")
 	again, err := f.shop.Orders.Get(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, paid.Events, again.Events)
