@@ -47,9 +47,10 @@ checkgenerate: tools ## fail when the committed gen/ differs from a fresh genera
 	PATH=$(BIN):$$PATH $(BIN)/buf generate -o $$tmp; \
 	if ! diff -r gen $$tmp/gen; then echo "gen/ is stale: run 'make generate' and commit it" >&2; exit 1; fi
 
-lint: tools ## gofmt, go vet, staticcheck, workflowcheck, buf lint
+lint: tools ## gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
+	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'" >&2; exit 1; }
 	go vet ./...
 	$(BIN)/staticcheck ./...
 	$(BIN)/workflowcheck ./workflows/...

@@ -238,7 +238,7 @@ func decimalOf(n int64, exp int) string {
 }
 
 func couponProto(c coupons.Coupon) *cartv1.Coupon {
-	out := &cartv1.Coupon{Code: c.Code, Kind: c.Kind, StartsAt: pbTime(c.StartsAt), EndsAt: pbTime(c.EndsAt),
+	out := &cartv1.Coupon{Code: c.Code, Kind: string(c.Kind), StartsAt: pbTime(c.StartsAt), EndsAt: pbTime(c.EndsAt),
 		MaxUses: c.MaxUses, MaxUsesPerUser: c.MaxUsesPerUser, Uses: c.Uses, Active: c.Active}
 	if c.Kind == coupons.KindPercent {
 		out.PercentOff = decimalOf(c.PercentBP, 2)

@@ -24,15 +24,33 @@ import (
 	"github.com/shopkit/shop/workflows/refund"
 )
 
-// OrderFlows starts and talks to the order workflows (workers.Orders).
+// OrderFlows starts and talks to the order workflows; Workflows is the
+// shop's own.
 type OrderFlows interface {
+	CheckoutFlows
+	RefundFlows
+}
+
+// CheckoutFlows is what the API asks of checkouts (checkout.Client).
+type CheckoutFlows interface {
 	Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error)
 	Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error
 	PaymentSecret(ctx context.Context, orderID int64) (string, error)
+	PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error
+}
+
+// RefundFlows is what the API asks of refunds and of cancellations of paid
+// orders (refund.Client).
+type RefundFlows interface {
 	CancelPaid(ctx context.Context, in refund.CancelInput) error
 	StartRefund(ctx context.Context, in refund.Input) error
 	ResolveRefund(ctx context.Context, refundID int64, r refund.Resolution) error
-	PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error
+}
+
+// Workflows joins a checkout client and a refund client into OrderFlows.
+type Workflows struct {
+	CheckoutFlows
+	RefundFlows
 }
 
 // idempotencyKeyPattern is what an Idempotency-Key may be (a UUID, say);
@@ -301,7 +319,7 @@ func orderPB(o orders.Order) *orderv1.Order {
 func refundPB(r orders.Refund) *orderv1.Refund {
 	return &orderv1.Refund{
 		Id: r.ID, OrderId: r.OrderID, Amount: pbMoney(money.Money{Amount: r.Amount, Currency: r.Currency}),
-		Reason: r.Reason, Status: r.Status, StripeRefundId: r.StripeRefundID, LastError: r.LastError,
+		Reason: r.Reason, Status: string(r.Status), StripeRefundId: r.StripeRefundID, LastError: r.LastError,
 		CreatedAt: timestamppb.New(r.CreatedAt), UpdatedAt: timestamppb.New(r.UpdatedAt),
 	}
 }

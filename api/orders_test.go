@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
-	"github.com/shopkit/shop/internal/shoptest"
-	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 )
 
@@ -123,7 +123,12 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	code, body := webhook(t, f, paidEvent(stored, "evt_paid_1"), shoptest.WebhookSecret)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "duplicate ignored", body["message"])
-	time.Sleep(time.Second)
+	// Once the checkout has closed nothing more can happen to the order.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, f.shop.Temporal.GetWorkflow(wctx, checkout.WorkflowID(id), "").Get(wctx, nil))
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&events))
+	assert.Equal(t, 1, events, "the duplicate is not recorded again")
 	again, err := f.shop.Orders.Get(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, paid.Events, again.Events)
@@ -243,7 +248,7 @@ func TestCartCheckoutCancelAndRefunds(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, r)
 	refundID := r["id"].(string)
 	require.Eventually(t, func() bool {
-		var st string
+		var st orders.RefundStatus
 		_ = f.shop.Pool.QueryRow(ctx, `SELECT status FROM refunds WHERE id = $1`, refundID).Scan(&st)
 		return st == orders.RefundNeedsAttention
 	}, 30*time.Second, 50*time.Millisecond, "a refused refund waits for an operator")
@@ -285,7 +290,7 @@ func TestCancelPaidOrderRefundsInFull(t *testing.T) {
 }
 
 // downFlows is Temporal being unreachable.
-type downFlows struct{ *workers.Orders }
+type downFlows struct{ api.OrderFlows }
 
 func (downFlows) PaymentEvent(context.Context, int64, checkout.PaymentEvent) error {
 	return errors.New("temporal: connection refused")

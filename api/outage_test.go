@@ -14,8 +14,8 @@ import (
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 // A database that drops out answers 503 with Retry-After, never a 500, and

@@ -11,12 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
-	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/refund"
 )
 
 // refreshWithin bounds how long a committed change may take to reach the
@@ -94,7 +96,9 @@ func TestCatalogWritesReachTheIndexWithTemporalDown(t *testing.T) {
 	dead, err := temporalclient.Lazy(temporalclient.Options{Address: "127.0.0.1:1", Namespace: "default", Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(dead.Close)
-	f := newServerWith(t, options{elastic: true, flows: &workers.Orders{Client: dead, TaskQueue: "nowhere"}})
+	f := newServerWith(t, options{elastic: true, flows: api.Workflows{
+		CheckoutFlows: &checkout.Client{Temporal: dead, TaskQueue: "nowhere"},
+		RefundFlows:   &refund.Client{Temporal: dead, TaskQueue: "nowhere"}}})
 	admin := session(t, f, "root", identity.RoleAdmin)
 
 	code, _, out := call(t, "PATCH", fmt.Sprintf("%s/api/products/%d", f.url, f.laptop.ID), admin,

@@ -25,7 +25,7 @@ import (
 
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 // route is one google.api.http binding, read from the descriptors so that a

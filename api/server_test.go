@@ -34,9 +34,9 @@ import (
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 type fixture struct {
@@ -133,7 +133,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
-		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, shop.Flows), StripeEvents: payments.NewEvents(pool),
+		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, api.Workflows{CheckoutFlows: shop.Checkout, RefundFlows: shop.Refunds}), StripeEvents: payments.NewEvents(pool),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 	})
 	require.NoError(t, err)

@@ -18,7 +18,7 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
-	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 )
 

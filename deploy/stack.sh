@@ -31,7 +31,8 @@ ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-http://127.0.0.1:9200}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 TEMPORAL_CLI_VERSION=${TEMPORAL_CLI_VERSION:-v1.5.1}
 STRIPE_MOCK_VERSION=${STRIPE_MOCK_VERSION:-v0.203.0}
-TEMPORAL_SEARCH_ATTRIBUTES=${TEMPORAL_SEARCH_ATTRIBUTES:-CustomerId=Keyword OrderId=Keyword OrderStatus=Keyword}
+# Name=Type pairs; by default the list generated from internal/searchattr.
+TEMPORAL_SEARCH_ATTRIBUTES=${TEMPORAL_SEARCH_ATTRIBUTES:-$(sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$(dirname "${BASH_SOURCE[0]}")/search-attributes" | tr '\n' ' ')}
 ES_VERSION=${ES_VERSION:-8.19.7}
 ES_HEAP=${ES_HEAP:-512m}
 ES_JAVA_HOME=${ES_JAVA_HOME:-}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/email"
 )
@@ -27,12 +27,12 @@ func place(t *testing.T, s *shoptest.Shop, userID int64, items ...orders.Item) (
 	defer cancel()
 	id, err := s.Orders.ClaimOrderID(ctx, userID, "", nil)
 	require.NoError(t, err)
-	return s.Flows.Place(ctx, orders.PlaceInput{OrderID: id, UserID: userID, Items: items, ShippingAddress: addr, PaymentMethod: "credit_card"})
+	return s.Checkout.Place(ctx, orders.PlaceInput{OrderID: id, UserID: userID, Items: items, ShippingAddress: addr, PaymentMethod: "credit_card"})
 }
 
 func pay(t *testing.T, s *shoptest.Shop, r checkout.Reservation) {
 	t.Helper()
-	require.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, paidEvent(t, s, r)))
+	require.NoError(t, s.Checkout.PaymentEvent(context.Background(), r.OrderID, paidEvent(t, s, r)))
 }
 
 // paidEvent is Stripe's success for the order's full amount.
@@ -69,12 +69,12 @@ func TestCancelRacingPaymentIsAlwaysAnswered(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			cancelled[i] = s.Flows.Cancel(context.Background(), r.OrderID, checkout.CancelRequest{Reason: "changed my mind"})
+			cancelled[i] = s.Checkout.Cancel(context.Background(), r.OrderID, checkout.CancelRequest{Reason: "changed my mind"})
 			took[i] = time.Since(start)
 		}()
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, ev))
+			assert.NoError(t, s.Checkout.PaymentEvent(context.Background(), r.OrderID, ev))
 		}()
 	}
 	wg.Wait()
@@ -148,6 +148,13 @@ func TestCheckoutToPaid(t *testing.T) {
 	var res checkout.Result
 	require.NoError(t, run.Get(context.Background(), &res))
 	assert.Equal(t, orders.StatusPaid, res.Status)
+	// The same order placed again (a retried request) once its checkout has
+	// closed starts nothing: it answers how that checkout went.
+	again, err := s.Checkout.Place(context.Background(), orders.PlaceInput{OrderID: r.OrderID, UserID: user,
+		Items: []orders.Item{{ProductID: p.ID, Quantity: 2}}, ShippingAddress: addr, PaymentMethod: "credit_card"})
+	require.NoError(t, err)
+	assert.Equal(t, checkout.Reservation{OrderID: r.OrderID, Accepted: true}, again)
+	assert.Equal(t, int32(3), s.Stock(t, p.ID))
 	shoptest.RecordHistory(t, s.Temporal, run.GetID(), "../workflows/checkout/testdata/paid.json")
 	shoptest.RecordHistory(t, s.Temporal, email.WorkflowID(fmt.Sprintf("order-%d-confirmation", r.OrderID)), "../workflows/email/testdata/confirmation.json")
 }
@@ -156,7 +163,7 @@ func TestCheckoutToPaid(t *testing.T) {
 func TestConcurrentCheckoutsNeverOversell(t *testing.T) {
 	s := shoptest.New(t, time.Minute)
 	// 100 checkouts at once on a small test machine: correctness, not speed.
-	s.Flows.UpdateWait = 2 * time.Minute
+	s.Checkout.UpdateWait = 2 * time.Minute
 	p := s.Product(t, "HOT-1", 2500, 10)
 	users := make([]int64, 10)
 	for i := range users {
@@ -228,7 +235,7 @@ func TestPaymentTimeoutReleasesStock(t *testing.T) {
 	assert.Contains(t, strings.ToLower(string(msgs[0].Data)), "cancelled")
 
 	// A late success for the settled checkout changes nothing.
-	err = s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{Type: checkout.EventPaymentSucceeded, PaymentIntentID: r.PaymentIntentID})
+	err = s.Checkout.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{Type: checkout.EventPaymentSucceeded, PaymentIntentID: r.PaymentIntentID})
 	assert.ErrorIs(t, err, checkout.ErrClosed)
 	shoptest.RecordHistory(t, s.Temporal, checkout.WorkflowID(r.OrderID), "../workflows/checkout/testdata/timeout.json")
 }
@@ -250,7 +257,7 @@ func TestPaymentFailureReleasesStockAndRefusalIsSynchronous(t *testing.T) {
 	r, err = place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 2})
 	require.NoError(t, err)
 	require.True(t, r.Accepted)
-	require.NoError(t, s.Flows.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{
+	require.NoError(t, s.Checkout.PaymentEvent(context.Background(), r.OrderID, checkout.PaymentEvent{
 		EventID: "evt_fail", Type: checkout.EventPaymentFailed, PaymentIntentID: r.PaymentIntentID, Message: "Your card was declined."}))
 	o := s.WaitStatus(t, r.OrderID, orders.StatusPaymentFailed, 30*time.Second)
 	assert.Contains(t, o.StatusReason, "Your card was declined.")
@@ -267,20 +274,20 @@ func TestPaymentFailureReleasesStockAndRefusalIsSynchronous(t *testing.T) {
 // holding the caller.
 func TestPlaceWithoutWorkerAnswersInTime(t *testing.T) {
 	s := shoptest.NewWithoutWorker(t, time.Minute)
-	s.Flows.UpdateWait = 2 * time.Second
+	s.Checkout.UpdateWait = 2 * time.Second
 	user := s.User(t, "wendy")
 	p := s.Product(t, "WAIT-1", 1000, 1)
 	ctx := context.Background()
 	id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
 	require.NoError(t, err)
 	start := time.Now()
-	_, err = s.Flows.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, ShippingAddress: addr, PaymentMethod: "credit_card",
+	_, err = s.Checkout.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, ShippingAddress: addr, PaymentMethod: "credit_card",
 		Items: []orders.Item{{ProductID: p.ID, Quantity: 1}}})
 	assert.ErrorIs(t, err, checkout.ErrUnavailable)
 	assert.Less(t, time.Since(start), 10*time.Second)
 	// A cancel of that (started, never run) checkout waits no longer either.
 	start = time.Now()
-	err = s.Flows.Cancel(ctx, id, checkout.CancelRequest{})
+	err = s.Checkout.Cancel(ctx, id, checkout.CancelRequest{})
 	assert.ErrorIs(t, err, checkout.ErrUnavailable)
 	assert.Less(t, time.Since(start), 10*time.Second)
 }

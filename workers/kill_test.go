@@ -2,23 +2,28 @@ package workers_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enums "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/email"
 )
 
 // TestMain lets this test binary double as a worker process that a test
@@ -74,7 +79,16 @@ func TestWorkerKilledAfterPaymentIntent(t *testing.T) {
 	_ = child.Wait()
 
 	pay(t, s, r)
-	time.Sleep(time.Second)
+	// The signal is in the checkout's history, and no workflow task has
+	// run since: the payment waits in Temporal.
+	events := shoptest.History(t, s.Temporal, checkout.WorkflowID(r.OrderID), "").Events
+	signaled := slices.IndexFunc(events, func(e *historypb.HistoryEvent) bool {
+		return e.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+	})
+	require.NotEqual(t, -1, signaled, "the payment is recorded")
+	assert.False(t, slices.ContainsFunc(events[signaled:], func(e *historypb.HistoryEvent) bool {
+		return e.GetEventType() == enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+	}), "no worker has handled the payment")
 	o, err := s.Orders.Get(context.Background(), r.OrderID)
 	require.NoError(t, err)
 	assert.Equal(t, orders.StatusAwaitingPayment, o.Status, "no worker runs: the payment waits in Temporal")
@@ -82,10 +96,20 @@ func TestWorkerKilledAfterPaymentIntent(t *testing.T) {
 	s.StartWorker(t)
 	s.WaitStatus(t, r.OrderID, orders.StatusPaid, time.Minute)
 	assert.Len(t, s.Stripe.Requests("POST", "/v1/payment_intents"), 1, "exactly one PaymentIntent creation")
-	s.SMTP.WaitFor(t, 1, 30*time.Second)
-	time.Sleep(2 * time.Second)
+	// Once the checkout and its email workflow have closed, no other
+	// email can be on its way.
+	waitClosed(t, s, checkout.WorkflowID(r.OrderID))
+	waitClosed(t, s, email.WorkflowID(fmt.Sprintf("order-%d-confirmation", r.OrderID)))
 	assert.Len(t, s.SMTP.Messages(), 1, "exactly one confirmation email")
 	assert.Equal(t, int32(2), s.Stock(t, p.ID))
+}
+
+// waitClosed waits until the workflow has completed.
+func waitClosed(t *testing.T, s *shoptest.Shop, workflowID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, s.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil), workflowID)
 }
 
 // startChildWorker runs a worker of the shop in another process.

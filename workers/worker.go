@@ -2,10 +2,8 @@
 package workers
 
 import (
-	"context"
 	"time"
 
-	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
@@ -80,17 +78,4 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&ordersact.Activities{Store: d.Orders})
 	w.RegisterActivity(&paymentsact.Activities{Stripe: d.Stripe, Orders: d.Orders})
 	w.RegisterActivity(&emailact.Activities{Pool: d.Pool, Sender: d.Mail})
-}
-
-// StartCatalogImport starts (or joins, when one is already running) the
-// import of source. A finished import of the same source may run again:
-// upserts by SKU make the re-run harmless.
-func StartCatalogImport(ctx context.Context, c client.Client, taskQueue, source string, batchSize int, reindexSearch bool) (client.WorkflowRun, error) {
-	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       catalogimport.WorkflowID(source),
-		TaskQueue:                taskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowExecutionTimeout: 24 * time.Hour,
-	}, catalogimport.Name, catalogimport.Input{Source: source, BatchSize: batchSize, ReindexSearch: reindexSearch})
 }

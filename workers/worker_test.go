@@ -15,9 +15,9 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/catalog/demodata"
 	"github.com/shopkit/shop/internal/db/dbtest"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/catalogimport"
 )
 
@@ -38,7 +38,7 @@ func importFile(t *testing.T, c client.Client, queue, source string) (client.Wor
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run, err := workers.StartCatalogImport(ctx, c, queue, source, 5, false)
+	run, err := catalogimport.Start(ctx, c, queue, source, 5)
 	require.NoError(t, err)
 	var p catalogimport.Progress
 	require.NoError(t, run.Get(ctx, &p))
@@ -101,7 +101,7 @@ func TestMissingFileFailsClearly(t *testing.T) {
 	c, queue, _ := startWorker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run, err := workers.StartCatalogImport(ctx, c, queue, "/nonexistent/catalog.csv", 5, false)
+	run, err := catalogimport.Start(ctx, c, queue, "/nonexistent/catalog.csv", 5)
 	require.NoError(t, err)
 	err = run.Get(ctx, nil)
 	require.ErrorContains(t, err, "cannot read import file")

@@ -20,8 +20,8 @@ import (
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 )
 
@@ -161,7 +161,7 @@ func TestCheckoutRidesOutALostConnection(t *testing.T) {
 			require.NoError(t, err)
 
 			d.arm(couponCheck)
-			res, err := s.Flows.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, CouponCode: "DROP20",
+			res, err := s.Checkout.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, CouponCode: "DROP20",
 				Items: []orders.Item{{ProductID: p.ID, Quantity: 1}}, ShippingAddress: "2 Side St, Springfield", PaymentMethod: "credit_card"})
 			require.NoError(t, err)
 			require.Nil(t, res.Rejection, "rejected: %+v", res.Rejection)

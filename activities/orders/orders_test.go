@@ -13,7 +13,7 @@ import (
 	ordersact "github.com/shopkit/shop/activities/orders"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 // activityEnv runs the order activities against the shop's store.

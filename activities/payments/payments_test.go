@@ -15,7 +15,7 @@ import (
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
-	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 func TestCreatePaymentIntentAgainstStripeMock(t *testing.T) {

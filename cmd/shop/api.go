@@ -24,7 +24,8 @@ import (
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
-	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/refund"
 )
 
 func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -76,23 +77,26 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	couponStore := coupons.NewStore(pool)
 	carts := cart.NewStore(pool, couponStore)
 	handler, err := api.NewHandler(api.Deps{
-		Logger:              log,
-		Catalog:             catalog.NewStore(pool),
-		Search:              backend,
-		Cache:               cache.New(rdb, cache.Prefix, log),
-		Identity:            ids,
-		Limiter:             ratelimit.NewLimiter(rdb, "shop:rl:"),
-		Limits:              limits,
-		CORSOrigins:         cfg.CORSOrigins,
-		TrustProxyHeaders:   cfg.TrustProxyHeaders,
-		Ready:               ready,
-		Cart:                carts,
-		Coupons:             couponStore,
-		Shipping:            cfg.ShippingMethods,
-		TaxRates:            cfg.TaxRates,
-		DefaultCountry:      cfg.DefaultCountry,
-		Orders:              newOrderStore(pool, couponStore, carts, cfg),
-		OrderFlows:          &workers.Orders{Client: tc, TaskQueue: cfg.TemporalTaskQueue, PaymentTimeout: cfg.PaymentTimeout},
+		Logger:            log,
+		Catalog:           catalog.NewStore(pool),
+		Search:            backend,
+		Cache:             cache.New(rdb, cache.Prefix, log),
+		Identity:          ids,
+		Limiter:           ratelimit.NewLimiter(rdb, "shop:rl:"),
+		Limits:            limits,
+		CORSOrigins:       cfg.CORSOrigins,
+		TrustProxyHeaders: cfg.TrustProxyHeaders,
+		Ready:             ready,
+		Cart:              carts,
+		Coupons:           couponStore,
+		Shipping:          cfg.ShippingMethods,
+		TaxRates:          cfg.TaxRates,
+		DefaultCountry:    cfg.DefaultCountry,
+		Orders:            newOrderStore(pool, couponStore, carts, cfg),
+		OrderFlows: api.Workflows{
+			CheckoutFlows: &checkout.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, PaymentTimeout: cfg.PaymentTimeout},
+			RefundFlows:   &refund.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue},
+		},
 		StripeEvents:        payments.NewEvents(pool),
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
 	})

@@ -12,7 +12,6 @@ import (
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/temporalclient"
-	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/catalogimport"
 )
 
@@ -44,7 +43,7 @@ func importCatalog(ctx context.Context, cfg *config.Config, log *slog.Logger, na
 		return err
 	}
 	defer tc.Close()
-	run, err := workers.StartCatalogImport(ctx, tc, cfg.TemporalTaskQueue, source, *batch, cfg.SearchBackend == "elasticsearch")
+	run, err := catalogimport.Start(ctx, tc, cfg.TemporalTaskQueue, source, *batch)
 	if err != nil {
 		return fmt.Errorf("start import: %w", err)
 	}

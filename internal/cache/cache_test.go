@@ -87,7 +87,10 @@ func TestConcurrentColdKeyLoadsOnce(t *testing.T) {
 	var n atomic.Int64
 	load := func(context.Context) ([]byte, error) {
 		n.Add(1)
-		time.Sleep(200 * time.Millisecond) // every caller arrives while the load runs
+		// Every caller has missed, and so joins this load or finds its value.
+		if err := until(func() bool { return c.misses.Load() == 100 }); err != nil {
+			return nil, err
+		}
 		return []byte("cold"), nil
 	}
 	runConcurrently(t, 100, func(int) (*Cache, func(context.Context) ([]byte, error)) { return c, load })
@@ -101,7 +104,9 @@ func TestTwoProcessesShareOneLoad(t *testing.T) {
 	var n atomic.Int64
 	load := func(context.Context) ([]byte, error) {
 		n.Add(1)
-		time.Sleep(200 * time.Millisecond)
+		if err := until(func() bool { return a.misses.Load()+b.misses.Load() == 100 }); err != nil {
+			return nil, err
+		}
 		return []byte("cold"), nil
 	}
 	runConcurrently(t, 100, func(i int) (*Cache, func(context.Context) ([]byte, error)) {
@@ -112,6 +117,22 @@ func TestTwoProcessesShareOneLoad(t *testing.T) {
 	})
 	assert.LessOrEqual(t, n.Load(), int64(2))
 	t.Logf("loads across two instances: %d", n.Load())
+}
+
+// until blocks until cond holds, or answers an error after a bound; for
+// loaders, which run outside the test's goroutine.
+func until(cond func() bool) error {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return errors.New("condition not met within 10s")
+		}
+	}
+	return nil
 }
 
 // runConcurrently starts n GetOrLoad calls on one cold key at once and checks they all get the value.
@@ -288,7 +309,8 @@ func TestCallerCancelDoesNotFailSharedLoad(t *testing.T) {
 		assert.NoError(t, err)
 		resB <- v
 	}()
-	time.Sleep(50 * time.Millisecond) // let B join the flight
+	// B has missed: it joins the flight A started (still blocked on release).
+	require.Eventually(t, func() bool { return c.misses.Load() == 2 }, 5*time.Second, time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-errA, context.Canceled)
 	close(release)

@@ -20,8 +20,8 @@ import (
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/pricing"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/validation"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 type env struct {

@@ -32,10 +32,10 @@ var (
 	ErrCodeTaken = errors.New("coupon code is already in use")
 )
 
-// Kinds of coupon.
+// Kinds of coupon (pricing's).
 const (
-	KindPercent = "percent"
-	KindFixed   = "fixed"
+	KindPercent = pricing.CouponPercent
+	KindFixed   = pricing.CouponFixed
 )
 
 // Querier is a pool, a connection or a transaction, so that checkout can
@@ -49,7 +49,7 @@ type Querier interface {
 // Coupon is a stored coupon with its usage.
 type Coupon struct {
 	Code           string
-	Kind           string
+	Kind           pricing.CouponKind
 	PercentBP      int64       // basis points; percent coupons
 	AmountOff      money.Money // fixed coupons
 	MinSubtotal    money.Money // Amount 0: no minimum
@@ -97,7 +97,7 @@ func NormalizeCode(code string) string { return strings.ToUpper(strings.TrimSpac
 
 // validate normalises d and turns it into the stored form.
 func (d Draft) validate() (Coupon, error) {
-	c := Coupon{Code: NormalizeCode(d.Code), Kind: strings.ToLower(strings.TrimSpace(d.Kind)),
+	c := Coupon{Code: NormalizeCode(d.Code), Kind: pricing.CouponKind(strings.ToLower(strings.TrimSpace(d.Kind))),
 		StartsAt: d.StartsAt, EndsAt: d.EndsAt, MaxUses: d.MaxUses, MaxUsesPerUser: d.MaxUsesPerUser, Active: true}
 	if !codeRE.MatchString(c.Code) {
 		return c, validation.New("code", "must be 2-32 characters of A-Z, 0-9, '_' or '-'")

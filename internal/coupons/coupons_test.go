@@ -115,7 +115,7 @@ func TestCreateAndList(t *testing.T) {
 	c, err = s.Create(ctx, coupons.Draft{Code: "HALFTEN", PercentOff: "12.5", MinSubtotal: usd(5000),
 		StartsAt: now, EndsAt: now.Add(48 * time.Hour), MaxUses: 10, MaxUsesPerUser: 1})
 	require.NoError(t, err, "the kind follows from the amount given")
-	assert.Equal(t, "percent", c.Kind)
+	assert.Equal(t, coupons.KindPercent, c.Kind)
 	assert.Equal(t, int64(1250), c.PercentBP)
 	assert.Equal(t, usd(5000), c.MinSubtotal)
 	assert.True(t, c.StartsAt.Equal(now))

@@ -19,8 +19,8 @@ import (
 	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/validation"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 // How a connection is lost.

@@ -303,7 +303,7 @@ func (s *Store) FailRefund(ctx context.Context, id int64, note string) error {
 	return s.setRefundStatus(ctx, id, RefundFailed, note)
 }
 
-func (s *Store) setRefundStatus(ctx context.Context, id int64, status, lastErr string) error {
+func (s *Store) setRefundStatus(ctx context.Context, id int64, status RefundStatus, lastErr string) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil || r.Status == status {
@@ -316,7 +316,7 @@ func (s *Store) setRefundStatus(ctx context.Context, id int64, status, lastErr s
 			id, status, lastErr); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, r.OrderID, "refund_"+status, fmt.Sprintf("refund %d: %s", id, cmp.Or(lastErr, status)))
+		return addEvent(ctx, tx, r.OrderID, "refund_"+string(status), fmt.Sprintf("refund %d: %s", id, cmp.Or(lastErr, string(status))))
 	})
 }
 

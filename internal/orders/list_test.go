@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 // itemQueries counts the statements that read order_items.

@@ -138,19 +138,22 @@ type Refund struct {
 	Currency       string
 	Reason         string // for people; code finds a refund by Kind, never by Reason
 	Kind           string // what opened it: RefundKindRequested or RefundKindCancellation
-	Status         string // pending, succeeded, needs_attention, failed
+	Status         RefundStatus
 	StripeRefundID string
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
+// RefundStatus is where a refund is.
+type RefundStatus string
+
 // Refund statuses.
 const (
-	RefundPending        = "pending"
-	RefundSucceeded      = "succeeded"
-	RefundNeedsAttention = "needs_attention"
-	RefundFailed         = "failed"
+	RefundPending        RefundStatus = "pending"
+	RefundSucceeded      RefundStatus = "succeeded"
+	RefundNeedsAttention RefundStatus = "needs_attention"
+	RefundFailed         RefundStatus = "failed"
 )
 
 // Refund kinds: what opened the refund.

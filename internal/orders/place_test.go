@@ -11,8 +11,8 @@ import (
 	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/validation"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 func fieldOf(t *testing.T, err error) string {

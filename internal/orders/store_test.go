@@ -12,8 +12,8 @@ import (
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/shoptest"
 	"github.com/shopkit/shop/internal/validation"
+	"github.com/shopkit/shop/workers/shoptest"
 )
 
 func placeInput(t *testing.T, s *shoptest.Shop, user int64, items ...orders.Item) orders.PlaceInput {

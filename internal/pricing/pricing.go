@@ -60,11 +60,20 @@ type Line struct {
 	UnitPrice int64 // minor units of the quote's currency
 }
 
+// CouponKind is how a coupon discounts.
+type CouponKind string
+
+// Coupon kinds.
+const (
+	CouponPercent CouponKind = "percent" // PercentBP of the subtotal
+	CouponFixed   CouponKind = "fixed"   // AmountOff
+)
+
 // Coupon is the pricing side of a coupon; validity windows and usage limits
 // are checked by whoever loads it.
 type Coupon struct {
 	Code        string
-	Kind        string // "percent" or "fixed"
+	Kind        CouponKind
 	PercentBP   int64  // basis points, 1000 = 10%
 	AmountOff   int64  // minor units, fixed coupons
 	Currency    string // of AmountOff and MinSubtotal
@@ -187,7 +196,7 @@ func Compute(in Input) (Quote, error) {
 }
 
 func discount(c *Coupon, currency string, subtotal int64) (int64, error) {
-	if (c.Kind == "fixed" || c.MinSubtotal > 0) && c.Currency != "" && c.Currency != currency {
+	if (c.Kind == CouponFixed || c.MinSubtotal > 0) && c.Currency != "" && c.Currency != currency {
 		return 0, fmt.Errorf("%w: coupon %s is for %s orders", ErrCouponNotApplicable, c.Code, c.Currency)
 	}
 	if subtotal < c.MinSubtotal {
@@ -195,9 +204,9 @@ func discount(c *Coupon, currency string, subtotal int64) (int64, error) {
 			c.Code, money.Money{Amount: c.MinSubtotal, Currency: currency})
 	}
 	switch c.Kind {
-	case "percent":
+	case CouponPercent:
 		return min(subtotal, mulDivRound(subtotal, c.PercentBP, 10_000)), nil
-	case "fixed":
+	case CouponFixed:
 		return min(subtotal, c.AmountOff), nil
 	}
 	return 0, fmt.Errorf("pricing: coupon %s has unknown kind %q", c.Code, c.Kind)

@@ -17,19 +17,15 @@ import (
 	"github.com/shopkit/shop/internal/testenv"
 )
 
-// waitUnlocked polls until id's lock has ended, failing after a bound.
+// waitUnlocked waits until id's lock has ended, failing after a bound.
 func waitUnlocked(t *testing.T, lo *ratelimit.Lockout, id string) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		d, err := lo.Locked(context.Background(), id)
-		require.NoError(t, err)
-		if d == 0 {
-			return
-		}
-		require.True(t, time.Now().Before(deadline), "still locked for %v", d)
-		time.Sleep(min(d, 20*time.Millisecond))
-	}
+	var d time.Duration
+	var err error
+	require.Eventually(t, func() bool {
+		d, err = lo.Locked(context.Background(), id)
+		return err == nil && d == 0
+	}, 2*time.Second, 10*time.Millisecond, "still locked for %v (%v)", d, err)
 }
 
 func TestLockoutLocksAtThresholdAndResets(t *testing.T) {
@@ -132,7 +128,9 @@ func TestLockoutCapsAtMaxLock(t *testing.T) {
 func TestLockoutForgetsFailuresOutsideWindow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	lo := ratelimit.NewLockout(testenv.Redis(t), testenv.UniqueName("lotest:"),
+	rdb := testenv.Redis(t)
+	prefix := testenv.UniqueName("lotest:")
+	lo := ratelimit.NewLockout(rdb, prefix,
 		ratelimit.LockoutPolicy{Threshold: 3, Window: 150 * time.Millisecond, BaseLock: time.Minute})
 	const id = "erin"
 
@@ -141,7 +139,10 @@ func TestLockoutForgetsFailuresOutsideWindow(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, d)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The failures' set expires with the window after the last failure.
+	failures := prefix + "{" + hashOf(id) + "}:f"
+	require.Eventually(t, func() bool { return rdb.Exists(ctx, failures).Val() == 0 },
+		2*time.Second, 10*time.Millisecond, "the failures outlived their window")
 	d, err := lo.Fail(ctx, id)
 	require.NoError(t, err)
 	assert.Zero(t, d, "the first two failures fell out of the window")

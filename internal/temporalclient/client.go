@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 )
 
 // Options selects the Temporal frontend and namespace.
@@ -42,4 +44,17 @@ func Lazy(o Options) (client.Client, error) {
 		return nil, fmt.Errorf("temporal: %w", err)
 	}
 	return c, nil
+}
+
+// StartOnce are the options that start the workflow id, a business id, at
+// most once: a repeated start joins the running workflow and never starts a
+// second one, not even after the first has closed.
+func StartOnce(id, taskQueue string, attrs ...temporal.SearchAttributeUpdate) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+	}
 }

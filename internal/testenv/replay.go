@@ -19,9 +19,16 @@ import (
 // activity call without a timeout and bounded retries (failure.BoundsGuard).
 func ReplayHistories(t *testing.T, fn any, name string) {
 	t.Helper()
-	files, err := filepath.Glob("testdata/*.json")
+	ReplayHistoryFiles(t, "testdata/*.json", fn, name)
+}
+
+// ReplayHistoryFiles is ReplayHistories for the histories matching pattern,
+// for a package with several workflows.
+func ReplayHistoryFiles(t *testing.T, pattern string, fn any, name string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no recorded histories in testdata/ (%v)", err)
+		t.Fatalf("no recorded histories match %s (%v)", pattern, err)
 	}
 	for _, f := range files {
 		r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{

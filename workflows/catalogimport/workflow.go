@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	catalogact "github.com/shopkit/shop/activities/catalog"
-	"github.com/shopkit/shop/workflows/searchsync"
 )
 
 // Name is the workflow type shown in the Temporal UI.
@@ -35,9 +33,6 @@ type Input struct {
 	// Source is a file path the worker can read, or catalogact.DemoSource.
 	Source    string
 	BatchSize int
-	// ReindexSearch rebuilds the Elasticsearch index when the import changed
-	// anything (set when Elasticsearch is the search backend).
-	ReindexSearch bool
 	// Resume carries progress across continue-as-new; callers leave it nil.
 	Resume *Progress
 }
@@ -102,7 +97,7 @@ func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 	for batches := 0; p.Processed < p.TotalRows; batches++ {
 		if batches == batchesPerRun {
 			return p, workflow.NewContinueAsNewError(ctx, Workflow, Input{Source: in.Source, BatchSize: size,
-				ReindexSearch: in.ReindexSearch, Resume: &p})
+				Resume: &p})
 		}
 		to := min(p.Processed+size, p.TotalRows)
 		var res catalogact.BatchResult
@@ -123,27 +118,9 @@ func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 			}
 		}
 	}
-	if in.ReindexSearch && p.Inserted+p.Updated > 0 {
-		startReindex(ctx)
-	}
 	p.Done = true
 	p.CompletedAt = workflow.Now(ctx)
 	workflow.GetLogger(ctx).Info("catalog import finished", "source", in.Source, "rows", p.TotalRows,
 		"inserted", p.Inserted, "updated", p.Updated, "unchanged", p.Unchanged, "failed", p.Failed)
 	return p, nil
-}
-
-// startReindex starts the search reindex as an abandoned child: the import
-// does not wait for it. A reindex already running picks the imported rows up
-// in its catch-up, so "already started" is fine.
-func startReindex(ctx workflow.Context) {
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            searchsync.ReindexWorkflowID,
-		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	})
-	child := workflow.ExecuteChildWorkflow(cctx, searchsync.ReindexName, searchsync.ReindexInput{})
-	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Info("search reindex not started by the import", "error", err)
-	}
 }

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	catalogact "github.com/shopkit/shop/activities/catalog"
-	"github.com/shopkit/shop/workflows/searchsync"
 )
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
@@ -109,20 +108,4 @@ func TestLongImportsContinueAsNew(t *testing.T) {
 	require.NotNil(t, next.Resume)
 	assert.Equal(t, batchesPerRun, next.Resume.Processed)
 	assert.Equal(t, rows, next.Resume.TotalRows)
-}
-
-func TestAnImportThatChangedRowsStartsASearchReindex(t *testing.T) {
-	env := newEnv(t)
-	var a *catalogact.Activities
-	env.OnActivity(a.InspectCatalogFile, mock.Anything, mock.Anything).Return(catalogact.InspectResult{Rows: 2, Checksum: "c"}, nil)
-	env.OnActivity(a.ImportCatalogBatch, mock.Anything, mock.Anything).Return(catalogact.BatchResult{Updated: 2}, nil)
-	started := 0
-	env.RegisterWorkflowWithOptions(func(workflow.Context, searchsync.ReindexInput) (searchsync.ReindexProgress, error) {
-		started++
-		return searchsync.ReindexProgress{Phase: "done"}, nil
-	}, workflow.RegisterOptions{Name: searchsync.ReindexName})
-
-	env.ExecuteWorkflow(Workflow, Input{Source: "f.json", ReindexSearch: true})
-	require.NoError(t, env.GetWorkflowError())
-	assert.Equal(t, 1, started)
 }

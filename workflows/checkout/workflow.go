@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	emailact "github.com/shopkit/shop/activities/email"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	"github.com/shopkit/shop/internal/failure"
@@ -21,6 +20,7 @@ import (
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/searchattr"
 	"github.com/shopkit/shop/workflows/email"
 )
 
@@ -45,16 +45,12 @@ const (
 	EventPaymentCanceled  = "payment_intent.canceled"
 )
 
-// Search attributes that let operators filter orders in the Temporal UI.
+// ErrClosed and ErrUnavailable are orders.ErrClosed and
+// orders.ErrUnavailable, which the checkout and refund clients answer.
 var (
-	CustomerID  = temporal.NewSearchAttributeKeyKeyword("CustomerId")
-	OrderID     = temporal.NewSearchAttributeKeyKeyword("OrderId")
-	OrderStatus = temporal.NewSearchAttributeKeyKeyword("OrderStatus")
+	ErrClosed      = orders.ErrClosed
+	ErrUnavailable = orders.ErrUnavailable
 )
-
-// ErrClosed is answered to a signal or update for a checkout (or refund)
-// workflow that has already finished.
-var ErrClosed = errors.New("the workflow has already finished")
 
 // Error types answered to a cancel: it lost the race to the payment, or
 // the checkout failed before settling (visible to staff in Temporal).
@@ -62,10 +58,6 @@ const (
 	ErrTypePaidFirst = "OrderPaidFirst"
 	ErrTypeUnsettled = "CheckoutUnsettled"
 )
-
-// ErrUnavailable means Temporal could not be reached to start or talk to
-// an order's workflow; the request may be retried (with its Idempotency-Key).
-var ErrUnavailable = errors.New("orders are temporarily unavailable; try again shortly")
 
 // clientSecretWait bounds how long the reservation answer waits for the
 // PaymentIntent, so a Stripe outage does not hold the shopper's request.
@@ -110,9 +102,25 @@ type CancelRequest struct {
 	By string
 }
 
+// Stage is where a checkout is.
+type Stage string
+
+// Stages, in order.
+const (
+	StagePlacing         Stage = "placing"
+	StageAwaitingPayment Stage = "awaiting_payment"
+	StageSettling        Stage = "settling"
+	StageDone            Stage = "done"
+)
+
+// statusRejected is the OrderStatus search attribute of a checkout that
+// refused its order; otherwise it is the stage while placing, then the
+// order's status.
+const statusRejected = "rejected"
+
 // State answers StatusQuery.
 type State struct {
-	Stage           string // placing, awaiting_payment, settling, done
+	Stage           Stage
 	Status          orders.Status
 	Reason          string
 	PaymentIntentID string
@@ -139,7 +147,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	// Buffered, so a cancel handler never blocks on a checkout that has
 	// stopped listening (the payment won the race).
-	c := &checkout{in: in, state: State{Stage: "placing"}, cancels: workflow.NewBufferedChannel(ctx, 1)}
+	c := &checkout{in: in, state: State{Stage: StagePlacing}, cancels: workflow.NewBufferedChannel(ctx, 1)}
 	if err := c.registerHandlers(ctx); err != nil {
 		return Result{}, err
 	}
@@ -195,11 +203,11 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 			c.cancelling = true
 			c.cancels.SendAsync(r)
 		}
-		if err := workflow.Await(ctx, func() bool { return c.state.Stage == "done" || c.finished }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return c.state.Stage == StageDone || c.finished }); err != nil {
 			return c.state, err
 		}
 		switch {
-		case c.state.Stage != "done":
+		case c.state.Stage != StageDone:
 			return c.state, temporal.NewNonRetryableApplicationError(
 				"the checkout stopped before the order was settled; staff have been alerted", ErrTypeUnsettled, nil)
 		case c.state.Status == orders.StatusPaid:
@@ -210,7 +218,7 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 		return c.state, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r CancelRequest) error {
 		// A repeated cancel while the first settles joins it.
-		if c.state.Stage != "awaiting_payment" && (c.state.Stage != "settling" || !c.cancelling) {
+		if c.state.Stage != StageAwaitingPayment && (c.state.Stage != StageSettling || !c.cancelling) {
 			return fmt.Errorf("%w: the order is %s", orders.ErrNotCancellable, c.stateName())
 		}
 		return nil
@@ -218,13 +226,13 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 }
 
 func (c *checkout) stateName() string {
-	if c.state.Stage == "settling" {
+	if c.state.Stage == StageSettling {
 		return "being settled"
 	}
 	if c.state.Status != "" {
 		return string(c.state.Status)
 	}
-	return c.state.Stage
+	return string(c.state.Stage)
 }
 
 func (c *checkout) run(ctx workflow.Context) (Result, error) {
@@ -233,15 +241,15 @@ func (c *checkout) run(ctx workflow.Context) (Result, error) {
 	err := workflow.ExecuteActivity(withRetries(ctx, time.Minute, placeWindow), oa.PlaceOrder, c.in.Order).Get(ctx, &c.placed)
 	if rej, ok := ordersact.RejectionOf(err); ok {
 		c.answer, c.reserved = Reservation{OrderID: id, Rejection: &rej}, true
-		c.state = State{Stage: "done", Reason: rej.Message}
-		c.setStatus(ctx, "rejected")
+		c.state = State{Stage: StageDone, Reason: rej.Message}
+		c.setStatus(ctx, statusRejected)
 		return Result{OrderID: id, Rejection: &rej, Reason: rej.Message}, nil
 	}
 	if err != nil {
 		return Result{OrderID: id}, err
 	}
 	c.answer, c.reserved = Reservation{OrderID: id, Accepted: true}, true
-	c.state = State{Stage: "awaiting_payment", Status: orders.StatusAwaitingPayment}
+	c.state = State{Stage: StageAwaitingPayment, Status: orders.StatusAwaitingPayment}
 	c.setStatus(ctx, string(orders.StatusAwaitingPayment))
 
 	// From here on the order holds stock: however the wait ends, even by an
@@ -386,7 +394,7 @@ func (c *checkout) flag(ctx workflow.Context, note string) {
 func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason string) (Result, error) {
 	var oa *ordersact.Activities
 	var pa *paymentsact.Activities
-	c.state.Stage = "settling"
+	c.state.Stage = StageSettling
 	actx := withRetries(ctx, 30*time.Second, settleWindow)
 	if status != orders.StatusPaid && c.pi.ID != "" {
 		var cr paymentsact.CancelResult
@@ -424,24 +432,10 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 			kind, key = mail.KindPaymentFailed, fmt.Sprintf("order-%d-payment-failed", id)
 		}
 	}
-	c.state = State{Stage: "done", Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
+	c.state = State{Stage: StageDone, Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
 	c.setStatus(ctx, string(status))
-	SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
+	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
 	return Result{OrderID: id, Status: status, Reason: reason}, nil
-}
-
-// SendOrderEmail starts the email about an order event; the key makes it
-// go out at most once. Email trouble never fails the order.
-func SendOrderEmail(ctx workflow.Context, req ordersact.EmailRequest) {
-	var oa *ordersact.Activities
-	var in emailact.Input
-	if err := workflow.ExecuteActivity(withRetries(ctx, 30*time.Second, settleWindow), oa.OrderEmail, req).Get(ctx, &in); err != nil {
-		workflow.GetLogger(ctx).Error("order email not prepared", "key", req.Key, "error", err)
-		return
-	}
-	if err := email.Start(ctx, in); err != nil {
-		workflow.GetLogger(ctx).Error("order email not started", "key", req.Key, "error", err)
-	}
 }
 
 func cancellationReason(s orders.Status) string {
@@ -452,7 +446,7 @@ func cancellationReason(s orders.Status) string {
 }
 
 func (c *checkout) setStatus(ctx workflow.Context, s string) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, OrderStatus.ValueSet(s)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(s)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
-	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/internal/searchattr"
+	"github.com/shopkit/shop/workflows/email"
 )
 
 // Workflow names and the operators' signal.
@@ -58,7 +59,7 @@ type Resolution struct {
 
 // Result is how the refund ended.
 type Result struct {
-	Status         string
+	Status         orders.RefundStatus
 	StripeRefundID string
 }
 
@@ -74,7 +75,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	var oa *ordersact.Activities
 	var pa *paymentsact.Activities
 	status := orders.RefundPending
-	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (string, error) { return status, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (orders.RefundStatus, error) { return status, nil }); err != nil {
 		return Result{}, err
 	}
 	book := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -105,7 +106,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		if err := workflow.ExecuteActivity(book, oa.FlagRefund, ordersact.RefundUpdate{RefundID: in.RefundID, Note: err.Error()}).Get(ctx, nil); err != nil {
 			return Result{}, err
 		}
-		setStatus(ctx, "refund_needs_attention")
+		setStatus(ctx, status)
 		workflow.GetLogger(ctx).Error("refund needs an operator: send the resolve signal", "refund", in.RefundID, "error", err)
 		var r Resolution
 		for r.Action != ActionRetry && r.Action != ActionMarkRefunded && r.Action != ActionGiveUp {
@@ -117,14 +118,14 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		case ActionGiveUp:
 			status = orders.RefundFailed
 			err := workflow.ExecuteActivity(book, oa.FailRefund, ordersact.RefundUpdate{RefundID: in.RefundID, Note: "given up: " + r.Note}).Get(ctx, nil)
-			setStatus(ctx, "refund_failed")
+			setStatus(ctx, status)
 			return Result{Status: status}, err
 		}
 		status = orders.RefundPending
 		if err := workflow.ExecuteActivity(book, oa.ReopenRefund, ordersact.RefundUpdate{RefundID: in.RefundID}).Get(ctx, nil); err != nil {
 			return Result{}, err
 		}
-		setStatus(ctx, "refund_pending")
+		setStatus(ctx, status)
 	}
 }
 
@@ -133,14 +134,22 @@ func complete(ctx, book workflow.Context, in Input, stripeID, note string) (Resu
 	if err := workflow.ExecuteActivity(book, oa.CompleteRefund, ordersact.RefundUpdate{RefundID: in.RefundID, StripeRefundID: stripeID, Note: note}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
-	setStatus(ctx, "refund_succeeded")
-	checkout.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindRefundIssued,
+	setStatus(ctx, orders.RefundSucceeded)
+	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindRefundIssued,
 		Key: fmt.Sprintf("refund-%d-issued", in.RefundID), Reason: note, Amount: in.Amount})
 	return Result{Status: orders.RefundSucceeded, StripeRefundID: stripeID}, nil
 }
 
-func setStatus(ctx workflow.Context, s string) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, checkout.OrderStatus.ValueSet(s)); err != nil {
+// orderStatus is the OrderStatus search attribute of a refund in status s
+// (refund_pending, ...).
+func orderStatus(s orders.RefundStatus) string { return "refund_" + string(s) }
+
+func setStatus(ctx workflow.Context, s orders.RefundStatus) {
+	upsertStatus(ctx, orderStatus(s))
+}
+
+func upsertStatus(ctx workflow.Context, s string) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(s)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
 }
@@ -167,8 +176,8 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 	if err := workflow.ExecuteActivity(actx, oa.CancelPaidOrder, ordersact.CancelPaidInput{OrderID: in.OrderID, Reason: in.Reason, By: in.By}).Get(ctx, &r); err != nil {
 		return r, err
 	}
-	setStatus(ctx, string(orders.StatusCancelled))
-	checkout.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindOrderCancelled,
+	upsertStatus(ctx, string(orders.StatusCancelled))
+	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindOrderCancelled,
 		Key: fmt.Sprintf("order-%d-cancelled", in.OrderID), Reason: in.Reason})
 	if r.ID == 0 {
 		return r, nil
@@ -179,8 +188,8 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		WorkflowID:            WorkflowID(r.ID),
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(checkout.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
-			checkout.OrderStatus.ValueSet("refund_pending")),
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
+			searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending))),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, Name, Input{RefundID: r.ID, OrderID: in.OrderID, Amount: r.Amount, PaymentIntentID: in.PaymentIntentID})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {

@@ -71,7 +71,7 @@ func TestRefusedRefundWaitsForAnOperatorThenRetries(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(StatusQuery)
 		require.NoError(t, err)
-		var st string
+		var st orders.RefundStatus
 		require.NoError(t, v.Get(&st))
 		assert.Equal(t, orders.RefundNeedsAttention, st)
 		env.SignalWorkflow(ResolveSignal, Resolution{Action: "nonsense"}) // ignored

@@ -35,6 +35,8 @@ import (
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/refund"
 )
 
 // WebhookSecret signs the webhooks of tests.
@@ -71,7 +73,8 @@ type Shop struct {
 	Orders   *orders.Store
 	Temporal client.Client
 	Queue    string
-	Flows    *workers.Orders
+	Checkout *checkout.Client
+	Refunds  *refund.Client
 	Stripe   *Recorder
 	SMTP     *mailtest.Server
 	// PaymentTimeout is given to new checkouts.
@@ -104,7 +107,8 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 		Temporal: testenv.Temporal(t), Queue: testenv.UniqueName("test-orders-"),
 		Stripe: NewRecorder(t, StripeMockURL()), SMTP: mailtest.Start(t), PaymentTimeout: paymentTimeout,
 	}
-	s.Flows = &workers.Orders{Client: s.Temporal, TaskQueue: s.Queue, PaymentTimeout: paymentTimeout}
+	s.Checkout = &checkout.Client{Temporal: s.Temporal, TaskQueue: s.Queue, PaymentTimeout: paymentTimeout}
+	s.Refunds = &refund.Client{Temporal: s.Temporal, TaskQueue: s.Queue}
 	return s
 }
 

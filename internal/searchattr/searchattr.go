@@ -1,0 +1,36 @@
+// Package searchattr names the Temporal search attributes of the order
+// workflows, once: the workflows and their clients set them, operators
+// filter on them in the Temporal UI, and deploy/stack.sh registers them from
+// deploy/search-attributes, which is generated from All.
+package searchattr
+
+//go:generate go run ./gen ../../deploy/search-attributes
+
+import (
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// The keys.
+var (
+	CustomerID  = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+	OrderID     = temporal.NewSearchAttributeKeyKeyword("OrderId")
+	OrderStatus = temporal.NewSearchAttributeKeyKeyword("OrderStatus")
+)
+
+// All lists every key, as a namespace must register them.
+var All = []temporal.SearchAttributeKey{CustomerID, OrderID, OrderStatus}
+
+// File answers deploy/search-attributes: All as the Temporal CLI takes
+// them (Name=Type, e.g. OrderId=Keyword), one per line, after a comment.
+func File() string {
+	var b strings.Builder
+	b.WriteString("# Generated from internal/searchattr by `go generate ./internal/searchattr`; do not edit.\n")
+	b.WriteString("# deploy/stack.sh registers these search attributes (Name=Type) in the Temporal namespace.\n")
+	for _, k := range All {
+		// IndexedValueType's String is "Keyword", "Int", ... as the CLI wants.
+		b.WriteString(k.GetName() + "=" + k.GetValueType().String() + "\n")
+	}
+	return b.String()
+}
