@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/validation"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/refund"
@@ -35,7 +36,6 @@ type OrderFlows interface {
 type CheckoutFlows interface {
 	Place(ctx context.Context, in orders.PlaceInput) (checkout.Reservation, error)
 	Cancel(ctx context.Context, orderID int64, r checkout.CancelRequest) error
-	PaymentSecret(ctx context.Context, orderID int64) (string, error)
 	PaymentEvent(ctx context.Context, orderID int64, ev checkout.PaymentEvent) error
 }
 
@@ -57,11 +57,17 @@ type Workflows struct {
 // empty means none.
 var idempotencyKeyPattern = regexp.MustCompile(`^[\x20-\x7e]{0,255}$`)
 
+// PaymentIntents reads PaymentIntents at Stripe (payments.Stripe).
+type PaymentIntents interface {
+	GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+}
+
 // OrderServer implements shop.order.v1.OrderService.
 type OrderServer struct {
 	Orders   *orders.Store
 	Flows    OrderFlows
 	Identity *identity.Service
+	Payments PaymentIntents // nil: orders answer without a client secret
 }
 
 func isStaff(p identity.Principal) bool {
@@ -123,10 +129,10 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 		return nil, err
 	}
 	out := orderPB(o)
-	out.ClientSecret = res.ClientSecret
 	if out.PaymentIntentId == "" {
 		out.PaymentIntentId = res.PaymentIntentID
 	}
+	out.ClientSecret = s.clientSecret(ctx, o.ID, out.PaymentIntentId)
 	return connect.NewResponse(&orderv1.CreateOrderResponse{Order: out}), nil
 }
 
@@ -204,12 +210,25 @@ func (s *OrderServer) GetOrder(ctx context.Context, req *connect.Request[orderv1
 	}
 	out := orderPB(o)
 	if o.Status == orders.StatusAwaitingPayment && o.UserID == p.UserID {
-		if out.ClientSecret, err = s.Flows.PaymentSecret(ctx, o.ID); err != nil {
-			// The order itself is still worth answering.
-			slog.WarnContext(ctx, "client secret not read from the checkout", "order_id", o.ID, "error", err)
-		}
+		out.ClientSecret = s.clientSecret(ctx, o.ID, o.PaymentIntentID)
 	}
 	return connect.NewResponse(&orderv1.GetOrderResponse{Order: out}), nil
+}
+
+// clientSecret reads the PaymentIntent's client secret from Stripe: the
+// shop keeps it nowhere (no table, history or query holds it). Empty when
+// there is no PaymentIntent yet or Stripe does not answer; the order is
+// still worth answering, and reading it again gets the secret.
+func (s *OrderServer) clientSecret(ctx context.Context, orderID int64, paymentIntentID string) string {
+	if paymentIntentID == "" || s.Payments == nil {
+		return ""
+	}
+	pi, err := s.Payments.GetPaymentIntent(ctx, paymentIntentID)
+	if err != nil {
+		slog.WarnContext(ctx, "client secret not read from Stripe", "order_id", orderID, "error", err)
+		return ""
+	}
+	return pi.ClientSecret
 }
 
 // CancelOrder cancels an unshipped order: an unpaid one through its checkout

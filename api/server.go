@@ -56,8 +56,10 @@ type Deps struct {
 	DefaultCountry string
 	// Orders and OrderFlows serve OrderService; the Stripe webhook records
 	// events in StripeEvents after checking them with StripeWebhookSecret.
-	Orders              *orders.Store
-	OrderFlows          OrderFlows
+	Orders     *orders.Store
+	OrderFlows OrderFlows
+	// PaymentIntents gives the shopper the client secret to pay with.
+	PaymentIntents      PaymentIntents
 	StripeEvents        *payments.Events
 	StripeWebhookSecret string
 }
@@ -100,7 +102,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 		Config: cart.Config{Shipping: d.Shipping, TaxRates: d.TaxRates, DefaultCountry: d.DefaultCountry}}, opts)
 	add(cartv1connect.CartServiceName, path, h)
 
-	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity}, opts)
+	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity,
+		Payments: d.PaymentIntents}, opts)
 	add(orderv1connect.OrderServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;

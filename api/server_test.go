@@ -134,6 +134,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Cart:        shop.Carts, Coupons: shop.Coupons,
 		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
 		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, api.Workflows{CheckoutFlows: shop.Checkout, RefundFlows: shop.Refunds}), StripeEvents: payments.NewEvents(pool),
+		PaymentIntents:      payments.NewStripe("sk_test_123", shop.Stripe.URL(), nil),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 	})
 	require.NoError(t, err)

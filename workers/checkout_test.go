@@ -11,8 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/email"
@@ -115,7 +117,14 @@ func TestCheckoutToPaid(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, r.Accepted, "%+v", r.Rejection)
 	assert.NotEmpty(t, r.PaymentIntentID)
-	assert.NotEmpty(t, r.ClientSecret)
+	pi, err := payments.NewStripe("sk_test_123", s.Stripe.URL(), nil).GetPaymentIntent(context.Background(), r.PaymentIntentID)
+	require.NoError(t, err)
+	require.NotEmpty(t, pi.ClientSecret, "Stripe holds the client secret")
+	q, err := s.Temporal.QueryWorkflow(context.Background(), checkout.WorkflowID(r.OrderID), "", checkout.StatusQuery)
+	require.NoError(t, err)
+	var state map[string]any
+	require.NoError(t, q.Get(&state))
+	assert.NotContains(t, fmt.Sprint(state), pi.ClientSecret, "the status query holds no secret")
 	assert.Equal(t, int32(3), s.Stock(t, p.ID), "the stock is reserved when the order is accepted")
 
 	o, err := s.Orders.Get(context.Background(), r.OrderID)
@@ -135,6 +144,11 @@ func TestCheckoutToPaid(t *testing.T) {
 	require.NoError(t, s.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM stock_reservations WHERE order_id = $1 AND state = 'committed'`, r.OrderID).Scan(&committed))
 	assert.Equal(t, 1, committed)
+
+	history, err := protojson.Marshal(shoptest.History(t, s.Temporal, checkout.WorkflowID(r.OrderID), ""))
+	require.NoError(t, err)
+	assert.NotContains(t, string(history), pi.ClientSecret, "the history holds no secret")
+	assert.NotContains(t, string(history), "_secret_")
 
 	creates := s.Stripe.Requests("POST", "/v1/payment_intents")
 	require.Len(t, creates, 1, "one PaymentIntent creation")

@@ -49,8 +49,11 @@ type PaymentIntentRequest struct {
 
 // PaymentIntent is what the shop keeps of one.
 type PaymentIntent struct {
-	ID           string
-	ClientSecret string
+	ID string
+	// ClientSecret lets the shopper's browser confirm the payment. It is
+	// never serialized, so it cannot reach a workflow history, a query or a
+	// log; the API reads it from Stripe when it answers the shopper.
+	ClientSecret string `json:"-"`
 	Status       string
 }
 

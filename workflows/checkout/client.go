@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -97,28 +96,6 @@ func (c *Client) Cancel(ctx context.Context, orderID int64, r CancelRequest) err
 		return fmt.Errorf("%w: %s", orders.ErrNotCancellable, ae.Message())
 	}
 	return orders.Unavailable("cancel", err)
-}
-
-// PaymentSecret answers the client secret of an order awaiting payment.
-func (c *Client) PaymentSecret(ctx context.Context, orderID int64) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryWait)
-	defer cancel()
-	v, err := c.Temporal.QueryWorkflow(ctx, WorkflowID(orderID), "", StatusQuery)
-	var notReady *serviceerror.WorkflowNotReady
-	if errors.As(err, &notReady) {
-		return "", nil // the checkout has not run its first step: no PaymentIntent yet
-	}
-	if err != nil {
-		return "", err
-	}
-	var st State
-	if err := v.Get(&st); err != nil {
-		return "", err
-	}
-	if st.Stage != StageAwaitingPayment {
-		return "", nil
-	}
-	return st.ClientSecret, nil
 }
 
 // PaymentEvent hands a Stripe event to the order's checkout; ErrClosed when

@@ -90,9 +90,9 @@ type Reservation struct {
 	OrderID   int64
 	Accepted  bool
 	Rejection *ordersact.Rejection
-	// Filled once the PaymentIntent exists (usually at once).
+	// Filled once the PaymentIntent exists (usually at once). Its client
+	// secret is not here: secrets stay out of histories and queries.
 	PaymentIntentID string
-	ClientSecret    string
 }
 
 // CancelRequest is CancelUpdate's argument.
@@ -124,9 +124,6 @@ type State struct {
 	Status          orders.Status
 	Reason          string
 	PaymentIntentID string
-	// ClientSecret lets the shopper's browser confirm the payment while
-	// the order awaits it (a page reload, a second device).
-	ClientSecret string
 }
 
 // Result is how the checkout ended.
@@ -193,7 +190,7 @@ func (c *checkout) registerHandlers(ctx workflow.Context) error {
 			}
 		}
 		a := c.answer
-		a.PaymentIntentID, a.ClientSecret = c.pi.ID, c.pi.ClientSecret
+		a.PaymentIntentID = c.pi.ID
 		return a, nil
 	}); err != nil {
 		return err
@@ -289,7 +286,7 @@ func (c *checkout) awaitPayment(ctx workflow.Context) (orders.Status, string) {
 			}
 			return orders.StatusPaymentFailed, "the payment could not be prepared: " + rootMessage(err)
 		}
-		c.state.PaymentIntentID, c.state.ClientSecret = c.pi.ID, c.pi.ClientSecret
+		c.state.PaymentIntentID = c.pi.ID
 	} else {
 		c.piDone = true
 		return orders.StatusPaid, "nothing to pay"
