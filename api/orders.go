@@ -128,7 +128,7 @@ func (s *OrderServer) CreateOrder(ctx context.Context, req *connect.Request[orde
 	if err != nil {
 		return nil, err
 	}
-	out := orderPB(o)
+	out := orderPB(o, isStaff(p))
 	if out.PaymentIntentId == "" {
 		out.PaymentIntentId = res.PaymentIntentID
 	}
@@ -196,7 +196,7 @@ func (s *OrderServer) ListOrders(ctx context.Context, req *connect.Request[order
 	}
 	out := &orderv1.ListOrdersResponse{Total: total, Skip: f.Skip, Limit: f.Limit}
 	for _, o := range list {
-		out.Orders = append(out.Orders, orderPB(o))
+		out.Orders = append(out.Orders, orderPB(o, isStaff(p)))
 	}
 	return connect.NewResponse(out), nil
 }
@@ -208,7 +208,7 @@ func (s *OrderServer) GetOrder(ctx context.Context, req *connect.Request[orderv1
 	if err != nil {
 		return nil, err
 	}
-	out := orderPB(o)
+	out := orderPB(o, isStaff(p))
 	if o.Status == orders.StatusAwaitingPayment && o.UserID == p.UserID {
 		out.ClientSecret = s.clientSecret(ctx, o.ID, o.PaymentIntentID)
 	}
@@ -263,7 +263,7 @@ func (s *OrderServer) CancelOrder(ctx context.Context, req *connect.Request[orde
 	if o, err = s.Orders.Get(ctx, o.ID); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&orderv1.CancelOrderResponse{Order: orderPB(o)}), nil
+	return connect.NewResponse(&orderv1.CancelOrderResponse{Order: orderPB(o, isStaff(p))}), nil
 }
 
 // RefundOrder opens a refund (bounded by what is left to refund) and starts
@@ -287,7 +287,7 @@ func (s *OrderServer) RefundOrder(ctx context.Context, req *connect.Request[orde
 	if err := s.Flows.StartRefund(ctx, refund.Input{RefundID: r.ID, OrderID: o.ID, Amount: r.Amount, PaymentIntentID: o.PaymentIntentID}); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&orderv1.RefundOrderResponse{Refund: refundPB(r)}), nil
+	return connect.NewResponse(&orderv1.RefundOrderResponse{Refund: refundPB(r, true)}), nil
 }
 
 // ResolveRefund passes an operator's decision to a refund needing attention.
@@ -304,10 +304,12 @@ func (s *OrderServer) ResolveRefund(ctx context.Context, req *connect.Request[or
 	if err := s.Flows.ResolveRefund(ctx, r.ID, refund.Resolution{Action: action, Note: req.Msg.GetNote()}); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&orderv1.ResolveRefundResponse{Refund: refundPB(r)}), nil
+	return connect.NewResponse(&orderv1.ResolveRefundResponse{Refund: refundPB(r, true)}), nil
 }
 
-func orderPB(o orders.Order) *orderv1.Order {
+// orderPB answers an order; staff also get each refund's last error, which
+// may quote Stripe or an operator.
+func orderPB(o orders.Order, staff bool) *orderv1.Order {
 	m := func(v int64) *catalogv1.Money { return pbMoney(money.Money{Amount: v, Currency: o.Currency}) }
 	out := &orderv1.Order{
 		Id: o.ID, UserId: o.UserID, Status: string(o.Status), StatusReason: o.StatusReason,
@@ -330,12 +332,15 @@ func orderPB(o orders.Order) *orderv1.Order {
 		out.Timeline = append(out.Timeline, &orderv1.OrderEvent{Status: e.Status, Note: e.Note, At: timestamppb.New(e.At)})
 	}
 	for _, r := range o.Refunds {
-		out.Refunds = append(out.Refunds, refundPB(r))
+		out.Refunds = append(out.Refunds, refundPB(r, staff))
 	}
 	return out
 }
 
-func refundPB(r orders.Refund) *orderv1.Refund {
+func refundPB(r orders.Refund, staff bool) *orderv1.Refund {
+	if !staff {
+		r.LastError = ""
+	}
 	return &orderv1.Refund{
 		Id: r.ID, OrderId: r.OrderID, Amount: pbMoney(money.Money{Amount: r.Amount, Currency: r.Currency}),
 		Reason: r.Reason, Status: string(r.Status), StripeRefundId: r.StripeRefundID, LastError: r.LastError,

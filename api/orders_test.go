@@ -252,6 +252,18 @@ func TestCartCheckoutCancelAndRefunds(t *testing.T) {
 		_ = f.shop.Pool.QueryRow(ctx, `SELECT status FROM refunds WHERE id = $1`, refundID).Scan(&st)
 		return st == orders.RefundNeedsAttention
 	}, 30*time.Second, 50*time.Millisecond, "a refused refund waits for an operator")
+	// Staff read Stripe's answer once, plainly; the customer reads a plain notice.
+	_, _, seen := call(t, "GET", fmt.Sprintf("%s/api/orders/%d", f.url, id), staff, "")
+	lastError := refundField(t, seen, refundID, "last_error")
+	assert.Contains(t, lastError, "Stripe: charge is disputed")
+	for _, internal := range []string{"activity error", "identity", "{", "@"} {
+		assert.NotContains(t, lastError, internal, "staff get Stripe's message, not the internal chain")
+	}
+	_, _, mine := call(t, "GET", fmt.Sprintf("%s/api/orders/%d", f.url, id), tok, "")
+	assert.Empty(t, refundField(t, mine, refundID, "last_error"), "customers never see the internal detail")
+	timeline := fmt.Sprint(mine["timeline"])
+	assert.Contains(t, timeline, fmt.Sprintf("refund %s is delayed; the shop is looking into it", refundID))
+	assert.NotContains(t, timeline, "disputed")
 	code, _, out = call(t, "POST", f.url+"/api/refunds/"+refundID+"/resolve", staff, `{"action": "retry", "note": "dispute closed"}`)
 	require.Equal(t, http.StatusOK, code, out)
 	o2 := f.shop.WaitStatus(t, id, orders.StatusRefunded, 30*time.Second)
@@ -323,4 +335,18 @@ func TestWebhookAsksStripeToRetryWhenTheHandOffFails(t *testing.T) {
 	// Events the shop does not act on are recorded and acknowledged.
 	code, _ = webhook(t, f, payments.FakeEvent{ID: "evt_refund", Type: "charge.refunded", OrderID: 42, PaymentIntentID: "pi_42", Amount: 100, Currency: "USD"}, shoptest.WebhookSecret)
 	assert.Equal(t, http.StatusOK, code)
+}
+
+// refundField reads a field of one refund of an order answered over REST.
+func refundField(t *testing.T, order map[string]any, refundID, field string) string {
+	t.Helper()
+	refunds, _ := order["refunds"].([]any)
+	for _, r := range refunds {
+		if m := r.(map[string]any); m["id"] == refundID {
+			v, _ := m[field].(string)
+			return v
+		}
+	}
+	t.Fatalf("refund %s not in %v", refundID, order["refunds"])
+	return ""
 }

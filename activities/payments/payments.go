@@ -77,7 +77,20 @@ func (a *Activities) RefundPayment(ctx context.Context, r payments.RefundRequest
 // or a Stripe 5xx is returned as it is and retried.
 func refused(err error) error {
 	if err != nil && payments.Permanent(err) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRefused, err)
+		// Stripe's own words, once: its JSON is not repeated in the chain.
+		return temporal.NewNonRetryableApplicationError(payments.Describe(err), ErrTypeRefused, nil)
 	}
-	return err
+	if err != nil {
+		return described{payments.Describe(err), err}
+	}
+	return nil
 }
+
+// described reads as Stripe's message alone and still unwraps to the error.
+type described struct {
+	msg string
+	err error
+}
+
+func (d described) Error() string { return d.msg }
+func (d described) Unwrap() error { return d.err }

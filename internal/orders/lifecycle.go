@@ -1,7 +1,6 @@
 package orders
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -316,8 +315,22 @@ func (s *Store) setRefundStatus(ctx context.Context, id int64, status RefundStat
 			id, status, lastErr); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, r.OrderID, "refund_"+string(status), fmt.Sprintf("refund %d: %s", id, cmp.Or(lastErr, string(status))))
+		// The timeline is the customer's: it says what happens in plain
+		// words; Stripe's and the operators' detail stays in last_error.
+		return addEvent(ctx, tx, r.OrderID, "refund_"+string(status), refundNotice(id, status))
 	})
+}
+
+func refundNotice(id int64, status RefundStatus) string {
+	switch status {
+	case RefundNeedsAttention:
+		return fmt.Sprintf("refund %d is delayed; the shop is looking into it", id)
+	case RefundFailed:
+		return fmt.Sprintf("refund %d could not be completed; the shop will contact you", id)
+	case RefundPending:
+		return fmt.Sprintf("refund %d is being tried again", id)
+	}
+	return fmt.Sprintf("refund %d: %s", id, status)
 }
 
 func lockRefund(ctx context.Context, tx pgx.Tx, id int64) (Refund, error) {

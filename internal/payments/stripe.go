@@ -3,6 +3,7 @@
 package payments
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,6 +139,30 @@ func (s *Stripe) Refund(ctx context.Context, r RefundRequest) (string, error) {
 		return "", fmt.Errorf("stripe: refund %d: %w: status %s", r.RefundID, ErrRefused, rf.Status)
 	}
 	return rf.ID, nil
+}
+
+// Describe is a one-line account of a failed Stripe call for staff:
+// Stripe's own message, code and request id, never its raw JSON.
+func Describe(err error) string {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	msg := cmp.Or(se.Msg, string(se.Type), "error "+strconv.Itoa(se.HTTPStatusCode))
+	var extra []string
+	if se.Code != "" {
+		extra = append(extra, "code "+string(se.Code))
+	}
+	if se.DeclineCode != "" {
+		extra = append(extra, "decline code "+string(se.DeclineCode))
+	}
+	if se.RequestID != "" {
+		extra = append(extra, "request "+se.RequestID)
+	}
+	if len(extra) > 0 {
+		msg += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return "Stripe: " + msg
 }
 
 // ErrRefused marks an answer from Stripe that retrying the same request
