@@ -46,6 +46,13 @@ func TestEveryWriterRefreshesCachedPages(t *testing.T) {
 	admin := session(t, f, "root", identity.RoleAdmin)
 	page := fmt.Sprintf("%s/api/products/%d", f.url, f.laptop.ID)
 	list := f.url + "/api/products?limit=10"
+	// The fixture's own writes are applied first, so each step below can
+	// only pass through its own write's event.
+	require.Eventually(t, func() bool {
+		var pending int
+		err := f.shop.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox_deliveries WHERE consumer = 'cache'`).Scan(&pending)
+		return err == nil && pending == 0
+	}, refreshWithin, 20*time.Millisecond)
 
 	_, _, before := call(t, "GET", page, "", "")
 	assert.Equal(t, "Gaming Laptop", before["name"])

@@ -48,6 +48,11 @@ CREATE TRIGGER outbox_fan_out AFTER INSERT ON outbox_events
 
 -- Catalog changes are recorded by the tables themselves, so every writer
 -- (API, checkout, import, a script in psql) triggers the same side effects.
+--
+-- Events of one product are recorded in commit order: a write to a product
+-- row holds its lock until commit, and a variant write takes the product
+-- row's lock before recording, so a later writer of the same product gets a
+-- later event id and the relay never sees it before the earlier one.
 CREATE FUNCTION outbox_product_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     product BIGINT;
@@ -58,6 +63,14 @@ BEGIN
         product := NEW.id;
     ELSE
         product := NEW.product_id;
+    END IF;
+    IF TG_TABLE_NAME = 'product_variants' THEN
+        PERFORM 1 FROM products WHERE id = product FOR NO KEY UPDATE;
+        IF TG_OP = 'UPDATE' AND OLD.product_id <> NEW.product_id THEN
+            -- A variant moved: its former product changed too.
+            PERFORM 1 FROM products WHERE id = OLD.product_id FOR NO KEY UPDATE;
+            INSERT INTO outbox_events (topic, entity_id) VALUES ('product.changed', OLD.product_id);
+        END IF;
     END IF;
     INSERT INTO outbox_events (topic, entity_id) VALUES ('product.changed', product);
     RETURN NULL;
@@ -86,7 +99,9 @@ CREATE TRIGGER categories_outbox AFTER INSERT OR DELETE ON categories
 CREATE TRIGGER categories_outbox_update AFTER UPDATE ON categories
     FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION outbox_category_changed();
 
--- The storefront cache and the search index hear every catalog change.
+-- The storefront cache and the search index hear every catalog change;
+-- product.resync is the search index's own queue of products to re-read
+-- (every product under a changed category), delivered in batches.
 INSERT INTO outbox_consumers (name, topics) VALUES
     ('cache', '{product.changed,category.changed}'),
-    ('search', '{product.changed,category.changed}');
+    ('search', '{product.changed,category.changed,product.resync}');

@@ -100,11 +100,17 @@ func newSearchRig(t *testing.T) *searchRig {
 
 // create adds a product through the catalog; its outbox event does the rest.
 func (r *searchRig) create(t *testing.T, i int) int64 {
+	id, err := r.tryCreate(i)
+	require.NoError(t, err)
+	return id
+}
+
+// tryCreate is create for other goroutines than the test's.
+func (r *searchRig) tryCreate(i int) (int64, error) {
 	p, err := r.store.CreateProduct(context.Background(), catalog.ProductDraft{
 		SKU: fmt.Sprintf("GADGET-%04d", i), Name: fmt.Sprintf("Gadget number %d", i), CategoryID: r.cat,
 		Price: money.Money{Amount: int64(1000 + i), Currency: "USD"}, StockQuantity: 5})
-	require.NoError(t, err)
-	return p.ID
+	return p.ID, err
 }
 
 // indexed returns the sorted ids the alias serves for text ("" = all); nil
@@ -199,9 +205,12 @@ func TestReindexUnderConcurrentWritesLosesNothing(t *testing.T) {
 				return
 			case <-pace.C:
 			}
-			id := r.create(t, i)
+			id, err := r.tryCreate(i)
+			if !assert.NoError(t, err) {
+				return
+			}
 			name := fmt.Sprintf("Gadget number %d renamed", i)
-			_, err := r.store.UpdateProduct(ctx, id, catalog.ProductPatch{Name: &name})
+			_, err = r.store.UpdateProduct(ctx, id, catalog.ProductPatch{Name: &name})
 			assert.NoError(t, err)
 			if i%3 == 0 {
 				assert.NoError(t, r.store.ArchiveProduct(ctx, id))
@@ -231,4 +240,36 @@ func TestReindexUnderConcurrentWritesLosesNothing(t *testing.T) {
 	renamed := r.activeIDs(t, "renamed")
 	require.NotEmpty(t, renamed)
 	assert.Equal(t, renamed, r.indexed(t, "renamed"), "products are indexed with their latest names")
+}
+
+// Moving a category under another re-indexes every product under it (their
+// category path changed), through product.resync events in batches.
+func TestMovedCategoryReindexesItsProducts(t *testing.T) {
+	r := newSearchRig(t)
+	ctx := context.Background()
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, r.create(t, i))
+	}
+	require.Eventually(t, func() bool { return len(r.indexed(t, "")) == 3 }, 30*time.Second, 100*time.Millisecond)
+	outdoor, err := r.store.CreateCategory(ctx, catalog.CategoryDraft{Name: "Outdoor"})
+	require.NoError(t, err)
+	under := func() []int64 {
+		res, err := r.es.Search(ctx, search.Query{CategoryID: outdoor.ID, Limit: 100})
+		if err != nil {
+			return nil
+		}
+		var got []int64
+		for _, h := range res.Hits {
+			got = append(got, h.ProductID)
+		}
+		sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+		return got
+	}
+	assert.Empty(t, under())
+
+	_, err = r.store.UpdateCategory(ctx, r.cat, catalog.CategoryDraft{Name: "Gadgets", ParentID: outdoor.ID})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return assert.ObjectsAreEqual(ids, under()) }, 30*time.Second, 100*time.Millisecond,
+		"the products are found under their category's new parent")
 }

@@ -23,6 +23,10 @@ import (
 const (
 	TopicProductChanged  = "product.changed"  // EntityID: product id (a variant's product for variant changes)
 	TopicCategoryChanged = "category.changed" // EntityID: category id
+	// TopicProductResync asks the search index alone to re-read a product
+	// (one per product under a changed category), so a big category is
+	// re-indexed in batches rather than in one delivery.
+	TopicProductResync = "product.resync"
 )
 
 // Event is one recorded change.
@@ -43,7 +47,9 @@ type Consumer interface {
 }
 
 // Record writes an event in tx, so it exists exactly when the change does.
-// payload may be nil.
+// payload may be nil. Events of one entity reach a consumer in the order
+// recorded only if their writers serialize on the entity (hold a lock on
+// its row when recording), as the catalog triggers do.
 func Record(ctx context.Context, tx pgx.Tx, topic string, entityID int64, payload any) error {
 	body := []byte("{}")
 	if payload != nil {

@@ -112,7 +112,12 @@ func (r *Relay) loop(ctx context.Context, c Consumer, wake <-chan struct{}) {
 			if err != nil {
 				// A failing consumer keeps its backoff: new writes must
 				// not turn it into a busy loop.
-				<-timer.C
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return
+				case <-timer.C:
+				}
 			}
 		case <-timer.C:
 		}
@@ -259,23 +264,44 @@ func (r *Relay) listenOnce(ctx context.Context, wake func()) error {
 	}
 	wake() // catch up with what was committed before listening
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		// A bounded wait, then a ping: a connection that died silently is
+		// noticed and replaced instead of leaving the relay on its poll.
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			wake()
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			if err := conn.Ping(ctx); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
-		wake()
 	}
 }
 
-// prune drops delivered events older than the retention.
+// prune drops delivered events older than the retention, in bounded
+// deletes. The retention must outlast a search reindex (6 h at most), whose
+// catch-up reads the changes made while it copied.
 func (r *Relay) prune(ctx context.Context) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		if _, err := r.Pool.Exec(ctx, `DELETE FROM outbox_events WHERE id IN (
-			SELECT e.id FROM outbox_events e WHERE e.created_at < now() - $1::interval
-			AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.event_id = e.id) LIMIT 10000)`,
-			r.Retention.String()); err != nil && ctx.Err() == nil {
-			r.Log.WarnContext(ctx, "outbox pruning failed", "error", err)
+		for ctx.Err() == nil {
+			tag, err := r.Pool.Exec(ctx, `DELETE FROM outbox_events WHERE id IN (
+				SELECT e.id FROM outbox_events e WHERE e.created_at < now() - $1::interval
+				AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.event_id = e.id) LIMIT 10000)`,
+				r.Retention.String())
+			if err != nil && ctx.Err() == nil {
+				r.Log.WarnContext(ctx, "outbox pruning failed", "error", err)
+			}
+			if err != nil || tag.RowsAffected() < 10000 {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/internal/outbox"
@@ -25,17 +24,17 @@ const ConsumerName = "search"
 // Name implements outbox.Consumer.
 func (IndexConsumer) Name() string { return ConsumerName }
 
-// Deliver implements outbox.Consumer: changed products, and every product
-// under a changed category (its path or visibility changed), are synced.
+// Deliver implements outbox.Consumer: changed products are synced; every
+// product under a changed category (its path or visibility changed) is
+// queued as a product.resync event, so a big category is re-indexed in
+// the relay's batches instead of one long delivery.
 func (c IndexConsumer) Deliver(ctx context.Context, events []outbox.Event) error {
-	ids := outbox.EntityIDs(events, outbox.TopicProductChanged)
 	for _, cat := range outbox.EntityIDs(events, outbox.TopicCategoryChanged) {
-		under, err := productsUnder(ctx, c.Pool, cat)
-		if err != nil {
+		if err := resyncUnder(ctx, c.Pool, cat); err != nil {
 			return err
 		}
-		ids = append(ids, under...)
 	}
+	ids := append(outbox.EntityIDs(events, outbox.TopicProductChanged), outbox.EntityIDs(events, outbox.TopicProductResync)...)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	for chunk := range slices.Chunk(ids, 500) {
@@ -46,15 +45,18 @@ func (c IndexConsumer) Deliver(ctx context.Context, events []outbox.Event) error
 	return nil
 }
 
-func productsUnder(ctx context.Context, pool *pgxpool.Pool, categoryID int64) ([]int64, error) {
-	rows, err := pool.Query(ctx, `WITH RECURSIVE sub AS (
+// resyncUnder queues every product under the category (descendants
+// included) for the search index. Queued again on a redelivery: harmless.
+func resyncUnder(ctx context.Context, pool *pgxpool.Pool, categoryID int64) error {
+	_, err := pool.Exec(ctx, `WITH RECURSIVE sub AS (
 		SELECT id FROM categories WHERE id = $1
 		UNION SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id)
-		SELECT p.id FROM products p JOIN sub ON p.category_id = sub.id`, categoryID)
+		INSERT INTO outbox_events (topic, entity_id)
+		SELECT $2, p.id FROM products p JOIN sub ON p.category_id = sub.id ORDER BY p.id`, categoryID, outbox.TopicProductResync)
 	if err != nil {
-		return nil, fmt.Errorf("search: products under category %d: %w", categoryID, err)
+		return fmt.Errorf("search: queue products under category %d: %w", categoryID, err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return nil
 }
 
 // Sync writes the current state of products to index ("" = the alias):
