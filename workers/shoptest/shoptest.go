@@ -86,8 +86,8 @@ type Shop struct {
 	// Reminders, once EnableCartReminders was called, hears every cart
 	// change (of the API's carts and of checkout's).
 	Reminders *cartreminder.Client
-	Stripe   *Recorder
-	SMTP     *mailtest.Server
+	Stripe    *Recorder
+	SMTP      *mailtest.Server
 	// PaymentTimeout is given to new checkouts.
 	PaymentTimeout time.Duration
 }
