@@ -195,6 +195,8 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.cart.v1.CartService/ListShippingMethods":        "oooo",
 		"shop.cart.v1.CartService/CreateCoupon":               "uffo",
 		"shop.cart.v1.CartService/ListCoupons":                "ufoo",
+		"shop.cart.v1.CartService/UnsubscribeCartReminders":   "oooo",
+		"shop.cart.v1.CartService/NotifyBackInStock":          "uooo",
 		"shop.order.v1.OrderService/CreateOrder":              "uooo",
 		"shop.order.v1.OrderService/ListOrders":               "uooo",
 		"shop.order.v1.OrderService/GetOrder":                 "uooo",

@@ -12,17 +12,23 @@ import (
 	cartv1 "github.com/shopkit/shop/gen/shop/cart/v1"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/internal/address"
+	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/validation"
 )
 
-// CartServer implements CartService over internal/cart and internal/coupons.
+// CartServer implements CartService over internal/cart, internal/coupons
+// and internal/backinstock.
 type CartServer struct {
 	Cart    *cart.Store
 	Coupons *coupons.Store
 	Config  cart.Config
+	// BackInStock keeps the notify-me subscriptions.
+	BackInStock *backinstock.Store
+	// ReminderSecret checks the unsubscribe tokens of cart reminders.
+	ReminderSecret string
 }
 
 // reply answers a cart RPC with the caller's cart as it is after the change.
@@ -195,6 +201,33 @@ func (s *CartServer) ListCoupons(ctx context.Context, _ *connect.Request[cartv1.
 		out.Coupons = append(out.Coupons, couponProto(c))
 	}
 	return connect.NewResponse(out), nil
+}
+
+// UnsubscribeCartReminders implements CartService.
+func (s *CartServer) UnsubscribeCartReminders(ctx context.Context, req *connect.Request[cartv1.UnsubscribeCartRemindersRequest]) (*connect.Response[cartv1.UnsubscribeCartRemindersResponse], error) {
+	userID, err := cart.ParseUnsubscribeToken(s.ReminderSecret, req.Msg.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Cart.OptOutOfReminders(ctx, userID); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&cartv1.UnsubscribeCartRemindersResponse{Unsubscribed: true,
+		Message: "You will get no more reminders about your cart."}), nil
+}
+
+// NotifyBackInStock implements CartService.
+func (s *CartServer) NotifyBackInStock(ctx context.Context, req *connect.Request[cartv1.NotifyBackInStockRequest]) (*connect.Response[cartv1.NotifyBackInStockResponse], error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.BackInStock.Subscribe(ctx, p.UserID, req.Msg.GetProductId(), req.Msg.GetVariantId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&cartv1.NotifyBackInStockResponse{SubscriptionId: sub.ID, ProductId: sub.ProductID,
+		VariantId: sub.VariantID, Message: "We will email you once it is back in stock."}), nil
 }
 
 func pbMoney(m money.Money) *catalogv1.Money {

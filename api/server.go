@@ -17,6 +17,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
@@ -49,11 +50,15 @@ type Deps struct {
 	Ready map[string]Check
 	// Cart and Coupons serve CartService, which prices carts with Shipping
 	// and TaxRates; DefaultCountry is taxed when the shopper names none.
-	Cart           *cart.Store
-	Coupons        *coupons.Store
-	Shipping       pricing.ShippingMethods
-	TaxRates       pricing.TaxRates
-	DefaultCountry string
+	Cart    *cart.Store
+	Coupons *coupons.Store
+	// BackInStock keeps notify-me subscriptions; CartReminderSecret checks
+	// the unsubscribe links of cart reminders.
+	BackInStock        *backinstock.Store
+	CartReminderSecret string
+	Shipping           pricing.ShippingMethods
+	TaxRates           pricing.TaxRates
+	DefaultCountry     string
 	// Orders and OrderFlows serve OrderService; the Stripe webhook records
 	// events in StripeEvents after checking them with StripeWebhookSecret.
 	Orders     *orders.Store
@@ -99,7 +104,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)
 	path, h = cartv1connect.NewCartServiceHandler(&CartServer{Cart: d.Cart, Coupons: d.Coupons,
-		Config: cart.Config{Shipping: d.Shipping, TaxRates: d.TaxRates, DefaultCountry: d.DefaultCountry}}, opts)
+		Config:      cart.Config{Shipping: d.Shipping, TaxRates: d.TaxRates, DefaultCountry: d.DefaultCountry},
+		BackInStock: d.BackInStock, ReminderSecret: d.CartReminderSecret}, opts)
 	add(cartv1connect.CartServiceName, path, h)
 
 	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity,

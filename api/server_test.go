@@ -24,6 +24,7 @@ import (
 	"github.com/shopkit/shop/api"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
@@ -132,6 +133,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Cache:       storefrontCache,
 		CORSOrigins: []string{"http://localhost:3000"},
 		Cart:        shop.Carts, Coupons: shop.Coupons,
+		BackInStock: backinstock.NewStore(pool), CartReminderSecret: shoptest.ReminderSecret,
 		Shipping: settings.ShippingMethods, TaxRates: settings.TaxRates, DefaultCountry: settings.DefaultCountry,
 		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, api.Workflows{CheckoutFlows: shop.Checkout, RefundFlows: shop.Refunds}), StripeEvents: payments.NewEvents(pool),
 		PaymentIntents:      payments.NewStripe("sk_test_123", shop.Stripe.URL(), nil),

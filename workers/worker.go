@@ -11,17 +11,20 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	cartreminderact "github.com/shopkit/shop/activities/cartreminder"
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	emailact "github.com/shopkit/shop/activities/email"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	searchact "github.com/shopkit/shop/activities/search"
+	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
+	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/catalogimport"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/email"
@@ -40,6 +43,11 @@ type Deps struct {
 	Orders *orders.Store
 	Stripe *payments.Stripe
 	Mail   *mail.Sender
+	// Carts are read by the cart reminders, whose links start at ShopURL
+	// and whose unsubscribe tokens are signed with CartReminderSecret.
+	Carts              *cart.Store
+	ShopURL            string
+	CartReminderSecret string
 	// GuardActivityOptions (tests) fails a workflow task that calls an
 	// activity without a timeout and bounded retries (failure.BoundsGuard).
 	GuardActivityOptions bool
@@ -78,4 +86,6 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&ordersact.Activities{Store: d.Orders})
 	w.RegisterActivity(&paymentsact.Activities{Stripe: d.Stripe, Orders: d.Orders})
 	w.RegisterActivity(&emailact.Activities{Pool: d.Pool, Sender: d.Mail})
+	w.RegisterWorkflowWithOptions(cartreminder.Workflow, workflow.RegisterOptions{Name: cartreminder.Name})
+	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
 }

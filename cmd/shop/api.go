@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/api"
+	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
@@ -24,6 +25,7 @@ import (
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
+	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/refund"
 )
@@ -76,23 +78,26 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 
 	couponStore := coupons.NewStore(pool)
 	carts := cart.NewStore(pool, couponStore)
+	carts.SetNotifier(&cartreminder.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter, Log: log})
 	handler, err := api.NewHandler(api.Deps{
-		Logger:            log,
-		Catalog:           catalog.NewStore(pool),
-		Search:            backend,
-		Cache:             cache.New(rdb, cache.Prefix, log),
-		Identity:          ids,
-		Limiter:           ratelimit.NewLimiter(rdb, "shop:rl:"),
-		Limits:            limits,
-		CORSOrigins:       cfg.CORSOrigins,
-		TrustProxyHeaders: cfg.TrustProxyHeaders,
-		Ready:             ready,
-		Cart:              carts,
-		Coupons:           couponStore,
-		Shipping:          cfg.ShippingMethods,
-		TaxRates:          cfg.TaxRates,
-		DefaultCountry:    cfg.DefaultCountry,
-		Orders:            newOrderStore(pool, couponStore, carts, cfg),
+		Logger:             log,
+		Catalog:            catalog.NewStore(pool),
+		Search:             backend,
+		Cache:              cache.New(rdb, cache.Prefix, log),
+		Identity:           ids,
+		Limiter:            ratelimit.NewLimiter(rdb, "shop:rl:"),
+		Limits:             limits,
+		CORSOrigins:        cfg.CORSOrigins,
+		TrustProxyHeaders:  cfg.TrustProxyHeaders,
+		Ready:              ready,
+		Cart:               carts,
+		Coupons:            couponStore,
+		BackInStock:        backinstock.NewStore(pool),
+		CartReminderSecret: cfg.CartReminderSecret,
+		Shipping:           cfg.ShippingMethods,
+		TaxRates:           cfg.TaxRates,
+		DefaultCountry:     cfg.DefaultCountry,
+		Orders:             newOrderStore(pool, couponStore, carts, cfg),
 		OrderFlows: api.Workflows{
 			CheckoutFlows: &checkout.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, PaymentTimeout: cfg.PaymentTimeout},
 			RefundFlows:   &refund.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
@@ -16,6 +17,8 @@ import (
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/cartreminder"
+	"github.com/shopkit/shop/workflows/email"
 )
 
 func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -44,24 +47,30 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	}
 	defer rdb.Close()
 	// The outbox relay applies every committed catalog change to the cache
-	// and the search index; it needs neither Temporal nor the API.
+	// and the search index, and starts the back-in-stock emails.
 	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
 	if cfg.SearchBackend == "elasticsearch" {
 		index = search.IndexConsumer{Pool: pool, Elastic: es}
 	}
 	relay := &outbox.Relay{Pool: pool, Log: log, Consumers: []outbox.Consumer{
-		catalog.CacheConsumer{Cache: cache.New(rdb, cache.Prefix, log)}, index}}
+		catalog.CacheConsumer{Cache: cache.New(rdb, cache.Prefix, log)}, index,
+		backinstock.Consumer{Pool: pool, ShopURL: cfg.ShopURL,
+			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}}}}
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(relayCtx) }()
 	defer func() { stopRelay(); <-relayDone }()
 
 	couponStore := coupons.NewStore(pool)
+	// Checkout empties carts here: their reminders stop.
+	carts := cart.NewStore(pool, couponStore)
+	carts.SetNotifier(&cartreminder.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter, Log: log})
 	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool, Elastic: es, SearchAlias: cfg.SearchAlias,
-		Orders: newOrderStore(pool, couponStore, cart.NewStore(pool, couponStore), cfg),
+		Orders: newOrderStore(pool, couponStore, carts, cfg),
 		Stripe: payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
 		Mail:   sender,
+		Carts:  carts, ShopURL: cfg.ShopURL, CartReminderSecret: cfg.CartReminderSecret,
 	})
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.

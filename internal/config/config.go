@@ -59,6 +59,15 @@ type Config struct {
 	SMTPPassword string // SMTP_PASSWORD (secret)
 	MailFrom     string // MAIL_FROM
 
+	// ShopURL is the public address links in emails point to (SHOP_URL).
+	ShopURL string
+	// CartReminderAfter are the idle times after the last change of a cart
+	// at which its reminders go out, ascending (CART_REMINDER_AFTER).
+	CartReminderAfter []time.Duration
+	// CartReminderSecret signs the unsubscribe links of cart reminders
+	// (CART_REMINDER_SECRET, at least 32 characters).
+	CartReminderSecret string
+
 	// JWTKeys maps key ids to HMAC secrets (JWT_SIGNING_KEYS, "kid:base64,...").
 	// Empty outside production means an ephemeral key per process.
 	JWTKeys         map[string][]byte
@@ -79,6 +88,9 @@ type Config struct {
 // devWebhookSecret signs webhooks between `shop stripe trigger` and a local
 // API; production must set its own.
 const devWebhookSecret = "whsec_local_development_only"
+
+// devReminderSecret signs unsubscribe links locally; production must set its own.
+const devReminderSecret = "cart-reminders-local-development-only"
 
 // Defaults for local development; they match deploy/stack.sh.
 var defaults = map[string]string{
@@ -107,6 +119,9 @@ var defaults = map[string]string{
 	"SMTP_USERNAME":         "",
 	"SMTP_PASSWORD":         "",
 	"MAIL_FROM":             "Shop <orders@shop.local>",
+	"SHOP_URL":              "http://localhost:8000",
+	"CART_REMINDER_AFTER":   "1h,24h",
+	"CART_REMINDER_SECRET":  devReminderSecret,
 	"JWT_SIGNING_KEYS":      "",
 	"JWT_ACTIVE_KEY_ID":     "",
 	"JWT_ISSUER":            "shop",
@@ -151,6 +166,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		SMTPUsername:        r.get("SMTP_USERNAME"),
 		SMTPPassword:        r.get("SMTP_PASSWORD"),
 		MailFrom:            r.nonEmpty("MAIL_FROM"),
+		ShopURL:             r.url("SHOP_URL", "http", "https"),
+		CartReminderAfter:   r.schedule("CART_REMINDER_AFTER"),
+		CartReminderSecret:  r.nonEmpty("CART_REMINDER_SECRET"),
 		JWTIssuer:           r.nonEmpty("JWT_ISSUER"),
 		JWTAudience:         r.nonEmpty("JWT_AUDIENCE"),
 		AccessTokenTTL:      r.duration("ACCESS_TOKEN_TTL"),
@@ -166,6 +184,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.Env == "production" && c.StripeWebhookSecret == devWebhookSecret {
 		r.fail("STRIPE_WEBHOOK_SECRET", "must be set to the endpoint's signing secret when APP_ENV=production")
+	}
+	if len(c.CartReminderSecret) < 32 {
+		r.fail("CART_REMINDER_SECRET", "must be at least 32 characters")
+	}
+	if c.Env == "production" && c.CartReminderSecret == devReminderSecret {
+		r.fail("CART_REMINDER_SECRET", "must be set to a random secret when APP_ENV=production")
 	}
 	var err error
 	if c.ShippingMethods, err = pricing.ParseShippingMethods(r.get("SHIPPING_METHODS"), c.Currency); err != nil {
@@ -279,6 +303,27 @@ func (r *reader) duration(name string) time.Duration {
 		r.fail(name, "is %q; want a positive duration such as 20s", v)
 	}
 	return d
+}
+
+// schedule reads ascending positive durations, "1h,24h".
+func (r *reader) schedule(name string) []time.Duration {
+	var out []time.Duration
+	for _, v := range r.list(name) {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			r.fail(name, "has %q; want positive durations such as 1h,24h", v)
+			return nil
+		}
+		if len(out) > 0 && d <= out[len(out)-1] {
+			r.fail(name, "must be ascending; %s comes after %s", d, out[len(out)-1])
+			return nil
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		r.fail(name, "must list at least one duration, such as 1h,24h")
+	}
+	return out
 }
 
 func (r *reader) intRange(name string, lo, hi int) int {

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,4 +83,23 @@ func TestTaxConfigNamesRealPlaces(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "DE", c.DefaultCountry)
 	assert.Equal(t, int64(115000), c.TaxRates.Rate("US", "PR"))
+}
+
+func TestCartReminderSettings(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{time.Hour, 24 * time.Hour}, c.CartReminderAfter)
+
+	c, err = FromLookup(lookup(map[string]string{"CART_REMINDER_AFTER": "1s, 2s"}))
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, c.CartReminderAfter)
+
+	for _, bad := range []string{"2h,1h", "soon", "0s", "1h,1h"} {
+		_, err := FromLookup(lookup(map[string]string{"CART_REMINDER_AFTER": bad}))
+		assert.ErrorContains(t, err, "CART_REMINDER_AFTER", bad)
+	}
+	_, err = FromLookup(lookup(map[string]string{"CART_REMINDER_SECRET": "short"}))
+	assert.ErrorContains(t, err, "CART_REMINDER_SECRET")
+	_, err = FromLookup(lookup(map[string]string{"APP_ENV": "production"}))
+	assert.ErrorContains(t, err, "CART_REMINDER_SECRET")
 }

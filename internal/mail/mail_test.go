@@ -71,6 +71,30 @@ func TestRenderEveryKind(t *testing.T) {
 	}
 }
 
+func TestRenderCartReminderAndBackInStock(t *testing.T) {
+	d := order()
+	d.Link = "https://shop.example/cart"
+	d.UnsubscribeURL = "https://shop.example/api/cart-reminders/unsubscribe?token=42.abc"
+	d.ProductName = "Blue mug"
+	subject, text, html, err := mail.Render(mail.KindCartReminder, d)
+	require.NoError(t, err)
+	assert.Equal(t, "You left something in your cart", subject)
+	for _, part := range []string{text, html} {
+		assert.Contains(t, part, "Blue mug")
+		assert.Contains(t, part, "9.99 USD")
+		assert.Contains(t, part, "https://shop.example/cart")
+		assert.Contains(t, part, "unsubscribe?token=42.abc")
+		assert.NotContains(t, part, "<no value>")
+	}
+	subject, text, html, err = mail.Render(mail.KindBackInStock, d)
+	require.NoError(t, err)
+	assert.Equal(t, "Blue mug is back in stock", subject)
+	for _, part := range []string{text, html} {
+		assert.Contains(t, part, "https://shop.example/cart")
+		assert.NotContains(t, part, "<no value>")
+	}
+}
+
 func TestRenderShowsADiscountOnlyWhenThereIsOne(t *testing.T) {
 	d := order()
 	d.Discount = money.Money{Currency: "USD"}

@@ -18,6 +18,8 @@ const (
 	KindPaymentFailed     = "payment_failed"
 	KindOrderCancelled    = "order_cancelled"
 	KindRefundIssued      = "refund_issued"
+	KindCartReminder      = "cart_reminder"
+	KindBackInStock       = "back_in_stock"
 )
 
 // ErrUnknownKind means no template exists for the requested kind.
@@ -30,7 +32,9 @@ type Line struct {
 	UnitPrice, LineTotal money.Money
 }
 
-// OrderEmail is the data every order email template is rendered with.
+// OrderEmail is the data every email template is rendered with: the order
+// emails, cart reminders (Lines, Link, UnsubscribeURL) and back-in-stock
+// notices (ProductName, Link).
 type OrderEmail struct {
 	CustomerName                             string
 	OrderID                                  int64
@@ -39,6 +43,9 @@ type OrderEmail struct {
 	Amount                                   money.Money // the refunded amount (refund_issued)
 	Reason                                   string      // why a payment failed, an order was cancelled or refunded
 	ShippingAddress                          string
+	Link                                     string // where the email leads: the cart, the product
+	UnsubscribeURL                           string // stops the emails of this kind
+	ProductName                              string // the product back in stock
 }
 
 //go:embed templates
@@ -64,7 +71,8 @@ type kindTemplates struct {
 // test of this package rather than an email in production.
 var templates = func() map[string]kindTemplates {
 	m := map[string]kindTemplates{}
-	for _, k := range []string{KindOrderConfirmation, KindPaymentFailed, KindOrderCancelled, KindRefundIssued} {
+	for _, k := range []string{KindOrderConfirmation, KindPaymentFailed, KindOrderCancelled, KindRefundIssued,
+		KindCartReminder, KindBackInStock} {
 		m[k] = kindTemplates{
 			text: texttemplate.Must(texttemplate.New(k).Funcs(funcs).
 				ParseFS(templateFS, "templates/common.txt", "templates/"+k+".txt")),

@@ -35,12 +35,20 @@ import (
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
+	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/refund"
 )
 
 // WebhookSecret signs the webhooks of tests.
 const WebhookSecret = "whsec_test_secret"
+
+// Links in the emails of tests start at ShopURL; ReminderSecret signs the
+// unsubscribe links of cart reminders.
+const (
+	ShopURL        = "http://shop.test"
+	ReminderSecret = "cart-reminder-test-secret-0123456789"
+)
 
 // StripeMockURL is the stripe-mock the tests use.
 func StripeMockURL() string {
@@ -75,8 +83,11 @@ type Shop struct {
 	Queue    string
 	Checkout *checkout.Client
 	Refunds  *refund.Client
-	Stripe   *Recorder
-	SMTP     *mailtest.Server
+	// Reminders, once EnableCartReminders was called, hears every cart
+	// change (of the API's carts and of checkout's).
+	Reminders *cartreminder.Client
+	Stripe    *Recorder
+	SMTP      *mailtest.Server
 	// PaymentTimeout is given to new checkouts.
 	PaymentTimeout time.Duration
 }
@@ -120,11 +131,13 @@ func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAdd
 		return workers.Deps{}, err
 	}
 	cs := coupons.NewStore(pool)
+	carts := cart.NewStore(pool, cs)
 	return workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool,
-		Orders: orders.NewStore(pool, cs, cart.NewStore(pool, cs), settings),
+		Orders: orders.NewStore(pool, cs, carts, settings),
 		Stripe: payments.NewStripe("sk_test_123", stripeURL, nil),
 		Mail:   sender,
+		Carts:  carts, ShopURL: ShopURL, CartReminderSecret: ReminderSecret,
 		// Every workflow the tests run proves its activities are bounded.
 		GuardActivityOptions: true,
 	}, nil
@@ -135,10 +148,26 @@ func (s *Shop) StartWorker(t *testing.T) worker.Worker {
 	t.Helper()
 	deps, err := WorkerDeps(s.Pool, Settings(), s.Stripe.URL(), s.SMTP.Addr())
 	require.NoError(t, err)
+	if s.Reminders != nil {
+		deps.Carts.SetNotifier(s.Reminders)
+	}
 	w := workers.New(s.Temporal, s.Queue, deps)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	return w
+}
+
+// EnableCartReminders makes every cart change start or reset the cart's
+// reminders, due after the idle times of schedule. Call it before creating
+// users and starting the worker: user ids are made unique on the shared
+// Temporal server, as the reminders' workflow ids derive from them.
+func (s *Shop) EnableCartReminders(t testing.TB, schedule ...time.Duration) *cartreminder.Client {
+	t.Helper()
+	_, err := s.Pool.Exec(context.Background(), fmt.Sprintf("ALTER TABLE users ALTER COLUMN id RESTART WITH %d", 1_000_000+rand.Int64N(1<<40)))
+	require.NoError(t, err)
+	s.Reminders = &cartreminder.Client{Temporal: s.Temporal, TaskQueue: s.Queue, Schedule: schedule}
+	s.Carts.SetNotifier(s.Reminders)
+	return s.Reminders
 }
 
 // User creates a customer and answers its id.

@@ -7,6 +7,7 @@
 package cartv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -1652,11 +1653,229 @@ func (x *ListCouponsResponse) GetCoupons() []*Coupon {
 	return nil
 }
 
+type UnsubscribeCartRemindersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the reminder email's link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsubscribeCartRemindersRequest) Reset() {
+	*x = UnsubscribeCartRemindersRequest{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsubscribeCartRemindersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsubscribeCartRemindersRequest) ProtoMessage() {}
+
+func (x *UnsubscribeCartRemindersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsubscribeCartRemindersRequest.ProtoReflect.Descriptor instead.
+func (*UnsubscribeCartRemindersRequest) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UnsubscribeCartRemindersRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type UnsubscribeCartRemindersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Unsubscribed  bool                   `protobuf:"varint,1,opt,name=unsubscribed,proto3" json:"unsubscribed,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsubscribeCartRemindersResponse) Reset() {
+	*x = UnsubscribeCartRemindersResponse{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsubscribeCartRemindersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsubscribeCartRemindersResponse) ProtoMessage() {}
+
+func (x *UnsubscribeCartRemindersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsubscribeCartRemindersResponse.ProtoReflect.Descriptor instead.
+func (*UnsubscribeCartRemindersResponse) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UnsubscribeCartRemindersResponse) GetUnsubscribed() bool {
+	if x != nil {
+		return x.Unsubscribed
+	}
+	return false
+}
+
+func (x *UnsubscribeCartRemindersResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type NotifyBackInStockRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// Zero for the product itself.
+	VariantId     int64 `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyBackInStockRequest) Reset() {
+	*x = NotifyBackInStockRequest{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyBackInStockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyBackInStockRequest) ProtoMessage() {}
+
+func (x *NotifyBackInStockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyBackInStockRequest.ProtoReflect.Descriptor instead.
+func (*NotifyBackInStockRequest) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *NotifyBackInStockRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *NotifyBackInStockRequest) GetVariantId() int64 {
+	if x != nil {
+		return x.VariantId
+	}
+	return 0
+}
+
+type NotifyBackInStockResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	SubscriptionId int64                  `protobuf:"varint,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	ProductId      int64                  `protobuf:"varint,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	VariantId      int64                  `protobuf:"varint,3,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	Message        string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *NotifyBackInStockResponse) Reset() {
+	*x = NotifyBackInStockResponse{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyBackInStockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyBackInStockResponse) ProtoMessage() {}
+
+func (x *NotifyBackInStockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyBackInStockResponse.ProtoReflect.Descriptor instead.
+func (*NotifyBackInStockResponse) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *NotifyBackInStockResponse) GetSubscriptionId() int64 {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return 0
+}
+
+func (x *NotifyBackInStockResponse) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *NotifyBackInStockResponse) GetVariantId() int64 {
+	if x != nil {
+		return x.VariantId
+	}
+	return 0
+}
+
+func (x *NotifyBackInStockResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_shop_cart_v1_cart_proto protoreflect.FileDescriptor
 
 const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\n" +
-	"\x17shop/cart/v1/cart.proto\x12\fshop.cart.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/catalog/v1/catalog.proto\"\xd7\x03\n" +
+	"\x17shop/cart/v1/cart.proto\x12\fshop.cart.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/catalog/v1/catalog.proto\"\xd7\x03\n" +
 	"\bCartLine\x12\x17\n" +
 	"\aitem_id\x18\x01 \x01(\x03R\x06itemId\x12\x1d\n" +
 	"\n" +
@@ -1781,7 +2000,25 @@ const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\x06coupon\x18\x01 \x01(\v2\x14.shop.cart.v1.CouponR\x06coupon\"\x14\n" +
 	"\x12ListCouponsRequest\"E\n" +
 	"\x13ListCouponsResponse\x12.\n" +
-	"\acoupons\x18\x01 \x03(\v2\x14.shop.cart.v1.CouponR\acoupons2\xf9\t\n" +
+	"\acoupons\x18\x01 \x03(\v2\x14.shop.cart.v1.CouponR\acoupons\"C\n" +
+	"\x1fUnsubscribeCartRemindersRequest\x12 \n" +
+	"\x05token\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x05token\"`\n" +
+	" UnsubscribeCartRemindersResponse\x12\"\n" +
+	"\funsubscribed\x18\x01 \x01(\bR\funsubscribed\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"j\n" +
+	"\x18NotifyBackInStockRequest\x12&\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tproductId\x12&\n" +
+	"\n" +
+	"variant_id\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\tvariantId\"\x9c\x01\n" +
+	"\x19NotifyBackInStockResponse\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\x03R\x0esubscriptionId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\x03R\tproductId\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\x03 \x01(\x03R\tvariantId\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage2\xb9\f\n" +
 	"\vCartService\x12b\n" +
 	"\aGetCart\x12\x1c.shop.cart.v1.GetCartRequest\x1a\x1d.shop.cart.v1.GetCartResponse\"\x1a\x82\xd3\xe4\x93\x02\x11b\x04cart\x12\t/api/cart\x90\x02\x01\x12t\n" +
 	"\vAddCartItem\x12 .shop.cart.v1.AddCartItemRequest\x1a!.shop.cart.v1.AddCartItemResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*b\x04cart\"\x0f/api/cart/items\x12\xad\x01\n" +
@@ -1792,7 +2029,9 @@ const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\vSetShipping\x12 .shop.cart.v1.SetShippingRequest\x1a!.shop.cart.v1.SetShippingResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*b\x04cart\x1a\x12/api/cart/shipping\x12\x8c\x01\n" +
 	"\x13ListShippingMethods\x12(.shop.cart.v1.ListShippingMethodsRequest\x1a).shop.cart.v1.ListShippingMethodsResponse\" \x82\xd3\xe4\x93\x02\x17\x12\x15/api/shipping-methods\x90\x02\x01\x12v\n" +
 	"\fCreateCoupon\x12!.shop.cart.v1.CreateCouponRequest\x1a\".shop.cart.v1.CreateCouponResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*b\x06coupon\"\f/api/coupons\x12k\n" +
-	"\vListCoupons\x12 .shop.cart.v1.ListCouponsRequest\x1a!.shop.cart.v1.ListCouponsResponse\"\x17\x82\xd3\xe4\x93\x02\x0e\x12\f/api/coupons\x90\x02\x01B\xa0\x01\n" +
+	"\vListCoupons\x12 .shop.cart.v1.ListCouponsRequest\x1a!.shop.cart.v1.ListCouponsResponse\"\x17\x82\xd3\xe4\x93\x02\x0e\x12\f/api/coupons\x90\x02\x01\x12\xa5\x01\n" +
+	"\x18UnsubscribeCartReminders\x12-.shop.cart.v1.UnsubscribeCartRemindersRequest\x1a..shop.cart.v1.UnsubscribeCartRemindersResponse\"*\x82\xd3\xe4\x93\x02!\x12\x1f/api/cart-reminders/unsubscribe\x90\x02\x02\x12\x95\x01\n" +
+	"\x11NotifyBackInStock\x12&.shop.cart.v1.NotifyBackInStockRequest\x1a'.shop.cart.v1.NotifyBackInStockResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/api/products/{product_id}/notify-meB\xa0\x01\n" +
 	"\x10com.shop.cart.v1B\tCartProtoP\x01Z/github.com/shopkit/shop/gen/shop/cart/v1;cartv1\xa2\x02\x03SCX\xaa\x02\fShop.Cart.V1\xca\x02\fShop\\Cart\\V1\xe2\x02\x18Shop\\Cart\\V1\\GPBMetadata\xea\x02\x0eShop::Cart::V1b\x06proto3"
 
 var (
@@ -1807,49 +2046,53 @@ func file_shop_cart_v1_cart_proto_rawDescGZIP() []byte {
 	return file_shop_cart_v1_cart_proto_rawDescData
 }
 
-var file_shop_cart_v1_cart_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_shop_cart_v1_cart_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_shop_cart_v1_cart_proto_goTypes = []any{
-	(*CartLine)(nil),                    // 0: shop.cart.v1.CartLine
-	(*Totals)(nil),                      // 1: shop.cart.v1.Totals
-	(*Address)(nil),                     // 2: shop.cart.v1.Address
-	(*Cart)(nil),                        // 3: shop.cart.v1.Cart
-	(*GetCartRequest)(nil),              // 4: shop.cart.v1.GetCartRequest
-	(*GetCartResponse)(nil),             // 5: shop.cart.v1.GetCartResponse
-	(*AddCartItemRequest)(nil),          // 6: shop.cart.v1.AddCartItemRequest
-	(*AddCartItemResponse)(nil),         // 7: shop.cart.v1.AddCartItemResponse
-	(*UpdateCartItemRequest)(nil),       // 8: shop.cart.v1.UpdateCartItemRequest
-	(*UpdateCartItemResponse)(nil),      // 9: shop.cart.v1.UpdateCartItemResponse
-	(*RemoveCartItemRequest)(nil),       // 10: shop.cart.v1.RemoveCartItemRequest
-	(*RemoveCartItemResponse)(nil),      // 11: shop.cart.v1.RemoveCartItemResponse
-	(*ApplyCouponRequest)(nil),          // 12: shop.cart.v1.ApplyCouponRequest
-	(*ApplyCouponResponse)(nil),         // 13: shop.cart.v1.ApplyCouponResponse
-	(*RemoveCouponRequest)(nil),         // 14: shop.cart.v1.RemoveCouponRequest
-	(*RemoveCouponResponse)(nil),        // 15: shop.cart.v1.RemoveCouponResponse
-	(*SetShippingRequest)(nil),          // 16: shop.cart.v1.SetShippingRequest
-	(*SetShippingResponse)(nil),         // 17: shop.cart.v1.SetShippingResponse
-	(*ShippingMethod)(nil),              // 18: shop.cart.v1.ShippingMethod
-	(*ListShippingMethodsRequest)(nil),  // 19: shop.cart.v1.ListShippingMethodsRequest
-	(*ListShippingMethodsResponse)(nil), // 20: shop.cart.v1.ListShippingMethodsResponse
-	(*Coupon)(nil),                      // 21: shop.cart.v1.Coupon
-	(*CreateCouponRequest)(nil),         // 22: shop.cart.v1.CreateCouponRequest
-	(*CreateCouponResponse)(nil),        // 23: shop.cart.v1.CreateCouponResponse
-	(*ListCouponsRequest)(nil),          // 24: shop.cart.v1.ListCouponsRequest
-	(*ListCouponsResponse)(nil),         // 25: shop.cart.v1.ListCouponsResponse
-	(*v1.Money)(nil),                    // 26: shop.catalog.v1.Money
-	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
+	(*CartLine)(nil),                         // 0: shop.cart.v1.CartLine
+	(*Totals)(nil),                           // 1: shop.cart.v1.Totals
+	(*Address)(nil),                          // 2: shop.cart.v1.Address
+	(*Cart)(nil),                             // 3: shop.cart.v1.Cart
+	(*GetCartRequest)(nil),                   // 4: shop.cart.v1.GetCartRequest
+	(*GetCartResponse)(nil),                  // 5: shop.cart.v1.GetCartResponse
+	(*AddCartItemRequest)(nil),               // 6: shop.cart.v1.AddCartItemRequest
+	(*AddCartItemResponse)(nil),              // 7: shop.cart.v1.AddCartItemResponse
+	(*UpdateCartItemRequest)(nil),            // 8: shop.cart.v1.UpdateCartItemRequest
+	(*UpdateCartItemResponse)(nil),           // 9: shop.cart.v1.UpdateCartItemResponse
+	(*RemoveCartItemRequest)(nil),            // 10: shop.cart.v1.RemoveCartItemRequest
+	(*RemoveCartItemResponse)(nil),           // 11: shop.cart.v1.RemoveCartItemResponse
+	(*ApplyCouponRequest)(nil),               // 12: shop.cart.v1.ApplyCouponRequest
+	(*ApplyCouponResponse)(nil),              // 13: shop.cart.v1.ApplyCouponResponse
+	(*RemoveCouponRequest)(nil),              // 14: shop.cart.v1.RemoveCouponRequest
+	(*RemoveCouponResponse)(nil),             // 15: shop.cart.v1.RemoveCouponResponse
+	(*SetShippingRequest)(nil),               // 16: shop.cart.v1.SetShippingRequest
+	(*SetShippingResponse)(nil),              // 17: shop.cart.v1.SetShippingResponse
+	(*ShippingMethod)(nil),                   // 18: shop.cart.v1.ShippingMethod
+	(*ListShippingMethodsRequest)(nil),       // 19: shop.cart.v1.ListShippingMethodsRequest
+	(*ListShippingMethodsResponse)(nil),      // 20: shop.cart.v1.ListShippingMethodsResponse
+	(*Coupon)(nil),                           // 21: shop.cart.v1.Coupon
+	(*CreateCouponRequest)(nil),              // 22: shop.cart.v1.CreateCouponRequest
+	(*CreateCouponResponse)(nil),             // 23: shop.cart.v1.CreateCouponResponse
+	(*ListCouponsRequest)(nil),               // 24: shop.cart.v1.ListCouponsRequest
+	(*ListCouponsResponse)(nil),              // 25: shop.cart.v1.ListCouponsResponse
+	(*UnsubscribeCartRemindersRequest)(nil),  // 26: shop.cart.v1.UnsubscribeCartRemindersRequest
+	(*UnsubscribeCartRemindersResponse)(nil), // 27: shop.cart.v1.UnsubscribeCartRemindersResponse
+	(*NotifyBackInStockRequest)(nil),         // 28: shop.cart.v1.NotifyBackInStockRequest
+	(*NotifyBackInStockResponse)(nil),        // 29: shop.cart.v1.NotifyBackInStockResponse
+	(*v1.Money)(nil),                         // 30: shop.catalog.v1.Money
+	(*timestamppb.Timestamp)(nil),            // 31: google.protobuf.Timestamp
 }
 var file_shop_cart_v1_cart_proto_depIdxs = []int32{
-	26, // 0: shop.cart.v1.CartLine.unit_price:type_name -> shop.catalog.v1.Money
-	26, // 1: shop.cart.v1.CartLine.line_total:type_name -> shop.catalog.v1.Money
-	26, // 2: shop.cart.v1.CartLine.added_price:type_name -> shop.catalog.v1.Money
-	26, // 3: shop.cart.v1.Totals.subtotal:type_name -> shop.catalog.v1.Money
-	26, // 4: shop.cart.v1.Totals.discount:type_name -> shop.catalog.v1.Money
-	26, // 5: shop.cart.v1.Totals.shipping:type_name -> shop.catalog.v1.Money
-	26, // 6: shop.cart.v1.Totals.tax:type_name -> shop.catalog.v1.Money
-	26, // 7: shop.cart.v1.Totals.total:type_name -> shop.catalog.v1.Money
+	30, // 0: shop.cart.v1.CartLine.unit_price:type_name -> shop.catalog.v1.Money
+	30, // 1: shop.cart.v1.CartLine.line_total:type_name -> shop.catalog.v1.Money
+	30, // 2: shop.cart.v1.CartLine.added_price:type_name -> shop.catalog.v1.Money
+	30, // 3: shop.cart.v1.Totals.subtotal:type_name -> shop.catalog.v1.Money
+	30, // 4: shop.cart.v1.Totals.discount:type_name -> shop.catalog.v1.Money
+	30, // 5: shop.cart.v1.Totals.shipping:type_name -> shop.catalog.v1.Money
+	30, // 6: shop.cart.v1.Totals.tax:type_name -> shop.catalog.v1.Money
+	30, // 7: shop.cart.v1.Totals.total:type_name -> shop.catalog.v1.Money
 	0,  // 8: shop.cart.v1.Cart.lines:type_name -> shop.cart.v1.CartLine
 	1,  // 9: shop.cart.v1.Cart.totals:type_name -> shop.cart.v1.Totals
-	27, // 10: shop.cart.v1.Cart.updated_at:type_name -> google.protobuf.Timestamp
+	31, // 10: shop.cart.v1.Cart.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 11: shop.cart.v1.Cart.shipping:type_name -> shop.cart.v1.Address
 	3,  // 12: shop.cart.v1.GetCartResponse.cart:type_name -> shop.cart.v1.Cart
 	3,  // 13: shop.cart.v1.AddCartItemResponse.cart:type_name -> shop.cart.v1.Cart
@@ -1859,17 +2102,17 @@ var file_shop_cart_v1_cart_proto_depIdxs = []int32{
 	3,  // 17: shop.cart.v1.RemoveCouponResponse.cart:type_name -> shop.cart.v1.Cart
 	2,  // 18: shop.cart.v1.SetShippingRequest.address:type_name -> shop.cart.v1.Address
 	3,  // 19: shop.cart.v1.SetShippingResponse.cart:type_name -> shop.cart.v1.Cart
-	26, // 20: shop.cart.v1.ShippingMethod.price:type_name -> shop.catalog.v1.Money
-	26, // 21: shop.cart.v1.ShippingMethod.free_over:type_name -> shop.catalog.v1.Money
+	30, // 20: shop.cart.v1.ShippingMethod.price:type_name -> shop.catalog.v1.Money
+	30, // 21: shop.cart.v1.ShippingMethod.free_over:type_name -> shop.catalog.v1.Money
 	18, // 22: shop.cart.v1.ListShippingMethodsResponse.shipping_methods:type_name -> shop.cart.v1.ShippingMethod
-	26, // 23: shop.cart.v1.Coupon.amount_off:type_name -> shop.catalog.v1.Money
-	26, // 24: shop.cart.v1.Coupon.min_subtotal:type_name -> shop.catalog.v1.Money
-	27, // 25: shop.cart.v1.Coupon.starts_at:type_name -> google.protobuf.Timestamp
-	27, // 26: shop.cart.v1.Coupon.ends_at:type_name -> google.protobuf.Timestamp
-	26, // 27: shop.cart.v1.CreateCouponRequest.amount_off:type_name -> shop.catalog.v1.Money
-	26, // 28: shop.cart.v1.CreateCouponRequest.min_subtotal:type_name -> shop.catalog.v1.Money
-	27, // 29: shop.cart.v1.CreateCouponRequest.starts_at:type_name -> google.protobuf.Timestamp
-	27, // 30: shop.cart.v1.CreateCouponRequest.ends_at:type_name -> google.protobuf.Timestamp
+	30, // 23: shop.cart.v1.Coupon.amount_off:type_name -> shop.catalog.v1.Money
+	30, // 24: shop.cart.v1.Coupon.min_subtotal:type_name -> shop.catalog.v1.Money
+	31, // 25: shop.cart.v1.Coupon.starts_at:type_name -> google.protobuf.Timestamp
+	31, // 26: shop.cart.v1.Coupon.ends_at:type_name -> google.protobuf.Timestamp
+	30, // 27: shop.cart.v1.CreateCouponRequest.amount_off:type_name -> shop.catalog.v1.Money
+	30, // 28: shop.cart.v1.CreateCouponRequest.min_subtotal:type_name -> shop.catalog.v1.Money
+	31, // 29: shop.cart.v1.CreateCouponRequest.starts_at:type_name -> google.protobuf.Timestamp
+	31, // 30: shop.cart.v1.CreateCouponRequest.ends_at:type_name -> google.protobuf.Timestamp
 	21, // 31: shop.cart.v1.CreateCouponResponse.coupon:type_name -> shop.cart.v1.Coupon
 	21, // 32: shop.cart.v1.ListCouponsResponse.coupons:type_name -> shop.cart.v1.Coupon
 	4,  // 33: shop.cart.v1.CartService.GetCart:input_type -> shop.cart.v1.GetCartRequest
@@ -1882,18 +2125,22 @@ var file_shop_cart_v1_cart_proto_depIdxs = []int32{
 	19, // 40: shop.cart.v1.CartService.ListShippingMethods:input_type -> shop.cart.v1.ListShippingMethodsRequest
 	22, // 41: shop.cart.v1.CartService.CreateCoupon:input_type -> shop.cart.v1.CreateCouponRequest
 	24, // 42: shop.cart.v1.CartService.ListCoupons:input_type -> shop.cart.v1.ListCouponsRequest
-	5,  // 43: shop.cart.v1.CartService.GetCart:output_type -> shop.cart.v1.GetCartResponse
-	7,  // 44: shop.cart.v1.CartService.AddCartItem:output_type -> shop.cart.v1.AddCartItemResponse
-	9,  // 45: shop.cart.v1.CartService.UpdateCartItem:output_type -> shop.cart.v1.UpdateCartItemResponse
-	11, // 46: shop.cart.v1.CartService.RemoveCartItem:output_type -> shop.cart.v1.RemoveCartItemResponse
-	13, // 47: shop.cart.v1.CartService.ApplyCoupon:output_type -> shop.cart.v1.ApplyCouponResponse
-	15, // 48: shop.cart.v1.CartService.RemoveCoupon:output_type -> shop.cart.v1.RemoveCouponResponse
-	17, // 49: shop.cart.v1.CartService.SetShipping:output_type -> shop.cart.v1.SetShippingResponse
-	20, // 50: shop.cart.v1.CartService.ListShippingMethods:output_type -> shop.cart.v1.ListShippingMethodsResponse
-	23, // 51: shop.cart.v1.CartService.CreateCoupon:output_type -> shop.cart.v1.CreateCouponResponse
-	25, // 52: shop.cart.v1.CartService.ListCoupons:output_type -> shop.cart.v1.ListCouponsResponse
-	43, // [43:53] is the sub-list for method output_type
-	33, // [33:43] is the sub-list for method input_type
+	26, // 43: shop.cart.v1.CartService.UnsubscribeCartReminders:input_type -> shop.cart.v1.UnsubscribeCartRemindersRequest
+	28, // 44: shop.cart.v1.CartService.NotifyBackInStock:input_type -> shop.cart.v1.NotifyBackInStockRequest
+	5,  // 45: shop.cart.v1.CartService.GetCart:output_type -> shop.cart.v1.GetCartResponse
+	7,  // 46: shop.cart.v1.CartService.AddCartItem:output_type -> shop.cart.v1.AddCartItemResponse
+	9,  // 47: shop.cart.v1.CartService.UpdateCartItem:output_type -> shop.cart.v1.UpdateCartItemResponse
+	11, // 48: shop.cart.v1.CartService.RemoveCartItem:output_type -> shop.cart.v1.RemoveCartItemResponse
+	13, // 49: shop.cart.v1.CartService.ApplyCoupon:output_type -> shop.cart.v1.ApplyCouponResponse
+	15, // 50: shop.cart.v1.CartService.RemoveCoupon:output_type -> shop.cart.v1.RemoveCouponResponse
+	17, // 51: shop.cart.v1.CartService.SetShipping:output_type -> shop.cart.v1.SetShippingResponse
+	20, // 52: shop.cart.v1.CartService.ListShippingMethods:output_type -> shop.cart.v1.ListShippingMethodsResponse
+	23, // 53: shop.cart.v1.CartService.CreateCoupon:output_type -> shop.cart.v1.CreateCouponResponse
+	25, // 54: shop.cart.v1.CartService.ListCoupons:output_type -> shop.cart.v1.ListCouponsResponse
+	27, // 55: shop.cart.v1.CartService.UnsubscribeCartReminders:output_type -> shop.cart.v1.UnsubscribeCartRemindersResponse
+	29, // 56: shop.cart.v1.CartService.NotifyBackInStock:output_type -> shop.cart.v1.NotifyBackInStockResponse
+	45, // [45:57] is the sub-list for method output_type
+	33, // [33:45] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -1910,7 +2157,7 @@ func file_shop_cart_v1_cart_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_cart_v1_cart_proto_rawDesc), len(file_shop_cart_v1_cart_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

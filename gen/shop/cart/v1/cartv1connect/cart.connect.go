@@ -58,6 +58,12 @@ const (
 	CartServiceCreateCouponProcedure = "/shop.cart.v1.CartService/CreateCoupon"
 	// CartServiceListCouponsProcedure is the fully-qualified name of the CartService's ListCoupons RPC.
 	CartServiceListCouponsProcedure = "/shop.cart.v1.CartService/ListCoupons"
+	// CartServiceUnsubscribeCartRemindersProcedure is the fully-qualified name of the CartService's
+	// UnsubscribeCartReminders RPC.
+	CartServiceUnsubscribeCartRemindersProcedure = "/shop.cart.v1.CartService/UnsubscribeCartReminders"
+	// CartServiceNotifyBackInStockProcedure is the fully-qualified name of the CartService's
+	// NotifyBackInStock RPC.
+	CartServiceNotifyBackInStockProcedure = "/shop.cart.v1.CartService/NotifyBackInStock"
 )
 
 // CartServiceClient is a client for the shop.cart.v1.CartService service.
@@ -82,6 +88,12 @@ type CartServiceClient interface {
 	CreateCoupon(context.Context, *connect.Request[v1.CreateCouponRequest]) (*connect.Response[v1.CreateCouponResponse], error)
 	// ListCoupons lists every coupon with its usage (staff, admin).
 	ListCoupons(context.Context, *connect.Request[v1.ListCouponsRequest]) (*connect.Response[v1.ListCouponsResponse], error)
+	// UnsubscribeCartReminders stops the abandoned-cart reminders of the
+	// shopper whose unsubscribe link it is (the link in every reminder).
+	UnsubscribeCartReminders(context.Context, *connect.Request[v1.UnsubscribeCartRemindersRequest]) (*connect.Response[v1.UnsubscribeCartRemindersResponse], error)
+	// NotifyBackInStock asks for one email when a sold-out product or variant
+	// is back in stock; asking again changes nothing.
+	NotifyBackInStock(context.Context, *connect.Request[v1.NotifyBackInStockRequest]) (*connect.Response[v1.NotifyBackInStockResponse], error)
 }
 
 // NewCartServiceClient constructs a client for the shop.cart.v1.CartService service. By default, it
@@ -158,21 +170,36 @@ func NewCartServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		unsubscribeCartReminders: connect.NewClient[v1.UnsubscribeCartRemindersRequest, v1.UnsubscribeCartRemindersResponse](
+			httpClient,
+			baseURL+CartServiceUnsubscribeCartRemindersProcedure,
+			connect.WithSchema(cartServiceMethods.ByName("UnsubscribeCartReminders")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		notifyBackInStock: connect.NewClient[v1.NotifyBackInStockRequest, v1.NotifyBackInStockResponse](
+			httpClient,
+			baseURL+CartServiceNotifyBackInStockProcedure,
+			connect.WithSchema(cartServiceMethods.ByName("NotifyBackInStock")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // cartServiceClient implements CartServiceClient.
 type cartServiceClient struct {
-	getCart             *connect.Client[v1.GetCartRequest, v1.GetCartResponse]
-	addCartItem         *connect.Client[v1.AddCartItemRequest, v1.AddCartItemResponse]
-	updateCartItem      *connect.Client[v1.UpdateCartItemRequest, v1.UpdateCartItemResponse]
-	removeCartItem      *connect.Client[v1.RemoveCartItemRequest, v1.RemoveCartItemResponse]
-	applyCoupon         *connect.Client[v1.ApplyCouponRequest, v1.ApplyCouponResponse]
-	removeCoupon        *connect.Client[v1.RemoveCouponRequest, v1.RemoveCouponResponse]
-	setShipping         *connect.Client[v1.SetShippingRequest, v1.SetShippingResponse]
-	listShippingMethods *connect.Client[v1.ListShippingMethodsRequest, v1.ListShippingMethodsResponse]
-	createCoupon        *connect.Client[v1.CreateCouponRequest, v1.CreateCouponResponse]
-	listCoupons         *connect.Client[v1.ListCouponsRequest, v1.ListCouponsResponse]
+	getCart                  *connect.Client[v1.GetCartRequest, v1.GetCartResponse]
+	addCartItem              *connect.Client[v1.AddCartItemRequest, v1.AddCartItemResponse]
+	updateCartItem           *connect.Client[v1.UpdateCartItemRequest, v1.UpdateCartItemResponse]
+	removeCartItem           *connect.Client[v1.RemoveCartItemRequest, v1.RemoveCartItemResponse]
+	applyCoupon              *connect.Client[v1.ApplyCouponRequest, v1.ApplyCouponResponse]
+	removeCoupon             *connect.Client[v1.RemoveCouponRequest, v1.RemoveCouponResponse]
+	setShipping              *connect.Client[v1.SetShippingRequest, v1.SetShippingResponse]
+	listShippingMethods      *connect.Client[v1.ListShippingMethodsRequest, v1.ListShippingMethodsResponse]
+	createCoupon             *connect.Client[v1.CreateCouponRequest, v1.CreateCouponResponse]
+	listCoupons              *connect.Client[v1.ListCouponsRequest, v1.ListCouponsResponse]
+	unsubscribeCartReminders *connect.Client[v1.UnsubscribeCartRemindersRequest, v1.UnsubscribeCartRemindersResponse]
+	notifyBackInStock        *connect.Client[v1.NotifyBackInStockRequest, v1.NotifyBackInStockResponse]
 }
 
 // GetCart calls shop.cart.v1.CartService.GetCart.
@@ -225,6 +252,16 @@ func (c *cartServiceClient) ListCoupons(ctx context.Context, req *connect.Reques
 	return c.listCoupons.CallUnary(ctx, req)
 }
 
+// UnsubscribeCartReminders calls shop.cart.v1.CartService.UnsubscribeCartReminders.
+func (c *cartServiceClient) UnsubscribeCartReminders(ctx context.Context, req *connect.Request[v1.UnsubscribeCartRemindersRequest]) (*connect.Response[v1.UnsubscribeCartRemindersResponse], error) {
+	return c.unsubscribeCartReminders.CallUnary(ctx, req)
+}
+
+// NotifyBackInStock calls shop.cart.v1.CartService.NotifyBackInStock.
+func (c *cartServiceClient) NotifyBackInStock(ctx context.Context, req *connect.Request[v1.NotifyBackInStockRequest]) (*connect.Response[v1.NotifyBackInStockResponse], error) {
+	return c.notifyBackInStock.CallUnary(ctx, req)
+}
+
 // CartServiceHandler is an implementation of the shop.cart.v1.CartService service.
 type CartServiceHandler interface {
 	// GetCart returns the caller's cart with current prices and totals.
@@ -247,6 +284,12 @@ type CartServiceHandler interface {
 	CreateCoupon(context.Context, *connect.Request[v1.CreateCouponRequest]) (*connect.Response[v1.CreateCouponResponse], error)
 	// ListCoupons lists every coupon with its usage (staff, admin).
 	ListCoupons(context.Context, *connect.Request[v1.ListCouponsRequest]) (*connect.Response[v1.ListCouponsResponse], error)
+	// UnsubscribeCartReminders stops the abandoned-cart reminders of the
+	// shopper whose unsubscribe link it is (the link in every reminder).
+	UnsubscribeCartReminders(context.Context, *connect.Request[v1.UnsubscribeCartRemindersRequest]) (*connect.Response[v1.UnsubscribeCartRemindersResponse], error)
+	// NotifyBackInStock asks for one email when a sold-out product or variant
+	// is back in stock; asking again changes nothing.
+	NotifyBackInStock(context.Context, *connect.Request[v1.NotifyBackInStockRequest]) (*connect.Response[v1.NotifyBackInStockResponse], error)
 }
 
 // NewCartServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -319,6 +362,19 @@ func NewCartServiceHandler(svc CartServiceHandler, opts ...connect.HandlerOption
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	cartServiceUnsubscribeCartRemindersHandler := connect.NewUnaryHandler(
+		CartServiceUnsubscribeCartRemindersProcedure,
+		svc.UnsubscribeCartReminders,
+		connect.WithSchema(cartServiceMethods.ByName("UnsubscribeCartReminders")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	cartServiceNotifyBackInStockHandler := connect.NewUnaryHandler(
+		CartServiceNotifyBackInStockProcedure,
+		svc.NotifyBackInStock,
+		connect.WithSchema(cartServiceMethods.ByName("NotifyBackInStock")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/shop.cart.v1.CartService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CartServiceGetCartProcedure:
@@ -341,6 +397,10 @@ func NewCartServiceHandler(svc CartServiceHandler, opts ...connect.HandlerOption
 			cartServiceCreateCouponHandler.ServeHTTP(w, r)
 		case CartServiceListCouponsProcedure:
 			cartServiceListCouponsHandler.ServeHTTP(w, r)
+		case CartServiceUnsubscribeCartRemindersProcedure:
+			cartServiceUnsubscribeCartRemindersHandler.ServeHTTP(w, r)
+		case CartServiceNotifyBackInStockProcedure:
+			cartServiceNotifyBackInStockHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -388,4 +448,12 @@ func (UnimplementedCartServiceHandler) CreateCoupon(context.Context, *connect.Re
 
 func (UnimplementedCartServiceHandler) ListCoupons(context.Context, *connect.Request[v1.ListCouponsRequest]) (*connect.Response[v1.ListCouponsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.cart.v1.CartService.ListCoupons is not implemented"))
+}
+
+func (UnimplementedCartServiceHandler) UnsubscribeCartReminders(context.Context, *connect.Request[v1.UnsubscribeCartRemindersRequest]) (*connect.Response[v1.UnsubscribeCartRemindersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.cart.v1.CartService.UnsubscribeCartReminders is not implemented"))
+}
+
+func (UnimplementedCartServiceHandler) NotifyBackInStock(context.Context, *connect.Request[v1.NotifyBackInStockRequest]) (*connect.Response[v1.NotifyBackInStockResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.cart.v1.CartService.NotifyBackInStock is not implemented"))
 }
