@@ -25,3 +25,15 @@ CREATE INDEX back_in_stock_product_idx ON back_in_stock_subscriptions (product_i
 
 -- The back-in-stock emails follow catalog changes through the outbox.
 INSERT INTO outbox_consumers (name, topics) VALUES ('back_in_stock', '{product.changed}');
+
+-- Every cart change (its version grows) is recorded in the outbox in the
+-- change's transaction, so the cart's reminders are reset whoever changed it
+-- (the API, checkout emptying it) and even when Temporal was down then.
+CREATE FUNCTION outbox_cart_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO outbox_events (topic, entity_id) VALUES ('cart.changed', NEW.user_id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER carts_outbox AFTER UPDATE OF version ON carts
+    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION outbox_cart_changed();
+INSERT INTO outbox_consumers (name, topics) VALUES ('cart_reminders', '{cart.changed}');

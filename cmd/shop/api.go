@@ -25,7 +25,6 @@ import (
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
-	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/refund"
 )
@@ -78,7 +77,6 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 
 	couponStore := coupons.NewStore(pool)
 	carts := cart.NewStore(pool, couponStore)
-	carts.SetNotifier(&cartreminder.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter, Log: log})
 	handler, err := api.NewHandler(api.Deps{
 		Logger:             log,
 		Catalog:            catalog.NewStore(pool),

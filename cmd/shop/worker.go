@@ -47,7 +47,8 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	}
 	defer rdb.Close()
 	// The outbox relay applies every committed catalog change to the cache
-	// and the search index, and starts the back-in-stock emails.
+	// and the search index, starts the back-in-stock emails and resets the
+	// abandoned-cart reminders.
 	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
 	if cfg.SearchBackend == "elasticsearch" {
 		index = search.IndexConsumer{Pool: pool, Elastic: es}
@@ -55,16 +56,15 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	relay := &outbox.Relay{Pool: pool, Log: log, Consumers: []outbox.Consumer{
 		catalog.CacheConsumer{Cache: cache.New(rdb, cache.Prefix, log)}, index,
 		backinstock.Consumer{Pool: pool, ShopURL: cfg.ShopURL,
-			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}}}}
+			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}},
+		&cartreminder.Client{Temporal: tc, Pool: pool, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter}}}
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(relayCtx) }()
 	defer func() { stopRelay(); <-relayDone }()
 
 	couponStore := coupons.NewStore(pool)
-	// Checkout empties carts here: their reminders stop.
 	carts := cart.NewStore(pool, couponStore)
-	carts.SetNotifier(&cartreminder.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter, Log: log})
 	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool, Elastic: es, SearchAlias: cfg.SearchAlias,
 		Orders: newOrderStore(pool, couponStore, carts, cfg),

@@ -49,56 +49,10 @@ func (c Config) currency() string {
 type Store struct {
 	pool    *pgxpool.Pool
 	coupons *coupons.Store
-	notify  Notifier
 }
 
 // NewStore returns a store over pool that checks coupons with cs.
 func NewStore(pool *pgxpool.Pool, cs *coupons.Store) *Store { return &Store{pool: pool, coupons: cs} }
-
-// Change is a committed change of a cart.
-type Change struct {
-	UserID int64
-	// Version counts the cart's changes: it grows with every one.
-	Version int64
-	// Items is the number of lines in the cart now; 0 when it was emptied
-	// or checked out.
-	Items int
-}
-
-// Notifier hears of every committed cart change (the abandoned-cart
-// reminders). The change has happened: a notifier logs its own trouble.
-type Notifier interface {
-	CartChanged(ctx context.Context, c Change)
-}
-
-// SetNotifier makes the store tell n of every cart change once it has
-// committed; it is set up before the store is used.
-func (s *Store) SetNotifier(n Notifier) { s.notify = n }
-
-func (s *Store) changed(ctx context.Context, c Change) {
-	if s.notify != nil && c.UserID != 0 {
-		s.notify.CartChanged(ctx, c)
-	}
-}
-
-// Notify tells the notifier of the current state of userID's cart, after
-// a change written in another transaction (checkout's Clear) committed.
-func (s *Store) Notify(ctx context.Context, userID int64) error {
-	if s.notify == nil {
-		return nil
-	}
-	c := Change{UserID: userID}
-	err := s.pool.QueryRow(ctx, `SELECT version, (SELECT count(*) FROM cart_items WHERE user_id = $1)
-		FROM carts WHERE user_id = $1`, userID).Scan(&c.Version, &c.Items)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cart: read version: %w", err)
-	}
-	s.changed(ctx, c)
-	return nil
-}
 
 // Item is one cart line with the catalog's current state of its product.
 type Item struct {
@@ -142,16 +96,14 @@ func lockCart(ctx context.Context, tx pgx.Tx, userID int64) error {
 	return nil
 }
 
-// touch records a change of userID's cart (which must exist) and answers
-// the cart's state after it.
-func touch(ctx context.Context, q Querier, userID int64) (Change, error) {
-	c := Change{UserID: userID}
-	err := q.QueryRow(ctx, `UPDATE carts SET updated_at = now(), version = version + 1 WHERE user_id = $1
-		RETURNING version, (SELECT count(*) FROM cart_items WHERE user_id = $1)`, userID).Scan(&c.Version, &c.Items)
-	if err != nil {
-		return Change{}, fmt.Errorf("cart: touch: %w", err)
+// touch records a change of userID's cart (which must exist): its version
+// grows, and the carts table's trigger records the change in the outbox
+// (the abandoned-cart reminders hear it from there).
+func touch(ctx context.Context, q Querier, userID int64) error {
+	if _, err := q.Exec(ctx, `UPDATE carts SET updated_at = now(), version = version + 1 WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("cart: touch: %w", err)
 	}
-	return c, nil
+	return nil
 }
 
 // Add puts quantity of a product, or of one of its variants, in the cart.
@@ -167,7 +119,6 @@ func (s *Store) Add(ctx context.Context, userID int64, cfg Config, productID, va
 		return 0, err
 	}
 	var itemID int64
-	var change Change
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		price, err := currentPrice(ctx, tx, productID, variantID)
 		if err != nil {
@@ -219,13 +170,11 @@ func (s *Store) Add(ctx context.Context, userID int64, cfg Config, productID, va
 		if err := s.checkBounds(ctx, tx, userID, cfg); err != nil {
 			return err
 		}
-		change, err = touch(ctx, tx, userID)
-		return err
+		return touch(ctx, tx, userID)
 	})
 	if err != nil {
 		return 0, err
 	}
-	s.changed(ctx, change)
 	return itemID, nil
 }
 
@@ -319,7 +268,6 @@ func (s *Store) Remove(ctx context.Context, userID, itemID int64) error {
 // ErrNotFound when it touched no line of userID's. With cfg, the cart must
 // still be within the amount bounds afterwards.
 func (s *Store) editItem(ctx context.Context, userID int64, cfg *Config, itemID int64, sql string, args ...any) error {
-	var change Change
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockCart(ctx, tx, userID); err != nil {
 			return err
@@ -336,13 +284,11 @@ func (s *Store) editItem(ctx context.Context, userID int64, cfg *Config, itemID 
 				return err
 			}
 		}
-		change, err = touch(ctx, tx, userID)
-		return err
+		return touch(ctx, tx, userID)
 	})
 	if err != nil {
 		return err
 	}
-	s.changed(ctx, change)
 	return nil
 }
 
@@ -353,7 +299,6 @@ func (s *Store) SetCoupon(ctx context.Context, userID int64, cfg Config, code st
 	if code == "" {
 		return validation.New("code", "is required")
 	}
-	var change Change
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockCart(ctx, tx, userID); err != nil {
 			return err
@@ -377,29 +322,21 @@ func (s *Store) SetCoupon(ctx context.Context, userID int64, cfg Config, code st
 		if priced.CouponErr != nil {
 			return priced.CouponErr
 		}
-		change, err = touch(ctx, tx, userID)
-		return err
+		return touch(ctx, tx, userID)
 	})
 	if err != nil {
 		return err
 	}
-	s.changed(ctx, change)
 	return nil
 }
 
 // ClearCoupon takes the coupon off the cart.
 func (s *Store) ClearCoupon(ctx context.Context, userID int64) error {
-	c := Change{UserID: userID}
-	err := s.pool.QueryRow(ctx, `UPDATE carts SET coupon_code = NULL, updated_at = now(), version = version + 1
-		WHERE user_id = $1 RETURNING version, (SELECT count(*) FROM cart_items WHERE user_id = $1)`, userID).
-		Scan(&c.Version, &c.Items)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // no cart, no coupon
-	}
-	if err != nil {
+	// No cart, no coupon: updating no row is fine.
+	if _, err := s.pool.Exec(ctx, `UPDATE carts SET coupon_code = NULL, updated_at = now(), version = version + 1
+		WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("cart: clear coupon: %w", err)
 	}
-	s.changed(ctx, c)
 	return nil
 }
 
@@ -458,7 +395,6 @@ func (s *Store) SetShipping(ctx context.Context, userID int64, cfg Config, sh Sh
 	if err != nil {
 		return err
 	}
-	var change Change
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockCart(ctx, tx, userID); err != nil {
 			return err
@@ -477,13 +413,11 @@ func (s *Store) SetShipping(ctx context.Context, userID int64, cfg Config, sh Sh
 				return fmt.Errorf("cart: set shipping: %w", err)
 			}
 		}
-		change, err = touch(ctx, tx, userID)
-		return err
+		return touch(ctx, tx, userID)
 	})
 	if err != nil {
 		return err
 	}
-	s.changed(ctx, change)
 	return nil
 }
 
@@ -495,8 +429,7 @@ func (s *Store) Lines(ctx context.Context, q Querier, userID int64) (Contents, e
 }
 
 // Clear empties the cart after checkout (in its transaction) and drops the
-// coupon the order used; the shipping choice stays for next time. The
-// caller calls Notify once its transaction has committed.
+// coupon the order used; the shipping choice stays for next time.
 func (s *Store) Clear(ctx context.Context, q Querier, userID int64) error {
 	if _, err := q.Exec(ctx, `DELETE FROM cart_items WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("cart: clear: %w", err)

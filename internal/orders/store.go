@@ -80,7 +80,6 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 	if err := in.Validate(s.settings); err != nil {
 		return Order{}, err
 	}
-	cleared := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)`, in.OrderID).Scan(&exists); err != nil || exists {
@@ -124,17 +123,12 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 			}
 		}
 		if fromCart {
-			cleared = true
 			return s.carts.Clear(ctx, tx, in.UserID)
 		}
 		return nil
 	})
 	if err != nil {
 		return Order{}, err
-	}
-	if cleared {
-		// The cart's reminders stop; the order stands whatever this says.
-		_ = s.carts.Notify(ctx, in.UserID)
 	}
 	return s.Get(ctx, in.OrderID)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,7 @@ import (
 	"github.com/shopkit/shop/internal/mail/mailtest"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/testenv"
@@ -148,9 +150,6 @@ func (s *Shop) StartWorker(t *testing.T) worker.Worker {
 	t.Helper()
 	deps, err := WorkerDeps(s.Pool, Settings(), s.Stripe.URL(), s.SMTP.Addr())
 	require.NoError(t, err)
-	if s.Reminders != nil {
-		deps.Carts.SetNotifier(s.Reminders)
-	}
 	w := workers.New(s.Temporal, s.Queue, deps)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -165,9 +164,21 @@ func (s *Shop) EnableCartReminders(t testing.TB, schedule ...time.Duration) *car
 	t.Helper()
 	_, err := s.Pool.Exec(context.Background(), fmt.Sprintf("ALTER TABLE users ALTER COLUMN id RESTART WITH %d", 1_000_000+rand.Int64N(1<<40)))
 	require.NoError(t, err)
-	s.Reminders = &cartreminder.Client{Temporal: s.Temporal, TaskQueue: s.Queue, Schedule: schedule}
-	s.Carts.SetNotifier(s.Reminders)
+	s.Reminders = &cartreminder.Client{Temporal: s.Temporal, Pool: s.Pool, TaskQueue: s.Queue, Schedule: schedule}
+	s.StartRelay(t, s.Reminders)
 	return s.Reminders
+}
+
+// StartRelay runs the outbox relay for consumers until the test ends, as
+// `shop worker` does.
+func (s *Shop) StartRelay(t testing.TB, consumers ...outbox.Consumer) {
+	t.Helper()
+	relay := &outbox.Relay{Pool: s.Pool, Consumers: consumers, Poll: 50 * time.Millisecond,
+		MaxBackoff: 500 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // User creates a customer and answers its id.
