@@ -11,6 +11,7 @@ import (
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/lowstock"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
@@ -58,6 +59,12 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		backinstock.Consumer{Pool: pool, ShopURL: cfg.ShopURL,
 			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}},
 		&cartreminder.Client{Temporal: tc, Pool: pool, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter}}}
+	if cfg.LowStockThreshold > 0 {
+		relay.Consumers = append(relay.Consumers, lowstock.Consumer{Pool: pool, Threshold: cfg.LowStockThreshold,
+			StaffTo: cfg.StaffEmail, ShopURL: cfg.ShopURL, Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}})
+	} else {
+		relay.Consumers = append(relay.Consumers, outbox.Discard(lowstock.ConsumerName))
+	}
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(relayCtx) }()

@@ -67,6 +67,11 @@ type Config struct {
 	// CartReminderSecret signs the unsubscribe links of cart reminders
 	// (CART_REMINDER_SECRET, at least 32 characters).
 	CartReminderSecret string
+	// LowStockThreshold: staff are emailed once when a product's sellable
+	// stock falls below it (LOW_STOCK_THRESHOLD; 0 switches alerts off).
+	LowStockThreshold int
+	// StaffEmail receives staff alerts such as low stock (STAFF_EMAIL).
+	StaffEmail string
 
 	// JWTKeys maps key ids to HMAC secrets (JWT_SIGNING_KEYS, "kid:base64,...").
 	// Empty outside production means an ephemeral key per process.
@@ -122,6 +127,8 @@ var defaults = map[string]string{
 	"SHOP_URL":              "http://localhost:8000",
 	"CART_REMINDER_AFTER":   "1h,24h",
 	"CART_REMINDER_SECRET":  devReminderSecret,
+	"LOW_STOCK_THRESHOLD":   "5",
+	"STAFF_EMAIL":           "staff@shop.local",
 	"JWT_SIGNING_KEYS":      "",
 	"JWT_ACTIVE_KEY_ID":     "",
 	"JWT_ISSUER":            "shop",
@@ -169,6 +176,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ShopURL:             r.url("SHOP_URL", "http", "https"),
 		CartReminderAfter:   r.schedule("CART_REMINDER_AFTER"),
 		CartReminderSecret:  r.nonEmpty("CART_REMINDER_SECRET"),
+		LowStockThreshold:   r.intRange("LOW_STOCK_THRESHOLD", 0, 1_000_000),
+		StaffEmail:          r.nonEmpty("STAFF_EMAIL"),
 		JWTIssuer:           r.nonEmpty("JWT_ISSUER"),
 		JWTAudience:         r.nonEmpty("JWT_AUDIENCE"),
 		AccessTokenTTL:      r.duration("ACCESS_TOKEN_TTL"),

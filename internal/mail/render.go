@@ -20,6 +20,7 @@ const (
 	KindRefundIssued      = "refund_issued"
 	KindCartReminder      = "cart_reminder"
 	KindBackInStock       = "back_in_stock"
+	KindLowStock          = "low_stock" // to staff
 )
 
 // ErrUnknownKind means no template exists for the requested kind.
@@ -72,7 +73,7 @@ type kindTemplates struct {
 var templates = func() map[string]kindTemplates {
 	m := map[string]kindTemplates{}
 	for _, k := range []string{KindOrderConfirmation, KindPaymentFailed, KindOrderCancelled, KindRefundIssued,
-		KindCartReminder, KindBackInStock} {
+		KindCartReminder, KindBackInStock, KindLowStock} {
 		m[k] = kindTemplates{
 			text: texttemplate.Must(texttemplate.New(k).Funcs(funcs).
 				ParseFS(templateFS, "templates/common.txt", "templates/"+k+".txt")),
