@@ -76,7 +76,9 @@ func Reserve(ctx context.Context, tx pgx.Tx, wants []Want) ([][]Allocation, erro
 	if err != nil {
 		return nil, fmt.Errorf("inventory: lock stock: %w", err)
 	}
-	byPriority := func(a, b level) int { return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.location, b.location)) }
+	byPriority := func(a, b level) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.location, b.location))
+	}
 	for k := range levels {
 		slices.SortFunc(levels[k], byPriority)
 	}
