@@ -91,7 +91,7 @@ func (s *CatalogServer) AdjustStock(ctx context.Context, req *connect.Request[ca
 	if p, ok := principalFrom(ctx); ok {
 		actor = p.UserID
 	}
-	after, err := s.Store.AdjustStock(ctx, m.GetProductId(), m.GetVariantId(), m.GetDelta(), m.GetReason(), actor)
+	after, err := s.Store.AdjustStockAt(ctx, m.GetLocationId(), m.GetProductId(), m.GetVariantId(), m.GetDelta(), m.GetReason(), actor)
 	if err != nil {
 		return nil, err
 	}

@@ -1113,9 +1113,12 @@ type AdjustStockRequest struct {
 	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
 	// The variant whose stock changes; 0 for the product itself.
 	VariantId int64 `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
-	// Units to add (positive) or remove (negative); stock never goes below zero.
-	Delta         int32  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Units to add (positive) or remove (negative) at the location; its stock
+	// never goes below what it holds reserved for orders.
+	Delta  int32  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The stock location (see InventoryService); 0 for the default one.
+	LocationId    int64 `protobuf:"varint,5,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1176,6 +1179,13 @@ func (x *AdjustStockRequest) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *AdjustStockRequest) GetLocationId() int64 {
+	if x != nil {
+		return x.LocationId
+	}
+	return 0
 }
 
 type AdjustStockResponse struct {
@@ -2619,14 +2629,16 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x15ArchiveProductRequest\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\"\x18\n" +
-	"\x16ArchiveProductResponse\"\x80\x01\n" +
+	"\x16ArchiveProductResponse\"\xaa\x01\n" +
 	"\x12AdjustStockRequest\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x1d\n" +
 	"\n" +
 	"variant_id\x18\x02 \x01(\x03R\tvariantId\x12\x14\n" +
 	"\x05delta\x18\x03 \x01(\x05R\x05delta\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"<\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12(\n" +
+	"\vlocation_id\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"locationId\"<\n" +
 	"\x13AdjustStockResponse\x12%\n" +
 	"\x0estock_quantity\x18\x01 \x01(\x05R\rstockQuantity\"\xee\x01\n" +
 	"\x0fStockAdjustment\x12\x0e\n" +
