@@ -108,7 +108,7 @@ func (s *CatalogServer) ListStockAdjustments(ctx context.Context, req *connect.R
 	for _, a := range list {
 		out.Adjustments = append(out.Adjustments, &catalogv1.StockAdjustment{
 			Id: a.ID, VariantId: a.VariantID, Delta: a.Delta, StockAfter: a.StockAfter, Reason: a.Reason,
-			ActorUserId: a.ActorID, CreatedAt: timestamppb.New(a.CreatedAt),
+			ActorUserId: a.ActorID, CreatedAt: timestamppb.New(a.CreatedAt), LocationId: a.LocationID,
 		})
 	}
 	return connect.NewResponse(out), nil

@@ -97,6 +97,10 @@ func TestStockLocationsOverREST(t *testing.T) {
 	code, _, out = call(t, "POST", f.url+"/api/products/"+laptop+"/stock", staffer, `{"delta":-1,"reason":"scratched","location_id":`+eastID+`}`)
 	require.Equal(t, http.StatusOK, code, out)
 	assert.EqualValues(t, 47, out["stock_quantity"])
+	code, _, out = call(t, "GET", f.url+"/api/products/"+laptop+"/stock/adjustments", staffer, "")
+	require.Equal(t, http.StatusOK, code, out)
+	last := out["adjustments"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{eastID, "scratched", 47.0}, []any{last["location_id"], last["reason"], last["stock_after"]})
 
 	code, _, out = call(t, "PATCH", f.url+"/api/locations/"+eastID, admin, `{"active":false}`)
 	require.Equal(t, http.StatusOK, code, out)

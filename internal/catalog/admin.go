@@ -220,8 +220,9 @@ type StockAdjustment struct {
 	ID         int64
 	ProductID  int64
 	VariantID  int64 // 0: the product itself
+	LocationID int64
 	Delta      int32
-	StockAfter int32
+	StockAfter int32 // the sellable stock after the change
 	Reason     string
 	ActorID    int64
 	CreatedAt  time.Time
@@ -259,7 +260,7 @@ func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), delta, stock_after, reason,
+	rows, err := s.pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), location_id, delta, stock_after, reason,
 		coalesce(actor_user_id, 0), created_at FROM stock_adjustments WHERE product_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2`, productID, limit)
 	if err != nil {
@@ -267,7 +268,7 @@ func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StockAdjustment, error) {
 		var a StockAdjustment
-		err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
+		err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.LocationID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
 		return a, err
 	})
 }
