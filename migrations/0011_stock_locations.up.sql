@@ -81,10 +81,19 @@ CREATE TABLE stock_transfers (
 CREATE INDEX stock_transfers_product_idx ON stock_transfers (product_id, created_at DESC);
 
 -- stock_quantity := the sellable units of a product (v NULL) or variant.
+-- The row is locked before the sum is read: the sum's statement then sees
+-- every change committed by a transaction that synced before, so changes at
+-- different locations committed side by side are all counted (the last
+-- transaction to take the lock sums them all).
 CREATE FUNCTION shop_sync_sellable(p BIGINT, v BIGINT) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     n BIGINT;
 BEGIN
+    IF v IS NULL THEN
+        PERFORM 1 FROM products WHERE id = p FOR UPDATE;
+    ELSE
+        PERFORM 1 FROM product_variants WHERE id = v FOR UPDATE;
+    END IF;
     SELECT coalesce(sum(s.on_hand - s.reserved), 0) INTO n
     FROM location_stock s JOIN stock_locations l ON l.id = s.location_id
     WHERE s.product_id = p AND coalesce(s.variant_id, 0) = coalesce(v, 0) AND l.active;

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -139,4 +140,32 @@ func TestLocationsAndAdjustmentsRefuseBadInput(t *testing.T) {
 	_, err = inv.ProductStock(ctx, 424242)
 	assert.ErrorIs(t, err, inventory.ErrNotFound)
 	assert.Equal(t, int32(1), s.Stock(t, p.ID), "nothing refused changed the stock")
+}
+
+// Adjustments at different locations run side by side; the sellable total
+// still counts every one of them.
+func TestConcurrentChangesAtLocationsKeepTheSellableTotal(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, 0)
+	ctx := context.Background()
+	inv := inventory.NewStore(s.Pool)
+	p := s.Product(t, "SIDE-1", 1000, 100)
+	east, err := inv.CreateLocation(ctx, inventory.LocationInput{Name: ptr("East"), Code: ptr("EAST"), Priority: ptr[int32](1)})
+	require.NoError(t, err)
+	locs := []int64{0, east.ID}
+
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := inv.Adjust(ctx, inventory.Adjustment{LocationID: locs[i%2], ProductID: p.ID, Delta: int32(1 + i%3), Reason: "count"})
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	var sum, sellable int32
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT sum(on_hand - reserved)::integer,
+		(SELECT stock_quantity FROM products WHERE id = $1) FROM location_stock WHERE product_id = $1`, p.ID).Scan(&sum, &sellable))
+	assert.Equal(t, int32(100+40+39), sum)
+	assert.Equal(t, sum, sellable, "stock_quantity counts every location's change")
 }
