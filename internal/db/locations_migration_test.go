@@ -80,7 +80,15 @@ func TestStockLocationsMigrationKeepsEveryUnit(t *testing.T) {
 		WHERE r.location_id <> (SELECT id FROM stock_locations WHERE is_default)`).Scan(&unplaced))
 	assert.Zero(t, unplaced, "existing reservations are held at the default location")
 
+	// A line split over two locations is one reservation row again after down.
+	exec(`INSERT INTO stock_locations (name, code, priority) VALUES ('East', 'EAST', 1)`)
+	exec(`INSERT INTO stock_reservations (order_id, line, location_id, product_id, quantity, state)
+		SELECT 1, 1, l.id, p.id, 1, 'held' FROM stock_locations l, products p WHERE l.code = 'EAST'`)
+
 	downTo(10)
+	var held int32
+	require.NoError(t, pool.QueryRow(ctx, `SELECT quantity FROM stock_reservations WHERE order_id = 1 AND line = 1`).Scan(&held))
+	assert.Equal(t, int32(3), held)
 	var product, variant int32
 	require.NoError(t, pool.QueryRow(ctx, `SELECT p.stock_quantity, v.stock_quantity FROM products p
 		JOIN product_variants v ON v.product_id = p.id`).Scan(&product, &variant))
