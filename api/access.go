@@ -15,6 +15,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -56,6 +57,13 @@ var accessTable = map[string]rule{
 	catalogv1connect.CatalogServiceCreateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceUpdateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceArchiveCategoryProcedure:      admins,
+
+	inventoryv1connect.InventoryServiceListLocationsProcedure:       staff,
+	inventoryv1connect.InventoryServiceCreateLocationProcedure:      admins,
+	inventoryv1connect.InventoryServiceUpdateLocationProcedure:      admins,
+	inventoryv1connect.InventoryServiceGetProductStockProcedure:     staff,
+	inventoryv1connect.InventoryServiceAdjustLocationStockProcedure: staff,
+	inventoryv1connect.InventoryServiceTransferStockProcedure:       staff,
 
 	orderv1connect.OrderServiceCreateOrderProcedure:   signedIn,
 	orderv1connect.OrderServiceListOrdersProcedure:    signedIn,

@@ -91,7 +91,7 @@ func (s *CatalogServer) AdjustStock(ctx context.Context, req *connect.Request[ca
 	if p, ok := principalFrom(ctx); ok {
 		actor = p.UserID
 	}
-	after, err := s.Store.AdjustStock(ctx, m.GetProductId(), m.GetVariantId(), m.GetDelta(), m.GetReason(), actor)
+	after, err := s.Store.AdjustStockAt(ctx, m.GetLocationId(), m.GetProductId(), m.GetVariantId(), m.GetDelta(), m.GetReason(), actor)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (s *CatalogServer) ListStockAdjustments(ctx context.Context, req *connect.R
 	for _, a := range list {
 		out.Adjustments = append(out.Adjustments, &catalogv1.StockAdjustment{
 			Id: a.ID, VariantId: a.VariantID, Delta: a.Delta, StockAfter: a.StockAfter, Reason: a.Reason,
-			ActorUserId: a.ActorID, CreatedAt: timestamppb.New(a.CreatedAt),
+			ActorUserId: a.ActorID, CreatedAt: timestamppb.New(a.CreatedAt), LocationId: a.LocationID,
 		})
 	}
 	return connect.NewResponse(out), nil

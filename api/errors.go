@@ -20,6 +20,7 @@ import (
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/telemetry"
@@ -57,6 +58,12 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return invalidArgument(fe.Field, fe.Reason)
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, orders.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, inventory.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, inventory.ErrInsufficientStock), errors.Is(err, inventory.ErrDefaultLocation):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, inventory.ErrCodeTaken):
+		return connect.NewError(connect.CodeAlreadyExists, inventory.ErrCodeTaken)
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		return connect.NewError(connect.CodeUnauthenticated, err)
 	case errors.Is(err, identity.ErrTokenReused):

@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
@@ -23,6 +24,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/pricing"
@@ -67,11 +69,13 @@ type Deps struct {
 	PaymentIntents      PaymentIntents
 	StripeEvents        *payments.Events
 	StripeWebhookSecret string
+	// Inventory serves InventoryService (stock locations).
+	Inventory *inventory.Store
 }
 
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
-	cartv1connect.CartServiceName, orderv1connect.OrderServiceName}
+	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName}
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
@@ -111,6 +115,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity,
 		Payments: d.PaymentIntents}, opts)
 	add(orderv1connect.OrderServiceName, path, h)
+	path, h = inventoryv1connect.NewInventoryServiceHandler(&InventoryServer{Store: d.Inventory}, opts)
+	add(inventoryv1connect.InventoryServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.

@@ -29,6 +29,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/outbox"
@@ -138,6 +139,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, api.Workflows{CheckoutFlows: shop.Checkout, RefundFlows: shop.Refunds}), StripeEvents: payments.NewEvents(pool),
 		PaymentIntents:      payments.NewStripe("sk_test_123", shop.Stripe.URL(), nil),
 		StripeWebhookSecret: shoptest.WebhookSecret,
+		Inventory:           inventory.NewStore(pool),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

@@ -20,6 +20,7 @@ import (
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -103,6 +104,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		PaymentIntents:      payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
 		StripeEvents:        payments.NewEvents(pool),
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
+		Inventory:           inventory.NewStore(pool),
 	})
 	if err != nil {
 		return err

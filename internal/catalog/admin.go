@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/money"
 )
 
@@ -219,84 +220,39 @@ type StockAdjustment struct {
 	ID         int64
 	ProductID  int64
 	VariantID  int64 // 0: the product itself
+	LocationID int64
 	Delta      int32
-	StockAfter int32
+	StockAfter int32 // the sellable stock after the change
 	Reason     string
 	ActorID    int64
 	CreatedAt  time.Time
 }
 
 // AdjustStock adds delta (negative to remove) to the stock of a product or
-// one of its variants, atomically, never below zero nor above the largest
-// stock a row holds (2147483647), and records why.
+// one of its variants at the default location (see AdjustStockAt).
 func (s *Store) AdjustStock(ctx context.Context, productID, variantID int64, delta int32, reason string, actorID int64) (int32, error) {
-	reason = strings.TrimSpace(reason)
-	switch {
-	case delta == 0:
-		return 0, fieldErr("delta", "must not be zero")
-	case reason == "":
-		return 0, fieldErr("reason", "is required")
-	case len(reason) > 500:
-		return 0, fieldErr("reason", "must be at most 500 characters")
-	}
-	var after int32
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		if variantID == 0 {
-			err = tx.QueryRow(ctx, `UPDATE products SET stock_quantity = stock_quantity + $2, updated_at = now()
-				WHERE id = $1 AND stock_quantity::bigint + $2::integer BETWEEN 0 AND 2147483647
-				RETURNING stock_quantity`, productID, delta).Scan(&after)
-		} else {
-			err = tx.QueryRow(ctx, `UPDATE product_variants SET stock_quantity = stock_quantity + $3, updated_at = now()
-				WHERE id = $2 AND product_id = $1 AND stock_quantity::bigint + $3::integer BETWEEN 0 AND 2147483647
-				RETURNING stock_quantity`,
-				productID, variantID, delta).Scan(&after)
-			if err == nil {
-				// The product's updated_at drives search re-indexing.
-				_, err = tx.Exec(ctx, `UPDATE products SET updated_at = now() WHERE id = $1`, productID)
-			}
-		}
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = s.whyNoStockRow(ctx, tx, productID, variantID)
-			if delta > 0 && errors.Is(err, ErrInsufficientStock) {
-				// Adding cannot make stock negative: the sum is out of range.
-				return fieldErr("delta", "would raise stock above 2147483647")
-			}
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		var actor any
-		if actorID > 0 {
-			actor = actorID
-		}
-		var variant any
-		if variantID > 0 {
-			variant = variantID
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO stock_adjustments (product_id, variant_id, delta, stock_after, reason, actor_user_id)
-			VALUES ($1, $2, $3, $4, $5, $6)`, productID, variant, delta, after, reason, actor)
-		return err
-	})
-	return after, err
+	return s.AdjustStockAt(ctx, 0, productID, variantID, delta, reason, actorID)
 }
 
-func (s *Store) whyNoStockRow(ctx context.Context, tx pgx.Tx, productID, variantID int64) error {
-	var exists bool
-	q := `SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)`
-	args := []any{productID}
-	if variantID != 0 {
-		q = `SELECT EXISTS (SELECT 1 FROM product_variants WHERE id = $2 AND product_id = $1)`
-		args = append(args, variantID)
-	}
-	if err := tx.QueryRow(ctx, q, args...).Scan(&exists); err != nil {
+// AdjustStockAt adds delta (negative to remove) to the units on hand of a
+// product or variant at a location (0: the default one), atomically, never
+// below what the location holds reserved for orders (nor below zero) nor
+// above 2147483647, and records why. It answers the sellable stock after.
+func (s *Store) AdjustStockAt(ctx context.Context, locationID, productID, variantID int64, delta int32, reason string, actorID int64) (int32, error) {
+	var after int32
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		r, err := inventory.Adjust(ctx, tx, inventory.Adjustment{LocationID: locationID, ProductID: productID,
+			VariantID: variantID, Delta: delta, Reason: reason, ActorID: actorID})
+		after = r.Sellable
 		return err
+	})
+	switch {
+	case errors.Is(err, inventory.ErrNotFound):
+		return 0, fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, inventory.ErrInsufficientStock):
+		return 0, fmt.Errorf("%w: %w", ErrInsufficientStock, err)
 	}
-	if !exists {
-		return fmt.Errorf("product %d variant %d: %w", productID, variantID, ErrNotFound)
-	}
-	return fmt.Errorf("%w: the adjustment would make stock negative", ErrInsufficientStock)
+	return after, err
 }
 
 // StockAdjustments returns the newest adjustments of a product.
@@ -304,7 +260,7 @@ func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), delta, stock_after, reason,
+	rows, err := s.pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), location_id, delta, stock_after, reason,
 		coalesce(actor_user_id, 0), created_at FROM stock_adjustments WHERE product_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2`, productID, limit)
 	if err != nil {
@@ -312,7 +268,7 @@ func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StockAdjustment, error) {
 		var a StockAdjustment
-		err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
+		err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.LocationID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
 		return a, err
 	})
 }

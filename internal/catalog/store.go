@@ -119,6 +119,20 @@ type ProductInput struct {
 	StockQuantity int32       `json:"stock_quantity"`
 }
 
+// setDefaultOnHand sets the units on hand of a product (not a variant) at
+// the default location, never below what it holds reserved for orders, and
+// says whether that changed anything.
+func setDefaultOnHand(ctx context.Context, tx pgx.Tx, productID int64, n int32) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO location_stock (location_id, product_id, on_hand)
+		SELECT l.id, $1, $2 FROM stock_locations l
+		WHERE l.is_default AND ($2 > 0 OR EXISTS (SELECT 1 FROM location_stock s
+			WHERE s.product_id = $1 AND s.variant_id IS NULL AND s.location_id = l.id))
+		ON CONFLICT (product_id, (coalesce(variant_id, 0)), location_id) DO UPDATE
+			SET on_hand = greatest(EXCLUDED.on_hand, location_stock.reserved)
+			WHERE location_stock.on_hand <> greatest(EXCLUDED.on_hand, location_stock.reserved)`, productID, n)
+	return tag.RowsAffected() > 0, err
+}
+
 // UpsertResult counts what an upsert did.
 type UpsertResult struct {
 	Inserted int
@@ -143,6 +157,7 @@ func (s *Store) UpsertProducts(ctx context.Context, items []ProductInput) (Upser
 			categories[it.Category] = id
 		}
 		for _, it := range items {
+			var id int64
 			var inserted bool
 			err := tx.QueryRow(ctx, `
 				INSERT INTO products (sku, name, description, brand, category_id, price_minor, currency, stock_quantity)
@@ -150,23 +165,35 @@ func (s *Store) UpsertProducts(ctx context.Context, items []ProductInput) (Upser
 				ON CONFLICT (sku) DO UPDATE SET
 					name = EXCLUDED.name, description = EXCLUDED.description, brand = EXCLUDED.brand,
 					category_id = EXCLUDED.category_id, price_minor = EXCLUDED.price_minor,
-					currency = EXCLUDED.currency, stock_quantity = EXCLUDED.stock_quantity,
-					updated_at = now()
+					currency = EXCLUDED.currency, updated_at = now()
 				WHERE (products.name, products.description, products.brand, products.category_id,
-				       products.price_minor, products.currency, products.stock_quantity)
+				       products.price_minor, products.currency)
 				   IS DISTINCT FROM
 				      (EXCLUDED.name, EXCLUDED.description, EXCLUDED.brand, EXCLUDED.category_id,
-				       EXCLUDED.price_minor, EXCLUDED.currency, EXCLUDED.stock_quantity)
-				RETURNING (xmax = 0)`,
+				       EXCLUDED.price_minor, EXCLUDED.currency)
+				RETURNING id, (xmax = 0)`,
 				it.SKU, it.Name, it.Description, it.Brand, categories[it.Category],
-				it.Price.Amount, it.Price.Currency, it.StockQuantity).Scan(&inserted)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows): // unchanged
-			case err != nil:
+				it.Price.Amount, it.Price.Currency, it.StockQuantity).Scan(&id, &inserted)
+			updated := err == nil && !inserted
+			if errors.Is(err, pgx.ErrNoRows) { // the product's fields are unchanged
+				err = tx.QueryRow(ctx, `SELECT id FROM products WHERE sku = $1`, it.SKU).Scan(&id)
+			}
+			if err != nil {
 				return fmt.Errorf("catalog: upsert %s: %w", it.SKU, err)
+			}
+			if !inserted {
+				// A new product's stock went to the default location with
+				// the row; an existing one's is set there.
+				stocked, err := setDefaultOnHand(ctx, tx, id, it.StockQuantity)
+				if err != nil {
+					return fmt.Errorf("catalog: upsert %s: %w", it.SKU, err)
+				}
+				updated = updated || stocked
+			}
+			switch {
 			case inserted:
 				res.Inserted++
-			default:
+			case updated:
 				res.Updated++
 			}
 		}

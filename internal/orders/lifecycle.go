@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopkit/shop/internal/inventory"
 )
 
 // lockOrder reads the order's status under a row lock for the rest of tx.
@@ -124,35 +126,22 @@ func (s *Store) CancelPaid(ctx context.Context, id int64, reason string) error {
 	})
 }
 
-// restock returns the stock of the order's reservations in state from.
+// restock gives the units of the order's reservations in state from back
+// to the locations that held them.
 func restock(ctx context.Context, tx pgx.Tx, id int64, from string) error {
 	rows, err := tx.Query(ctx, `UPDATE stock_reservations SET state = 'released', updated_at = now()
-		WHERE order_id = $1 AND state = $2 RETURNING product_id, coalesce(variant_id, 0), quantity`, id, from)
+		WHERE order_id = $1 AND state = $2 RETURNING location_id, product_id, coalesce(variant_id, 0), quantity`, id, from)
 	if err != nil {
 		return err
 	}
-	type back struct {
-		product, variant int64
-		qty              int32
-	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (back, error) {
-		var b back
-		return b, r.Scan(&b.product, &b.variant, &b.qty)
+	held, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inventory.Held, error) {
+		var h inventory.Held
+		return h, r.Scan(&h.LocationID, &h.ProductID, &h.VariantID, &h.Quantity)
 	})
 	if err != nil {
 		return err
 	}
-	for _, b := range items {
-		if b.variant == 0 {
-			_, err = tx.Exec(ctx, `UPDATE products SET stock_quantity = stock_quantity + $2 WHERE id = $1`, b.product, b.qty)
-		} else {
-			_, err = tx.Exec(ctx, `UPDATE product_variants SET stock_quantity = stock_quantity + $2 WHERE id = $1`, b.variant, b.qty)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return inventory.Release(ctx, tx, held)
 }
 
 // RequestRefund opens a refund of amount (0: everything still refundable).

@@ -15,6 +15,7 @@ import (
 	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/validation"
 )
@@ -106,7 +107,7 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 			// cart's estimate destination.
 		}
 		items := merge(in.Items)
-		lines, currency, err := reserve(ctx, tx, items)
+		lines, alloc, currency, err := reserve(ctx, tx, items)
 		if err != nil {
 			return err
 		}
@@ -114,7 +115,7 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 		if err != nil {
 			return err
 		}
-		if err := insertOrder(ctx, tx, in, q); err != nil {
+		if err := insertOrder(ctx, tx, in, q, alloc); err != nil {
 			return err
 		}
 		if in.CouponCode != "" {
@@ -154,40 +155,50 @@ func merge(items []Item) []wanted {
 	return out
 }
 
-func reserve(ctx context.Context, tx pgx.Tx, items []wanted) ([]pricing.Line, string, error) {
+// reserve prices the order's lines and reserves their stock at the
+// locations (see inventory.Reserve), answering each line's allocations.
+func reserve(ctx context.Context, tx pgx.Tx, items []wanted) ([]pricing.Line, [][]inventory.Allocation, string, error) {
 	var lines []pricing.Line
+	wants := make([]inventory.Want, 0, len(items))
 	currency := ""
 	for _, w := range items {
 		if w.Quantity > pricing.MaxLineQuantity {
-			return nil, "", validation.New(fmt.Sprintf("items[%d].quantity", w.pos), "must be at most %d in total", pricing.MaxLineQuantity)
+			return nil, nil, "", validation.New(fmt.Sprintf("items[%d].quantity", w.pos), "must be at most %d in total", pricing.MaxLineQuantity)
 		}
 		l := pricing.Line{ProductID: w.ProductID, VariantID: w.VariantID, Quantity: w.Quantity}
 		var cur string
 		var err error
 		if w.VariantID == 0 {
-			err = tx.QueryRow(ctx, `UPDATE products SET stock_quantity = stock_quantity - $2
-				WHERE id = $1 AND active AND stock_quantity >= $2 RETURNING sku, name, price_minor, currency`,
-				w.ProductID, w.Quantity).Scan(&l.SKU, &l.Name, &l.UnitPrice, &cur)
+			err = tx.QueryRow(ctx, `SELECT sku, name, price_minor, currency FROM products WHERE id = $1 AND active`,
+				w.ProductID).Scan(&l.SKU, &l.Name, &l.UnitPrice, &cur)
 		} else {
-			err = tx.QueryRow(ctx, `UPDATE product_variants v SET stock_quantity = v.stock_quantity - $3
-				FROM products p WHERE v.id = $2 AND v.product_id = $1 AND p.id = v.product_id
-				  AND v.active AND p.active AND v.stock_quantity >= $3
-				RETURNING v.sku, p.name, coalesce(v.price_minor, p.price_minor), p.currency`,
-				w.ProductID, w.VariantID, w.Quantity).Scan(&l.SKU, &l.Name, &l.UnitPrice, &cur)
+			err = tx.QueryRow(ctx, `SELECT v.sku, p.name, coalesce(v.price_minor, p.price_minor), p.currency
+				FROM product_variants v JOIN products p ON p.id = v.product_id
+				WHERE v.id = $2 AND v.product_id = $1 AND v.active AND p.active`,
+				w.ProductID, w.VariantID).Scan(&l.SKU, &l.Name, &l.UnitPrice, &cur)
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, "", whyNotReserved(ctx, tx, w)
+			return nil, nil, "", whyNotReserved(ctx, tx, w)
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		if currency != "" && cur != currency {
-			return nil, "", validation.New(fmt.Sprintf("items[%d].product_id", w.pos), "is priced in %s; one order is paid in one currency (%s)", cur, currency)
+			return nil, nil, "", validation.New(fmt.Sprintf("items[%d].product_id", w.pos), "is priced in %s; one order is paid in one currency (%s)", cur, currency)
 		}
 		currency = cur
 		lines = append(lines, l)
+		wants = append(wants, inventory.Want{ProductID: w.ProductID, VariantID: w.VariantID, Quantity: w.Quantity})
 	}
-	return lines, currency, nil
+	alloc, err := inventory.Reserve(ctx, tx, wants)
+	var short *inventory.ShortError
+	if errors.As(err, &short) {
+		return nil, nil, "", whyNotReserved(ctx, tx, items[short.Index])
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return lines, alloc, currency, nil
 }
 
 func whyNotReserved(ctx context.Context, tx pgx.Tx, w wanted) error {
@@ -267,7 +278,7 @@ func couponErr(err error) error {
 	return err
 }
 
-func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote) error {
+func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote, alloc [][]inventory.Allocation) error {
 	var coupon any
 	if in.CouponCode != "" {
 		coupon = in.CouponCode
@@ -298,9 +309,11 @@ func insertOrder(ctx context.Context, tx pgx.Tx, in PlaceInput, q pricing.Quote)
 			in.OrderID, i+1, l.ProductID, variant, l.SKU, l.Name, l.Quantity, l.UnitPrice, l.LineTotal); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO stock_reservations (order_id, line, product_id, variant_id, quantity, state)
-			VALUES ($1, $2, $3, $4, $5, 'held')`, in.OrderID, i+1, l.ProductID, variant, l.Quantity); err != nil {
-			return err
+		for _, a := range alloc[i] {
+			if _, err := tx.Exec(ctx, `INSERT INTO stock_reservations (order_id, line, location_id, product_id, variant_id, quantity, state)
+				VALUES ($1, $2, $3, $4, $5, $6, 'held')`, in.OrderID, i+1, a.LocationID, l.ProductID, variant, a.Quantity); err != nil {
+				return err
+			}
 		}
 	}
 	return addEvent(ctx, tx, in.OrderID, string(StatusAwaitingPayment), "stock reserved; awaiting payment")

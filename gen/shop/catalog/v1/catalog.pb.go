@@ -1113,9 +1113,12 @@ type AdjustStockRequest struct {
 	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
 	// The variant whose stock changes; 0 for the product itself.
 	VariantId int64 `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
-	// Units to add (positive) or remove (negative); stock never goes below zero.
-	Delta         int32  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Units to add (positive) or remove (negative) at the location; its stock
+	// never goes below what it holds reserved for orders.
+	Delta  int32  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The stock location (see InventoryService); 0 for the default one.
+	LocationId    int64 `protobuf:"varint,5,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1178,6 +1181,13 @@ func (x *AdjustStockRequest) GetReason() string {
 	return ""
 }
 
+func (x *AdjustStockRequest) GetLocationId() int64 {
+	if x != nil {
+		return x.LocationId
+	}
+	return 0
+}
+
 type AdjustStockResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	StockQuantity int32                  `protobuf:"varint,1,opt,name=stock_quantity,json=stockQuantity,proto3" json:"stock_quantity,omitempty"`
@@ -1223,14 +1233,16 @@ func (x *AdjustStockResponse) GetStockQuantity() int32 {
 }
 
 type StockAdjustment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	VariantId     int64                  `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
-	Delta         int32                  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
-	StockAfter    int32                  `protobuf:"varint,4,opt,name=stock_after,json=stockAfter,proto3" json:"stock_after,omitempty"`
-	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	ActorUserId   int64                  `protobuf:"varint,6,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	VariantId   int64                  `protobuf:"varint,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	Delta       int32                  `protobuf:"varint,3,opt,name=delta,proto3" json:"delta,omitempty"`
+	StockAfter  int32                  `protobuf:"varint,4,opt,name=stock_after,json=stockAfter,proto3" json:"stock_after,omitempty"`
+	Reason      string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	ActorUserId int64                  `protobuf:"varint,6,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The stock location whose units changed.
+	LocationId    int64 `protobuf:"varint,8,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1312,6 +1324,13 @@ func (x *StockAdjustment) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *StockAdjustment) GetLocationId() int64 {
+	if x != nil {
+		return x.LocationId
+	}
+	return 0
 }
 
 type ListStockAdjustmentsRequest struct {
@@ -2619,16 +2638,18 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x15ArchiveProductRequest\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\"\x18\n" +
-	"\x16ArchiveProductResponse\"\x80\x01\n" +
+	"\x16ArchiveProductResponse\"\xaa\x01\n" +
 	"\x12AdjustStockRequest\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x1d\n" +
 	"\n" +
 	"variant_id\x18\x02 \x01(\x03R\tvariantId\x12\x14\n" +
 	"\x05delta\x18\x03 \x01(\x05R\x05delta\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"<\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12(\n" +
+	"\vlocation_id\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"locationId\"<\n" +
 	"\x13AdjustStockResponse\x12%\n" +
-	"\x0estock_quantity\x18\x01 \x01(\x05R\rstockQuantity\"\xee\x01\n" +
+	"\x0estock_quantity\x18\x01 \x01(\x05R\rstockQuantity\"\x8f\x02\n" +
 	"\x0fStockAdjustment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
 	"\n" +
@@ -2639,7 +2660,9 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\"\n" +
 	"\ractor_user_id\x18\x06 \x01(\x03R\vactorUserId\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"R\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1f\n" +
+	"\vlocation_id\x18\b \x01(\x03R\n" +
+	"locationId\"R\n" +
 	"\x1bListStockAdjustmentsRequest\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x14\n" +
