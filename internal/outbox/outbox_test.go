@@ -260,7 +260,7 @@ func TestEventsOfOneProductAreRecordedInCommitOrder(t *testing.T) {
 	first, err := pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = first.Rollback(ctx) }()
-	_, err = first.Exec(ctx, `UPDATE product_variants SET stock_quantity = 3 WHERE id = $1`, variant)
+	_, err = first.Exec(ctx, `UPDATE product_variants SET sku = 'P-1-RED' WHERE id = $1`, variant)
 	require.NoError(t, err)
 	var firstTx string
 	require.NoError(t, first.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&firstTx))
