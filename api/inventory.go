@@ -26,8 +26,8 @@ func levelMsg(l inventory.Level) *inventoryv1.StockLevel {
 }
 
 func resultMsg(r inventory.Result, variantID int64) *inventoryv1.StockLevel {
-	return &inventoryv1.StockLevel{LocationId: r.LocationID, VariantId: variantID, OnHand: r.OnHand,
-		Reserved: r.Reserved, Available: r.OnHand - r.Reserved}
+	return &inventoryv1.StockLevel{LocationId: r.LocationID, LocationCode: r.LocationCode, VariantId: variantID,
+		OnHand: r.OnHand, Reserved: r.Reserved, Available: r.OnHand - r.Reserved, LocationActive: r.LocationActive}
 }
 
 func actorOf(ctx context.Context) int64 {

@@ -82,6 +82,9 @@ func TestStockLocationsOverREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	assert.EqualValues(t, 30, out["from"].(map[string]any)["on_hand"])
 	assert.EqualValues(t, 20, out["to"].(map[string]any)["on_hand"])
+	assert.Equal(t, []any{"MAIN", true, "EAST", true}, []any{out["from"].(map[string]any)["location_code"],
+		out["from"].(map[string]any)["location_active"], out["to"].(map[string]any)["location_code"],
+		out["to"].(map[string]any)["location_active"]}, "each side names its location")
 	assert.EqualValues(t, 50, out["stock_quantity"])
 	code, _, out = call(t, "POST", f.url+"/api/stock/transfers", staffer,
 		`{"product_id":`+laptop+`,"from_location_id":`+mainID+`,"to_location_id":`+eastID+`,"quantity":31,"reason":"too many"}`)
@@ -92,6 +95,7 @@ func TestStockLocationsOverREST(t *testing.T) {
 		`{"location_id":`+eastID+`,"product_id":`+laptop+`,"delta":-2,"reason":"display units"}`)
 	require.Equal(t, http.StatusOK, code, out)
 	assert.EqualValues(t, 18, out["level"].(map[string]any)["on_hand"])
+	assert.Equal(t, "EAST", out["level"].(map[string]any)["location_code"])
 	assert.EqualValues(t, 48, out["stock_quantity"])
 	// The catalog's adjustment names a location too, or means the default one.
 	code, _, out = call(t, "POST", f.url+"/api/products/"+laptop+"/stock", staffer, `{"delta":-1,"reason":"scratched","location_id":`+eastID+`}`)

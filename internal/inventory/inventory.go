@@ -295,10 +295,12 @@ type Adjustment struct {
 
 // Level after a change: the location's units and the item's sellable total.
 type Result struct {
-	LocationID int64
-	OnHand     int32
-	Reserved   int32
-	Sellable   int32
+	LocationID     int64
+	LocationCode   string
+	LocationActive bool
+	OnHand         int32
+	Reserved       int32
+	Sellable       int32
 }
 
 // Adjust changes the units on hand at a location and records why, in tx.
@@ -346,7 +348,14 @@ func Adjust(ctx context.Context, tx pgx.Tx, a Adjustment) (Result, error) {
 		a.ProductID, nullID(a.VariantID), loc, a.Delta, sellable, after, reason, nullID(a.ActorID)); err != nil {
 		return Result{}, err
 	}
-	return Result{LocationID: loc, OnHand: int32(after), Reserved: reserved, Sellable: sellable}, nil
+	return withLocation(ctx, tx, Result{LocationID: loc, OnHand: int32(after), Reserved: reserved, Sellable: sellable})
+}
+
+// withLocation fills in the location's code and whether it is open.
+func withLocation(ctx context.Context, tx pgx.Tx, r Result) (Result, error) {
+	err := tx.QueryRow(ctx, `SELECT code, active FROM stock_locations WHERE id = $1`, r.LocationID).
+		Scan(&r.LocationCode, &r.LocationActive)
+	return r, err
 }
 
 // Adjust runs Adjust in a transaction of its own.
@@ -433,8 +442,15 @@ func (s *Store) Transfer(ctx context.Context, t Transfer) (TransferResult, error
 		if err != nil {
 			return err
 		}
-		res.From = Result{LocationID: t.FromLocationID, OnHand: from[0] - t.Quantity, Reserved: from[1], Sellable: sellable}
-		res.To = Result{LocationID: t.ToLocationID, OnHand: to[0] + t.Quantity, Reserved: to[1], Sellable: sellable}
+		if res.From, err = withLocation(ctx, tx, Result{LocationID: t.FromLocationID, OnHand: from[0] - t.Quantity,
+			Reserved: from[1], Sellable: sellable}); err != nil {
+			return err
+		}
+		res.To, err = withLocation(ctx, tx, Result{LocationID: t.ToLocationID, OnHand: to[0] + t.Quantity,
+			Reserved: to[1], Sellable: sellable})
+		if err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `INSERT INTO stock_transfers (product_id, variant_id, from_location_id, to_location_id,
 			quantity, reason, actor_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 			t.ProductID, nullID(t.VariantID), t.FromLocationID, t.ToLocationID, t.Quantity, reason, nullID(t.ActorID)).Scan(&res.ID)

@@ -37,7 +37,7 @@ func TestSellableFollowsTheLocations(t *testing.T) {
 
 	r, err := inv.Adjust(ctx, inventory.Adjustment{LocationID: east.ID, ProductID: p.ID, Delta: 6, Reason: "delivery"})
 	require.NoError(t, err)
-	assert.Equal(t, inventory.Result{LocationID: east.ID, OnHand: 6, Sellable: 10}, r)
+	assert.Equal(t, inventory.Result{LocationID: east.ID, LocationCode: "EAST", LocationActive: true, OnHand: 6, Sellable: 10}, r)
 	assert.Equal(t, int32(10), s.Stock(t, p.ID))
 
 	_, err = s.Pool.Exec(ctx, `UPDATE location_stock SET reserved = 3 WHERE location_id = $1 AND product_id = $2`, east.ID, p.ID)

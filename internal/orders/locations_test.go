@@ -248,8 +248,8 @@ func TestTransferRefusesToStrandAReservation(t *testing.T) {
 	move.Quantity = 1
 	res, err := s.inv.Transfer(ctx, move)
 	require.NoError(t, err)
-	assert.Equal(t, inventory.Result{LocationID: s.main, OnHand: 2, Reserved: 2, Sellable: 1}, res.From)
-	assert.Equal(t, inventory.Result{LocationID: s.east, OnHand: 1, Reserved: 0, Sellable: 1}, res.To)
+	assert.Equal(t, inventory.Result{LocationID: s.main, LocationCode: "MAIN", LocationActive: true, OnHand: 2, Reserved: 2, Sellable: 1}, res.From)
+	assert.Equal(t, inventory.Result{LocationID: s.east, LocationCode: "EAST", LocationActive: true, OnHand: 1, Reserved: 0, Sellable: 1}, res.To)
 	assert.Equal(t, int32(1), s.Stock(t, p.ID), "a transfer changes no sellable total")
 	var audited int
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM stock_transfers WHERE id = $1 AND quantity = 1 AND reason = 'rebalance'`,
