@@ -10,4 +10,10 @@ CREATE TABLE low_stock_alerts (
     notified_at  TIMESTAMPTZ
 );
 
+-- Products seen at or above the threshold: only these alert when they fall
+-- below it, so a product created or imported with little stock does not.
+CREATE TABLE low_stock_armed (
+    product_id  BIGINT PRIMARY KEY REFERENCES products (id) ON DELETE CASCADE
+);
+
 INSERT INTO outbox_consumers (name, topics) VALUES ('low_stock', '{product.changed}');

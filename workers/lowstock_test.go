@@ -45,6 +45,9 @@ func TestLowStockAlertsStaffOncePerCrossing(t *testing.T) {
 	}
 
 	user := s.User(t, "lou")
+	// Created below the threshold (a new or imported product): no alert
+	// until it has been at or above it.
+	s.Product(t, "CANDLE-1", 900, 2)
 	kettle := s.Product(t, "KETTLE-1", 2500, 8)
 	for range 5 { // 8 → 3: below 5 from the fourth sale on
 		r, err := place(t, s, user, orders.Item{ProductID: kettle.ID, Quantity: 1})
@@ -66,7 +69,11 @@ func TestLowStockAlertsStaffOncePerCrossing(t *testing.T) {
 	drainedLowStock()
 	_, err = s.Catalog.AdjustStock(ctx, kettle.ID, 0, -12, "stock count", 0)
 	require.NoError(t, err)
-	s.SMTP.WaitFor(t, 2, time.Minute)
+	msgs = s.SMTP.WaitFor(t, 2, time.Minute)
 	drainedLowStock()
 	assert.Len(t, s.SMTP.Messages(), 2)
+	for _, m := range msgs {
+		subject, _ := textPart(t, m)
+		assert.Contains(t, subject, "KETTLE-1", "the candle never alerted")
+	}
 }

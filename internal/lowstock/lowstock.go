@@ -48,18 +48,33 @@ func (c Consumer) Deliver(ctx context.Context, events []outbox.Event) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	// Stock back at or above the threshold (or the product archived)
-	// re-arms the alert; stock below it opens one, unless one is open.
+	// Stock at or above the threshold closes the product's alert and arms
+	// it; an armed product falling below opens one alert (and disarms). A
+	// product never seen at or above the threshold does not alert.
 	const sellable = `p.stock_quantity + coalesce((SELECT sum(v.stock_quantity) FROM product_variants v
 		WHERE v.product_id = p.id AND v.active), 0)`
-	if _, err := c.Pool.Exec(ctx, `DELETE FROM low_stock_alerts a USING products p
-		WHERE a.product_id = p.id AND p.id = ANY ($1) AND (NOT p.active OR `+sellable+` >= $2)`, ids, c.Threshold); err != nil {
-		return fmt.Errorf("lowstock: re-arm: %w", err)
-	}
-	if _, err := c.Pool.Exec(ctx, `INSERT INTO low_stock_alerts (product_id, stock)
-		SELECT p.id, `+sellable+` FROM products p WHERE p.id = ANY ($1) AND p.active AND `+sellable+` < $2
-		ON CONFLICT (product_id) DO NOTHING`, ids, c.Threshold); err != nil {
-		return fmt.Errorf("lowstock: open alerts: %w", err)
+	err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM low_stock_alerts a USING products p
+			WHERE a.product_id = p.id AND p.id = ANY ($1) AND (NOT p.active OR `+sellable+` >= $2)`, ids, c.Threshold); err != nil {
+			return fmt.Errorf("lowstock: close alerts: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO low_stock_armed (product_id)
+			SELECT p.id FROM products p WHERE p.id = ANY ($1) AND p.active AND `+sellable+` >= $2
+			ON CONFLICT DO NOTHING`, ids, c.Threshold); err != nil {
+			return fmt.Errorf("lowstock: arm: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `WITH crossed AS (
+				DELETE FROM low_stock_armed w USING products p
+				WHERE w.product_id = p.id AND p.id = ANY ($1) AND p.active AND `+sellable+` < $2
+				RETURNING p.id, `+sellable+` AS stock)
+			INSERT INTO low_stock_alerts (product_id, stock) SELECT id, stock FROM crossed
+			ON CONFLICT (product_id) DO NOTHING`, ids, c.Threshold); err != nil {
+			return fmt.Errorf("lowstock: open alerts: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	rows, err := c.Pool.Query(ctx, `SELECT a.id, a.product_id, a.stock, p.name || ' (' || p.sku || ')'
 		FROM low_stock_alerts a JOIN products p ON p.id = a.product_id
