@@ -211,6 +211,8 @@ func TestAPoisonEventIsParkedAndTheRestDelivered(t *testing.T) {
 	n, err := outbox.Requeue(context.Background(), pool, "picky")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
+	_, err = outbox.Requeue(context.Background(), pool, "pickyy")
+	assert.ErrorContains(t, err, `no consumer named "pickyy"`, "a typo is not a silent no-op")
 	require.Eventually(t, func() bool { return len(picky.events()) == 3 }, 10*time.Second, 10*time.Millisecond)
 }
 

@@ -344,6 +344,15 @@ func Backlogs(ctx context.Context, pool *pgxpool.Pool) ([]Backlog, error) {
 // Requeue gives a consumer's parked events another chance (after the cause
 // was fixed) and answers how many; consumer "" requeues every consumer's.
 func Requeue(ctx context.Context, pool *pgxpool.Pool, consumer string) (int64, error) {
+	if consumer != "" {
+		var known bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox_consumers WHERE name = $1)`, consumer).Scan(&known); err != nil {
+			return 0, fmt.Errorf("outbox: requeue: %w", err)
+		}
+		if !known {
+			return 0, fmt.Errorf("outbox: no consumer named %q (shop outbox lists them)", consumer)
+		}
+	}
 	tag, err := pool.Exec(ctx, `UPDATE outbox_deliveries SET parked_at = NULL
 		WHERE parked_at IS NOT NULL AND ($1 = '' OR consumer = $1)`, consumer)
 	if err != nil {
