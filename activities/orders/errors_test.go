@@ -3,12 +3,9 @@ package orders_test
 import (
 	"context"
 	"errors"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,55 +38,10 @@ var losses = []struct {
 	{name: "cut on the network", failure: "closed network connection", cut: true},
 }
 
-// dropper loses the connection that is about to send the next statement
-// containing the armed text: it closes the client's socket (cut), or has
-// the server end the backend and waits until it is gone.
-type dropper struct {
-	t     testing.TB
-	admin *pgxpool.Pool
-	cut   bool
-	match atomic.Pointer[string]
-	drops atomic.Int32
-}
-
 // droppingPool is a pool of its own over s's database whose connections d drops.
-func droppingPool(t *testing.T, s *shoptest.Shop, cut bool) (*pgxpool.Pool, *dropper) {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.URL(s.Pool))
-	require.NoError(t, err)
-	d := &dropper{t: t, admin: s.Pool, cut: cut}
-	cfg.ConnConfig.Tracer = d
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	return pool, d
+func droppingPool(t *testing.T, s *shoptest.Shop, cut bool) (*pgxpool.Pool, *dbtest.Dropper) {
+	return dbtest.DroppingPool(t, s.Pool, cut)
 }
-
-func (d *dropper) arm(match string) { d.match.Store(&match) }
-
-func (d *dropper) TraceQueryStart(ctx context.Context, c *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	m := d.match.Load()
-	if m == nil || !strings.Contains(data.SQL, *m) || !d.match.CompareAndSwap(m, nil) {
-		return ctx
-	}
-	d.drops.Add(1)
-	if d.cut {
-		_ = c.PgConn().Conn().Close()
-		return ctx
-	}
-	pid := c.PgConn().PID()
-	// The tracer may run on a worker's goroutine: failures are reported,
-	// never FailNow.
-	_, err := d.admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid)
-	assert.NoError(d.t, err)
-	assert.Eventually(d.t, func() bool {
-		var alive bool
-		return d.admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)`, pid).Scan(&alive) == nil && !alive
-	}, 10*time.Second, 5*time.Millisecond, "backend %d still runs", pid)
-	return ctx
-}
-
-func (d *dropper) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // storeOn is an order store like the shop's on another pool.
 func storeOn(pool *pgxpool.Pool) *orders.Store {
@@ -118,10 +70,10 @@ func TestPlaceOrderRetriesALostConnection(t *testing.T) {
 			in := orders.PlaceInput{OrderID: id, UserID: user, CouponCode: "DROP10",
 				Items: []orders.Item{{ProductID: p.ID, Quantity: 1}}, ShippingAddress: "2 Side St, Springfield"}
 
-			d.arm(couponCheck)
+			d.Arm(couponCheck)
 			_, err = env.ExecuteActivity(a.PlaceOrder, in)
 			require.ErrorContains(t, err, loss.failure)
-			require.Equal(t, int32(1), d.drops.Load())
+			require.Equal(t, int32(1), d.Drops())
 			_, rejected := ordersact.RejectionOf(err)
 			assert.False(t, rejected, "a lost connection rejects nothing: %v", err)
 			var ae *temporal.ApplicationError
@@ -160,13 +112,13 @@ func TestCheckoutRidesOutALostConnection(t *testing.T) {
 			id, err := s.Orders.ClaimOrderID(ctx, user, "", nil)
 			require.NoError(t, err)
 
-			d.arm(couponCheck)
+			d.Arm(couponCheck)
 			res, err := s.Checkout.Place(ctx, orders.PlaceInput{OrderID: id, UserID: user, CouponCode: "DROP20",
 				Items: []orders.Item{{ProductID: p.ID, Quantity: 1}}, ShippingAddress: "2 Side St, Springfield", PaymentMethod: "credit_card"})
 			require.NoError(t, err)
 			require.Nil(t, res.Rejection, "rejected: %+v", res.Rejection)
 			assert.True(t, res.Accepted)
-			assert.Equal(t, int32(1), d.drops.Load())
+			assert.Equal(t, int32(1), d.Drops())
 			o, err := s.Orders.Get(ctx, id)
 			require.NoError(t, err)
 			assert.Equal(t, orders.StatusAwaitingPayment, o.Status)

@@ -2,13 +2,9 @@ package orders_test
 
 import (
 	"context"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -33,57 +29,14 @@ const (
 	cut = "cut on the network"
 )
 
-// dropper loses the connection that is about to send the next statement
-// containing match, once it is armed.
-type dropper struct {
-	t     testing.TB
-	admin *pgxpool.Pool
-	how   string
-	match atomic.Pointer[string]
-	drops atomic.Int32
-}
-
 // droppingStore is an order store on a pool of its own over s's database,
 // whose connections d can drop.
-func droppingStore(t *testing.T, s *shoptest.Shop, how string) (*orders.Store, *dropper) {
+func droppingStore(t *testing.T, s *shoptest.Shop, how string) (*orders.Store, *dbtest.Dropper) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.URL(s.Pool))
-	require.NoError(t, err)
-	d := &dropper{t: t, admin: s.Pool, how: how}
-	cfg.ConnConfig.Tracer = d
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool, d := dbtest.DroppingPool(t, s.Pool, how == cut)
 	cs := coupons.NewStore(pool)
 	return orders.NewStore(pool, cs, cart.NewStore(pool, cs), shoptest.Settings()), d
 }
-
-// arm makes the next statement containing match lose its connection.
-func (d *dropper) arm(match string) { d.match.Store(&match) }
-
-func (d *dropper) TraceQueryStart(ctx context.Context, c *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	m := d.match.Load()
-	if m == nil || !strings.Contains(data.SQL, *m) || !d.match.CompareAndSwap(m, nil) {
-		return ctx
-	}
-	d.drops.Add(1)
-	if d.how == cut {
-		_ = c.PgConn().Conn().Close()
-		return ctx
-	}
-	pid := c.PgConn().PID()
-	// The tracer may run on a worker's goroutine: failures are reported,
-	// never FailNow.
-	_, err := d.admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid)
-	assert.NoError(d.t, err)
-	assert.Eventually(d.t, func() bool {
-		var alive bool
-		return d.admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)`, pid).Scan(&alive) == nil && !alive
-	}, 10*time.Second, 5*time.Millisecond, "backend %d still runs", pid)
-	return ctx
-}
-
-func (d *dropper) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // A connection lost while an order with a coupon is placed is database
 // trouble, not a refusal of the coupon: the error is no field error, not
@@ -106,10 +59,10 @@ func TestLostConnectionIsNotARefusal(t *testing.T) {
 				in := placeInput(t, s, user, orders.Item{ProductID: p.ID, Quantity: 2})
 				in.CouponCode = "tenoff"
 
-				d.arm(sql)
+				d.Arm(sql)
 				_, err = store.Place(ctx, in)
 				require.Error(t, err)
-				require.Equal(t, int32(1), d.drops.Load(), "the connection was lost once")
+				require.Equal(t, int32(1), d.Drops(), "the connection was lost once")
 				var fe *validation.Error
 				assert.NotErrorAs(t, err, &fe, "a lost connection is no field error: %v", err)
 				assert.NotErrorIs(t, err, orders.ErrOutOfStock)
@@ -172,7 +125,7 @@ func TestPricingBlamesTheShippingMethodOnlyForIt(t *testing.T) {
 	require.NoError(t, err)
 	in = placeInput(t, s, user, orders.Item{ProductID: p.ID, Quantity: 1})
 	in.CouponCode, in.ShippingMethod = "SHIPTEST", "express"
-	d.arm(`FROM coupons WHERE code = $1 AND active`)
+	d.Arm(`FROM coupons WHERE code = $1 AND active`)
 	_, err = store.Place(ctx, in)
 	require.Error(t, err)
 	var fe *validation.Error
