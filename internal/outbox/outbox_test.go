@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,7 +40,9 @@ func (r *recorder) Deliver(_ context.Context, events []outbox.Event) error {
 		r.overlap.Store(true)
 	}
 	defer r.busy.Add(-1)
-	time.Sleep(time.Millisecond) // a delivery takes time: room for an overlap to show
+	for range 100 {
+		runtime.Gosched() // a delivery takes time: room for an overlap to show
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
