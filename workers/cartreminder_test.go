@@ -2,7 +2,10 @@ package workers_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"mime"
 	"net/mail"
 	"net/url"
@@ -18,6 +21,8 @@ import (
 
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/mail/mailtest"
+	"github.com/shopkit/shop/internal/outbox"
+	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/cartreminder"
 )
@@ -153,4 +158,44 @@ func TestUnsubscribedShoppersGetNoMoreReminders(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "unsubscribed", reminderResult(t, s, user).Reason)
 	assert.Len(t, s.SMTP.Messages(), 1)
+}
+
+// A cart change made while Temporal is unreachable waits in the outbox and
+// starts the cart's reminders once Temporal answers again.
+func TestCartChangeMadeWhileTemporalIsDownStillReminds(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, time.Hour)
+	ctx := context.Background()
+	_, err := s.Pool.Exec(ctx, fmt.Sprintf("ALTER TABLE users ALTER COLUMN id RESTART WITH %d", 1_000_000+rand.Int64N(1<<40)))
+	require.NoError(t, err)
+	user := s.User(t, "otto")
+	p := s.Product(t, "MUG-OUTAGE", 1500, 10)
+
+	dead, err := temporalclient.Lazy(temporalclient.Options{Address: "127.0.0.1:1", Namespace: "default",
+		Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(dead.Close)
+	relay := &outbox.Relay{Pool: s.Pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
+		MaxBackoff: 200 * time.Millisecond, Consumers: []outbox.Consumer{
+			&cartreminder.Client{Temporal: dead, Pool: s.Pool, TaskQueue: s.Queue, Schedule: []time.Duration{time.Second}}}}
+	relayCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(relayCtx) }()
+
+	_, err = s.Carts.Add(ctx, user, cartConfig(), p.ID, 0, 1)
+	require.NoError(t, err, "the cart change does not depend on Temporal")
+	require.Eventually(t, func() bool {
+		var failed bool
+		err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox_deliveries
+			WHERE consumer = $1 AND attempts > 0)`, cartreminder.ConsumerName).Scan(&failed)
+		return err == nil && failed
+	}, 30*time.Second, 20*time.Millisecond, "the change waits in the outbox")
+	stop()
+	<-done
+
+	// Temporal answers again: the waiting change starts the reminders.
+	s.EnableCartReminders(t, time.Second)
+	s.StartWorker(t)
+	msgs := s.SMTP.WaitFor(t, 1, time.Minute)
+	assert.Equal(t, []string{"otto@example.com"}, msgs[0].To)
+	assert.Equal(t, cartreminder.Result{Version: 1, Sent: 1, Reason: cartreminder.ReasonDone}, reminderResult(t, s, user))
 }
