@@ -251,7 +251,7 @@ func (s *OrderServer) CancelOrder(ctx context.Context, req *connect.Request[orde
 		if reason == "" {
 			reason = "cancelled by " + p.Username
 		}
-		err = s.Flows.CancelPaid(ctx, refund.CancelInput{OrderID: o.ID, PaymentIntentID: o.PaymentIntentID, Reason: reason, By: p.UserID})
+		err = s.Flows.CancelPaid(ctx, refund.CancelInput{OrderID: o.ID, CustomerID: o.UserID, PaymentIntentID: o.PaymentIntentID, Reason: reason, By: p.UserID})
 	case orders.StatusCancelled:
 		// Cancelling twice answers the cancelled order.
 	default:
@@ -284,7 +284,7 @@ func (s *OrderServer) RefundOrder(ctx context.Context, req *connect.Request[orde
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Flows.StartRefund(ctx, refund.Input{RefundID: r.ID, OrderID: o.ID, Amount: r.Amount, PaymentIntentID: o.PaymentIntentID}); err != nil {
+	if err := s.Flows.StartRefund(ctx, refund.Input{RefundID: r.ID, OrderID: o.ID, CustomerID: o.UserID, Amount: r.Amount, PaymentIntentID: o.PaymentIntentID}); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&orderv1.RefundOrderResponse{Refund: refundPB(r, true)}), nil

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/identity"
@@ -299,6 +301,24 @@ func TestCancelPaidOrderRefundsInFull(t *testing.T) {
 	assert.Equal(t, int32(50), f.shop.Stock(t, f.laptop.ID), "the paid stock goes back on the shelf")
 	// Confirmation, cancellation and refund emails.
 	f.shop.SMTP.WaitFor(t, 3, 30*time.Second)
+
+	// One place in the Temporal UI: filtering by the order finds all its
+	// workflows, each naming its customer.
+	query := fmt.Sprintf(`OrderId = "%d" AND CustomerId = "%d" AND TaskQueue = "%s"`, id, stored.UserID, f.shop.Queue)
+	var types []string
+	require.Eventually(t, func() bool {
+		res, err := f.shop.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			return false
+		}
+		types = types[:0]
+		for _, e := range res.GetExecutions() {
+			types = append(types, e.GetType().GetName())
+		}
+		return len(types) == 6
+	}, 30*time.Second, 100*time.Millisecond, "found %v", &types)
+	slices.Sort(types)
+	assert.Equal(t, []string{"CancelPaidOrder", "Checkout", "Refund", "SendEmail", "SendEmail", "SendEmail"}, types)
 }
 
 // downFlows is Temporal being unreachable.

@@ -29,7 +29,10 @@ type Input struct {
 	Kind    string // mail.KindOrderConfirmation, ...
 	To      string // recipient address
 	OrderID int64
-	Data    mail.OrderEmail
+	// CustomerID is the shopper the email is about (0: none), shown as
+	// the workflow's CustomerId beside OrderId in the Temporal UI.
+	CustomerID int64
+	Data       mail.OrderEmail
 }
 
 // Result tells what SendEmail did.

@@ -200,7 +200,7 @@ func (a *Activities) OrderEmail(ctx context.Context, in EmailRequest) (emailact.
 	for _, l := range o.Lines {
 		d.Lines = append(d.Lines, mail.Line{Name: l.Name, SKU: l.SKU, Quantity: l.Quantity, UnitPrice: m(l.UnitPrice), LineTotal: m(l.LineTotal)})
 	}
-	return emailact.Input{Key: in.Key, Kind: in.Kind, To: o.CustomerEmail, OrderID: o.ID, Data: d}, nil
+	return emailact.Input{Key: in.Key, Kind: in.Kind, To: o.CustomerEmail, OrderID: o.ID, CustomerID: o.UserID, Data: d}, nil
 }
 
 // StateErr makes the order refusals that a retry cannot change (a step

@@ -23,7 +23,7 @@ func (c *Client) Send(ctx context.Context, in emailact.Input) error {
 	if err := validate(in); err != nil {
 		return err
 	}
-	_, err := c.Temporal.ExecuteWorkflow(ctx, temporalclient.StartOnce(WorkflowID(in.Key), c.TaskQueue), Name, in)
+	_, err := c.Temporal.ExecuteWorkflow(ctx, temporalclient.StartOnce(WorkflowID(in.Key), c.TaskQueue, Attributes(in)...), Name, in)
 	if temporalclient.IsAlreadyStarted(err) {
 		return nil
 	}

@@ -5,6 +5,7 @@
 package email
 
 import (
+	"strconv"
 	"time"
 
 	enums "go.temporal.io/api/enums/v1"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	emailact "github.com/shopkit/shop/activities/email"
+	"github.com/shopkit/shop/internal/searchattr"
 )
 
 // Name is the workflow type shown in the Temporal UI.
@@ -58,6 +60,7 @@ func Start(ctx workflow.Context, in emailact.Input) error {
 		WorkflowID:            WorkflowID(in.Key),
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(Attributes(in)...),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, Name, in)
 	err := child.GetChildWorkflowExecution().Get(ctx, nil)
@@ -66,6 +69,20 @@ func Start(ctx workflow.Context, in emailact.Input) error {
 		return nil
 	}
 	return err
+}
+
+// Attributes are the search attributes of an email's workflow: the order
+// and the customer it is about, so filtering by OrderId or CustomerId in
+// the Temporal UI finds the email beside the order's other workflows.
+func Attributes(in emailact.Input) []temporal.SearchAttributeUpdate {
+	var attrs []temporal.SearchAttributeUpdate
+	if in.OrderID != 0 {
+		attrs = append(attrs, searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)))
+	}
+	if in.CustomerID != 0 {
+		attrs = append(attrs, searchattr.CustomerID.ValueSet(strconv.FormatInt(in.CustomerID, 10)))
+	}
+	return attrs
 }
 
 func validate(in emailact.Input) error {

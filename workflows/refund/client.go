@@ -22,13 +22,16 @@ type Client struct {
 // CancelPaid starts the cancellation (stock back, full refund) of a paid order.
 func (c *Client) CancelPaid(ctx context.Context, in CancelInput) error {
 	return c.startOnce(ctx, CancelWorkflowID(in.OrderID), CancelName, in,
-		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)))
+		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
+		searchattr.CustomerID.ValueSet(strconv.FormatInt(in.CustomerID, 10)))
 }
 
 // StartRefund starts the workflow of a refund recorded as pending.
 func (c *Client) StartRefund(ctx context.Context, in Input) error {
 	return c.startOnce(ctx, WorkflowID(in.RefundID), Name, in,
-		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)), searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending)))
+		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
+		searchattr.CustomerID.ValueSet(strconv.FormatInt(in.CustomerID, 10)),
+		searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending)))
 }
 
 // ResolveRefund sends an operator's decision to a refund that needs

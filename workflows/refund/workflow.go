@@ -48,6 +48,7 @@ func CancelWorkflowID(orderID int64) string { return fmt.Sprintf("cancel-%d", or
 type Input struct {
 	RefundID        int64
 	OrderID         int64
+	CustomerID      int64 // the order's customer, for the CustomerId search attribute
 	Amount          int64
 	PaymentIntentID string
 }
@@ -158,6 +159,7 @@ func upsertStatus(ctx workflow.Context, s string) {
 // CancelInput cancels a paid order.
 type CancelInput struct {
 	OrderID         int64
+	CustomerID      int64 // the order's customer, for the CustomerId search attribute
 	PaymentIntentID string
 	Reason          string
 	By              int64
@@ -190,9 +192,11 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
+			searchattr.CustomerID.ValueSet(fmt.Sprint(in.CustomerID)),
 			searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending))),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, Name, Input{RefundID: r.ID, OrderID: in.OrderID, Amount: r.Amount, PaymentIntentID: in.PaymentIntentID})
+	child := workflow.ExecuteChildWorkflow(cctx, Name, Input{RefundID: r.ID, OrderID: in.OrderID, CustomerID: in.CustomerID,
+		Amount: r.Amount, PaymentIntentID: in.PaymentIntentID})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return r, err
 	}
