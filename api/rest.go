@@ -37,18 +37,27 @@ type restRoute struct {
 	bound []string
 }
 
+// serviceDescriptor finds a registered service by its full name.
+func serviceDescriptor(name string) (protoreflect.ServiceDescriptor, error) {
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a service", name)
+	}
+	return sd, nil
+}
+
 // restRoutes reads every google.api.http binding (additional bindings
 // included) of the named services from their descriptors.
 func restRoutes(services []string) ([]restRoute, error) {
 	var out []restRoute
 	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		sd, err := serviceDescriptor(name)
 		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", name, err)
-		}
-		sd, ok := d.(protoreflect.ServiceDescriptor)
-		if !ok {
-			return nil, fmt.Errorf("%s is not a service", name)
+			return nil, err
 		}
 		methods := sd.Methods()
 		for i := range methods.Len() {

@@ -116,7 +116,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		es = newElastic(t)
 		backend, index = es, search.IndexConsumer{Pool: pool, Elastic: es}
 	}
-	startRelay(t, &outbox.Relay{Pool: pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
+	testenv.RunRelay(t, &outbox.Relay{Pool: pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
 		Consumers: []outbox.Consumer{catalog.CacheConsumer{Cache: storefrontCache}, index}})
 
 	settings := shoptest.Settings()
@@ -169,14 +169,6 @@ func newElastic(t *testing.T) *search.Elastic {
 		}
 	})
 	return es
-}
-
-// startRelay runs r until the test ends.
-func startRelay(t *testing.T, r *outbox.Relay) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 }
 
 func TestCatalogOverConnectGRPCAndGRPCWeb(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"connectrpc.com/validate"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
@@ -31,13 +30,9 @@ func validationInterceptor(services []string) (connect.Interceptor, error) {
 		return nil, fmt.Errorf("protovalidate: %w", err)
 	}
 	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		sd, err := serviceDescriptor(name)
 		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", name, err)
-		}
-		sd, ok := d.(protoreflect.ServiceDescriptor)
-		if !ok {
-			return nil, fmt.Errorf("%s is not a service", name)
+			return nil, err
 		}
 		for i := range sd.Methods().Len() {
 			in := sd.Methods().Get(i).Input()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -30,13 +29,8 @@ func backInStockShop(t *testing.T) *shoptest.Shop {
 	_, err := s.Pool.Exec(context.Background(), fmt.Sprintf(
 		"ALTER TABLE back_in_stock_subscriptions ALTER COLUMN id RESTART WITH %d", 1_000_000+rand.Int64N(1<<40)))
 	require.NoError(t, err)
-	relay := &outbox.Relay{Pool: s.Pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
-		Consumers: []outbox.Consumer{backinstock.Consumer{Pool: s.Pool, ShopURL: shoptest.ShopURL,
-			Mail: &email.Client{Temporal: s.Temporal, TaskQueue: s.Queue}}}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s.StartRelay(t, backinstock.Consumer{Pool: s.Pool, ShopURL: shoptest.ShopURL,
+		Mail: &email.Client{Temporal: s.Temporal, TaskQueue: s.Queue}})
 	return s
 }
 

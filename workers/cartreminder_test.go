@@ -23,6 +23,7 @@ import (
 	"github.com/shopkit/shop/internal/mail/mailtest"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/temporalclient"
+	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/cartreminder"
 )
@@ -174,12 +175,9 @@ func TestCartChangeMadeWhileTemporalIsDownStillReminds(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(dead.Close)
-	relay := &outbox.Relay{Pool: s.Pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
-		MaxBackoff: 200 * time.Millisecond, Consumers: []outbox.Consumer{
-			&cartreminder.Client{Temporal: dead, Pool: s.Pool, TaskQueue: s.Queue, Schedule: []time.Duration{time.Second}}}}
-	relayCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(relayCtx) }()
+	stop := testenv.RunRelay(t, &outbox.Relay{Pool: s.Pool, Poll: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Consumers: []outbox.Consumer{
+			&cartreminder.Client{Temporal: dead, Pool: s.Pool, TaskQueue: s.Queue, Schedule: []time.Duration{time.Second}}}})
 
 	_, err = s.Carts.Add(ctx, user, cartConfig(), p.ID, 0, 1)
 	require.NoError(t, err, "the cart change does not depend on Temporal")
@@ -190,7 +188,6 @@ func TestCartChangeMadeWhileTemporalIsDownStillReminds(t *testing.T) {
 		return err == nil && failed
 	}, 30*time.Second, 20*time.Millisecond, "the change waits in the outbox")
 	stop()
-	<-done
 
 	// Temporal answers again: the waiting change starts the reminders.
 	s.EnableCartReminders(t, time.Second)

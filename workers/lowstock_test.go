@@ -3,7 +3,6 @@ package workers_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/shopkit/shop/internal/lowstock"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/email"
 )
@@ -29,12 +27,7 @@ func TestLowStockAlertsStaffOncePerCrossing(t *testing.T) {
 	require.NoError(t, err)
 	consumer := lowstock.Consumer{Pool: s.Pool, Threshold: 5, StaffTo: "staff@shop.test", ShopURL: shoptest.ShopURL,
 		Mail: &email.Client{Temporal: s.Temporal, TaskQueue: s.Queue}}
-	relay := &outbox.Relay{Pool: s.Pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
-		Consumers: []outbox.Consumer{consumer}}
-	relayCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(relayCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s.StartRelay(t, consumer)
 	drainedLowStock := func() {
 		t.Helper()
 		require.Eventually(t, func() bool {

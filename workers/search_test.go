@@ -3,7 +3,6 @@ package workers_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -86,12 +85,8 @@ func newSearchRig(t *testing.T) *searchRig {
 	t.Cleanup(w.Stop)
 
 	// The outbox relay, as `shop worker` runs it, keeps the index in step.
-	relay := &outbox.Relay{Pool: pool, Log: slog.New(slog.DiscardHandler), Poll: 50 * time.Millisecond,
-		MaxBackoff: 200 * time.Millisecond, Consumers: []outbox.Consumer{search.IndexConsumer{Pool: pool, Elastic: viaProxy}}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.RunRelay(t, &outbox.Relay{Pool: pool, Poll: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Consumers: []outbox.Consumer{search.IndexConsumer{Pool: pool, Elastic: viaProxy}}})
 
 	cat, err := store.CreateCategory(context.Background(), catalog.CategoryDraft{Name: "Gadgets"})
 	require.NoError(t, err)

@@ -47,12 +47,8 @@ func TestCacheCatchesUpAfterARedisOutage(t *testing.T) {
 		return string(b)
 	}
 
-	relayCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	relay := &outbox.Relay{Pool: pool, Log: quiet, Poll: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
-		Consumers: []outbox.Consumer{catalog.CacheConsumer{Cache: c}}}
-	go func() { defer close(done); _ = relay.Run(relayCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	testenv.RunRelay(t, &outbox.Relay{Pool: pool, Log: quiet, Poll: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		Consumers: []outbox.Consumer{catalog.CacheConsumer{Cache: c}}})
 
 	assert.Equal(t, "Mug", page(), "cached for an hour")
 	proxy.SetDown(true)

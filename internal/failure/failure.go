@@ -47,3 +47,18 @@ func ForActivity(err error) error {
 	}
 	return err
 }
+
+// StripeMessage is what people read of a failed Stripe step in a workflow:
+// the activity's own message, without the activity wrapping (worker
+// identity, event ids).
+func StripeMessage(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Message()
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "Stripe did not answer in time"
+	}
+	return err.Error()
+}

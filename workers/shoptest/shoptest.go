@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -173,12 +172,8 @@ func (s *Shop) EnableCartReminders(t testing.TB, schedule ...time.Duration) *car
 // `shop worker` does.
 func (s *Shop) StartRelay(t testing.TB, consumers ...outbox.Consumer) {
 	t.Helper()
-	relay := &outbox.Relay{Pool: s.Pool, Consumers: consumers, Poll: 50 * time.Millisecond,
-		MaxBackoff: 500 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.RunRelay(t, &outbox.Relay{Pool: s.Pool, Consumers: consumers, Poll: 50 * time.Millisecond,
+		MaxBackoff: 500 * time.Millisecond})
 }
 
 // User creates a customer and answers its id.

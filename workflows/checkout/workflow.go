@@ -5,7 +5,6 @@
 package checkout
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -284,7 +283,7 @@ func (c *checkout) awaitPayment(ctx workflow.Context) (orders.Status, string) {
 			if ctx.Err() != nil {
 				return orders.StatusCancelled, "checkout cancelled by an operator"
 			}
-			return orders.StatusPaymentFailed, "the payment could not be prepared: " + rootMessage(err)
+			return orders.StatusPaymentFailed, "the payment could not be prepared: " + failure.StripeMessage(err)
 		}
 		c.state.PaymentIntentID = c.pi.ID
 	} else {
@@ -480,16 +479,4 @@ func withRetries(ctx workflow.Context, startToClose, window time.Duration) workf
 			},
 		},
 	})
-}
-
-func rootMessage(err error) string {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) {
-		return ae.Message()
-	}
-	var te *temporal.TimeoutError
-	if errors.As(err, &te) {
-		return "Stripe did not answer in time"
-	}
-	return err.Error()
 }

@@ -4,7 +4,6 @@
 package refund
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
+	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
@@ -105,7 +105,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			return complete(ctx, book, in, stripeID, "")
 		}
 		status = orders.RefundNeedsAttention
-		if err := workflow.ExecuteActivity(book, oa.FlagRefund, ordersact.RefundUpdate{RefundID: in.RefundID, Note: failureMessage(err)}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(book, oa.FlagRefund, ordersact.RefundUpdate{RefundID: in.RefundID, Note: failure.StripeMessage(err)}).Get(ctx, nil); err != nil {
 			return Result{}, err
 		}
 		setStatus(ctx, status)
@@ -201,18 +201,4 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		return r, err
 	}
 	return r, nil
-}
-
-// failureMessage is what staff read of a failed Stripe call: Stripe's
-// answer, without the activity's wrapping (worker identity, event ids).
-func failureMessage(err error) string {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) {
-		return ae.Message()
-	}
-	var te *temporal.TimeoutError
-	if errors.As(err, &te) {
-		return "Stripe did not answer in time"
-	}
-	return err.Error()
 }
