@@ -1,0 +1,21 @@
+DELETE FROM outbox_consumers WHERE name = 'order_workflows';
+DROP TRIGGER IF EXISTS orders_status_outbox ON orders;
+DROP FUNCTION IF EXISTS outbox_order_status_changed();
+DROP INDEX IF EXISTS stock_reservations_shipment_idx;
+DROP INDEX IF EXISTS stock_reservations_placed_idx;
+ALTER TABLE stock_reservations DROP CONSTRAINT stock_reservations_pkey;
+ALTER TABLE stock_reservations DROP COLUMN id;
+DELETE FROM stock_reservations WHERE shipment_id IS NOT NULL AND state <> 'released'
+    AND (order_id, line, location_id) IN (SELECT order_id, line, location_id FROM stock_reservations GROUP BY 1, 2, 3 HAVING count(*) > 1);
+ALTER TABLE stock_reservations DROP COLUMN shipment_id;
+UPDATE stock_reservations SET state = 'committed' WHERE state = 'shipped';
+ALTER TABLE stock_reservations ADD PRIMARY KEY (order_id, line, location_id);
+ALTER TABLE stock_reservations DROP CONSTRAINT stock_reservations_state_check;
+ALTER TABLE stock_reservations ADD CONSTRAINT stock_reservations_state_check CHECK (state IN ('held', 'committed', 'released'));
+DROP TABLE shipment_scans;
+DROP TABLE shipment_lines;
+DROP TABLE shipments;
+UPDATE orders SET status = 'paid' WHERE status IN ('partially_shipped', 'shipped', 'delivered');
+DELETE FROM refunds WHERE kind IN ('lost_parcel', 'return');
+ALTER TABLE refunds DROP CONSTRAINT refunds_kind_check;
+ALTER TABLE refunds ADD CONSTRAINT refunds_kind_check CHECK (kind IN ('requested', 'cancellation'));
