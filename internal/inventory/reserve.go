@@ -186,3 +186,24 @@ func Release(ctx context.Context, tx pgx.Tx, held []Held) error {
 	}
 	return nil
 }
+
+// Take removes shipped units from the locations that held them reserved,
+// in tx: on hand and reserved both drop, so the sellable stock is unchanged.
+func Take(ctx context.Context, tx pgx.Tx, held []Held) error {
+	held = slices.Clone(held)
+	slices.SortFunc(held, func(a, b Held) int {
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.VariantID, b.VariantID), cmp.Compare(a.LocationID, b.LocationID))
+	})
+	for _, h := range held {
+		tag, err := tx.Exec(ctx, `UPDATE location_stock SET on_hand = on_hand - $4, reserved = reserved - $4
+			WHERE product_id = $2 AND coalesce(variant_id, 0) = $3 AND location_id = $1`,
+			h.LocationID, h.ProductID, h.VariantID, h.Quantity)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = fmt.Errorf("product %d variant %d at location %d: %w", h.ProductID, h.VariantID, h.LocationID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("inventory: take: %w", err)
+		}
+	}
+	return nil
+}

@@ -8,7 +8,23 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shopkit/shop/internal/inventory"
+	"github.com/shopkit/shop/internal/pricing"
 )
+
+// Lock reads the order's status under a row lock for the rest of tx: the
+// steps after the payment (shipments, returns) take it first, so they and
+// a cancellation or refund of the same order are serialized.
+func Lock(ctx context.Context, tx pgx.Tx, id int64) (Status, error) { return lockOrder(ctx, tx, id) }
+
+// SetStatus moves the order to st in tx and adds it to the timeline.
+func SetStatus(ctx context.Context, tx pgx.Tx, id int64, st Status, reason string) error {
+	return setStatus(ctx, tx, id, st, reason)
+}
+
+// AddEvent adds an entry (what, note) to the order's timeline in tx.
+func AddEvent(ctx context.Context, tx pgx.Tx, id int64, what, note string) error {
+	return addEvent(ctx, tx, id, what, note)
+}
 
 // lockOrder reads the order's status under a row lock for the rest of tx.
 func lockOrder(ctx context.Context, tx pgx.Tx, id int64) (Status, error) {
@@ -122,6 +138,11 @@ func (s *Store) CancelPaid(ctx context.Context, id int64, reason string) error {
 		if err := restock(ctx, tx, id, "committed"); err != nil {
 			return err
 		}
+		// Nothing has left (the order is still paid): its parcels stop.
+		if _, err := tx.Exec(ctx, `UPDATE shipments SET status = 'cancelled', updated_at = now()
+			WHERE order_id = $1 AND status IN ('pending', 'picked', 'packed')`, id); err != nil {
+			return err
+		}
 		return setStatus(ctx, tx, id, StatusCancelled, reason)
 	})
 }
@@ -154,7 +175,7 @@ func (s *Store) RequestRefund(ctx context.Context, orderID, amount int64, reason
 		if err != nil {
 			return err
 		}
-		if st != StatusPaid && st != StatusPartiallyRefunded && st != StatusCancelled {
+		if !st.Refundable() {
 			return fmt.Errorf("%w: the order is %s", ErrNotRefundable, st)
 		}
 		left, currency, err := refundable(ctx, tx, orderID)
@@ -265,12 +286,14 @@ func (s *Store) CompleteRefund(ctx context.Context, id int64, stripeRefundID, no
 		if note != "" {
 			msg += ": " + note
 		}
-		if cur == StatusPaid || cur == StatusPartiallyRefunded {
-			st := StatusPartiallyRefunded
-			if refunded == captured {
-				st = StatusRefunded
-			}
-			return setStatus(ctx, tx, r.OrderID, st, msg)
+		// Everything paid back ends the order (unless it was cancelled); a
+		// part refunded shows as such only before anything shipped: after
+		// that the status follows the parcels.
+		switch {
+		case refunded == captured && cur != StatusCancelled:
+			return setStatus(ctx, tx, r.OrderID, StatusRefunded, msg)
+		case cur == StatusPaid:
+			return setStatus(ctx, tx, r.OrderID, StatusPartiallyRefunded, msg)
 		}
 		return addEvent(ctx, tx, r.OrderID, "refunded", msg)
 	})
@@ -330,4 +353,41 @@ func lockRefund(ctx context.Context, tx pgx.Tx, id int64) (Refund, error) {
 		return r, fmt.Errorf("refund %d: %w", id, ErrNotFound)
 	}
 	return r, err
+}
+
+// LineQuantity is units of one order line.
+type LineQuantity struct {
+	Line     int32
+	Quantity int32
+}
+
+// RefundLines opens, in tx (the order locked by Lock), a refund of kind for
+// the units of lines: their share of what was paid for the goods (discount
+// and tax included, shipping not), bounded by what is still refundable.
+// It answers a zero Refund when nothing is left to refund.
+func RefundLines(ctx context.Context, tx pgx.Tx, orderID int64, lines []LineQuantity, kind, reason string, by int64) (Refund, error) {
+	var subtotal, discount, taxPPM int64
+	if err := tx.QueryRow(ctx, `SELECT subtotal_minor, discount_minor, tax_ppm FROM orders WHERE id = $1`, orderID).
+		Scan(&subtotal, &discount, &taxPPM); err != nil {
+		return Refund{}, err
+	}
+	var part int64
+	for _, l := range lines {
+		var unit int64
+		if err := tx.QueryRow(ctx, `SELECT unit_price_minor FROM order_items WHERE order_id = $1 AND line = $2`,
+			orderID, l.Line).Scan(&unit); err != nil {
+			return Refund{}, fmt.Errorf("order %d line %d: %w", orderID, l.Line, err)
+		}
+		part += unit * int64(l.Quantity)
+	}
+	left, currency, err := refundable(ctx, tx, orderID)
+	if err != nil {
+		return Refund{}, err
+	}
+	amount := min(pricing.PartValue(part, subtotal, discount, taxPPM), left)
+	if amount <= 0 {
+		return Refund{}, nil
+	}
+	id, err := openRefund(ctx, tx, orderID, amount, currency, reason, by, kind)
+	return Refund{ID: id, OrderID: orderID, Amount: amount, Currency: currency, Reason: reason, Kind: kind, Status: RefundPending}, err
 }

@@ -23,6 +23,9 @@ type Status string
 const (
 	StatusAwaitingPayment   Status = "awaiting_payment"
 	StatusPaid              Status = "paid"
+	StatusPartiallyShipped  Status = "partially_shipped"
+	StatusShipped           Status = "shipped"
+	StatusDelivered         Status = "delivered"
 	StatusPaymentFailed     Status = "payment_failed"
 	StatusCancelled         Status = "cancelled"
 	StatusPartiallyRefunded Status = "partially_refunded"
@@ -32,7 +35,8 @@ const (
 // ParseStatus reads a status name.
 func ParseStatus(s string) (Status, error) {
 	switch st := Status(s); st {
-	case StatusAwaitingPayment, StatusPaid, StatusPaymentFailed, StatusCancelled, StatusPartiallyRefunded, StatusRefunded:
+	case StatusAwaitingPayment, StatusPaid, StatusPartiallyShipped, StatusShipped, StatusDelivered,
+		StatusPaymentFailed, StatusCancelled, StatusPartiallyRefunded, StatusRefunded:
 		return st, nil
 	}
 	return "", validation.New("status", "unknown status %q", s)
@@ -163,7 +167,20 @@ const (
 	// RefundKindCancellation is the refund of a cancelled paid order
 	// (CancellationRefund); an order has at most one that has not failed.
 	RefundKindCancellation = "cancellation"
+	// RefundKindLostParcel pays back the lines of a parcel lost in transit.
+	RefundKindLostParcel = "lost_parcel"
+	// RefundKindReturn pays back returned lines.
+	RefundKindReturn = "return"
 )
+
+// Refundable tells whether money can be paid back on an order in status s.
+func (s Status) Refundable() bool {
+	switch s {
+	case StatusPaid, StatusPartiallyShipped, StatusShipped, StatusDelivered, StatusPartiallyRefunded, StatusCancelled:
+		return true
+	}
+	return false
+}
 
 // Order is a placed order.
 type Order struct {

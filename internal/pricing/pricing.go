@@ -224,3 +224,18 @@ func mulDivRound(a, b, c int64) int64 {
 	q, _ := bits.Div64(hi, lo, uint64(c))
 	return int64(q)
 }
+
+// PartValue is what part of an order's goods is worth as paid: lines worth
+// part (at their unit prices) of an order with subtotal, discount and tax
+// rate, with the discount shared pro rata and the tax of the discounted
+// part, each rounded half up. Refunds of some lines (a lost parcel, a
+// return) pay back this much; the parts of an order never add up to more
+// than its goods and tax.
+func PartValue(part, subtotal, discount, taxPPM int64) int64 {
+	if part <= 0 || subtotal <= 0 {
+		return 0
+	}
+	part = min(part, subtotal)
+	goods := part - mulDivRound(discount, part, subtotal)
+	return goods + mulDivRound(goods, taxPPM, 1_000_000)
+}
