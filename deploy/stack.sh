@@ -259,15 +259,15 @@ temporal_ensure_ns_and_attrs() {
     out=$("$TP_CLI" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_NAMESPACE" 2>&1) ||
       [[ $out == *"already"* ]] || die "temporal: cannot create namespace $TEMPORAL_NAMESPACE: $out"
   fi
-  local -a args=()
-  for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--name "${sa%%=*}" --type "${sa#*=}"); done
-  ((${#args[@]})) || return 0
-  until out=$("$TP_CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" \
-    -n "$TEMPORAL_NAMESPACE" "${args[@]}" 2>&1); do
-    [[ $out == *"already exists"* && $out != *"different type"* ]] && return 0
-    [[ $out == *"not found"* && $SECONDS -lt $deadline ]] ||
-      die "temporal: cannot create search attributes ($TEMPORAL_SEARCH_ATTRIBUTES) in namespace $TEMPORAL_NAMESPACE: $out"
-    sleep 1
+  # One at a time: a server that has some of them (an older release's) gets the rest.
+  for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do
+    until out=$("$TP_CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" \
+      -n "$TEMPORAL_NAMESPACE" --name "${sa%%=*}" --type "${sa#*=}" 2>&1); do
+      [[ $out == *"already exists"* && $out != *"different type"* ]] && break
+      [[ $out == *"not found"* && $SECONDS -lt $deadline ]] ||
+        die "temporal: cannot create search attribute $sa in namespace $TEMPORAL_NAMESPACE: $out"
+      sleep 1
+    done
   done
 }
 

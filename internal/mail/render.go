@@ -21,6 +21,10 @@ const (
 	KindCartReminder      = "cart_reminder"
 	KindBackInStock       = "back_in_stock"
 	KindLowStock          = "low_stock" // to staff
+	KindShipmentShipped   = "shipment_shipped"
+	KindShipmentDelivered = "shipment_delivered"
+	KindShipmentDelayed   = "shipment_delayed"
+	KindFulfilmentAlert   = "fulfilment_alert" // to staff: a missed deadline, a lost parcel
 )
 
 // ErrUnknownKind means no template exists for the requested kind.
@@ -47,6 +51,10 @@ type OrderEmail struct {
 	Link                                     string // where the email leads: the cart, the product
 	UnsubscribeURL                           string // stops the emails of this kind
 	ProductName                              string // the product back in stock
+	// A parcel (shipment emails): Lines are then the parcel's.
+	ShipmentID              int64
+	Carrier, TrackingNumber string
+	TrackingURL             string
 }
 
 //go:embed templates
@@ -73,7 +81,8 @@ type kindTemplates struct {
 var templates = func() map[string]kindTemplates {
 	m := map[string]kindTemplates{}
 	for _, k := range []string{KindOrderConfirmation, KindPaymentFailed, KindOrderCancelled, KindRefundIssued,
-		KindCartReminder, KindBackInStock, KindLowStock} {
+		KindCartReminder, KindBackInStock, KindLowStock, KindShipmentShipped, KindShipmentDelivered, KindShipmentDelayed,
+		KindFulfilmentAlert} {
 		m[k] = kindTemplates{
 			text: texttemplate.Must(texttemplate.New(k).Funcs(funcs).
 				ParseFS(templateFS, "templates/common.txt", "templates/"+k+".txt")),

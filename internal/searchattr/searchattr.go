@@ -17,10 +17,17 @@ var (
 	CustomerID  = temporal.NewSearchAttributeKeyKeyword("CustomerId")
 	OrderID     = temporal.NewSearchAttributeKeyKeyword("OrderId")
 	OrderStatus = temporal.NewSearchAttributeKeyKeyword("OrderStatus")
+	// RefundStatus is a refund workflow's: the order's own status is
+	// OrderStatus, on the order's fulfilment (or its checkout before that).
+	RefundStatus = temporal.NewSearchAttributeKeyKeyword("RefundStatus")
+	// A shipment's status, location and whether it missed a deadline.
+	FulfilmentStatus = temporal.NewSearchAttributeKeyKeyword("FulfilmentStatus")
+	LocationID       = temporal.NewSearchAttributeKeyKeyword("LocationId")
+	Overdue          = temporal.NewSearchAttributeKeyBool("Overdue")
 )
 
 // All lists every key, as a namespace must register them.
-var All = []temporal.SearchAttributeKey{CustomerID, OrderID, OrderStatus}
+var All = []temporal.SearchAttributeKey{CustomerID, OrderID, OrderStatus, RefundStatus, FulfilmentStatus, LocationID, Overdue}
 
 // File answers deploy/search-attributes: All as the Temporal CLI takes
 // them (Name=Type, e.g. OrderId=Keyword), one per line, after a comment.

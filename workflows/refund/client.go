@@ -28,10 +28,14 @@ func (c *Client) CancelPaid(ctx context.Context, in CancelInput) error {
 
 // StartRefund starts the workflow of a refund recorded as pending.
 func (c *Client) StartRefund(ctx context.Context, in Input) error {
-	return c.startOnce(ctx, WorkflowID(in.RefundID), Name, in,
-		searchattr.OrderID.ValueSet(strconv.FormatInt(in.OrderID, 10)),
-		searchattr.CustomerID.ValueSet(strconv.FormatInt(in.CustomerID, 10)),
-		searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending)))
+	return c.startOnce(ctx, WorkflowID(in.RefundID), Name, in, Attributes(in.OrderID, in.CustomerID)...)
+}
+
+// Attributes are a new refund workflow's search attributes.
+func Attributes(orderID, customerID int64) []temporal.SearchAttributeUpdate {
+	return []temporal.SearchAttributeUpdate{searchattr.OrderID.ValueSet(strconv.FormatInt(orderID, 10)),
+		searchattr.CustomerID.ValueSet(strconv.FormatInt(customerID, 10)),
+		searchattr.RefundStatus.ValueSet(string(orders.RefundPending))}
 }
 
 // ResolveRefund sends an operator's decision to a refund that needs
