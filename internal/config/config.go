@@ -46,6 +46,12 @@ type Config struct {
 	StripeSecretKey     string // STRIPE_SECRET_KEY (secret)
 	StripeWebhookSecret string // STRIPE_WEBHOOK_SECRET (secret)
 
+	CarrierWebhookSecret string // CARRIER_WEBHOOK_SECRET (secret): checks carrier tracking events
+	// CarrierTrackingURL makes a manual shipment's tracking link, e.g.
+	// https://tracking.example.com/{tracking_number}; empty makes none
+	// (CARRIER_TRACKING_URL).
+	CarrierTrackingURL string
+
 	// PaymentTimeout is how long an order waits for its payment before the
 	// stock is released (PAYMENT_TIMEOUT).
 	PaymentTimeout  time.Duration
@@ -94,52 +100,58 @@ type Config struct {
 // API; production must set its own.
 const devWebhookSecret = "whsec_local_development_only"
 
+// devCarrierSecret signs carrier events between `shop carrier trigger` and a
+// local API; production must set its own.
+const devCarrierSecret = "carrier_local_development_only"
+
 // devReminderSecret signs unsubscribe links locally; production must set its own.
 const devReminderSecret = "cart-reminders-local-development-only"
 
 // Defaults for local development; they match deploy/stack.sh.
 var defaults = map[string]string{
-	"APP_ENV":               "development",
-	"HTTP_ADDR":             ":8000",
-	"SHUTDOWN_TIMEOUT":      "20s",
-	"DATABASE_URL":          "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
-	"DATABASE_MAX_CONNS":    "20",
-	"REDIS_URL":             "redis://127.0.0.1:6379/0",
-	"TEMPORAL_ADDRESS":      "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":    "default",
-	"TEMPORAL_TASK_QUEUE":   "shop",
-	"TEMPORAL_UI_URL":       "http://127.0.0.1:8233",
-	"SEARCH_BACKEND":        "postgres",
-	"ELASTICSEARCH_URL":     "http://127.0.0.1:9200",
-	"ELASTICSEARCH_INDEX":   "products",
-	"STRIPE_API_BASE":       "http://127.0.0.1:12111",
-	"STRIPE_SECRET_KEY":     "sk_test_stripemock",
-	"STRIPE_WEBHOOK_SECRET": devWebhookSecret,
-	"PAYMENT_TIMEOUT":       "30m",
-	"SHOP_CURRENCY":         "USD",
-	"SHIPPING_METHODS":      "standard:5.99:50.00,express:14.99",
-	"TAX_RATES":             "US-CA:7.25,US-NY:8.875,US-TX:6.25,US-WA:6.5,DE:19,FR:20,GB:20",
-	"DEFAULT_COUNTRY":       "US",
-	"SMTP_ADDR":             "127.0.0.1:1025",
-	"SMTP_USERNAME":         "",
-	"SMTP_PASSWORD":         "",
-	"MAIL_FROM":             "Shop <orders@shop.local>",
-	"SHOP_URL":              "http://localhost:8000",
-	"CART_REMINDER_AFTER":   "1h,24h",
-	"CART_REMINDER_SECRET":  devReminderSecret,
-	"LOW_STOCK_THRESHOLD":   "5",
-	"STAFF_EMAIL":           "staff@shop.local",
-	"JWT_SIGNING_KEYS":      "",
-	"JWT_ACTIVE_KEY_ID":     "",
-	"JWT_ISSUER":            "shop",
-	"JWT_AUDIENCE":          "shop-api",
-	"ACCESS_TOKEN_TTL":      "15m",
-	"REFRESH_TOKEN_TTL":     "720h",
-	"RATE_LIMITS":           "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
-	"CORS_ALLOWED_ORIGINS":  "http://localhost:3000,http://localhost:5173",
-	"TRUST_PROXY_HEADERS":   "false",
-	"LOG_LEVEL":             "info",
-	"LOG_FORMAT":            "json",
+	"APP_ENV":                "development",
+	"HTTP_ADDR":              ":8000",
+	"SHUTDOWN_TIMEOUT":       "20s",
+	"DATABASE_URL":           "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
+	"DATABASE_MAX_CONNS":     "20",
+	"REDIS_URL":              "redis://127.0.0.1:6379/0",
+	"TEMPORAL_ADDRESS":       "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":     "default",
+	"TEMPORAL_TASK_QUEUE":    "shop",
+	"TEMPORAL_UI_URL":        "http://127.0.0.1:8233",
+	"SEARCH_BACKEND":         "postgres",
+	"ELASTICSEARCH_URL":      "http://127.0.0.1:9200",
+	"ELASTICSEARCH_INDEX":    "products",
+	"STRIPE_API_BASE":        "http://127.0.0.1:12111",
+	"STRIPE_SECRET_KEY":      "sk_test_stripemock",
+	"STRIPE_WEBHOOK_SECRET":  devWebhookSecret,
+	"CARRIER_WEBHOOK_SECRET": devCarrierSecret,
+	"CARRIER_TRACKING_URL":   "",
+	"PAYMENT_TIMEOUT":        "30m",
+	"SHOP_CURRENCY":          "USD",
+	"SHIPPING_METHODS":       "standard:5.99:50.00,express:14.99",
+	"TAX_RATES":              "US-CA:7.25,US-NY:8.875,US-TX:6.25,US-WA:6.5,DE:19,FR:20,GB:20",
+	"DEFAULT_COUNTRY":        "US",
+	"SMTP_ADDR":              "127.0.0.1:1025",
+	"SMTP_USERNAME":          "",
+	"SMTP_PASSWORD":          "",
+	"MAIL_FROM":              "Shop <orders@shop.local>",
+	"SHOP_URL":               "http://localhost:8000",
+	"CART_REMINDER_AFTER":    "1h,24h",
+	"CART_REMINDER_SECRET":   devReminderSecret,
+	"LOW_STOCK_THRESHOLD":    "5",
+	"STAFF_EMAIL":            "staff@shop.local",
+	"JWT_SIGNING_KEYS":       "",
+	"JWT_ACTIVE_KEY_ID":      "",
+	"JWT_ISSUER":             "shop",
+	"JWT_AUDIENCE":           "shop-api",
+	"ACCESS_TOKEN_TTL":       "15m",
+	"REFRESH_TOKEN_TTL":      "720h",
+	"RATE_LIMITS":            "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
+	"CORS_ALLOWED_ORIGINS":   "http://localhost:3000,http://localhost:5173",
+	"TRUST_PROXY_HEADERS":    "false",
+	"LOG_LEVEL":              "info",
+	"LOG_FORMAT":             "json",
 }
 
 // Load reads the configuration from the process environment.
@@ -150,49 +162,54 @@ func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
 func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	r := reader{lookup: lookup}
 	c := &Config{
-		Env:                 r.oneOf("APP_ENV", "development", "test", "production"),
-		HTTPAddr:            r.addr("HTTP_ADDR"),
-		ShutdownTimeout:     r.duration("SHUTDOWN_TIMEOUT"),
-		DatabaseURL:         r.url("DATABASE_URL", "postgres", "postgresql"),
-		DatabaseMaxConns:    int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
-		RedisURL:            r.url("REDIS_URL", "redis", "rediss"),
-		TemporalAddress:     r.addr("TEMPORAL_ADDRESS"),
-		TemporalNamespace:   r.nonEmpty("TEMPORAL_NAMESPACE"),
-		TemporalTaskQueue:   r.nonEmpty("TEMPORAL_TASK_QUEUE"),
-		TemporalUIURL:       r.url("TEMPORAL_UI_URL", "http", "https"),
-		SearchBackend:       r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
-		ElasticsearchURL:    r.url("ELASTICSEARCH_URL", "http", "https"),
-		SearchAlias:         r.nonEmpty("ELASTICSEARCH_INDEX"),
-		StripeAPIBase:       r.url("STRIPE_API_BASE", "http", "https"),
-		StripeSecretKey:     r.nonEmpty("STRIPE_SECRET_KEY"),
-		StripeWebhookSecret: r.nonEmpty("STRIPE_WEBHOOK_SECRET"),
-		PaymentTimeout:      r.duration("PAYMENT_TIMEOUT"),
-		Currency:            r.currency("SHOP_CURRENCY"),
-		DefaultCountry:      r.country("DEFAULT_COUNTRY"),
-		SMTPAddr:            r.addr("SMTP_ADDR"),
-		SMTPUsername:        r.get("SMTP_USERNAME"),
-		SMTPPassword:        r.get("SMTP_PASSWORD"),
-		MailFrom:            r.nonEmpty("MAIL_FROM"),
-		ShopURL:             r.url("SHOP_URL", "http", "https"),
-		CartReminderAfter:   r.schedule("CART_REMINDER_AFTER"),
-		CartReminderSecret:  r.nonEmpty("CART_REMINDER_SECRET"),
-		LowStockThreshold:   r.intRange("LOW_STOCK_THRESHOLD", 0, 1_000_000),
-		StaffEmail:          r.nonEmpty("STAFF_EMAIL"),
-		JWTIssuer:           r.nonEmpty("JWT_ISSUER"),
-		JWTAudience:         r.nonEmpty("JWT_AUDIENCE"),
-		AccessTokenTTL:      r.duration("ACCESS_TOKEN_TTL"),
-		RefreshTokenTTL:     r.duration("REFRESH_TOKEN_TTL"),
-		RateLimits:          r.get("RATE_LIMITS"),
-		CORSOrigins:         r.list("CORS_ALLOWED_ORIGINS"),
-		TrustProxyHeaders:   r.boolean("TRUST_PROXY_HEADERS"),
-		LogLevel:            r.level("LOG_LEVEL"),
-		LogFormat:           r.oneOf("LOG_FORMAT", "json", "text"),
+		Env:                  r.oneOf("APP_ENV", "development", "test", "production"),
+		HTTPAddr:             r.addr("HTTP_ADDR"),
+		ShutdownTimeout:      r.duration("SHUTDOWN_TIMEOUT"),
+		DatabaseURL:          r.url("DATABASE_URL", "postgres", "postgresql"),
+		DatabaseMaxConns:     int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
+		RedisURL:             r.url("REDIS_URL", "redis", "rediss"),
+		TemporalAddress:      r.addr("TEMPORAL_ADDRESS"),
+		TemporalNamespace:    r.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalTaskQueue:    r.nonEmpty("TEMPORAL_TASK_QUEUE"),
+		TemporalUIURL:        r.url("TEMPORAL_UI_URL", "http", "https"),
+		SearchBackend:        r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
+		ElasticsearchURL:     r.url("ELASTICSEARCH_URL", "http", "https"),
+		SearchAlias:          r.nonEmpty("ELASTICSEARCH_INDEX"),
+		StripeAPIBase:        r.url("STRIPE_API_BASE", "http", "https"),
+		StripeSecretKey:      r.nonEmpty("STRIPE_SECRET_KEY"),
+		StripeWebhookSecret:  r.nonEmpty("STRIPE_WEBHOOK_SECRET"),
+		CarrierWebhookSecret: r.nonEmpty("CARRIER_WEBHOOK_SECRET"),
+		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),
+		PaymentTimeout:       r.duration("PAYMENT_TIMEOUT"),
+		Currency:             r.currency("SHOP_CURRENCY"),
+		DefaultCountry:       r.country("DEFAULT_COUNTRY"),
+		SMTPAddr:             r.addr("SMTP_ADDR"),
+		SMTPUsername:         r.get("SMTP_USERNAME"),
+		SMTPPassword:         r.get("SMTP_PASSWORD"),
+		MailFrom:             r.nonEmpty("MAIL_FROM"),
+		ShopURL:              r.url("SHOP_URL", "http", "https"),
+		CartReminderAfter:    r.schedule("CART_REMINDER_AFTER"),
+		CartReminderSecret:   r.nonEmpty("CART_REMINDER_SECRET"),
+		LowStockThreshold:    r.intRange("LOW_STOCK_THRESHOLD", 0, 1_000_000),
+		StaffEmail:           r.nonEmpty("STAFF_EMAIL"),
+		JWTIssuer:            r.nonEmpty("JWT_ISSUER"),
+		JWTAudience:          r.nonEmpty("JWT_AUDIENCE"),
+		AccessTokenTTL:       r.duration("ACCESS_TOKEN_TTL"),
+		RefreshTokenTTL:      r.duration("REFRESH_TOKEN_TTL"),
+		RateLimits:           r.get("RATE_LIMITS"),
+		CORSOrigins:          r.list("CORS_ALLOWED_ORIGINS"),
+		TrustProxyHeaders:    r.boolean("TRUST_PROXY_HEADERS"),
+		LogLevel:             r.level("LOG_LEVEL"),
+		LogFormat:            r.oneOf("LOG_FORMAT", "json", "text"),
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripemock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
 	}
 	if c.Env == "production" && c.StripeWebhookSecret == devWebhookSecret {
 		r.fail("STRIPE_WEBHOOK_SECRET", "must be set to the endpoint's signing secret when APP_ENV=production")
+	}
+	if c.Env == "production" && c.CarrierWebhookSecret == devCarrierSecret {
+		r.fail("CARRIER_WEBHOOK_SECRET", "must be set to the carrier's signing secret when APP_ENV=production")
 	}
 	if len(c.CartReminderSecret) < 32 {
 		r.fail("CART_REMINDER_SECRET", "must be at least 32 characters")
@@ -302,6 +319,21 @@ func (r *reader) url(name string, schemes ...string) string {
 		}
 	}
 	r.fail(name, "is %q; want a %s:// URL with a host", u.Redacted(), schemes[0])
+	return v
+}
+
+// trackingURL reads an optional http(s) URL template holding
+// {tracking_number}.
+func (r *reader) trackingURL(name string) string {
+	v := r.get(name)
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, "is not an http:// or https:// URL")
+	} else if !strings.Contains(v, "{tracking_number}") {
+		r.fail(name, "must hold {tracking_number}, e.g. https://tracking.example.com/{tracking_number}")
+	}
 	return v
 }
 
