@@ -101,11 +101,12 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 			CheckoutFlows: &checkout.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, PaymentTimeout: cfg.PaymentTimeout},
 			RefundFlows:   &refund.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue},
 		},
-		PaymentIntents:       payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
-		StripeEvents:         payments.NewEvents(pool),
-		StripeWebhookSecret:  cfg.StripeWebhookSecret,
+		PaymentIntents:      payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
+		StripeEvents:        payments.NewEvents(pool),
+		StripeWebhookSecret: cfg.StripeWebhookSecret,
+		Inventory:           inventory.NewStore(pool),
+
 		CarrierWebhookSecret: cfg.CarrierWebhookSecret,
-		Inventory:            inventory.NewStore(pool),
 	})
 	if err != nil {
 		return err
