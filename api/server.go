@@ -71,6 +71,10 @@ type Deps struct {
 	StripeWebhookSecret string
 	// Inventory serves InventoryService (stock locations).
 	Inventory *inventory.Store
+	// Shipments takes the scans the carrier webhook checks with
+	// CarrierWebhookSecret; without both the webhook answers 503.
+	Shipments            ShipmentScanner
+	CarrierWebhookSecret string
 }
 
 // serviceNames are the services NewHandler serves.
@@ -151,6 +155,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle("POST /webhooks/stripe", &stripeWebhook{secret: d.StripeWebhookSecret, events: d.StripeEvents,
 		orders: d.Orders, flows: d.OrderFlows, log: d.Logger})
+	mux.Handle("POST /webhooks/carrier", &carrierWebhook{secret: d.CarrierWebhookSecret, shipments: d.Shipments, log: d.Logger})
 	mux.HandleFunc("GET /healthz", liveHandler)
 	mux.Handle("GET /readyz", readyHandler(d.Ready))
 	return withRequestContext(d.Logger, withSecurityHeaders(withCORS(d.CORSOrigins, mux))), nil

@@ -105,6 +105,8 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		StripeEvents:        payments.NewEvents(pool),
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
 		Inventory:           inventory.NewStore(pool),
+
+		CarrierWebhookSecret: cfg.CarrierWebhookSecret,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@
 //	shop outbox       what the cache and search index still have to apply
 //	shop user create  create an account, e.g. the first admin
 //	shop stripe trigger EVENT --order ID   send a signed Stripe event to the webhook
+//	shop carrier trigger STATUS --tracking NUMBER   send a signed carrier tracking event to the webhook
 //	shop mailsink     a local SMTP server that keeps what it receives
 //
 // Configuration comes from the environment; see .env.example.
@@ -42,6 +43,7 @@ var commands = map[string]command{
 	"outbox":   {runOutbox, "[status | retry [CONSUMER]]: pending side effects per consumer; requeue parked ones"},
 	"user":     {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
 	"stripe":   {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
+	"carrier":  {runCarrier, "trigger STATUS --tracking NUMBER: send a signed carrier tracking event (in_transit, delivered, ...) to the webhook"},
 	"mailsink": {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},
 }
 
@@ -69,7 +71,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
-	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "mailsink"} {
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "carrier", "mailsink"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
 	}
 }

@@ -46,6 +46,12 @@ type Config struct {
 	StripeSecretKey     string // STRIPE_SECRET_KEY (secret)
 	StripeWebhookSecret string // STRIPE_WEBHOOK_SECRET (secret)
 
+	CarrierWebhookSecret string // CARRIER_WEBHOOK_SECRET (secret): checks carrier tracking events
+	// CarrierTrackingURL makes a manual shipment's tracking link, e.g.
+	// https://tracking.example.com/{tracking_number}; empty makes none
+	// (CARRIER_TRACKING_URL).
+	CarrierTrackingURL string
+
 	// PaymentTimeout is how long an order waits for its payment before the
 	// stock is released (PAYMENT_TIMEOUT).
 	PaymentTimeout  time.Duration
@@ -94,6 +100,10 @@ type Config struct {
 // API; production must set its own.
 const devWebhookSecret = "whsec_local_development_only"
 
+// devCarrierSecret signs carrier events between `shop carrier trigger` and a
+// local API; production must set its own.
+const devCarrierSecret = "carrier_local_development_only"
+
 // devReminderSecret signs unsubscribe links locally; production must set its own.
 const devReminderSecret = "cart-reminders-local-development-only"
 
@@ -140,6 +150,9 @@ var defaults = map[string]string{
 	"TRUST_PROXY_HEADERS":   "false",
 	"LOG_LEVEL":             "info",
 	"LOG_FORMAT":            "json",
+
+	"CARRIER_WEBHOOK_SECRET": devCarrierSecret,
+	"CARRIER_TRACKING_URL":   "",
 }
 
 // Load reads the configuration from the process environment.
@@ -187,12 +200,18 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		TrustProxyHeaders:   r.boolean("TRUST_PROXY_HEADERS"),
 		LogLevel:            r.level("LOG_LEVEL"),
 		LogFormat:           r.oneOf("LOG_FORMAT", "json", "text"),
+
+		CarrierWebhookSecret: r.nonEmpty("CARRIER_WEBHOOK_SECRET"),
+		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripemock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
 	}
 	if c.Env == "production" && c.StripeWebhookSecret == devWebhookSecret {
 		r.fail("STRIPE_WEBHOOK_SECRET", "must be set to the endpoint's signing secret when APP_ENV=production")
+	}
+	if c.Env == "production" && c.CarrierWebhookSecret == devCarrierSecret {
+		r.fail("CARRIER_WEBHOOK_SECRET", "must be set to the carrier's signing secret when APP_ENV=production")
 	}
 	if len(c.CartReminderSecret) < 32 {
 		r.fail("CART_REMINDER_SECRET", "must be at least 32 characters")
@@ -302,6 +321,21 @@ func (r *reader) url(name string, schemes ...string) string {
 		}
 	}
 	r.fail(name, "is %q; want a %s:// URL with a host", u.Redacted(), schemes[0])
+	return v
+}
+
+// trackingURL reads an optional http(s) URL template holding
+// {tracking_number}.
+func (r *reader) trackingURL(name string) string {
+	v := r.get(name)
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, "is not an http:// or https:// URL")
+	} else if !strings.Contains(v, "{tracking_number}") {
+		r.fail(name, "must hold {tracking_number}, e.g. https://tracking.example.com/{tracking_number}")
+	}
 	return v
 }
 

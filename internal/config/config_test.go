@@ -103,3 +103,22 @@ func TestCartReminderSettings(t *testing.T) {
 	_, err = FromLookup(lookup(map[string]string{"APP_ENV": "production"}))
 	assert.ErrorContains(t, err, "CART_REMINDER_SECRET")
 }
+
+func TestCarrierSettings(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.NotEmpty(t, c.CarrierWebhookSecret, "a development secret signs local events")
+	assert.Empty(t, c.CarrierTrackingURL, "no tracking links unless configured")
+	assert.NotContains(t, c.String(), c.CarrierWebhookSecret)
+
+	c, err = FromLookup(lookup(map[string]string{"CARRIER_TRACKING_URL": "https://track.example.com/t?n={tracking_number}"}))
+	require.NoError(t, err)
+	assert.Equal(t, "https://track.example.com/t?n={tracking_number}", c.CarrierTrackingURL)
+
+	for _, bad := range []string{"track.example.com/{tracking_number}", "ftp://h/{tracking_number}", "https://track.example.com/"} {
+		_, err := FromLookup(lookup(map[string]string{"CARRIER_TRACKING_URL": bad}))
+		assert.ErrorContains(t, err, "CARRIER_TRACKING_URL", bad)
+	}
+	_, err = FromLookup(lookup(map[string]string{"APP_ENV": "production"}))
+	assert.ErrorContains(t, err, "CARRIER_WEBHOOK_SECRET")
+}
