@@ -76,7 +76,7 @@ CREATE INDEX stock_reservations_shipment_idx ON stock_reservations (shipment_id)
 CREATE FUNCTION outbox_order_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO outbox_events (topic, entity_id, payload)
-    VALUES ('order.status_changed', NEW.id, jsonb_build_object('status', NEW.status));
+    VALUES ('order.status_changed', NEW.id, jsonb_build_object('status', NEW.status, 'customer_id', NEW.user_id));
     RETURN NULL;
 END $$;
 CREATE TRIGGER orders_status_outbox AFTER UPDATE OF status ON orders

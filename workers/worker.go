@@ -2,6 +2,9 @@
 package workers
 
 import (
+	fulfilmentact "github.com/shopkit/shop/activities/fulfilment"
+	"github.com/shopkit/shop/internal/carrier"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -28,6 +31,7 @@ import (
 	"github.com/shopkit/shop/workflows/catalogimport"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/email"
+	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
 	"github.com/shopkit/shop/workflows/searchsync"
 )
@@ -48,6 +52,12 @@ type Deps struct {
 	Carts              *cart.Store
 	ShopURL            string
 	CartReminderSecret string
+	// Fulfilment keeps shipments; Carriers book their labels; alerts go
+	// to StaffEmail; Deadlines bound each step (zero: the defaults).
+	Fulfilment *fulfilment.Store
+	Carriers   carrier.Carriers
+	StaffEmail string
+	Deadlines  fulfilmentact.Deadlines
 	// GuardActivityOptions (tests) fails a workflow task that calls an
 	// activity without a timeout and bounded retries (failure.BoundsGuard).
 	GuardActivityOptions bool
@@ -86,6 +96,10 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&ordersact.Activities{Store: d.Orders})
 	w.RegisterActivity(&paymentsact.Activities{Stripe: d.Stripe, Orders: d.Orders})
 	w.RegisterActivity(&emailact.Activities{Pool: d.Pool, Sender: d.Mail})
+	w.RegisterWorkflowWithOptions(fulfilmentwf.Workflow, workflow.RegisterOptions{Name: fulfilmentwf.Name})
+	w.RegisterWorkflowWithOptions(fulfilmentwf.ShipmentWorkflow, workflow.RegisterOptions{Name: fulfilmentwf.ShipmentName})
+	w.RegisterActivity(&fulfilmentact.Activities{Store: d.Fulfilment, Orders: d.Orders, Carriers: d.Carriers,
+		StaffTo: d.StaffEmail, ShopURL: d.ShopURL, Deadlines: d.Deadlines})
 	w.RegisterWorkflowWithOptions(cartreminder.Workflow, workflow.RegisterOptions{Name: cartreminder.Name})
 	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
 }

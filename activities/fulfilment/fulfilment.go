@@ -280,3 +280,26 @@ func Invalid(err error) error {
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, nil)
 }
+
+// Deadlines bound each step of a shipment; a missed one alerts staff once.
+type Deadlines struct {
+	Pack      time.Duration // created → packed (FULFIL_PACK_WITHIN)
+	FirstScan time.Duration // shipped → first carrier scan (FULFIL_FIRST_SCAN_WITHIN)
+	Delivery  time.Duration // shipped → delivered; past it the customer hears of the delay (FULFIL_DELIVER_WITHIN)
+	Lost      time.Duration // no scan for this long → lost, staff reship or refund (FULFIL_LOST_AFTER)
+	// Aftercare is how long an order's workflow stays open after its
+	// parcels, for returns and refunds (RETURN_WINDOW).
+	Aftercare time.Duration
+}
+
+// DefaultDeadlines are used when none are configured.
+var DefaultDeadlines = Deadlines{Pack: 24 * time.Hour, FirstScan: 48 * time.Hour, Delivery: 7 * 24 * time.Hour,
+	Lost: 14 * 24 * time.Hour, Aftercare: 30 * 24 * time.Hour}
+
+// Allocation answers Allocate: the order's shipments and the deadlines in
+// force when it was made up (kept in the history, so a later change of
+// configuration does not change a running fulfilment).
+type Allocation struct {
+	Shipments []fulfilment.Shipment
+	Deadlines Deadlines
+}

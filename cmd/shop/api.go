@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	fulfilmentstore "github.com/shopkit/shop/internal/fulfilment"
 	"log/slog"
 	"net/http"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workflows/checkout"
+	"github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
 )
 
@@ -107,6 +109,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		Inventory:           inventory.NewStore(pool),
 
 		CarrierWebhookSecret: cfg.CarrierWebhookSecret,
+		Shipments:            &fulfilment.Client{Temporal: tc, Store: fulfilmentstore.NewStore(pool)},
 	})
 	if err != nil {
 		return err

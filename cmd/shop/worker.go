@@ -4,6 +4,10 @@ import (
 	"context"
 	"log/slog"
 
+	fulfilmentact "github.com/shopkit/shop/activities/fulfilment"
+	"github.com/shopkit/shop/internal/carrier"
+	fulfilmentstore "github.com/shopkit/shop/internal/fulfilment"
+
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
@@ -20,6 +24,7 @@ import (
 	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/email"
+	"github.com/shopkit/shop/workflows/fulfilment"
 )
 
 func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -58,7 +63,8 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		catalog.CacheConsumer{Cache: cache.New(rdb, cache.Prefix, log)}, index,
 		backinstock.Consumer{Pool: pool, ShopURL: cfg.ShopURL,
 			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}},
-		&cartreminder.Client{Temporal: tc, Pool: pool, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter}}}
+		&cartreminder.Client{Temporal: tc, Pool: pool, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter},
+		&fulfilment.StatusFollower{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}}}
 	if cfg.LowStockThreshold > 0 {
 		relay.Consumers = append(relay.Consumers, lowstock.Consumer{Pool: pool, Threshold: cfg.LowStockThreshold,
 			StaffTo: cfg.StaffEmail, ShopURL: cfg.ShopURL, Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}})
@@ -78,6 +84,11 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		Stripe: payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
 		Mail:   sender,
 		Carts:  carts, ShopURL: cfg.ShopURL, CartReminderSecret: cfg.CartReminderSecret,
+		Fulfilment: fulfilmentstore.NewStore(pool),
+		Carriers:   carrier.NewCarriers(carrier.Manual{TrackingURL: cfg.CarrierTrackingURL}),
+		StaffEmail: cfg.StaffEmail,
+		Deadlines: fulfilmentact.Deadlines{Pack: cfg.FulfilPackWithin, FirstScan: cfg.FulfilFirstScanWithin,
+			Delivery: cfg.FulfilDeliverWithin, Lost: cfg.FulfilLostAfter, Aftercare: cfg.ReturnWindow},
 	})
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.

@@ -78,6 +78,16 @@ type Config struct {
 	LowStockThreshold int
 	// StaffEmail receives staff alerts such as low stock (STAFF_EMAIL).
 	StaffEmail string
+	// Fulfilment deadlines: a parcel not packed within FulfilPackWithin of
+	// the payment, without a carrier scan within FulfilFirstScanWithin or
+	// not delivered within FulfilDeliverWithin of shipping alerts staff
+	// once; one without scans for FulfilLostAfter is lost. The order's
+	// workflow stays open ReturnWindow after its parcels.
+	FulfilPackWithin      time.Duration // FULFIL_PACK_WITHIN
+	FulfilFirstScanWithin time.Duration // FULFIL_FIRST_SCAN_WITHIN
+	FulfilDeliverWithin   time.Duration // FULFIL_DELIVER_WITHIN
+	FulfilLostAfter       time.Duration // FULFIL_LOST_AFTER
+	ReturnWindow          time.Duration // RETURN_WINDOW
 
 	// JWTKeys maps key ids to HMAC secrets (JWT_SIGNING_KEYS, "kid:base64,...").
 	// Empty outside production means an ephemeral key per process.
@@ -131,25 +141,32 @@ var defaults = map[string]string{
 	"TAX_RATES":             "US-CA:7.25,US-NY:8.875,US-TX:6.25,US-WA:6.5,DE:19,FR:20,GB:20",
 	"DEFAULT_COUNTRY":       "US",
 	"SMTP_ADDR":             "127.0.0.1:1025",
-	"SMTP_USERNAME":         "",
-	"SMTP_PASSWORD":         "",
-	"MAIL_FROM":             "Shop <orders@shop.local>",
-	"SHOP_URL":              "http://localhost:8000",
-	"CART_REMINDER_AFTER":   "1h,24h",
-	"CART_REMINDER_SECRET":  devReminderSecret,
-	"LOW_STOCK_THRESHOLD":   "5",
-	"STAFF_EMAIL":           "staff@shop.local",
-	"JWT_SIGNING_KEYS":      "",
-	"JWT_ACTIVE_KEY_ID":     "",
-	"JWT_ISSUER":            "shop",
-	"JWT_AUDIENCE":          "shop-api",
-	"ACCESS_TOKEN_TTL":      "15m",
-	"REFRESH_TOKEN_TTL":     "720h",
-	"RATE_LIMITS":           "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
-	"CORS_ALLOWED_ORIGINS":  "http://localhost:3000,http://localhost:5173",
-	"TRUST_PROXY_HEADERS":   "false",
-	"LOG_LEVEL":             "info",
-	"LOG_FORMAT":            "json",
+
+	"FULFIL_PACK_WITHIN":       "24h",
+	"FULFIL_FIRST_SCAN_WITHIN": "48h",
+	"FULFIL_DELIVER_WITHIN":    "168h",
+	"FULFIL_LOST_AFTER":        "336h",
+	"RETURN_WINDOW":            "720h",
+
+	"SMTP_USERNAME":        "",
+	"SMTP_PASSWORD":        "",
+	"MAIL_FROM":            "Shop <orders@shop.local>",
+	"SHOP_URL":             "http://localhost:8000",
+	"CART_REMINDER_AFTER":  "1h,24h",
+	"CART_REMINDER_SECRET": devReminderSecret,
+	"LOW_STOCK_THRESHOLD":  "5",
+	"STAFF_EMAIL":          "staff@shop.local",
+	"JWT_SIGNING_KEYS":     "",
+	"JWT_ACTIVE_KEY_ID":    "",
+	"JWT_ISSUER":           "shop",
+	"JWT_AUDIENCE":         "shop-api",
+	"ACCESS_TOKEN_TTL":     "15m",
+	"REFRESH_TOKEN_TTL":    "720h",
+	"RATE_LIMITS":          "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
+	"CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
+	"TRUST_PROXY_HEADERS":  "false",
+	"LOG_LEVEL":            "info",
+	"LOG_FORMAT":           "json",
 
 	"CARRIER_WEBHOOK_SECRET": devCarrierSecret,
 	"CARRIER_TRACKING_URL":   "",
@@ -200,6 +217,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		TrustProxyHeaders:   r.boolean("TRUST_PROXY_HEADERS"),
 		LogLevel:            r.level("LOG_LEVEL"),
 		LogFormat:           r.oneOf("LOG_FORMAT", "json", "text"),
+
+		FulfilPackWithin:      r.duration("FULFIL_PACK_WITHIN"),
+		FulfilFirstScanWithin: r.duration("FULFIL_FIRST_SCAN_WITHIN"),
+		FulfilDeliverWithin:   r.duration("FULFIL_DELIVER_WITHIN"),
+		FulfilLostAfter:       r.duration("FULFIL_LOST_AFTER"),
+		ReturnWindow:          r.duration("RETURN_WINDOW"),
 
 		CarrierWebhookSecret: r.nonEmpty("CARRIER_WEBHOOK_SECRET"),
 		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),

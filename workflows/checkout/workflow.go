@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/searchattr"
 	"github.com/shopkit/shop/workflows/email"
+	"github.com/shopkit/shop/workflows/fulfilment"
 )
 
 // Names of the workflow and of its handlers, as shown in the Temporal UI.
@@ -429,9 +431,41 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 		}
 	}
 	c.state = State{Stage: StageDone, Status: status, Reason: reason, PaymentIntentID: c.pi.ID}
-	c.setStatus(ctx, string(status))
+	handOver := status == orders.StatusPaid &&
+		workflow.GetVersion(ctx, "start-fulfilment", workflow.DefaultVersion, 1) >= 1
+	if handOver {
+		// The paid order's fulfilment owns it from here, with its OrderStatus.
+		if err := c.startFulfilment(ctx); err != nil {
+			return Result{OrderID: id}, err
+		}
+		if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueUnset()); err != nil {
+			workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
+		}
+	} else {
+		c.setStatus(ctx, string(status))
+	}
 	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: id, Kind: kind, Key: key, Reason: reason})
 	return Result{OrderID: id, Status: status, Reason: reason}, nil
+}
+
+// startFulfilment starts the paid order's fulfilment as a child that
+// outlives the checkout. Recorded in this history, so a worker dying here
+// starts it on replay; the order_workflows outbox consumer may have
+// started it first, which is fine.
+func (c *checkout) startFulfilment(ctx workflow.Context) error {
+	id, customer := c.placed.OrderID, c.in.Order.UserID
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            fulfilment.WorkflowID(id),
+		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(fulfilment.Attributes(id, customer)...),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, fulfilment.Name, fulfilment.Input{OrderID: id, CustomerID: customer})
+	err := child.GetChildWorkflowExecution().Get(ctx, nil)
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return nil
+	}
+	return err
 }
 
 func cancellationReason(s orders.Status) string {

@@ -142,16 +142,10 @@ func complete(ctx, book workflow.Context, in Input, stripeID, note string) (Resu
 	return Result{Status: orders.RefundSucceeded, StripeRefundID: stripeID}, nil
 }
 
-// orderStatus is the OrderStatus search attribute of a refund in status s
-// (refund_pending, ...).
-func orderStatus(s orders.RefundStatus) string { return "refund_" + string(s) }
-
+// setStatus shows the refund's status as its RefundStatus: OrderStatus is
+// the order's own, on its fulfilment.
 func setStatus(ctx workflow.Context, s orders.RefundStatus) {
-	upsertStatus(ctx, orderStatus(s))
-}
-
-func upsertStatus(ctx workflow.Context, s string) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(s)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.RefundStatus.ValueSet(string(s))); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
 }
@@ -179,7 +173,13 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 	if err := workflow.ExecuteActivity(actx, oa.CancelPaidOrder, ordersact.CancelPaidInput{OrderID: in.OrderID, Reason: in.Reason, By: in.By}).Get(ctx, &r); err != nil {
 		return r, err
 	}
-	upsertStatus(ctx, string(orders.StatusCancelled))
+	// Cancellations recorded before the order's fulfilment carried its
+	// OrderStatus set it here; now the fulfilment shows it.
+	if workflow.GetVersion(ctx, "order-status-on-fulfilment", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(string(orders.StatusCancelled))); err != nil {
+			workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
+		}
+	}
 	email.SendOrderEmail(ctx, ordersact.EmailRequest{OrderID: in.OrderID, Kind: mail.KindOrderCancelled,
 		Key: fmt.Sprintf("order-%d-cancelled", in.OrderID), Reason: in.Reason})
 	if r.ID == 0 {
@@ -191,9 +191,7 @@ func CancelWorkflow(ctx workflow.Context, in CancelInput) (orders.Refund, error)
 		WorkflowID:            WorkflowID(r.ID),
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.OrderID.ValueSet(fmt.Sprint(in.OrderID)),
-			searchattr.CustomerID.ValueSet(fmt.Sprint(in.CustomerID)),
-			searchattr.OrderStatus.ValueSet(orderStatus(orders.RefundPending))),
+		TypedSearchAttributes: temporal.NewSearchAttributes(Attributes(in.OrderID, in.CustomerID)...),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, Name, Input{RefundID: r.ID, OrderID: in.OrderID, CustomerID: in.CustomerID,
 		Amount: r.Amount, PaymentIntentID: in.PaymentIntentID})
