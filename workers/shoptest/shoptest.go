@@ -23,10 +23,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	fulfilmentact "github.com/shopkit/shop/activities/fulfilment"
+	"github.com/shopkit/shop/internal/carrier"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/mail/mailtest"
 	"github.com/shopkit/shop/internal/money"
@@ -38,6 +41,7 @@ import (
 	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/checkout"
+	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
 )
 
@@ -91,7 +95,19 @@ type Shop struct {
 	SMTP      *mailtest.Server
 	// PaymentTimeout is given to new checkouts.
 	PaymentTimeout time.Duration
+	// Shipments and Fulfil keep and drive the parcels of paid orders;
+	// Deadlines (set before StartWorker) bound their steps.
+	Shipments *fulfilment.Store
+	Fulfil    *fulfilmentwf.Client
+	Deadlines fulfilmentact.Deadlines
 }
+
+// StaffEmail receives the staff alerts of test shops; parcels of the manual
+// carrier are tracked at TrackingURL.
+const (
+	StaffEmail  = "staff@shop.test"
+	TrackingURL = "https://track.test/{tracking_number}"
+)
 
 // New starts a shop with a worker running; paymentTimeout applies to checkouts.
 func New(t *testing.T, paymentTimeout time.Duration) *Shop {
@@ -107,7 +123,8 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	pool := dbtest.New(t)
 	// Workflow ids derive from order ids, and every test database counts
 	// from the same start on one shared Temporal server.
-	for _, q := range []string{"ALTER SEQUENCE order_ids RESTART WITH %d", "ALTER TABLE refunds ALTER COLUMN id RESTART WITH %d"} {
+	for _, q := range []string{"ALTER SEQUENCE order_ids RESTART WITH %d", "ALTER TABLE refunds ALTER COLUMN id RESTART WITH %d",
+		"ALTER TABLE shipments ALTER COLUMN id RESTART WITH %d"} {
 		_, err := pool.Exec(context.Background(), fmt.Sprintf(q, 1_000_000+rand.Int64N(1<<40)))
 		require.NoError(t, err)
 	}
@@ -121,6 +138,8 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	}
 	s.Checkout = &checkout.Client{Temporal: s.Temporal, TaskQueue: s.Queue, PaymentTimeout: paymentTimeout}
 	s.Refunds = &refund.Client{Temporal: s.Temporal, TaskQueue: s.Queue}
+	s.Shipments = fulfilment.NewStore(pool)
+	s.Fulfil = &fulfilmentwf.Client{Temporal: s.Temporal, Store: s.Shipments}
 	return s
 }
 
@@ -139,6 +158,9 @@ func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAdd
 		Stripe: payments.NewStripe("sk_test_123", stripeURL, nil),
 		Mail:   sender,
 		Carts:  carts, ShopURL: ShopURL, CartReminderSecret: ReminderSecret,
+		Fulfilment: fulfilment.NewStore(pool),
+		Carriers:   carrier.NewCarriers(carrier.Manual{TrackingURL: TrackingURL}),
+		StaffEmail: StaffEmail,
 		// Every workflow the tests run proves its activities are bounded.
 		GuardActivityOptions: true,
 	}, nil
@@ -149,6 +171,7 @@ func (s *Shop) StartWorker(t *testing.T) worker.Worker {
 	t.Helper()
 	deps, err := WorkerDeps(s.Pool, Settings(), s.Stripe.URL(), s.SMTP.Addr())
 	require.NoError(t, err)
+	deps.Deadlines = s.Deadlines
 	w := workers.New(s.Temporal, s.Queue, deps)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

@@ -3,6 +3,7 @@ package checkout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/workflows/email"
+	"github.com/shopkit/shop/workflows/fulfilment"
 )
 
 var (
@@ -36,6 +38,13 @@ func newEnvWith(t *testing.T, piDelay time.Duration) *testsuite.TestWorkflowEnvi
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Name})
 	env.RegisterWorkflowWithOptions(email.Workflow, workflow.RegisterOptions{Name: email.Name})
+	// A paid order is handed to its fulfilment (tested in its own package).
+	env.RegisterWorkflowWithOptions(func(_ workflow.Context, in fulfilment.Input) (fulfilment.Result, error) {
+		if in.OrderID != 7 || in.CustomerID != 3 {
+			return fulfilment.Result{}, fmt.Errorf("fulfilment started with %+v", in)
+		}
+		return fulfilment.Result{OrderID: in.OrderID}, nil
+	}, workflow.RegisterOptions{Name: fulfilment.Name})
 	env.RegisterActivity(oa)
 	env.RegisterActivity(pa)
 	env.RegisterActivity(ea)

@@ -18,11 +18,9 @@ import (
 
 // ShipmentWorkflow runs one parcel from the shelf to the customer.
 func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, error) {
-	s := &shipment{in: in, lock: workflow.NewMutex(ctx), alerted: map[string]bool{}}
-	var fa *fulfilmentact.Activities
-	if err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), fa.Load, in.ShipmentID).Get(ctx, &s.sh); err != nil {
-		return ShipmentResult{}, err
-	}
+	// The parcel as allocated: the handlers are registered at once, so a
+	// staff step sent right after the start is never refused.
+	s := &shipment{in: in, sh: in.Shipment, lock: workflow.NewMutex(ctx), alerted: map[string]bool{}}
 	if err := s.registerHandlers(ctx); err != nil {
 		return ShipmentResult{}, err
 	}
@@ -55,7 +53,10 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 			return ShipmentResult{Status: fulfilment.StatusCancelled}, nil
 		}
 	}
-	// Let a step in flight answer its caller.
+	// Let a scan in flight finish (its emails), and a step answer its caller.
+	if err := s.lock.Lock(ctx); err == nil {
+		s.lock.Unlock()
+	}
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return ShipmentResult{Status: s.sh.Status, Resolution: s.sh.Resolution, Replacements: s.replacements}, nil
 }

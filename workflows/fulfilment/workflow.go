@@ -77,6 +77,8 @@ type Result struct {
 
 // ShipmentInput starts a shipment's workflow.
 type ShipmentInput struct {
+	// Shipment is the parcel as allocated.
+	Shipment   fulfilment.Shipment
 	ShipmentID int64
 	OrderID    int64
 	CustomerID int64
@@ -203,7 +205,7 @@ func (f *fulfil) start(ctx workflow.Context, sh fulfilment.Shipment) {
 			searchattr.FulfilmentStatus.ValueSet(string(sh.Status)),
 			searchattr.Overdue.ValueSet(sh.Overdue)),
 	})
-	f.pending[sh.ID] = workflow.ExecuteChildWorkflow(cctx, ShipmentName, ShipmentInput{ShipmentID: sh.ID, OrderID: sh.OrderID,
+	f.pending[sh.ID] = workflow.ExecuteChildWorkflow(cctx, ShipmentName, ShipmentInput{Shipment: sh, ShipmentID: sh.ID, OrderID: sh.OrderID,
 		CustomerID: f.in.CustomerID, LocationID: sh.LocationID, Deadlines: f.deadlines})
 	f.cancels[sh.ID] = cancel
 	f.state.Shipments[sh.ID] = sh.Status
