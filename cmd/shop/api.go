@@ -18,6 +18,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
@@ -105,6 +106,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		StripeEvents:        payments.NewEvents(pool),
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
 		Inventory:           inventory.NewStore(pool),
+		Fulfilment:          fulfilment.NewStore(pool),
 	})
 	if err != nil {
 		return err
