@@ -1231,14 +1231,14 @@ const file_shop_fulfilment_v1_fulfilment_proto_rawDesc = "" +
 	"\x13PackShipmentRequest\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\"P\n" +
 	"\x14PackShipmentResponse\x128\n" +
-	"\bshipment\x18\x01 \x01(\v2\x1c.shop.fulfilment.v1.ShipmentR\bshipment\"\xcd\x02\n" +
+	"\bshipment\x18\x01 \x01(\v2\x1c.shop.fulfilment.v1.ShipmentR\bshipment\"\xde\x02\n" +
 	"\x13ShipShipmentRequest\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\x12#\n" +
 	"\acarrier\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x182R\acarrier\x12!\n" +
 	"\aservice\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\aservice\x122\n" +
-	"\x0ftracking_number\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x0etrackingNumber\x12\xa0\x01\n" +
-	"\ftracking_url\x18\x05 \x01(\tB}\xbaHz\xba\x01l\n" +
-	"\x11tracking_url.http\x12\x1cmust be an http or https URL\x1a9this.startsWith('http://') || this.startsWith('https://')\xd8\x01\x01r\x06\x18\xd0\x0f\x88\x01\x01R\vtrackingUrl\"P\n" +
+	"\x0ftracking_number\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x0etrackingNumber\x12\xb1\x01\n" +
+	"\ftracking_url\x18\x05 \x01(\tB\x8d\x01\xbaH\x89\x01\xba\x01~\n" +
+	"\x11tracking_url.http\x12\x1cmust be an http or https URL\x1aKthis.isUri() && (this.startsWith('http://') || this.startsWith('https://'))\xd8\x01\x01r\x03\x18\xd0\x0fR\vtrackingUrl\"P\n" +
 	"\x14ShipShipmentResponse\x128\n" +
 	"\bshipment\x18\x01 \x01(\v2\x1c.shop.fulfilment.v1.ShipmentR\bshipment\"1\n" +
 	"\x16DeliverShipmentRequest\x12\x17\n" +
