@@ -15,6 +15,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/internal/identity"
@@ -64,6 +65,15 @@ var accessTable = map[string]rule{
 	inventoryv1connect.InventoryServiceGetProductStockProcedure:     staff,
 	inventoryv1connect.InventoryServiceAdjustLocationStockProcedure: staff,
 	inventoryv1connect.InventoryServiceTransferStockProcedure:       staff,
+
+	fulfilmentv1connect.FulfilmentServiceListShipmentsProcedure:         staff,
+	fulfilmentv1connect.FulfilmentServiceGetShipmentProcedure:           staff,
+	fulfilmentv1connect.FulfilmentServicePickShipmentProcedure:          staff,
+	fulfilmentv1connect.FulfilmentServicePackShipmentProcedure:          staff,
+	fulfilmentv1connect.FulfilmentServiceShipShipmentProcedure:          staff,
+	fulfilmentv1connect.FulfilmentServiceDeliverShipmentProcedure:       staff,
+	fulfilmentv1connect.FulfilmentServiceReportShipmentProblemProcedure: staff,
+	fulfilmentv1connect.FulfilmentServiceResolveLostShipmentProcedure:   staff,
 
 	orderv1connect.OrderServiceCreateOrderProcedure:   signedIn,
 	orderv1connect.OrderServiceListOrdersProcedure:    signedIn,

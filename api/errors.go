@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
@@ -64,6 +65,12 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, inventory.ErrCodeTaken):
 		return connect.NewError(connect.CodeAlreadyExists, inventory.ErrCodeTaken)
+	case errors.Is(err, fulfilment.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, fulfilment.ErrWrongState), errors.Is(err, fulfilment.ErrNoStock):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, fulfilment.ErrTrackingTaken):
+		return connect.NewError(connect.CodeAlreadyExists, errors.New("tracking_number: "+fulfilment.ErrTrackingTaken.Error()))
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		return connect.NewError(connect.CodeUnauthenticated, err)
 	case errors.Is(err, identity.ErrTokenReused):

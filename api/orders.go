@@ -16,6 +16,7 @@ import (
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	orderv1 "github.com/shopkit/shop/gen/shop/order/v1"
 	"github.com/shopkit/shop/internal/address"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
@@ -68,6 +69,8 @@ type OrderServer struct {
 	Flows    OrderFlows
 	Identity *identity.Service
 	Payments PaymentIntents // nil: orders answer without a client secret
+	// Shipments gives GetOrder the order's parcels; nil: none.
+	Shipments *fulfilment.Store
 }
 
 func isStaff(p identity.Principal) bool {
@@ -209,6 +212,15 @@ func (s *OrderServer) GetOrder(ctx context.Context, req *connect.Request[orderv1
 		return nil, err
 	}
 	out := orderPB(o, isStaff(p))
+	if s.Shipments != nil {
+		parcels, err := s.Shipments.ForOrder(ctx, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sh := range parcels {
+			out.Shipments = append(out.Shipments, orderShipmentMsg(sh, isStaff(p)))
+		}
+	}
 	if o.Status == orders.StatusAwaitingPayment && o.UserID == p.UserID {
 		out.ClientSecret = s.clientSecret(ctx, o.ID, o.PaymentIntentID)
 	}

@@ -449,6 +449,11 @@ func TestNoRESTRouteAnswers5xx(t *testing.T) {
 	code, _ = webhook(t, f, paidEvent(stored, "evt_fuzz_paid"), shoptest.WebhookSecret)
 	require.Equal(t, http.StatusOK, code)
 	f.shop.WaitStatus(t, paidID, orders.StatusPaid, 30*time.Second)
+	// Its parcel, for the fulfilment routes.
+	parcels, err := f.fulfilment.Allocate(ctx, paidID)
+	require.NoError(t, err)
+	require.Len(t, parcels, 1)
+	parcel := strconv.FormatInt(parcels[0].ID, 10)
 	var customerID int64
 	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT id FROM users WHERE username = 'fuzz-customer'`).Scan(&customerID))
 	g := &fuzzer{ids: map[string]string{
@@ -478,6 +483,9 @@ func TestNoRESTRouteAnswers5xx(t *testing.T) {
 		"PUT /api/products/{product_id}":    {"active": omit},
 		"POST /api/categories":              {"slug": omit},
 		"PUT /api/categories/{category_id}": {"slug": omit},
+		"GET /api/fulfilment/queue":         {"status": []any{"pending"}},
+		"POST /api/shipments/{id}/ship":     {"tracking_url": "https://track.example.com/FUZZ-1"},
+		"POST /api/shipments/{id}/resolve":  {"action": "reship"},
 	}
 	garbage := []string{"abc", "-1", "0", "9223372036854775807", "99999999999999999999", "1e30", "%00", "%E2%80%AE", "1.5"}
 
@@ -497,6 +505,13 @@ func TestNoRESTRouteAnswers5xx(t *testing.T) {
 	// Ids a route needs other than the shared ones.
 	pathIDs := map[string]map[string]string{
 		"POST /api/orders/{order_id}/refunds": {"order_id": paidOrder["id"].(string)},
+	}
+	for _, step := range []string{"", "/pick", "/pack", "/ship", "/deliver", "/problem", "/resolve"} {
+		method := "POST"
+		if step == "" {
+			method = "GET"
+		}
+		pathIDs[method+" /api/shipments/{id}"+step] = map[string]string{"id": parcel}
 	}
 	for _, r := range routes {
 		// Earlier routes may have emptied the cart or made a refund.

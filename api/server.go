@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/internal/backinstock"
@@ -23,6 +24,7 @@ import (
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
@@ -75,11 +77,16 @@ type Deps struct {
 	// CarrierWebhookSecret; without both the webhook answers 503.
 	Shipments            ShipmentScanner
 	CarrierWebhookSecret string
+	// Fulfilment answers FulfilmentService's reads and the parcels of
+	// GetOrder (none when nil); FulfilmentFlows runs its steps.
+	Fulfilment      *fulfilment.Store
+	FulfilmentFlows FulfilmentFlows
 }
 
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
-	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName}
+	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
+	fulfilmentv1connect.FulfilmentServiceName}
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
@@ -117,10 +124,12 @@ func NewHandler(d Deps) (http.Handler, error) {
 	add(cartv1connect.CartServiceName, path, h)
 
 	path, h = orderv1connect.NewOrderServiceHandler(&OrderServer{Orders: d.Orders, Flows: d.OrderFlows, Identity: d.Identity,
-		Payments: d.PaymentIntents}, opts)
+		Payments: d.PaymentIntents, Shipments: d.Fulfilment}, opts)
 	add(orderv1connect.OrderServiceName, path, h)
 	path, h = inventoryv1connect.NewInventoryServiceHandler(&InventoryServer{Store: d.Inventory}, opts)
 	add(inventoryv1connect.InventoryServiceName, path, h)
+	path, h = fulfilmentv1connect.NewFulfilmentServiceHandler(&FulfilmentServer{Store: d.Fulfilment, Flows: d.FulfilmentFlows}, opts)
+	add(fulfilmentv1connect.FulfilmentServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.

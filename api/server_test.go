@@ -28,6 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/money"
@@ -49,6 +50,9 @@ type fixture struct {
 	laptop   catalog.Product
 	h2c      *http.Client
 	es       *search.Elastic // set with options.elastic
+	// fulfilment is the shipments' store; the API's steps go to it through
+	// storeFlows.
+	fulfilment *fulfilment.Store
 }
 
 // options tune newServer; the zero value is a working server.
@@ -127,6 +131,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
+	shipments := fulfilment.NewStore(pool)
 	h, err := api.NewHandler(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Catalog: store, Identity: ids, Ready: ready,
 		Search:  backend,
@@ -140,6 +145,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		PaymentIntents:      payments.NewStripe("sk_test_123", shop.Stripe.URL(), nil),
 		StripeWebhookSecret: shoptest.WebhookSecret,
 		Inventory:           inventory.NewStore(pool),
+		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
@@ -151,7 +157,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}, es: es}
+	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}, es: es,
+		fulfilment: shipments}
 }
 
 // newElastic returns a client for a fresh index alias, dropped after the test.

@@ -35,20 +35,21 @@ const (
 // multiLineFields are the request fields holding free text that may run over
 // several lines: descriptions, reasons, notes and postal addresses.
 var multiLineFields = map[protoreflect.FullName]bool{
-	"shop.catalog.v1.CreateProductRequest.description":    true,
-	"shop.catalog.v1.UpdateProductRequest.description":    true,
-	"shop.catalog.v1.CreateCategoryRequest.description":   true,
-	"shop.catalog.v1.UpdateCategoryRequest.description":   true,
-	"shop.catalog.v1.AdjustStockRequest.reason":           true,
-	"shop.inventory.v1.CreateLocationRequest.address":     true,
-	"shop.inventory.v1.UpdateLocationRequest.address":     true,
-	"shop.inventory.v1.AdjustLocationStockRequest.reason": true,
-	"shop.inventory.v1.TransferStockRequest.reason":       true,
-	"shop.order.v1.CreateOrderRequest.shipping_address":   true,
-	"shop.order.v1.CreateOrderRequest.billing_address":    true,
-	"shop.order.v1.CancelOrderRequest.reason":             true,
-	"shop.order.v1.RefundOrderRequest.reason":             true,
-	"shop.order.v1.ResolveRefundRequest.note":             true,
+	"shop.catalog.v1.CreateProductRequest.description":     true,
+	"shop.catalog.v1.UpdateProductRequest.description":     true,
+	"shop.catalog.v1.CreateCategoryRequest.description":    true,
+	"shop.catalog.v1.UpdateCategoryRequest.description":    true,
+	"shop.catalog.v1.AdjustStockRequest.reason":            true,
+	"shop.inventory.v1.CreateLocationRequest.address":      true,
+	"shop.inventory.v1.UpdateLocationRequest.address":      true,
+	"shop.inventory.v1.AdjustLocationStockRequest.reason":  true,
+	"shop.inventory.v1.TransferStockRequest.reason":        true,
+	"shop.order.v1.CreateOrderRequest.shipping_address":    true,
+	"shop.order.v1.CreateOrderRequest.billing_address":     true,
+	"shop.order.v1.CancelOrderRequest.reason":              true,
+	"shop.order.v1.RefundOrderRequest.reason":              true,
+	"shop.order.v1.ResolveRefundRequest.note":              true,
+	"shop.fulfilment.v1.ReportShipmentProblemRequest.note": true,
 }
 
 // searchTextFields hold search text, which the search itself cuts to the

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/workflows/refund"
@@ -46,9 +47,23 @@ func TestSchemaListsMatchTheCode(t *testing.T) {
 		_, err := orders.ParseStatus(s)
 		assert.NoError(t, err, s)
 	}
-	assert.ElementsMatch(t, []string{string(orders.StatusAwaitingPayment), string(orders.StatusPaid), string(orders.StatusPaymentFailed),
-		string(orders.StatusCancelled), string(orders.StatusPartiallyRefunded), string(orders.StatusRefunded)},
+	assert.ElementsMatch(t, []string{string(orders.StatusAwaitingPayment), string(orders.StatusPaid),
+		string(orders.StatusPartiallyShipped), string(orders.StatusShipped), string(orders.StatusDelivered),
+		string(orders.StatusPaymentFailed), string(orders.StatusCancelled), string(orders.StatusPartiallyRefunded),
+		string(orders.StatusRefunded)},
 		schemaIn(t, "shop.order.v1.ListOrdersRequest.status"))
+
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName("shop.fulfilment.v1.ListShipmentsRequest.status")
+	require.NoError(t, err)
+	rules, _ := proto.GetExtension(d.(protoreflect.FieldDescriptor).Options(), validate.E_Field).(*validate.FieldRules)
+	shipmentStatuses := rules.GetRepeated().GetItems().GetString().GetIn()
+	assert.Len(t, shipmentStatuses, 9, "every shipment status")
+	for _, s := range shipmentStatuses {
+		_, err := fulfilment.ParseStatus(s)
+		assert.NoError(t, err, s)
+	}
+	assert.ElementsMatch(t, []string{fulfilment.ResolveReship, fulfilment.ResolveRefund},
+		schemaIn(t, "shop.fulfilment.v1.ResolveLostShipmentRequest.action"))
 
 	assert.ElementsMatch(t, []string{refund.ActionRetry, refund.ActionMarkRefunded, refund.ActionGiveUp},
 		schemaIn(t, "shop.order.v1.ResolveRefundRequest.action"))

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	fulfilmentstore "github.com/shopkit/shop/internal/fulfilment"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
@@ -28,7 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workflows/checkout"
-	"github.com/shopkit/shop/workflows/fulfilment"
+	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
 )
 
@@ -80,6 +80,8 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 
 	couponStore := coupons.NewStore(pool)
 	carts := cart.NewStore(pool, couponStore)
+	shipments := fulfilment.NewStore(pool)
+	fulfilClient := &fulfilmentwf.Client{Temporal: tc, Store: shipments}
 	handler, err := api.NewHandler(api.Deps{
 		Logger:             log,
 		Catalog:            catalog.NewStore(pool),
@@ -109,7 +111,9 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		Inventory:           inventory.NewStore(pool),
 
 		CarrierWebhookSecret: cfg.CarrierWebhookSecret,
-		Shipments:            &fulfilment.Client{Temporal: tc, Store: fulfilmentstore.NewStore(pool)},
+		Shipments:            fulfilClient,
+		Fulfilment:           shipments,
+		FulfilmentFlows:      fulfilClient,
 	})
 	if err != nil {
 		return err

@@ -353,7 +353,8 @@ type Order struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Id     int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	UserId int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// awaiting_payment, paid, payment_failed, cancelled, partially_refunded, refunded.
+	// awaiting_payment, paid, partially_shipped, shipped, delivered,
+	// payment_failed, cancelled, partially_refunded, refunded.
 	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
 	// Why the order is in its status (payment declined, timed out, ...).
 	StatusReason    string       `protobuf:"bytes,4,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
@@ -380,7 +381,9 @@ type Order struct {
 	WorkflowId string `protobuf:"bytes,23,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	// The structured shipping address; unset for an order placed with a
 	// free-form shipping_address.
-	Shipping      *v11.Address `protobuf:"bytes,24,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	Shipping *v11.Address `protobuf:"bytes,24,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	// The parcels sending the order, oldest first (GetOrder only).
+	Shipments     []*OrderShipment `protobuf:"bytes,25,rep,name=shipments,proto3" json:"shipments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -583,6 +586,202 @@ func (x *Order) GetShipping() *v11.Address {
 	return nil
 }
 
+func (x *Order) GetShipments() []*OrderShipment {
+	if x != nil {
+		return x.Shipments
+	}
+	return nil
+}
+
+type OrderShipmentLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order line it sends (or part of).
+	Line          int32  `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	Sku           string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Quantity      int32  `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderShipmentLine) Reset() {
+	*x = OrderShipmentLine{}
+	mi := &file_shop_order_v1_order_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderShipmentLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderShipmentLine) ProtoMessage() {}
+
+func (x *OrderShipmentLine) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_order_v1_order_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderShipmentLine.ProtoReflect.Descriptor instead.
+func (*OrderShipmentLine) Descriptor() ([]byte, []int) {
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *OrderShipmentLine) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *OrderShipmentLine) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *OrderShipmentLine) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OrderShipmentLine) GetQuantity() int32 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+// OrderShipment is one parcel of an order as its customer follows it.
+type OrderShipment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// pending, picked, packed, shipped, in_transit, out_for_delivery,
+	// delivered, lost or cancelled.
+	Status         string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Carrier        string                 `protobuf:"bytes,3,opt,name=carrier,proto3" json:"carrier,omitempty"`
+	Service        string                 `protobuf:"bytes,4,opt,name=service,proto3" json:"service,omitempty"`
+	TrackingNumber string                 `protobuf:"bytes,5,opt,name=tracking_number,json=trackingNumber,proto3" json:"tracking_number,omitempty"`
+	TrackingUrl    string                 `protobuf:"bytes,6,opt,name=tracking_url,json=trackingUrl,proto3" json:"tracking_url,omitempty"`
+	ShippedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=shipped_at,json=shippedAt,proto3" json:"shipped_at,omitempty"`
+	DeliveredAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	Lines          []*OrderShipmentLine   `protobuf:"bytes,9,rep,name=lines,proto3" json:"lines,omitempty"`
+	// The location sending it (staff and admins only).
+	LocationCode  string `protobuf:"bytes,10,opt,name=location_code,json=locationCode,proto3" json:"location_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderShipment) Reset() {
+	*x = OrderShipment{}
+	mi := &file_shop_order_v1_order_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderShipment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderShipment) ProtoMessage() {}
+
+func (x *OrderShipment) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_order_v1_order_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderShipment.ProtoReflect.Descriptor instead.
+func (*OrderShipment) Descriptor() ([]byte, []int) {
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *OrderShipment) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *OrderShipment) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *OrderShipment) GetCarrier() string {
+	if x != nil {
+		return x.Carrier
+	}
+	return ""
+}
+
+func (x *OrderShipment) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *OrderShipment) GetTrackingNumber() string {
+	if x != nil {
+		return x.TrackingNumber
+	}
+	return ""
+}
+
+func (x *OrderShipment) GetTrackingUrl() string {
+	if x != nil {
+		return x.TrackingUrl
+	}
+	return ""
+}
+
+func (x *OrderShipment) GetShippedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ShippedAt
+	}
+	return nil
+}
+
+func (x *OrderShipment) GetDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveredAt
+	}
+	return nil
+}
+
+func (x *OrderShipment) GetLines() []*OrderShipmentLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *OrderShipment) GetLocationCode() string {
+	if x != nil {
+		return x.LocationCode
+	}
+	return ""
+}
+
 type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty: order the caller's cart (with its coupon and shipping method).
@@ -617,7 +816,7 @@ type CreateOrderRequest struct {
 
 func (x *CreateOrderRequest) Reset() {
 	*x = CreateOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[5]
+	mi := &file_shop_order_v1_order_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +828,7 @@ func (x *CreateOrderRequest) String() string {
 func (*CreateOrderRequest) ProtoMessage() {}
 
 func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[5]
+	mi := &file_shop_order_v1_order_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +841,7 @@ func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{5}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateOrderRequest) GetItems() []*OrderItemInput {
@@ -731,7 +930,7 @@ type CreateOrderResponse struct {
 
 func (x *CreateOrderResponse) Reset() {
 	*x = CreateOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[6]
+	mi := &file_shop_order_v1_order_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +942,7 @@ func (x *CreateOrderResponse) String() string {
 func (*CreateOrderResponse) ProtoMessage() {}
 
 func (x *CreateOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[6]
+	mi := &file_shop_order_v1_order_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +955,7 @@ func (x *CreateOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderResponse.ProtoReflect.Descriptor instead.
 func (*CreateOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{6}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateOrderResponse) GetOrder() *Order {
@@ -781,7 +980,7 @@ type ListOrdersRequest struct {
 
 func (x *ListOrdersRequest) Reset() {
 	*x = ListOrdersRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[7]
+	mi := &file_shop_order_v1_order_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +992,7 @@ func (x *ListOrdersRequest) String() string {
 func (*ListOrdersRequest) ProtoMessage() {}
 
 func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[7]
+	mi := &file_shop_order_v1_order_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1005,7 @@ func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrdersRequest.ProtoReflect.Descriptor instead.
 func (*ListOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{7}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListOrdersRequest) GetSkip() int32 {
@@ -849,7 +1048,7 @@ type ListOrdersResponse struct {
 
 func (x *ListOrdersResponse) Reset() {
 	*x = ListOrdersResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[8]
+	mi := &file_shop_order_v1_order_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +1060,7 @@ func (x *ListOrdersResponse) String() string {
 func (*ListOrdersResponse) ProtoMessage() {}
 
 func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[8]
+	mi := &file_shop_order_v1_order_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +1073,7 @@ func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrdersResponse.ProtoReflect.Descriptor instead.
 func (*ListOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{8}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListOrdersResponse) GetOrders() []*Order {
@@ -914,7 +1113,7 @@ type GetOrderRequest struct {
 
 func (x *GetOrderRequest) Reset() {
 	*x = GetOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[9]
+	mi := &file_shop_order_v1_order_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1125,7 @@ func (x *GetOrderRequest) String() string {
 func (*GetOrderRequest) ProtoMessage() {}
 
 func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[9]
+	mi := &file_shop_order_v1_order_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1138,7 @@ func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{9}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetOrderRequest) GetOrderId() int64 {
@@ -958,7 +1157,7 @@ type GetOrderResponse struct {
 
 func (x *GetOrderResponse) Reset() {
 	*x = GetOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[10]
+	mi := &file_shop_order_v1_order_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1169,7 @@ func (x *GetOrderResponse) String() string {
 func (*GetOrderResponse) ProtoMessage() {}
 
 func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[10]
+	mi := &file_shop_order_v1_order_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1182,7 @@ func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{10}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetOrderResponse) GetOrder() *Order {
@@ -1004,7 +1203,7 @@ type CancelOrderRequest struct {
 
 func (x *CancelOrderRequest) Reset() {
 	*x = CancelOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[11]
+	mi := &file_shop_order_v1_order_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1215,7 @@ func (x *CancelOrderRequest) String() string {
 func (*CancelOrderRequest) ProtoMessage() {}
 
 func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[11]
+	mi := &file_shop_order_v1_order_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1228,7 @@ func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderRequest.ProtoReflect.Descriptor instead.
 func (*CancelOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{11}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CancelOrderRequest) GetOrderId() int64 {
@@ -1055,7 +1254,7 @@ type CancelOrderResponse struct {
 
 func (x *CancelOrderResponse) Reset() {
 	*x = CancelOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[12]
+	mi := &file_shop_order_v1_order_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1266,7 @@ func (x *CancelOrderResponse) String() string {
 func (*CancelOrderResponse) ProtoMessage() {}
 
 func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[12]
+	mi := &file_shop_order_v1_order_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1279,7 @@ func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderResponse.ProtoReflect.Descriptor instead.
 func (*CancelOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{12}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelOrderResponse) GetOrder() *Order {
@@ -1103,7 +1302,7 @@ type RefundOrderRequest struct {
 
 func (x *RefundOrderRequest) Reset() {
 	*x = RefundOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[13]
+	mi := &file_shop_order_v1_order_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1314,7 @@ func (x *RefundOrderRequest) String() string {
 func (*RefundOrderRequest) ProtoMessage() {}
 
 func (x *RefundOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[13]
+	mi := &file_shop_order_v1_order_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1327,7 @@ func (x *RefundOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundOrderRequest.ProtoReflect.Descriptor instead.
 func (*RefundOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{13}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RefundOrderRequest) GetOrderId() int64 {
@@ -1161,7 +1360,7 @@ type RefundOrderResponse struct {
 
 func (x *RefundOrderResponse) Reset() {
 	*x = RefundOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[14]
+	mi := &file_shop_order_v1_order_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1372,7 @@ func (x *RefundOrderResponse) String() string {
 func (*RefundOrderResponse) ProtoMessage() {}
 
 func (x *RefundOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[14]
+	mi := &file_shop_order_v1_order_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1385,7 @@ func (x *RefundOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundOrderResponse.ProtoReflect.Descriptor instead.
 func (*RefundOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{14}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RefundOrderResponse) GetRefund() *Refund {
@@ -1209,7 +1408,7 @@ type ResolveRefundRequest struct {
 
 func (x *ResolveRefundRequest) Reset() {
 	*x = ResolveRefundRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[15]
+	mi := &file_shop_order_v1_order_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1420,7 @@ func (x *ResolveRefundRequest) String() string {
 func (*ResolveRefundRequest) ProtoMessage() {}
 
 func (x *ResolveRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[15]
+	mi := &file_shop_order_v1_order_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1433,7 @@ func (x *ResolveRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRefundRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRefundRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{15}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResolveRefundRequest) GetRefundId() int64 {
@@ -1267,7 +1466,7 @@ type ResolveRefundResponse struct {
 
 func (x *ResolveRefundResponse) Reset() {
 	*x = ResolveRefundResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[16]
+	mi := &file_shop_order_v1_order_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1478,7 @@ func (x *ResolveRefundResponse) String() string {
 func (*ResolveRefundResponse) ProtoMessage() {}
 
 func (x *ResolveRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[16]
+	mi := &file_shop_order_v1_order_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1491,7 @@ func (x *ResolveRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRefundResponse.ProtoReflect.Descriptor instead.
 func (*ResolveRefundResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{16}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ResolveRefundResponse) GetRefund() *Refund {
@@ -1342,7 +1541,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x84\b\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xc0\b\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x16\n" +
@@ -1372,7 +1571,26 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\arefunds\x18\x16 \x03(\v2\x15.shop.order.v1.RefundR\arefunds\x12\x1f\n" +
 	"\vworkflow_id\x18\x17 \x01(\tR\n" +
 	"workflowId\x121\n" +
-	"\bshipping\x18\x18 \x01(\v2\x15.shop.cart.v1.AddressR\bshipping\"\xf6\x03\n" +
+	"\bshipping\x18\x18 \x01(\v2\x15.shop.cart.v1.AddressR\bshipping\x12:\n" +
+	"\tshipments\x18\x19 \x03(\v2\x1c.shop.order.v1.OrderShipmentR\tshipments\"i\n" +
+	"\x11OrderShipmentLine\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\x05R\x04line\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1a\n" +
+	"\bquantity\x18\x04 \x01(\x05R\bquantity\"\x8e\x03\n" +
+	"\rOrderShipment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
+	"\acarrier\x18\x03 \x01(\tR\acarrier\x12\x18\n" +
+	"\aservice\x18\x04 \x01(\tR\aservice\x12'\n" +
+	"\x0ftracking_number\x18\x05 \x01(\tR\x0etrackingNumber\x12!\n" +
+	"\ftracking_url\x18\x06 \x01(\tR\vtrackingUrl\x129\n" +
+	"\n" +
+	"shipped_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tshippedAt\x12=\n" +
+	"\fdelivered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x126\n" +
+	"\x05lines\x18\t \x03(\v2 .shop.order.v1.OrderShipmentLineR\x05lines\x12#\n" +
+	"\rlocation_code\x18\n" +
+	" \x01(\tR\flocationCode\"\xf6\x03\n" +
 	"\x12CreateOrderRequest\x123\n" +
 	"\x05items\x18\x01 \x03(\v2\x1d.shop.order.v1.OrderItemInputR\x05items\x121\n" +
 	"\bshipping\x18\n" +
@@ -1388,11 +1606,11 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x10shipping_country\x18\b \x01(\tR\x0fshippingCountry\x12'\n" +
 	"\x0fshipping_region\x18\t \x01(\tR\x0eshippingRegion\"A\n" +
 	"\x13CreateOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xdd\x01\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\x86\x02\n" +
 	"\x11ListOrdersRequest\x12\x1b\n" +
 	"\x04skip\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x04skip\x12\x1f\n" +
-	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\x12q\n" +
-	"\x06status\x18\x03 \x01(\tBY\xbaHV\xd8\x01\x01rQR\x10awaiting_paymentR\x04paidR\x0epayment_failedR\tcancelledR\x12partially_refundedR\brefundedR\x06status\x12\x17\n" +
+	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\x12\x99\x01\n" +
+	"\x06status\x18\x03 \x01(\tB\x80\x01\xbaH}\xd8\x01\x01rxR\x10awaiting_paymentR\x04paidR\x11partially_shippedR\ashippedR\tdeliveredR\x0epayment_failedR\tcancelledR\x12partially_refundedR\brefundedR\x06status\x12\x17\n" +
 	"\auser_id\x18\x04 \x01(\x03R\x06userId\"\x82\x01\n" +
 	"\x12ListOrdersResponse\x12,\n" +
 	"\x06orders\x18\x01 \x03(\v2\x14.shop.order.v1.OrderR\x06orders\x12\x14\n" +
@@ -1444,74 +1662,80 @@ func file_shop_order_v1_order_proto_rawDescGZIP() []byte {
 	return file_shop_order_v1_order_proto_rawDescData
 }
 
-var file_shop_order_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_shop_order_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_shop_order_v1_order_proto_goTypes = []any{
 	(*OrderItemInput)(nil),        // 0: shop.order.v1.OrderItemInput
 	(*OrderLine)(nil),             // 1: shop.order.v1.OrderLine
 	(*OrderEvent)(nil),            // 2: shop.order.v1.OrderEvent
 	(*Refund)(nil),                // 3: shop.order.v1.Refund
 	(*Order)(nil),                 // 4: shop.order.v1.Order
-	(*CreateOrderRequest)(nil),    // 5: shop.order.v1.CreateOrderRequest
-	(*CreateOrderResponse)(nil),   // 6: shop.order.v1.CreateOrderResponse
-	(*ListOrdersRequest)(nil),     // 7: shop.order.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),    // 8: shop.order.v1.ListOrdersResponse
-	(*GetOrderRequest)(nil),       // 9: shop.order.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),      // 10: shop.order.v1.GetOrderResponse
-	(*CancelOrderRequest)(nil),    // 11: shop.order.v1.CancelOrderRequest
-	(*CancelOrderResponse)(nil),   // 12: shop.order.v1.CancelOrderResponse
-	(*RefundOrderRequest)(nil),    // 13: shop.order.v1.RefundOrderRequest
-	(*RefundOrderResponse)(nil),   // 14: shop.order.v1.RefundOrderResponse
-	(*ResolveRefundRequest)(nil),  // 15: shop.order.v1.ResolveRefundRequest
-	(*ResolveRefundResponse)(nil), // 16: shop.order.v1.ResolveRefundResponse
-	(*v1.Money)(nil),              // 17: shop.catalog.v1.Money
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*v11.Totals)(nil),            // 19: shop.cart.v1.Totals
-	(*v11.Address)(nil),           // 20: shop.cart.v1.Address
+	(*OrderShipmentLine)(nil),     // 5: shop.order.v1.OrderShipmentLine
+	(*OrderShipment)(nil),         // 6: shop.order.v1.OrderShipment
+	(*CreateOrderRequest)(nil),    // 7: shop.order.v1.CreateOrderRequest
+	(*CreateOrderResponse)(nil),   // 8: shop.order.v1.CreateOrderResponse
+	(*ListOrdersRequest)(nil),     // 9: shop.order.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),    // 10: shop.order.v1.ListOrdersResponse
+	(*GetOrderRequest)(nil),       // 11: shop.order.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),      // 12: shop.order.v1.GetOrderResponse
+	(*CancelOrderRequest)(nil),    // 13: shop.order.v1.CancelOrderRequest
+	(*CancelOrderResponse)(nil),   // 14: shop.order.v1.CancelOrderResponse
+	(*RefundOrderRequest)(nil),    // 15: shop.order.v1.RefundOrderRequest
+	(*RefundOrderResponse)(nil),   // 16: shop.order.v1.RefundOrderResponse
+	(*ResolveRefundRequest)(nil),  // 17: shop.order.v1.ResolveRefundRequest
+	(*ResolveRefundResponse)(nil), // 18: shop.order.v1.ResolveRefundResponse
+	(*v1.Money)(nil),              // 19: shop.catalog.v1.Money
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*v11.Totals)(nil),            // 21: shop.cart.v1.Totals
+	(*v11.Address)(nil),           // 22: shop.cart.v1.Address
 }
 var file_shop_order_v1_order_proto_depIdxs = []int32{
-	17, // 0: shop.order.v1.OrderLine.unit_price:type_name -> shop.catalog.v1.Money
-	17, // 1: shop.order.v1.OrderLine.line_total:type_name -> shop.catalog.v1.Money
-	18, // 2: shop.order.v1.OrderEvent.at:type_name -> google.protobuf.Timestamp
-	17, // 3: shop.order.v1.Refund.amount:type_name -> shop.catalog.v1.Money
-	18, // 4: shop.order.v1.Refund.created_at:type_name -> google.protobuf.Timestamp
-	18, // 5: shop.order.v1.Refund.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 0: shop.order.v1.OrderLine.unit_price:type_name -> shop.catalog.v1.Money
+	19, // 1: shop.order.v1.OrderLine.line_total:type_name -> shop.catalog.v1.Money
+	20, // 2: shop.order.v1.OrderEvent.at:type_name -> google.protobuf.Timestamp
+	19, // 3: shop.order.v1.Refund.amount:type_name -> shop.catalog.v1.Money
+	20, // 4: shop.order.v1.Refund.created_at:type_name -> google.protobuf.Timestamp
+	20, // 5: shop.order.v1.Refund.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 6: shop.order.v1.Order.lines:type_name -> shop.order.v1.OrderLine
-	19, // 7: shop.order.v1.Order.totals:type_name -> shop.cart.v1.Totals
-	17, // 8: shop.order.v1.Order.captured:type_name -> shop.catalog.v1.Money
-	17, // 9: shop.order.v1.Order.refunded:type_name -> shop.catalog.v1.Money
-	18, // 10: shop.order.v1.Order.created_at:type_name -> google.protobuf.Timestamp
-	18, // 11: shop.order.v1.Order.updated_at:type_name -> google.protobuf.Timestamp
-	18, // 12: shop.order.v1.Order.paid_at:type_name -> google.protobuf.Timestamp
+	21, // 7: shop.order.v1.Order.totals:type_name -> shop.cart.v1.Totals
+	19, // 8: shop.order.v1.Order.captured:type_name -> shop.catalog.v1.Money
+	19, // 9: shop.order.v1.Order.refunded:type_name -> shop.catalog.v1.Money
+	20, // 10: shop.order.v1.Order.created_at:type_name -> google.protobuf.Timestamp
+	20, // 11: shop.order.v1.Order.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 12: shop.order.v1.Order.paid_at:type_name -> google.protobuf.Timestamp
 	2,  // 13: shop.order.v1.Order.timeline:type_name -> shop.order.v1.OrderEvent
 	3,  // 14: shop.order.v1.Order.refunds:type_name -> shop.order.v1.Refund
-	20, // 15: shop.order.v1.Order.shipping:type_name -> shop.cart.v1.Address
-	0,  // 16: shop.order.v1.CreateOrderRequest.items:type_name -> shop.order.v1.OrderItemInput
-	20, // 17: shop.order.v1.CreateOrderRequest.shipping:type_name -> shop.cart.v1.Address
-	20, // 18: shop.order.v1.CreateOrderRequest.billing:type_name -> shop.cart.v1.Address
-	4,  // 19: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
-	4,  // 20: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
-	4,  // 21: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
-	4,  // 22: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
-	17, // 23: shop.order.v1.RefundOrderRequest.amount:type_name -> shop.catalog.v1.Money
-	3,  // 24: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
-	3,  // 25: shop.order.v1.ResolveRefundResponse.refund:type_name -> shop.order.v1.Refund
-	5,  // 26: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
-	7,  // 27: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
-	9,  // 28: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
-	11, // 29: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
-	13, // 30: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
-	15, // 31: shop.order.v1.OrderService.ResolveRefund:input_type -> shop.order.v1.ResolveRefundRequest
-	6,  // 32: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
-	8,  // 33: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
-	10, // 34: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
-	12, // 35: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
-	14, // 36: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
-	16, // 37: shop.order.v1.OrderService.ResolveRefund:output_type -> shop.order.v1.ResolveRefundResponse
-	32, // [32:38] is the sub-list for method output_type
-	26, // [26:32] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	22, // 15: shop.order.v1.Order.shipping:type_name -> shop.cart.v1.Address
+	6,  // 16: shop.order.v1.Order.shipments:type_name -> shop.order.v1.OrderShipment
+	20, // 17: shop.order.v1.OrderShipment.shipped_at:type_name -> google.protobuf.Timestamp
+	20, // 18: shop.order.v1.OrderShipment.delivered_at:type_name -> google.protobuf.Timestamp
+	5,  // 19: shop.order.v1.OrderShipment.lines:type_name -> shop.order.v1.OrderShipmentLine
+	0,  // 20: shop.order.v1.CreateOrderRequest.items:type_name -> shop.order.v1.OrderItemInput
+	22, // 21: shop.order.v1.CreateOrderRequest.shipping:type_name -> shop.cart.v1.Address
+	22, // 22: shop.order.v1.CreateOrderRequest.billing:type_name -> shop.cart.v1.Address
+	4,  // 23: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
+	4,  // 24: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
+	4,  // 25: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
+	4,  // 26: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
+	19, // 27: shop.order.v1.RefundOrderRequest.amount:type_name -> shop.catalog.v1.Money
+	3,  // 28: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
+	3,  // 29: shop.order.v1.ResolveRefundResponse.refund:type_name -> shop.order.v1.Refund
+	7,  // 30: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
+	9,  // 31: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
+	11, // 32: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
+	13, // 33: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
+	15, // 34: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
+	17, // 35: shop.order.v1.OrderService.ResolveRefund:input_type -> shop.order.v1.ResolveRefundRequest
+	8,  // 36: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
+	10, // 37: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
+	12, // 38: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
+	14, // 39: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
+	16, // 40: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
+	18, // 41: shop.order.v1.OrderService.ResolveRefund:output_type -> shop.order.v1.ResolveRefundResponse
+	36, // [36:42] is the sub-list for method output_type
+	30, // [30:36] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_shop_order_v1_order_proto_init() }
@@ -1525,7 +1749,7 @@ func file_shop_order_v1_order_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_order_v1_order_proto_rawDesc), len(file_shop_order_v1_order_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
