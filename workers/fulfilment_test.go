@@ -294,7 +294,7 @@ func TestMissedPackDeadlineAlertsStaffOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, sh.Overdue)
 	var alerts int
-	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM emails WHERE key LIKE $1`, fmt.Sprintf("shipment-%d-pack%%", id)).Scan(&alerts))
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM emails WHERE dedup_key LIKE $1`, fmt.Sprintf("shipment-%d-pack%%", id)).Scan(&alerts))
 	assert.Equal(t, 1, alerts)
 }
 

@@ -58,6 +58,11 @@ func (s *Store) ForOrder(ctx context.Context, orderID int64) ([]Shipment, error)
 	return s.list(ctx, `s.order_id = $1`, orderID)
 }
 
+// Replacements returns the parcels sent in place of a lost one.
+func (s *Store) Replacements(ctx context.Context, id int64) ([]Shipment, error) {
+	return s.list(ctx, `s.replaces_id = $1`, id)
+}
+
 // ByTracking returns the parcel a carrier's tracking number names.
 func (s *Store) ByTracking(ctx context.Context, carrier, trackingNumber string) (Shipment, error) {
 	all, err := s.list(ctx, `s.carrier = $1 AND s.tracking_number = $2`, carrier, trackingNumber)

@@ -357,7 +357,7 @@ func (s *Store) Reship(ctx context.Context, id int64) ([]Shipment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.list(ctx, `s.replaces_id = $1`, id)
+	return s.Replacements(ctx, id)
 }
 
 // RefundLost opens the refund of a lost parcel's lines (once: refunding

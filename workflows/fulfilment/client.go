@@ -62,6 +62,15 @@ func (c *Client) ReportProblem(ctx context.Context, id int64, note string) (fulf
 func (c *Client) ResolveLost(ctx context.Context, id int64, action string, by int64) (fulfilment.Shipment, []fulfilment.Shipment, error) {
 	var r ResolveResult
 	err := c.update(ctx, id, ResolveUpdate, &r, Resolution{Action: action, By: by})
+	if errors.Is(err, fulfilment.ErrWrongState) {
+		// The same decision again, after the parcel's workflow ended with
+		// it, answers it again.
+		sh, gerr := c.Store.Get(ctx, id)
+		if gerr == nil && sh.Resolution == action {
+			reps, gerr := c.Store.Replacements(ctx, id)
+			return sh, reps, gerr
+		}
+	}
 	if err != nil {
 		return fulfilment.Shipment{}, nil, err
 	}
