@@ -169,7 +169,7 @@ func TestCheckoutToPaid(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, checkout.Reservation{OrderID: r.OrderID, Accepted: true}, again)
 	assert.Equal(t, int32(3), s.Stock(t, p.ID))
-	shoptest.RecordHistory(t, s.Temporal, run.GetID(), "../workflows/checkout/testdata/paid.json")
+	shoptest.RecordHistory(t, s.Temporal, run.GetID(), "../workflows/checkout/testdata/paid_handed_to_fulfilment.json")
 	shoptest.RecordHistory(t, s.Temporal, email.WorkflowID(fmt.Sprintf("order-%d-confirmation", r.OrderID)), "../workflows/email/testdata/confirmation.json")
 }
 
