@@ -88,7 +88,7 @@ func (s fulfilShop) parcels(t *testing.T, orderID int64, n int) []fulfilment.Shi
 			return false
 		}
 		for _, sh := range all {
-			if _, err := s.Temporal.DescribeWorkflowExecution(context.Background(), fulfilmentwf.ShipmentWorkflowID(sh.ID), ""); err != nil {
+			if _, err := s.Temporal.DescribeWorkflow(context.Background(), fulfilmentwf.ShipmentWorkflowID(sh.ID), ""); err != nil {
 				return false
 			}
 		}
@@ -113,9 +113,9 @@ func (s fulfilShop) send(t *testing.T, id int64, tracking string) fulfilment.Shi
 // keyword reads a workflow's keyword search attribute ("" when unset).
 func keyword(t *testing.T, s fulfilShop, workflowID string, key string) string {
 	t.Helper()
-	d, err := s.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	d, err := s.Temporal.DescribeWorkflow(context.Background(), workflowID, "")
 	require.NoError(t, err)
-	p, ok := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[key]
+	p, ok := d.RawResponse.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[key]
 	if !ok {
 		return ""
 	}
@@ -279,12 +279,12 @@ func TestMissedPackDeadlineAlertsStaffOnce(t *testing.T) {
 	assert.True(t, sh.Overdue)
 	assert.Contains(t, sh.Problem, "not packed within 2s")
 	require.Eventually(t, func() bool {
-		d, err := s.Temporal.DescribeWorkflowExecution(ctx, fulfilmentwf.ShipmentWorkflowID(id), "")
+		d, err := s.Temporal.DescribeWorkflow(ctx, fulfilmentwf.ShipmentWorkflowID(id), "")
 		if err != nil {
 			return false
 		}
 		var overdue bool
-		p := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[searchattr.Overdue.GetName()]
+		p := d.RawResponse.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[searchattr.Overdue.GetName()]
 		return p != nil && converter.GetDefaultDataConverter().FromPayload(p, &overdue) == nil && overdue
 	}, 10*time.Second, 100*time.Millisecond)
 
@@ -316,10 +316,10 @@ func TestLostParcelIsReshipped(t *testing.T) {
 	waitKeyword(t, s, fulfilmentwf.ShipmentWorkflowID(id), searchattr.FulfilmentStatus.GetName(), "lost")
 	assert.Equal(t, [2]int32{1, 0}, s.level(t, s.main, p.ID), "the lost units left the shelf")
 
-	_, replacements, err := s.Fulfil.ResolveLost(ctx, id, "reship", 0)
+	_, _, err := s.Fulfil.ResolveLost(ctx, id, "reship", 0)
 	require.ErrorIs(t, err, fulfilment.ErrNoStock, "one unit left for two")
 	s.stock(t, s.east, p.ID, 5)
-	_, replacements, err = s.Fulfil.ResolveLost(ctx, id, "reship", 0)
+	_, replacements, err := s.Fulfil.ResolveLost(ctx, id, "reship", 0)
 	require.NoError(t, err)
 	require.Len(t, replacements, 1)
 	assert.Equal(t, s.east, replacements[0].LocationID, "EAST holds both units")

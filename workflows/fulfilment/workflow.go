@@ -11,7 +11,6 @@ package fulfilment
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -144,8 +143,10 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	for len(f.pending) > 0 {
 		sel := workflow.NewSelector(ctx)
-		for _, id := range sortedIDs(f.pending) {
-			sel.AddFuture(f.pending[id], func(fut workflow.Future) { f.finished(ctx, id, fut) })
+		for _, id := range f.started {
+			if fut, ok := f.pending[id]; ok {
+				sel.AddFuture(fut, func(fut workflow.Future) { f.finished(ctx, id, fut) })
+			}
 		}
 		sel.Select(ctx)
 	}
@@ -165,8 +166,11 @@ type fulfil struct {
 	in        Input
 	state     State
 	deadlines fulfilmentact.Deadlines
-	pending   map[int64]workflow.ChildWorkflowFuture
-	cancels   map[int64]workflow.CancelFunc
+	// started lists the shipments in the order they started: the maps
+	// below are never ranged over, their order changes from run to run.
+	started []int64
+	pending map[int64]workflow.ChildWorkflowFuture
+	cancels map[int64]workflow.CancelFunc
 }
 
 // orderStatus follows the order's status: the search attribute shows it,
@@ -181,7 +185,7 @@ func (f *fulfil) orderStatus(ctx workflow.Context, st string) {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
 	if st == string(orders.StatusCancelled) {
-		for _, id := range sortedIDs(f.cancels) {
+		for _, id := range f.started {
 			if !f.state.Shipments[id].Sent() {
 				f.cancels[id]()
 			}
@@ -208,6 +212,7 @@ func (f *fulfil) start(ctx workflow.Context, sh fulfilment.Shipment) {
 	f.pending[sh.ID] = workflow.ExecuteChildWorkflow(cctx, ShipmentName, ShipmentInput{Shipment: sh, ShipmentID: sh.ID, OrderID: sh.OrderID,
 		CustomerID: f.in.CustomerID, LocationID: sh.LocationID, Deadlines: f.deadlines})
 	f.cancels[sh.ID] = cancel
+	f.started = append(f.started, sh.ID)
 	f.state.Shipments[sh.ID] = sh.Status
 }
 
@@ -240,17 +245,6 @@ func final(st string) bool {
 func isType(err error, typ string) bool {
 	var ae *temporal.ApplicationError
 	return errors.As(err, &ae) && ae.Type() == typ
-}
-
-// sortedIDs are a map's keys in order: workflow code never ranges over a
-// map, whose order changes from run to run.
-func sortedIDs[V any](m map[int64]V) []int64 {
-	ids := make([]int64, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // withRetries sets the options of a step: retried with backoff for at most
