@@ -116,6 +116,15 @@ type Shipment struct {
 	UpdatedAt      time.Time
 }
 
+// Describe names the shipment's state for messages: its status, and what
+// staff decided for it when lost.
+func (sh Shipment) Describe() string {
+	if sh.Resolution != "" {
+		return string(sh.Status) + " (resolved: " + sh.Resolution + ")"
+	}
+	return string(sh.Status)
+}
+
 // ShipInput is what staff (or a carrier's label) give when a parcel leaves.
 type ShipInput struct {
 	Carrier        string

@@ -234,7 +234,7 @@ func (s *Store) Deliver(ctx context.Context, id int64) (Shipment, error) {
 			return nil
 		}
 		if !sh.Status.Sent() || sh.Resolution != "" {
-			return fmt.Errorf("shipment %d is %s: %w", id, describe(sh), ErrWrongState)
+			return fmt.Errorf("shipment %d is %s: %w", id, sh.Describe(), ErrWrongState)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE shipments SET status = 'delivered', delivered_at = now(), overdue = false,
 			updated_at = now() WHERE id = $1`, id); err != nil {
@@ -306,7 +306,7 @@ func (s *Store) Reship(ctx context.Context, id int64) ([]Shipment, error) {
 			return nil
 		}
 		if sh.Status != StatusLost || sh.Resolution != "" {
-			return fmt.Errorf("shipment %d is %s: %w", id, describe(sh), ErrWrongState)
+			return fmt.Errorf("shipment %d is %s: %w", id, sh.Describe(), ErrWrongState)
 		}
 		if !shippable(st) {
 			return fmt.Errorf("order %d is %s: %w", sh.OrderID, st, ErrWrongState)
@@ -370,7 +370,7 @@ func (s *Store) RefundLost(ctx context.Context, id int64, by int64) (orders.Refu
 			return tx.QueryRow(ctx, `SELECT coalesce(amount_minor, 0) FROM refunds WHERE id = $1`, sh.RefundID).Scan(&r.Amount)
 		}
 		if sh.Status != StatusLost || sh.Resolution != "" {
-			return fmt.Errorf("shipment %d is %s: %w", id, describe(sh), ErrWrongState)
+			return fmt.Errorf("shipment %d is %s: %w", id, sh.Describe(), ErrWrongState)
 		}
 		lines := make([]orders.LineQuantity, len(sh.Lines))
 		for i, l := range sh.Lines {
@@ -476,13 +476,6 @@ func humanStatus(s Status) string {
 		return "partially shipped"
 	}
 	return string(s)
-}
-
-func describe(sh Shipment) string {
-	if sh.Resolution != "" {
-		return string(sh.Status) + " (resolved: " + sh.Resolution + ")"
-	}
-	return string(sh.Status)
 }
 
 func in(s Status, set []Status) bool {

@@ -236,3 +236,33 @@ func TestScansApplyOnceAndForwardOnly(t *testing.T) {
 	}
 	assert.Subset(t, events, []string{"fulfilment", "shipment_shipped", "shipped", "shipment_out_for_delivery", "delivered"})
 }
+
+// Paid back in full before anything ships: the parcels stop and their
+// stock goes back on sale where it was reserved; nothing can ship after.
+func TestFullRefundStopsTheParcels(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	user := r.User(t, "rey")
+	p := r.Product(t, "REFUND-ALL", 1000, 0)
+	r.stock(t, r.east, p.ID, 3)
+	id, err := r.paid(t, user, orders.Item{ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	parcels, err := r.Shipments.Allocate(ctx, id)
+	require.NoError(t, err)
+	_, err = r.Shipments.Pick(ctx, parcels[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int32{3, 2}, r.level(t, r.east, p.ID))
+
+	ref, err := r.Orders.RequestRefund(ctx, id, 0, "goodwill", 0)
+	require.NoError(t, err)
+	require.NoError(t, r.Orders.CompleteRefund(ctx, ref.ID, "re_1", ""))
+	o, err := r.Orders.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusRefunded, o.Status)
+	assert.Equal(t, [2]int32{3, 0}, r.level(t, r.east, p.ID), "back on sale at EAST")
+	sh, err := r.Shipments.Get(ctx, parcels[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, fulfilment.StatusCancelled, sh.Status)
+	_, err = r.Shipments.Pack(ctx, sh.ID)
+	require.ErrorIs(t, err, fulfilment.ErrWrongState)
+}

@@ -139,12 +139,19 @@ func (s *Store) CancelPaid(ctx context.Context, id int64, reason string) error {
 			return err
 		}
 		// Nothing has left (the order is still paid): its parcels stop.
-		if _, err := tx.Exec(ctx, `UPDATE shipments SET status = 'cancelled', updated_at = now()
-			WHERE order_id = $1 AND status IN ('pending', 'picked', 'packed')`, id); err != nil {
+		if err := cancelOpenShipments(ctx, tx, id); err != nil {
 			return err
 		}
 		return setStatus(ctx, tx, id, StatusCancelled, reason)
 	})
+}
+
+// cancelOpenShipments stops the order's parcels that have not left; their
+// stock was released by the caller, in the same transaction.
+func cancelOpenShipments(ctx context.Context, tx pgx.Tx, id int64) error {
+	_, err := tx.Exec(ctx, `UPDATE shipments SET status = 'cancelled', updated_at = now()
+		WHERE order_id = $1 AND status IN ('pending', 'picked', 'packed')`, id)
+	return err
 }
 
 // restock gives the units of the order's reservations in state from back
@@ -291,6 +298,13 @@ func (s *Store) CompleteRefund(ctx context.Context, id int64, stripeRefundID, no
 		// that the status follows the parcels.
 		switch {
 		case refunded == captured && cur != StatusCancelled:
+			// Paid back in full: what has not shipped stays on the shelf.
+			if err := restock(ctx, tx, r.OrderID, "committed"); err != nil {
+				return err
+			}
+			if err := cancelOpenShipments(ctx, tx, r.OrderID); err != nil {
+				return err
+			}
 			return setStatus(ctx, tx, r.OrderID, StatusRefunded, msg)
 		case cur == StatusPaid:
 			return setStatus(ctx, tx, r.OrderID, StatusPartiallyRefunded, msg)

@@ -436,7 +436,8 @@ func (c *checkout) settle(ctx workflow.Context, status orders.Status, reason str
 	if handOver {
 		// The paid order's fulfilment owns it from here, with its OrderStatus.
 		if err := c.startFulfilment(ctx); err != nil {
-			return Result{OrderID: id}, err
+			// The payment's outbox event starts it all the same.
+			workflow.GetLogger(ctx).Error("fulfilment not started; the order_workflows consumer will", "order_id", id, "error", err)
 		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueUnset()); err != nil {
 			workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)

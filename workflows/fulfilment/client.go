@@ -104,7 +104,7 @@ func (c *Client) update(ctx context.Context, id int64, name string, out any, arg
 		case sh.Status.Open():
 			return orders.Unavailable("shipment "+strconv.FormatInt(id, 10)+" is being set up", err)
 		}
-		return fmt.Errorf("%w: shipment %d is %s", fulfilment.ErrWrongState, id, describe(sh))
+		return fmt.Errorf("%w: shipment %d is %s", fulfilment.ErrWrongState, id, sh.Describe())
 	}
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {

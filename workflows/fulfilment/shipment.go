@@ -224,15 +224,8 @@ func (s *shipment) allow(step string, from []fulfilment.Status) error {
 			return nil
 		}
 	}
-	return temporal.NewApplicationError(fmt.Sprintf("shipment %d is %s: cannot %s it", s.in.ShipmentID, describe(s.sh), step),
+	return temporal.NewApplicationError(fmt.Sprintf("shipment %d is %s: cannot %s it", s.in.ShipmentID, s.sh.Describe(), step),
 		fulfilmentact.ErrTypeWrongState)
-}
-
-func describe(sh fulfilment.Shipment) string {
-	if sh.Resolution != "" {
-		return string(sh.Status) + " (resolved: " + sh.Resolution + ")"
-	}
-	return string(sh.Status)
 }
 
 // step runs one staff step's activity, one step at a time.

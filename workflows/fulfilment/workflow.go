@@ -174,8 +174,8 @@ type fulfil struct {
 }
 
 // orderStatus follows the order's status: the search attribute shows it,
-// and a cancelled order's parcels that have not left stop (the
-// cancellation released their stock in its transaction).
+// and the parcels that have not left stop when the order is cancelled or
+// refunded in full (that transaction released their stock).
 func (f *fulfil) orderStatus(ctx workflow.Context, st string) {
 	if st == "" || st == f.state.OrderStatus {
 		return
@@ -184,7 +184,7 @@ func (f *fulfil) orderStatus(ctx workflow.Context, st string) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.OrderStatus.ValueSet(st)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute not updated", "error", err)
 	}
-	if st == string(orders.StatusCancelled) {
+	if final(st) {
 		for _, id := range f.started {
 			if !f.state.Shipments[id].Sent() {
 				f.cancels[id]()
