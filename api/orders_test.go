@@ -120,6 +120,11 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	paid := f.shop.WaitStatus(t, id, orders.StatusPaid, 30*time.Second)
 	f.shop.SMTP.WaitFor(t, 1, 30*time.Second)
+	// The paid order's fulfilment takes it over: its parcel is being prepared.
+	require.Eventually(t, func() bool {
+		paid, err = f.shop.Orders.Get(ctx, id)
+		return err == nil && len(paid.Events) == 3 && paid.Events[2].Status == "fulfilment"
+	}, 30*time.Second, 50*time.Millisecond)
 
 	// The same event again is a no-op.
 	code, body := webhook(t, f, paidEvent(stored, "evt_paid_1"), shoptest.WebhookSecret)
@@ -139,7 +144,7 @@ func TestSeedOrderFromCreateToPaidOverREST(t *testing.T) {
 	code, _, got = call(t, "GET", f.url+fmt.Sprintf("/api/orders/%d", id), john, "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "paid", got["status"])
-	assert.Len(t, got["timeline"], 2)
+	assert.Len(t, got["timeline"], 3)
 	assert.Empty(t, got["client_secret"])
 
 	staff := session(t, f, "steve", identity.RoleStaff)
@@ -315,10 +320,10 @@ func TestCancelPaidOrderRefundsInFull(t *testing.T) {
 		for _, e := range res.GetExecutions() {
 			types = append(types, e.GetType().GetName())
 		}
-		return len(types) == 6
+		return len(types) == 7
 	}, 30*time.Second, 100*time.Millisecond, "found %v", &types)
 	slices.Sort(types)
-	assert.Equal(t, []string{"CancelPaidOrder", "Checkout", "Refund", "SendEmail", "SendEmail", "SendEmail"}, types)
+	assert.Equal(t, []string{"CancelPaidOrder", "Checkout", "Fulfilment", "Refund", "SendEmail", "SendEmail", "SendEmail"}, types)
 }
 
 // downFlows is Temporal being unreachable.
