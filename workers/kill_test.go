@@ -18,12 +18,14 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/email"
+	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 )
 
 // TestMain lets this test binary double as a worker process that a test
@@ -175,4 +177,62 @@ func TestWorkerKilledWhileStripeAnswers(t *testing.T) {
 	s.WaitStatus(t, res.r.OrderID, orders.StatusPaid, time.Minute)
 	s.SMTP.WaitFor(t, 1, 30*time.Second)
 	assert.Equal(t, int32(2), s.Stock(t, p.ID))
+}
+
+// TestWorkerKilledDuringFulfilment: the worker process dies by SIGKILL once
+// a parcel has shipped; the carrier's delivery scan (twice) and a staff
+// step arrive while no worker runs. A new worker finishes the story: the
+// stock left the shelf once, the scan is stored once, and each email went
+// out once.
+func TestWorkerKilledDuringFulfilment(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, time.Minute)
+	ctx := context.Background()
+	user := s.User(t, "kit")
+	p := s.Product(t, "CRASH-3", 4200, 3)
+
+	child := startChildWorker(t, s)
+	r, err := place(t, s, user, orders.Item{ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	require.True(t, r.Accepted)
+	pay(t, s, r)
+	s.WaitStatus(t, r.OrderID, orders.StatusPaid, 30*time.Second)
+	var parcel int64
+	require.Eventually(t, func() bool {
+		all, err := s.Shipments.ForOrder(ctx, r.OrderID)
+		if err != nil || len(all) != 1 {
+			return false
+		}
+		parcel = all[0].ID
+		_, err = s.Temporal.DescribeWorkflow(ctx, fulfilmentwf.ShipmentWorkflowID(parcel), "")
+		return err == nil
+	}, 30*time.Second, 50*time.Millisecond)
+	_, err = s.Fulfil.Pick(ctx, parcel)
+	require.NoError(t, err)
+	_, err = s.Fulfil.Pack(ctx, parcel)
+	require.NoError(t, err)
+	_, err = s.Fulfil.Ship(ctx, parcel, fulfilment.ShipInput{Carrier: "manual", TrackingNumber: "TRK-CRASH-3"})
+	require.NoError(t, err)
+
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	scan := fulfilment.Scan{EventID: "evt-crash-3", Kind: fulfilment.ScanDelivered, OccurredAt: time.Now()}
+	require.NoError(t, s.Fulfil.ScanByTracking(ctx, "manual", "TRK-CRASH-3", scan))
+	require.NoError(t, s.Fulfil.ScanByTracking(ctx, "manual", "TRK-CRASH-3", scan))
+	o, err := s.Orders.Get(ctx, r.OrderID)
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusShipped, o.Status, "no worker runs: the scans wait in Temporal")
+
+	s.StartWorker(t)
+	s.WaitStatus(t, r.OrderID, orders.StatusDelivered, time.Minute)
+	waitClosed(t, s, fulfilmentwf.ShipmentWorkflowID(parcel))
+	for _, key := range []string{fmt.Sprintf("order-%d-confirmation", r.OrderID),
+		fmt.Sprintf("shipment-%d-shipped", parcel), fmt.Sprintf("shipment-%d-delivered", parcel)} {
+		waitClosed(t, s, email.WorkflowID(key))
+	}
+	assert.Len(t, s.SMTP.Messages(), 3, "confirmation, shipped and delivered, once each")
+	var onHand, scans int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT on_hand FROM location_stock WHERE product_id = $1`, p.ID).Scan(&onHand))
+	assert.Equal(t, 1, onHand, "the two units left the shelf once")
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM shipment_scans WHERE shipment_id = $1`, parcel).Scan(&scans))
+	assert.Equal(t, 1, scans)
 }
