@@ -1,0 +1,11 @@
+UPDATE outbox_consumers SET topics = '{product.changed}' WHERE name = 'low_stock';
+DROP TRIGGER IF EXISTS location_stock_outbox ON location_stock;
+DROP FUNCTION IF EXISTS outbox_location_stock_changed();
+DELETE FROM low_stock_armed WHERE location_id <> (SELECT id FROM stock_locations WHERE is_default);
+ALTER TABLE low_stock_armed DROP CONSTRAINT low_stock_armed_pkey;
+ALTER TABLE low_stock_armed DROP COLUMN location_id;
+ALTER TABLE low_stock_armed ADD PRIMARY KEY (product_id);
+DELETE FROM low_stock_alerts WHERE location_id <> (SELECT id FROM stock_locations WHERE is_default);
+ALTER TABLE low_stock_alerts DROP CONSTRAINT low_stock_alerts_product_location_key;
+ALTER TABLE low_stock_alerts DROP COLUMN location_id;
+ALTER TABLE low_stock_alerts ADD CONSTRAINT low_stock_alerts_product_id_key UNIQUE (product_id);
