@@ -74,7 +74,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	var ra *returnsact.Activities
 	var loaded returnsact.Loaded
-	if err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), ra.Load, in.ReturnID).Get(ctx, &loaded); err != nil {
+	if err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), ra.LoadReturn, in.ReturnID).Get(ctx, &loaded); err != nil {
 		return Result{}, err
 	}
 	r.deadlines = loaded.Deadlines
@@ -141,8 +141,8 @@ func (r *rma) registerHandlers(ctx workflow.Context) error {
 		to   returns.Status
 		mail string
 	}{
-		{ApproveUpdate, ra.Approve, returns.StatusApproved, mail.KindReturnApproved},
-		{RefuseUpdate, ra.Refuse, returns.StatusRefused, mail.KindReturnRefused},
+		{ApproveUpdate, ra.ApproveReturn, returns.StatusApproved, mail.KindReturnApproved},
+		{RefuseUpdate, ra.RefuseReturn, returns.StatusRefused, mail.KindReturnRefused},
 	}
 	for _, d := range decisions {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, d.name, func(ctx workflow.Context, dec returns.Decision) (returns.Return, error) {
@@ -185,7 +185,7 @@ func (r *rma) registerHandlers(ctx workflow.Context) error {
 		r.receiving = true
 		defer func() { r.receiving = false }()
 		var ret returns.Return
-		if err := workflow.ExecuteActivity(withRetries(ctx, stepWindow), ra.Receive,
+		if err := workflow.ExecuteActivity(withRetries(ctx, stepWindow), ra.ReceiveReturn,
 			returnsact.ReceiveInput{ReturnID: r.in.ReturnID, Receive: in}).Get(ctx, &ret); err != nil {
 			return r.ret, err
 		}
@@ -235,12 +235,12 @@ func (r *rma) expire(ctx workflow.Context) {
 		return
 	}
 	var ret returns.Return
-	err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), ra.Expire, r.in.ReturnID).Get(ctx, &ret)
+	err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), ra.ExpireReturn, r.in.ReturnID).Get(ctx, &ret)
 	if err != nil {
 		// Received meanwhile (or the return is gone): PostgreSQL tells.
 		workflow.GetLogger(ctx).Warn("return not expired", "return", r.in.ReturnID, "error", err)
 		var loaded returnsact.Loaded
-		if lerr := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), ra.Load, r.in.ReturnID).Get(ctx, &loaded); lerr != nil {
+		if lerr := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), ra.LoadReturn, r.in.ReturnID).Get(ctx, &loaded); lerr != nil {
 			ret = r.ret
 			ret.Status = returns.StatusExpired // nothing more to wait for
 		} else {
@@ -257,7 +257,7 @@ func (r *rma) settle(ctx workflow.Context) error {
 	var ra *returnsact.Activities
 	actx := withRetries(ctx, bookkeepingWindow)
 	var parcels []fulfilment.Shipment
-	if err := workflow.ExecuteActivity(actx, ra.ExchangeShipments, r.in.ReturnID).Get(ctx, &parcels); err != nil {
+	if err := workflow.ExecuteActivity(actx, ra.ReturnExchangeShipments, r.in.ReturnID).Get(ctx, &parcels); err != nil {
 		return err
 	}
 	for _, sh := range parcels {
@@ -266,7 +266,7 @@ func (r *rma) settle(ctx workflow.Context) error {
 		}
 	}
 	var rf returnsact.Refunded
-	if err := workflow.ExecuteActivity(actx, ra.Refund, returnsact.RefundInput{ReturnID: r.in.ReturnID}).Get(ctx, &rf); err != nil {
+	if err := workflow.ExecuteActivity(actx, ra.RefundReturn, returnsact.RefundInput{ReturnID: r.in.ReturnID}).Get(ctx, &rf); err != nil {
 		return err
 	}
 	if rf.Refund.ID != 0 {
