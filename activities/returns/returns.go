@@ -54,8 +54,8 @@ type Loaded struct {
 	Deadlines   fulfilmentact.Deadlines
 }
 
-// Load reads a return and the rules that apply to it.
-func (a *Activities) Load(ctx context.Context, id int64) (Loaded, error) {
+// LoadReturn reads a return and the rules that apply to it.
+func (a *Activities) LoadReturn(ctx context.Context, id int64) (Loaded, error) {
 	r, err := a.Store.Get(ctx, id)
 	d, def := a.Deadlines, fulfilmentact.DefaultDeadlines
 	return Loaded{Return: r, ExpireAfter: a.Store.Policy().ExpireAfter,
@@ -70,14 +70,14 @@ type DecisionInput struct {
 	Decision returns.Decision
 }
 
-// Approve records the approval.
-func (a *Activities) Approve(ctx context.Context, in DecisionInput) (returns.Return, error) {
+// ApproveReturn records the approval.
+func (a *Activities) ApproveReturn(ctx context.Context, in DecisionInput) (returns.Return, error) {
 	r, err := a.Store.Approve(ctx, in.ReturnID, in.Decision)
 	return r, classify(err)
 }
 
-// Refuse records the refusal.
-func (a *Activities) Refuse(ctx context.Context, in DecisionInput) (returns.Return, error) {
+// RefuseReturn records the refusal.
+func (a *Activities) RefuseReturn(ctx context.Context, in DecisionInput) (returns.Return, error) {
 	r, err := a.Store.Refuse(ctx, in.ReturnID, in.Decision)
 	return r, classify(err)
 }
@@ -88,20 +88,20 @@ type ReceiveInput struct {
 	Receive  returns.ReceiveInput
 }
 
-// Receive records the parcel (restock, exchange parcels), once.
-func (a *Activities) Receive(ctx context.Context, in ReceiveInput) (returns.Return, error) {
+// ReceiveReturn records the parcel (restock, exchange parcels), once.
+func (a *Activities) ReceiveReturn(ctx context.Context, in ReceiveInput) (returns.Return, error) {
 	r, err := a.Store.Receive(ctx, in.ReturnID, in.Receive)
 	return r, classify(err)
 }
 
-// Expire ends an approved return whose parcel did not come.
-func (a *Activities) Expire(ctx context.Context, id int64) (returns.Return, error) {
+// ExpireReturn ends an approved return whose parcel did not come.
+func (a *Activities) ExpireReturn(ctx context.Context, id int64) (returns.Return, error) {
 	r, err := a.Store.Expire(ctx, id)
 	return r, classify(err)
 }
 
-// ExchangeShipments answers the parcels sending a return's exchanges.
-func (a *Activities) ExchangeShipments(ctx context.Context, id int64) ([]fulfilment.Shipment, error) {
+// ReturnExchangeShipments answers the parcels sending a return's exchanges.
+func (a *Activities) ReturnExchangeShipments(ctx context.Context, id int64) ([]fulfilment.Shipment, error) {
 	s, err := a.Shipments.ForReturn(ctx, id)
 	return s, classify(err)
 }
@@ -119,8 +119,8 @@ type Refunded struct {
 	PaymentIntentID string
 }
 
-// Refund opens the return's refund, once.
-func (a *Activities) Refund(ctx context.Context, in RefundInput) (Refunded, error) {
+// RefundReturn opens the return's refund, once.
+func (a *Activities) RefundReturn(ctx context.Context, in RefundInput) (Refunded, error) {
 	r, err := a.Store.Refund(ctx, in.ReturnID, in.By)
 	if err != nil || r.ID == 0 {
 		return Refunded{Refund: r}, classify(err)
