@@ -18,6 +18,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/gen/shop/returns/v1/returnsv1connect"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
 )
@@ -74,6 +75,15 @@ var accessTable = map[string]rule{
 	fulfilmentv1connect.FulfilmentServiceDeliverShipmentProcedure:       staff,
 	fulfilmentv1connect.FulfilmentServiceReportShipmentProblemProcedure: staff,
 	fulfilmentv1connect.FulfilmentServiceResolveLostShipmentProcedure:   staff,
+
+	// Customers ask for returns of their own orders; staff decide them.
+	returnsv1connect.ReturnServiceRequestReturnProcedure:    signedIn,
+	returnsv1connect.ReturnServiceListOrderReturnsProcedure: signedIn,
+	returnsv1connect.ReturnServiceGetReturnProcedure:        signedIn,
+	returnsv1connect.ReturnServiceListReturnsProcedure:      staff,
+	returnsv1connect.ReturnServiceApproveReturnProcedure:    staff,
+	returnsv1connect.ReturnServiceRefuseReturnProcedure:     staff,
+	returnsv1connect.ReturnServiceReceiveReturnProcedure:    staff,
 
 	orderv1connect.OrderServiceCreateOrderProcedure:   signedIn,
 	orderv1connect.OrderServiceListOrdersProcedure:    signedIn,

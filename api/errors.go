@@ -24,6 +24,7 @@ import (
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/telemetry"
 	"github.com/shopkit/shop/internal/validation"
 	"github.com/shopkit/shop/workflows/checkout"
@@ -68,6 +69,10 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 	case errors.Is(err, fulfilment.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, fulfilment.ErrWrongState), errors.Is(err, fulfilment.ErrNoStock):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, returns.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, returns.ErrWrongState), errors.Is(err, returns.ErrNotReturnable):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, fulfilment.ErrTrackingTaken):
 		return connect.NewError(connect.CodeAlreadyExists, errors.New("tracking_number: "+fulfilment.ErrTrackingTaken.Error()))

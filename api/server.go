@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/gen/shop/returns/v1/returnsv1connect"
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
@@ -31,6 +32,7 @@ import (
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/search"
 )
 
@@ -81,12 +83,16 @@ type Deps struct {
 	// GetOrder (none when nil); FulfilmentFlows runs its steps.
 	Fulfilment      *fulfilment.Store
 	FulfilmentFlows FulfilmentFlows
+	// Returns answers ReturnService's reads; ReturnFlows records requests
+	// and runs the staff steps (the service answers Unimplemented without).
+	Returns     *returns.Store
+	ReturnFlows ReturnFlows
 }
 
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
 	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
-	fulfilmentv1connect.FulfilmentServiceName}
+	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName}
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
@@ -130,6 +136,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	add(inventoryv1connect.InventoryServiceName, path, h)
 	path, h = fulfilmentv1connect.NewFulfilmentServiceHandler(&FulfilmentServer{Store: d.Fulfilment, Flows: d.FulfilmentFlows}, opts)
 	add(fulfilmentv1connect.FulfilmentServiceName, path, h)
+	path, h = returnsv1connect.NewReturnServiceHandler(&ReturnServer{Store: d.Returns, Flows: d.ReturnFlows, Orders: d.Orders}, opts)
+	add(returnsv1connect.ReturnServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.

@@ -146,6 +146,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		StripeWebhookSecret: shoptest.WebhookSecret,
 		Inventory:           inventory.NewStore(pool),
 		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
+		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

@@ -15,6 +15,7 @@ import (
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/orders"
+	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/workflows/refund"
 )
 
@@ -64,6 +65,15 @@ func TestSchemaListsMatchTheCode(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{fulfilment.ResolveReship, fulfilment.ResolveRefund},
 		schemaIn(t, "shop.fulfilment.v1.ResolveLostShipmentRequest.action"))
+
+	d, err = protoregistry.GlobalFiles.FindDescriptorByName("shop.returns.v1.ListReturnsRequest.status")
+	require.NoError(t, err)
+	rules, _ = proto.GetExtension(d.(protoreflect.FieldDescriptor).Options(), validate.E_Field).(*validate.FieldRules)
+	var returnStatuses []string
+	for _, st := range returns.Statuses {
+		returnStatuses = append(returnStatuses, string(st))
+	}
+	assert.ElementsMatch(t, returnStatuses, rules.GetRepeated().GetItems().GetString().GetIn(), "every return status")
 
 	assert.ElementsMatch(t, []string{refund.ActionRetry, refund.ActionMarkRefunded, refund.ActionGiveUp},
 		schemaIn(t, "shop.order.v1.ResolveRefundRequest.action"))

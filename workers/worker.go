@@ -5,6 +5,7 @@ import (
 	fulfilmentact "github.com/shopkit/shop/activities/fulfilment"
 	"github.com/shopkit/shop/internal/carrier"
 	"github.com/shopkit/shop/internal/fulfilment"
+	"github.com/shopkit/shop/internal/returns"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -19,6 +20,7 @@ import (
 	emailact "github.com/shopkit/shop/activities/email"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
+	returnsact "github.com/shopkit/shop/activities/returns"
 	searchact "github.com/shopkit/shop/activities/search"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
@@ -33,6 +35,7 @@ import (
 	"github.com/shopkit/shop/workflows/email"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
+	returnswf "github.com/shopkit/shop/workflows/returns"
 	"github.com/shopkit/shop/workflows/searchsync"
 )
 
@@ -58,6 +61,9 @@ type Deps struct {
 	Carriers   carrier.Carriers
 	StaffEmail string
 	Deadlines  fulfilmentact.Deadlines
+	// Returns keeps returns (with the shop's return policy); nil: the
+	// Return workflow is not registered.
+	Returns *returns.Store
 	// GuardActivityOptions (tests) fails a workflow task that calls an
 	// activity without a timeout and bounded retries (failure.BoundsGuard).
 	GuardActivityOptions bool
@@ -100,6 +106,11 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterWorkflowWithOptions(fulfilmentwf.ShipmentWorkflow, workflow.RegisterOptions{Name: fulfilmentwf.ShipmentName})
 	w.RegisterActivity(&fulfilmentact.Activities{Store: d.Fulfilment, Orders: d.Orders, Carriers: d.Carriers,
 		StaffTo: d.StaffEmail, ShopURL: d.ShopURL, Deadlines: d.Deadlines})
+	if d.Returns != nil {
+		w.RegisterWorkflowWithOptions(returnswf.Workflow, workflow.RegisterOptions{Name: returnswf.Name})
+		w.RegisterActivity(&returnsact.Activities{Store: d.Returns, Orders: d.Orders, Shipments: d.Fulfilment,
+			Deadlines: d.Deadlines})
+	}
 	w.RegisterWorkflowWithOptions(cartreminder.Workflow, workflow.RegisterOptions{Name: cartreminder.Name})
 	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
 }

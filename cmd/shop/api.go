@@ -25,11 +25,13 @@ import (
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workflows/checkout"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
+	returnswf "github.com/shopkit/shop/workflows/returns"
 )
 
 func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -82,6 +84,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	carts := cart.NewStore(pool, couponStore)
 	shipments := fulfilment.NewStore(pool)
 	fulfilClient := &fulfilmentwf.Client{Temporal: tc, Store: shipments}
+	returnStore := returns.NewStore(pool, returnPolicy(cfg))
 	handler, err := api.NewHandler(api.Deps{
 		Logger:             log,
 		Catalog:            catalog.NewStore(pool),
@@ -114,6 +117,9 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		Shipments:            fulfilClient,
 		Fulfilment:           shipments,
 		FulfilmentFlows:      fulfilClient,
+
+		Returns:     returnStore,
+		ReturnFlows: &returnswf.Client{Temporal: tc, Store: returnStore, TaskQueue: cfg.TemporalTaskQueue},
 	})
 	if err != nil {
 		return err

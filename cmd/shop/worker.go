@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workers"
@@ -89,10 +90,17 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		StaffEmail: cfg.StaffEmail,
 		Deadlines: fulfilmentact.Deadlines{Pack: cfg.FulfilPackWithin, FirstScan: cfg.FulfilFirstScanWithin,
 			Delivery: cfg.FulfilDeliverWithin, Lost: cfg.FulfilLostAfter, Aftercare: cfg.ReturnWindow},
+		Returns: returns.NewStore(pool, returnPolicy(cfg)),
 	})
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.
 	return w.Run(interrupt(ctx))
+}
+
+// returnPolicy is the shop's return rules from the configuration.
+func returnPolicy(cfg *config.Config) returns.Policy {
+	return returns.Policy{Window: cfg.ReturnWindow, RestockingFeePercent: int64(cfg.ReturnRestockingFeePercent),
+		RefundShipping: cfg.ReturnRefundShipping, ExpireAfter: cfg.ReturnExpireAfter}
 }
 
 func interrupt(ctx context.Context) <-chan any {

@@ -89,6 +89,15 @@ type Config struct {
 	FulfilLostAfter       time.Duration // FULFIL_LOST_AFTER
 	ReturnWindow          time.Duration // RETURN_WINDOW
 
+	// Returns: a restocking fee of ReturnRestockingFeePercent of the
+	// refunded goods is kept; the order's shipping is refunded per
+	// ReturnRefundShipping (never, or full_return: when every unit comes
+	// back); an approved return not received within ReturnExpireAfter
+	// expires.
+	ReturnRestockingFeePercent int           // RETURN_RESTOCKING_FEE_PERCENT
+	ReturnRefundShipping       string        // RETURN_REFUND_SHIPPING
+	ReturnExpireAfter          time.Duration // RETURN_EXPIRE_AFTER
+
 	// JWTKeys maps key ids to HMAC secrets (JWT_SIGNING_KEYS, "kid:base64,...").
 	// Empty outside production means an ephemeral key per process.
 	JWTKeys         map[string][]byte
@@ -147,6 +156,10 @@ var defaults = map[string]string{
 	"FULFIL_DELIVER_WITHIN":    "168h",
 	"FULFIL_LOST_AFTER":        "336h",
 	"RETURN_WINDOW":            "720h",
+
+	"RETURN_RESTOCKING_FEE_PERCENT": "0",
+	"RETURN_REFUND_SHIPPING":        "never",
+	"RETURN_EXPIRE_AFTER":           "336h",
 
 	"SMTP_USERNAME":        "",
 	"SMTP_PASSWORD":        "",
@@ -223,6 +236,10 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		FulfilDeliverWithin:   r.duration("FULFIL_DELIVER_WITHIN"),
 		FulfilLostAfter:       r.duration("FULFIL_LOST_AFTER"),
 		ReturnWindow:          r.duration("RETURN_WINDOW"),
+
+		ReturnRestockingFeePercent: r.intRange("RETURN_RESTOCKING_FEE_PERCENT", 0, 100),
+		ReturnRefundShipping:       r.oneOf("RETURN_REFUND_SHIPPING", "never", "full_return"),
+		ReturnExpireAfter:          r.duration("RETURN_EXPIRE_AFTER"),
 
 		CarrierWebhookSecret: r.nonEmpty("CARRIER_WEBHOOK_SECRET"),
 		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),

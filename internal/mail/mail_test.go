@@ -295,3 +295,26 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, ln.Close())
 	return addr
 }
+
+func TestRenderReturnEmails(t *testing.T) {
+	d := order()
+	d.ReturnID = 7
+	cases := []struct{ kind, subject string }{
+		{mail.KindReturnApproved, "Your return #7 for order #42 is approved"},
+		{mail.KindReturnRefused, "Your return #7 for order #42 was not accepted"},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			subject, text, html, err := mail.Render(c.kind, d)
+			require.NoError(t, err)
+			assert.Equal(t, c.subject, subject)
+			for _, w := range []string{"Blue mug", "MUG-BLUE", "card declined", "#7"} {
+				assert.Contains(t, text, w)
+				assert.Contains(t, html, w)
+			}
+			assert.NotContains(t, html, "<script>")
+			assert.NotContains(t, text, "<no value>")
+			assert.NotContains(t, html, "<no value>")
+		})
+	}
+}

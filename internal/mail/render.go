@@ -25,6 +25,8 @@ const (
 	KindShipmentDelivered = "shipment_delivered"
 	KindShipmentDelayed   = "shipment_delayed"
 	KindFulfilmentAlert   = "fulfilment_alert" // to staff: a missed deadline, a lost parcel
+	KindReturnApproved    = "return_approved"
+	KindReturnRefused     = "return_refused"
 )
 
 // ErrUnknownKind means no template exists for the requested kind.
@@ -55,6 +57,8 @@ type OrderEmail struct {
 	ShipmentID              int64
 	Carrier, TrackingNumber string
 	TrackingURL             string
+	// A return (return emails): Lines are then its lines, Reason staff's note.
+	ReturnID int64
 }
 
 //go:embed templates
@@ -82,7 +86,7 @@ var templates = func() map[string]kindTemplates {
 	m := map[string]kindTemplates{}
 	for _, k := range []string{KindOrderConfirmation, KindPaymentFailed, KindOrderCancelled, KindRefundIssued,
 		KindCartReminder, KindBackInStock, KindLowStock, KindShipmentShipped, KindShipmentDelivered, KindShipmentDelayed,
-		KindFulfilmentAlert} {
+		KindFulfilmentAlert, KindReturnApproved, KindReturnRefused} {
 		m[k] = kindTemplates{
 			text: texttemplate.Must(texttemplate.New(k).Funcs(funcs).
 				ParseFS(templateFS, "templates/common.txt", "templates/"+k+".txt")),

@@ -24,10 +24,12 @@ var (
 	FulfilmentStatus = temporal.NewSearchAttributeKeyKeyword("FulfilmentStatus")
 	LocationID       = temporal.NewSearchAttributeKeyKeyword("LocationId")
 	Overdue          = temporal.NewSearchAttributeKeyBool("Overdue")
+	// ReturnStatus is a return workflow's (requested, approved, ...).
+	ReturnStatus = temporal.NewSearchAttributeKeyKeyword("ReturnStatus")
 )
 
 // All lists every key, as a namespace must register them.
-var All = []temporal.SearchAttributeKey{CustomerID, OrderID, OrderStatus, RefundStatus, FulfilmentStatus, LocationID, Overdue}
+var All = []temporal.SearchAttributeKey{CustomerID, OrderID, OrderStatus, RefundStatus, FulfilmentStatus, LocationID, Overdue, ReturnStatus}
 
 // File answers deploy/search-attributes: All as the Temporal CLI takes
 // them (Name=Type, e.g. OrderId=Keyword), one per line, after a comment.

@@ -37,12 +37,14 @@ import (
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/pricing"
+	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/checkout"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
+	returnswf "github.com/shopkit/shop/workflows/returns"
 )
 
 // WebhookSecret signs the webhooks of tests.
@@ -100,6 +102,19 @@ type Shop struct {
 	Shipments *fulfilment.Store
 	Fulfil    *fulfilmentwf.Client
 	Deadlines fulfilmentact.Deadlines
+	// ReturnStore and Returns keep and drive returns under ReturnPolicy
+	// (set it with UseReturnPolicy before StartWorker).
+	ReturnStore  *returns.Store
+	Returns      *returnswf.Client
+	ReturnPolicy returns.Policy
+}
+
+// UseReturnPolicy makes the shop (its worker too, when started after)
+// apply p to returns.
+func (s *Shop) UseReturnPolicy(p returns.Policy) {
+	s.ReturnPolicy = p
+	s.ReturnStore = returns.NewStore(s.Pool, p)
+	s.Returns = &returnswf.Client{Temporal: s.Temporal, Store: s.ReturnStore, TaskQueue: s.Queue}
 }
 
 // StaffEmail receives the staff alerts of test shops; parcels of the manual
@@ -124,7 +139,7 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	// Workflow ids derive from order ids, and every test database counts
 	// from the same start on one shared Temporal server.
 	for _, q := range []string{"ALTER SEQUENCE order_ids RESTART WITH %d", "ALTER TABLE refunds ALTER COLUMN id RESTART WITH %d",
-		"ALTER TABLE shipments ALTER COLUMN id RESTART WITH %d"} {
+		"ALTER TABLE shipments ALTER COLUMN id RESTART WITH %d", "ALTER TABLE returns ALTER COLUMN id RESTART WITH %d"} {
 		_, err := pool.Exec(context.Background(), fmt.Sprintf(q, 1_000_000+rand.Int64N(1<<40)))
 		require.NoError(t, err)
 	}
@@ -140,6 +155,7 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	s.Refunds = &refund.Client{Temporal: s.Temporal, TaskQueue: s.Queue}
 	s.Shipments = fulfilment.NewStore(pool)
 	s.Fulfil = &fulfilmentwf.Client{Temporal: s.Temporal, Store: s.Shipments}
+	s.UseReturnPolicy(returns.Policy{})
 	return s
 }
 
@@ -159,6 +175,7 @@ func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAdd
 		Mail:   sender,
 		Carts:  carts, ShopURL: ShopURL, CartReminderSecret: ReminderSecret,
 		Fulfilment: fulfilment.NewStore(pool),
+		Returns:    returns.NewStore(pool, returns.Policy{}),
 		Carriers:   carrier.NewCarriers(carrier.Manual{TrackingURL: TrackingURL}),
 		StaffEmail: StaffEmail,
 		// Every workflow the tests run proves its activities are bounded.
@@ -172,6 +189,7 @@ func (s *Shop) StartWorker(t *testing.T) worker.Worker {
 	deps, err := WorkerDeps(s.Pool, Settings(), s.Stripe.URL(), s.SMTP.Addr())
 	require.NoError(t, err)
 	deps.Deadlines = s.Deadlines
+	deps.Returns = returns.NewStore(s.Pool, s.ReturnPolicy)
 	w := workers.New(s.Temporal, s.Queue, deps)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
