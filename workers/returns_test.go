@@ -250,6 +250,7 @@ func TestExchangeSendsTheOtherVariant(t *testing.T) {
 	assert.Equal(t, s.east, parcel.LocationID)
 	require.Len(t, parcel.Lines, 1)
 	assert.Equal(t, large.ID, parcel.Lines[0].VariantID)
+	assert.Equal(t, "SHIRT-RET-L", parcel.Lines[0].SKU, "the parcel names the variant it carries")
 	require.Eventually(t, func() bool {
 		_, err := s.Temporal.DescribeWorkflow(ctx, fulfilmentwf.ShipmentWorkflowID(parcel.ID), "")
 		return err == nil

@@ -136,9 +136,13 @@ func withLines(ctx context.Context, q querier, all []Shipment) error {
 	for i, sh := range all {
 		ids[i], at[sh.ID] = sh.ID, i
 	}
-	rows, err := q.Query(ctx, `SELECT sl.shipment_id, sl.line, sl.product_id, coalesce(sl.variant_id, 0), i.sku, i.name, sl.quantity
+	// An exchange's parcel carries another variant of the line's product:
+	// its SKU is that variant's.
+	rows, err := q.Query(ctx, `SELECT sl.shipment_id, sl.line, sl.product_id, coalesce(sl.variant_id, 0),
+		CASE WHEN sl.variant_id IS DISTINCT FROM i.variant_id THEN coalesce(v.sku, i.sku) ELSE i.sku END, i.name, sl.quantity
 		FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id
 		JOIN order_items i ON i.order_id = s.order_id AND i.line = sl.line
+		LEFT JOIN product_variants v ON v.id = sl.variant_id
 		WHERE sl.shipment_id = ANY ($1) ORDER BY sl.shipment_id, sl.line`, ids)
 	if err != nil {
 		return err
