@@ -82,6 +82,13 @@ END $$;
 CREATE TRIGGER orders_status_outbox AFTER UPDATE OF status ON orders
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION outbox_order_status_changed();
 INSERT INTO outbox_consumers (name, topics) VALUES ('order_workflows', '{order.status_changed}');
+-- Orders paid before fulfilment existed get theirs: their status, recorded
+-- once more, starts it.
+INSERT INTO outbox_events (topic, entity_id, payload)
+SELECT 'order.status_changed', o.id, jsonb_build_object('status', o.status, 'customer_id', o.user_id)
+FROM orders o WHERE o.status IN ('paid', 'partially_refunded')
+  AND EXISTS (SELECT 1 FROM stock_reservations r WHERE r.order_id = o.id AND r.state = 'committed')
+ORDER BY o.id;
 
 -- Refunds of a lost parcel's lines (and, later, of returned lines).
 ALTER TABLE refunds DROP CONSTRAINT refunds_kind_check;

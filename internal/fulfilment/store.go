@@ -204,11 +204,14 @@ func (s *Store) ApplyScan(ctx context.Context, id int64, scan Scan) (ScanResult,
 		default:
 			return fmt.Errorf("unknown scan kind %q: %w", scan.Kind, ErrWrongState)
 		}
-		if sh.Status == StatusLost && to != StatusDelivered {
-			to = StatusLost // found again only when delivered
+		if sh.Status == StatusLost && (to != StatusDelivered || sh.Resolution != "") {
+			// Found again only when delivered, and only while staff have
+			// not reshipped or refunded it (its lines are settled).
+			to = StatusLost
 		}
-		if _, err := tx.Exec(ctx, `UPDATE shipments SET status = $2, last_scan_at = greatest(last_scan_at, $3),
-			delivered_at = CASE WHEN $2 = 'delivered' THEN coalesce(delivered_at, $3) END, updated_at = now() WHERE id = $1`,
+		// A carrier clock ahead of ours does not move the deadlines.
+		if _, err := tx.Exec(ctx, `UPDATE shipments SET status = $2, last_scan_at = greatest(last_scan_at, least($3, now())),
+			delivered_at = CASE WHEN $2 = 'delivered' THEN coalesce(delivered_at, least($3, now())) END, updated_at = now() WHERE id = $1`,
 			id, to, scan.OccurredAt); err != nil {
 			return err
 		}
@@ -367,7 +370,10 @@ func (s *Store) RefundLost(ctx context.Context, id int64, by int64) (orders.Refu
 	err := s.tx(ctx, id, func(tx pgx.Tx, sh Shipment, st orders.Status) error {
 		if sh.Resolution == ResolveRefund {
 			r = orders.Refund{ID: sh.RefundID, OrderID: sh.OrderID}
-			return tx.QueryRow(ctx, `SELECT coalesce(amount_minor, 0) FROM refunds WHERE id = $1`, sh.RefundID).Scan(&r.Amount)
+			if sh.RefundID == 0 {
+				return nil // nothing was left to refund
+			}
+			return tx.QueryRow(ctx, `SELECT amount_minor FROM refunds WHERE id = $1`, sh.RefundID).Scan(&r.Amount)
 		}
 		if sh.Status != StatusLost || sh.Resolution != "" {
 			return fmt.Errorf("shipment %d is %s: %w", id, sh.Describe(), ErrWrongState)

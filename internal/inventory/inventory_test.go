@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -168,4 +169,33 @@ func TestConcurrentChangesAtLocationsKeepTheSellableTotal(t *testing.T) {
 		(SELECT stock_quantity FROM products WHERE id = $1) FROM location_stock WHERE product_id = $1`, p.ID).Scan(&sum, &sellable))
 	assert.Equal(t, int32(100+40+39), sum)
 	assert.Equal(t, sum, sellable, "stock_quantity counts every location's change")
+}
+
+// Two wants of one item (two lines exchanged for one variant) are served
+// together: they never take a location's units twice.
+func TestReserveServesRepeatedWantsTogether(t *testing.T) {
+	s := shoptest.NewWithoutWorker(t, 0)
+	ctx := context.Background()
+	inv := inventory.NewStore(s.Pool)
+	p := s.Product(t, "TWICE-1", 1000, 2) // MAIN: 2
+	east, err := inv.CreateLocation(ctx, inventory.LocationInput{Name: ptr("East"), Code: ptr("EAST"), Priority: ptr[int32](5)})
+	require.NoError(t, err)
+	_, err = inv.Adjust(ctx, inventory.Adjustment{LocationID: east.ID, ProductID: p.ID, Delta: 3, Reason: "delivery"})
+	require.NoError(t, err)
+	locs, err := inv.Locations(ctx)
+	require.NoError(t, err)
+	reserve := func(wants ...inventory.Want) ([][]inventory.Allocation, error) {
+		var alloc [][]inventory.Allocation
+		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			var err error
+			alloc, err = inventory.Reserve(ctx, tx, wants)
+			return err
+		})
+		return alloc, err
+	}
+	alloc, err := reserve(inventory.Want{ProductID: p.ID, Quantity: 2}, inventory.Want{ProductID: p.ID, Quantity: 2})
+	require.NoError(t, err)
+	assert.Equal(t, [][]inventory.Allocation{{{LocationID: locs[0].ID, Quantity: 2}}, {{LocationID: east.ID, Quantity: 2}}}, alloc)
+	_, err = reserve(inventory.Want{ProductID: p.ID, Quantity: 1}, inventory.Want{ProductID: p.ID, Quantity: 1})
+	require.ErrorIs(t, err, inventory.ErrInsufficientStock, "one unit left for two")
 }

@@ -82,21 +82,27 @@ func Reserve(ctx context.Context, tx pgx.Tx, wants []Want) ([][]Allocation, erro
 	for k := range levels {
 		slices.SortFunc(levels[k], byPriority)
 	}
-	available := func(w Want, loc int64) int32 {
-		for _, l := range levels[item{w.ProductID, w.VariantID}] {
+	available := func(it item, loc int64) int32 {
+		for _, l := range levels[it] {
 			if l.location == loc {
 				return l.available
 			}
 		}
 		return 0
 	}
-
+	// Wants may name one item twice (two lines exchanged for one variant):
+	// what they take together must be there.
+	demand := map[item]int32{}
+	for _, w := range wants {
+		demand[item{w.ProductID, w.VariantID}] += w.Quantity
+	}
 	for i, w := range wants {
+		it := item{w.ProductID, w.VariantID}
 		var total int32
-		for _, l := range levels[item{w.ProductID, w.VariantID}] {
+		for _, l := range levels[it] {
 			total += l.available
 		}
-		if total < w.Quantity {
+		if total < demand[it] {
 			return nil, &ShortError{Index: i, Available: total}
 		}
 	}
@@ -108,8 +114,8 @@ func Reserve(ctx context.Context, tx pgx.Tx, wants []Want) ([][]Allocation, erro
 	}
 	slices.SortFunc(locations, byPriority)
 	whole := slices.IndexFunc(locations, func(l level) bool {
-		for _, w := range wants {
-			if available(w, l.location) < w.Quantity {
+		for it, n := range demand {
+			if available(it, l.location) < n {
 				return false
 			}
 		}
@@ -120,11 +126,12 @@ func Reserve(ctx context.Context, tx pgx.Tx, wants []Want) ([][]Allocation, erro
 			out[i] = []Allocation{{LocationID: locations[whole].location, Quantity: w.Quantity}}
 			continue
 		}
-		left := w.Quantity
-		for _, l := range levels[item{w.ProductID, w.VariantID}] {
-			if take := min(left, l.available); take > 0 {
-				out[i] = append(out[i], Allocation{LocationID: l.location, Quantity: take})
+		left, lv := w.Quantity, levels[item{w.ProductID, w.VariantID}]
+		for k := range lv {
+			if take := min(left, lv[k].available); take > 0 {
+				out[i] = append(out[i], Allocation{LocationID: lv[k].location, Quantity: take})
 				left -= take
+				lv[k].available -= take // a later want of the item takes what is left
 			}
 		}
 	}

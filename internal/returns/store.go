@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,7 +110,7 @@ func (s *Store) checkReturnable(ctx context.Context, tx pgx.Tx, orderID int64, l
 	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(sl.quantity), 0),
 			coalesce(sum(sl.quantity) FILTER (WHERE s.delivered_at > now() - $3 * interval '1 microsecond'), 0)
 		FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id
-		WHERE s.order_id = $1 AND sl.line = $2 AND s.status = 'delivered' AND s.return_id IS NULL`,
+		WHERE s.order_id = $1 AND sl.line = $2 AND s.status = 'delivered' AND s.return_id IS NULL AND s.resolution = ''`,
 		orderID, l.Line, s.policy.Window.Microseconds()).Scan(&delivered, &inWindow); err != nil {
 		return err
 	}
@@ -117,6 +118,14 @@ func (s *Store) checkReturnable(ctx context.Context, tx pgx.Tx, orderID int64, l
 		WHERE r.order_id = $1 AND rl.line = $2 AND r.status NOT IN ('refused', 'expired')`, orderID, l.Line).Scan(&held); err != nil {
 		return err
 	}
+	// Never more than was ordered, less what was refunded as lost.
+	var ordered, lost int32
+	if err := tx.QueryRow(ctx, `SELECT i.quantity, coalesce((SELECT sum(sl.quantity) FROM shipment_lines sl
+			JOIN shipments s ON s.id = sl.shipment_id WHERE s.order_id = i.order_id AND sl.line = i.line AND s.resolution = 'refund'), 0)
+		FROM order_items i WHERE i.order_id = $1 AND i.line = $2`, orderID, l.Line).Scan(&ordered, &lost); err != nil {
+		return err
+	}
+	inWindow = min(inWindow, ordered-lost)
 	switch left := inWindow - held; {
 	case delivered == 0:
 		return fmt.Errorf("%w: line %d has not been delivered yet", ErrNotReturnable, l.Line)
@@ -236,7 +245,19 @@ func (s *Store) Receive(ctx context.Context, id int64, in ReceiveInput) (Return,
 			}
 		}
 		var exchanges []fulfilment.ExchangeLine
-		for i, rl := range in.Lines {
+		// Stock rows are locked in the writers' order (product, variant,
+		// location), so concurrent receipts and orders cannot deadlock.
+		order := make([]int, len(in.Lines))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int {
+			la, lb := byLine[in.Lines[a].Line], byLine[in.Lines[b].Line]
+			return cmp.Or(cmp.Compare(la.ProductID, lb.ProductID), cmp.Compare(la.VariantID, lb.VariantID),
+				cmp.Compare(in.Lines[a].LocationID, in.Lines[b].LocationID))
+		})
+		for _, i := range order {
+			rl := in.Lines[i]
 			l := byLine[rl.Line]
 			location := rl.LocationID
 			if rl.Resellable > 0 {

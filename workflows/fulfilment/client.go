@@ -122,10 +122,17 @@ func (c *Client) ScanByTracking(ctx context.Context, carrierName, trackingNumber
 	if err != nil {
 		return err
 	}
+	// Recorded in PostgreSQL before the carrier hears 200, so an
+	// acknowledged scan is never lost; event ids are the carrier's own.
+	scan.EventID = carrierName + "/" + scan.EventID
+	if _, err := c.Store.ApplyScan(ctx, sh.ID, scan); err != nil {
+		return err
+	}
+	// The parcel's workflow then follows it (emails, deadlines); a failed
+	// hand-off answers 503 and the carrier's redelivery tries again.
 	err = c.Temporal.SignalWorkflow(ctx, ShipmentWorkflowID(sh.ID), "", ScanSignal, scan)
 	if temporalclient.IsNotFound(err) {
-		_, err = c.Store.ApplyScan(ctx, sh.ID, scan)
-		return err
+		return nil // its story is over
 	}
 	return orders.Unavailable("carrier scan", err)
 }
@@ -184,9 +191,10 @@ func (f *StatusFollower) follow(ctx context.Context, orderID int64, p statusPayl
 	ctx, cancel := context.WithTimeout(ctx, signalWait)
 	defer cancel()
 	id, change := WorkflowID(orderID), StatusChange{Status: p.Status}
-	if p.Status != string(orders.StatusPaid) {
-		// Only a paid order has a fulfilment; before that the checkout
-		// carries the status.
+	if p.Status != string(orders.StatusPaid) && p.Status != string(orders.StatusPartiallyRefunded) {
+		// Only a paid order (refunded in part, maybe, before anything
+		// shipped) starts a fulfilment; before that the checkout carries
+		// the status.
 		err := f.Temporal.SignalWorkflow(ctx, id, "", OrderStatusSignal, change)
 		if temporalclient.IsNotFound(err) {
 			return nil

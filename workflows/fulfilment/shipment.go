@@ -21,11 +21,15 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 	// The parcel as allocated: the handlers are registered at once, so a
 	// staff step sent right after the start is never refused.
 	s := &shipment{in: in, sh: in.Shipment, lock: workflow.NewMutex(ctx), alerted: map[string]bool{}}
+	var fa *fulfilmentact.Activities
 	if err := s.registerHandlers(ctx); err != nil {
 		return ShipmentResult{}, err
 	}
 	scans := workflow.GetSignalChannel(ctx, ScanSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
+	// Scans are read on a context that a cancellation does not end: a
+	// parcel on its way keeps following its carrier.
+	scanCtx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(scanCtx, func(ctx workflow.Context) {
 		for {
 			var scan fulfilment.Scan
 			scans.Receive(ctx, &scan)
@@ -44,13 +48,25 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 			var ok bool
 			ok, err = workflow.AwaitWithTimeout(ctx, max(at.Sub(workflow.Now(ctx)), 0), changed)
 			if err == nil && !ok {
-				s.missed(ctx, what)
+				// A step that keeps failing fails the workflow, for
+				// operators to reset once the cause is fixed.
+				if err := s.missed(ctx, what); err != nil {
+					return ShipmentResult{}, err
+				}
 			}
 		}
 		if err != nil {
-			// Cancelled by the order's fulfilment: the order was cancelled
-			// and this parcel had not left.
-			return ShipmentResult{Status: fulfilment.StatusCancelled}, nil
+			// Cancelled by the order's fulfilment (the order was cancelled
+			// or refunded in full): a parcel that has not left stops; one
+			// on its way keeps its deadlines.
+			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			if err := workflow.ExecuteActivity(withRetries(dctx, bookkeepingWindow), fa.Load, in.ShipmentID).Get(dctx, &s.sh); err != nil {
+				return ShipmentResult{}, err
+			}
+			if !s.sh.Status.Sent() {
+				return ShipmentResult{Status: fulfilment.StatusCancelled}, nil
+			}
+			ctx = dctx
 		}
 	}
 	// Let a scan in flight finish (its emails), and a step answer its caller.
@@ -119,13 +135,29 @@ func (s *shipment) nextDeadline() (time.Time, string) {
 
 // missed escalates a deadline: staff hear of it once, the Temporal UI
 // shows Overdue, and a parcel silent for too long is declared lost.
-func (s *shipment) missed(ctx workflow.Context, what string) {
+func (s *shipment) missed(ctx workflow.Context, what string) error {
 	var fa *fulfilmentact.Activities
-	_ = s.lock.Lock(ctx)
+	if err := s.lock.Lock(ctx); err != nil {
+		return err
+	}
 	defer s.lock.Unlock()
+	id := s.in.ShipmentID
+	actx := withRetries(ctx, bookkeepingWindow)
+	// The parcel may have moved on outside this workflow (stopped by a
+	// cancellation or a full refund, a scan recorded while it was down):
+	// the deadline is judged on what PostgreSQL holds.
+	var sh fulfilment.Shipment
+	if err := workflow.ExecuteActivity(actx, fa.Load, id).Get(ctx, &sh); err != nil {
+		return err
+	}
+	moved := sh.Status != s.sh.Status || !sameTime(sh.LastScanAt, s.sh.LastScanAt)
+	s.sh = sh
+	if moved {
+		s.changed(ctx)
+		return nil
+	}
 	s.alerted[what] = true
 	d := s.in.Deadlines
-	id := s.in.ShipmentID
 	var note string
 	switch what {
 	case deadlinePack:
@@ -137,21 +169,25 @@ func (s *shipment) missed(ctx workflow.Context, what string) {
 		s.email(ctx, mail.KindShipmentDelayed, "delayed", "")
 	case deadlineLost:
 		note = fmt.Sprintf("no carrier scan for %s: presumed lost; reship or refund it", d.Lost)
-		if err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), fa.MarkLost,
-			fulfilmentact.ProblemInput{ShipmentID: id, Note: note}).Get(ctx, &s.sh); err != nil {
-			workflow.GetLogger(ctx).Error("parcel not marked lost", "shipment", id, "error", err)
+		if err := workflow.ExecuteActivity(actx, fa.MarkLost, fulfilmentact.ProblemInput{ShipmentID: id, Note: note}).Get(ctx, &s.sh); err != nil {
+			return err
 		}
 	}
 	workflow.GetLogger(ctx).Warn("shipment deadline missed", "shipment", id, "deadline", what)
 	if what != deadlineLost {
-		if err := workflow.ExecuteActivity(withRetries(ctx, bookkeepingWindow), fa.SetOverdue,
+		if err := workflow.ExecuteActivity(actx, fa.SetOverdue,
 			fulfilmentact.OverdueInput{ShipmentID: id, Overdue: true, Note: note}).Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Error("overdue not recorded", "shipment", id, "error", err)
+			return err
 		}
 		s.sh.Overdue = true
 	}
 	s.email(ctx, mail.KindFulfilmentAlert, what, note)
 	s.changed(ctx)
+	return nil
+}
+
+func sameTime(a, b *time.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
 }
 
 func (s *shipment) registerHandlers(ctx workflow.Context) error {
@@ -262,9 +298,8 @@ func (s *shipment) applyScan(ctx workflow.Context, scan fulfilment.Scan) {
 		workflow.GetLogger(ctx).Warn("carrier scan not applied", "shipment", s.in.ShipmentID, "event", scan.EventID, "error", err)
 		return
 	}
-	if r.Duplicate {
-		return
-	}
+	// The carrier webhook records the scan first; this run reads the
+	// parcel as it now is (so a duplicate still brings it up to date).
 	s.sh = r.Shipment
 	if scan.Kind == fulfilment.ScanException {
 		s.email(ctx, mail.KindFulfilmentAlert, "exception-"+scan.EventID, "the carrier reports a problem: "+scan.Description)

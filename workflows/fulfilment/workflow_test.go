@@ -153,6 +153,7 @@ func TestShipmentRefusesStepsOutOfOrder(t *testing.T) {
 			}, args...)
 		}, time.Minute)
 	}
+	env.OnActivity(fa.Load, mock.Anything, int64(2)).Return(sh, nil)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Minute)
 	env.ExecuteWorkflow(ShipmentName, ShipmentInput{Shipment: sh, ShipmentID: 2, OrderID: 7, Deadlines: deadlines})
 	require.Len(t, refused, 3)
@@ -170,6 +171,10 @@ func TestFulfilmentStopsParcelsOfACancelledOrder(t *testing.T) {
 		{ID: 11, OrderID: 7, LocationID: 1, Status: fulfilment.StatusPending, CreatedAt: now},
 		{ID: 12, OrderID: 7, LocationID: 2, Status: fulfilment.StatusPending, CreatedAt: now},
 	}}, nil)
+	// The cancellation stopped both parcels in PostgreSQL.
+	env.OnActivity(fa.Load, mock.Anything, mock.Anything).Return(func(_ context.Context, id int64) (fulfilment.Shipment, error) {
+		return fulfilment.Shipment{ID: id, OrderID: 7, Status: fulfilment.StatusCancelled}, nil
+	})
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(OrderStatusSignal, StatusChange{Status: "cancelled"})
 	}, 10*time.Minute)

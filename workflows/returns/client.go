@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -39,7 +40,11 @@ func (c *Client) Request(ctx context.Context, in returns.RequestInput) (returns.
 	if err != nil {
 		return r, err
 	}
-	return r, c.start(ctx, r)
+	if err := c.start(ctx, r); err != nil {
+		// Kept: a retry would be refused (the units are in this return).
+		slog.WarnContext(ctx, "return workflow not started; it starts with staff's first step", "return", r.ID, "error", err)
+	}
+	return r, nil
 }
 
 func (c *Client) start(ctx context.Context, r returns.Return) error {

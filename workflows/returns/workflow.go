@@ -187,7 +187,14 @@ func (r *rma) registerHandlers(ctx workflow.Context) error {
 		var ret returns.Return
 		if err := workflow.ExecuteActivity(withRetries(ctx, stepWindow), ra.ReceiveReturn,
 			returnsact.ReceiveInput{ReturnID: r.in.ReturnID, Receive: in}).Get(ctx, &ret); err != nil {
-			return r.ret, err
+			// The receipt may have committed with its answer lost: what
+			// PostgreSQL holds decides, so the refund is not held up.
+			var loaded returnsact.Loaded
+			if lerr := workflow.ExecuteActivity(withRetries(ctx, stepWindow), ra.LoadReturn, r.in.ReturnID).Get(ctx, &loaded); lerr != nil ||
+				loaded.Return.Status != returns.StatusReceived {
+				return r.ret, err
+			}
+			ret = loaded.Return
 		}
 		r.ret = ret
 		r.changed(ctx)
