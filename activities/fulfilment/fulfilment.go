@@ -6,8 +6,6 @@ package fulfilment
 import (
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -16,11 +14,11 @@ import (
 	emailact "github.com/shopkit/shop/activities/email"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	"github.com/shopkit/shop/internal/carrier"
+	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
-	"github.com/shopkit/shop/internal/validation"
 )
 
 // Error types the workflows must not retry: the answer will not change.
@@ -33,7 +31,7 @@ const (
 )
 
 // NonRetryable lists the error types above, for retry policies.
-var NonRetryable = []string{ErrTypeWrongState, ErrTypeNotFound, ErrTypeInvalid, ErrTypeTracking, ErrTypeNoStock}
+var NonRetryable = refusals.Types()
 
 // Activities changes shipments.
 type Activities struct {
@@ -223,63 +221,23 @@ func (a *Activities) ShipmentEmail(ctx context.Context, in EmailRequest) (emaila
 	return emailact.Input{Key: in.Key, Kind: in.Kind, To: to, OrderID: o.ID, CustomerID: o.UserID, Data: d}, nil
 }
 
-// classify makes the refusals that a retry cannot change non-retryable;
-// anything else (a dropped connection, a timeout) is retried.
-func classify(err error) error {
-	var ve *validation.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ve):
-		return Invalid(err)
-	case errors.Is(err, fulfilment.ErrWrongState), errors.Is(err, orders.ErrWrongState):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWrongState, nil)
-	case errors.Is(err, fulfilment.ErrNotFound), errors.Is(err, orders.ErrNotFound):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
-	case errors.Is(err, fulfilment.ErrTrackingTaken):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeTracking, nil)
-	case errors.Is(err, fulfilment.ErrNoStock):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoStock, nil)
-	}
-	return fmt.Errorf("fulfilment: %w", err)
-}
+// refusals are the business refusals of the shipment steps.
+var refusals = failure.Refusals{Invalid: ErrTypeInvalid, List: []failure.Refusal{
+	{Type: ErrTypeWrongState, Err: fulfilment.ErrWrongState, Also: []error{orders.ErrWrongState}},
+	{Type: ErrTypeNotFound, Err: fulfilment.ErrNotFound, Also: []error{orders.ErrNotFound}},
+	{Type: ErrTypeTracking, Err: fulfilment.ErrTrackingTaken},
+	{Type: ErrTypeNoStock, Err: fulfilment.ErrNoStock},
+}}
+
+// classify makes the refusals that a retry cannot change non-retryable.
+func classify(err error) error { return refusals.Activity(err) }
 
 // Refusal turns a step's failure back into the domain error it stands for,
 // for the client that answers staff.
-func Refusal(err error) error {
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) {
-		return err
-	}
-	msg := ae.Message()
-	switch ae.Type() {
-	case ErrTypeWrongState:
-		return fmt.Errorf("%w: %s", fulfilment.ErrWrongState, msg)
-	case ErrTypeNotFound:
-		return fmt.Errorf("%w: %s", fulfilment.ErrNotFound, msg)
-	case ErrTypeTracking:
-		return fmt.Errorf("%w: %s", fulfilment.ErrTrackingTaken, msg)
-	case ErrTypeNoStock:
-		return fmt.Errorf("%w: %s", fulfilment.ErrNoStock, msg)
-	case ErrTypeInvalid:
-		var field string
-		if ae.HasDetails() && ae.Details(&field) == nil && field != "" {
-			return &validation.Error{Field: field, Reason: msg}
-		}
-		return validation.New("shipment", "%s", msg)
-	}
-	return err
-}
+func Refusal(err error) error { return refusals.Domain(err, "shipment") }
 
-// Invalid is a bad input (a *validation.Error) as a non-retryable error
-// that keeps the field's name.
-func Invalid(err error) error {
-	var ve *validation.Error
-	if errors.As(err, &ve) {
-		return temporal.NewNonRetryableApplicationError(ve.Reason, ErrTypeInvalid, nil, ve.Field)
-	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, nil)
-}
+// Invalid is a bad input as a non-retryable error that keeps the field.
+func Invalid(err error) error { return refusals.InvalidError(err) }
 
 // Deadlines bound each step of a shipment; a missed one alerts staff once.
 type Deadlines struct {

@@ -6,21 +6,17 @@ package returns
 import (
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 
 	emailact "github.com/shopkit/shop/activities/email"
 	fulfilmentact "github.com/shopkit/shop/activities/fulfilment"
 	ordersact "github.com/shopkit/shop/activities/orders"
+	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/returns"
-	"github.com/shopkit/shop/internal/validation"
 )
 
 // Error types the workflow must not retry: the answer will not change.
@@ -33,7 +29,7 @@ const (
 )
 
 // NonRetryable lists the error types above, for retry policies.
-var NonRetryable = []string{ErrTypeWrongState, ErrTypeNotFound, ErrTypeInvalid, ErrTypeNotReturnable, ErrTypeNoStock}
+var NonRetryable = refusals.Types()
 
 // Activities changes returns.
 type Activities struct {
@@ -150,63 +146,23 @@ func (a *Activities) ReturnEmail(ctx context.Context, in EmailRequest) (emailact
 	return emailact.Input{Key: in.Key, Kind: in.Kind, To: o.CustomerEmail, OrderID: o.ID, CustomerID: o.UserID, Data: d}, nil
 }
 
-// classify makes the refusals that a retry cannot change non-retryable;
-// anything else (a dropped connection, a timeout) is retried.
-func classify(err error) error {
-	var ve *validation.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ve):
-		return Invalid(err)
-	case errors.Is(err, returns.ErrWrongState), errors.Is(err, orders.ErrWrongState), errors.Is(err, fulfilment.ErrWrongState):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWrongState, nil)
-	case errors.Is(err, returns.ErrNotFound), errors.Is(err, orders.ErrNotFound), errors.Is(err, fulfilment.ErrNotFound):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
-	case errors.Is(err, returns.ErrNotReturnable):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotReturnable, nil)
-	case errors.Is(err, fulfilment.ErrNoStock):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoStock, nil)
-	}
-	return fmt.Errorf("returns: %w", err)
-}
+// refusals are the business refusals of the return steps.
+var refusals = failure.Refusals{Invalid: ErrTypeInvalid, List: []failure.Refusal{
+	{Type: ErrTypeWrongState, Err: returns.ErrWrongState, Also: []error{orders.ErrWrongState, fulfilment.ErrWrongState}},
+	{Type: ErrTypeNotFound, Err: returns.ErrNotFound, Also: []error{orders.ErrNotFound, fulfilment.ErrNotFound}},
+	{Type: ErrTypeNotReturnable, Err: returns.ErrNotReturnable},
+	{Type: ErrTypeNoStock, Err: fulfilment.ErrNoStock},
+}}
+
+// classify makes the refusals that a retry cannot change non-retryable.
+func classify(err error) error { return refusals.Activity(err) }
 
 // Refusal turns a step's failure back into the domain error it stands for,
 // for the client that answers staff.
-func Refusal(err error) error {
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) {
-		return err
-	}
-	msg := ae.Message()
-	switch ae.Type() {
-	case ErrTypeWrongState:
-		return fmt.Errorf("%w: %s", returns.ErrWrongState, msg)
-	case ErrTypeNotFound:
-		return fmt.Errorf("%w: %s", returns.ErrNotFound, msg)
-	case ErrTypeNotReturnable:
-		return fmt.Errorf("%w: %s", returns.ErrNotReturnable, msg)
-	case ErrTypeNoStock:
-		return fmt.Errorf("%w: %s", fulfilment.ErrNoStock, msg)
-	case ErrTypeInvalid:
-		var field string
-		if ae.HasDetails() && ae.Details(&field) == nil && field != "" {
-			return &validation.Error{Field: field, Reason: msg}
-		}
-		return validation.New("return", "%s", msg)
-	}
-	return err
-}
+func Refusal(err error) error { return refusals.Domain(err, "return") }
 
-// Invalid is a bad input (a *validation.Error) as a non-retryable error
-// that keeps the field's name.
-func Invalid(err error) error {
-	var ve *validation.Error
-	if errors.As(err, &ve) {
-		return temporal.NewNonRetryableApplicationError(ve.Reason, ErrTypeInvalid, nil, ve.Field)
-	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, nil)
-}
+// Invalid is a bad input as a non-retryable error that keeps the field.
+func Invalid(err error) error { return refusals.InvalidError(err) }
 
 func emailData(r returns.Return, o orders.Order) mail.OrderEmail {
 	d := mail.OrderEmail{CustomerName: o.CustomerName, OrderID: o.ID, ReturnID: r.ID, Reason: r.StaffNote,
