@@ -217,6 +217,13 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.fulfilment.v1.FulfilmentService/DeliverShipment":       "ufoo",
 		"shop.fulfilment.v1.FulfilmentService/ReportShipmentProblem": "ufoo",
 		"shop.fulfilment.v1.FulfilmentService/ResolveLostShipment":   "ufoo",
+		"shop.returns.v1.ReturnService/RequestReturn":                "uooo",
+		"shop.returns.v1.ReturnService/ListOrderReturns":             "uooo",
+		"shop.returns.v1.ReturnService/GetReturn":                    "uooo",
+		"shop.returns.v1.ReturnService/ListReturns":                  "ufoo",
+		"shop.returns.v1.ReturnService/ApproveReturn":                "ufoo",
+		"shop.returns.v1.ReturnService/RefuseReturn":                 "ufoo",
+		"shop.returns.v1.ReturnService/ReceiveReturn":                "ufoo",
 		"shop.auth.v1.AuthService/Logout":                            "uooo", // last: it ends the session
 	}
 	require.Len(t, matrix, len(api.Procedures()), "every procedure is in the matrix")

@@ -50,6 +50,12 @@ var multiLineFields = map[protoreflect.FullName]bool{
 	"shop.order.v1.RefundOrderRequest.reason":              true,
 	"shop.order.v1.ResolveRefundRequest.note":              true,
 	"shop.fulfilment.v1.ReportShipmentProblemRequest.note": true,
+	"shop.returns.v1.RequestReturnRequest.reason":          true,
+	"shop.returns.v1.RequestReturnRequest.note":            true,
+	"shop.returns.v1.RequestLine.reason":                   true,
+	"shop.returns.v1.ApproveReturnRequest.note":            true,
+	"shop.returns.v1.RefuseReturnRequest.note":             true,
+	"shop.returns.v1.ReceiveReturnRequest.note":            true,
 }
 
 // searchTextFields hold search text, which the search itself cuts to the
