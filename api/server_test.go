@@ -148,7 +148,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Inventory:           inventory.NewStore(pool),
 		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
-		Events:  events.NewStore(pool),
+		Events: events.NewStore(pool),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
