@@ -31,7 +31,10 @@ func TestMaintenanceCreatesAheadAndPrunesOld(t *testing.T) {
 	env.OnActivity(a.EnsureEventPartitions, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, m eventstoreact.Months) (int, error) { months = m; return 1, nil })
 	env.OnActivity(a.PruneEventPartitions, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, b time.Time) ([]string, error) { before = b; return []string{"behaviour_events_2025_03"}, nil })
+		func(_ context.Context, b time.Time) ([]string, error) {
+			before = b
+			return []string{"behaviour_events_2025_03"}, nil
+		})
 
 	env.ExecuteWorkflow(Name, Input{Retention: 9600 * time.Hour})
 	require.True(t, env.IsWorkflowCompleted())
