@@ -15,6 +15,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/events/v1/eventsv1connect"
 	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
@@ -119,6 +120,10 @@ var accessTable = map[string]rule{
 	// The link in a reminder email works signed out: its token says whose.
 	cartv1connect.CartServiceUnsubscribeCartRemindersProcedure: anyone,
 	cartv1connect.CartServiceNotifyBackInStockProcedure:        signedIn,
+
+	// The storefront reports what shoppers do, signed in or not, under a
+	// limit of its own (per client IP).
+	eventsv1connect.EventServiceRecordEventsProcedure: {public: true, limit: "events"},
 }
 
 // Authenticator turns a bearer token into the caller.

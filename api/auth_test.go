@@ -224,6 +224,7 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.returns.v1.ReturnService/ApproveReturn":                "ufoo",
 		"shop.returns.v1.ReturnService/RefuseReturn":                 "ufoo",
 		"shop.returns.v1.ReturnService/ReceiveReturn":                "ufoo",
+		"shop.events.v1.EventService/RecordEvents":                   "oooo",
 		"shop.auth.v1.AuthService/Logout":                            "uooo", // last: it ends the session
 	}
 	require.Len(t, matrix, len(api.Procedures()), "every procedure is in the matrix")

@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/gen/shop/events/v1/eventsv1connect"
 	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
@@ -25,6 +26,7 @@ import (
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
@@ -87,12 +89,15 @@ type Deps struct {
 	// and runs the staff steps (the service answers Unimplemented without).
 	Returns     *returns.Store
 	ReturnFlows ReturnFlows
+	// Events keeps the storefront's behaviour events (EventService
+	// answers Unimplemented without).
+	Events *events.Store
 }
 
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
 	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
-	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName}
+	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName, eventsv1connect.EventServiceName}
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
@@ -138,6 +143,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	add(fulfilmentv1connect.FulfilmentServiceName, path, h)
 	path, h = returnsv1connect.NewReturnServiceHandler(&ReturnServer{Store: d.Returns, Flows: d.ReturnFlows, Orders: d.Orders}, opts)
 	add(returnsv1connect.ReturnServiceName, path, h)
+	path, h = eventsv1connect.NewEventServiceHandler(&EventServer{Store: d.Events}, opts)
+	add(eventsv1connect.EventServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.

@@ -28,6 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
@@ -147,6 +148,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Inventory:           inventory.NewStore(pool),
 		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
+		Events: events.NewStore(pool),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

@@ -18,12 +18,14 @@ import (
 	cartreminderact "github.com/shopkit/shop/activities/cartreminder"
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	emailact "github.com/shopkit/shop/activities/email"
+	eventstoreact "github.com/shopkit/shop/activities/eventstore"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	returnsact "github.com/shopkit/shop/activities/returns"
 	searchact "github.com/shopkit/shop/activities/search"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/orders"
@@ -33,6 +35,7 @@ import (
 	"github.com/shopkit/shop/workflows/catalogimport"
 	"github.com/shopkit/shop/workflows/checkout"
 	"github.com/shopkit/shop/workflows/email"
+	"github.com/shopkit/shop/workflows/eventstore"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
 	returnswf "github.com/shopkit/shop/workflows/returns"
@@ -64,6 +67,9 @@ type Deps struct {
 	// Returns keeps returns (with the shop's return policy); nil: the
 	// Return workflow is not registered.
 	Returns *returns.Store
+	// Events is the behaviour event store, whose partitions the
+	// EventMaintenance workflow keeps.
+	Events *events.Store
 	// GuardActivityOptions (tests) fails a workflow task that calls an
 	// activity without a timeout and bounded retries (failure.BoundsGuard).
 	GuardActivityOptions bool
@@ -113,4 +119,6 @@ func Register(w worker.Registry, d Deps) {
 	}
 	w.RegisterWorkflowWithOptions(cartreminder.Workflow, workflow.RegisterOptions{Name: cartreminder.Name})
 	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
+	w.RegisterWorkflowWithOptions(eventstore.Workflow, workflow.RegisterOptions{Name: eventstore.Name})
+	w.RegisterActivity(&eventstoreact.Activities{Store: d.Events})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
@@ -120,6 +121,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 
 		Returns:     returnStore,
 		ReturnFlows: &returnswf.Client{Temporal: tc, Store: returnStore, TaskQueue: cfg.TemporalTaskQueue},
+		Events:      events.NewStore(pool),
 	})
 	if err != nil {
 		return err

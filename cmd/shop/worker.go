@@ -15,6 +15,7 @@ import (
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/lowstock"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/outbox"
@@ -25,6 +26,7 @@ import (
 	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/email"
+	"github.com/shopkit/shop/workflows/eventstore"
 	"github.com/shopkit/shop/workflows/fulfilment"
 )
 
@@ -54,8 +56,10 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	}
 	defer rdb.Close()
 	// The outbox relay applies every committed catalog change to the cache
-	// and the search index, starts the back-in-stock emails and resets the
-	// abandoned-cart reminders.
+	// and the search index, starts the back-in-stock emails, resets the
+	// abandoned-cart reminders and stores the order facts in the behaviour
+	// event store.
+	eventStore := events.NewStore(pool)
 	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
 	if cfg.SearchBackend == "elasticsearch" {
 		index = search.IndexConsumer{Pool: pool, Elastic: es}
@@ -65,7 +69,8 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		backinstock.Consumer{Pool: pool, ShopURL: cfg.ShopURL,
 			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}},
 		&cartreminder.Client{Temporal: tc, Pool: pool, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter},
-		&fulfilment.StatusFollower{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}}}
+		&fulfilment.StatusFollower{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue},
+		events.OrderFacts{Store: eventStore}}}
 	if cfg.LowStockThreshold > 0 {
 		relay.Consumers = append(relay.Consumers, lowstock.Consumer{Pool: pool, Threshold: cfg.LowStockThreshold,
 			StaffTo: cfg.StaffEmail, ShopURL: cfg.ShopURL, Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}})
@@ -91,7 +96,13 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		Deadlines: fulfilmentact.Deadlines{Pack: cfg.FulfilPackWithin, FirstScan: cfg.FulfilFirstScanWithin,
 			Delivery: cfg.FulfilDeliverWithin, Lost: cfg.FulfilLostAfter, Aftercare: cfg.ReturnWindow},
 		Returns: returns.NewStore(pool, returnPolicy(cfg)),
+		Events:  eventStore,
 	})
+	// The event store's partitions are kept by a daily Temporal Schedule.
+	if _, err := eventstore.EnsureSchedule(ctx, tc, eventstore.ScheduleID, cfg.TemporalTaskQueue,
+		eventstore.Input{Retention: cfg.EventRetention}); err != nil {
+		return err
+	}
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.
 	return w.Run(interrupt(ctx))

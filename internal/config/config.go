@@ -113,6 +113,11 @@ type Config struct {
 
 	LogLevel  slog.Level // LOG_LEVEL
 	LogFormat string     // LOG_FORMAT: json or text
+
+	// Behaviour events: the monthly partitions of the event store whose
+	// month ended more than EventRetention ago are dropped by the daily
+	// event-maintenance schedule (EVENT_RETENTION, at least 24h).
+	EventRetention time.Duration
 }
 
 // devWebhookSecret signs webhooks between `shop stripe trigger` and a local
@@ -175,7 +180,7 @@ var defaults = map[string]string{
 	"JWT_AUDIENCE":         "shop-api",
 	"ACCESS_TOKEN_TTL":     "15m",
 	"REFRESH_TOKEN_TTL":    "720h",
-	"RATE_LIMITS":          "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m",
+	"RATE_LIMITS":          "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m,events=600/1m",
 	"CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
 	"TRUST_PROXY_HEADERS":  "false",
 	"LOG_LEVEL":            "info",
@@ -183,6 +188,8 @@ var defaults = map[string]string{
 
 	"CARRIER_WEBHOOK_SECRET": devCarrierSecret,
 	"CARRIER_TRACKING_URL":   "",
+
+	"EVENT_RETENTION": "9600h",
 }
 
 // Load reads the configuration from the process environment.
@@ -243,6 +250,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 
 		CarrierWebhookSecret: r.nonEmpty("CARRIER_WEBHOOK_SECRET"),
 		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),
+
+		EventRetention: r.duration("EVENT_RETENTION"),
+	}
+	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
+		r.fail("EVENT_RETENTION", "is %s; want at least 24h", c.EventRetention)
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripemock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")

@@ -122,3 +122,18 @@ func TestCarrierSettings(t *testing.T) {
 	_, err = FromLookup(lookup(map[string]string{"APP_ENV": "production"}))
 	assert.ErrorContains(t, err, "CARRIER_WEBHOOK_SECRET")
 }
+
+func TestEventSettings(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 9600*time.Hour, c.EventRetention)
+	assert.Contains(t, c.RateLimits, "events=", "the event ingestion has a limit of its own")
+
+	c, err = FromLookup(lookup(map[string]string{"EVENT_RETENTION": "2160h"}))
+	require.NoError(t, err)
+	assert.Equal(t, 90*24*time.Hour, c.EventRetention)
+	for _, bad := range []string{"1h", "forever", "-24h"} {
+		_, err := FromLookup(lookup(map[string]string{"EVENT_RETENTION": bad}))
+		assert.ErrorContains(t, err, "EVENT_RETENTION", bad)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/mail/mailtest"
@@ -176,6 +177,7 @@ func WorkerDeps(pool *pgxpool.Pool, settings orders.Settings, stripeURL, smtpAdd
 		Carts:  carts, ShopURL: ShopURL, CartReminderSecret: ReminderSecret,
 		Fulfilment: fulfilment.NewStore(pool),
 		Returns:    returns.NewStore(pool, returns.Policy{}),
+		Events:     events.NewStore(pool),
 		Carriers:   carrier.NewCarriers(carrier.Manual{TrackingURL: TrackingURL}),
 		StaffEmail: StaffEmail,
 		// Every workflow the tests run proves its activities are bounded.
