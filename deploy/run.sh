@@ -77,7 +77,7 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null || { echo "the API did not become ready" >&2; exit 1; }
 
-echo "==> seeding the demo catalog"
+echo "==> seeding the demo catalog and its past (shoppers, browsing, delivered orders)"
 bin/shop seed
 if [[ ${SEARCH_BACKEND:-postgres} == elasticsearch ]]; then
   echo "==> building the search index"

@@ -94,7 +94,7 @@ CREATE FUNCTION outbox_order_placed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO outbox_events (topic, entity_id, payload)
     VALUES ('order.placed', NEW.id, jsonb_build_object('status', NEW.status, 'customer_id', NEW.user_id,
-        'total_minor', NEW.total_minor, 'currency', NEW.currency));
+        'total_minor', NEW.total_minor, 'currency', NEW.currency, 'placed_at', NEW.created_at));
     RETURN NULL;
 END $$;
 CREATE TRIGGER orders_placed_outbox AFTER INSERT ON orders

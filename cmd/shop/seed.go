@@ -7,16 +7,50 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/demohistory"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workflows/catalogimport"
 )
 
+// runSeed imports the demo catalog, then (once) a demo past for it:
+// shoppers, their browsing and their delivered orders, so recommendations
+// and sales figures have something to show on a fresh store.
 func runSeed(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
-	return importCatalog(ctx, cfg, log, "seed", catalogact.DemoSource, args)
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	batch := fs.Int("batch-size", 50, "products per activity")
+	history := fs.Bool("history", true, "also write a demo past (shoppers, browsing, delivered orders), once")
+	customers := fs.Int("history-customers", 150, "demo shoppers in that past")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := importCatalog(ctx, cfg, log, "seed", catalogact.DemoSource, []string{"-batch-size", strconv.Itoa(*batch)}); err != nil {
+		return err
+	}
+	if !*history {
+		return nil
+	}
+	pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	sum, err := demohistory.Generate(ctx, pool, demohistory.Options{Customers: *customers, Seed: 1})
+	switch {
+	case err != nil:
+		return err
+	case sum.Skipped:
+		fmt.Println("demo history: already there")
+	default:
+		fmt.Printf("demo history: %d shoppers, %d delivered orders, %d behaviour events over 90 days\n",
+			sum.Customers, sum.Orders, sum.Events)
+	}
+	return nil
 }
 
 func runImport(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,6 +53,9 @@ type orderPayload struct {
 	TotalMinor    *int64  `json:"total_minor"`
 	RefundedMinor *int64  `json:"refunded_minor"`
 	Currency      *string `json:"currency"`
+	// PlacedAt dates a placement (an order imported with its history was
+	// placed long before its outbox event).
+	PlacedAt *time.Time `json:"placed_at"`
 }
 
 // Deliver implements outbox.Consumer.
@@ -83,6 +87,9 @@ func (c OrderFacts) Deliver(ctx context.Context, evs []outbox.Event) error {
 		}
 		f := Event{Kind: kind, OccurredAt: ev.At, UserID: p.CustomerID, OrderID: ev.EntityID,
 			DedupKey: OrderKey(ev.EntityID, key)}
+		if kind == KindOrderPlaced && p.PlacedAt != nil {
+			f.OccurredAt = *p.PlacedAt
+		}
 		if p.Currency != nil && p.TotalMinor != nil {
 			f.Currency, f.AmountMinor = *p.Currency, *p.TotalMinor
 			if kind == KindOrderRefunded && p.RefundedMinor != nil {
