@@ -10,16 +10,20 @@ import (
 // formatVersion guards Load against bytes written by an incompatible build.
 const formatVersion = 1
 
+// modelData is Model without its methods, so that gob does not call
+// MarshalBinary recursively.
+type modelData Model
+
 type envelope struct {
 	Format int
-	Model  *Model
+	Model  *modelData
 }
 
 // MarshalBinary serialises the whole model (encoding/gob; the arrays are
 // flat slices, so decoding is a handful of large copies).
 func (m *Model) MarshalBinary() ([]byte, error) {
 	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(envelope{formatVersion, m}); err != nil {
+	if err := gob.NewEncoder(&b).Encode(envelope{formatVersion, (*modelData)(m)}); err != nil {
 		return nil, fmt.Errorf("recommender: encode model: %w", err)
 	}
 	return b.Bytes(), nil
@@ -34,7 +38,7 @@ func Load(data []byte) (*Model, error) {
 	if e.Format != formatVersion || e.Model == nil || e.Model.Data == nil {
 		return nil, fmt.Errorf("recommender: model format %d, want %d", e.Format, formatVersion)
 	}
-	m := e.Model
+	m := (*Model)(e.Model)
 	m.Data.reindex()
 	if m.Data.Items == nil {
 		m.Data.Items = make([]Item, len(m.Data.ItemIDs))

@@ -76,3 +76,11 @@ func (r *Report) Print(w io.Writer) error {
 	}
 	return nil
 }
+
+// RatingsConfig is DefaultConfig without time decay: a ratings log such as
+// MovieLens spans decades, where a shop's half-lives would erase most of it.
+func RatingsConfig() recommender.Config {
+	cfg := recommender.DefaultConfig()
+	cfg.Weighting.HalfLife, cfg.PopularHalfLife = 0, 0
+	return cfg
+}
