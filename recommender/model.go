@@ -33,7 +33,7 @@ func DefaultConfig() Config {
 		KNNNeighbours:      100,
 		KNNShrink:          10,
 		ContentNeighbours:  50,
-		ALS:                ALSConfig{Factors: 64, Iterations: 10, CGSteps: 3, Lambda: 1, Alpha: 10, Seed: 1},
+		ALS:                ALSConfig{Factors: 64, Iterations: 10, CGSteps: 3, Lambda: 5, Alpha: 5, Seed: 1},
 		HybridCandidates:   200,
 		ValidationFraction: 0.1,
 		ValidationUsers:    2000,
