@@ -21,9 +21,6 @@ type Hybrid struct {
 	pool    sync.Pool
 }
 
-// componentNames are the hybrid's inputs in Weights order.
-var componentNames = [4]string{"popular", "itemknn", "als", "content"}
-
 // coldShare is the fraction of the total weight a cold item's content score
 // stands in for, since it can have no collaborative score.
 const coldShare = 0.5

@@ -129,7 +129,7 @@ func (m *Model) link() {
 		m.scorers[s.Name()] = s
 	}
 	n := m.Data.NumItems()
-	m.buffers.New = func() any { return make([]float64, n) }
+	m.buffers.New = func() any { b := make([]float64, n); return &b }
 }
 
 func float64s(v []float32) []float64 {
@@ -212,8 +212,9 @@ func (m *Model) Recommend(req Request) ([]Recommendation, error) {
 	if len(q.History) == 0 && req.Algorithm != "buy_again" {
 		s = m.Popular // cold start
 	}
-	scores := m.buffers.Get().([]float64)
-	defer func() { clear(scores); m.buffers.Put(scores) }()
+	buf := m.buffers.Get().(*[]float64)
+	scores := *buf
+	defer func() { clear(scores); m.buffers.Put(buf) }()
 	s.Score(q, scores)
 	for _, e := range q.History {
 		if !(s == Scorer(m.BuyAgain) && m.Data.Items[e.Item].Repeatable) {
