@@ -11,6 +11,7 @@
 //	shop stripe trigger EVENT --order ID   send a signed Stripe event to the webhook
 //	shop carrier trigger STATUS --tracking NUMBER   send a signed carrier tracking event to the webhook
 //	shop mailsink     a local SMTP server that keeps what it receives
+//	shop recommender evaluate --interactions FILE.csv   offline evaluation of the recommenders
 //
 // Configuration comes from the environment; see .env.example.
 package main
@@ -34,17 +35,18 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"api":      {runAPI, "serve the API"},
-	"worker":   {runWorker, "run the Temporal worker"},
-	"migrate":  {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
-	"seed":     {runSeed, "import the bundled demo catalog (200+ products)"},
-	"import":   {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
-	"reindex":  {runReindex, "[-batch-size N]: rebuild the Elasticsearch index behind its alias, no downtime"},
-	"outbox":   {runOutbox, "[status | retry [CONSUMER]]: pending side effects per consumer; requeue parked ones"},
-	"user":     {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
-	"stripe":   {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
-	"carrier":  {runCarrier, "trigger STATUS --tracking NUMBER: send a signed carrier tracking event (in_transit, delivered, ...) to the webhook"},
-	"mailsink": {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},
+	"api":         {runAPI, "serve the API"},
+	"worker":      {runWorker, "run the Temporal worker"},
+	"migrate":     {runMigrate, "up | down [N] | version: apply or revert schema migrations"},
+	"seed":        {runSeed, "import the bundled demo catalog (200+ products)"},
+	"import":      {runImport, "FILE [-batch-size N]: import a JSON or CSV catalog file"},
+	"reindex":     {runReindex, "[-batch-size N]: rebuild the Elasticsearch index behind its alias, no downtime"},
+	"outbox":      {runOutbox, "[status | retry [CONSUMER]]: pending side effects per consumer; requeue parked ones"},
+	"user":        {runUser, "create -username U -email E [-role admin]: create an account (password on stdin)"},
+	"stripe":      {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
+	"carrier":     {runCarrier, "trigger STATUS --tracking NUMBER: send a signed carrier tracking event (in_transit, delivered, ...) to the webhook"},
+	"mailsink":    {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},
+	"recommender": {runRecommender, "evaluate --interactions FILE.csv [--items movies.csv] [--split user-temporal|global-temporal] [--k 10]: offline evaluation of every recommender"},
 }
 
 func main() {
@@ -71,7 +73,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
-	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "carrier", "mailsink"} {
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "carrier", "mailsink", "recommender"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
 	}
 }

@@ -1,0 +1,159 @@
+package recommender
+
+import (
+	"math"
+	"sync"
+)
+
+// Hybrid blends the min-max normalised scores of popular, itemknn, als and
+// content with weights learned on a validation split. It scores a candidate
+// set (items the sparse scorers reach plus the most popular ones) so that the
+// latent model's cost does not grow with the catalog.
+type Hybrid struct {
+	Weights    [4]float64 // popular, itemknn, als, content
+	Candidates []int32    // the most popular items, always candidates
+	Cold       []bool     // items without interactions: only content can rank them
+
+	pop     *Popular
+	knn     *ItemKNN
+	als     *ALS
+	content *Content
+	pool    sync.Pool
+}
+
+// coldShare is the fraction of the total weight a cold item's content score
+// stands in for, since it can have no collaborative score.
+const coldShare = 0.5
+
+type hybridScratch struct {
+	knn, content []float64
+	mark         []bool
+}
+
+// features are one user's candidates and their normalised component scores.
+type features struct {
+	cand  []int32
+	comps [4][]float64
+	lo    [4]float64 // min and range per component, for Explain
+	span  [4]float64
+}
+
+func (h *Hybrid) link(p *Popular, k *ItemKNN, a *ALS, c *Content) {
+	h.pop, h.knn, h.als, h.content = p, k, a, c
+	n := len(p.Scores)
+	h.pool.New = func() any {
+		return &hybridScratch{make([]float64, n), make([]float64, n), make([]bool, n)}
+	}
+}
+
+// features scores the candidates of q with every component.
+func (h *Hybrid) features(q *Query) *features {
+	s := h.pool.Get().(*hybridScratch)
+	defer h.pool.Put(s)
+	h.knn.Score(q, s.knn)
+	h.content.Score(q, s.content)
+	f := &features{}
+	add := func(i int32) {
+		if !s.mark[i] {
+			s.mark[i] = true
+			f.cand = append(f.cand, i)
+		}
+	}
+	for _, i := range h.Candidates {
+		add(i)
+	}
+	for i := range s.knn {
+		if s.knn[i] != 0 || s.content[i] != 0 {
+			add(int32(i))
+		}
+	}
+	for c := range f.comps {
+		f.comps[c] = make([]float64, len(f.cand))
+	}
+	for k, i := range f.cand {
+		f.comps[0][k] = float64(h.pop.Scores[i])
+		f.comps[1][k] = s.knn[i]
+		f.comps[3][k] = s.content[i]
+		s.knn[i], s.content[i], s.mark[i] = 0, 0, false
+	}
+	h.als.ScoreItems(q, f.cand, f.comps[2])
+	for c, v := range f.comps {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, x := range v {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+		span := hi - lo
+		if span <= 0 {
+			span = 1
+		}
+		for k := range v {
+			v[k] = (v[k] - lo) / span
+		}
+		f.lo[c], f.span[c] = lo, span
+	}
+	return f
+}
+
+// blend is the hybrid score of the k-th candidate under weights w.
+func (h *Hybrid) blend(f *features, k int, w [4]float64) float64 {
+	if h.Cold[f.cand[k]] {
+		return coldShare * (w[0] + w[1] + w[2] + w[3]) * f.comps[3][k]
+	}
+	s := 0.0
+	for c := range w {
+		s += w[c] * f.comps[c][k]
+	}
+	return s
+}
+
+// Name implements Scorer.
+func (h *Hybrid) Name() string { return "hybrid" }
+
+// Score implements Scorer.
+func (h *Hybrid) Score(q *Query, out []float64) {
+	for i := range out {
+		out[i] = math.Inf(-1)
+	}
+	f := h.features(q)
+	for k, i := range f.cand {
+		out[i] = h.blend(f, k, h.Weights)
+	}
+	q.hybrid = f
+}
+
+// Explain implements Scorer: the evidence of the component contributing
+// most to the item's blended score.
+func (h *Hybrid) Explain(q *Query, item int) Evidence {
+	best, bestV := 0, -1.0
+	raw := [4]float64{
+		float64(h.pop.Scores[item]),
+		float64(contribution(&h.knn.N, q.History, item)),
+		0,
+		float64(contribution(&h.content.N, q.History, item)),
+	}
+	if len(q.History) > 0 {
+		raw[2] = dot32(h.als.userVector(q), h.als.Y[item*h.als.F:(item+1)*h.als.F])
+	}
+	for c, w := range h.Weights {
+		v := w * raw[c]
+		if f := q.hybrid; f != nil {
+			v = w * (raw[c] - f.lo[c]) / f.span[c]
+		}
+		if h.Cold[item] && c != 3 {
+			v = -1
+		}
+		if v > bestV {
+			best, bestV = c, v
+		}
+	}
+	ev := [4]Scorer{h.pop, h.knn, h.als, h.content}[best].Explain(q, item)
+	return ev
+}
+
+func contribution(n *neighbours, hist []Entry, item int) float64 {
+	s := 0.0
+	for _, e := range hist {
+		s += float64(e.Weight) * float64(n.sim(int(e.Item), item))
+	}
+	return s
+}

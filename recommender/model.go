@@ -1,0 +1,328 @@
+package recommender
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Config holds every training knob; DefaultConfig is a sound start.
+type Config struct {
+	Weighting          Weighting
+	PopularHalfLife    time.Duration // "popular this week": 7 days
+	KNNNeighbours      int
+	KNNShrink          float64
+	ContentNeighbours  int
+	ALS                ALSConfig
+	HybridCandidates   int     // most popular items always scored by the hybrid
+	ValidationFraction float64 // per-user latest share held out to learn blend weights and calibration
+	ValidationUsers    int     // at most this many validation users (every n-th, deterministic)
+	SkipRefit          bool    // keep the components trained without the validation share (halves training time)
+	Workers            int     // 0: GOMAXPROCS
+	Ref                time.Time
+}
+
+// DefaultConfig returns the configuration used by the CLI and the benchmarks.
+func DefaultConfig() Config {
+	return Config{
+		Weighting:          DefaultWeighting(),
+		PopularHalfLife:    7 * 24 * time.Hour,
+		KNNNeighbours:      100,
+		KNNShrink:          10,
+		ContentNeighbours:  50,
+		ALS:                ALSConfig{Factors: 64, Iterations: 10, CGSteps: 3, Lambda: 5, Alpha: 5, Seed: 1},
+		HybridCandidates:   200,
+		ValidationFraction: 0.1,
+		ValidationUsers:    2000,
+	}
+}
+
+// Version describes a trained model.
+type Version struct {
+	TrainedAt    time.Time
+	Users, Items int
+	Interactions int
+	Metrics      map[string]float64 // validation NDCG@10 per algorithm
+	Config       Config
+}
+
+// Model is every algorithm trained on one dataset, with the hybrid's blend
+// weights and a confidence calibration per algorithm. It is safe for
+// concurrent Recommend calls.
+type Model struct {
+	Version     Version
+	Data        *Dataset
+	Popular     *Popular
+	KNN         *ItemKNN
+	ALS         *ALS
+	Content     *Content
+	BuyAgain    *BuyAgain
+	Hybrid      *Hybrid
+	Calibration map[string]*Calibrator
+
+	scorers map[string]Scorer
+	buffers sync.Pool
+}
+
+// Algorithms are the names Recommend accepts, hybrid first.
+var Algorithms = []string{"hybrid", "popular", "itemknn", "als", "content", "buy_again"}
+
+// Train fits every algorithm. When cfg.ValidationFraction > 0 the latest
+// share of each user's interactions is held out to learn the hybrid weights
+// and the calibration; the components are then refitted on everything.
+func Train(ins []Interaction, catalog []Item, cfg Config) (*Model, error) {
+	if len(ins) == 0 && len(catalog) == 0 {
+		return nil, errors.New("recommender: nothing to train on")
+	}
+	if cfg.Ref.IsZero() {
+		for _, in := range ins {
+			if in.At.After(cfg.Ref) {
+				cfg.Ref = in.At
+			}
+		}
+	}
+	weights, metrics := [4]float64{1, 1, 1, 1}, map[string]float64{}
+	var calib map[string]*Calibrator
+	if cfg.ValidationFraction > 0 {
+		fit, val := SplitUserTemporal(ins, cfg.ValidationFraction)
+		m := fit1(fit, catalog, cfg, weights)
+		weights = m.learnWeights(val, cfg.ValidationUsers)
+		m.Hybrid.Weights = weights
+		calib, metrics = m.calibrate(val, cfg.ValidationUsers)
+		if cfg.SkipRefit {
+			m.Calibration, m.Version.Metrics = calib, metrics
+			return m, nil
+		}
+	}
+	m := fit1(ins, catalog, cfg, weights)
+	m.Calibration, m.Version.Metrics = calib, metrics
+	return m, nil
+}
+
+func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Model {
+	d := NewDataset(ins, catalog, cfg.Weighting, cfg.Ref)
+	m := &Model{Data: d, Version: Version{
+		TrainedAt: time.Now().UTC(), Users: d.NumUsers(), Items: d.NumItems(), Interactions: len(ins), Config: cfg,
+	}}
+	m.Popular = NewPopular(d, ins, cfg.Weighting, cfg.PopularHalfLife)
+	m.KNN = NewItemKNN(d, cfg.KNNNeighbours, cfg.KNNShrink, cfg.Workers)
+	m.ALS = NewALS(d, cfg.ALS, cfg.Workers)
+	m.Content = NewContent(d, cfg.ContentNeighbours, cfg.Workers)
+	m.BuyAgain = NewBuyAgain(d)
+	m.Hybrid = &Hybrid{Weights: weights, Cold: make([]bool, d.NumItems())}
+	for i := range m.Hybrid.Cold {
+		m.Hybrid.Cold[i] = d.ItemPtr[i] == d.ItemPtr[i+1]
+	}
+	m.Hybrid.Candidates = topN(float64s(m.Popular.Scores), m.Popular.Scores, cfg.HybridCandidates, nil)
+	m.link()
+	return m
+}
+
+// link wires the scorers together after training or loading.
+func (m *Model) link() {
+	m.Hybrid.link(m.Popular, m.KNN, m.ALS, m.Content)
+	m.scorers = map[string]Scorer{}
+	for _, s := range []Scorer{m.Hybrid, m.Popular, m.KNN, m.ALS, m.Content, m.BuyAgain} {
+		m.scorers[s.Name()] = s
+	}
+	n := m.Data.NumItems()
+	m.buffers.New = func() any { b := make([]float64, n); return &b }
+}
+
+func float64s(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// Request asks for recommendations for one user.
+type Request struct {
+	UserID    int64
+	History   []Interaction // the user's current history; nil: the one the model was trained on
+	Algorithm string        // one of Algorithms; "" means hybrid
+	K         int
+	// Exclude and Categories filter by item and category id; PerCategoryCap
+	// (0: none) bounds how many results one category may take.
+	Exclude        []int64
+	Categories     []int64
+	PerCategoryCap int
+	Now            time.Time // for buy_again; zero: the model's reference time
+}
+
+// Recommendation is one recommended item with its evidence.
+type Recommendation struct {
+	ItemID     int64
+	Score      float64 // the algorithm's raw score; comparable within one response
+	Confidence float64 // calibrated probability that the user will interact, in [0, 1]
+	Reason     Reason
+}
+
+// Reason is the human reason behind a recommendation.
+type Reason struct {
+	Kind       string // because_you, similar_content, popular, buy_again
+	Source     string // the algorithm the evidence comes from
+	ItemID     int64  // the item of the user's history behind it (0: none)
+	CategoryID int64  // the recommended item's category (for "popular in <category>")
+	Text       string
+}
+
+// ErrUnknownAlgorithm is returned for a Request.Algorithm not in Algorithms.
+var ErrUnknownAlgorithm = errors.New("recommender: unknown algorithm")
+
+// query resolves the user's history for a request.
+func (m *Model) query(req *Request) *Query {
+	u, known := m.Data.UserIndex(req.UserID)
+	q := &Query{User: -1, Now: req.Now.Unix()}
+	if req.Now.IsZero() {
+		q.Now = m.Data.Ref.Unix()
+	}
+	if known {
+		q.User = u
+	}
+	switch {
+	case req.History != nil:
+		q.History = m.Data.Profile(req.History, m.Version.Config.Weighting, m.Data.Ref)
+		q.Fresh = true
+	case known:
+		q.History = m.Data.User(u)
+	}
+	return q
+}
+
+// Recommend answers the top-K items for a user: the user's own items are
+// excluded (except repeatable ones for buy_again), then Exclude, Categories
+// and PerCategoryCap apply. A user without history gets popular items.
+func (m *Model) Recommend(req Request) ([]Recommendation, error) {
+	if req.Algorithm == "" {
+		req.Algorithm = "hybrid"
+	}
+	s, ok := m.scorers[req.Algorithm]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownAlgorithm, req.Algorithm)
+	}
+	if req.K <= 0 {
+		return nil, nil
+	}
+	q := m.query(&req)
+	if len(q.History) == 0 && req.Algorithm != "buy_again" {
+		s = m.Popular // cold start
+	}
+	buf := m.buffers.Get().(*[]float64)
+	scores := *buf
+	defer func() { clear(scores); m.buffers.Put(buf) }()
+	s.Score(q, scores)
+	for _, e := range q.History {
+		if !(s == Scorer(m.BuyAgain) && m.Data.Items[e.Item].Repeatable) {
+			scores[e.Item] = math.Inf(-1)
+		}
+	}
+	for _, id := range req.Exclude {
+		if i, ok := m.Data.ItemIndex(id); ok {
+			scores[i] = math.Inf(-1)
+		}
+	}
+	var keep func(int) bool
+	if len(req.Categories) > 0 {
+		keep = func(i int) bool { return slices.Contains(req.Categories, m.Data.Items[i].CategoryID) }
+	}
+	items := m.selectTop(scores, req.K, req.PerCategoryCap, keep)
+	out := make([]Recommendation, len(items))
+	calib := m.Calibration[s.Name()]
+	for k, i := range items {
+		out[k] = Recommendation{
+			ItemID:     m.Data.ItemIDs[i],
+			Score:      scores[i],
+			Confidence: calib.Predict(scores[i]),
+			Reason:     m.reason(s.Explain(q, int(i)), q, int(i)),
+		}
+	}
+	return out, nil
+}
+
+// selectTop takes the best k items, at most perCat per category.
+func (m *Model) selectTop(scores []float64, k, perCat int, keep func(int) bool) []int32 {
+	if perCat <= 0 {
+		return topN(scores, m.Popular.Scores, k, keep)
+	}
+	for n := 3 * k; ; n *= 4 {
+		top := topN(scores, m.Popular.Scores, n, keep)
+		var out []int32
+		taken := map[int64]int{}
+		for _, i := range top {
+			c := m.Data.Items[i].CategoryID
+			if taken[c] < perCat {
+				taken[c]++
+				out = append(out, i)
+				if len(out) == k {
+					return out
+				}
+			}
+		}
+		if len(top) < n {
+			return out
+		}
+	}
+}
+
+func (m *Model) reason(ev Evidence, q *Query, item int) Reason {
+	it := m.Data.Items[item]
+	r := Reason{Kind: ev.Kind, Source: ev.Source, CategoryID: it.CategoryID}
+	name := func(i int) string {
+		if n := m.Data.Items[i].Name; n != "" {
+			return n
+		}
+		return fmt.Sprintf("item %d", m.Data.ItemIDs[i])
+	}
+	if ev.Item >= 0 {
+		r.ItemID = m.Data.ItemIDs[ev.Item]
+	}
+	switch {
+	case ev.Kind == "popular" && it.CategoryID != 0:
+		r.Text = fmt.Sprintf("popular in category %d this week", it.CategoryID)
+	case ev.Kind == "popular":
+		r.Text = "popular this week"
+	case ev.Kind == "buy_again":
+		r.Text = fmt.Sprintf("time to buy %s again", name(item))
+	case ev.Item < 0:
+		r.Kind, r.Text = "popular", "popular this week"
+	default:
+		verb := "looked at"
+		for _, e := range q.History {
+			if int(e.Item) == ev.Item && e.Purchases > 0 {
+				verb = "bought"
+			}
+		}
+		r.Text = fmt.Sprintf("because you %s %s", verb, name(ev.Item))
+	}
+	return r
+}
+
+// AlsoBought are the item's nearest itemknn neighbours (for a product page).
+func (m *Model) AlsoBought(itemID int64, k int) []Recommendation {
+	i, ok := m.Data.ItemIndex(itemID)
+	if !ok {
+		return nil
+	}
+	idx, sim := m.KNN.N.row(i)
+	scores := make([]float64, len(idx))
+	for n, s := range sim {
+		scores[n] = float64(s)
+	}
+	pop := make([]float32, len(idx))
+	for n, j := range idx {
+		pop[n] = m.Popular.Scores[j]
+	}
+	out := []Recommendation{}
+	for _, n := range topN(scores, pop, k, nil) {
+		out = append(out, Recommendation{
+			ItemID: m.Data.ItemIDs[idx[n]], Score: scores[n],
+			Reason: Reason{Kind: "also_bought", Source: "itemknn", ItemID: itemID, Text: "bought together with " + m.Data.Items[i].Name},
+		})
+	}
+	return out
+}

@@ -1,0 +1,194 @@
+package recommender
+
+import (
+	"container/heap"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Query is what a scorer knows about the user being served.
+type Query struct {
+	User    int     // dense user index, -1 when the model has not seen the user
+	History []Entry // the user's history, sorted by item index
+	Fresh   bool    // History differs from the training history (latent factors are folded in)
+	Now     int64   // unix seconds, for buy_again cadence
+
+	hybrid *features // the hybrid's normalisation, kept for Explain
+}
+
+// Scorer is one recommendation algorithm over a trained model.
+type Scorer interface {
+	Name() string
+	// Score writes every item's score into out (len NumItems, zeroed by the
+	// caller); -Inf marks an item the scorer will not recommend.
+	Score(q *Query, out []float64)
+	// Explain names what made item score: a history item (index) or -1.
+	Explain(q *Query, item int) Evidence
+}
+
+// Evidence is the machine-readable reason behind one recommendation.
+type Evidence struct {
+	Kind   string // because_you (Item is the history item), similar_content, popular, buy_again
+	Item   int    // dense item index of the evidence, -1 if none
+	Source string // the algorithm the evidence comes from
+}
+
+// neighbours is a sparse item×item similarity, top-N per row, each row sorted
+// by item index so that sim lookups are a binary search.
+type neighbours struct {
+	Ptr []int32
+	Idx []int32
+	Sim []float32
+}
+
+func (n *neighbours) row(i int) ([]int32, []float32) {
+	return n.Idx[n.Ptr[i]:n.Ptr[i+1]], n.Sim[n.Ptr[i]:n.Ptr[i+1]]
+}
+
+func (n *neighbours) sim(i, j int) float32 {
+	idx, sim := n.row(i)
+	if k, ok := slices.BinarySearch(idx, int32(j)); ok {
+		return sim[k]
+	}
+	return 0
+}
+
+// accumulate adds Σ_h w_h·sim(h, ·) over the history into out.
+func (n *neighbours) accumulate(hist []Entry, out []float64) {
+	for _, e := range hist {
+		idx, sim := n.row(int(e.Item))
+		w := float64(e.Weight)
+		for k, j := range idx {
+			out[j] += w * float64(sim[k])
+		}
+	}
+}
+
+// strongest is the history item contributing most to item's score.
+func (n *neighbours) strongest(hist []Entry, item int) int {
+	best, bestV := -1, 0.0
+	for _, e := range hist {
+		if v := float64(e.Weight) * float64(n.sim(int(e.Item), item)); v > bestV {
+			best, bestV = int(e.Item), v
+		}
+	}
+	return best
+}
+
+// topRow keeps the n best (j, sim) pairs and returns them sorted by j.
+// Selection is a bounded min-heap: rows can have many thousands of candidates.
+func topRow(cand []int32, sims []float32, n int) ([]int32, []float32) {
+	worse := func(a, b int) bool { // candidate a ranks below b
+		return sims[a] < sims[b] || (sims[a] == sims[b] && cand[a] > cand[b])
+	}
+	h := make([]int, 0, min(n, len(cand)))
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && worse(h[l], h[m]) {
+				m = l
+			}
+			if l+1 < len(h) && worse(h[l+1], h[m]) {
+				m = l + 1
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for k := range cand {
+		switch {
+		case len(h) < n:
+			h = append(h, k)
+			for i := len(h) - 1; i > 0 && worse(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case n > 0 && worse(h[0], k):
+			h[0] = k
+			down(0)
+		}
+	}
+	sort.Slice(h, func(a, b int) bool { return cand[h[a]] < cand[h[b]] })
+	c, s := make([]int32, len(h)), make([]float32, len(h))
+	for k, o := range h {
+		c[k], s[k] = cand[o], sims[o]
+	}
+	return c, s
+}
+
+// ranked is a min-heap of the best items seen so far; ties on score are
+// broken by popularity, then by index, so rankings are deterministic and
+// sparse scorers fall back on what is popular.
+type ranked struct {
+	items  []int32
+	scores []float64
+	pop    []float32
+}
+
+func (r *ranked) Len() int { return len(r.items) }
+func (r *ranked) less(a, b int) bool { // a ranks below b
+	if r.scores[a] != r.scores[b] {
+		return r.scores[a] < r.scores[b]
+	}
+	pa, pb := r.pop[r.items[a]], r.pop[r.items[b]]
+	if pa != pb {
+		return pa < pb
+	}
+	return r.items[a] > r.items[b]
+}
+func (r *ranked) Less(a, b int) bool { return r.less(a, b) }
+func (r *ranked) Swap(a, b int) {
+	r.items[a], r.items[b] = r.items[b], r.items[a]
+	r.scores[a], r.scores[b] = r.scores[b], r.scores[a]
+}
+func (r *ranked) Push(any) {}
+func (r *ranked) Pop() any { return nil }
+
+// topN returns the n best items of scores (skipping -Inf and those keep
+// rejects), best first.
+func topN(scores []float64, pop []float32, n int, keep func(int) bool) []int32 {
+	r := &ranked{pop: pop, items: make([]int32, 0, n), scores: make([]float64, 0, n)}
+	for i, s := range scores {
+		if math.IsInf(s, -1) || (keep != nil && !keep(i)) {
+			continue
+		}
+		if len(r.items) < n {
+			r.items, r.scores = append(r.items, int32(i)), append(r.scores, s)
+			if len(r.items) == n {
+				heap.Init(r)
+			}
+			continue
+		}
+		if n == 0 {
+			break
+		}
+		// Replace the worst kept item if i beats it.
+		r.items = append(r.items, int32(i))
+		r.scores = append(r.scores, s)
+		last := len(r.items) - 1
+		if r.less(0, last) {
+			r.items[0], r.scores[0] = r.items[last], r.scores[last]
+			r.items, r.scores = r.items[:last], r.scores[:last]
+			heap.Fix(r, 0)
+		} else {
+			r.items, r.scores = r.items[:last], r.scores[:last]
+		}
+	}
+	if len(r.items) < n {
+		heap.Init(r)
+	}
+	out := make([]int32, len(r.items))
+	for k := len(out) - 1; k >= 0; k-- {
+		out[k] = r.items[0]
+		last := len(r.items) - 1
+		r.Swap(0, last)
+		r.items, r.scores = r.items[:last], r.scores[:last]
+		if len(r.items) > 0 {
+			heap.Fix(r, 0)
+		}
+	}
+	return out
+}
