@@ -32,5 +32,13 @@ step "services: $STACK_SERVICES"
 trap 'step "stopping the services this run started"; deploy/stack.sh down' EXIT
 deploy/stack.sh up
 
+step "MovieLens ml-latest-small for the recommender's offline evaluation"
+deploy/movielens.sh
+export MOVIELENS_RATINGS=$PWD/.data/movielens/ratings.csv
+
 step "go test -race ./..."
 go test -race -count=1 -timeout 15m ./...
+
+step "recommender evaluate on MovieLens ml-latest-small (user-temporal split, k=10)"
+go run ./cmd/shop recommender evaluate --interactions .data/movielens/ratings.csv \
+  --items .data/movielens/movies.csv --split user-temporal --k 10
