@@ -39,6 +39,7 @@ export MOVIELENS_RATINGS=$PWD/.data/movielens/ratings.csv
 step "go test -race ./..."
 go test -race -count=1 -timeout 15m ./...
 
-step "recommender evaluate on MovieLens ml-latest-small (user-temporal split, k=10)"
+step "recommender on MovieLens ml-latest-small: floors, then the table (user-temporal split, k=10)"
+go test -count=1 -run MovieLens ./recommender/eval/
 go run ./cmd/shop recommender evaluate --interactions .data/movielens/ratings.csv \
   --items .data/movielens/movies.csv --split user-temporal --k 10

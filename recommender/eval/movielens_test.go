@@ -1,3 +1,8 @@
+// The race detector makes this full training run take minutes; `make test`
+// runs it on its own without -race (the unit tests cover the concurrency).
+
+//go:build !race
+
 package eval
 
 import (
