@@ -142,10 +142,7 @@ func (s *Store) Ship(ctx context.Context, id int64, in ShipInput) (Shipment, err
 		if err != nil {
 			return err
 		}
-		held, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inventory.Held, error) {
-			var h inventory.Held
-			return h, r.Scan(&h.LocationID, &h.ProductID, &h.VariantID, &h.Quantity)
-		})
+		held, err := inventory.CollectHeld(rows)
 		if err != nil {
 			return err
 		}

@@ -214,3 +214,12 @@ func Take(ctx context.Context, tx pgx.Tx, held []Held) error {
 	}
 	return nil
 }
+
+// CollectHeld reads rows of (location_id, product_id, variant_id or 0,
+// quantity): the reservations a statement changed, RETURNING them.
+func CollectHeld(rows pgx.Rows) ([]Held, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Held, error) {
+		var h Held
+		return h, r.Scan(&h.LocationID, &h.ProductID, &h.VariantID, &h.Quantity)
+	})
+}

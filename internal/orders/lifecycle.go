@@ -162,10 +162,7 @@ func restock(ctx context.Context, tx pgx.Tx, id int64, from string) error {
 	if err != nil {
 		return err
 	}
-	held, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inventory.Held, error) {
-		var h inventory.Held
-		return h, r.Scan(&h.LocationID, &h.ProductID, &h.VariantID, &h.Quantity)
-	})
+	held, err := inventory.CollectHeld(rows)
 	if err != nil {
 		return err
 	}
