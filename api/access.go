@@ -19,6 +19,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/gen/shop/recommendation/v1/recommendationv1connect"
 	"github.com/shopkit/shop/gen/shop/returns/v1/returnsv1connect"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -124,6 +125,11 @@ var accessTable = map[string]rule{
 	// The storefront reports what shoppers do, signed in or not, under a
 	// limit of its own (per client IP).
 	eventsv1connect.EventServiceRecordEventsProcedure: {public: true, limit: "events"},
+
+	// Anyone may ask; only the shopper, staff or the internal token get
+	// personal results (RecommendationServer decides).
+	recommendationv1connect.RecommendationServiceGetRecommendationsProcedure: anyone,
+	recommendationv1connect.RecommendationServiceAlsoBoughtProcedure:         anyone,
 }
 
 // Authenticator turns a bearer token into the caller.

@@ -229,6 +229,8 @@ func (g *fuzzer) text(name string) string {
 		return fmt.Sprintf("Fuzz %d", g.next())
 	case "sort":
 		return "relevance"
+	case "algorithm":
+		return "hybrid"
 	case "q", "search":
 		return "laptop"
 	case "status":

@@ -20,6 +20,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/fulfilment/v1/fulfilmentv1connect"
 	"github.com/shopkit/shop/gen/shop/inventory/v1/inventoryv1connect"
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/gen/shop/recommendation/v1/recommendationv1connect"
 	"github.com/shopkit/shop/gen/shop/returns/v1/returnsv1connect"
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
@@ -92,12 +93,19 @@ type Deps struct {
 	// Events keeps the storefront's behaviour events (EventService
 	// answers Unimplemented without).
 	Events *events.Store
+	// Recommendations hands out the live recommendation model
+	// (RecommendationService answers Unimplemented without); a caller
+	// sending RecommenderInternalToken in X-Internal-Token may ask for any
+	// shopper's recommendations.
+	Recommendations          Models
+	RecommenderInternalToken string
 }
 
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
 	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
-	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName, eventsv1connect.EventServiceName}
+	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName, eventsv1connect.EventServiceName,
+	recommendationv1connect.RecommendationServiceName}
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
@@ -145,6 +153,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 	add(returnsv1connect.ReturnServiceName, path, h)
 	path, h = eventsv1connect.NewEventServiceHandler(&EventServer{Store: d.Events}, opts)
 	add(eventsv1connect.EventServiceName, path, h)
+	path, h = recommendationv1connect.NewRecommendationServiceHandler(&RecommendationServer{Models: d.Recommendations,
+		Catalog: d.Catalog, InternalToken: d.RecommenderInternalToken}, opts)
+	add(recommendationv1connect.RecommendationServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.

@@ -71,6 +71,10 @@ type options struct {
 	// orders, given the test database, replaces the order store (to make
 	// its database fail).
 	orders func(*pgxpool.Pool) *orders.Store
+	// recommendations, given the test database, serves the models;
+	// internalToken is RECOMMENDER_INTERNAL_TOKEN.
+	recommendations func(*pgxpool.Pool) api.Models
+	internalToken   string
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -133,6 +137,12 @@ func newServerWith(t *testing.T, o options) *fixture {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
 	shipments := fulfilment.NewStore(pool)
+	var models api.Models
+	if o.recommendations != nil {
+		models = o.recommendations(pool)
+	} else {
+		models = fixedModel(t, pool)
+	}
 	h, err := api.NewHandler(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Catalog: store, Identity: ids, Ready: ready,
 		Search:  backend,
@@ -148,7 +158,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Inventory:           inventory.NewStore(pool),
 		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
-		Events: events.NewStore(pool),
+		Events:          events.NewStore(pool),
+		Recommendations: models, RecommenderInternalToken: o.internalToken,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

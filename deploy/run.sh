@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/run.sh: what `make run` runs. Brings up every service (reusing any
 # already running), migrates, starts `shop worker` and `shop api`, seeds the
-# demo catalog through a Temporal workflow, prints the URLs, and on Ctrl-C
+# demo catalog through a Temporal workflow, trains the recommender on the
+# demo past and serves it on :8001, prints the URLs, and on Ctrl-C
 # stops everything it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,8 @@ fi
 export STACK_SERVICES=${STACK_SERVICES:-$services}
 HTTP_ADDR=${HTTP_ADDR:-:8000}
 api_port=${HTTP_ADDR##*:}
+export RECOMMENDER_ADDR=${RECOMMENDER_ADDR:-:8001}
+reco_port=${RECOMMENDER_ADDR##*:}
 ui_url=${TEMPORAL_UI_URL:-http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}}
 
 pids=()
@@ -84,11 +87,23 @@ if [[ ${SEARCH_BACKEND:-postgres} == elasticsearch ]]; then
   bin/shop reindex
 fi
 
+echo "==> training the recommender on that past"
+bin/shop recommender train
+bin/shop recommender &
+pids+=($!)
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$reco_port/readyz" >/dev/null 2>&1 && break
+  sleep 1
+done
+curl -fsS "http://127.0.0.1:$reco_port/readyz" >/dev/null || { echo "the recommender did not become ready" >&2; exit 1; }
+
 cat <<MSG
 
   Shop is running.
     API (Connect, gRPC, gRPC-Web, REST)  http://localhost:$api_port
       try: curl 'http://localhost:$api_port/api/products?limit=5'
+    Recommendations                      http://localhost:$reco_port/recommendations
+      try: curl -X POST http://localhost:$reco_port/recommendations -H 'Content-Type: application/json' -d '{"limit": 5}'
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
     Demo admin                           admin / $DEMO_ADMIN_PASSWORD (development only)

@@ -29,6 +29,7 @@ import (
 	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
+	"github.com/shopkit/shop/recommender/modelstore"
 	"github.com/shopkit/shop/workflows/checkout"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
@@ -36,29 +37,58 @@ import (
 )
 
 func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
+	handler, closeAll, err := newAPIHandler(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+}
+
+// newAPIHandler builds the whole API (`shop api` and `shop recommender`
+// serve the same one), with the recommendation model kept live in memory
+// until ctx ends; closeAll releases its connections.
+func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (handler http.Handler, closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer pool.Close()
+	closers = append(closers, pool.Close)
 	rdb, err := openRedis(cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer rdb.Close()
+	closers = append(closers, func() { _ = rdb.Close() })
 	tc, err := temporalclient.Lazy(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer tc.Close()
+	closers = append(closers, tc.Close)
+	models := modelstore.NewWatcher(pool, log)
+	models.Poll = cfg.RecommenderReloadPoll
+	if err := models.Refresh(ctx); err != nil {
+		log.Warn("recommendation model not loaded yet", "error", err)
+	}
+	go func() { _ = models.Run(ctx) }()
 
 	limits, err := ratelimit.ParseLimits(cfg.RateLimits)
 	if err != nil {
-		return fmt.Errorf("RATE_LIMITS: %w", err)
+		return nil, nil, fmt.Errorf("RATE_LIMITS: %w", err)
 	}
 	tokens, err := newTokens(cfg, log)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	lockout := ratelimit.NewLockout(rdb, "shop:lockout:", ratelimit.LockoutPolicy{})
 	ids := identity.NewService(pool, tokens, lockout, cfg.RefreshTokenTTL, log)
@@ -72,7 +102,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	if cfg.SearchBackend == "elasticsearch" {
 		es, err := search.NewElastic(cfg.ElasticsearchURL, cfg.SearchAlias)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if err := es.EnsureIndex(ctx); err != nil {
 			log.Warn("search index not ready yet; searches fail until Elasticsearch answers", "error", err)
@@ -86,7 +116,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	shipments := fulfilment.NewStore(pool)
 	fulfilClient := &fulfilmentwf.Client{Temporal: tc, Store: shipments}
 	returnStore := returns.NewStore(pool, returnPolicy(cfg))
-	handler, err := api.NewHandler(api.Deps{
+	handler, err = api.NewHandler(api.Deps{
 		Logger:             log,
 		Catalog:            catalog.NewStore(pool),
 		Search:             backend,
@@ -122,11 +152,14 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		Returns:     returnStore,
 		ReturnFlows: &returnswf.Client{Temporal: tc, Store: returnStore, TaskQueue: cfg.TemporalTaskQueue},
 		Events:      events.NewStore(pool),
+
+		Recommendations:          models,
+		RecommenderInternalToken: cfg.RecommenderInternalToken,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+	return handler, closeAll, nil
 }
 
 func newOrderStore(pool *pgxpool.Pool, cs *coupons.Store, carts *cart.Store, cfg *config.Config) *orders.Store {

@@ -11,6 +11,8 @@
 //	shop stripe trigger EVENT --order ID   send a signed Stripe event to the webhook
 //	shop carrier trigger STATUS --tracking NUMBER   send a signed carrier tracking event to the webhook
 //	shop mailsink     a local SMTP server that keeps what it receives
+//	shop recommender  serve recommendations (and the API) on RECOMMENDER_ADDR (:8001)
+//	shop recommender train | rollback VERSION   train and publish a model; make an older one live
 //	shop recommender evaluate --interactions FILE.csv   offline evaluation of the recommenders
 //
 // Configuration comes from the environment; see .env.example.
@@ -46,7 +48,7 @@ var commands = map[string]command{
 	"stripe":      {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
 	"carrier":     {runCarrier, "trigger STATUS --tracking NUMBER: send a signed carrier tracking event (in_transit, delivered, ...) to the webhook"},
 	"mailsink":    {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},
-	"recommender": {runRecommender, "evaluate --interactions FILE.csv [--items movies.csv] [--split user-temporal|global-temporal] [--k 10]: offline evaluation of every recommender"},
+	"recommender": {runRecommender, "[serve] | train | rollback VERSION | evaluate --interactions FILE.csv: serve recommendations on RECOMMENDER_ADDR (:8001), train and publish a model, roll back, evaluate offline"},
 }
 
 func main() {

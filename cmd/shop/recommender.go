@@ -6,19 +6,98 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/shopkit/shop/internal/config"
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/recommender"
 	"github.com/shopkit/shop/recommender/eval"
+	"github.com/shopkit/shop/recommender/modelstore"
+	"github.com/shopkit/shop/recommender/signals"
 )
 
-// runRecommender evaluates every recommendation algorithm offline on an
-// interactions CSV (user,item,rating,timestamp; MovieLens ratings.csv works).
-func runRecommender(_ context.Context, _ *config.Config, _ *slog.Logger, args []string) error {
-	if len(args) == 0 || args[0] != "evaluate" {
-		return errors.New("usage: shop recommender evaluate --interactions FILE.csv [--items movies.csv] [--split user-temporal|global-temporal] [--k 10]")
+const recommenderUsage = `usage: shop recommender [serve | train | rollback VERSION | evaluate ...]
+  serve (default)    serve the API, recommendations included, on RECOMMENDER_ADDR (:8001)
+  train              train on the shop's orders, views and catalog; save and publish the model
+  rollback VERSION   make an earlier model live again
+  evaluate --interactions FILE.csv [--items movies.csv] [--split user-temporal|global-temporal] [--k 10]`
+
+// runRecommender serves recommendations, trains and publishes models, rolls
+// back, or evaluates the algorithms offline on a CSV.
+func runRecommender(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	switch {
+	case len(args) == 0 || args[0] == "serve":
+		handler, closeAll, err := newAPIHandler(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer closeAll()
+		return serve(ctx, log, cfg.RecommenderAddr, handler, cfg.ShutdownTimeout)
+	case args[0] == "train":
+		return trainRecommender(ctx, cfg)
+	case args[0] == "rollback" && len(args) == 2:
+		pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := modelstore.New(pool).Rollback(ctx, args[1]); err != nil {
+			return err
+		}
+		fmt.Printf("model %s is live\n", args[1])
+		return nil
+	case args[0] == "evaluate":
+		return evaluateRecommender(args)
 	}
+	return errors.New(recommenderUsage)
+}
+
+// trainRecommender snapshots the signals, trains every algorithm, saves the
+// model and publishes it; serving processes pick it up at once.
+func trainRecommender(ctx context.Context, cfg *config.Config) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	snap, err := signals.Read(ctx, pool)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	m, err := recommender.Train(snap.Interactions, snap.Items, recommender.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "signals: %d purchases, %d views, %d cart adds; catalog: %d active products\n",
+		snap.Purchases, snap.Views, snap.Carts, len(snap.Items))
+	fmt.Fprintf(&report, "model: %d users, %d items, %d interactions, trained in %s\n",
+		m.Version.Users, m.Version.Items, m.Version.Interactions, time.Since(start).Round(time.Millisecond))
+	names := slices.Sorted(maps.Keys(m.Version.Metrics))
+	for _, name := range names {
+		fmt.Fprintf(&report, "validation NDCG@10 %-10s %.4f\n", name, m.Version.Metrics[name])
+	}
+	store := modelstore.New(pool)
+	version, err := store.Save(ctx, m, report.String())
+	if err != nil {
+		return err
+	}
+	if err := store.Publish(ctx, version); err != nil {
+		return err
+	}
+	fmt.Print(report.String())
+	fmt.Printf("model %s is live\n", version)
+	return nil
+}
+
+// evaluateRecommender evaluates every recommendation algorithm offline on an
+// interactions CSV (user,item,rating,timestamp; MovieLens ratings.csv works).
+func evaluateRecommender(args []string) error {
 	fs := flag.NewFlagSet("recommender evaluate", flag.ContinueOnError)
 	path := fs.String("interactions", "", "CSV of user,item,rating,timestamp (header optional)")
 	items := fs.String("items", "", "optional MovieLens movies.csv (id,title,genres) for the content scorer")

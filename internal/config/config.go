@@ -118,6 +118,16 @@ type Config struct {
 	// month ended more than EventRetention ago are dropped by the daily
 	// event-maintenance schedule (EVENT_RETENTION, at least 24h).
 	EventRetention time.Duration
+
+	// Recommendations: `shop recommender` serves them on RecommenderAddr
+	// (RECOMMENDER_ADDR); a service sending RecommenderInternalToken in
+	// X-Internal-Token may ask for any shopper's (RECOMMENDER_INTERNAL_TOKEN,
+	// secret; empty: none may); a published model is picked up at once
+	// (LISTEN) or at the latest after RecommenderReloadPoll
+	// (RECOMMENDER_RELOAD_POLL).
+	RecommenderAddr          string
+	RecommenderInternalToken string
+	RecommenderReloadPoll    time.Duration
 }
 
 // devWebhookSecret signs webhooks between `shop stripe trigger` and a local
@@ -190,6 +200,10 @@ var defaults = map[string]string{
 	"CARRIER_TRACKING_URL":   "",
 
 	"EVENT_RETENTION": "9600h",
+
+	"RECOMMENDER_ADDR":           ":8001",
+	"RECOMMENDER_INTERNAL_TOKEN": "",
+	"RECOMMENDER_RELOAD_POLL":    "30s",
 }
 
 // Load reads the configuration from the process environment.
@@ -252,6 +266,13 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),
 
 		EventRetention: r.duration("EVENT_RETENTION"),
+
+		RecommenderAddr:          r.addr("RECOMMENDER_ADDR"),
+		RecommenderInternalToken: r.get("RECOMMENDER_INTERNAL_TOKEN"),
+		RecommenderReloadPoll:    r.duration("RECOMMENDER_RELOAD_POLL"),
+	}
+	if t := c.RecommenderInternalToken; t != "" && len(t) < 32 {
+		r.fail("RECOMMENDER_INTERNAL_TOKEN", "must be at least 32 characters (or empty)")
 	}
 	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
 		r.fail("EVENT_RETENTION", "is %s; want at least 24h", c.EventRetention)

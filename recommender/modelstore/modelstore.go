@@ -1,0 +1,171 @@
+// Package modelstore keeps trained recommendation models in PostgreSQL
+// (table recommender_models): a model is saved as a candidate, published
+// live (the previous live one retires), rejected, or rolled back to. The
+// Watcher keeps the live model in memory and swaps it on publish.
+package modelstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopkit/shop/recommender"
+)
+
+// Channel is the NOTIFY channel a publish signals, with the version as payload.
+const Channel = "recommender_model"
+
+// Statuses of a stored model.
+const (
+	Candidate = "candidate"
+	Live      = "live"
+	Rejected  = "rejected"
+	Retired   = "retired"
+)
+
+var (
+	// ErrNoLive: no model was published yet.
+	ErrNoLive = errors.New("no model trained yet: run shop recommender train")
+	// ErrNotFound: no model has that version.
+	ErrNotFound = errors.New("modelstore: no such model version")
+)
+
+// Store reads and writes recommender_models.
+type Store struct{ pool *pgxpool.Pool }
+
+// New returns a store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Info describes a stored model without its bytes.
+type Info struct {
+	Version   string
+	CreatedAt time.Time
+	Status    string
+	Metrics   map[string]float64
+	Report    string
+	SizeBytes int64
+}
+
+// newVersion is sortable by time and unique: 20261130T095855Z-3fa1c2.
+func newVersion(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Save stores m as a candidate with report and answers its version.
+func (s *Store) Save(ctx context.Context, m *recommender.Model, report string) (string, error) {
+	data, err := m.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	metrics, err := json.Marshal(m.Version.Metrics)
+	if err != nil {
+		return "", err
+	}
+	v := newVersion(time.Now())
+	_, err = s.pool.Exec(ctx, `INSERT INTO recommender_models (version, status, metrics, report, data, size_bytes)
+		VALUES ($1, 'candidate', $2, $3, $4, $5)`, v, metrics, report, data, len(data))
+	if err != nil {
+		return "", fmt.Errorf("modelstore: save: %w", err)
+	}
+	return v, nil
+}
+
+// Publish makes version live in one transaction: the live model retires,
+// then listeners hear the new version (NOTIFY is delivered on commit).
+func (s *Store) Publish(ctx context.Context, version string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM recommender_models WHERE version = $1 FOR UPDATE`, version).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w %q", ErrNotFound, version)
+		}
+		if err != nil {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
+		if status == Live {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE recommender_models SET status = 'retired', updated_at = now() WHERE status = 'live'`); err != nil {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE recommender_models SET status = 'live', updated_at = now() WHERE version = $1`, version); err != nil {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, version); err != nil {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
+		return nil
+	})
+}
+
+// Rollback makes an older version live again (a publish of it).
+func (s *Store) Rollback(ctx context.Context, version string) error { return s.Publish(ctx, version) }
+
+// Reject marks a candidate rejected and records why; a live model cannot
+// be rejected (publish another first).
+func (s *Store) Reject(ctx context.Context, version, why string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE recommender_models SET status = 'rejected', report = report || $2, updated_at = now()
+		WHERE version = $1 AND status <> 'live'`, version, "\nrejected: "+why)
+	if err != nil {
+		return fmt.Errorf("modelstore: reject: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w %q (or it is live)", ErrNotFound, version)
+	}
+	return nil
+}
+
+// LiveVersion answers the live version, or ErrNoLive.
+func (s *Store) LiveVersion(ctx context.Context) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT version FROM recommender_models WHERE status = 'live'`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNoLive
+	}
+	if err != nil {
+		return "", fmt.Errorf("modelstore: live: %w", err)
+	}
+	return v, nil
+}
+
+// Live loads the live model, or answers ErrNoLive.
+func (s *Store) Live(ctx context.Context) (string, *recommender.Model, error) {
+	var v string
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT version, data FROM recommender_models WHERE status = 'live'`).Scan(&v, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, ErrNoLive
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("modelstore: live: %w", err)
+	}
+	m, err := recommender.Load(data)
+	if err != nil {
+		return "", nil, fmt.Errorf("modelstore: live %s: %w", v, err)
+	}
+	return v, m, nil
+}
+
+// Get describes one version.
+func (s *Store) Get(ctx context.Context, version string) (Info, error) {
+	var in Info
+	err := s.pool.QueryRow(ctx, `SELECT version, created_at, status, metrics, report, size_bytes
+		FROM recommender_models WHERE version = $1`, version).
+		Scan(&in.Version, &in.CreatedAt, &in.Status, &in.Metrics, &in.Report, &in.SizeBytes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return in, fmt.Errorf("%w %q", ErrNotFound, version)
+	}
+	if err != nil {
+		return in, fmt.Errorf("modelstore: get: %w", err)
+	}
+	return in, nil
+}
