@@ -50,6 +50,7 @@ type Interaction struct {
 type Item struct {
 	ID          int64
 	CategoryID  int64
+	Category    string // its name, for reasons people read ("popular in Laptops")
 	Brand       string
 	Name        string
 	Description string

@@ -282,6 +282,8 @@ func (m *Model) reason(ev Evidence, q *Query, item int) Reason {
 		r.ItemID = m.Data.ItemIDs[ev.Item]
 	}
 	switch {
+	case ev.Kind == "popular" && it.Category != "":
+		r.Text = fmt.Sprintf("popular in %s this week", it.Category)
 	case ev.Kind == "popular" && it.CategoryID != 0:
 		r.Text = fmt.Sprintf("popular in category %d this week", it.CategoryID)
 	case ev.Kind == "popular":

@@ -77,15 +77,15 @@ func Read(ctx context.Context, pool *pgxpool.Pool) (Snapshot, error) {
 		s.Interactions = append(purchases, browsing...)
 		// Consumables marked with the attribute repeatable=true may be
 		// recommended again by buy_again; nothing else is.
-		rows, err = tx.Query(ctx, `SELECT id, category_id, brand, name, description,
-			coalesce(attributes->>'repeatable', '') = 'true'
-			FROM products WHERE active ORDER BY id`)
+		rows, err = tx.Query(ctx, `SELECT p.id, coalesce(p.category_id, 0), coalesce(c.name, ''), p.brand, p.name, p.description,
+			coalesce(p.attributes->>'repeatable', '') = 'true'
+			FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.active ORDER BY p.id`)
 		if err != nil {
 			return err
 		}
 		s.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (recommender.Item, error) {
 			var it recommender.Item
-			return it, r.Scan(&it.ID, &it.CategoryID, &it.Brand, &it.Name, &it.Description, &it.Repeatable)
+			return it, r.Scan(&it.ID, &it.CategoryID, &it.Category, &it.Brand, &it.Name, &it.Description, &it.Repeatable)
 		})
 		return err
 	})

@@ -38,6 +38,7 @@ func TestReadSnapshotsTheDemoPast(t *testing.T) {
 	assert.Len(t, s.Items, 39)
 	for _, it := range s.Items {
 		assert.NotZero(t, it.CategoryID)
+		assert.NotEmpty(t, it.Category, "reasons name the category")
 		assert.NotEmpty(t, it.Name)
 		assert.False(t, it.Repeatable)
 	}
