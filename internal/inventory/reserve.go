@@ -179,14 +179,20 @@ type Held struct {
 	Quantity   int32
 }
 
-// Release gives reserved units back to the locations they were held at,
-// in tx, locking rows in the writers' order.
-func Release(ctx context.Context, tx pgx.Tx, held []Held) error {
+// inWritersOrder is a copy of held sorted as writers lock stock rows
+// (product, variant, location), so concurrent writers cannot deadlock.
+func inWritersOrder(held []Held) []Held {
 	held = slices.Clone(held)
 	slices.SortFunc(held, func(a, b Held) int {
 		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.VariantID, b.VariantID), cmp.Compare(a.LocationID, b.LocationID))
 	})
-	for _, h := range held {
+	return held
+}
+
+// Release gives reserved units back to the locations they were held at,
+// in tx, locking rows in the writers' order.
+func Release(ctx context.Context, tx pgx.Tx, held []Held) error {
+	for _, h := range inWritersOrder(held) {
 		if err := addReserved(ctx, tx, h.LocationID, h.ProductID, h.VariantID, -h.Quantity); err != nil {
 			return err
 		}
@@ -197,11 +203,7 @@ func Release(ctx context.Context, tx pgx.Tx, held []Held) error {
 // Take removes shipped units from the locations that held them reserved,
 // in tx: on hand and reserved both drop, so the sellable stock is unchanged.
 func Take(ctx context.Context, tx pgx.Tx, held []Held) error {
-	held = slices.Clone(held)
-	slices.SortFunc(held, func(a, b Held) int {
-		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.VariantID, b.VariantID), cmp.Compare(a.LocationID, b.LocationID))
-	})
-	for _, h := range held {
+	for _, h := range inWritersOrder(held) {
 		tag, err := tx.Exec(ctx, `UPDATE location_stock SET on_hand = on_hand - $4, reserved = reserved - $4
 			WHERE product_id = $2 AND coalesce(variant_id, 0) = $3 AND location_id = $1`,
 			h.LocationID, h.ProductID, h.VariantID, h.Quantity)
