@@ -318,7 +318,11 @@ func TestCancelPaidOrderRefundsInFull(t *testing.T) {
 		}
 		types = types[:0]
 		for _, e := range res.GetExecutions() {
-			types = append(types, e.GetType().GetName())
+			// The parcel's workflow exists only when the fulfilment made it
+			// up before the cancellation released the stock.
+			if name := e.GetType().GetName(); name != "Shipment" {
+				types = append(types, name)
+			}
 		}
 		return len(types) == 7
 	}, 30*time.Second, 100*time.Millisecond, "found %v", &types)
