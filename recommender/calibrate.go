@@ -30,11 +30,18 @@ func FitCalibrator(scores, hits []float64) *Calibrator {
 		}
 	}
 	c := &Calibrator{}
-	for _, b := range bs {
-		c.X, c.Y = append(c.X, b.sx/b.n), append(c.Y, b.sy/b.n)
+	// At most maxCalibrationPoints evenly spaced blocks: the curve stays
+	// monotone and a model's blend stays small enough to checkpoint.
+	step := max(1, (len(bs)+maxCalibrationPoints-1)/maxCalibrationPoints)
+	for k, b := range bs {
+		if k%step == 0 || k == len(bs)-1 {
+			c.X, c.Y = append(c.X, b.sx/b.n), append(c.Y, b.sy/b.n)
+		}
 	}
 	return c
 }
+
+const maxCalibrationPoints = 256
 
 // Predict is the calibrated probability for score, in [0, 1].
 func (c *Calibrator) Predict(score float64) float64 {

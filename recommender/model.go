@@ -70,36 +70,79 @@ type Model struct {
 // Algorithms are the names Recommend accepts, hybrid first.
 var Algorithms = []string{"hybrid", "popular", "itemknn", "als", "content", "buy_again"}
 
+// Blend is what training learns on the validation share: the hybrid's
+// weights, the calibration per algorithm and the validation NDCG@10. It is
+// small, so a long training job can checkpoint it and resume with Fit.
+type Blend struct {
+	Weights     [4]float64
+	Calibration map[string]*Calibrator
+	Metrics     map[string]float64
+}
+
 // Train fits every algorithm. When cfg.ValidationFraction > 0 the latest
 // share of each user's interactions is held out to learn the hybrid weights
-// and the calibration; the components are then refitted on everything.
+// and the calibration (LearnBlend); the components are then refitted on
+// everything (Fit).
 func Train(ins []Interaction, catalog []Item, cfg Config) (*Model, error) {
 	if len(ins) == 0 && len(catalog) == 0 {
 		return nil, errors.New("recommender: nothing to train on")
 	}
-	if cfg.Ref.IsZero() {
+	cfg = cfg.withRef(ins)
+	if cfg.ValidationFraction > 0 && cfg.SkipRefit {
+		m, b := learn(ins, catalog, cfg)
+		m.Calibration, m.Version.Metrics = b.Calibration, b.Metrics
+		return m, nil
+	}
+	b, err := LearnBlend(ins, catalog, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Fit(ins, catalog, cfg, b)
+}
+
+// LearnBlend learns the blend on the validation share of ins; without a
+// validation share the weights are equal and nothing is calibrated.
+func LearnBlend(ins []Interaction, catalog []Item, cfg Config) (Blend, error) {
+	if len(ins) == 0 && len(catalog) == 0 {
+		return Blend{}, errors.New("recommender: nothing to train on")
+	}
+	_, b := learn(ins, catalog, cfg.withRef(ins))
+	return b, nil
+}
+
+func learn(ins []Interaction, catalog []Item, cfg Config) (*Model, Blend) {
+	b := Blend{Weights: [4]float64{1, 1, 1, 1}, Metrics: map[string]float64{}}
+	if cfg.ValidationFraction <= 0 {
+		return nil, b
+	}
+	fit, val := SplitUserTemporal(ins, cfg.ValidationFraction)
+	m := fit1(fit, catalog, cfg, b.Weights)
+	b.Weights = m.learnWeights(val, cfg.ValidationUsers)
+	m.Hybrid.Weights = b.Weights
+	b.Calibration, b.Metrics = m.calibrate(val, cfg.ValidationUsers)
+	return m, b
+}
+
+// Fit trains every algorithm on all of ins with a learned blend.
+func Fit(ins []Interaction, catalog []Item, cfg Config, b Blend) (*Model, error) {
+	if len(ins) == 0 && len(catalog) == 0 {
+		return nil, errors.New("recommender: nothing to train on")
+	}
+	m := fit1(ins, catalog, cfg.withRef(ins), b.Weights)
+	m.Calibration, m.Version.Metrics = b.Calibration, b.Metrics
+	return m, nil
+}
+
+// withRef dates the model at its latest interaction unless Ref is set.
+func (c Config) withRef(ins []Interaction) Config {
+	if c.Ref.IsZero() {
 		for _, in := range ins {
-			if in.At.After(cfg.Ref) {
-				cfg.Ref = in.At
+			if in.At.After(c.Ref) {
+				c.Ref = in.At
 			}
 		}
 	}
-	weights, metrics := [4]float64{1, 1, 1, 1}, map[string]float64{}
-	var calib map[string]*Calibrator
-	if cfg.ValidationFraction > 0 {
-		fit, val := SplitUserTemporal(ins, cfg.ValidationFraction)
-		m := fit1(fit, catalog, cfg, weights)
-		weights = m.learnWeights(val, cfg.ValidationUsers)
-		m.Hybrid.Weights = weights
-		calib, metrics = m.calibrate(val, cfg.ValidationUsers)
-		if cfg.SkipRefit {
-			m.Calibration, m.Version.Metrics = calib, metrics
-			return m, nil
-		}
-	}
-	m := fit1(ins, catalog, cfg, weights)
-	m.Calibration, m.Version.Metrics = calib, metrics
-	return m, nil
+	return c
 }
 
 func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Model {

@@ -1,7 +1,9 @@
 package recommender
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -261,5 +263,45 @@ func TestCalibratorIsMonotone(t *testing.T) {
 func TestUnknownAlgorithm(t *testing.T) {
 	if _, err := train(t).Recommend(Request{Algorithm: "magic", K: 1}); err == nil {
 		t.Fatal("want an error")
+	}
+}
+
+// Training in two steps with the blend passed through JSON (as a training
+// job checkpoints it) gives the model Train gives.
+func TestFitWithACheckpointedBlendEqualsTrain(t *testing.T) {
+	ins, catalog := fixture(t)
+	cfg := smallConfig()
+	cfg.ValidationFraction = 0.3
+	whole, err := Train(ins, catalog, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LearnBlend(ins, catalog, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Blend
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Calibration) == 0 {
+		t.Fatal("the blend carries the calibration")
+	}
+	resumed, err := Fit(ins, catalog, cfg, back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Hybrid.Weights != resumed.Hybrid.Weights {
+		t.Fatalf("weights %v, resumed %v", whole.Hybrid.Weights, resumed.Hybrid.Weights)
+	}
+	for _, u := range []int64{100, 205, 300} {
+		a, b := recommend(t, whole, Request{UserID: u, K: 5}), recommend(t, resumed, Request{UserID: u, K: 5})
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("user %d: %v, resumed %v", u, a, b)
+		}
 	}
 }
