@@ -62,21 +62,45 @@ func newVersion(now time.Time) string {
 
 // Save stores m as a candidate with report and answers its version.
 func (s *Store) Save(ctx context.Context, m *recommender.Model, report string) (string, error) {
+	v := newVersion(time.Now())
+	return v, s.SaveVersion(ctx, v, m, report)
+}
+
+// SaveVersion stores m as a candidate under a version the caller chose;
+// saving a version that exists already keeps the first (a retried
+// training step stores its model once).
+func (s *Store) SaveVersion(ctx context.Context, version string, m *recommender.Model, report string) error {
 	data, err := m.MarshalBinary()
 	if err != nil {
-		return "", err
+		return err
 	}
 	metrics, err := json.Marshal(m.Version.Metrics)
 	if err != nil {
-		return "", err
+		return err
 	}
-	v := newVersion(time.Now())
 	_, err = s.pool.Exec(ctx, `INSERT INTO recommender_models (version, status, metrics, report, data, size_bytes)
-		VALUES ($1, 'candidate', $2, $3, $4, $5)`, v, metrics, report, data, len(data))
+		VALUES ($1, 'candidate', $2, $3, $4, $5) ON CONFLICT (version) DO NOTHING`, version, metrics, report, data, len(data))
 	if err != nil {
-		return "", fmt.Errorf("modelstore: save: %w", err)
+		return fmt.Errorf("modelstore: save: %w", err)
 	}
-	return v, nil
+	return nil
+}
+
+// Load loads one version's model.
+func (s *Store) Load(ctx context.Context, version string) (*recommender.Model, error) {
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT data FROM recommender_models WHERE version = $1`, version).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w %q", ErrNotFound, version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("modelstore: load: %w", err)
+	}
+	m, err := recommender.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("modelstore: load %s: %w", version, err)
+	}
+	return m, nil
 }
 
 // Publish makes version live in one transaction: the live model retires,
