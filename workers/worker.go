@@ -21,6 +21,7 @@ import (
 	eventstoreact "github.com/shopkit/shop/activities/eventstore"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
+	retrainact "github.com/shopkit/shop/activities/retrain"
 	returnsact "github.com/shopkit/shop/activities/returns"
 	searchact "github.com/shopkit/shop/activities/search"
 	"github.com/shopkit/shop/internal/cart"
@@ -31,6 +32,7 @@ import (
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
+	"github.com/shopkit/shop/recommender/modelstore"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/catalogimport"
 	"github.com/shopkit/shop/workflows/checkout"
@@ -38,6 +40,7 @@ import (
 	"github.com/shopkit/shop/workflows/eventstore"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
+	"github.com/shopkit/shop/workflows/retrain"
 	returnswf "github.com/shopkit/shop/workflows/returns"
 	"github.com/shopkit/shop/workflows/searchsync"
 )
@@ -121,4 +124,6 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
 	w.RegisterWorkflowWithOptions(eventstore.Workflow, workflow.RegisterOptions{Name: eventstore.Name})
 	w.RegisterActivity(&eventstoreact.Activities{Store: d.Events})
+	w.RegisterWorkflowWithOptions(retrain.Workflow, workflow.RegisterOptions{Name: retrain.Name})
+	w.RegisterActivity(&retrainact.Activities{Pool: d.Pool, Models: modelstore.New(d.Pool)})
 }

@@ -12,17 +12,21 @@ import (
 	"strings"
 	"time"
 
+	retrainact "github.com/shopkit/shop/activities/retrain"
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/recommender"
 	"github.com/shopkit/shop/recommender/eval"
 	"github.com/shopkit/shop/recommender/modelstore"
 	"github.com/shopkit/shop/recommender/signals"
+	"github.com/shopkit/shop/workflows/retrain"
 )
 
-const recommenderUsage = `usage: shop recommender [serve | train | rollback VERSION | evaluate ...]
+const recommenderUsage = `usage: shop recommender [serve | retrain | train | rollback VERSION | evaluate ...]
   serve (default)    serve the API, recommendations included, on RECOMMENDER_ADDR (:8001)
-  train              train on the shop's orders, views and catalog; save and publish the model
+  retrain            run the RetrainRecommender workflow now (needs a worker): publish only a better model
+  train              train on the shop's orders, views and catalog; save and publish the model unconditionally
   rollback VERSION   make an earlier model live again
   evaluate --interactions FILE.csv [--items movies.csv] [--split user-temporal|global-temporal] [--k 10]`
 
@@ -37,6 +41,8 @@ func runRecommender(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 		}
 		defer closeAll()
 		return serve(ctx, log, cfg.RecommenderAddr, handler, cfg.ShutdownTimeout)
+	case args[0] == "retrain" && len(args) == 1:
+		return retrainRecommender(ctx, cfg, log)
 	case args[0] == "train":
 		return trainRecommender(ctx, cfg)
 	case args[0] == "rollback" && len(args) == 2:
@@ -93,6 +99,57 @@ func trainRecommender(ctx context.Context, cfg *config.Config) error {
 	fmt.Print(report.String())
 	fmt.Printf("model %s is live\n", version)
 	return nil
+}
+
+// retrainInput is the scheduled and manual retraining's input.
+func retrainInput(cfg *config.Config) retrain.Input {
+	in := retrain.Input{}
+	for _, name := range cfg.RecommenderRetrainCandidates {
+		in.Candidates = append(in.Candidates, retrainact.Candidate{Name: name})
+	}
+	return in
+}
+
+// retrainRecommender runs the RetrainRecommender workflow (or joins the
+// one running), prints each stage as it is reached, then the report.
+func retrainRecommender(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	for _, name := range cfg.RecommenderRetrainCandidates {
+		if retrainact.Presets[name] == nil {
+			return fmt.Errorf("RECOMMENDER_RETRAIN_CANDIDATES: no training preset %q (have %s)", name,
+				strings.Join(slices.Sorted(maps.Keys(retrainact.Presets)), ", "))
+		}
+	}
+	tc, err := temporalclient.Dial(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := retrain.Start(ctx, tc, cfg.TemporalTaskQueue, retrainInput(cfg))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("workflow %s (run %s): follow it in the Temporal UI, or here\n", run.GetID(), run.GetRunID())
+	done := make(chan error, 1)
+	var res retrain.Progress
+	go func() { done <- run.Get(ctx, &res) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	stage := ""
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			fmt.Print(res.Report())
+			return nil
+		case <-tick.C:
+			if p, err := retrain.QueryProgress(ctx, tc, run.GetID(), run.GetRunID()); err == nil && p.Stage != stage {
+				stage = p.Stage
+				fmt.Printf("stage: %s\n", stage)
+			}
+		}
+	}
 }
 
 // evaluateRecommender evaluates every recommendation algorithm offline on an

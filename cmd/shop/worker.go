@@ -28,6 +28,7 @@ import (
 	"github.com/shopkit/shop/workflows/email"
 	"github.com/shopkit/shop/workflows/eventstore"
 	"github.com/shopkit/shop/workflows/fulfilment"
+	"github.com/shopkit/shop/workflows/retrain"
 )
 
 func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -101,6 +102,11 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	// The event store's partitions are kept by a daily Temporal Schedule.
 	if _, err := eventstore.EnsureSchedule(ctx, tc, eventstore.ScheduleID, cfg.TemporalTaskQueue,
 		eventstore.Input{Retention: cfg.EventRetention}); err != nil {
+		return err
+	}
+	// So is the recommender's nightly retraining.
+	if _, err := retrain.EnsureSchedule(ctx, tc, retrain.ScheduleID, cfg.TemporalTaskQueue,
+		cfg.RecommenderRetrainAt[0], cfg.RecommenderRetrainAt[1], retrainInput(cfg)); err != nil {
 		return err
 	}
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)

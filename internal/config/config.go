@@ -128,6 +128,11 @@ type Config struct {
 	RecommenderAddr          string
 	RecommenderInternalToken string
 	RecommenderReloadPoll    time.Duration
+	// The RetrainRecommender schedule runs daily at RecommenderRetrainAt
+	// (RECOMMENDER_RETRAIN_AT, "HH:MM" UTC) and tries the training presets
+	// RecommenderRetrainCandidates (RECOMMENDER_RETRAIN_CANDIDATES).
+	RecommenderRetrainAt         [2]int
+	RecommenderRetrainCandidates []string
 }
 
 // devWebhookSecret signs webhooks between `shop stripe trigger` and a local
@@ -204,6 +209,9 @@ var defaults = map[string]string{
 	"RECOMMENDER_ADDR":           ":8001",
 	"RECOMMENDER_INTERNAL_TOKEN": "",
 	"RECOMMENDER_RELOAD_POLL":    "30s",
+
+	"RECOMMENDER_RETRAIN_AT":         "02:30",
+	"RECOMMENDER_RETRAIN_CANDIDATES": "default",
 }
 
 // Load reads the configuration from the process environment.
@@ -270,6 +278,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		RecommenderAddr:          r.addr("RECOMMENDER_ADDR"),
 		RecommenderInternalToken: r.get("RECOMMENDER_INTERNAL_TOKEN"),
 		RecommenderReloadPoll:    r.duration("RECOMMENDER_RELOAD_POLL"),
+
+		RecommenderRetrainAt:         r.timeOfDay("RECOMMENDER_RETRAIN_AT"),
+		RecommenderRetrainCandidates: r.list("RECOMMENDER_RETRAIN_CANDIDATES"),
+	}
+	if len(c.RecommenderRetrainCandidates) == 0 {
+		r.fail("RECOMMENDER_RETRAIN_CANDIDATES", "must name at least one training preset, such as default")
 	}
 	if t := c.RecommenderInternalToken; t != "" && len(t) < 32 {
 		r.fail("RECOMMENDER_INTERNAL_TOKEN", "must be at least 32 characters (or empty)")
@@ -440,6 +454,16 @@ func (r *reader) schedule(name string) []time.Duration {
 		r.fail(name, "must list at least one duration, such as 1h,24h")
 	}
 	return out
+}
+
+// timeOfDay reads "HH:MM" (24-hour clock).
+func (r *reader) timeOfDay(name string) [2]int {
+	v := r.get(name)
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		r.fail(name, "is %q; want a time of day such as 02:30", v)
+	}
+	return [2]int{t.Hour(), t.Minute()}
 }
 
 func (r *reader) intRange(name string, lo, hi int) int {

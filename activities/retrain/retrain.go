@@ -1,0 +1,288 @@
+// Package retrain holds the activities of the recommender's retraining
+// (workflows/retrain): snapshot the signals, evaluate a candidate against
+// the live model on a time-split holdout, train and store the winner,
+// publish it. Training runs for minutes on a big shop, so the training
+// activities heartbeat, and checkpoint the learned blend in the heartbeat
+// so that a retry on another worker resumes after it.
+package retrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/shopkit/shop/internal/failure"
+	"github.com/shopkit/shop/recommender"
+	"github.com/shopkit/shop/recommender/eval"
+	"github.com/shopkit/shop/recommender/modelstore"
+	"github.com/shopkit/shop/recommender/signals"
+)
+
+// Error types the workflow does not retry.
+const (
+	ErrTypeUnknownCandidate = "UnknownCandidate"
+	ErrTypeNoSnapshot       = "NoSnapshot"
+)
+
+// Presets are the named training configurations a candidate may use.
+var Presets = map[string]func() recommender.Config{
+	"default": recommender.DefaultConfig,
+	// deep: more factors and neighbours, slower to train.
+	"deep": func() recommender.Config {
+		c := recommender.DefaultConfig()
+		c.ALS.Factors, c.KNNNeighbours = 128, 200
+		return c
+	},
+}
+
+// Candidate is a training configuration to try: a preset by name, or a
+// whole Config (which wins when set).
+type Candidate struct {
+	Name   string
+	Config *recommender.Config `json:",omitempty"`
+}
+
+func (c Candidate) config() (recommender.Config, error) {
+	if c.Config != nil {
+		return *c.Config, nil
+	}
+	preset, ok := Presets[c.Name]
+	if !ok {
+		return recommender.Config{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no training preset %q", c.Name), ErrTypeUnknownCandidate, nil)
+	}
+	return preset(), nil
+}
+
+// Activities run the retraining's steps.
+type Activities struct {
+	Pool   *pgxpool.Pool
+	Models *modelstore.Store
+	// HeartbeatEvery is how often a training step heartbeats (default 10s).
+	HeartbeatEvery time.Duration
+}
+
+// SnapshotInfo describes a stored snapshot of the signals.
+type SnapshotInfo struct {
+	ID                      string
+	TakenAt                 time.Time
+	Interactions, Items     int
+	Purchases, Views, Carts int
+}
+
+func info(id string, s signals.Snapshot) SnapshotInfo {
+	return SnapshotInfo{ID: id, TakenAt: s.TakenAt, Interactions: len(s.Interactions), Items: len(s.Items),
+		Purchases: s.Purchases, Views: s.Views, Carts: s.Carts}
+}
+
+// SnapshotSignals reads the signals once and stores them under id, so each
+// later step (and each retry) trains on the same data; a snapshot that
+// exists already is kept. All but the keep newest snapshots are deleted.
+func (a *Activities) SnapshotSignals(ctx context.Context, id string, keep int) (SnapshotInfo, error) {
+	if s, err := signals.Load(ctx, a.Pool, id); err == nil {
+		return info(id, s), nil
+	} else if !errors.Is(err, signals.ErrNoSnapshot) {
+		return SnapshotInfo{}, failure.ForActivity(err)
+	}
+	s, err := signals.Read(ctx, a.Pool)
+	if err != nil {
+		return SnapshotInfo{}, failure.ForActivity(err)
+	}
+	if err := signals.Save(ctx, a.Pool, id, s); err != nil {
+		return SnapshotInfo{}, failure.ForActivity(err)
+	}
+	if _, err := signals.Prune(ctx, a.Pool, max(keep, 1)); err != nil {
+		return SnapshotInfo{}, failure.ForActivity(err)
+	}
+	return info(id, s), nil
+}
+
+// LiveModelVersion answers the live model's version, "" when none is live.
+func (a *Activities) LiveModelVersion(ctx context.Context) (string, error) {
+	v, err := a.Models.LiveVersion(ctx)
+	if errors.Is(err, modelstore.ErrNoLive) {
+		return "", nil
+	}
+	return v, failure.ForActivity(err)
+}
+
+// EvaluateInput names what to judge.
+type EvaluateInput struct {
+	Snapshot    string
+	Candidate   Candidate
+	LiveVersion string // "" when nothing is live
+	Split       eval.Split
+	K           int
+	Resamples   int
+	MaxUsers    int // test users judged at most (0: all)
+}
+
+// Evaluation is a candidate's verdict.
+type Evaluation struct {
+	Candidate string
+	Verdict   eval.Verdict
+	Report    string
+	TrainTime time.Duration
+}
+
+// checkpoint is what a training step heartbeats: the stage it reached and,
+// once learned, the blend (a retry skips learning it again).
+type checkpoint struct {
+	Stage string
+	Blend *recommender.Blend `json:",omitempty"`
+}
+
+// EvaluateCandidate trains the candidate on the holdout's training share
+// and judges it against the live model and popular on the holdout.
+func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (Evaluation, error) {
+	cfg, err := in.Candidate.config()
+	if err != nil {
+		return Evaluation{}, err
+	}
+	snap, err := a.loadSnapshot(ctx, in.Snapshot)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	h := eval.NewHoldout(snap.Interactions, in.Split, in.MaxUsers)
+	start := time.Now()
+	m, err := a.train(ctx, h.Train, snap.Items, cfg)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev := Evaluation{Candidate: in.Candidate.Name, TrainTime: time.Since(start)}
+	var live *recommender.Model
+	if in.LiveVersion != "" {
+		if live, err = a.Models.Load(ctx, in.LiveVersion); err != nil {
+			return Evaluation{}, failure.ForActivity(err)
+		}
+	}
+	hb := a.heartbeat(ctx, checkpoint{Stage: "judging"})
+	defer hb()
+	ev.Verdict = eval.Judge(m, live, h, in.K, in.Resamples)
+	ev.Report = ev.Verdict.Report()
+	return ev, nil
+}
+
+// TrainInput asks for the final model of a candidate on the whole snapshot.
+type TrainInput struct {
+	Snapshot  string
+	Candidate Candidate
+	Version   string
+	Report    string // the evaluation, stored with the model
+}
+
+// ModelInfo describes a stored model.
+type ModelInfo struct {
+	Version                    string
+	Users, Items, Interactions int
+	MemoryBytes                int64
+	TrainTime                  time.Duration
+}
+
+// TrainModel trains the candidate on the whole snapshot and stores it
+// (not yet live) under in.Version; a version stored already is kept.
+func (a *Activities) TrainModel(ctx context.Context, in TrainInput) (ModelInfo, error) {
+	cfg, err := in.Candidate.config()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	snap, err := a.loadSnapshot(ctx, in.Snapshot)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	start := time.Now()
+	m, err := a.train(ctx, snap.Interactions, snap.Items, cfg)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	mi := ModelInfo{Version: in.Version, Users: m.Version.Users, Items: m.Version.Items,
+		Interactions: m.Version.Interactions, MemoryBytes: m.MemoryBytes(), TrainTime: time.Since(start)}
+	report := fmt.Sprintf("trained on snapshot %s: %d users, %d items, %d interactions in %s\n%s",
+		in.Snapshot, mi.Users, mi.Items, mi.Interactions, mi.TrainTime.Round(time.Millisecond), in.Report)
+	if err := a.Models.SaveVersion(ctx, in.Version, m, report); err != nil {
+		return ModelInfo{}, failure.ForActivity(err)
+	}
+	return mi, nil
+}
+
+// PublishModel makes version live; serving processes reload it at once.
+func (a *Activities) PublishModel(ctx context.Context, version string) error {
+	return failure.ForActivity(a.Models.Publish(ctx, version))
+}
+
+func (a *Activities) loadSnapshot(ctx context.Context, id string) (signals.Snapshot, error) {
+	s, err := signals.Load(ctx, a.Pool, id)
+	if errors.Is(err, signals.ErrNoSnapshot) {
+		return s, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoSnapshot, err)
+	}
+	return s, failure.ForActivity(err)
+}
+
+// train learns the blend (or takes it from the last attempt's checkpoint)
+// and fits the model, heartbeating throughout.
+func (a *Activities) train(ctx context.Context, ins []recommender.Interaction, items []recommender.Item, cfg recommender.Config) (*recommender.Model, error) {
+	var cp checkpoint
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &cp) // unreadable: start over
+	}
+	if cp.Blend == nil {
+		stop := a.heartbeat(ctx, checkpoint{Stage: "learning the blend"})
+		b, err := cpuBound(ctx, func() (recommender.Blend, error) { return recommender.LearnBlend(ins, items, cfg) })
+		stop()
+		if err != nil {
+			return nil, err
+		}
+		cp.Blend = &b
+	}
+	stop := a.heartbeat(ctx, checkpoint{Stage: "fitting", Blend: cp.Blend})
+	defer stop()
+	return cpuBound(ctx, func() (*recommender.Model, error) { return recommender.Fit(ins, items, cfg, *cp.Blend) })
+}
+
+// heartbeat records cp now and every HeartbeatEvery until stop is called.
+func (a *Activities) heartbeat(ctx context.Context, cp checkpoint) (stop func()) {
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	activity.RecordHeartbeat(ctx, cp)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, cp)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// cpuBound runs f and answers early when ctx ends (a cancelled or timed
+// out attempt gives its worker slot back; f finishes in the background).
+func cpuBound[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() { v, err := f(); ch <- result{v, err} }()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
