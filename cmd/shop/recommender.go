@@ -124,7 +124,7 @@ func retrainRecommender(ctx context.Context, cfg *config.Config, log *slog.Logge
 		return err
 	}
 	defer tc.Close()
-	run, err := retrain.Start(ctx, tc, cfg.TemporalTaskQueue, retrainInput(cfg))
+	run, err := retrain.Start(ctx, tc, retrain.ManualID, cfg.TemporalTaskQueue, retrainInput(cfg))
 	if err != nil {
 		return err
 	}

@@ -15,10 +15,11 @@ import (
 // request while one runs joins it.
 const ManualID = "recommender-retrain-manual"
 
-// Start starts a retraining now (or joins the one running under ManualID).
-func Start(ctx context.Context, c client.Client, taskQueue string, in Input) (client.WorkflowRun, error) {
+// Start starts a retraining now under id (ManualID from the command line),
+// or joins the one running under that id.
+func Start(ctx context.Context, c client.Client, id, taskQueue string, in Input) (client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: ManualID, TaskQueue: taskQueue,
+		ID: id, TaskQueue: taskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowExecutionTimeout: 6 * time.Hour,
