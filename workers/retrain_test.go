@@ -1,0 +1,92 @@
+package workers_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enums "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	retrainact "github.com/shopkit/shop/activities/retrain"
+	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/recommender"
+	"github.com/shopkit/shop/recommender/modelstore"
+	"github.com/shopkit/shop/recommender/signals"
+	"github.com/shopkit/shop/recommender/signals/signalstest"
+	"github.com/shopkit/shop/workers/shoptest"
+	"github.com/shopkit/shop/workflows/retrain"
+)
+
+// TestRetrainOnAScheduleKeepsABetterLiveModel: the schedule `shop worker`
+// ensures exists with its policies; its run evaluates a candidate that is
+// worse than the live model, keeps the live model, stores nothing, and
+// says why.
+func TestRetrainOnAScheduleKeepsABetterLiveModel(t *testing.T) {
+	s := shoptest.New(t, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	signalstest.Seed(t, s.Pool, 200)
+	snap, err := signals.Read(ctx, s.Pool)
+	require.NoError(t, err)
+	good := recommender.DefaultConfig()
+	good.ALS.Factors, good.ALS.Iterations = 16, 5
+	m, err := recommender.Train(snap.Interactions, snap.Items, good)
+	require.NoError(t, err)
+	store := modelstore.New(s.Pool)
+	live, err := store.Save(ctx, m, "good")
+	require.NoError(t, err)
+	require.NoError(t, store.Publish(ctx, live))
+
+	// A candidate that sees one neighbour and one factor.
+	weak := recommender.DefaultConfig()
+	weak.KNNNeighbours, weak.ContentNeighbours, weak.HybridCandidates = 1, 1, 3
+	weak.ALS.Factors, weak.ALS.Iterations = 1, 1
+	in := retrain.Input{Candidates: []retrainact.Candidate{{Name: "weak", Config: &weak}}, Resamples: 500}
+	id := testenv.UniqueName("test-recommender-retrain-")
+	h, err := retrain.EnsureSchedule(ctx, s.Temporal, id, s.Queue, 2, 30, in)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background()) })
+	_, err = retrain.EnsureSchedule(ctx, s.Temporal, id, s.Queue, 2, 30, in)
+	require.NoError(t, err, "ensuring an existing schedule succeeds")
+	d, err := h.Describe(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, enums.SCHEDULE_OVERLAP_POLICY_SKIP, d.Schedule.Policy.Overlap)
+	assert.Equal(t, 24*time.Hour, d.Schedule.Policy.CatchupWindow)
+	require.NotEmpty(t, d.Info.NextActionTimes)
+	next := d.Info.NextActionTimes[0].UTC()
+	assert.Equal(t, []int{2, 30}, []int{next.Hour(), next.Minute()}, "daily at 02:30 UTC")
+
+	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+	var run client.WorkflowRun
+	require.Eventually(t, func() bool {
+		d, err := h.Describe(ctx)
+		if err != nil || len(d.Info.RecentActions) == 0 {
+			return false
+		}
+		res := d.Info.RecentActions[0].StartWorkflowResult
+		run = s.Temporal.GetWorkflow(ctx, res.WorkflowID, res.FirstExecutionRunID)
+		return true
+	}, 30*time.Second, 50*time.Millisecond, "the triggered run starts")
+	var res retrain.Progress
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, retrain.StageRejected, res.Stage, "%s", res.Report())
+	assert.False(t, res.Published)
+	assert.Equal(t, live, res.LiveVersion)
+	assert.Contains(t, res.Why, "does not beat the live model by more than the noise")
+	assert.Contains(t, res.Why, "weak: ")
+	require.Len(t, res.Evaluations, 1)
+	v := res.Evaluations[0].Verdict
+	require.NotNil(t, v.Live)
+	assert.Less(t, v.Candidate.NDCG, v.Live.NDCG, "the candidate is worse")
+
+	now, err := store.LiveVersion(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, live, now, "the live model stays")
+	var models int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM recommender_models`).Scan(&models))
+	assert.Equal(t, 1, models, "a rejected candidate is not stored")
+	shoptest.RecordHistory(t, s.Temporal, run.GetID(), "../workflows/retrain/testdata/rejected.json")
+}
