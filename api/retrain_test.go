@@ -147,4 +147,3 @@ func TestRetrainPublishesABetterModelUnderLoad(t *testing.T) {
 	assert.Equal(t, res.Model.Version, p.Model.Version)
 	shoptest.RecordHistory(t, f.shop.Temporal, run.GetID(), "../workflows/retrain/testdata/published.json")
 }
-
