@@ -104,6 +104,7 @@ cat <<MSG
       try: curl 'http://localhost:$api_port/api/products?limit=5'
     Recommendations                      http://localhost:$reco_port/recommendations
       try: curl -X POST http://localhost:$reco_port/recommendations -H 'Content-Type: application/json' -d '{"limit": 5}'
+      retrain now: bin/shop recommender retrain   (nightly: schedule recommender-retrain in the Temporal UI)
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
     Demo admin                           admin / $DEMO_ADMIN_PASSWORD (development only)
