@@ -25,13 +25,15 @@ import (
 	"github.com/shopkit/shop/workflows/retrain"
 )
 
-// publishScrambled publishes a model that learned the shop's signals with
-// every product swapped for another: a live model that has gone bad.
+// publishScrambled publishes a model that learned the first 60 % of the
+// shop's signals with every product swapped for another: a live model
+// that has gone bad, trained a while ago.
 func publishScrambled(t *testing.T, pool *pgxpool.Pool) string {
 	t.Helper()
 	ctx := context.Background()
 	snap, err := signals.Read(ctx, pool)
 	require.NoError(t, err)
+	snap.Interactions, _ = recommender.SplitGlobalTemporal(snap.Interactions, recommender.TemporalCutoff(snap.Interactions, 0.6))
 	rng := rand.New(rand.NewPCG(9, 9))
 	perm := rng.Perm(len(snap.Items))
 	swap := map[int64]int64{}
@@ -115,6 +117,7 @@ func TestRetrainPublishesABetterModelUnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	var res retrain.Progress
 	require.NoError(t, run.Get(ctx, &res))
+	t.Log(res.Report())
 	require.True(t, res.Published, "%s", res.Report())
 	assert.Equal(t, retrain.StagePublished, res.Stage)
 	assert.Equal(t, old, res.LiveVersion)

@@ -31,6 +31,9 @@ func TestRetrainOnAScheduleKeepsABetterLiveModel(t *testing.T) {
 	signalstest.Seed(t, s.Pool, 200)
 	snap, err := signals.Read(ctx, s.Pool)
 	require.NoError(t, err)
+	// The live model learned the first 60 % of the past; what came after
+	// judges it and the candidate.
+	snap.Interactions, _ = recommender.SplitGlobalTemporal(snap.Interactions, recommender.TemporalCutoff(snap.Interactions, 0.6))
 	good := recommender.DefaultConfig()
 	good.ALS.Factors, good.ALS.Iterations = 16, 5
 	m, err := recommender.Train(snap.Interactions, snap.Items, good)
@@ -72,6 +75,7 @@ func TestRetrainOnAScheduleKeepsABetterLiveModel(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the triggered run starts")
 	var res retrain.Progress
 	require.NoError(t, run.Get(ctx, &res))
+	t.Log(res.Report())
 	assert.Equal(t, retrain.StageRejected, res.Stage, "%s", res.Report())
 	assert.False(t, res.Published)
 	assert.Equal(t, live, res.LiveVersion)

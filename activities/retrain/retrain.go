@@ -148,19 +148,21 @@ func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (E
 	if err != nil {
 		return Evaluation{}, err
 	}
-	h := eval.NewHoldout(snap.Interactions, in.Split, in.MaxUsers)
+	var live *recommender.Model
+	var seenUntil time.Time
+	if in.LiveVersion != "" {
+		if live, err = a.Models.Load(ctx, in.LiveVersion); err != nil {
+			return Evaluation{}, failure.ForActivity(err)
+		}
+		seenUntil = live.Data.Ref
+	}
+	h := eval.NewHoldout(snap.Interactions, in.Split, in.MaxUsers, seenUntil)
 	start := time.Now()
 	m, err := a.train(ctx, h.Train, snap.Items, cfg)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	ev := Evaluation{Candidate: in.Candidate.Name, TrainTime: time.Since(start)}
-	var live *recommender.Model
-	if in.LiveVersion != "" {
-		if live, err = a.Models.Load(ctx, in.LiveVersion); err != nil {
-			return Evaluation{}, failure.ForActivity(err)
-		}
-	}
 	hb := a.heartbeat(ctx, checkpoint{Stage: "judging"})
 	defer hb()
 	ev.Verdict = eval.Judge(m, live, h, in.K, in.Resamples)

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shopkit/shop/recommender"
 )
@@ -19,9 +20,20 @@ type Holdout struct {
 }
 
 // NewHoldout splits ins; at most maxUsers test users are kept (every n-th
-// by id, so the choice is deterministic; 0: all).
-func NewHoldout(ins []recommender.Interaction, split Split, maxUsers int) *Holdout {
-	train, test := split.Apply(ins)
+// by id, so the choice is deterministic; 0: all). Test interactions at or
+// before seenUntil go to training instead: a model trained on data up to
+// then (the live one) has seen them, and judging it on them would favour
+// it. So the test holds only what no model being compared has seen.
+func NewHoldout(ins []recommender.Interaction, split Split, maxUsers int, seenUntil time.Time) *Holdout {
+	train, all := split.Apply(ins)
+	var test []recommender.Interaction
+	for _, in := range all {
+		if in.At.After(seenUntil) {
+			test = append(test, in)
+		} else {
+			train = append(train, in)
+		}
+	}
 	users, relevant := TestSet(train, test)
 	if maxUsers > 0 && len(users) > maxUsers {
 		step := float64(len(users)) / float64(maxUsers)
@@ -121,7 +133,7 @@ func Judge(candidate, live *recommender.Model, h *Holdout, k, resamples int) Ver
 	}
 	switch {
 	case len(h.Users) == 0:
-		v.Why = "no test users: too little data to judge a model"
+		v.Why = "no test shoppers: nothing happened since the live model's data that could judge a candidate"
 	case len(why) > 0:
 		v.Why = "the candidate " + strings.Join(why, " and ")
 	default:

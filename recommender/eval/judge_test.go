@@ -48,7 +48,7 @@ func trainOn(t *testing.T, ins []recommender.Interaction) *recommender.Model {
 // A candidate that learned the tastes beats popular and a live model that
 // learned noise; the same model again is not better than itself.
 func TestJudgeNeedsALeadBeyondTheNoise(t *testing.T) {
-	h := NewHoldout(tastes(false), UserTemporal, 0)
+	h := NewHoldout(tastes(false), UserTemporal, 0, time.Time{})
 	if len(h.Users) < 250 {
 		t.Fatalf("%d test users", len(h.Users))
 	}
@@ -70,6 +70,12 @@ func TestJudgeNeedsALeadBeyondTheNoise(t *testing.T) {
 	same := Judge(candidate, candidate, h, 10, 500)
 	if same.Better || !strings.Contains(same.Why, "does not beat the live model") {
 		t.Fatalf("against itself: %+v", same)
+	}
+	// What a model has seen cannot judge it: with the whole past seen,
+	// nothing is left to test on.
+	seen := NewHoldout(tastes(false), UserTemporal, 0, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if len(seen.Users) != 0 || len(seen.Train) != len(tastes(false)) {
+		t.Fatalf("%d test users, %d training", len(seen.Users), len(seen.Train))
 	}
 	if Best([]Verdict{same, v, first}) != 1 && Best([]Verdict{same, v, first}) != 2 {
 		t.Fatal("best picks a passing verdict")
