@@ -2,10 +2,15 @@ package recommender
 
 import (
 	"bytes"
+	"errors"
 	"encoding/gob"
 	"fmt"
 	"unsafe"
 )
+
+// ErrModelFormat: the bytes were written by a build with another model
+// format (retrain to replace the model).
+var ErrModelFormat = errors.New("recommender: model written in another format")
 
 // formatVersion guards Load against bytes written by an incompatible build.
 const formatVersion = 1
@@ -36,7 +41,7 @@ func Load(data []byte) (*Model, error) {
 		return nil, fmt.Errorf("recommender: decode model: %w", err)
 	}
 	if e.Format != formatVersion || e.Model == nil || e.Model.Data == nil {
-		return nil, fmt.Errorf("recommender: model format %d, want %d", e.Format, formatVersion)
+		return nil, fmt.Errorf("%w: format %d, this build reads %d", ErrModelFormat, e.Format, formatVersion)
 	}
 	m := (*Model)(e.Model)
 	m.Data.reindex()

@@ -150,11 +150,19 @@ func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (E
 	}
 	var live *recommender.Model
 	var seenUntil time.Time
+	unreadable := ""
 	if in.LiveVersion != "" {
-		if live, err = a.Models.Load(ctx, in.LiveVersion); err != nil {
+		live, err = a.Models.Load(ctx, in.LiveVersion)
+		switch {
+		case errors.Is(err, recommender.ErrModelFormat):
+			// Written by an older build: it cannot serve either, so the
+			// candidate only has to beat popular.
+			unreadable = fmt.Sprintf("the live model %s cannot be read by this build (%v); judged against popular alone\n", in.LiveVersion, err)
+		case err != nil:
 			return Evaluation{}, failure.ForActivity(err)
+		default:
+			seenUntil = live.Data.Ref
 		}
-		seenUntil = live.Data.Ref
 	}
 	h := eval.NewHoldout(snap.Interactions, in.Split, in.MaxUsers, seenUntil)
 	start := time.Now()
@@ -166,7 +174,7 @@ func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (E
 	hb := a.heartbeat(ctx, checkpoint{Stage: "judging"})
 	defer hb()
 	ev.Verdict = eval.Judge(m, live, h, in.K, in.Resamples)
-	ev.Report = ev.Verdict.Report()
+	ev.Report = unreadable + ev.Verdict.Report()
 	return ev, nil
 }
 

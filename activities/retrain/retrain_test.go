@@ -1,7 +1,9 @@
 package retrain
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +97,33 @@ func TestTrainingResumesFromItsCheckpoint(t *testing.T) {
 
 	_, err = env.ExecuteActivity(a.EvaluateCandidate, EvaluateInput{Snapshot: "run-1", Candidate: Candidate{Name: "nope"}, Split: eval.UserTemporal, K: 10, Resamples: 100})
 	require.ErrorContains(t, err, "no training preset")
+}
+
+// A live model written by an older build (another model format) cannot
+// serve or be judged: the candidate is judged against popular alone, and
+// the report says so.
+func TestUnreadableLiveModelIsJudgedWithoutIt(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	signalstest.Seed(t, pool, 60)
+	var old bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&old).Encode(struct{ Format int }{Format: 99}))
+	_, err := pool.Exec(ctx, `INSERT INTO recommender_models (version, status, data, size_bytes) VALUES ('old-build', 'live', $1, $2)`,
+		old.Bytes(), old.Len())
+	require.NoError(t, err)
+	a := &Activities{Pool: pool, Models: modelstore.New(pool)}
+	_, err = a.SnapshotSignals(ctx, "run-1", 3)
+	require.NoError(t, err)
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	val, err := env.ExecuteActivity(a.EvaluateCandidate, EvaluateInput{Snapshot: "run-1", Candidate: Candidate{Name: "small", Config: small()},
+		LiveVersion: "old-build", Split: eval.UserTemporal, K: 10, Resamples: 200})
+	require.NoError(t, err)
+	var ev Evaluation
+	require.NoError(t, val.Get(&ev))
+	assert.Contains(t, ev.Report, "cannot be read by this build")
+	assert.Nil(t, ev.Verdict.Live)
+	assert.Positive(t, ev.Verdict.TestUsers)
 }
