@@ -2,8 +2,8 @@ package recommender
 
 import (
 	"bytes"
-	"errors"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"unsafe"
 )
