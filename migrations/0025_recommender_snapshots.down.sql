@@ -1,1 +1,2 @@
+ALTER TABLE recommender_models DROP COLUMN pinned;
 DROP TABLE recommender_snapshots;

@@ -10,3 +10,7 @@ CREATE TABLE recommender_snapshots (
     created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
+
+-- An operator's rollback pins the model it makes live: the nightly
+-- retraining then leaves it alone until `shop recommender unpin`.
+ALTER TABLE recommender_models ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT false;

@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/recommender/modelstore"
 	"github.com/shopkit/shop/recommender/signals"
 	"github.com/shopkit/shop/recommender/signals/signalstest"
+	"github.com/shopkit/shop/workers"
 	"github.com/shopkit/shop/workers/shoptest"
 	"github.com/shopkit/shop/workflows/retrain"
 )
@@ -48,16 +49,25 @@ func TestRetrainOnAScheduleKeepsABetterLiveModel(t *testing.T) {
 	weak.KNNNeighbours, weak.ContentNeighbours, weak.HybridCandidates = 1, 1, 3
 	weak.ALS.Factors, weak.ALS.Iterations = 1, 1
 	in := retrain.Input{Candidates: []retrainact.Candidate{{Name: "weak", Config: &weak}}, Resamples: 500}
+	// Retraining has its own task queue and worker, as `shop worker` runs it.
+	queue := testenv.UniqueName("test-retrain-queue-")
+	rw := workers.NewRetrain(s.Temporal, queue, s.Pool)
+	require.NoError(t, rw.Start())
+	t.Cleanup(rw.Stop)
 	id := testenv.UniqueName("test-recommender-retrain-")
-	h, err := retrain.EnsureSchedule(ctx, s.Temporal, id, s.Queue, 2, 30, in)
+	h, err := retrain.EnsureSchedule(ctx, s.Temporal, id, queue, 2, 30, in)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Delete(context.Background()) })
-	_, err = retrain.EnsureSchedule(ctx, s.Temporal, id, s.Queue, 2, 30, in)
+	_, err = retrain.EnsureSchedule(ctx, s.Temporal, id, queue, 2, 30, in)
 	require.NoError(t, err, "ensuring an existing schedule succeeds")
 	d, err := h.Describe(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, enums.SCHEDULE_OVERLAP_POLICY_SKIP, d.Schedule.Policy.Overlap)
 	assert.Equal(t, 24*time.Hour, d.Schedule.Policy.CatchupWindow)
+	action, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+	require.True(t, ok, "%T", d.Schedule.Action)
+	assert.Equal(t, retrain.Name, action.Workflow)
+	assert.Equal(t, queue, action.TaskQueue)
 	require.NotEmpty(t, d.Info.NextActionTimes)
 	next := d.Info.NextActionTimes[0].UTC()
 	assert.Equal(t, []int{2, 30}, []int{next.Hour(), next.Minute()}, "daily at 02:30 UTC")

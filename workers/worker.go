@@ -97,6 +97,24 @@ func New(c client.Client, taskQueue string, d Deps) worker.Worker {
 	return w
 }
 
+// NewRetrain returns a worker for the recommender's retraining on its own
+// task queue, running one activity at a time: a training holds its CPU for
+// minutes, and checkouts on the main queue must not wait behind it.
+func NewRetrain(c client.Client, taskQueue string, pool *pgxpool.Pool) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{
+		WorkerStopTimeout:                  30 * time.Second,
+		MaxConcurrentActivityExecutionSize: 1,
+		Interceptors:                       []interceptor.WorkerInterceptor{&classifyErrors{}},
+	})
+	registerRetrain(w, pool)
+	return w
+}
+
+func registerRetrain(w worker.Registry, pool *pgxpool.Pool) {
+	w.RegisterWorkflowWithOptions(retrain.Workflow, workflow.RegisterOptions{Name: retrain.Name})
+	w.RegisterActivity(&retrainact.Activities{Pool: pool, Models: modelstore.New(pool)})
+}
+
 // Register adds the workflows and activities to w (also used by tests).
 func Register(w worker.Registry, d Deps) {
 	w.RegisterWorkflowWithOptions(catalogimport.Workflow, workflow.RegisterOptions{Name: catalogimport.Name})
@@ -124,6 +142,5 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
 	w.RegisterWorkflowWithOptions(eventstore.Workflow, workflow.RegisterOptions{Name: eventstore.Name})
 	w.RegisterActivity(&eventstoreact.Activities{Store: d.Events})
-	w.RegisterWorkflowWithOptions(retrain.Workflow, workflow.RegisterOptions{Name: retrain.Name})
-	w.RegisterActivity(&retrainact.Activities{Pool: d.Pool, Models: modelstore.New(d.Pool)})
+	registerRetrain(w, d.Pool) // also here, for a single-queue setup (tests)
 }

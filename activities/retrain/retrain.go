@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -27,7 +28,33 @@ import (
 const (
 	ErrTypeUnknownCandidate = "UnknownCandidate"
 	ErrTypeNoSnapshot       = "NoSnapshot"
+	ErrTypeModelGone        = "ModelGone"
+	// ErrTypeLiveChanged: another model went live (or was pinned by a
+	// rollback) since the run judged its candidate; it is not published.
+	ErrTypeLiveChanged = "LiveChanged"
 )
+
+// CheckCandidates refuses an empty list, a duplicate or nameless
+// candidate, and a preset that does not exist (deterministic: it only reads
+// Presets, so the workflow calls it too).
+func CheckCandidates(cs []Candidate) error {
+	if len(cs) == 0 || len(cs) > 10 {
+		return fmt.Errorf("want 1 to 10 candidates, have %d", len(cs))
+	}
+	seen := map[string]bool{}
+	for _, c := range cs {
+		switch {
+		case c.Name == "":
+			return errors.New("a candidate has no name")
+		case seen[c.Name]:
+			return fmt.Errorf("candidate %q appears twice", c.Name)
+		case c.Config == nil && Presets[c.Name] == nil:
+			return fmt.Errorf("no training preset %q (have default, deep)", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	return nil
+}
 
 // Presets are the named training configurations a candidate may use.
 var Presets = map[string]func() recommender.Config{
@@ -102,13 +129,19 @@ func (a *Activities) SnapshotSignals(ctx context.Context, id string, keep int) (
 	return info(id, s), nil
 }
 
-// LiveModelVersion answers the live model's version, "" when none is live.
-func (a *Activities) LiveModelVersion(ctx context.Context) (string, error) {
-	v, err := a.Models.LiveVersion(ctx)
+// Live is the live model when a run begins.
+type Live struct {
+	Version string // "" when none is live
+	Pinned  bool   // an operator's rollback pinned it
+}
+
+// LiveModel answers the live model's version and whether it is pinned.
+func (a *Activities) LiveModel(ctx context.Context) (Live, error) {
+	v, pinned, err := a.Models.LiveInfo(ctx)
 	if errors.Is(err, modelstore.ErrNoLive) {
-		return "", nil
+		return Live{}, nil
 	}
-	return v, failure.ForActivity(err)
+	return Live{Version: v, Pinned: pinned}, failure.ForActivity(err)
 }
 
 // EvaluateInput names what to judge.
@@ -119,7 +152,8 @@ type EvaluateInput struct {
 	Split       eval.Split
 	K           int
 	Resamples   int
-	MaxUsers    int // test users judged at most (0: all)
+	MaxUsers    int     // test users judged at most (0: all)
+	Level       float64 // of the bootstrap interval (0: 0.95)
 }
 
 // Evaluation is a candidate's verdict.
@@ -144,6 +178,8 @@ func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (E
 	if err != nil {
 		return Evaluation{}, err
 	}
+	hb := a.startHeartbeat(ctx)
+	defer hb.stop()
 	snap, err := a.loadSnapshot(ctx, in.Snapshot)
 	if err != nil {
 		return Evaluation{}, err
@@ -158,6 +194,8 @@ func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (E
 			// Written by an older build: it cannot serve either, so the
 			// candidate only has to beat popular.
 			unreadable = fmt.Sprintf("the live model %s cannot be read by this build (%v); judged against popular alone\n", in.LiveVersion, err)
+		case errors.Is(err, modelstore.ErrNotFound):
+			return Evaluation{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeModelGone, err)
 		case err != nil:
 			return Evaluation{}, failure.ForActivity(err)
 		default:
@@ -166,14 +204,17 @@ func (a *Activities) EvaluateCandidate(ctx context.Context, in EvaluateInput) (E
 	}
 	h := eval.NewHoldout(snap.Interactions, in.Split, in.MaxUsers, seenUntil)
 	start := time.Now()
-	m, err := a.train(ctx, h.Train, snap.Items, cfg)
+	m, err := a.train(ctx, hb, h.Train, snap.Items, cfg)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	ev := Evaluation{Candidate: in.Candidate.Name, TrainTime: time.Since(start)}
-	hb := a.heartbeat(ctx, checkpoint{Stage: "judging"})
-	defer hb()
-	ev.Verdict = eval.Judge(m, live, h, in.K, in.Resamples)
+	hb.set("judging")
+	level := in.Level
+	if level == 0 {
+		level = 0.95
+	}
+	ev.Verdict = eval.Judge(m, live, h, in.K, in.Resamples, level)
 	ev.Report = unreadable + ev.Verdict.Report()
 	return ev, nil
 }
@@ -195,18 +236,31 @@ type ModelInfo struct {
 }
 
 // TrainModel trains the candidate on the whole snapshot and stores it
-// (not yet live) under in.Version; a version stored already is kept.
+// (not yet live) under in.Version; a version stored already (by an attempt
+// that died before reporting) is kept, not trained again.
 func (a *Activities) TrainModel(ctx context.Context, in TrainInput) (ModelInfo, error) {
 	cfg, err := in.Candidate.config()
 	if err != nil {
 		return ModelInfo{}, err
+	}
+	hb := a.startHeartbeat(ctx)
+	defer hb.stop()
+	if ok, err := a.Models.Exists(ctx, in.Version); err != nil {
+		return ModelInfo{}, failure.ForActivity(err)
+	} else if ok {
+		m, err := a.Models.Load(ctx, in.Version)
+		if err != nil {
+			return ModelInfo{}, failure.ForActivity(err)
+		}
+		return ModelInfo{Version: in.Version, Users: m.Version.Users, Items: m.Version.Items,
+			Interactions: m.Version.Interactions, MemoryBytes: m.MemoryBytes()}, nil
 	}
 	snap, err := a.loadSnapshot(ctx, in.Snapshot)
 	if err != nil {
 		return ModelInfo{}, err
 	}
 	start := time.Now()
-	m, err := a.train(ctx, snap.Interactions, snap.Items, cfg)
+	m, err := a.train(ctx, hb, snap.Interactions, snap.Items, cfg)
 	if err != nil {
 		return ModelInfo{}, err
 	}
@@ -214,69 +268,124 @@ func (a *Activities) TrainModel(ctx context.Context, in TrainInput) (ModelInfo, 
 		Interactions: m.Version.Interactions, MemoryBytes: m.MemoryBytes(), TrainTime: time.Since(start)}
 	report := fmt.Sprintf("trained on snapshot %s: %d users, %d items, %d interactions in %s\n%s",
 		in.Snapshot, mi.Users, mi.Items, mi.Interactions, mi.TrainTime.Round(time.Millisecond), in.Report)
+	hb.set("storing")
 	if err := a.Models.SaveVersion(ctx, in.Version, m, report); err != nil {
 		return ModelInfo{}, failure.ForActivity(err)
 	}
 	return mi, nil
 }
 
-// PublishModel makes version live; serving processes reload it at once.
-func (a *Activities) PublishModel(ctx context.Context, version string) error {
-	return failure.ForActivity(a.Models.Publish(ctx, version))
+// PublishInput asks to make Version live in place of Replacing.
+type PublishInput struct {
+	Version   string
+	Replacing string // the live model the candidate was judged against ("" none)
+}
+
+// PublishModel makes in.Version live, only while in.Replacing is still the
+// live model and not pinned; serving processes reload it at once.
+func (a *Activities) PublishModel(ctx context.Context, in PublishInput) error {
+	err := a.Models.PublishReplacing(ctx, in.Version, in.Replacing)
+	switch {
+	case errors.Is(err, modelstore.ErrLiveChanged), errors.Is(err, modelstore.ErrPinned):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLiveChanged, err)
+	case errors.Is(err, modelstore.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeModelGone, err)
+	}
+	return failure.ForActivity(err)
 }
 
 func (a *Activities) loadSnapshot(ctx context.Context, id string) (signals.Snapshot, error) {
 	s, err := signals.Load(ctx, a.Pool, id)
-	if errors.Is(err, signals.ErrNoSnapshot) {
+	if errors.Is(err, signals.ErrNoSnapshot) || errors.Is(err, signals.ErrUnreadable) {
 		return s, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoSnapshot, err)
 	}
 	return s, failure.ForActivity(err)
 }
 
 // train learns the blend (or takes it from the last attempt's checkpoint)
-// and fits the model, heartbeating throughout.
-func (a *Activities) train(ctx context.Context, ins []recommender.Interaction, items []recommender.Item, cfg recommender.Config) (*recommender.Model, error) {
+// and fits the model; hb carries the blend from then on.
+func (a *Activities) train(ctx context.Context, hb *heartbeat, ins []recommender.Interaction, items []recommender.Item, cfg recommender.Config) (*recommender.Model, error) {
 	var cp checkpoint
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &cp) // unreadable: start over
 	}
 	if cp.Blend == nil {
-		stop := a.heartbeat(ctx, checkpoint{Stage: "learning the blend"})
+		hb.set("learning the blend")
 		b, err := cpuBound(ctx, func() (recommender.Blend, error) { return recommender.LearnBlend(ins, items, cfg) })
-		stop()
 		if err != nil {
 			return nil, err
 		}
 		cp.Blend = &b
+		hb.keep(cp.Blend)
+	} else {
+		hb.keep(cp.Blend)
 	}
-	stop := a.heartbeat(ctx, checkpoint{Stage: "fitting", Blend: cp.Blend})
-	defer stop()
+	hb.set("fitting")
 	return cpuBound(ctx, func() (*recommender.Model, error) { return recommender.Fit(ins, items, cfg, *cp.Blend) })
 }
 
-// heartbeat records cp now and every HeartbeatEvery until stop is called.
-func (a *Activities) heartbeat(ctx context.Context, cp checkpoint) (stop func()) {
+// heartbeat reports the activity alive every HeartbeatEvery from its start
+// to its end, with the stage it reached and, once learned, the blend (a
+// later stage keeps it, so a retry resumes after learning whatever failed).
+type heartbeat struct {
+	mu   sync.Mutex
+	cp   checkpoint
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (a *Activities) startHeartbeat(ctx context.Context) *heartbeat {
 	every := a.HeartbeatEvery
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	activity.RecordHeartbeat(ctx, cp)
-	done := make(chan struct{})
+	h := &heartbeat{cp: checkpoint{Stage: "starting"}, done: make(chan struct{})}
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &h.cp) // keep the last attempt's blend until replaced
+	}
+	h.beat(ctx)
+	h.wg.Add(1)
 	go func() {
+		defer h.wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-h.done:
 				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, cp)
+				h.beat(ctx)
 			}
 		}
 	}()
-	return func() { close(done) }
+	return h
+}
+
+func (h *heartbeat) beat(ctx context.Context) {
+	h.mu.Lock()
+	cp := h.cp
+	h.mu.Unlock()
+	activity.RecordHeartbeat(ctx, cp)
+}
+
+func (h *heartbeat) set(stage string) {
+	h.mu.Lock()
+	h.cp.Stage = stage
+	h.mu.Unlock()
+}
+
+func (h *heartbeat) keep(b *recommender.Blend) {
+	h.mu.Lock()
+	h.cp.Blend = b
+	h.mu.Unlock()
+}
+
+// stop ends the heartbeats and waits for the last one.
+func (h *heartbeat) stop() {
+	close(h.done)
+	h.wg.Wait()
 }
 
 // cpuBound runs f and answers early when ctx ends (a cancelled or timed

@@ -23,11 +23,12 @@ import (
 	"github.com/shopkit/shop/workflows/retrain"
 )
 
-const recommenderUsage = `usage: shop recommender [serve | retrain | train | rollback VERSION | evaluate ...]
+const recommenderUsage = `usage: shop recommender [serve | retrain | train | rollback VERSION | unpin | evaluate ...]
   serve (default)    serve the API, recommendations included, on RECOMMENDER_ADDR (:8001)
   retrain            run the RetrainRecommender workflow now (needs a worker): publish only a better model
   train              train on the shop's orders, views and catalog; save and publish the model unconditionally
-  rollback VERSION   make an earlier model live again
+  rollback VERSION   make an earlier model live again, pinned: retraining leaves it alone
+  unpin              let retraining replace the live model again
   evaluate --interactions FILE.csv [--items movies.csv] [--split user-temporal|global-temporal] [--k 10]`
 
 // runRecommender serves recommendations, trains and publishes models, rolls
@@ -54,7 +55,18 @@ func runRecommender(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 		if err := modelstore.New(pool).Rollback(ctx, args[1]); err != nil {
 			return err
 		}
-		fmt.Printf("model %s is live\n", args[1])
+		fmt.Printf("model %s is live and pinned: retraining leaves it alone until `shop recommender unpin`\n", args[1])
+		return nil
+	case args[0] == "unpin" && len(args) == 1:
+		pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := modelstore.New(pool).Unpin(ctx); err != nil {
+			return err
+		}
+		fmt.Println("retraining may replace the live model again")
 		return nil
 	case args[0] == "evaluate":
 		return evaluateRecommender(args)
@@ -101,30 +113,32 @@ func trainRecommender(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// retrainInput is the scheduled and manual retraining's input.
-func retrainInput(cfg *config.Config) retrain.Input {
+// retrainInput is the scheduled and manual retraining's input; it refuses
+// an unknown, duplicate or empty training preset.
+func retrainInput(cfg *config.Config) (retrain.Input, error) {
 	in := retrain.Input{}
 	for _, name := range cfg.RecommenderRetrainCandidates {
 		in.Candidates = append(in.Candidates, retrainact.Candidate{Name: name})
 	}
-	return in
+	if err := retrainact.CheckCandidates(in.Candidates); err != nil {
+		return in, fmt.Errorf("RECOMMENDER_RETRAIN_CANDIDATES: %w", err)
+	}
+	return in, nil
 }
 
 // retrainRecommender runs the RetrainRecommender workflow (or joins the
 // one running), prints each stage as it is reached, then the report.
 func retrainRecommender(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	for _, name := range cfg.RecommenderRetrainCandidates {
-		if retrainact.Presets[name] == nil {
-			return fmt.Errorf("RECOMMENDER_RETRAIN_CANDIDATES: no training preset %q (have %s)", name,
-				strings.Join(slices.Sorted(maps.Keys(retrainact.Presets)), ", "))
-		}
+	in, err := retrainInput(cfg)
+	if err != nil {
+		return err
 	}
 	tc, err := temporalclient.Dial(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	run, err := retrain.Start(ctx, tc, retrain.ManualID, cfg.TemporalTaskQueue, retrainInput(cfg))
+	run, err := retrain.Start(ctx, tc, retrain.ManualID, cfg.RecommenderRetrainTaskQueue, in)
 	if err != nil {
 		return err
 	}

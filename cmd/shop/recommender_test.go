@@ -15,7 +15,7 @@ import (
 )
 
 // `shop recommender train` publishes a model of the shop's past; a second
-// train retires it, and `rollback` brings it back.
+// train retires it, `rollback` brings it back pinned, `unpin` unpins.
 func TestRecommenderTrainAndRollback(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.New(t)
@@ -44,9 +44,14 @@ func TestRecommenderTrainAndRollback(t *testing.T) {
 	assert.NotEqual(t, first, second)
 
 	require.NoError(t, runRecommender(ctx, cfg, log, []string{"rollback", first}))
-	live, err := store.LiveVersion(ctx)
+	live, pinned, err := store.LiveInfo(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, first, live)
+	assert.True(t, pinned, "a rollback pins")
+	require.NoError(t, runRecommender(ctx, cfg, log, []string{"unpin"}))
+	_, pinned, err = store.LiveInfo(ctx)
+	require.NoError(t, err)
+	assert.False(t, pinned)
 	assert.Error(t, runRecommender(ctx, cfg, log, []string{"rollback", "no-such-version"}))
 	assert.Error(t, runRecommender(ctx, cfg, log, []string{"nonsense"}))
 }

@@ -104,12 +104,21 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		eventstore.Input{Retention: cfg.EventRetention}); err != nil {
 		return err
 	}
-	// So is the recommender's nightly retraining.
-	if _, err := retrain.EnsureSchedule(ctx, tc, retrain.ScheduleID, cfg.TemporalTaskQueue,
-		cfg.RecommenderRetrainAt[0], cfg.RecommenderRetrainAt[1], retrainInput(cfg)); err != nil {
+	// So is the recommender's nightly retraining, on its own task queue.
+	in, err := retrainInput(cfg)
+	if err != nil {
 		return err
 	}
-	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
+	if _, err := retrain.EnsureSchedule(ctx, tc, retrain.ScheduleID, cfg.RecommenderRetrainTaskQueue,
+		cfg.RecommenderRetrainAt[0], cfg.RecommenderRetrainAt[1], in); err != nil {
+		return err
+	}
+	rw := workers.NewRetrain(tc, cfg.RecommenderRetrainTaskQueue, pool)
+	if err := rw.Start(); err != nil {
+		return err
+	}
+	defer rw.Stop()
+	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "retrain_task_queue", cfg.RecommenderRetrainTaskQueue, "namespace", cfg.TemporalNamespace)
 	// Run returns after ctx ends and in-flight activities have drained.
 	return w.Run(interrupt(ctx))
 }

@@ -133,6 +133,10 @@ type Config struct {
 	// RecommenderRetrainCandidates (RECOMMENDER_RETRAIN_CANDIDATES).
 	RecommenderRetrainAt         [2]int
 	RecommenderRetrainCandidates []string
+	// Retraining runs on its own task queue (RECOMMENDER_RETRAIN_TASK_QUEUE),
+	// one training at a time per worker process, so checkouts never wait
+	// behind minutes of CPU-bound training.
+	RecommenderRetrainTaskQueue string
 }
 
 // devWebhookSecret signs webhooks between `shop stripe trigger` and a local
@@ -212,6 +216,7 @@ var defaults = map[string]string{
 
 	"RECOMMENDER_RETRAIN_AT":         "02:30",
 	"RECOMMENDER_RETRAIN_CANDIDATES": "default",
+	"RECOMMENDER_RETRAIN_TASK_QUEUE": "recommender-retrain",
 }
 
 // Load reads the configuration from the process environment.
@@ -281,6 +286,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 
 		RecommenderRetrainAt:         r.timeOfDay("RECOMMENDER_RETRAIN_AT"),
 		RecommenderRetrainCandidates: r.list("RECOMMENDER_RETRAIN_CANDIDATES"),
+		RecommenderRetrainTaskQueue:  r.nonEmpty("RECOMMENDER_RETRAIN_TASK_QUEUE"),
 	}
 	if len(c.RecommenderRetrainCandidates) == 0 {
 		r.fail("RECOMMENDER_RETRAIN_CANDIDATES", "must name at least one training preset, such as default")

@@ -8,7 +8,8 @@ import (
 // Comparison is a paired bootstrap of a per-user metric, A minus B.
 type Comparison struct {
 	MeanDiff  float64 // observed mean of A − B
-	Low, High float64 // 95 % percentile confidence interval of the mean difference
+	Low, High float64 // percentile confidence interval of the mean difference at Level
+	Level     float64 // 0.95 unless asked otherwise
 	P         float64 // two-sided p-value of "no difference"
 	Resamples int
 }
@@ -17,11 +18,17 @@ type Comparison struct {
 func (c Comparison) Better() bool { return c.Low > 0 }
 
 // PairedBootstrap resamples users with replacement (the same users for A
-// and B, which cancels per-user difficulty) and reads the interval and the
-// p-value off the resampled mean differences. Seeded: deterministic.
+// and B, which cancels per-user difficulty) and reads the 95 % interval
+// and the p-value off the resampled mean differences. Seeded: deterministic.
 func PairedBootstrap(a, b []float64, resamples int, seed uint64) Comparison {
+	return PairedBootstrapAt(a, b, resamples, seed, 0.95)
+}
+
+// PairedBootstrapAt is PairedBootstrap with an interval at level (e.g.
+// 1 − 0.05/n when the best of n candidates is picked).
+func PairedBootstrapAt(a, b []float64, resamples int, seed uint64, level float64) Comparison {
 	n := min(len(a), len(b))
-	c := Comparison{Resamples: resamples}
+	c := Comparison{Resamples: resamples, Level: level}
 	if n == 0 || resamples <= 0 {
 		return c
 	}
@@ -50,7 +57,8 @@ func PairedBootstrap(a, b []float64, resamples int, seed uint64) Comparison {
 		}
 	}
 	slices.Sort(means)
-	c.Low, c.High = means[int(0.025*float64(resamples))], means[min(int(0.975*float64(resamples)), resamples-1)]
+	tail := (1 - level) / 2
+	c.Low, c.High = means[int(tail*float64(resamples))], means[min(int((1-tail)*float64(resamples)), resamples-1)]
 	c.P = min(1, float64(le+ge+1)/float64(resamples+1))
 	return c
 }

@@ -102,9 +102,10 @@ type Verdict struct {
 }
 
 // Judge evaluates candidate (trained on h.Train) and live (nil when none
-// is live) on h. The candidate is better when the 95 % interval of its
-// NDCG@K lead is above zero against popular and against live.
-func Judge(candidate, live *recommender.Model, h *Holdout, k, resamples int) Verdict {
+// is live) on h. The candidate is better when the interval of its NDCG@K
+// lead at level (0.95 for one candidate; 1 − 0.05/n when the best of n is
+// picked) is above zero against popular and against live.
+func Judge(candidate, live *recommender.Model, h *Holdout, k, resamples int, level float64) Verdict {
 	v := Verdict{K: k, TestUsers: len(h.Users), TrainEvents: len(h.Train)}
 	ndcg := func(u UserMetrics) float64 { return u.NDCG }
 	cand := h.Evaluate("candidate hybrid", candidate, "hybrid", k)
@@ -115,20 +116,20 @@ func Judge(candidate, live *recommender.Model, h *Holdout, k, resamples int) Ver
 			v.CandidateAlgorithms = append(v.CandidateAlgorithms, scores(h.Evaluate(name, candidate, name, k)))
 		}
 	}
-	v.VsPopular = PairedBootstrap(Column(cand.Users, ndcg), Column(pop.Users, ndcg), resamples, 1)
+	v.VsPopular = PairedBootstrapAt(Column(cand.Users, ndcg), Column(pop.Users, ndcg), resamples, 1, level)
 	var why []string
 	if !v.VsPopular.Better() {
-		why = append(why, fmt.Sprintf("does not beat popular by more than the noise (NDCG@%d %.4f vs %.4f, difference 95%% CI [%+.4f, %+.4f])",
-			k, cand.NDCG, pop.NDCG, v.VsPopular.Low, v.VsPopular.High))
+		why = append(why, fmt.Sprintf("does not beat popular by more than the noise (NDCG@%d %.4f vs %.4f, difference %s CI [%+.4f, %+.4f])",
+			k, cand.NDCG, pop.NDCG, pct(level), v.VsPopular.Low, v.VsPopular.High))
 	}
 	if live != nil {
 		l := h.Evaluate("live hybrid", live, "hybrid", k)
 		ls := scores(l)
-		c := PairedBootstrap(Column(cand.Users, ndcg), Column(l.Users, ndcg), resamples, 2)
+		c := PairedBootstrapAt(Column(cand.Users, ndcg), Column(l.Users, ndcg), resamples, 2, level)
 		v.Live, v.VsLive = &ls, &c
 		if !c.Better() {
-			why = append(why, fmt.Sprintf("does not beat the live model by more than the noise (NDCG@%d %.4f vs %.4f, difference 95%% CI [%+.4f, %+.4f])",
-				k, cand.NDCG, l.NDCG, c.Low, c.High))
+			why = append(why, fmt.Sprintf("does not beat the live model by more than the noise (NDCG@%d %.4f vs %.4f, difference %s CI [%+.4f, %+.4f])",
+				k, cand.NDCG, l.NDCG, pct(level), c.Low, c.High))
 		}
 	}
 	switch {
@@ -140,12 +141,14 @@ func Judge(candidate, live *recommender.Model, h *Holdout, k, resamples int) Ver
 		v.Better = true
 		v.Why = fmt.Sprintf("the candidate beats popular (NDCG@%d %.4f vs %.4f)", k, cand.NDCG, pop.NDCG)
 		if v.Live != nil {
-			v.Why += fmt.Sprintf(" and the live model (%.4f; difference 95%% CI [%+.4f, %+.4f])", v.Live.NDCG, v.VsLive.Low, v.VsLive.High)
+			v.Why += fmt.Sprintf(" and the live model (%.4f; difference %s CI [%+.4f, %+.4f])", v.Live.NDCG, pct(level), v.VsLive.Low, v.VsLive.High)
 		}
 		v.Why += " by more than the noise"
 	}
 	return v
 }
+
+func pct(level float64) string { return fmt.Sprintf("%.4g%%", 100*level) }
 
 // Report is the verdict as a table for people.
 func (v Verdict) Report() string {

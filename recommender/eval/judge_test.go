@@ -54,12 +54,12 @@ func TestJudgeNeedsALeadBeyondTheNoise(t *testing.T) {
 	}
 	candidate := trainOn(t, h.Train)
 
-	first := Judge(candidate, nil, h, 10, 500)
+	first := Judge(candidate, nil, h, 10, 500, 0.95)
 	if !first.Better || first.Live != nil || !first.VsPopular.Better() {
 		t.Fatalf("first model: %+v", first)
 	}
 	noise := trainOn(t, tastes(true))
-	v := Judge(candidate, noise, h, 10, 500)
+	v := Judge(candidate, noise, h, 10, 500, 0.95)
 	if !v.Better || v.VsLive == nil || v.VsLive.Low <= 0 || v.Candidate.NDCG <= v.Live.NDCG {
 		t.Fatalf("against a live model of noise: %+v", v)
 	}
@@ -67,7 +67,7 @@ func TestJudgeNeedsALeadBeyondTheNoise(t *testing.T) {
 		t.Fatalf("report:\n%s", v.Report())
 	}
 
-	same := Judge(candidate, candidate, h, 10, 500)
+	same := Judge(candidate, candidate, h, 10, 500, 0.95)
 	if same.Better || !strings.Contains(same.Why, "does not beat the live model") {
 		t.Fatalf("against itself: %+v", same)
 	}

@@ -35,6 +35,10 @@ var (
 	ErrNoLive = errors.New("no model trained yet: run shop recommender train")
 	// ErrNotFound: no model has that version.
 	ErrNotFound = errors.New("modelstore: no such model version")
+	// ErrLiveChanged: another model went live since the caller looked.
+	ErrLiveChanged = errors.New("modelstore: the live model changed")
+	// ErrPinned: an operator's rollback pinned the live model.
+	ErrPinned = errors.New("modelstore: the live model is pinned by a rollback (shop recommender unpin)")
 )
 
 // Store reads and writes recommender_models.
@@ -105,24 +109,66 @@ func (s *Store) Load(ctx context.Context, version string) (*recommender.Model, e
 
 // Publish makes version live in one transaction: the live model retires,
 // then listeners hear the new version (NOTIFY is delivered on commit).
+// The new live model is not pinned.
 func (s *Store) Publish(ctx context.Context, version string) error {
+	return s.publish(ctx, version, nil, false)
+}
+
+// PublishReplacing publishes version only while expected is still the live
+// model ("" for none) and is not pinned: a retraining judged its candidate
+// against expected, and must not replace a model published or rolled back
+// since. It answers ErrLiveChanged or ErrPinned otherwise.
+func (s *Store) PublishReplacing(ctx context.Context, version, expected string) error {
+	return s.publish(ctx, version, &expected, false)
+}
+
+// Rollback makes an older version live again and pins it, so the nightly
+// retraining leaves it alone until Unpin.
+func (s *Store) Rollback(ctx context.Context, version string) error {
+	return s.publish(ctx, version, nil, true)
+}
+
+// Unpin lets the retraining replace the live model again.
+func (s *Store) Unpin(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE recommender_models SET pinned = false, updated_at = now() WHERE pinned`); err != nil {
+		return fmt.Errorf("modelstore: unpin: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) publish(ctx context.Context, version string, expected *string, pin bool) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The live row first, always in this order, so that two publishes
+		// queue up instead of deadlocking.
+		var live string
+		var pinned bool
+		err := tx.QueryRow(ctx, `SELECT version, pinned FROM recommender_models WHERE status = 'live' FOR UPDATE`).Scan(&live, &pinned)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
+		if expected != nil && live != *expected {
+			return fmt.Errorf("%w: %q is live, not %q", ErrLiveChanged, live, *expected)
+		}
+		if expected != nil && pinned {
+			return fmt.Errorf("%w: %q", ErrPinned, live)
+		}
 		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM recommender_models WHERE version = $1 FOR UPDATE`, version).Scan(&status)
+		err = tx.QueryRow(ctx, `SELECT status FROM recommender_models WHERE version = $1 FOR UPDATE`, version).Scan(&status)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w %q", ErrNotFound, version)
 		}
 		if err != nil {
 			return fmt.Errorf("modelstore: publish: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `UPDATE recommender_models SET status = 'retired', pinned = false, updated_at = now()
+			WHERE status = 'live' AND version <> $1`, version); err != nil {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE recommender_models SET status = 'live', pinned = $2, updated_at = now() WHERE version = $1`, version, pin); err != nil {
+			return fmt.Errorf("modelstore: publish: %w", err)
+		}
 		if status == Live {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE recommender_models SET status = 'retired', updated_at = now() WHERE status = 'live'`); err != nil {
-			return fmt.Errorf("modelstore: publish: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE recommender_models SET status = 'live', updated_at = now() WHERE version = $1`, version); err != nil {
-			return fmt.Errorf("modelstore: publish: %w", err)
+			return nil // already live (a retried publish, or pinning the live model)
 		}
 		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, version); err != nil {
 			return fmt.Errorf("modelstore: publish: %w", err)
@@ -131,8 +177,26 @@ func (s *Store) Publish(ctx context.Context, version string) error {
 	})
 }
 
-// Rollback makes an older version live again (a publish of it).
-func (s *Store) Rollback(ctx context.Context, version string) error { return s.Publish(ctx, version) }
+// LiveInfo answers the live version and whether it is pinned, or ErrNoLive.
+func (s *Store) LiveInfo(ctx context.Context) (version string, pinned bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT version, pinned FROM recommender_models WHERE status = 'live'`).Scan(&version, &pinned)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, ErrNoLive
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("modelstore: live: %w", err)
+	}
+	return version, pinned, nil
+}
+
+// Exists reports whether version is stored.
+func (s *Store) Exists(ctx context.Context, version string) (bool, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM recommender_models WHERE version = $1)`, version).Scan(&ok); err != nil {
+		return false, fmt.Errorf("modelstore: exists: %w", err)
+	}
+	return ok, nil
+}
 
 // Reject marks a candidate rejected and records why; a live model cannot
 // be rejected (publish another first).

@@ -138,3 +138,41 @@ func TestWatcherSwapsWithoutGaps(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A retraining publishes only over the model it judged its candidate
+// against; a rollback pins its model until unpinned.
+func TestPublishReplacingAndPinning(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	s := modelstore.New(pool)
+	v1, err := s.Save(ctx, tinyModel(t, 1), "")
+	require.NoError(t, err)
+	v2, err := s.Save(ctx, tinyModel(t, 2), "")
+	require.NoError(t, err)
+	v3, err := s.Save(ctx, tinyModel(t, 3), "")
+	require.NoError(t, err)
+
+	require.NoError(t, s.PublishReplacing(ctx, v1, ""), "the first model replaces none")
+	require.ErrorIs(t, s.PublishReplacing(ctx, v2, ""), modelstore.ErrLiveChanged)
+	require.NoError(t, s.PublishReplacing(ctx, v2, v1))
+	require.NoError(t, s.PublishReplacing(ctx, v2, v2), "a retried publish")
+
+	require.NoError(t, s.Rollback(ctx, v1))
+	live, pinned, err := s.LiveInfo(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, v1, live)
+	assert.True(t, pinned)
+	require.ErrorIs(t, s.PublishReplacing(ctx, v3, v1), modelstore.ErrPinned)
+	assert.Equal(t, modelstore.Live, status(t, s, v1))
+
+	require.NoError(t, s.Unpin(ctx))
+	require.NoError(t, s.PublishReplacing(ctx, v3, v1))
+	live, pinned, err = s.LiveInfo(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, v3, live)
+	assert.False(t, pinned)
+	assert.Equal(t, modelstore.Retired, status(t, s, v1))
+	ok, err := s.Exists(ctx, v2)
+	require.NoError(t, err)
+	assert.True(t, ok)
+}

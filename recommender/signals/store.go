@@ -14,8 +14,12 @@ import (
 	"github.com/shopkit/shop/recommender"
 )
 
-// ErrNoSnapshot: no stored snapshot has that id.
-var ErrNoSnapshot = errors.New("signals: no such snapshot")
+var (
+	// ErrNoSnapshot: no stored snapshot has that id.
+	ErrNoSnapshot = errors.New("signals: no such snapshot")
+	// ErrUnreadable: the stored snapshot does not decode.
+	ErrUnreadable = errors.New("signals: unreadable snapshot")
+)
 
 // columns is a snapshot's interactions column by column: gob writes the
 // integer columns as varints, a third of the size of the structs.
@@ -64,7 +68,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, id string) (Snapshot, error) 
 	}
 	var c columns
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&c); err != nil {
-		return Snapshot{}, fmt.Errorf("signals: decode snapshot %q: %w", id, err)
+		return Snapshot{}, fmt.Errorf("%w %q: %v", ErrUnreadable, id, err)
 	}
 	s := Snapshot{Items: c.Catalog, Purchases: c.Purchases, Views: c.Views, Carts: c.Carts, TakenAt: c.TakenAt,
 		Interactions: make([]recommender.Interaction, len(c.Users))}

@@ -3,7 +3,6 @@ package retrain
 import (
 	"context"
 	"fmt"
-	"time"
 
 	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -22,7 +21,6 @@ func Start(ctx context.Context, c client.Client, id, taskQueue string, in Input)
 		ID: id, TaskQueue: taskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionTimeout: 6 * time.Hour,
 	}, Name, in)
 	if err != nil {
 		return nil, fmt.Errorf("retrain: start: %w", err)
@@ -46,8 +44,7 @@ func QueryProgress(ctx context.Context, c client.Client, workflowID, runID strin
 func Schedule(taskQueue string, hour, minute int, in Input) (client.ScheduleSpec, *client.ScheduleWorkflowAction) {
 	spec := client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
 		Hour: []client.ScheduleRange{{Start: hour}}, Minute: []client.ScheduleRange{{Start: minute}}}}}
-	return spec, &client.ScheduleWorkflowAction{Workflow: Name, Args: []any{in}, TaskQueue: taskQueue,
-		WorkflowExecutionTimeout: 6 * time.Hour}
+	return spec, &client.ScheduleWorkflowAction{Workflow: Name, Args: []any{in}, TaskQueue: taskQueue}
 }
 
 // EnsureSchedule makes the schedule id (ScheduleID in production) retrain

@@ -8,6 +8,7 @@
 package retrain
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,8 +40,8 @@ const (
 
 // Input tunes a run; the zero value is the nightly run.
 type Input struct {
-	Candidates []retrainact.Candidate // default: the "default" preset
-	Split      eval.Split             // default: user-temporal (each user's latest 20 %)
+	Candidates []retrainact.Candidate // default: the "default" preset; at most 10
+	Split      eval.Split             // default: global-temporal (the latest 20 % of the shop's time)
 	K          int                    // cut-off of the metrics (default 10)
 	Resamples  int                    // bootstrap resamples (default 1000)
 	MaxUsers   int                    // test users judged at most (default 5000)
@@ -52,7 +53,7 @@ func (in *Input) defaults() {
 		in.Candidates = []retrainact.Candidate{{Name: "default"}}
 	}
 	if in.Split == "" {
-		in.Split = eval.UserTemporal
+		in.Split = eval.GlobalTemporal
 	}
 	if in.K == 0 {
 		in.K = 10
@@ -102,6 +103,15 @@ func (p Progress) Report() string {
 // ErrTypeBadInput: a run was started with an impossible input.
 const ErrTypeBadInput = "RetrainBadInput"
 
+func (in Input) check() error {
+	if in.K < 1 || in.K > 100 || in.Resamples < 100 || in.Resamples > 100_000 || in.MaxUsers < 1 || in.MaxUsers > 1_000_000 ||
+		in.Keep < 1 || (in.Split != eval.UserTemporal && in.Split != eval.GlobalTemporal) {
+		return fmt.Errorf("k %d (1-100), resamples %d (100-100000), max users %d (1-1000000), keep %d (at least 1), split %q",
+			in.K, in.Resamples, in.MaxUsers, in.Keep, in.Split)
+	}
+	return retrainact.CheckCandidates(in.Candidates)
+}
+
 // Workflow runs one retraining.
 func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 	in.defaults()
@@ -109,25 +119,26 @@ func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return p, nil }); err != nil {
 		return p, err
 	}
-	if in.K < 1 || in.K > 100 || in.Resamples < 100 || in.MaxUsers < 1 || (in.Split != eval.UserTemporal && in.Split != eval.GlobalTemporal) {
-		return p, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("k %d (1-100), resamples %d (at least 100), max users %d, split %q", in.K, in.Resamples, in.MaxUsers, in.Split),
-			ErrTypeBadInput, nil)
+	if err := in.check(); err != nil {
+		return p, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, nil)
 	}
 	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 2 * time.Minute, MaximumAttempts: 8,
-			NonRetryableErrorTypes: []string{failure.TypeInvalidData}},
+			NonRetryableErrorTypes: []string{failure.TypeInvalidData, retrainact.ErrTypeLiveChanged, retrainact.ErrTypeModelGone}},
 	})
 	// Training heartbeats; a dead worker is noticed within a minute and the
-	// next attempt resumes from the checkpointed blend.
+	// next attempt resumes from the checkpointed blend. Each candidate gets
+	// at most 4 hours, all attempts included.
 	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 3 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		StartToCloseTimeout:    2 * time.Hour,
+		ScheduleToCloseTimeout: 4 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 5 * time.Minute, MaximumAttempts: 3,
-			NonRetryableErrorTypes: []string{failure.TypeInvalidData, retrainact.ErrTypeUnknownCandidate, retrainact.ErrTypeNoSnapshot}},
+			NonRetryableErrorTypes: []string{failure.TypeInvalidData, retrainact.ErrTypeUnknownCandidate,
+				retrainact.ErrTypeNoSnapshot, retrainact.ErrTypeModelGone}},
 	})
 	var a *retrainact.Activities
 	run := workflow.GetInfo(ctx).WorkflowExecution.RunID
@@ -142,8 +153,15 @@ func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 		p.Stage, p.Why = StageRejected, "no purchases, views or cart adds yet: nothing to learn from"
 		return p, nil
 	}
-	if err := workflow.ExecuteActivity(short, a.LiveModelVersion).Get(ctx, &p.LiveVersion); err != nil {
+	var live retrainact.Live
+	if err := workflow.ExecuteActivity(short, a.LiveModel).Get(ctx, &live); err != nil {
 		return p, err
+	}
+	p.LiveVersion = live.Version
+	if live.Pinned {
+		p.Stage = StageRejected
+		p.Why = fmt.Sprintf("the live model %s is pinned by a rollback: nothing is trained until `shop recommender unpin`", live.Version)
+		return p, nil
 	}
 
 	p.Stage = StageEvaluate
@@ -152,6 +170,8 @@ func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 		err := workflow.ExecuteActivity(long, a.EvaluateCandidate, retrainact.EvaluateInput{
 			Snapshot: snap.ID, Candidate: c, LiveVersion: p.LiveVersion, Split: in.Split,
 			K: in.K, Resamples: in.Resamples, MaxUsers: in.MaxUsers,
+			// Picking the best of n candidates: each is held to 1 − 0.05/n.
+			Level: 1 - 0.05/float64(len(in.Candidates)),
 		}).Get(ctx, &ev)
 		if err != nil {
 			return p, err
@@ -187,7 +207,15 @@ func Workflow(ctx workflow.Context, in Input) (Progress, error) {
 	p.Model = &mi
 
 	p.Stage = StagePublish
-	if err := workflow.ExecuteActivity(short, a.PublishModel, version).Get(ctx, nil); err != nil {
+	err = workflow.ExecuteActivity(short, a.PublishModel, retrainact.PublishInput{Version: version, Replacing: p.LiveVersion}).Get(ctx, nil)
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == retrainact.ErrTypeLiveChanged {
+		p.Stage = StageRejected
+		p.Why = fmt.Sprintf("not published: %s since the run judged its candidate against %q; model %s stays stored (shop recommender rollback %s publishes it)",
+			ae.Message(), p.LiveVersion, version, version)
+		return p, nil
+	}
+	if err != nil {
 		return p, err
 	}
 	p.Stage, p.Published = StagePublished, true

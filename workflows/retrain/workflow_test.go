@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	retrainact "github.com/shopkit/shop/activities/retrain"
+	"github.com/shopkit/shop/recommender"
 	"github.com/shopkit/shop/recommender/eval"
 )
 
@@ -61,12 +62,13 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) Progress {
 func TestPublishesTheBestPassingCandidate(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.SnapshotSignals, mock.Anything, mock.Anything, 3).Return(snapshot(500))
-	env.OnActivity(a.LiveModelVersion, mock.Anything).Return("20261129T023000Z-old", nil)
+	env.OnActivity(a.LiveModel, mock.Anything).Return(retrainact.Live{Version: "20261129T023000Z-old"}, nil)
 	env.OnActivity(a.EvaluateCandidate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in retrainact.EvaluateInput) (retrainact.Evaluation, error) {
 			assert.Equal(t, "20261129T023000Z-old", in.LiveVersion)
-			assert.Equal(t, eval.UserTemporal, in.Split)
+			assert.Equal(t, eval.GlobalTemporal, in.Split)
 			assert.Equal(t, 10, in.K)
+			assert.InDelta(t, 1-0.05/3, in.Level, 1e-12, "the best of three is held to a stricter level")
 			return map[string]retrainact.Evaluation{
 				"default": verdict("default", true, 0.20), "deep": verdict("deep", true, 0.25), "light": verdict("light", false, 0.3),
 			}[in.Candidate.Name], nil
@@ -77,17 +79,20 @@ func TestPublishesTheBestPassingCandidate(t *testing.T) {
 			trained = in
 			return retrainact.ModelInfo{Version: in.Version, Users: 10, Items: 40}, nil
 		})
-	var published string
+	var published retrainact.PublishInput
 	env.OnActivity(a.PublishModel, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, v string) error { published = v; return nil })
-	env.ExecuteWorkflow(Name, Input{Candidates: []retrainact.Candidate{{Name: "default"}, {Name: "deep"}, {Name: "light"}}})
+		func(_ context.Context, in retrainact.PublishInput) error { published = in; return nil })
+	light := recommender.DefaultConfig()
+	light.ALS.Factors = 16
+	env.ExecuteWorkflow(Name, Input{Candidates: []retrainact.Candidate{{Name: "default"}, {Name: "deep"}, {Name: "light", Config: &light}}})
 	p := result(t, env)
 	assert.Equal(t, StagePublished, p.Stage)
 	assert.True(t, p.Published)
 	assert.Equal(t, "deep", p.Chosen, "the best of those that beat the live model")
 	assert.Equal(t, "deep", trained.Candidate.Name)
-	assert.Equal(t, published, trained.Version)
-	assert.Regexp(t, `^20261130T023000Z-`, published)
+	assert.Equal(t, retrainact.PublishInput{Version: trained.Version, Replacing: "20261129T023000Z-old"}, published,
+		"published only in place of the model it was judged against")
+	assert.Regexp(t, `^20261130T023000Z-`, trained.Version)
 	assert.Contains(t, trained.Report, "table of deep")
 	assert.Len(t, p.Evaluations, 3)
 	assert.Contains(t, p.Why, "is live")
@@ -104,7 +109,7 @@ func TestPublishesTheBestPassingCandidate(t *testing.T) {
 func TestKeepsTheLiveModelWhenNoCandidateIsBetter(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.SnapshotSignals, mock.Anything, mock.Anything, mock.Anything).Return(snapshot(500))
-	env.OnActivity(a.LiveModelVersion, mock.Anything).Return("live-1", nil)
+	env.OnActivity(a.LiveModel, mock.Anything).Return(retrainact.Live{Version: "live-1"}, nil)
 	env.OnActivity(a.EvaluateCandidate, mock.Anything, mock.Anything).Return(verdict("default", false, 0.1), nil)
 
 	env.ExecuteWorkflow(Name, Input{})
@@ -127,27 +132,70 @@ func TestNothingToLearnFrom(t *testing.T) {
 	assert.Contains(t, p.Why, "nothing to learn from")
 }
 
+// A model that went live (or was pinned) while the run judged its
+// candidate is not replaced; the trained model stays stored.
+func TestDoesNotReplaceAModelPublishedMeanwhile(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.SnapshotSignals, mock.Anything, mock.Anything, mock.Anything).Return(snapshot(500))
+	env.OnActivity(a.LiveModel, mock.Anything).Return(retrainact.Live{Version: "live-1"}, nil)
+	env.OnActivity(a.EvaluateCandidate, mock.Anything, mock.Anything).Return(verdict("default", true, 0.3), nil)
+	env.OnActivity(a.TrainModel, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in retrainact.TrainInput) (retrainact.ModelInfo, error) {
+			return retrainact.ModelInfo{Version: in.Version}, nil
+		})
+	calls := 0
+	env.OnActivity(a.PublishModel, mock.Anything, mock.Anything).Return(func(context.Context, retrainact.PublishInput) error {
+		calls++
+		// Retryable as sent: the workflow's policy must know the type.
+		return temporal.NewApplicationError(`the live model changed: "rolled-back" is live, not "live-1"`, retrainact.ErrTypeLiveChanged)
+	})
+	env.ExecuteWorkflow(Name, Input{})
+	p := result(t, env)
+	assert.Equal(t, StageRejected, p.Stage)
+	assert.False(t, p.Published)
+	assert.Contains(t, p.Why, "not published")
+	assert.Contains(t, p.Why, "stays stored")
+	assert.Equal(t, 1, calls, "not retried")
+}
+
+// A model pinned by an operator's rollback is left alone.
+func TestPinnedLiveModelIsLeftAlone(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.SnapshotSignals, mock.Anything, mock.Anything, mock.Anything).Return(snapshot(500))
+	env.OnActivity(a.LiveModel, mock.Anything).Return(retrainact.Live{Version: "rolled-back", Pinned: true}, nil)
+	env.ExecuteWorkflow(Name, Input{})
+	p := result(t, env)
+	assert.Equal(t, StageRejected, p.Stage)
+	assert.Contains(t, p.Why, "pinned by a rollback")
+	env.AssertNotCalled(t, "EvaluateCandidate", mock.Anything, mock.Anything)
+}
+
 // A candidate the worker cannot train fails the run at once, without
-// retries; a bad input is refused.
+// retries, even when the activity's error did not say so; a bad input is
+// refused before any work.
 func TestPermanentFailuresAreNotRetried(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.SnapshotSignals, mock.Anything, mock.Anything, mock.Anything).Return(snapshot(10))
-	env.OnActivity(a.LiveModelVersion, mock.Anything).Return("", nil)
+	env.OnActivity(a.LiveModel, mock.Anything).Return(retrainact.Live{}, nil)
 	calls := 0
 	env.OnActivity(a.EvaluateCandidate, mock.Anything, mock.Anything).Return(
 		func(context.Context, retrainact.EvaluateInput) (retrainact.Evaluation, error) {
 			calls++
-			return retrainact.Evaluation{}, temporal.NewNonRetryableApplicationError("no training preset \"x\"", retrainact.ErrTypeUnknownCandidate, nil)
+			return retrainact.Evaluation{}, temporal.NewApplicationError("no training preset", retrainact.ErrTypeUnknownCandidate)
 		})
-	env.ExecuteWorkflow(Name, Input{Candidates: []retrainact.Candidate{{Name: "x"}}})
+	cfg := recommender.DefaultConfig()
+	env.ExecuteWorkflow(Name, Input{Candidates: []retrainact.Candidate{{Name: "custom", Config: &cfg}}})
 	require.True(t, env.IsWorkflowCompleted())
 	var ae *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &ae))
 	assert.Equal(t, retrainact.ErrTypeUnknownCandidate, ae.Type())
 	assert.Equal(t, 1, calls)
 
-	env = newEnv(t)
-	env.ExecuteWorkflow(Name, Input{K: 1000})
-	require.True(t, errors.As(env.GetWorkflowError(), &ae))
-	assert.Equal(t, ErrTypeBadInput, ae.Type())
+	for _, in := range []Input{{K: 1000}, {Resamples: 10_000_000}, {Candidates: []retrainact.Candidate{{Name: "nope"}}},
+		{Candidates: []retrainact.Candidate{{Name: "default"}, {Name: "default"}}}, {Candidates: []retrainact.Candidate{{Config: &cfg}}}} {
+		env = newEnv(t)
+		env.ExecuteWorkflow(Name, in)
+		require.True(t, errors.As(env.GetWorkflowError(), &ae), "%+v", in)
+		assert.Equal(t, ErrTypeBadInput, ae.Type())
+	}
 }
