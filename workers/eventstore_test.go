@@ -118,17 +118,7 @@ func TestEventMaintenanceOnASchedule(t *testing.T) {
 	next := d.Info.NextActionTimes[0].UTC()
 	assert.Equal(t, []int{3, 17}, []int{next.Hour(), next.Minute()}, "daily at 03:17 UTC")
 
-	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
-	var run client.WorkflowRun
-	require.Eventually(t, func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) == 0 {
-			return false
-		}
-		res := d.Info.RecentActions[0].StartWorkflowResult
-		run = s.Temporal.GetWorkflow(ctx, res.WorkflowID, res.FirstExecutionRunID)
-		return true
-	}, 30*time.Second, 50*time.Millisecond, "the triggered run starts")
+	run := shoptest.TriggerSchedule(ctx, t, s.Temporal, h)
 	var res eventstore.Result
 	require.NoError(t, run.Get(ctx, &res))
 	assert.Contains(t, res.Dropped, "behaviour_events_2019_03")

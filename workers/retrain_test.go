@@ -72,17 +72,7 @@ func TestRetrainOnAScheduleKeepsABetterLiveModel(t *testing.T) {
 	next := d.Info.NextActionTimes[0].UTC()
 	assert.Equal(t, []int{2, 30}, []int{next.Hour(), next.Minute()}, "daily at 02:30 UTC")
 
-	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
-	var run client.WorkflowRun
-	require.Eventually(t, func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) == 0 {
-			return false
-		}
-		res := d.Info.RecentActions[0].StartWorkflowResult
-		run = s.Temporal.GetWorkflow(ctx, res.WorkflowID, res.FirstExecutionRunID)
-		return true
-	}, 30*time.Second, 50*time.Millisecond, "the triggered run starts")
+	run := shoptest.TriggerSchedule(ctx, t, s.Temporal, h)
 	var res retrain.Progress
 	require.NoError(t, run.Get(ctx, &res))
 	t.Log(res.Report())
