@@ -47,7 +47,7 @@ func NewALS(d *Dataset, c ALSConfig, workers int) *ALS {
 		scratch[w] = newCGScratch(a.F)
 	}
 	for range c.Iterations {
-		gtg := gram(a.Y, a.F)
+		gtg := gram(a.Y, a.F, workers)
 		parallel(d.NumUsers(), workers, func(w, u int) {
 			es := d.User(u)
 			idx, val := make([]int32, len(es)), make([]float32, len(es))
@@ -56,32 +56,66 @@ func NewALS(d *Dataset, c ALSConfig, workers int) *ALS {
 			}
 			a.solve(gtg, a.Y, idx, val, a.X[u*a.F:(u+1)*a.F], a.CGSteps, &scratch[w])
 		})
-		gtg = gram(a.X, a.F)
+		gtg = gram(a.X, a.F, workers)
 		parallel(d.NumItems(), workers, func(w, i int) {
 			p, q := d.ItemPtr[i], d.ItemPtr[i+1]
 			a.solve(gtg, a.X, d.ItemUsers[p:q], d.ItemVals[p:q], a.Y[i*a.F:(i+1)*a.F], a.CGSteps, &scratch[w])
 		})
 	}
-	a.YtY = gram(a.Y, a.F)
+	a.YtY = gram(a.Y, a.F, workers)
 	return a
 }
 
-// gram is Mᵀ M for a row-major matrix with f columns.
-func gram(m []float32, f int) []float64 {
-	g := make([]float64, f*f)
-	for r := 0; r < len(m); r += f {
-		row := m[r : r+f]
-		for i, vi := range row {
-			if vi == 0 {
-				continue
+// gram is Mᵀ M for a row-major matrix with f columns, computed on up to
+// workers goroutines (each sums a stripe of rows into its own upper
+// triangle) and mirrored.
+func gram(m []float32, f, workers int) []float64 {
+	rows := len(m) / max(f, 1)
+	workers = max(1, min(workers, rows/1024+1))
+	parts := make([][]float64, workers)
+	parallel(workers, workers, func(_, w int) {
+		g := make([]float64, f*f)
+		row := make([]float64, f)
+		for r := w; r < rows; r += workers {
+			for k, v := range m[r*f : r*f+f] {
+				row[k] = float64(v)
 			}
-			gi := g[i*f : (i+1)*f]
-			for j, vj := range row {
-				gi[j] += float64(vi) * float64(vj)
+			for i, vi := range row {
+				if vi == 0 {
+					continue
+				}
+				axpy(vi, row[i:], g[i*f+i:i*f+f])
 			}
+		}
+		parts[w] = g
+	})
+	g := parts[0]
+	for _, p := range parts[1:] {
+		for k, v := range p {
+			g[k] += v
+		}
+	}
+	for i := range f {
+		for j := range i {
+			g[i*f+j] = g[j*f+i]
 		}
 	}
 	return g
+}
+
+// axpy adds a·x to y (len(y) ≤ len(x)), four lanes at a time.
+func axpy(a float64, x, y []float64) {
+	x = x[:len(y)]
+	n := len(y) &^ 3
+	for i := 0; i < n; i += 4 {
+		y[i] += a * x[i]
+		y[i+1] += a * x[i+1]
+		y[i+2] += a * x[i+2]
+		y[i+3] += a * x[i+3]
+	}
+	for i := n; i < len(y); i++ {
+		y[i] += a * x[i]
+	}
 }
 
 type cgScratch struct{ x, r, p, ap []float64 }
@@ -104,10 +138,7 @@ func (a *ALS) solve(gtg []float64, other []float32, idx []int32, val []float32, 
 		r[k] = -r[k]
 	}
 	for n, i := range idx {
-		c := 1 + a.Alpha*float64(val[n])
-		for k, y := range other[int(i)*f : int(i)*f+f] {
-			r[k] += c * float64(y)
-		}
+		axpy32(1+a.Alpha*float64(val[n]), other[int(i)*f:int(i)*f+f], r)
 	}
 	copy(p, r)
 	rs := dot(r, r)
@@ -135,28 +166,65 @@ func (a *ALS) solve(gtg []float64, other []float32, idx []int32, val []float32, 
 // mul computes out = (GᵀG + λI + Σ (c_i−1) y_i y_iᵀ) v.
 func (a *ALS) mul(gtg []float64, other []float32, idx []int32, val []float32, v, out []float64) {
 	f := a.F
+	v = v[:f]
 	for i := range f {
 		out[i] = a.Lambda*v[i] + dot(gtg[i*f:(i+1)*f], v)
 	}
+	out = out[:f]
 	for n, i := range idx {
 		y := other[int(i)*f : int(i)*f+f]
-		yv := 0.0
-		for k, yk := range y {
-			yv += float64(yk) * v[k]
-		}
-		yv *= a.Alpha * float64(val[n])
-		for k, yk := range y {
-			out[k] += yv * float64(yk)
-		}
+		yv := dot64x32(v, y) * a.Alpha * float64(val[n])
+		axpy32(yv, y, out)
 	}
 }
 
+// dot is Σ a_i b_i with four independent accumulators (len(b) ≥ len(a)).
 func dot(a, b []float64) float64 {
-	s := 0.0
-	for i, v := range a {
-		s += v * b[i]
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	n := len(a) &^ 3
+	for i := 0; i < n; i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
 	}
-	return s
+	for i := n; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dot64x32 is Σ a_i b_i over a float64 and a float32 vector of equal length.
+func dot64x32(a []float64, b []float32) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	n := len(a) &^ 3
+	for i := 0; i < n; i += 4 {
+		s0 += a[i] * float64(b[i])
+		s1 += a[i+1] * float64(b[i+1])
+		s2 += a[i+2] * float64(b[i+2])
+		s3 += a[i+3] * float64(b[i+3])
+	}
+	for i := n; i < len(a); i++ {
+		s0 += a[i] * float64(b[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy32 adds a·x to y for a float32 x of y's length.
+func axpy32(a float64, x []float32, y []float64) {
+	x = x[:len(y)]
+	n := len(y) &^ 3
+	for i := 0; i < n; i += 4 {
+		y[i] += a * float64(x[i])
+		y[i+1] += a * float64(x[i+1])
+		y[i+2] += a * float64(x[i+2])
+		y[i+3] += a * float64(x[i+3])
+	}
+	for i := n; i < len(y); i++ {
+		y[i] += a * float64(x[i])
+	}
 }
 
 // userVector is the stored factor of a known user, or one folded in from
