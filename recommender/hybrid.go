@@ -5,6 +5,38 @@ import (
 	"sync"
 )
 
+// freeList keeps scratch buffers for reuse. Unlike sync.Pool it survives
+// garbage collections, so a request after a GC does not pay for allocating
+// and zeroing catalog-sized arrays again.
+type freeList[T any] struct {
+	mu   sync.Mutex
+	free []*T
+	make func() *T
+}
+
+func (l *freeList[T]) init(f func() *T) { l.make = f }
+
+func (l *freeList[T]) get() *T {
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		t := l.free[n-1]
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
+		return t
+	}
+	l.mu.Unlock()
+	return l.make()
+}
+
+// put returns a buffer; beyond 64 spare ones it is left to the GC.
+func (l *freeList[T]) put(t *T) {
+	l.mu.Lock()
+	if len(l.free) < 64 {
+		l.free = append(l.free, t)
+	}
+	l.mu.Unlock()
+}
+
 // Hybrid blends the min-max normalised scores of popular, itemknn, als and
 // content with weights learned on a validation split. It scores a candidate
 // set (items the sparse scorers reach plus the most popular ones) so that the
@@ -18,13 +50,15 @@ type Hybrid struct {
 	knn     *ItemKNN
 	als     *ALS
 	content *Content
-	pool    sync.Pool
+	pool    freeList[hybridScratch]
 }
 
 // coldShare is the fraction of the total weight a cold item's content score
 // stands in for, since it can have no collaborative score.
 const coldShare = 0.5
 
+// hybridScratch holds catalog-sized accumulators; only the entries a
+// request touched are non-zero, and they are reset before reuse.
 type hybridScratch struct {
 	knn, content []float64
 	mark         []bool
@@ -41,34 +75,29 @@ type features struct {
 func (h *Hybrid) link(p *Popular, k *ItemKNN, a *ALS, c *Content) {
 	h.pop, h.knn, h.als, h.content = p, k, a, c
 	n := len(p.Scores)
-	h.pool.New = func() any {
+	h.pool.init(func() *hybridScratch {
 		return &hybridScratch{make([]float64, n), make([]float64, n), make([]bool, n)}
-	}
+	})
 }
 
-// features scores the candidates of q with every component.
+// features scores the candidates of q with every component. Its cost is
+// that of the candidates (the popular ones and the neighbours of the
+// history), never the catalog's.
 func (h *Hybrid) features(q *Query) *features {
-	s := h.pool.Get().(*hybridScratch)
-	defer h.pool.Put(s)
-	h.knn.Score(q, s.knn)
-	h.content.Score(q, s.content)
-	f := &features{}
-	add := func(i int32) {
+	s := h.pool.get()
+	defer h.pool.put(s)
+	f := &features{cand: make([]int32, 0, len(h.Candidates)+64*len(q.History))}
+	for _, i := range h.Candidates {
 		if !s.mark[i] {
 			s.mark[i] = true
 			f.cand = append(f.cand, i)
 		}
 	}
-	for _, i := range h.Candidates {
-		add(i)
-	}
-	for i := range s.knn {
-		if s.knn[i] != 0 || s.content[i] != 0 {
-			add(int32(i))
-		}
-	}
+	f.cand = h.knn.N.accumulateTouched(q.History, s.knn, s.mark, f.cand)
+	f.cand = h.content.N.accumulateTouched(q.History, s.content, s.mark, f.cand)
+	all := make([]float64, 4*len(f.cand))
 	for c := range f.comps {
-		f.comps[c] = make([]float64, len(f.cand))
+		f.comps[c] = all[c*len(f.cand) : (c+1)*len(f.cand) : (c+1)*len(f.cand)]
 	}
 	for k, i := range f.cand {
 		f.comps[0][k] = float64(h.pop.Scores[i])

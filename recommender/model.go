@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -63,8 +62,9 @@ type Model struct {
 	Hybrid      *Hybrid
 	Calibration map[string]*Calibrator
 
-	scorers map[string]Scorer
-	buffers sync.Pool
+	scorers  map[string]Scorer
+	buffers  freeList[[]float64]
+	popOrder []int32 // items by popularity, for cold starts and "popular"
 }
 
 // Algorithms are the names Recommend accepts, hybrid first.
@@ -172,7 +172,8 @@ func (m *Model) link() {
 		m.scorers[s.Name()] = s
 	}
 	n := m.Data.NumItems()
-	m.buffers.New = func() any { b := make([]float64, n); return &b }
+	m.buffers.init(func() *[]float64 { b := make([]float64, n); return &b })
+	m.popOrder = popularOrder(m.Popular.Scores)
 }
 
 func float64s(v []float32) []float64 {
@@ -255,36 +256,106 @@ func (m *Model) Recommend(req Request) ([]Recommendation, error) {
 	if len(q.History) == 0 && req.Algorithm != "buy_again" {
 		s = m.Popular // cold start
 	}
-	buf := m.buffers.Get().(*[]float64)
-	scores := *buf
-	defer func() { clear(scores); m.buffers.Put(buf) }()
-	s.Score(q, scores)
-	for _, e := range q.History {
-		if !(s == Scorer(m.BuyAgain) && m.Data.Items[e.Item].Repeatable) {
-			scores[e.Item] = math.Inf(-1)
-		}
-	}
-	for _, id := range req.Exclude {
-		if i, ok := m.Data.ItemIndex(id); ok {
-			scores[i] = math.Inf(-1)
-		}
-	}
-	var keep func(int) bool
+	var keep func(int32) bool
 	if len(req.Categories) > 0 {
-		keep = func(i int) bool { return slices.Contains(req.Categories, m.Data.Items[i].CategoryID) }
+		keep = func(i int32) bool { return slices.Contains(req.Categories, m.Data.Items[i].CategoryID) }
 	}
-	items := m.selectTop(scores, req.K, req.PerCategoryCap, keep)
+	var items []int32
+	var score func(k int) float64
+	switch s {
+	case Scorer(m.Hybrid):
+		// The hybrid ranks only its candidates: nothing here is catalog-sized.
+		f := m.Hybrid.features(q)
+		q.hybrid = f
+		sc := make([]float64, len(f.cand))
+		for k := range f.cand {
+			sc[k] = m.Hybrid.blend(f, k, m.Hybrid.Weights)
+		}
+		x := m.excluded(q, &req)
+		pos := m.pickCandidates(f.cand, sc, req.K, req.PerCategoryCap, func(i int32) bool {
+			return !x(i) && (keep == nil || keep(i))
+		})
+		items = make([]int32, len(pos))
+		for k, p := range pos {
+			items[k] = f.cand[p]
+		}
+		score = func(k int) float64 { return sc[pos[k]] }
+	case Scorer(m.Popular):
+		items = m.walkPopular(m.excluded(q, &req), req.K, req.PerCategoryCap, keep)
+		score = func(k int) float64 { return float64(m.Popular.Scores[items[k]]) }
+	default:
+		buf := m.buffers.get()
+		scores := *buf
+		defer func() { clear(scores); m.buffers.put(buf) }()
+		s.Score(q, scores)
+		for _, e := range q.History {
+			if !(s == Scorer(m.BuyAgain) && m.Data.Items[e.Item].Repeatable) {
+				scores[e.Item] = math.Inf(-1)
+			}
+		}
+		for _, id := range req.Exclude {
+			if i, ok := m.Data.ItemIndex(id); ok {
+				scores[i] = math.Inf(-1)
+			}
+		}
+		var keepInt func(int) bool
+		if keep != nil {
+			keepInt = func(i int) bool { return keep(int32(i)) }
+		}
+		items = m.selectTop(scores, req.K, req.PerCategoryCap, keepInt)
+		score = func(k int) float64 { return scores[items[k]] }
+	}
 	out := make([]Recommendation, len(items))
 	calib := m.Calibration[s.Name()]
 	for k, i := range items {
+		sc := score(k)
 		out[k] = Recommendation{
 			ItemID:     m.Data.ItemIDs[i],
-			Score:      scores[i],
-			Confidence: calib.Predict(scores[i]),
+			Score:      sc,
+			Confidence: calib.Predict(sc),
 			Reason:     m.reason(s.Explain(q, int(i)), q, int(i)),
 		}
 	}
 	return out, nil
+}
+
+// excluded reports the items a response must not contain: the user's own
+// (q.History is sorted by item) and req.Exclude.
+func (m *Model) excluded(q *Query, req *Request) func(int32) bool {
+	var ex []int32
+	for _, id := range req.Exclude {
+		if i, ok := m.Data.ItemIndex(id); ok {
+			ex = append(ex, int32(i))
+		}
+	}
+	slices.Sort(ex)
+	return func(i int32) bool {
+		if _, owned := slices.BinarySearchFunc(q.History, i, func(e Entry, t int32) int { return int(e.Item - t) }); owned {
+			return true
+		}
+		_, found := slices.BinarySearch(ex, i)
+		return found
+	}
+}
+
+// walkPopular takes the first k items of the popularity order that are not
+// excluded and pass keep, at most perCat per category.
+func (m *Model) walkPopular(excluded func(int32) bool, k, perCat int, keep func(int32) bool) []int32 {
+	out := make([]int32, 0, k)
+	var caps capCounter
+	for _, i := range m.popOrder {
+		if len(out) == k {
+			break
+		}
+		if excluded(i) || (keep != nil && !keep(i)) {
+			continue
+		}
+		if perCat > 0 && !caps.take(m.Data.Items[i].CategoryID, perCat) {
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
 }
 
 // selectTop takes the best k items, at most perCat per category.
@@ -295,11 +366,9 @@ func (m *Model) selectTop(scores []float64, k, perCat int, keep func(int) bool) 
 	for n := 3 * k; ; n *= 4 {
 		top := topN(scores, m.Popular.Scores, n, keep)
 		var out []int32
-		taken := map[int64]int{}
+		var caps capCounter
 		for _, i := range top {
-			c := m.Data.Items[i].CategoryID
-			if taken[c] < perCat {
-				taken[c]++
+			if caps.take(m.Data.Items[i].CategoryID, perCat) {
 				out = append(out, i)
 				if len(out) == k {
 					return out

@@ -15,6 +15,7 @@ type Query struct {
 	Now     int64   // unix seconds, for buy_again cadence
 
 	hybrid *features // the hybrid's normalisation, kept for Explain
+	x      []float32 // the user's latent factors once folded in
 }
 
 // Scorer is one recommendation algorithm over a trained model.
@@ -63,6 +64,23 @@ func (n *neighbours) accumulate(hist []Entry, out []float64) {
 			out[j] += w * float64(sim[k])
 		}
 	}
+}
+
+// accumulateTouched is accumulate that also appends every item it reaches
+// for the first time (mark[j] false) to touched and marks it.
+func (n *neighbours) accumulateTouched(hist []Entry, out []float64, mark []bool, touched []int32) []int32 {
+	for _, e := range hist {
+		idx, sim := n.row(int(e.Item))
+		w := float64(e.Weight)
+		for k, j := range idx {
+			out[j] += w * float64(sim[k])
+			if !mark[j] {
+				mark[j] = true
+				touched = append(touched, j)
+			}
+		}
+	}
+	return touched
 }
 
 // strongest is the history item contributing most to item's score.

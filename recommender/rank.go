@@ -1,0 +1,108 @@
+package recommender
+
+import (
+	"math"
+	"slices"
+)
+
+// better orders items best first: by score, then by popularity, then by
+// index, as topN does.
+func better(sa, sb float64, pa, pb float32, a, b int32) bool {
+	if sa != sb {
+		return sa > sb
+	}
+	if pa != pb {
+		return pa > pb
+	}
+	return a < b
+}
+
+// pickCandidates returns the positions in cand of the best k items by
+// score (sc[n] is cand[n]'s), skipping -Inf and those ok rejects, with at
+// most perCat per category (0: no cap). It heapifies the surviving
+// candidates once and pops only as many as the cap needs, so its cost is
+// linear in the candidates whatever the cap.
+func (m *Model) pickCandidates(cand []int32, sc []float64, k, perCat int, ok func(int32) bool) []int32 {
+	pop := m.Popular.Scores
+	h := make([]int32, 0, len(cand))
+	for n, i := range cand {
+		if !math.IsInf(sc[n], -1) && (ok == nil || ok(i)) {
+			h = append(h, int32(n))
+		}
+	}
+	less := func(a, b int32) bool { // a ranks above b
+		return better(sc[a], sc[b], pop[cand[a]], pop[cand[b]], cand[a], cand[b])
+	}
+	down := func(i int) {
+		for {
+			l, top := 2*i+1, i
+			if l < len(h) && less(h[l], h[top]) {
+				top = l
+			}
+			if l+1 < len(h) && less(h[l+1], h[top]) {
+				top = l + 1
+			}
+			if top == i {
+				return
+			}
+			h[i], h[top] = h[top], h[i]
+			i = top
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	out := make([]int32, 0, k)
+	var caps capCounter
+	for len(h) > 0 && len(out) < k {
+		best := h[0]
+		h[0] = h[len(h)-1]
+		h = h[:len(h)-1]
+		down(0)
+		if perCat > 0 && !caps.take(m.Data.Items[cand[best]].CategoryID, perCat) {
+			continue
+		}
+		out = append(out, best)
+	}
+	return out
+}
+
+// capCounter counts results per category; a response has few of them, so
+// a slice beats a map.
+type capCounter struct {
+	cats []int64
+	n    []int
+}
+
+// take counts one more item of category c unless it already has perCat.
+func (c *capCounter) take(cat int64, perCat int) bool {
+	if k := slices.Index(c.cats, cat); k >= 0 {
+		if c.n[k] >= perCat {
+			return false
+		}
+		c.n[k]++
+		return true
+	}
+	c.cats, c.n = append(c.cats, cat), append(c.n, 1)
+	return true
+}
+
+// popularOrder is every item, most popular first (ties by index), so that
+// popular recommendations walk a precomputed list instead of ranking the
+// catalog per request.
+func popularOrder(scores []float32) []int32 {
+	order := make([]int32, len(scores))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if a == b {
+			return 0
+		}
+		if better(float64(scores[a]), float64(scores[b]), 0, 0, a, b) {
+			return -1
+		}
+		return 1
+	})
+	return order
+}
