@@ -51,6 +51,7 @@ type Hybrid struct {
 	als     *ALS
 	content *Content
 	pool    freeList[hybridScratch]
+	feats   freeList[features] // Recommend's, reused across requests
 }
 
 // coldShare is the fraction of the total weight a cold item's content score
@@ -61,7 +62,7 @@ const coldShare = 0.5
 // request touched are non-zero, and they are reset before reuse.
 type hybridScratch struct {
 	knn, content []float64
-	mark         []bool
+	mark, skip   []bool
 }
 
 // features are one user's candidates and their normalised component scores.
@@ -70,23 +71,40 @@ type features struct {
 	comps [4][]float64
 	lo    [4]float64 // min and range per component, for Explain
 	span  [4]float64
+
+	// Filled by featuresInto for Recommend: whether a candidate is excluded,
+	// and room for the blended scores and the selection heap.
+	skip  []bool
+	score []float64
+	heap  []int32
+	all   []float64
 }
 
 func (h *Hybrid) link(p *Popular, k *ItemKNN, a *ALS, c *Content) {
 	h.pop, h.knn, h.als, h.content = p, k, a, c
 	n := len(p.Scores)
 	h.pool.init(func() *hybridScratch {
-		return &hybridScratch{make([]float64, n), make([]float64, n), make([]bool, n)}
+		return &hybridScratch{make([]float64, n), make([]float64, n), make([]bool, n), make([]bool, n)}
 	})
+	h.feats.init(func() *features { return &features{} })
 }
 
 // features scores the candidates of q with every component. Its cost is
 // that of the candidates (the popular ones and the neighbours of the
 // history), never the catalog's.
 func (h *Hybrid) features(q *Query) *features {
+	f := &features{}
+	h.featuresInto(q, f, nil)
+	return f
+}
+
+// featuresInto is features reusing f's buffers; it also flags in f.skip the
+// candidates a response must not hold: the user's own items and exclude
+// (dense item indices).
+func (h *Hybrid) featuresInto(q *Query, f *features, exclude []int32) {
 	s := h.pool.get()
 	defer h.pool.put(s)
-	f := &features{cand: make([]int32, 0, len(h.Candidates)+64*len(q.History))}
+	f.cand = f.cand[:0]
 	for _, i := range h.Candidates {
 		if !s.mark[i] {
 			s.mark[i] = true
@@ -95,15 +113,30 @@ func (h *Hybrid) features(q *Query) *features {
 	}
 	f.cand = h.knn.N.accumulateTouched(q.History, s.knn, s.mark, f.cand)
 	f.cand = h.content.N.accumulateTouched(q.History, s.content, s.mark, f.cand)
-	all := make([]float64, 4*len(f.cand))
+	n := len(f.cand)
+	f.all = grow(f.all, 4*n)
 	for c := range f.comps {
-		f.comps[c] = all[c*len(f.cand) : (c+1)*len(f.cand) : (c+1)*len(f.cand)]
+		f.comps[c] = f.all[c*n : (c+1)*n : (c+1)*n]
 	}
+	for _, e := range q.History {
+		s.skip[e.Item] = true
+	}
+	for _, i := range exclude {
+		s.skip[i] = true
+	}
+	f.skip = grow(f.skip, n)
 	for k, i := range f.cand {
 		f.comps[0][k] = float64(h.pop.Scores[i])
 		f.comps[1][k] = s.knn[i]
 		f.comps[3][k] = s.content[i]
+		f.skip[k] = s.skip[i]
 		s.knn[i], s.content[i], s.mark[i] = 0, 0, false
+	}
+	for _, e := range q.History {
+		s.skip[e.Item] = false
+	}
+	for _, i := range exclude {
+		s.skip[i] = false
 	}
 	h.als.ScoreItems(q, f.cand, f.comps[2])
 	for c, v := range f.comps {
@@ -120,7 +153,14 @@ func (h *Hybrid) features(q *Query) *features {
 		}
 		f.lo[c], f.span[c] = lo, span
 	}
-	return f
+}
+
+// grow returns s resized to n, reallocated only when its capacity is short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // blend is the hybrid score of the k-th candidate under weights w.

@@ -265,21 +265,23 @@ func (m *Model) Recommend(req Request) ([]Recommendation, error) {
 	switch s {
 	case Scorer(m.Hybrid):
 		// The hybrid ranks only its candidates: nothing here is catalog-sized.
-		f := m.Hybrid.features(q)
+		f := m.Hybrid.feats.get()
+		defer m.Hybrid.feats.put(f)
+		m.Hybrid.featuresInto(q, f, m.excludeIndices(req.Exclude))
 		q.hybrid = f
-		sc := make([]float64, len(f.cand))
+		f.score = grow(f.score, len(f.cand))
 		for k := range f.cand {
-			sc[k] = m.Hybrid.blend(f, k, m.Hybrid.Weights)
+			f.score[k] = m.Hybrid.blend(f, k, m.Hybrid.Weights)
 		}
-		x := m.excluded(q, &req)
-		pos := m.pickCandidates(f.cand, sc, req.K, req.PerCategoryCap, func(i int32) bool {
-			return !x(i) && (keep == nil || keep(i))
-		})
+		f.heap = grow(f.heap, len(f.cand))
+		pos := m.pickCandidates(f.cand, f.score, req.K, req.PerCategoryCap, func(n int) bool {
+			return !f.skip[n] && (keep == nil || keep(f.cand[n]))
+		}, f.heap)
 		items = make([]int32, len(pos))
 		for k, p := range pos {
 			items[k] = f.cand[p]
 		}
-		score = func(k int) float64 { return sc[pos[k]] }
+		score = func(k int) float64 { return f.score[pos[k]] }
 	case Scorer(m.Popular):
 		items = m.walkPopular(m.excluded(q, &req), req.K, req.PerCategoryCap, keep)
 		score = func(k int) float64 { return float64(m.Popular.Scores[items[k]]) }
@@ -319,16 +321,22 @@ func (m *Model) Recommend(req Request) ([]Recommendation, error) {
 	return out, nil
 }
 
-// excluded reports the items a response must not contain: the user's own
-// (q.History is sorted by item) and req.Exclude.
-func (m *Model) excluded(q *Query, req *Request) func(int32) bool {
+// excludeIndices maps Exclude's item ids to sorted dense indices.
+func (m *Model) excludeIndices(ids []int64) []int32 {
 	var ex []int32
-	for _, id := range req.Exclude {
+	for _, id := range ids {
 		if i, ok := m.Data.ItemIndex(id); ok {
 			ex = append(ex, int32(i))
 		}
 	}
 	slices.Sort(ex)
+	return ex
+}
+
+// excluded reports the items a response must not contain: the user's own
+// (q.History is sorted by item) and req.Exclude.
+func (m *Model) excluded(q *Query, req *Request) func(int32) bool {
+	ex := m.excludeIndices(req.Exclude)
 	return func(i int32) bool {
 		if _, owned := slices.BinarySearchFunc(q.History, i, func(e Entry, t int32) int { return int(e.Item - t) }); owned {
 			return true

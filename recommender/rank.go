@@ -22,11 +22,12 @@ func better(sa, sb float64, pa, pb float32, a, b int32) bool {
 // most perCat per category (0: no cap). It heapifies the surviving
 // candidates once and pops only as many as the cap needs, so its cost is
 // linear in the candidates whatever the cap.
-func (m *Model) pickCandidates(cand []int32, sc []float64, k, perCat int, ok func(int32) bool) []int32 {
+// h is room for the heap.
+func (m *Model) pickCandidates(cand []int32, sc []float64, k, perCat int, ok func(n int) bool, h []int32) []int32 {
 	pop := m.Popular.Scores
-	h := make([]int32, 0, len(cand))
-	for n, i := range cand {
-		if !math.IsInf(sc[n], -1) && (ok == nil || ok(i)) {
+	h = h[:0]
+	for n := range cand {
+		if !math.IsInf(sc[n], -1) && (ok == nil || ok(n)) {
 			h = append(h, int32(n))
 		}
 	}
