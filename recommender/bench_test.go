@@ -110,15 +110,15 @@ func BenchmarkTrain1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m = nil
 	before := heapInUse()
 	loaded, err := Load(data)
 	if err != nil {
 		b.Fatal(err)
 	}
-	data = nil
 	b.ReportMetric(float64(heapInUse()-before)/(1<<20), "heap-MiB-loaded")
 	runtime.KeepAlive(loaded)
+	runtime.KeepAlive(data)
+	runtime.KeepAlive(m)
 }
 
 func heapInUse() int64 {

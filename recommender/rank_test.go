@@ -65,3 +65,33 @@ func TestCandidateRankingEqualsFullRanking(t *testing.T) {
 		}
 	}
 }
+
+func TestTopNEqualsSort(t *testing.T) {
+	scores := make([]float64, 3000)
+	pop := make([]float32, len(scores))
+	for i := range scores {
+		scores[i] = float64((i * 7919) % 13) // many ties
+		pop[i] = float32((i * 104729) % 5)
+		if i%11 == 0 {
+			scores[i] = math.Inf(-1)
+		}
+	}
+	all := make([]int32, 0, len(scores))
+	for i := range scores {
+		if !math.IsInf(scores[i], -1) && i%3 != 0 {
+			all = append(all, int32(i))
+		}
+	}
+	slices.SortFunc(all, func(a, b int32) int {
+		if better(scores[a], scores[b], pop[a], pop[b], a, b) {
+			return -1
+		}
+		return 1
+	})
+	for _, n := range []int{0, 1, 10, 100, len(all), len(all) + 5} {
+		got := topN(scores, pop, n, func(i int) bool { return i%3 != 0 })
+		if want := all[:min(n, len(all))]; !slices.Equal(got, want) {
+			t.Fatalf("topN(%d) = %v…, want %v…", n, got[:min(5, len(got))], want[:min(5, len(want))])
+		}
+	}
+}
