@@ -2,6 +2,8 @@ package recommender
 
 import (
 	"math"
+	"slices"
+	"sort"
 	"sync"
 )
 
@@ -37,17 +39,24 @@ func (l *freeList[T]) put(t *T) {
 	l.mu.Unlock()
 }
 
-// Hybrid blends the min-max normalised scores of popular, itemknn, als and
+// Hybrid blends the min-max normalised scores of popular, item-to-item
+// (itemknn mixed with ease, EASEMix of it being ease's), als and
 // content with weights learned on a validation split. It scores a candidate
 // set (items the sparse scorers reach plus the most popular ones) so that the
 // latent model's cost does not grow with the catalog.
 type Hybrid struct {
-	Weights    [4]float64 // popular, itemknn, als, content
-	Candidates []int32    // the most popular items, always candidates
-	Cold       []bool     // items without interactions: only content can rank them
+	Weights [4]float64 // popular, item-to-item, als, content
+	EASEMix float64    // ease's share of the item-to-item component
+	// Recency (0: off) halves the weight of a history item in the
+	// item-to-item and content components every Recency items the user
+	// interacted with after it: the latest interests say most about the next.
+	Recency    float64
+	Candidates []int32 // the most popular items, always candidates
+	Cold       []bool  // items without interactions: only content can rank them
 
 	pop     *Popular
 	knn     *ItemKNN
+	ease    *EASE
 	als     *ALS
 	content *Content
 	pool    freeList[hybridScratch]
@@ -61,8 +70,8 @@ const coldShare = 0.5
 // hybridScratch holds catalog-sized accumulators; only the entries a
 // request touched are non-zero, and they are reset before reuse.
 type hybridScratch struct {
-	knn, content []float64
-	mark, skip   []bool
+	knn, content, ease []float64
+	mark, skip         []bool
 }
 
 // features are one user's candidates and their normalised component scores.
@@ -72,6 +81,10 @@ type features struct {
 	lo    [4]float64 // min and range per component, for Explain
 	span  [4]float64
 
+	easeComp         []float64 // ease's scores, mixed into comps[1]
+	easeLo, easeSpan float64
+	hist             []Entry // the history weighted by recency
+
 	// Filled by featuresInto for Recommend: whether a candidate is excluded,
 	// and room for the blended scores and the selection heap.
 	skip  []bool
@@ -80,11 +93,11 @@ type features struct {
 	all   []float64
 }
 
-func (h *Hybrid) link(p *Popular, k *ItemKNN, a *ALS, c *Content) {
-	h.pop, h.knn, h.als, h.content = p, k, a, c
+func (h *Hybrid) link(p *Popular, k *ItemKNN, a *ALS, c *Content, e *EASE) {
+	h.pop, h.knn, h.als, h.content, h.ease = p, k, a, c, e
 	n := len(p.Scores)
 	h.pool.init(func() *hybridScratch {
-		return &hybridScratch{make([]float64, n), make([]float64, n), make([]bool, n), make([]bool, n)}
+		return &hybridScratch{make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n), make([]bool, n)}
 	})
 	h.feats.init(func() *features { return &features{} })
 }
@@ -111,10 +124,16 @@ func (h *Hybrid) featuresInto(q *Query, f *features, exclude []int32) {
 			f.cand = append(f.cand, i)
 		}
 	}
-	f.cand = h.knn.N.accumulateTouched(q.History, s.knn, s.mark, f.cand)
-	f.cand = h.content.N.accumulateTouched(q.History, s.content, s.mark, f.cand)
+	f.hist = h.recent(q.History, f.hist)
+	f.cand = h.knn.N.accumulateTouched(f.hist, s.knn, s.mark, f.cand)
+	f.cand = h.content.N.accumulateTouched(f.hist, s.content, s.mark, f.cand)
+	mix := h.EASEMix
+	if mix > 0 {
+		f.cand = h.ease.N.accumulateTouched(f.hist, s.ease, s.mark, f.cand)
+	}
 	n := len(f.cand)
-	f.all = grow(f.all, 4*n)
+	f.all = grow(f.all, 5*n)
+	f.easeComp = f.all[4*n : 5*n : 5*n]
 	for c := range f.comps {
 		f.comps[c] = f.all[c*n : (c+1)*n : (c+1)*n]
 	}
@@ -129,8 +148,9 @@ func (h *Hybrid) featuresInto(q *Query, f *features, exclude []int32) {
 		f.comps[0][k] = float64(h.pop.Scores[i])
 		f.comps[1][k] = s.knn[i]
 		f.comps[3][k] = s.content[i]
+		f.easeComp[k] = s.ease[i]
 		f.skip[k] = s.skip[i]
-		s.knn[i], s.content[i], s.mark[i] = 0, 0, false
+		s.knn[i], s.content[i], s.ease[i], s.mark[i] = 0, 0, 0, false
 	}
 	for _, e := range q.History {
 		s.skip[e.Item] = false
@@ -140,19 +160,49 @@ func (h *Hybrid) featuresInto(q *Query, f *features, exclude []int32) {
 	}
 	h.als.ScoreItems(q, f.cand, f.comps[2])
 	for c, v := range f.comps {
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, x := range v {
-			lo, hi = min(lo, x), max(hi, x)
-		}
-		span := hi - lo
-		if span <= 0 {
-			span = 1
-		}
-		for k := range v {
-			v[k] = (v[k] - lo) / span
-		}
-		f.lo[c], f.span[c] = lo, span
+		f.lo[c], f.span[c] = normalise(v)
 	}
+	if mix > 0 {
+		f.easeLo, f.easeSpan = normalise(f.easeComp)
+		for k, v := range f.easeComp {
+			f.comps[1][k] = (1-mix)*f.comps[1][k] + mix*v
+		}
+	}
+}
+
+// recent is hist with each weight scaled by 2^(−r/Recency), r the number
+// of the user's items interacted with after it (ties share a rank), into buf.
+func (h *Hybrid) recent(hist []Entry, buf []Entry) []Entry {
+	buf = append(buf[:0], hist...)
+	if h.Recency <= 0 || len(hist) < 2 {
+		return buf
+	}
+	times := make([]int64, len(hist))
+	for k, e := range hist {
+		times[k] = e.Last
+	}
+	slices.Sort(times)
+	for k := range buf {
+		after := len(times) - sort.Search(len(times), func(i int) bool { return times[i] > buf[k].Last })
+		buf[k].Weight *= float32(math.Exp2(-float64(after) / h.Recency))
+	}
+	return buf
+}
+
+// normalise maps v onto [0, 1] by its min and range, which it returns.
+func normalise(v []float64) (lo, span float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	span = hi - lo
+	if span <= 0 {
+		span = 1
+	}
+	for k := range v {
+		v[k] = (v[k] - lo) / span
+	}
+	return lo, span
 }
 
 // grow returns s resized to n, reallocated only when its capacity is short.
@@ -194,18 +244,35 @@ func (h *Hybrid) Score(q *Query, out []float64) {
 // most to the item's blended score.
 func (h *Hybrid) Explain(q *Query, item int) Evidence {
 	best, bestV := 0, -1.0
+	hist := q.History
+	if q.hybrid != nil {
+		hist = q.hybrid.hist
+	}
 	raw := [4]float64{
 		float64(h.pop.Scores[item]),
-		float64(contribution(&h.knn.N, q.History, item)),
+		float64(contribution(&h.knn.N, hist, item)),
 		0,
-		float64(contribution(&h.content.N, q.History, item)),
+		float64(contribution(&h.content.N, hist, item)),
 	}
 	if len(q.History) > 0 {
 		raw[2] = dot32(h.als.userVector(q), h.als.Y[item*h.als.F:(item+1)*h.als.F])
 	}
+	f := q.hybrid
+	var item2item Scorer = h.knn
+	if h.EASEMix > 0 {
+		knn, ease := raw[1], contribution(&h.ease.N, hist, item)
+		if f != nil {
+			knn, ease = (knn-f.lo[1])/f.span[1], (ease-f.easeLo)/f.easeSpan
+		}
+		knn, ease = (1-h.EASEMix)*knn, h.EASEMix*ease
+		if ease > knn {
+			item2item = h.ease
+		}
+		raw[1] = knn + ease
+	}
 	for c, w := range h.Weights {
 		v := w * raw[c]
-		if f := q.hybrid; f != nil {
+		if f != nil && !(c == 1 && h.EASEMix > 0) {
 			v = w * (raw[c] - f.lo[c]) / f.span[c]
 		}
 		if h.Cold[item] && c != 3 {
@@ -215,7 +282,7 @@ func (h *Hybrid) Explain(q *Query, item int) Evidence {
 			best, bestV = c, v
 		}
 	}
-	ev := [4]Scorer{h.pop, h.knn, h.als, h.content}[best].Explain(q, item)
+	ev := [4]Scorer{h.pop, item2item, h.als, h.content}[best].Explain(q, item)
 	return ev
 }
 

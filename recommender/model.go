@@ -14,9 +14,13 @@ type Config struct {
 	PopularHalfLife    time.Duration // "popular this week": 7 days
 	KNNNeighbours      int
 	KNNShrink          float64
+	KNNLocality        float64 // itemknn similarities are raised to this power (1: plain cosine)
 	ContentNeighbours  int
 	ALS                ALSConfig
+	EASE               EASEConfig
 	HybridCandidates   int     // most popular items always scored by the hybrid
+	HybridEASEMix      float64 // ease's share of the hybrid's item-to-item component (0: itemknn alone)
+	HybridRecency      float64 // the hybrid halves a history item's weight every this many later items (0: off)
 	ValidationFraction float64 // per-user latest share held out to learn blend weights and calibration
 	ValidationUsers    int     // at most this many validation users (every n-th, deterministic)
 	SkipRefit          bool    // keep the components trained without the validation share (halves training time)
@@ -31,9 +35,13 @@ func DefaultConfig() Config {
 		PopularHalfLife:    7 * 24 * time.Hour,
 		KNNNeighbours:      100,
 		KNNShrink:          10,
+		KNNLocality:        2,
 		ContentNeighbours:  50,
-		ALS:                ALSConfig{Factors: 64, Iterations: 10, CGSteps: 3, Lambda: 5, Alpha: 5, Seed: 1},
+		ALS:                ALSConfig{Factors: 32, Iterations: 10, CGSteps: 3, Lambda: 5, Alpha: 5, Seed: 1},
+		EASE:               EASEConfig{Items: 2000, Lambda: 10, Neighbours: 100},
 		HybridCandidates:   200,
+		HybridEASEMix:      0.5,
+		HybridRecency:      5,
 		ValidationFraction: 0.1,
 		ValidationUsers:    2000,
 	}
@@ -58,6 +66,7 @@ type Model struct {
 	KNN         *ItemKNN
 	ALS         *ALS
 	Content     *Content
+	EASE        *EASE
 	BuyAgain    *BuyAgain
 	Hybrid      *Hybrid
 	Calibration map[string]*Calibrator
@@ -68,7 +77,7 @@ type Model struct {
 }
 
 // Algorithms are the names Recommend accepts, hybrid first.
-var Algorithms = []string{"hybrid", "popular", "itemknn", "als", "content", "buy_again"}
+var Algorithms = []string{"hybrid", "popular", "itemknn", "als", "content", "ease", "buy_again"}
 
 // Blend is what training learns on the validation share: the hybrid's
 // weights, the calibration per algorithm and the validation NDCG@10. It is
@@ -151,11 +160,12 @@ func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Mo
 		TrainedAt: time.Now().UTC(), Users: d.NumUsers(), Items: d.NumItems(), Interactions: len(ins), Config: cfg,
 	}}
 	m.Popular = NewPopular(d, ins, cfg.Weighting, cfg.PopularHalfLife)
-	m.KNN = NewItemKNN(d, cfg.KNNNeighbours, cfg.KNNShrink, cfg.Workers)
+	m.KNN = NewItemKNN(d, cfg.KNNNeighbours, cfg.KNNShrink, max(cfg.KNNLocality, 1), cfg.Workers)
 	m.ALS = NewALS(d, cfg.ALS, cfg.Workers)
 	m.Content = NewContent(d, cfg.ContentNeighbours, cfg.Workers)
+	m.EASE = NewEASE(d, cfg.EASE, cfg.Workers)
 	m.BuyAgain = NewBuyAgain(d)
-	m.Hybrid = &Hybrid{Weights: weights, Cold: make([]bool, d.NumItems())}
+	m.Hybrid = &Hybrid{Weights: weights, EASEMix: cfg.HybridEASEMix, Recency: cfg.HybridRecency, Cold: make([]bool, d.NumItems())}
 	for i := range m.Hybrid.Cold {
 		m.Hybrid.Cold[i] = d.ItemPtr[i] == d.ItemPtr[i+1]
 	}
@@ -166,9 +176,9 @@ func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Mo
 
 // link wires the scorers together after training or loading.
 func (m *Model) link() {
-	m.Hybrid.link(m.Popular, m.KNN, m.ALS, m.Content)
+	m.Hybrid.link(m.Popular, m.KNN, m.ALS, m.Content, m.EASE)
 	m.scorers = map[string]Scorer{}
-	for _, s := range []Scorer{m.Hybrid, m.Popular, m.KNN, m.ALS, m.Content, m.BuyAgain} {
+	for _, s := range []Scorer{m.Hybrid, m.Popular, m.KNN, m.ALS, m.Content, m.EASE, m.BuyAgain} {
 		m.scorers[s.Name()] = s
 	}
 	n := m.Data.NumItems()
