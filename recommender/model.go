@@ -176,6 +176,9 @@ func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Mo
 
 // link wires the scorers together after training or loading.
 func (m *Model) link() {
+	if m.EASE == nil || len(m.EASE.N.Ptr) != m.Data.NumItems()+1 {
+		m.EASE = &EASE{N: neighbours{Ptr: make([]int32, m.Data.NumItems()+1)}} // none fitted
+	}
 	m.Hybrid.link(m.Popular, m.KNN, m.ALS, m.Content, m.EASE)
 	m.scorers = map[string]Scorer{}
 	for _, s := range []Scorer{m.Hybrid, m.Popular, m.KNN, m.ALS, m.Content, m.EASE, m.BuyAgain} {

@@ -35,7 +35,7 @@ func reference(m *Model, req Request, s Scorer) []int64 {
 func TestCandidateRankingEqualsFullRanking(t *testing.T) {
 	ins, catalog := synthetic(1500, 20, 5000)
 	cfg := DefaultConfig()
-	cfg.ALS.Iterations, cfg.ValidationUsers = 3, 200
+	cfg.ALS.Iterations, cfg.ValidationUsers, cfg.EASE.Items = 3, 200, 500
 	m, err := Train(ins, catalog, cfg)
 	if err != nil {
 		t.Fatal(err)
