@@ -215,14 +215,11 @@ func grow[T any](s []T, n int) []T {
 
 // blend is the hybrid score of the k-th candidate under weights w.
 func (h *Hybrid) blend(f *features, k int, w [4]float64) float64 {
+	c := &f.comps
 	if h.Cold[f.cand[k]] {
-		return coldShare * (w[0] + w[1] + w[2] + w[3]) * f.comps[3][k]
+		return coldShare * (w[0] + w[1] + w[2] + w[3]) * c[3][k]
 	}
-	s := 0.0
-	for c := range w {
-		s += w[c] * f.comps[c][k]
-	}
-	return s
+	return w[0]*c[0][k] + w[1]*c[1][k] + w[2]*c[2][k] + w[3]*c[3][k]
 }
 
 // Name implements Scorer.
