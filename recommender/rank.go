@@ -107,3 +107,48 @@ func popularOrder(scores []float32) []int32 {
 	})
 	return order
 }
+
+// excludeIndices maps Exclude's item ids to sorted dense indices.
+func (m *Model) excludeIndices(ids []int64) []int32 {
+	var ex []int32
+	for _, id := range ids {
+		if i, ok := m.Data.ItemIndex(id); ok {
+			ex = append(ex, int32(i))
+		}
+	}
+	slices.Sort(ex)
+	return ex
+}
+
+// excluded reports the items a response must not contain: the user's own
+// (q.History is sorted by item) and req.Exclude.
+func (m *Model) excluded(q *Query, req *Request) func(int32) bool {
+	ex := m.excludeIndices(req.Exclude)
+	return func(i int32) bool {
+		if _, owned := slices.BinarySearchFunc(q.History, i, func(e Entry, t int32) int { return int(e.Item - t) }); owned {
+			return true
+		}
+		_, found := slices.BinarySearch(ex, i)
+		return found
+	}
+}
+
+// walkPopular takes the first k items of the popularity order that are not
+// excluded and pass keep, at most perCat per category.
+func (m *Model) walkPopular(excluded func(int32) bool, k, perCat int, keep func(int32) bool) []int32 {
+	out := make([]int32, 0, k)
+	var caps capCounter
+	for _, i := range m.popOrder {
+		if len(out) == k {
+			break
+		}
+		if excluded(i) || (keep != nil && !keep(i)) {
+			continue
+		}
+		if perCat > 0 && !caps.take(m.Data.Items[i].CategoryID, perCat) {
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
