@@ -2,6 +2,7 @@ package recommender
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -30,10 +31,12 @@ func (l *freeList[T]) get() *T {
 	return l.make()
 }
 
-// put returns a buffer; beyond 64 spare ones it is left to the GC.
+// put returns a buffer. Beyond two spare ones per CPU it is left to the
+// GC: more requests than that do not run at once anyway, and each buffer
+// can be catalog-sized.
 func (l *freeList[T]) put(t *T) {
 	l.mu.Lock()
-	if len(l.free) < 64 {
+	if len(l.free) < 2*runtime.GOMAXPROCS(0) {
 		l.free = append(l.free, t)
 	}
 	l.mu.Unlock()
