@@ -174,7 +174,9 @@ func (h *Hybrid) featuresInto(q *Query, f *features, exclude []int32) {
 }
 
 // recent is hist with each weight scaled by 2^(−r/Recency), r the number
-// of the user's items interacted with after it (ties share a rank), into buf.
+// of the user's items interacted with after it (ties share a rank), into
+// buf. Items whose weight that scales below 2^−10 are dropped: they would
+// add candidates, and cost, to a long history without changing its ranking.
 func (h *Hybrid) recent(hist []Entry, buf []Entry) []Entry {
 	buf = append(buf[:0], hist...)
 	if h.Recency <= 0 || len(hist) < 2 {
@@ -185,11 +187,16 @@ func (h *Hybrid) recent(hist []Entry, buf []Entry) []Entry {
 		times[k] = e.Last
 	}
 	slices.Sort(times)
-	for k := range buf {
-		after := len(times) - sort.Search(len(times), func(i int) bool { return times[i] > buf[k].Last })
-		buf[k].Weight *= float32(math.Exp2(-float64(after) / h.Recency))
+	keep := buf[:0]
+	for _, e := range buf {
+		after := len(times) - sort.Search(len(times), func(i int) bool { return times[i] > e.Last })
+		if float64(after) >= 10*h.Recency {
+			continue
+		}
+		e.Weight *= float32(math.Exp2(-float64(after) / h.Recency))
+		keep = append(keep, e)
 	}
-	return buf
+	return keep
 }
 
 // normalise maps v onto [0, 1] by its min and range, which it returns.
