@@ -188,7 +188,8 @@ func (r *reporter) quantiles(lat []time.Duration, prefix string) {
 // BenchmarkRecommendTop10 serves top-10 recommendations from the 1M model
 // and reports the latency distribution per call: the hybrid with and
 // without a per-category cap, a shopper without history, and a history
-// given with the request (folded into the latent factors). Besides the
+// given with the request (folded into the latent factors), of a user's
+// length and of 50 events. Besides the
 // wall time it reports the CPU time of the serving thread per call
 // (cpu-p50-ms, ...): on cores shared with other work the wall time's tail
 // is mostly time spent waiting for a core, which the CPU time leaves out.
@@ -208,6 +209,18 @@ func BenchmarkRecommendTop10(b *testing.B) {
 			var hist []Interaction
 			for _, e := range m.Data.User(u) {
 				hist = append(hist, Interaction{UserID: -1, ItemID: m.Data.ItemIDs[e.Item], Kind: View, At: m.Data.Ref})
+			}
+			return Request{UserID: -1, History: hist, K: 10, PerCategoryCap: 3}
+		}},
+		{"fresh-history-50", func(n int) Request { // the most events the signals store keeps per shopper
+			var hist []Interaction
+			for u := (n * 7919) % m.Data.NumUsers(); len(hist) < 50; u = (u + 1) % m.Data.NumUsers() {
+				for _, e := range m.Data.User(u) {
+					if len(hist) < 50 {
+						hist = append(hist, Interaction{UserID: -1, ItemID: m.Data.ItemIDs[e.Item], Kind: View,
+							At: m.Data.Ref.Add(time.Duration(len(hist)-50) * time.Hour)})
+					}
+				}
 			}
 			return Request{UserID: -1, History: hist, K: 10, PerCategoryCap: 3}
 		}},

@@ -64,8 +64,9 @@ func TestRecencyWeights(t *testing.T) {
 	if off := (&Hybrid{}).recent(hist, nil); off[1].Weight != 2 {
 		t.Fatalf("Recency 0 reweighted: %+v", off)
 	}
-	// Weights below 2^−10 are dropped: with Recency 0.25, three later items.
-	short := (&Hybrid{Recency: 0.25}).recent(hist, nil)
+	// Weights scaled by 1/16 or less are dropped: with Recency 0.6, an item
+	// with three later ones.
+	short := (&Hybrid{Recency: 0.6}).recent(hist, nil)
 	if len(short) != 3 || short[0].Item != 1 || short[1].Item != 3 || short[2].Item != 4 {
 		t.Fatalf("got %+v, want items 1, 3, 4", short)
 	}
