@@ -61,6 +61,7 @@ unit: ## go test -race ./... against services already running
 
 bench: ## benchmarks (need the services of `make test` running)
 	go test -run '^$$' -bench . -benchtime=100x -timeout 30m ./internal/search/
+	go test -run '^$$' -bench . -benchtime=2000x -timeout 15m ./recommender/
 
 stack-up: tools ## start the local services without the app
 	@deploy/stack.sh up

@@ -88,6 +88,7 @@ type Entry struct {
 	Purchases int32
 	FirstBuy  int64 // unix seconds of the first and last purchase, 0 if none
 	LastBuy   int64
+	Last      int64 // unix seconds of the latest interaction of any kind
 }
 
 // Dataset indexes users and items densely (sorted by id, so indices are
@@ -168,6 +169,7 @@ func (d *Dataset) aggregate(evs []Interaction, w Weighting, ref time.Time) []Ent
 			byItem[i] = e
 		}
 		e.Weight += float32(w.Of(in, ref))
+		e.Last = max(e.Last, in.At.Unix())
 		if in.Kind == Purchase {
 			t := in.At.Unix()
 			if e.Purchases == 0 || t < e.FirstBuy {

@@ -3,14 +3,15 @@ package recommender
 import "math"
 
 // ItemKNN scores an item by its cosine similarity (over co-occurrence in
-// users' histories, shrunk towards 0 for rarely co-occurring pairs) to the
-// items the user has, keeping the top-N neighbours per item.
+// users' histories, shrunk towards 0 for rarely co-occurring pairs, raised
+// to a locality exponent that lets the closest neighbours count most) to
+// the items the user has, keeping the top-N neighbours per item.
 type ItemKNN struct {
 	N neighbours
 }
 
 // NewItemKNN computes the top-n neighbours of every item.
-func NewItemKNN(d *Dataset, n int, shrink float64, workers int) *ItemKNN {
+func NewItemKNN(d *Dataset, n int, shrink, locality float64, workers int) *ItemKNN {
 	ni := d.NumItems()
 	norms := make([]float64, ni)
 	for i := range ni {
@@ -45,7 +46,11 @@ func NewItemKNN(d *Dataset, n int, shrink float64, workers int) *ItemKNN {
 		for _, j := range touched {
 			if int(j) != i && a[j] > 0 {
 				cand = append(cand, j)
-				s = append(s, float32(a[j]/(norms[i]*norms[j]+shrink)))
+				v := a[j] / (norms[i]*norms[j] + shrink)
+				if locality != 1 {
+					v = math.Pow(v, locality)
+				}
+				s = append(s, float32(v))
 			}
 			a[j] = 0
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -15,9 +14,13 @@ type Config struct {
 	PopularHalfLife    time.Duration // "popular this week": 7 days
 	KNNNeighbours      int
 	KNNShrink          float64
+	KNNLocality        float64 // itemknn similarities are raised to this power (1: plain cosine)
 	ContentNeighbours  int
 	ALS                ALSConfig
+	EASE               EASEConfig
 	HybridCandidates   int     // most popular items always scored by the hybrid
+	HybridEASEMix      float64 // ease's share of the hybrid's item-to-item component (0: itemknn alone)
+	HybridRecency      float64 // the hybrid halves a history item's weight every this many later items (0: off)
 	ValidationFraction float64 // per-user latest share held out to learn blend weights and calibration
 	ValidationUsers    int     // at most this many validation users (every n-th, deterministic)
 	SkipRefit          bool    // keep the components trained without the validation share (halves training time)
@@ -32,9 +35,13 @@ func DefaultConfig() Config {
 		PopularHalfLife:    7 * 24 * time.Hour,
 		KNNNeighbours:      100,
 		KNNShrink:          10,
+		KNNLocality:        2,
 		ContentNeighbours:  50,
-		ALS:                ALSConfig{Factors: 64, Iterations: 10, CGSteps: 3, Lambda: 5, Alpha: 5, Seed: 1},
+		ALS:                ALSConfig{Factors: 32, Iterations: 10, CGSteps: 3, Lambda: 5, Alpha: 5, Seed: 1},
+		EASE:               EASEConfig{Items: 2000, Lambda: 10, Neighbours: 100},
 		HybridCandidates:   200,
+		HybridEASEMix:      0.5,
+		HybridRecency:      5,
 		ValidationFraction: 0.1,
 		ValidationUsers:    2000,
 	}
@@ -59,16 +66,18 @@ type Model struct {
 	KNN         *ItemKNN
 	ALS         *ALS
 	Content     *Content
+	EASE        *EASE
 	BuyAgain    *BuyAgain
 	Hybrid      *Hybrid
 	Calibration map[string]*Calibrator
 
-	scorers map[string]Scorer
-	buffers sync.Pool
+	scorers  map[string]Scorer
+	buffers  freeList[[]float64]
+	popOrder []int32 // items by popularity, for cold starts and "popular"
 }
 
 // Algorithms are the names Recommend accepts, hybrid first.
-var Algorithms = []string{"hybrid", "popular", "itemknn", "als", "content", "buy_again"}
+var Algorithms = []string{"hybrid", "popular", "itemknn", "als", "content", "ease", "buy_again"}
 
 // Blend is what training learns on the validation share: the hybrid's
 // weights, the calibration per algorithm and the validation NDCG@10. It is
@@ -151,11 +160,12 @@ func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Mo
 		TrainedAt: time.Now().UTC(), Users: d.NumUsers(), Items: d.NumItems(), Interactions: len(ins), Config: cfg,
 	}}
 	m.Popular = NewPopular(d, ins, cfg.Weighting, cfg.PopularHalfLife)
-	m.KNN = NewItemKNN(d, cfg.KNNNeighbours, cfg.KNNShrink, cfg.Workers)
+	m.KNN = NewItemKNN(d, cfg.KNNNeighbours, cfg.KNNShrink, max(cfg.KNNLocality, 1), cfg.Workers)
 	m.ALS = NewALS(d, cfg.ALS, cfg.Workers)
 	m.Content = NewContent(d, cfg.ContentNeighbours, cfg.Workers)
+	m.EASE = NewEASE(d, cfg.EASE, cfg.Workers)
 	m.BuyAgain = NewBuyAgain(d)
-	m.Hybrid = &Hybrid{Weights: weights, Cold: make([]bool, d.NumItems())}
+	m.Hybrid = &Hybrid{Weights: weights, EASEMix: cfg.HybridEASEMix, Recency: cfg.HybridRecency, Cold: make([]bool, d.NumItems())}
 	for i := range m.Hybrid.Cold {
 		m.Hybrid.Cold[i] = d.ItemPtr[i] == d.ItemPtr[i+1]
 	}
@@ -166,13 +176,17 @@ func fit1(ins []Interaction, catalog []Item, cfg Config, weights [4]float64) *Mo
 
 // link wires the scorers together after training or loading.
 func (m *Model) link() {
-	m.Hybrid.link(m.Popular, m.KNN, m.ALS, m.Content)
+	if m.EASE == nil || len(m.EASE.N.Ptr) != m.Data.NumItems()+1 {
+		m.EASE = &EASE{N: neighbours{Ptr: make([]int32, m.Data.NumItems()+1)}} // none fitted
+	}
+	m.Hybrid.link(m.Popular, m.KNN, m.ALS, m.Content, m.EASE)
 	m.scorers = map[string]Scorer{}
-	for _, s := range []Scorer{m.Hybrid, m.Popular, m.KNN, m.ALS, m.Content, m.BuyAgain} {
+	for _, s := range []Scorer{m.Hybrid, m.Popular, m.KNN, m.ALS, m.Content, m.EASE, m.BuyAgain} {
 		m.scorers[s.Name()] = s
 	}
 	n := m.Data.NumItems()
-	m.buffers.New = func() any { b := make([]float64, n); return &b }
+	m.buffers.init(func() *[]float64 { b := make([]float64, n); return &b })
+	m.popOrder = popularOrder(m.Popular.Scores)
 }
 
 func float64s(v []float32) []float64 {
@@ -255,32 +269,65 @@ func (m *Model) Recommend(req Request) ([]Recommendation, error) {
 	if len(q.History) == 0 && req.Algorithm != "buy_again" {
 		s = m.Popular // cold start
 	}
-	buf := m.buffers.Get().(*[]float64)
-	scores := *buf
-	defer func() { clear(scores); m.buffers.Put(buf) }()
-	s.Score(q, scores)
-	for _, e := range q.History {
-		if !(s == Scorer(m.BuyAgain) && m.Data.Items[e.Item].Repeatable) {
-			scores[e.Item] = math.Inf(-1)
-		}
-	}
-	for _, id := range req.Exclude {
-		if i, ok := m.Data.ItemIndex(id); ok {
-			scores[i] = math.Inf(-1)
-		}
-	}
-	var keep func(int) bool
+	var keep func(int32) bool
 	if len(req.Categories) > 0 {
-		keep = func(i int) bool { return slices.Contains(req.Categories, m.Data.Items[i].CategoryID) }
+		keep = func(i int32) bool { return slices.Contains(req.Categories, m.Data.Items[i].CategoryID) }
 	}
-	items := m.selectTop(scores, req.K, req.PerCategoryCap, keep)
+	var items []int32
+	var score func(k int) float64
+	switch s {
+	case Scorer(m.Hybrid):
+		// The hybrid ranks only its candidates: nothing here is catalog-sized.
+		f := m.Hybrid.feats.get()
+		defer m.Hybrid.feats.put(f)
+		m.Hybrid.featuresInto(q, f, m.excludeIndices(req.Exclude))
+		q.hybrid = f
+		f.score = grow(f.score, len(f.cand))
+		for k := range f.cand {
+			f.score[k] = m.Hybrid.blend(f, k, m.Hybrid.Weights)
+		}
+		f.heap = grow(f.heap, len(f.cand))
+		pos := m.pickCandidates(f.cand, f.score, req.K, req.PerCategoryCap, func(n int) bool {
+			return !f.skip[n] && (keep == nil || keep(f.cand[n]))
+		}, f.heap)
+		items = make([]int32, len(pos))
+		for k, p := range pos {
+			items[k] = f.cand[p]
+		}
+		score = func(k int) float64 { return f.score[pos[k]] }
+	case Scorer(m.Popular):
+		items = m.walkPopular(m.excluded(q, &req), req.K, req.PerCategoryCap, keep)
+		score = func(k int) float64 { return float64(m.Popular.Scores[items[k]]) }
+	default:
+		buf := m.buffers.get()
+		scores := *buf
+		defer func() { clear(scores); m.buffers.put(buf) }()
+		s.Score(q, scores)
+		for _, e := range q.History {
+			if !(s == Scorer(m.BuyAgain) && m.Data.Items[e.Item].Repeatable) {
+				scores[e.Item] = math.Inf(-1)
+			}
+		}
+		for _, id := range req.Exclude {
+			if i, ok := m.Data.ItemIndex(id); ok {
+				scores[i] = math.Inf(-1)
+			}
+		}
+		var keepInt func(int) bool
+		if keep != nil {
+			keepInt = func(i int) bool { return keep(int32(i)) }
+		}
+		items = m.selectTop(scores, req.K, req.PerCategoryCap, keepInt)
+		score = func(k int) float64 { return scores[items[k]] }
+	}
 	out := make([]Recommendation, len(items))
 	calib := m.Calibration[s.Name()]
 	for k, i := range items {
+		sc := score(k)
 		out[k] = Recommendation{
 			ItemID:     m.Data.ItemIDs[i],
-			Score:      scores[i],
-			Confidence: calib.Predict(scores[i]),
+			Score:      sc,
+			Confidence: calib.Predict(sc),
 			Reason:     m.reason(s.Explain(q, int(i)), q, int(i)),
 		}
 	}
@@ -295,11 +342,9 @@ func (m *Model) selectTop(scores []float64, k, perCat int, keep func(int) bool) 
 	for n := 3 * k; ; n *= 4 {
 		top := topN(scores, m.Popular.Scores, n, keep)
 		var out []int32
-		taken := map[int64]int{}
+		var caps capCounter
 		for _, i := range top {
-			c := m.Data.Items[i].CategoryID
-			if taken[c] < perCat {
-				taken[c]++
+			if caps.take(m.Data.Items[i].CategoryID, perCat) {
 				out = append(out, i)
 				if len(out) == k {
 					return out

@@ -13,7 +13,7 @@ import (
 var ErrModelFormat = errors.New("recommender: model written in another format")
 
 // formatVersion guards Load against bytes written by an incompatible build.
-const formatVersion = 1
+const formatVersion = 2
 
 // modelData is Model without its methods, so that gob does not call
 // MarshalBinary recursively.
@@ -61,7 +61,7 @@ func (m *Model) MemoryBytes() int64 {
 	for _, it := range d.Items {
 		n += int64(len(it.Name) + len(it.Brand) + len(it.Description))
 	}
-	n += size(m.Popular.Scores) + nbSize(m.KNN.N) + nbSize(m.Content.N)
+	n += size(m.Popular.Scores) + nbSize(m.KNN.N) + nbSize(m.Content.N) + nbSize(m.EASE.N)
 	n += size(m.ALS.X) + size(m.ALS.Y) + size(m.ALS.YtY)
 	n += size(m.BuyAgain.Repeatable) + size(m.BuyAgain.Cadence) + size(m.Hybrid.Cold) + size(m.Hybrid.Candidates)
 	for _, c := range m.Calibration {

@@ -1,7 +1,6 @@
 package recommender
 
 import (
-	"container/heap"
 	"math"
 	"slices"
 	"sort"
@@ -15,6 +14,7 @@ type Query struct {
 	Now     int64   // unix seconds, for buy_again cadence
 
 	hybrid *features // the hybrid's normalisation, kept for Explain
+	x      []float32 // the user's latent factors once folded in
 }
 
 // Scorer is one recommendation algorithm over a trained model.
@@ -63,6 +63,23 @@ func (n *neighbours) accumulate(hist []Entry, out []float64) {
 			out[j] += w * float64(sim[k])
 		}
 	}
+}
+
+// accumulateTouched is accumulate that also appends every item it reaches
+// for the first time (mark[j] false) to touched and marks it.
+func (n *neighbours) accumulateTouched(hist []Entry, out []float64, mark []bool, touched []int32) []int32 {
+	for _, e := range hist {
+		idx, sim := n.row(int(e.Item))
+		w := float64(e.Weight)
+		for k, j := range idx {
+			out[j] += w * float64(sim[k])
+			if !mark[j] {
+				mark[j] = true
+				touched = append(touched, j)
+			}
+		}
+	}
+	return touched
 }
 
 // strongest is the history item contributing most to item's score.
@@ -119,76 +136,63 @@ func topRow(cand []int32, sims []float32, n int) ([]int32, []float32) {
 	return c, s
 }
 
-// ranked is a min-heap of the best items seen so far; ties on score are
-// broken by popularity, then by index, so rankings are deterministic and
-// sparse scorers fall back on what is popular.
-type ranked struct {
-	items  []int32
-	scores []float64
-	pop    []float32
-}
-
-func (r *ranked) Len() int { return len(r.items) }
-func (r *ranked) less(a, b int) bool { // a ranks below b
-	if r.scores[a] != r.scores[b] {
-		return r.scores[a] < r.scores[b]
-	}
-	pa, pb := r.pop[r.items[a]], r.pop[r.items[b]]
-	if pa != pb {
-		return pa < pb
-	}
-	return r.items[a] > r.items[b]
-}
-func (r *ranked) Less(a, b int) bool { return r.less(a, b) }
-func (r *ranked) Swap(a, b int) {
-	r.items[a], r.items[b] = r.items[b], r.items[a]
-	r.scores[a], r.scores[b] = r.scores[b], r.scores[a]
-}
-func (r *ranked) Push(any) {}
-func (r *ranked) Pop() any { return nil }
-
 // topN returns the n best items of scores (skipping -Inf and those keep
-// rejects), best first.
+// rejects), best first; ties on score are broken by popularity, then by
+// index, so rankings are deterministic and sparse scorers fall back on what
+// is popular. It keeps a min-heap of the best so far: most items lose
+// against its root's score alone, so the scan costs little more than a
+// comparison per item.
 func topN(scores []float64, pop []float32, n int, keep func(int) bool) []int32 {
-	r := &ranked{pop: pop, items: make([]int32, 0, n), scores: make([]float64, 0, n)}
-	for i, s := range scores {
-		if math.IsInf(s, -1) || (keep != nil && !keep(i)) {
-			continue
-		}
-		if len(r.items) < n {
-			r.items, r.scores = append(r.items, int32(i)), append(r.scores, s)
-			if len(r.items) == n {
-				heap.Init(r)
+	if n <= 0 {
+		return []int32{}
+	}
+	h := make([]int32, 0, min(n, len(scores)))
+	worse := func(a, b int32) bool { // a ranks below b
+		return better(scores[b], scores[a], pop[b], pop[a], b, a)
+	}
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && worse(h[l], h[m]) {
+				m = l
 			}
+			if l+1 < len(h) && worse(h[l+1], h[m]) {
+				m = l + 1
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	floor := math.Inf(-1) // the root's score once the heap is full
+	for i, s := range scores {
+		if s < floor || math.IsInf(s, -1) || (keep != nil && !keep(i)) {
 			continue
 		}
-		if n == 0 {
-			break
+		switch {
+		case len(h) < n:
+			h = append(h, int32(i))
+			for c := len(h) - 1; c > 0 && worse(h[c], h[(c-1)/2]); c = (c - 1) / 2 {
+				h[c], h[(c-1)/2] = h[(c-1)/2], h[c]
+			}
+		case worse(h[0], int32(i)):
+			h[0] = int32(i)
+			down(0)
+		default:
+			continue
 		}
-		// Replace the worst kept item if i beats it.
-		r.items = append(r.items, int32(i))
-		r.scores = append(r.scores, s)
-		last := len(r.items) - 1
-		if r.less(0, last) {
-			r.items[0], r.scores[0] = r.items[last], r.scores[last]
-			r.items, r.scores = r.items[:last], r.scores[:last]
-			heap.Fix(r, 0)
-		} else {
-			r.items, r.scores = r.items[:last], r.scores[:last]
+		if len(h) == n {
+			floor = scores[h[0]]
 		}
 	}
-	if len(r.items) < n {
-		heap.Init(r)
-	}
-	out := make([]int32, len(r.items))
+	out := make([]int32, len(h))
 	for k := len(out) - 1; k >= 0; k-- {
-		out[k] = r.items[0]
-		last := len(r.items) - 1
-		r.Swap(0, last)
-		r.items, r.scores = r.items[:last], r.scores[:last]
-		if len(r.items) > 0 {
-			heap.Fix(r, 0)
-		}
+		out[k] = h[0]
+		h[0] = h[len(h)-1]
+		h = h[:len(h)-1]
+		down(0)
 	}
 	return out
 }
