@@ -48,6 +48,7 @@ func TestRetrainOnAScheduleKeepsABetterLiveModel(t *testing.T) {
 	weak := recommender.DefaultConfig()
 	weak.KNNNeighbours, weak.ContentNeighbours, weak.HybridCandidates = 1, 1, 3
 	weak.ALS.Factors, weak.ALS.Iterations = 1, 1
+	weak.EASE.Neighbours, weak.HybridEASEMix, weak.HybridRecency = 1, 0, 0
 	in := retrain.Input{Candidates: []retrainact.Candidate{{Name: "weak", Config: &weak}}, Resamples: 500}
 	// Retraining has its own task queue and worker, as `shop worker` runs it.
 	queue := testenv.UniqueName("test-retrain-queue-")
