@@ -2,6 +2,7 @@ package recommender
 
 import (
 	"math"
+	"runtime"
 	"slices"
 )
 
@@ -97,21 +98,37 @@ func (m *Model) learnWeights(val []Interaction, limit int) [4]float64 {
 		}
 		feats[k] = f
 	})
+	// Users are scored in parallel, each worker with its own buffers; the
+	// sum runs in user order, so the learned weights do not depend on the
+	// number of cores.
+	workers := m.Version.Config.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type scratch struct {
+		s   []float64
+		pop []float32
+	}
+	bufs := make([]scratch, workers)
+	nd := make([]float64, len(feats))
 	score := func(w [4]float64) float64 {
-		total := 0.0
-		for k, f := range feats {
-			s := make([]float64, len(f.cand))
-			pop := make([]float32, len(f.cand))
+		parallel(len(feats), workers, func(wk, k int) {
+			f, b := feats[k], &bufs[wk]
+			b.s, b.pop = b.s[:0], b.pop[:0]
 			for n := range f.cand {
-				s[n] = m.Hybrid.blend(f, n, w)
-				pop[n] = m.Popular.Scores[f.cand[n]]
+				b.s = append(b.s, m.Hybrid.blend(f, n, w))
+				b.pop = append(b.pop, m.Popular.Scores[f.cand[n]])
 			}
-			top := topN(s, pop, 10, nil)
+			top := topN(b.s, b.pop, 10, nil)
 			ranking := make([]int32, len(top))
 			for r, n := range top {
 				ranking[r] = f.cand[n]
 			}
-			total += ndcg(ranking, relevant[k], 10)
+			nd[k] = ndcg(ranking, relevant[k], 10)
+		})
+		total := 0.0
+		for _, x := range nd {
+			total += x
 		}
 		return total
 	}
