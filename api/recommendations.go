@@ -41,12 +41,12 @@ type RecommendationServer struct {
 // reasons name the shopper's own items.
 var scorerOf = map[string]string{
 	"": "hybrid", "hybrid": "hybrid", "popular": "popular", "collaborative": "itemknn", "itemknn": "itemknn",
-	"als": "als", "content": "content", "buy_again": "buy_again",
+	"als": "als", "ease": "ease", "content": "content", "buy_again": "buy_again",
 }
 
 var displayName = map[string]string{
 	"hybrid": "Hybrid", "popular": "Popular", "itemknn": "Collaborative (item-to-item)",
-	"als": "Collaborative (matrix factorisation)", "content": "Content-based", "buy_again": "Buy again",
+	"als": "Collaborative (matrix factorisation)", "ease": "Collaborative (EASE)", "content": "Content-based", "buy_again": "Buy again",
 }
 
 func (s *RecommendationServer) model() (*modelstore.Loaded, error) {

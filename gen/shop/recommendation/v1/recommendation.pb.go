@@ -33,7 +33,7 @@ type GetRecommendationsRequest struct {
 	Limit *int32 `protobuf:"varint,2,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
 	// hybrid (default), popular, collaborative (item-to-item collaborative
 	// filtering, the itemknn scorer), content, buy_again; the scorer names
-	// itemknn and als are accepted too.
+	// itemknn, als and ease are accepted too.
 	Algorithm *string `protobuf:"bytes,3,opt,name=algorithm,proto3,oneof" json:"algorithm,omitempty"`
 	// Only products of these categories (empty: all).
 	IncludeCategories []int64 `protobuf:"varint,4,rep,packed,name=include_categories,json=includeCategories,proto3" json:"include_categories,omitempty"`
@@ -478,11 +478,11 @@ var File_shop_recommendation_v1_recommendation_proto protoreflect.FileDescriptor
 
 const file_shop_recommendation_v1_recommendation_proto_rawDesc = "" +
 	"\n" +
-	"+shop/recommendation/v1/recommendation.proto\x12\x16shop.recommendation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/catalog/v1/catalog.proto\"\xd7\x02\n" +
+	"+shop/recommendation/v1/recommendation.proto\x12\x16shop.recommendation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshop/catalog/v1/catalog.proto\"\xdd\x02\n" +
 	"\x19GetRecommendationsRequest\x12 \n" +
 	"\auser_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06userId\x12$\n" +
-	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x01H\x00R\x05limit\x88\x01\x01\x12j\n" +
-	"\talgorithm\x18\x03 \x01(\tBG\xbaHDrBR\x06hybridR\apopularR\rcollaborativeR\acontentR\tbuy_againR\aitemknnR\x03alsH\x01R\talgorithm\x88\x01\x01\x128\n" +
+	"\x05limit\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x01H\x00R\x05limit\x88\x01\x01\x12p\n" +
+	"\talgorithm\x18\x03 \x01(\tBM\xbaHJrHR\x06hybridR\apopularR\rcollaborativeR\acontentR\tbuy_againR\aitemknnR\x03alsR\x04easeH\x01R\talgorithm\x88\x01\x01\x128\n" +
 	"\x12include_categories\x18\x04 \x03(\x03B\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x11includeCategories\x124\n" +
 	"\x10exclude_products\x18\x05 \x03(\x03B\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x0fexcludeProductsB\b\n" +
 	"\x06_limitB\f\n" +
