@@ -161,7 +161,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
 		Events:          events.NewStore(pool),
 		Recommendations: models, RecommenderInternalToken: o.internalToken,
-		Metrics:         metrics.Handler(),
+		Metrics: metrics.Handler(),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
