@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopkit/shop/deploy/monitoring"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/metrics"
@@ -107,6 +108,31 @@ func TestMetricsAfterACheckout(t *testing.T) {
 	assert.Zero(t, after.Value("shop_checkouts_awaiting_payment", nil), "the order was paid")
 	assert.Zero(t, after.Value("shop_refunds_needing_attention", nil))
 	assert.True(t, strings.HasPrefix(after["go_goroutines"].GetName(), "go_"), "the Go runtime's")
+
+	// Every metric the dashboards and alert rules may use is exported,
+	// with its type and labels; a counter by label that has counted
+	// nothing yet (no refund in this test) is at least described.
+	listed, err := monitoring.Metrics()
+	require.NoError(t, err)
+	described := metrics.Described()
+	for _, m := range listed {
+		f, ok := after[m.Name]
+		if !ok {
+			assert.Contains(t, described, m.Name, "deploy/monitoring/metrics.txt lists %s; the code does not export it", m.Name)
+			continue
+		}
+		assert.Equal(t, strings.ToUpper(m.Type), f.GetType().String(), m.Name)
+		for _, l := range m.Labels {
+			found := false
+			for _, s := range f.Metric {
+				for _, have := range s.Label {
+					found = found || have.GetName() == l
+				}
+			}
+			assert.True(t, found, "%s has label %s", m.Name, l)
+		}
+	}
+
 }
 
 func plus(m map[string]string, k, v string) map[string]string {

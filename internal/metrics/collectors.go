@@ -14,7 +14,7 @@ import (
 
 // register adds c to the registry and answers how to take it out again.
 func register(c prometheus.Collector) func() {
-	Registry.MustRegister(c)
+	described.MustRegister(c)
 	return func() { Registry.Unregister(c) }
 }
 

@@ -10,8 +10,12 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,7 +29,50 @@ const Namespace = "shop"
 // Registry is the process's registry; Handler serves it.
 var Registry = prometheus.NewRegistry()
 
-var factory = promauto.With(Registry)
+var (
+	described = &describing{Registerer: Registry, names: map[string]bool{}}
+	factory   = promauto.With(described)
+)
+
+// describing notes the names of the metrics of every collector it registers.
+type describing struct {
+	prometheus.Registerer
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (d *describing) Register(c prometheus.Collector) error {
+	// Compiled here: collectors of other files register while the
+	// package's variables are still being initialized.
+	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
+	ch := make(chan *prometheus.Desc)
+	go func() { c.Describe(ch); close(ch) }()
+	d.mu.Lock()
+	for desc := range ch {
+		if m := fqName.FindStringSubmatch(desc.String()); m != nil {
+			d.names[m[1]] = true
+		}
+	}
+	d.mu.Unlock()
+	return d.Registerer.Register(c)
+}
+
+func (d *describing) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := d.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// Described answers the names of the metric families the shop's own
+// collectors have described so far: also those without a sample yet (a
+// counter by label that has counted nothing), which a scrape leaves out.
+func Described() []string {
+	described.mu.Lock()
+	defer described.mu.Unlock()
+	return slices.Sorted(maps.Keys(described.names))
+}
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
