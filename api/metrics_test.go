@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/metrics/metricstest"
+	"github.com/shopkit/shop/internal/metrics/probes"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers/shoptest"
@@ -27,11 +28,11 @@ import (
 // exactly this checkout.
 func TestMetricsAfterACheckout(t *testing.T) {
 	f := newServerWith(t, options{worker: true})
-	defer metrics.RegisterDBPool("test", f.shop.Pool)()
+	defer probes.DBPool("test", f.shop.Pool)()
 	rdb := testenv.Redis(t)
-	defer metrics.RegisterRedis("test", rdb)()
-	defer metrics.RegisterCache("test", cache.New(rdb, testenv.UniqueName("test-metrics-")+":", nil))()
-	defer metrics.RegisterOps(f.shop.Pool)()
+	defer probes.Redis("test", rdb)()
+	defer probes.Cache("test", cache.New(rdb, testenv.UniqueName("test-metrics-")+":", nil))()
+	defer probes.Ops(f.shop.Pool)()
 	john := session(t, f, "metrics-john", identity.RoleCustomer)
 	mug := f.shop.Product(t, "MUG-METRICS", 1500, 10)
 	ctx := context.Background()

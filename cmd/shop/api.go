@@ -24,6 +24,7 @@ import (
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/metrics/probes"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -72,8 +73,8 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	}
 	closers = append(closers, func() { _ = rdb.Close() })
 	storefront := cache.New(rdb, cache.Prefix, log)
-	closers = append(closers, metrics.RegisterDBPool("main", pool), metrics.RegisterRedis("main", rdb),
-		metrics.RegisterCache("storefront", storefront))
+	closers = append(closers, probes.DBPool("main", pool), probes.Redis("main", rdb),
+		probes.Cache("storefront", storefront))
 	// /metrics on this port, or on an internal address of its own.
 	var metricsHandler http.Handler = metrics.Handler()
 	if cfg.MetricsAddr != "" {

@@ -18,7 +18,7 @@ import (
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/lowstock"
 	"github.com/shopkit/shop/internal/mail"
-	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/metrics/probes"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/returns"
@@ -59,9 +59,9 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	defer rdb.Close()
 	// /metrics: the Temporal SDK's, activity outcomes, pools, the outbox
 	// backlog, refunds needing attention, checkouts waiting for payment.
-	defer metrics.RegisterDBPool("main", pool)()
-	defer metrics.RegisterRedis("main", rdb)()
-	defer metrics.RegisterOps(pool)()
+	defer probes.DBPool("main", pool)()
+	defer probes.Redis("main", rdb)()
+	defer probes.Ops(pool)()
 	if cfg.WorkerMetricsAddr != "" {
 		serveMetrics(ctx, log, cfg.WorkerMetricsAddr)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
@@ -266,7 +265,7 @@ func checkExpr(t testing.TB, where string, expr parser.Expr, known map[string]mo
 				return nil
 			}
 			for _, m := range n.LabelMatchers {
-				if m.Name != labels.MetricName && !slices.Contains(have, m.Name) {
+				if m.Name != model.MetricNameLabel && !slices.Contains(have, m.Name) {
 					t.Errorf("%s: %s has no label %s", where, n.Name, m.Name)
 				}
 			}

@@ -1,7 +1,8 @@
 // Package metrics holds the shop's Prometheus metrics: one registry per
 // process, served at /metrics, with the API's request metrics, the
 // Temporal SDK's own metrics (through OpenTelemetry's Prometheus exporter),
-// connection pools, the cache, the outbox and the business counters.
+// activity outcomes and the business counters (package probes adds the
+// connection pools, the cache and the outbox).
 //
 // Business counters are counted where the change commits, once: a retried
 // activity that finds its work already done counts nothing. They come from
@@ -63,6 +64,13 @@ func (d *describing) MustRegister(cs ...prometheus.Collector) {
 			panic(err)
 		}
 	}
+}
+
+// Register adds a collector to the registry (noting its metrics' names)
+// and answers how to take it out again.
+func Register(c prometheus.Collector) (unregister func()) {
+	described.MustRegister(c)
+	return func() { Registry.Unregister(c) }
 }
 
 // Described answers the names of the metric families the shop's own

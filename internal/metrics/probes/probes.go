@@ -1,4 +1,7 @@
-package metrics
+// Package probes exports, at scrape time, the statistics of the shop's
+// connection pools and cache and the gauges read from PostgreSQL (outbox
+// backlog, refunds needing attention, checkouts waiting for payment).
+package probes
 
 import (
 	"context"
@@ -9,17 +12,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopkit/shop/internal/cache"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/outbox"
 )
 
-// register adds c to the registry and answers how to take it out again.
-func register(c prometheus.Collector) func() {
-	described.MustRegister(c)
-	return func() { Registry.Unregister(c) }
-}
-
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+	return prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", name), help, labels, nil)
 }
 
 // spec is a metric of a per-instance collector: each instance (a pool, a
@@ -27,7 +25,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type spec struct{ name, help string }
 
 func (s spec) desc(label, value string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", s.name), s.help, nil, prometheus.Labels{label: value})
+	return prometheus.NewDesc(prometheus.BuildFQName(metrics.Namespace, "", s.name), s.help, nil, prometheus.Labels{label: value})
 }
 
 // instance builds an instance's descriptions of specs.
@@ -64,10 +62,10 @@ var (
 	dbWait          = spec{"db_pool_acquire_wait_seconds_total", "Time spent waiting for a connection from an empty pool."}
 )
 
-// RegisterDBPool exports a pgx pool's statistics under pool=name.
-func RegisterDBPool(name string, p *pgxpool.Pool) (unregister func()) {
+// DBPool exports a pgx pool's statistics under pool=name.
+func DBPool(name string, p *pgxpool.Pool) (unregister func()) {
 	d := instance("pool", name, dbAcquired, dbIdle, dbTotal, dbMax, dbAcquires, dbEmptyAcquires, dbCanceled, dbWait)
-	return register(funcCollector{descs: d, collect: func(ch chan<- prometheus.Metric) {
+	return metrics.Register(funcCollector{descs: d, collect: func(ch chan<- prometheus.Metric) {
 		s := p.Stat()
 		g, c := prometheus.GaugeValue, prometheus.CounterValue
 		ch <- prometheus.MustNewConstMetric(d[0], g, float64(s.AcquiredConns()))
@@ -89,10 +87,10 @@ var (
 	redisTimeouts = spec{"redis_pool_timeouts_total", "Redis commands that gave up waiting for a connection."}
 )
 
-// RegisterRedis exports a Redis client's pool statistics under pool=name.
-func RegisterRedis(name string, c *redis.Client) (unregister func()) {
+// Redis exports a Redis client's pool statistics under pool=name.
+func Redis(name string, c *redis.Client) (unregister func()) {
 	d := instance("pool", name, redisTotal, redisIdle, redisHits, redisMisses, redisTimeouts)
-	return register(funcCollector{descs: d, collect: func(ch chan<- prometheus.Metric) {
+	return metrics.Register(funcCollector{descs: d, collect: func(ch chan<- prometheus.Metric) {
 		s := c.PoolStats()
 		g, k := prometheus.GaugeValue, prometheus.CounterValue
 		ch <- prometheus.MustNewConstMetric(d[0], g, float64(s.TotalConns))
@@ -111,10 +109,10 @@ var (
 	cacheErrors     = spec{"cache_redis_errors_total", "Redis calls of the cache that failed; the read was served uncached."}
 )
 
-// RegisterCache exports a cache's counters under cache=name.
-func RegisterCache(name string, c *cache.Cache) (unregister func()) {
+// Cache exports a cache's counters under cache=name.
+func Cache(name string, c *cache.Cache) (unregister func()) {
 	d := instance("cache", name, cacheHits, cacheMisses, cacheFills, cacheFillErrors, cacheErrors)
-	return register(funcCollector{descs: d, collect: func(ch chan<- prometheus.Metric) {
+	return metrics.Register(funcCollector{descs: d, collect: func(ch chan<- prometheus.Metric) {
 		s := c.Stats()
 		k := prometheus.CounterValue
 		ch <- prometheus.MustNewConstMetric(d[0], k, float64(s.Hits))
@@ -137,12 +135,12 @@ var (
 	opsUp = desc("ops_gauges_up", "1 when the last scrape read the outbox, refund and checkout gauges from PostgreSQL, else 0.")
 )
 
-// RegisterOps exports gauges read from PostgreSQL at scrape time: the
+// Ops exports gauges read from PostgreSQL at scrape time: the
 // outbox backlog per consumer, refunds needing attention and the orders
 // waiting for a payment. One process (the worker) should export them:
 // they describe the database, not the process.
-func RegisterOps(pool *pgxpool.Pool) (unregister func()) {
-	return register(funcCollector{
+func Ops(pool *pgxpool.Pool) (unregister func()) {
+	return metrics.Register(funcCollector{
 		descs: []*prometheus.Desc{outboxPending, outboxParked, outboxAge, refundsAttention, awaitingPayment, awaitingAge, opsUp},
 		collect: func(ch chan<- prometheus.Metric) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
