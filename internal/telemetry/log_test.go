@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	tlog "go.temporal.io/sdk/log"
 )
@@ -64,3 +68,14 @@ func TestTemporalLoggersGetTheTraceID(t *testing.T) {
 }
 
 type spanRef struct{ trace.Span }
+
+func TestProbesAndScrapesMakeNoSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	h := HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), "test")
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/api/products"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	require.Len(t, rec.Ended(), 1)
+	assert.Equal(t, "GET", rec.Ended()[0].Name())
+}

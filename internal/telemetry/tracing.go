@@ -108,11 +108,20 @@ func HTTPTransport(base http.RoundTripper) http.RoundTripper {
 }
 
 // HTTPHandler starts a server span per request, continuing the caller's
-// trace when the request carries a traceparent header.
+// trace when the request carries a traceparent header. Probes and scrapes
+// (/healthz, /readyz, /metrics) make no spans.
 func HTTPHandler(h http.Handler, operation string) http.Handler {
-	return otelhttp.NewHandler(h, operation, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return r.Method // renamed after its route once routed (metrics.HTTP)
-	}))
+	return otelhttp.NewHandler(h, operation,
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return r.Method // renamed after its route once routed (metrics.HTTP)
+		}),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}))
 }
 
 // TemporalInterceptor carries the trace from whoever starts, signals or
