@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -17,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/workers/shoptest"
+	"github.com/shopkit/shop/workflows/checkout"
 )
 
 var (
@@ -104,4 +107,27 @@ func TestOneTraceFromTheOrderToTheStockSQL(t *testing.T) {
 		"UpdateWithStartWorkflow:reservation", "shop.order.v1.OrderService/CreateOrder"} {
 		assert.True(t, slices.Contains(chain, want), "%s is an ancestor of the SQL (%s)", want, strings.Join(chain, " <- "))
 	}
+
+	// Stripe's webhook starts a trace of its own that reaches the workflow
+	// with the payment signal.
+	stored, err := f.shop.Orders.Get(context.Background(), orderID(t, o))
+	require.NoError(t, err)
+	code, _ = webhook(t, f, paidEvent(stored, "evt_trace_paid"), shoptest.WebhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	require.Eventually(t, func() bool {
+		hook := map[trace.TraceID]bool{}
+		for _, s := range rec.Ended() {
+			if s.SpanKind() == trace.SpanKindServer && s.Name() == "POST /webhooks/stripe" {
+				hook[s.SpanContext().TraceID()] = true
+			}
+		}
+		var signalled, handled bool
+		for _, s := range rec.Started() {
+			if hook[s.SpanContext().TraceID()] {
+				signalled = signalled || s.Name() == "SignalWorkflow:"+checkout.PaymentSignal
+				handled = handled || s.Name() == "HandleSignal:"+checkout.PaymentSignal
+			}
+		}
+		return signalled && handled
+	}, 30*time.Second, 50*time.Millisecond, "the webhook's trace holds the signal, sent and handled")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -67,7 +68,11 @@ func HTTP(next http.Handler) http.Handler {
 			}
 			httpRequests.WithLabelValues(route, method, strconv.Itoa(rec.status)).Inc()
 			httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-			trace.SpanFromContext(r.Context()).SetName(method + " " + route)
+			name := route
+			if !strings.HasPrefix(route, method+" ") { // a pattern like "POST /webhooks/stripe" names it already
+				name = method + " " + route
+			}
+			trace.SpanFromContext(r.Context()).SetName(name)
 		}()
 		next.ServeHTTP(rec, r)
 	})
