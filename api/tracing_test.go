@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,24 +25,57 @@ import (
 
 var (
 	spansOnce sync.Once
-	spans     *tracetest.SpanRecorder
+	spans     = &switchable{}
 )
 
-// recordSpans makes the process's tracer provider record every span (once
-// per process: the global provider is handed to its users only once).
-func recordSpans() *tracetest.SpanRecorder {
+// recordSpans makes the process's tracer provider record every span until
+// the test ends (the provider is installed once per process: the global
+// one is handed to its users only once; other tests make no spans).
+func recordSpans(t *testing.T) *tracetest.SpanRecorder {
 	spansOnce.Do(func() {
-		spans = tracetest.NewSpanRecorder()
-		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
+		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans),
+			sdktrace.WithSampler(sdktrace.ParentBased(spans))))
 	})
-	return spans
+	rec := tracetest.NewSpanRecorder()
+	spans.rec.Store(rec)
+	t.Cleanup(func() { spans.rec.Store(nil) })
+	return rec
 }
+
+// switchable samples and records spans while it has a recorder.
+type switchable struct {
+	rec atomic.Pointer[tracetest.SpanRecorder]
+}
+
+func (s *switchable) ShouldSample(sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if s.rec.Load() == nil {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+
+func (s *switchable) Description() string { return "switchable" }
+
+func (s *switchable) OnStart(ctx context.Context, span sdktrace.ReadWriteSpan) {
+	if r := s.rec.Load(); r != nil {
+		r.OnStart(ctx, span)
+	}
+}
+
+func (s *switchable) OnEnd(span sdktrace.ReadOnlySpan) {
+	if r := s.rec.Load(); r != nil {
+		r.OnEnd(span)
+	}
+}
+
+func (s *switchable) Shutdown(context.Context) error   { return nil }
+func (s *switchable) ForceFlush(context.Context) error { return nil }
 
 // TestOneTraceFromTheOrderToTheStockSQL: POST /api/orders starts a trace
 // that the Temporal interceptors carry into the checkout workflow and its
 // PlaceOrder activity, down to the SQL that reserves the stock.
 func TestOneTraceFromTheOrderToTheStockSQL(t *testing.T) {
-	rec := recordSpans()
+	rec := recordSpans(t)
 	f := newServerWith(t, options{worker: true})
 	john := session(t, f, "trace-john", identity.RoleCustomer)
 
