@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/shopkit/shop/internal/carrier"
 	"github.com/shopkit/shop/internal/fulfilment"
+	"github.com/shopkit/shop/internal/metrics"
 )
 
 // ShipmentScanner hands a carrier scan to the parcel's shipment.
@@ -32,6 +34,10 @@ type carrierWebhook struct {
 }
 
 func (h *carrierWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	typ, result := "", "" // the scan's status once read; result when not told by the answer's code
+	defer func() { metrics.Webhook("carrier", typ, cmp.Or(result, metrics.WebhookResult(rec.status, false))) }()
 	if h.secret == "" || h.shipments == nil {
 		carrierAnswer(w, http.StatusServiceUnavailable, "message", "carrier tracking is not configured")
 		return
@@ -54,6 +60,7 @@ func (h *carrierWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		carrierAnswer(w, http.StatusBadRequest, "message", "unreadable event: "+err.Error())
 		return
 	}
+	typ = ev.Data.Status
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	log := h.log.With("event", ev.ID, "carrier", ev.Data.Carrier, "tracking_number", ev.Data.TrackingNumber,
@@ -62,9 +69,11 @@ func (h *carrierWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, fulfilment.ErrNotFound):
 		log.WarnContext(ctx, "carrier scan of no shipment of this shop; ignored")
+		result = "ignored"
 		carrierAnswer(w, http.StatusOK, "ignored", "no shipment has this tracking number")
 	case errors.Is(err, fulfilment.ErrWrongState):
 		log.InfoContext(ctx, "carrier scan the shipment does not take now; ignored", "error", err)
+		result = "ignored"
 		carrierAnswer(w, http.StatusOK, "ignored", "the shipment does not take this scan now")
 	case err != nil:
 		log.ErrorContext(ctx, "carrier scan not handed to the shipment", "error", err)

@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"connectrpc.com/otelconnect"
 	"connectrpc.com/vanguard"
 
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
@@ -31,12 +32,14 @@ import (
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/ratelimit"
 	"github.com/shopkit/shop/internal/returns"
 	"github.com/shopkit/shop/internal/search"
+	"github.com/shopkit/shop/internal/telemetry"
 )
 
 // Deps are what the handlers need.
@@ -99,6 +102,9 @@ type Deps struct {
 	// shopper's recommendations.
 	Recommendations          Models
 	RecommenderInternalToken string
+	// Metrics, when set, is served at GET /metrics (leave it nil when the
+	// metrics are served on an internal address of their own).
+	Metrics http.Handler
 }
 
 // serviceNames are the services NewHandler serves.
@@ -114,13 +120,18 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	// Metrics and spans per RPC, outermost: they see the code the caller gets.
+	tracing, err := otelconnect.NewInterceptor(otelconnect.WithoutMetrics(), otelconnect.WithTrustRemote())
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	opts := connect.WithHandlerOptions(
 		// Errors are mapped outermost, so the gate's own errors pass through as
 		// they are. The text rule comes after the gate: a caller who may not
 		// call the RPC hears that first, and a bad request still counts
 		// against the rate limit. The schema's field rules come last, so they
 		// see the text trimmed.
-		connect.WithInterceptors(errorInterceptor(d.Logger), g.interceptor(), textInterceptor(), rules),
+		connect.WithInterceptors(metrics.RPCInterceptor(), tracing, errorInterceptor(d.Logger), g.interceptor(), textInterceptor(), rules),
 		connect.WithCodec(jsonCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
 	)
@@ -193,5 +204,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle("POST /webhooks/carrier", &carrierWebhook{secret: d.CarrierWebhookSecret, shipments: d.Shipments, log: d.Logger})
 	mux.HandleFunc("GET /healthz", liveHandler)
 	mux.Handle("GET /readyz", readyHandler(d.Ready))
-	return withRequestContext(d.Logger, withSecurityHeaders(withCORS(d.CORSOrigins, mux))), nil
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics)
+	}
+	return telemetry.HTTPHandler(withRequestContext(d.Logger, withSecurityHeaders(withCORS(d.CORSOrigins, metrics.HTTP(mux)))), "api"), nil
 }

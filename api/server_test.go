@@ -32,6 +32,7 @@ import (
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/outbox"
@@ -160,6 +161,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
 		Events:          events.NewStore(pool),
 		Recommendations: models, RecommenderInternalToken: o.internalToken,
+		Metrics: metrics.Handler(),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

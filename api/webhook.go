@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
 
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/workflows/checkout"
@@ -50,6 +51,10 @@ type stripeObject struct {
 }
 
 func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	typ, duplicate := "", false // the event's type once read (signed, so from Stripe's own set)
+	defer func() { metrics.Webhook("stripe", typ, metrics.WebhookResult(rec.status, duplicate)) }()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 	if err != nil {
 		webhookAnswer(w, http.StatusBadRequest, "unreadable or too large body")
@@ -76,6 +81,7 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhookAnswer(w, http.StatusBadRequest, "unreadable event: "+err.Error())
 		return
 	}
+	typ = string(ev.Type)
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	orderID, err := h.orderOf(ctx, obj)
@@ -95,6 +101,7 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if processed {
+		duplicate = true
 		webhookAnswer(w, http.StatusOK, "duplicate ignored")
 		return
 	}

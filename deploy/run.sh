@@ -22,6 +22,7 @@ export STACK_SERVICES=${STACK_SERVICES:-$services}
 HTTP_ADDR=${HTTP_ADDR:-:8000}
 api_port=${HTTP_ADDR##*:}
 export RECOMMENDER_ADDR=${RECOMMENDER_ADDR:-:8001}
+export WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-:9464}
 reco_port=${RECOMMENDER_ADDR##*:}
 ui_url=${TEMPORAL_UI_URL:-http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}}
 
@@ -107,6 +108,7 @@ cat <<MSG
       retrain now: bin/shop recommender retrain   (nightly: schedule recommender-retrain in the Temporal UI)
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
+    Metrics (Prometheus)                 http://localhost:$api_port/metrics  worker: http://localhost:${WORKER_METRICS_ADDR##*:}/metrics
     Demo admin                           admin / $DEMO_ADMIN_PASSWORD (development only)
     Stripe webhook                       http://localhost:$api_port/webhooks/stripe
       pay an order: bin/shop stripe trigger payment_intent.succeeded --order ID

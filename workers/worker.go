@@ -29,6 +29,7 @@ import (
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
@@ -84,7 +85,8 @@ func New(c client.Client, taskQueue string, d Deps) worker.Worker {
 		// Let in-flight activities finish on shutdown (deploys) before
 		// they are handed to another worker.
 		WorkerStopTimeout: 30 * time.Second,
-		Interceptors:      []interceptor.WorkerInterceptor{&classifyErrors{}},
+		// Activity outcomes are counted outermost, as Temporal sees them.
+		Interceptors: []interceptor.WorkerInterceptor{metrics.ActivityOutcomes(), &classifyErrors{}},
 	}
 	if d.GuardActivityOptions {
 		opts.Interceptors = append(opts.Interceptors, failure.BoundsGuard())

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/metrics"
 )
 
 // Error types the email workflow must not retry.
@@ -70,20 +71,24 @@ func (a *Activities) SendEmail(ctx context.Context, in Input) (Result, error) {
 		return Result{MessageID: rec.MessageID, AlreadySent: true}, nil
 	}
 	if renderErr != nil {
+		metrics.Email(in.Kind, "rejected")
 		return Result{}, a.fail(ctx, in.Key, renderErr, ErrTypeBadInput)
 	}
 
 	id, err := a.Sender.Send(ctx, mail.Message{Key: in.Key, To: in.To, Subject: subject, Text: text, HTML: html})
 	if errors.Is(err, mail.ErrPermanent) {
+		metrics.Email(in.Kind, "rejected")
 		return Result{}, a.fail(ctx, in.Key, err, ErrTypeRejected)
 	}
 	if err != nil {
+		metrics.Email(in.Kind, "failed")
 		if nerr := mail.NoteError(ctx, a.Pool, in.Key, err.Error()); nerr != nil {
 			log.Warn("cannot record the email error", "key", in.Key, "error", nerr)
 		}
 		return Result{}, err // retried with backoff
 	}
 
+	metrics.Email(in.Kind, "sent")
 	// The message is delivered. Failing now would send it again on retry, so
 	// a row left at 'sending' is only logged; the Message-ID lets receivers
 	// drop a duplicate should a later run still resend it.

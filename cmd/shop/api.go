@@ -23,6 +23,8 @@ import (
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/inventory"
+	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/metrics/probes"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -70,6 +72,15 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		return nil, nil, err
 	}
 	closers = append(closers, func() { _ = rdb.Close() })
+	storefront := cache.New(rdb, cache.Prefix, log)
+	closers = append(closers, probes.DBPool("main", pool), probes.Redis("main", rdb),
+		probes.Cache("storefront", storefront))
+	// /metrics on this port, or on an internal address of its own.
+	var metricsHandler http.Handler = metrics.Handler()
+	if cfg.MetricsAddr != "" {
+		metricsHandler = nil
+		serveMetrics(ctx, log, cfg.MetricsAddr)
+	}
 	tc, err := temporalclient.Lazy(temporalclient.Options{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log})
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +131,7 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		Logger:             log,
 		Catalog:            catalog.NewStore(pool),
 		Search:             backend,
-		Cache:              cache.New(rdb, cache.Prefix, log),
+		Cache:              storefront,
 		Identity:           ids,
 		Limiter:            ratelimit.NewLimiter(rdb, "shop:rl:"),
 		Limits:             limits,
@@ -155,6 +166,7 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 
 		Recommendations:          models,
 		RecommenderInternalToken: cfg.RecommenderInternalToken,
+		Metrics:                  metricsHandler,
 	})
 	if err != nil {
 		return nil, nil, err

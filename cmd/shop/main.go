@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/telemetry"
@@ -67,7 +68,23 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd.run(ctx, cfg, log, os.Args[2:]); err != nil && !errors.Is(err, context.Canceled) {
+	// Traces (and the trace ids on log lines) of every command; the
+	// recommender serves its metrics where RECOMMENDER_METRICS_ADDR says.
+	tracing, err := telemetry.SetupTracing(ctx, "shop-"+os.Args[1], log)
+	if err != nil {
+		log.Error("exiting", "error", err)
+		os.Exit(1)
+	}
+	if os.Args[1] == "recommender" {
+		cfg.MetricsAddr = cfg.RecommenderMetricsAddr
+	}
+	err = cmd.run(ctx, cfg, log, os.Args[2:])
+	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if ferr := tracing.Shutdown(flush); ferr != nil {
+		log.Warn("spans not flushed", "error", ferr)
+	}
+	cancel()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("exiting", "error", err)
 		os.Exit(1)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopkit/shop/internal/config"
@@ -16,5 +17,10 @@ func openRedis(cfg *config.Config) (*redis.Client, error) {
 	}
 	// Honour per-call deadlines, so a hung Redis costs a read 100 ms, not seconds.
 	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
+	rdb := redis.NewClient(opts)
+	// A span per command in the caller's trace.
+	if err := redisotel.InstrumentTracing(rdb); err != nil {
+		return nil, fmt.Errorf("redis tracing: %w", err)
+	}
+	return rdb, nil
 }

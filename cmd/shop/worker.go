@@ -18,6 +18,7 @@ import (
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/lowstock"
 	"github.com/shopkit/shop/internal/mail"
+	"github.com/shopkit/shop/internal/metrics/probes"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/returns"
@@ -56,6 +57,14 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		return err
 	}
 	defer rdb.Close()
+	// /metrics: the Temporal SDK's, activity outcomes, pools, the outbox
+	// backlog, refunds needing attention, checkouts waiting for payment.
+	defer probes.DBPool("main", pool)()
+	defer probes.Redis("main", rdb)()
+	defer probes.Ops(pool)()
+	if cfg.WorkerMetricsAddr != "" {
+		serveMetrics(ctx, log, cfg.WorkerMetricsAddr)
+	}
 	// The outbox relay applies every committed catalog change to the cache
 	// and the search index, starts the back-in-stock emails, resets the
 	// abandoned-cart reminders and stores the order facts in the behaviour

@@ -114,6 +114,15 @@ type Config struct {
 	LogLevel  slog.Level // LOG_LEVEL
 	LogFormat string     // LOG_FORMAT: json or text
 
+	// Prometheus metrics: `shop api` and `shop recommender` serve /metrics on
+	// their own port unless MetricsAddr (METRICS_ADDR) or
+	// RecommenderMetricsAddr (RECOMMENDER_METRICS_ADDR) names an internal
+	// address for it; `shop worker` serves it on WorkerMetricsAddr
+	// (WORKER_METRICS_ADDR, "off": not at all).
+	MetricsAddr            string
+	RecommenderMetricsAddr string
+	WorkerMetricsAddr      string
+
 	// Behaviour events: the monthly partitions of the event store whose
 	// month ended more than EventRetention ago are dropped by the daily
 	// event-maintenance schedule (EVENT_RETENTION, at least 24h).
@@ -205,6 +214,10 @@ var defaults = map[string]string{
 	"LOG_LEVEL":            "info",
 	"LOG_FORMAT":           "json",
 
+	"METRICS_ADDR":             "",
+	"RECOMMENDER_METRICS_ADDR": "",
+	"WORKER_METRICS_ADDR":      ":9464",
+
 	"CARRIER_WEBHOOK_SECRET": devCarrierSecret,
 	"CARRIER_TRACKING_URL":   "",
 
@@ -279,6 +292,10 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		CarrierTrackingURL:   r.trackingURL("CARRIER_TRACKING_URL"),
 
 		EventRetention: r.duration("EVENT_RETENTION"),
+
+		MetricsAddr:            r.optionalAddr("METRICS_ADDR"),
+		RecommenderMetricsAddr: r.optionalAddr("RECOMMENDER_METRICS_ADDR"),
+		WorkerMetricsAddr:      r.optionalAddr("WORKER_METRICS_ADDR"),
 
 		RecommenderAddr:          r.addr("RECOMMENDER_ADDR"),
 		RecommenderInternalToken: r.get("RECOMMENDER_INTERNAL_TOKEN"),
@@ -398,6 +415,14 @@ func (r *reader) addr(name string) string {
 		r.fail(name, "has an invalid port %q", port)
 	}
 	return v
+}
+
+// optionalAddr is an address, or "" when empty or "off".
+func (r *reader) optionalAddr(name string) string {
+	if v := r.get(name); v == "" || v == "off" {
+		return ""
+	}
+	return r.addr(name)
 }
 
 func (r *reader) url(name string, schemes ...string) string {

@@ -137,3 +137,20 @@ func TestEventSettings(t *testing.T) {
 		assert.ErrorContains(t, err, "EVENT_RETENTION", bad)
 	}
 }
+
+func TestMetricsAddresses(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.Empty(t, c.MetricsAddr, "the API serves /metrics on its own port")
+	assert.Empty(t, c.RecommenderMetricsAddr)
+	assert.Equal(t, ":9464", c.WorkerMetricsAddr)
+
+	c, err = FromLookup(lookup(map[string]string{"METRICS_ADDR": "10.0.0.5:9464", "WORKER_METRICS_ADDR": "off"}))
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.5:9464", c.MetricsAddr)
+	assert.Empty(t, c.WorkerMetricsAddr, "off: the worker serves none")
+	for _, name := range []string{"METRICS_ADDR", "RECOMMENDER_METRICS_ADDR", "WORKER_METRICS_ADDR"} {
+		_, err := FromLookup(lookup(map[string]string{name: "9464"}))
+		assert.ErrorContains(t, err, name)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shopkit/shop/internal/inventory"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/pricing"
 )
 
@@ -81,7 +82,9 @@ func (s *Store) Flag(ctx context.Context, id int64, note string) error {
 // MarkPaid records the captured payment and commits the held stock. Marking
 // a paid order again is a no-op.
 func (s *Store) MarkPaid(ctx context.Context, id, amount int64, note string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	paidIn := "" // the currency, once this call marked it paid
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		paidIn = ""
 		st, err := lockOrder(ctx, tx, id)
 		if err != nil || st == StatusPaid {
 			return err
@@ -93,18 +96,27 @@ func (s *Store) MarkPaid(ctx context.Context, id, amount int64, note string) err
 			WHERE order_id = $1 AND state = 'held'`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE orders SET captured_minor = $2, paid_at = now() WHERE id = $1`, id, amount); err != nil {
+		var currency string
+		if err := tx.QueryRow(ctx, `UPDATE orders SET captured_minor = $2, paid_at = now() WHERE id = $1 RETURNING currency`,
+			id, amount).Scan(&currency); err != nil {
 			return err
 		}
+		paidIn = currency
 		return setStatus(ctx, tx, id, StatusPaid, note)
 	})
+	if err == nil && paidIn != "" {
+		metrics.OrderPaid(paidIn, amount)
+	}
+	return err
 }
 
 // Release ends an unpaid order (payment failed, cancelled, timed out): its
 // held stock and coupon use go back. Releasing twice is a no-op; an order
 // that was paid meanwhile is left alone and reported with ErrWrongState.
 func (s *Store) Release(ctx context.Context, id int64, st Status, reason string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	released := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		released = false
 		cur, err := lockOrder(ctx, tx, id)
 		if err != nil || cur == st {
 			return err
@@ -120,14 +132,21 @@ func (s *Store) Release(ctx context.Context, id int64, st Status, reason string)
 				return err
 			}
 		}
+		released = true
 		return setStatus(ctx, tx, id, st, reason)
 	})
+	if err == nil && released {
+		metrics.OrderClosedUnpaid(string(st))
+	}
+	return err
 }
 
 // CancelPaid cancels a paid order that has not shipped: its committed stock
 // goes back on the shelf. The refund is a separate step.
 func (s *Store) CancelPaid(ctx context.Context, id int64, reason string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	cancelled := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cancelled = false
 		cur, err := lockOrder(ctx, tx, id)
 		if err != nil || cur == StatusCancelled {
 			return err
@@ -142,8 +161,13 @@ func (s *Store) CancelPaid(ctx context.Context, id int64, reason string) error {
 		if err := cancelOpenShipments(ctx, tx, id); err != nil {
 			return err
 		}
+		cancelled = true
 		return setStatus(ctx, tx, id, StatusCancelled, reason)
 	})
+	if err == nil && cancelled {
+		metrics.PaidOrderCancelled()
+	}
+	return err
 }
 
 // cancelOpenShipments stops the order's parcels that have not left; their
@@ -261,11 +285,14 @@ func openRefund(ctx context.Context, tx pgx.Tx, orderID, amount int64, currency,
 // CompleteRefund records money returned for refund id. Completing it again
 // is a no-op.
 func (s *Store) CompleteRefund(ctx context.Context, id int64, stripeRefundID, note string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var done *Refund // the refund, once this call completed it
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		done = nil
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil || r.Status == RefundSucceeded {
 			return err
 		}
+		done = &r
 		if r.Status == RefundFailed {
 			return fmt.Errorf("refund %d: %w", id, ErrRefundNotOpen)
 		}
@@ -308,6 +335,10 @@ func (s *Store) CompleteRefund(ctx context.Context, id int64, stripeRefundID, no
 		}
 		return addEvent(ctx, tx, r.OrderID, "refunded", msg)
 	})
+	if err == nil && done != nil {
+		metrics.RefundSucceeded(done.Currency, done.Amount)
+	}
+	return err
 }
 
 // RefundNeedsAttention flags a refund that Stripe keeps refusing.
@@ -326,7 +357,9 @@ func (s *Store) FailRefund(ctx context.Context, id int64, note string) error {
 }
 
 func (s *Store) setRefundStatus(ctx context.Context, id int64, status RefundStatus, lastErr string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	changed := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		changed = false
 		r, err := lockRefund(ctx, tx, id)
 		if err != nil || r.Status == status {
 			return err
@@ -338,10 +371,15 @@ func (s *Store) setRefundStatus(ctx context.Context, id int64, status RefundStat
 			id, status, lastErr); err != nil {
 			return err
 		}
+		changed = true
 		// The timeline is the customer's: it says what happens in plain
 		// words; Stripe's and the operators' detail stays in last_error.
 		return addEvent(ctx, tx, r.OrderID, "refund_"+string(status), refundNotice(id, status))
 	})
+	if err == nil && changed && status != RefundPending {
+		metrics.RefundSettled(string(status))
+	}
+	return err
 }
 
 func refundNotice(id int64, status RefundStatus) string {

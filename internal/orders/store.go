@@ -16,6 +16,7 @@ import (
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/inventory"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/pricing"
 	"github.com/shopkit/shop/internal/validation"
 )
@@ -81,7 +82,9 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 	if err := in.Validate(s.settings); err != nil {
 		return Order{}, err
 	}
+	placedIn := "" // the new order's currency, once written
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		placedIn = ""
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)`, in.OrderID).Scan(&exists); err != nil || exists {
 			return err
@@ -118,6 +121,7 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 		if err := insertOrder(ctx, tx, in, q, alloc); err != nil {
 			return err
 		}
+		placedIn = currency
 		if in.CouponCode != "" {
 			if err := s.coupons.Redeem(ctx, tx, in.CouponCode, in.UserID, in.OrderID, time.Now()); err != nil {
 				return couponErr(err)
@@ -130,6 +134,9 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (Order, error) {
 	})
 	if err != nil {
 		return Order{}, err
+	}
+	if placedIn != "" {
+		metrics.OrderPlaced(placedIn)
 	}
 	return s.Get(ctx, in.OrderID)
 }

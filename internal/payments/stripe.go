@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/stripe/stripe-go/v82"
+
+	"github.com/shopkit/shop/internal/telemetry"
 )
 
 // ErrAlreadySucceeded means a PaymentIntent could not be cancelled because
@@ -27,7 +29,7 @@ type Stripe struct {
 // locally). Retries are left to the workflows, where they are visible.
 func NewStripe(secretKey, apiBase string, hc *http.Client) *Stripe {
 	if hc == nil {
-		hc = &http.Client{}
+		hc = &http.Client{Transport: telemetry.HTTPTransport(nil)}
 	}
 	cfg := &stripe.BackendConfig{
 		URL:               stripe.String(strings.TrimRight(apiBase, "/")),

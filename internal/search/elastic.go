@@ -15,6 +15,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	"github.com/shopkit/shop/internal/telemetry"
 )
 
 // Elastic searches an Elasticsearch alias. Readers and writers use the
@@ -30,7 +32,7 @@ func NewElastic(url, alias string) (*Elastic, error) {
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses:  []string{url},
 		MaxRetries: 3,
-		Transport:  &http.Transport{ResponseHeaderTimeout: 30 * time.Second},
+		Transport:  telemetry.HTTPTransport(&http.Transport{ResponseHeaderTimeout: 30 * time.Second}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("search: elasticsearch client: %w", err)

@@ -1,4 +1,6 @@
-// Package telemetry sets up structured logging with per-request context.
+// Package telemetry sets up structured logging with per-request context and
+// OpenTelemetry tracing: every log line made with a context carries its
+// request id and the trace and span ids of the span in it.
 package telemetry
 
 import (
@@ -7,6 +9,8 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey struct{}
@@ -30,7 +34,8 @@ func NewRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// NewLogger returns a JSON (or text) logger that adds request_id from the context.
+// NewLogger returns a JSON (or text) logger that adds request_id, trace_id
+// and span_id from the context.
 func NewLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
@@ -47,6 +52,9 @@ type contextHandler struct{ slog.Handler }
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

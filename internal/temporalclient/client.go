@@ -7,8 +7,12 @@ import (
 
 	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/telemetry"
 )
 
 // Options selects the Temporal frontend and namespace.
@@ -18,18 +22,30 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-func (o Options) client() client.Options {
-	return client.Options{
-		HostPort:  o.Address,
-		Namespace: o.Namespace,
-		Logger:    tlog.NewStructuredLogger(o.Logger.With("component", "temporal")),
+func (o Options) client() (client.Options, error) {
+	// Traces flow from the caller into workflows and activities (workers
+	// made from the client inherit it); the SDK's metrics go to /metrics.
+	tracing, err := telemetry.TemporalInterceptor()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal: tracing: %w", err)
 	}
+	return client.Options{
+		HostPort:       o.Address,
+		Namespace:      o.Namespace,
+		Logger:         tlog.NewStructuredLogger(o.Logger.With("component", "temporal")),
+		Interceptors:   []interceptor.ClientInterceptor{tracing},
+		MetricsHandler: metrics.TemporalMetrics(),
+	}, nil
 }
 
 // Dial connects now and fails when the server is unreachable (workers,
 // command-line tools).
 func Dial(o Options) (client.Client, error) {
-	c, err := client.Dial(o.client())
+	opts, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal: dial %s (namespace %s): %w", o.Address, o.Namespace, err)
 	}
@@ -39,7 +55,11 @@ func Dial(o Options) (client.Client, error) {
 // Lazy connects on first use, so the API can start (and report not-ready)
 // while Temporal is still coming up.
 func Lazy(o Options) (client.Client, error) {
-	c, err := client.NewLazyClient(o.client())
+	opts, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal: %w", err)
 	}

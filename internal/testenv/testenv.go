@@ -13,6 +13,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+
+	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/telemetry"
 )
 
 const hint = "start the test services with `make test` (or `deploy/stack.sh up`)"
@@ -40,7 +44,14 @@ func RedisURL() string { return env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 // Temporal returns a client of the dev server, closed when the test ends.
 func Temporal(t testing.TB) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: TemporalAddress(), Namespace: TemporalNamespace(), Logger: quietLogger{}})
+	// Traced and measured like the shop's own clients (spans go to the
+	// global tracer provider, a no-op unless a test installs one).
+	tracing, err := telemetry.TemporalInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(client.Options{HostPort: TemporalAddress(), Namespace: TemporalNamespace(), Logger: quietLogger{},
+		Interceptors: []interceptor.ClientInterceptor{tracing}, MetricsHandler: metrics.TemporalMetrics()})
 	if err != nil {
 		t.Fatalf("Temporal is not reachable at TEST_TEMPORAL_ADDRESS=%s (namespace %s): %v; %s", TemporalAddress(), TemporalNamespace(), err, hint)
 	}
