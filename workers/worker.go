@@ -106,7 +106,7 @@ func NewRetrain(c client.Client, taskQueue string, pool *pgxpool.Pool) worker.Wo
 	w := worker.New(c, taskQueue, worker.Options{
 		WorkerStopTimeout:                  30 * time.Second,
 		MaxConcurrentActivityExecutionSize: 1,
-		Interceptors:                       []interceptor.WorkerInterceptor{&classifyErrors{}},
+		Interceptors:                       []interceptor.WorkerInterceptor{metrics.ActivityOutcomes(), &classifyErrors{}},
 	})
 	registerRetrain(w, pool)
 	return w
