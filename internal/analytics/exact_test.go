@@ -49,6 +49,13 @@ func check(t *testing.T, store *analytics.Store, d rawData, from, to time.Time, 
 			ans, err := store.Answer(ctx, q)
 			require.NoError(t, err)
 			want := reference(q, d)
+			if g == analytics.ByNone && v.currency == "" {
+				// The data exercise every definition.
+				all := want[0].Totals()
+				s := want[0].Sessions
+				require.True(t, all.Orders > 1000 && all.RefundedOrders > 0 && all.NewCustomers > 0 && all.ReturningOrders > 0 &&
+					s.Converted > 0 && s.Abandoned > 0 && s.Cart > s.Abandoned && s.Sessions > s.Converted, "%+v %+v", all, s)
+			}
 			require.Equal(t, want, ans.Rows, "%s: group_by %s, %+v", stage, g, v)
 			rolled += ans.RollupHours
 		}

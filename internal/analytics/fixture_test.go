@@ -296,17 +296,23 @@ func reference(q analytics.Query, d rawData) []analytics.Row {
 	earlier := func(a, b rawOrder) bool {
 		return a.PaidAt.Before(*b.PaidAt) || (a.PaidAt.Equal(*b.PaidAt) && a.ID < b.ID)
 	}
+	// Each shopper's first paid order (whatever became of it).
+	firstPaid := map[int64]rawOrder{}
+	paidBy := map[int64][]rawOrder{}
+	for _, p := range d.Orders {
+		if p.PaidAt == nil {
+			continue
+		}
+		paidBy[p.User] = append(paidBy[p.User], p)
+		if f, ok := firstPaid[p.User]; !ok || earlier(p, f) {
+			firstPaid[p.User] = p
+		}
+	}
 	for _, o := range d.Orders {
 		if o.PaidAt == nil || o.Status == "cancelled" || !in(*o.PaidAt) || (q.Currency != "" && o.Currency != q.Currency) {
 			continue
 		}
-		first := true
-		for _, p := range d.Orders {
-			if p.User == o.User && p.PaidAt != nil && earlier(p, o) {
-				first = false
-				break
-			}
-		}
+		first := firstPaid[o.User].ID == o.ID
 		var units int64
 		var sub int64
 		for _, l := range o.Lines {
@@ -412,8 +418,12 @@ func reference(q analytics.Query, d rawData) []analytics.Row {
 			}
 			converted := false
 			bought := map[string]bool{}
-			for _, o := range d.Orders {
-				if o.PaidAt == nil || !users[o.User] || o.PaidAt.Before(started) || !o.PaidAt.Before(end) {
+			var paid []rawOrder
+			for u := range users {
+				paid = append(paid, paidBy[u]...)
+			}
+			for _, o := range paid {
+				if o.PaidAt.Before(started) || !o.PaidAt.Before(end) {
 					continue
 				}
 				converted = true

@@ -112,13 +112,14 @@ func sessionsSQL(dim, bucket string) string {
 				JOIN order_items i ON i.order_id = p.order_id JOIN products pr ON pr.id = i.product_id`
 		}
 		return head + `, t AS (` + touched + `), pb AS (` + bought + `),
-			x AS (SELECT t.*, EXISTS (SELECT 1 FROM pb WHERE pb.session_id = t.session_id AND pb.k = t.k) AS conv FROM t)
+			x AS (SELECT t.*, pb.session_id IS NOT NULL AS conv FROM t LEFT JOIN pb ON pb.session_id = t.session_id AND pb.k = t.k)
 			` + tail
 	default:
 		return head + `, x AS (SELECT s.session_id, s.started, 'all' AS k,
-				EXISTS (SELECT 1 FROM paid p WHERE p.session_id = s.session_id) AS conv,
-				EXISTS (SELECT 1 FROM sw WHERE sw.session_id = s.session_id AND sw.kind = 'add_to_cart') AS cart
-			FROM sess s)
+				pc.session_id IS NOT NULL AS conv, cc.session_id IS NOT NULL AS cart
+			FROM sess s
+			LEFT JOIN (SELECT DISTINCT session_id FROM paid) pc ON pc.session_id = s.session_id
+			LEFT JOIN (SELECT DISTINCT session_id FROM sw WHERE kind = 'add_to_cart') cc ON cc.session_id = s.session_id)
 			` + tail
 	}
 }
