@@ -84,6 +84,9 @@ type Request struct {
 	OrderBy    Metric // "" is by key
 	Ascending  bool
 	Currency   string // "" is every currency
+	// Raw reads the raw rows only, never the rollups (benchmarks and
+	// checks).
+	Raw bool
 }
 
 // Query is a checked request.

@@ -38,6 +38,9 @@ func (s *Store) RollHours(ctx context.Context, from, to, now time.Time) (int, er
 	}
 	hours := int(to.Sub(from) / time.Hour)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
 		// In hour order, as every roller does, so two never deadlock; the
 		// statements below read what was committed before the locks.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, h::int)

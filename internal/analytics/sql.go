@@ -29,7 +29,8 @@ const saleOrdersCTE = `so AS (
 const saleLinesCTE = `li AS (
 	SELECT so.*, i.line, i.product_id, i.quantity, pr.category_id, i.line_total_minor AS lt,
 		sum(i.line_total_minor) OVER w AS sub, max(i.line) OVER w AS last_line
-	FROM so JOIN order_items i ON i.order_id = so.id JOIN products pr ON pr.id = i.product_id
+	FROM so CROSS JOIN LATERAL (SELECT * FROM order_items i WHERE i.order_id = so.id) i
+	JOIN products pr ON pr.id = i.product_id
 	WINDOW w AS (PARTITION BY so.id)),
 la AS (
 	SELECT li.*,
@@ -82,15 +83,16 @@ const sessionsCTE = `starts AS (
 	WHERE e.session_id IS NOT NULL GROUP BY e.session_id),
 sess AS (
 	SELECT st.session_id, st.started FROM starts st
-	WHERE NOT EXISTS (SELECT 1 FROM behaviour_events b WHERE b.session_id = st.session_id AND b.occurred_at < st.started)),
+	WHERE (SELECT min(b.occurred_at) FROM behaviour_events b WHERE b.session_id = st.session_id) = st.started),
 sw AS (
 	SELECT s.session_id, s.started, b.kind, b.user_id, b.product_id
-	FROM sess s JOIN behaviour_events b ON b.session_id = s.session_id
-		AND b.occurred_at >= s.started AND b.occurred_at < s.started + @window::interval),
+	FROM sess s CROSS JOIN LATERAL (SELECT b.kind, b.user_id, b.product_id FROM behaviour_events b
+		WHERE b.session_id = s.session_id AND b.occurred_at >= s.started AND b.occurred_at < s.started + @window::interval) b),
 paid AS (
 	SELECT DISTINCT su.session_id, o.id AS order_id
 	FROM (SELECT DISTINCT session_id, started, user_id FROM sw WHERE user_id IS NOT NULL) su
-	JOIN orders o ON o.user_id = su.user_id AND o.paid_at >= su.started AND o.paid_at < su.started + @window::interval)`
+	CROSS JOIN LATERAL (SELECT o.id FROM orders o WHERE o.user_id = su.user_id AND o.paid_at IS NOT NULL
+		AND o.paid_at >= su.started AND o.paid_at < su.started + @window::interval) o)`
 
 // sessionsSQL answers (bucket, key, sessions, converted, cart, abandoned)
 // for dim.
@@ -104,12 +106,14 @@ func sessionsSQL(dim, bucket string) string {
 	case "product", "category":
 		touched := `SELECT session_id, started, product_id AS k, bool_or(kind = 'add_to_cart') AS cart
 			FROM sw WHERE product_id IS NOT NULL GROUP BY 1, 2, 3`
-		bought := `SELECT DISTINCT p.session_id, i.product_id AS k FROM paid p JOIN order_items i ON i.order_id = p.order_id`
+		bought := `SELECT DISTINCT p.session_id, i.product_id AS k FROM paid p
+			CROSS JOIN LATERAL (SELECT i.product_id FROM order_items i WHERE i.order_id = p.order_id) i`
 		if dim == "category" {
 			touched = `SELECT sw.session_id, sw.started, pr.category_id AS k, bool_or(sw.kind = 'add_to_cart') AS cart
 				FROM sw JOIN products pr ON pr.id = sw.product_id GROUP BY 1, 2, 3`
 			bought = `SELECT DISTINCT p.session_id, pr.category_id AS k FROM paid p
-				JOIN order_items i ON i.order_id = p.order_id JOIN products pr ON pr.id = i.product_id`
+				CROSS JOIN LATERAL (SELECT i.product_id FROM order_items i WHERE i.order_id = p.order_id) i
+				JOIN products pr ON pr.id = i.product_id`
 		}
 		return head + `, t AS (` + touched + `), pb AS (` + bought + `),
 			x AS (SELECT t.*, pb.session_id IS NOT NULL AS conv FROM t LEFT JOIN pb ON pb.session_id = t.session_id AND pb.k = t.k)
