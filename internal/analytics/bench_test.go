@@ -84,7 +84,7 @@ func setupBench(b *testing.B) benchData {
 			`INSERT INTO orders (id, user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor,
 					tax_ppm, total_minor, captured_minor, refunded_minor, shipping_method, shipping_address, billing_address,
 					shipping_country, payment_method, created_at, paid_at)
-				SELECT 1000 + g, (SELECT min(id) FROM users) + (g * 7919) % 100000,
+				SELECT 1000 + g, (SELECT min(id) FROM users) + (g::bigint * 7919) % 100000,
 					(CASE WHEN g % 100 < 5 THEN 'partially_refunded' WHEN g % 100 < 8 THEN 'cancelled'
 						WHEN g % 100 < 10 THEN 'payment_failed' ELSE 'paid' END)::order_status,
 					(ARRAY['USD', 'EUR', 'GBP'])[1 + g % 3], 3000, 0, 500, 0, 0, 3500,
@@ -103,8 +103,8 @@ func setupBench(b *testing.B) benchData {
 				SELECT $1::timestamptz + ((g / 8)::float8 / ($3 / 8)) * interval '120 days' + (g % 8) * interval '3 minutes',
 					(ARRAY['view', 'view', 'search', 'view', 'add_to_cart', 'view', 'remove_from_cart', 'checkout_started'])[1 + g % 8],
 					'bench-session-' || (g / 8),
-					CASE WHEN (g / 8) % 2 = 0 THEN (SELECT min(id) FROM users) + ((g / 8) * 7919) % 100000 END,
-					CASE WHEN g % 8 IN (0, 1, 3, 4, 5, 6) THEN (SELECT min(id) FROM products) + (g * 13) % 2000 END,
+					CASE WHEN (g / 8) % 2 = 0 THEN (SELECT min(id) FROM users) + ((g::bigint / 8) * 7919) % 100000 END,
+					CASE WHEN g % 8 IN (0, 1, 3, 4, 5, 6) THEN (SELECT min(id) FROM products) + (g::bigint * 13) % 2000 END,
 					CASE WHEN g % 8 = 2 THEN 'socks' END, 'c:bench-' || g
 				FROM generate_series(0, $3::int - 1) g, (SELECT $2::int) AS unused (n)`,
 			`ANALYZE`,
