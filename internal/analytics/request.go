@@ -190,16 +190,6 @@ func joinMetrics() string {
 	return strings.Join(s, ", ")
 }
 
-// wants reports whether q asks for any of ms.
-func (q Query) wants(ms ...Metric) bool {
-	for _, m := range ms {
-		if slices.Contains(q.Metrics, m) || q.OrderBy == m {
-			return true
-		}
-	}
-	return false
-}
-
 // needsSales and needsSessions say which facts the answer reads.
 func (q Query) needsSales() bool {
 	return slices.ContainsFunc(q.Metrics, func(m Metric) bool { return !m.IsSession() }) ||
