@@ -5,6 +5,11 @@ import (
 	"strings"
 )
 
+// Every join to a big table is a LATERAL subquery with OFFSET 0, which
+// keeps it an index walk per row: the spans come as parameters, so the
+// planner cannot see how few rows they select and would otherwise hash
+// whole tables.
+//
 // The raw facts are computed by the queries below, over the instants of
 // spans (@lo[i], @hi[i]) and put in buckets by a bucket expression: the
 // UTC hour for a rollup, the calendar period of @tz or 'all' for an
@@ -29,7 +34,7 @@ const saleOrdersCTE = `so AS (
 const saleLinesCTE = `li AS (
 	SELECT so.*, i.line, i.product_id, i.quantity, pr.category_id, i.line_total_minor AS lt,
 		sum(i.line_total_minor) OVER w AS sub, max(i.line) OVER w AS last_line
-	FROM so CROSS JOIN LATERAL (SELECT * FROM order_items i WHERE i.order_id = so.id) i
+	FROM so CROSS JOIN LATERAL (SELECT * FROM order_items i WHERE i.order_id = so.id OFFSET 0) i
 	JOIN products pr ON pr.id = i.product_id
 	WINDOW w AS (PARTITION BY so.id)),
 la AS (
@@ -87,12 +92,12 @@ sess AS (
 sw AS (
 	SELECT s.session_id, s.started, b.kind, b.user_id, b.product_id
 	FROM sess s CROSS JOIN LATERAL (SELECT b.kind, b.user_id, b.product_id FROM behaviour_events b
-		WHERE b.session_id = s.session_id AND b.occurred_at >= s.started AND b.occurred_at < s.started + @window::interval) b),
+		WHERE b.session_id = s.session_id AND b.occurred_at >= s.started AND b.occurred_at < s.started + @window::interval OFFSET 0) b),
 paid AS (
 	SELECT DISTINCT su.session_id, o.id AS order_id
 	FROM (SELECT DISTINCT session_id, started, user_id FROM sw WHERE user_id IS NOT NULL) su
 	CROSS JOIN LATERAL (SELECT o.id FROM orders o WHERE o.user_id = su.user_id AND o.paid_at IS NOT NULL
-		AND o.paid_at >= su.started AND o.paid_at < su.started + @window::interval) o)`
+		AND o.paid_at >= su.started AND o.paid_at < su.started + @window::interval OFFSET 0) o)`
 
 // sessionsSQL answers (bucket, key, sessions, converted, cart, abandoned)
 // for dim.
@@ -107,12 +112,12 @@ func sessionsSQL(dim, bucket string) string {
 		touched := `SELECT session_id, started, product_id AS k, bool_or(kind = 'add_to_cart') AS cart
 			FROM sw WHERE product_id IS NOT NULL GROUP BY 1, 2, 3`
 		bought := `SELECT DISTINCT p.session_id, i.product_id AS k FROM paid p
-			CROSS JOIN LATERAL (SELECT i.product_id FROM order_items i WHERE i.order_id = p.order_id) i`
+			CROSS JOIN LATERAL (SELECT i.product_id FROM order_items i WHERE i.order_id = p.order_id OFFSET 0) i`
 		if dim == "category" {
 			touched = `SELECT sw.session_id, sw.started, pr.category_id AS k, bool_or(sw.kind = 'add_to_cart') AS cart
 				FROM sw JOIN products pr ON pr.id = sw.product_id GROUP BY 1, 2, 3`
 			bought = `SELECT DISTINCT p.session_id, pr.category_id AS k FROM paid p
-				CROSS JOIN LATERAL (SELECT i.product_id FROM order_items i WHERE i.order_id = p.order_id) i
+				CROSS JOIN LATERAL (SELECT i.product_id FROM order_items i WHERE i.order_id = p.order_id OFFSET 0) i
 				JOIN products pr ON pr.id = i.product_id`
 		}
 		return head + `, t AS (` + touched + `), pb AS (` + bought + `),
