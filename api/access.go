@@ -12,6 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/shopkit/shop/gen/shop/analytics/v1/analyticsv1connect"
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
@@ -130,6 +131,9 @@ var accessTable = map[string]rule{
 	// personal results (RecommendationServer decides).
 	recommendationv1connect.RecommendationServiceGetRecommendationsProcedure: anyone,
 	recommendationv1connect.RecommendationServiceAlsoBoughtProcedure:         anyone,
+
+	// Sales analytics are for staff and admins.
+	analyticsv1connect.AnalyticsServiceGetSalesAnalyticsProcedure: staff,
 }
 
 // Authenticator turns a bearer token into the caller.

@@ -227,6 +227,7 @@ func TestAccessMatrix(t *testing.T) {
 		"shop.events.v1.EventService/RecordEvents":                        "oooo",
 		"shop.recommendation.v1.RecommendationService/GetRecommendations": "oooo",
 		"shop.recommendation.v1.RecommendationService/AlsoBought":         "oooo",
+		"shop.analytics.v1.AnalyticsService/GetSalesAnalytics":            "ufoo",
 		"shop.auth.v1.AuthService/Logout":                                 "uooo", // last: it ends the session
 	}
 	require.Len(t, matrix, len(api.Procedures()), "every procedure is in the matrix")

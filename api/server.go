@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/otelconnect"
 	"connectrpc.com/vanguard"
 
+	"github.com/shopkit/shop/gen/shop/analytics/v1/analyticsv1connect"
 	"github.com/shopkit/shop/gen/shop/auth/v1/authv1connect"
 	"github.com/shopkit/shop/gen/shop/cart/v1/cartv1connect"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
@@ -23,6 +24,7 @@ import (
 	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
 	"github.com/shopkit/shop/gen/shop/recommendation/v1/recommendationv1connect"
 	"github.com/shopkit/shop/gen/shop/returns/v1/returnsv1connect"
+	"github.com/shopkit/shop/internal/analytics"
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
@@ -105,13 +107,15 @@ type Deps struct {
 	// Metrics, when set, is served at GET /metrics (leave it nil when the
 	// metrics are served on an internal address of their own).
 	Metrics http.Handler
+	// Analytics answers AnalyticsService (Unimplemented without).
+	Analytics *analytics.Store
 }
 
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
 	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
 	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName, eventsv1connect.EventServiceName,
-	recommendationv1connect.RecommendationServiceName}
+	recommendationv1connect.RecommendationServiceName, analyticsv1connect.AnalyticsServiceName}
 
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
@@ -167,6 +171,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	path, h = recommendationv1connect.NewRecommendationServiceHandler(&RecommendationServer{Models: d.Recommendations,
 		Catalog: d.Catalog, InternalToken: d.RecommenderInternalToken}, opts)
 	add(recommendationv1connect.RecommendationServiceName, path, h)
+	path, h = analyticsv1connect.NewAnalyticsServiceHandler(&AnalyticsServer{Store: d.Analytics}, opts)
+	add(analyticsv1connect.AnalyticsServiceName, path, h)
 
 	// Connect handlers speak Connect, gRPC and gRPC-Web on their own paths;
 	// vanguard transcodes the google.api.http REST routes onto them.
@@ -195,6 +201,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle("/", guard)
 	// The original API's troubleshooting guide logs in without the /api prefix.
 	mux.Handle("/auth/login", restAlias("/api/auth/login", guard))
+	// Sales analytics answer CSV too (Accept: text/csv or "format": "csv").
+	mux.Handle("POST /analytics", csvExport(guard))
+	mux.Handle("POST /api/analytics", csvExport(guard))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

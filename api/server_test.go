@@ -24,6 +24,7 @@ import (
 	"github.com/shopkit/shop/api"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/analytics"
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
@@ -161,7 +162,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
 		Events:          events.NewStore(pool),
 		Recommendations: models, RecommenderInternalToken: o.internalToken,
-		Metrics: metrics.Handler(),
+		Metrics:   metrics.Handler(),
+		Analytics: analytics.NewStore(pool, analytics.Config{MaxRange: 400 * 24 * time.Hour}),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	analyticsact "github.com/shopkit/shop/activities/analytics"
 	cartreminderact "github.com/shopkit/shop/activities/cartreminder"
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	emailact "github.com/shopkit/shop/activities/email"
@@ -24,6 +25,7 @@ import (
 	retrainact "github.com/shopkit/shop/activities/retrain"
 	returnsact "github.com/shopkit/shop/activities/returns"
 	searchact "github.com/shopkit/shop/activities/search"
+	"github.com/shopkit/shop/internal/analytics"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/events"
@@ -34,6 +36,7 @@ import (
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/recommender/modelstore"
+	analyticswf "github.com/shopkit/shop/workflows/analytics"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/catalogimport"
 	"github.com/shopkit/shop/workflows/checkout"
@@ -74,6 +77,9 @@ type Deps struct {
 	// Events is the behaviour event store, whose partitions the
 	// EventMaintenance workflow keeps.
 	Events *events.Store
+	// Analytics keeps the sales rollups (AnalyticsRollup and
+	// AnalyticsBackfill); nil: a store over Pool with the defaults.
+	Analytics *analytics.Store
 	// GuardActivityOptions (tests) fails a workflow task that calls an
 	// activity without a timeout and bounded retries (failure.BoundsGuard).
 	GuardActivityOptions bool
@@ -144,5 +150,12 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterActivity(&cartreminderact.Activities{Carts: d.Carts, ShopURL: d.ShopURL, Secret: d.CartReminderSecret})
 	w.RegisterWorkflowWithOptions(eventstore.Workflow, workflow.RegisterOptions{Name: eventstore.Name})
 	w.RegisterActivity(&eventstoreact.Activities{Store: d.Events})
+	store := d.Analytics
+	if store == nil {
+		store = analytics.NewStore(d.Pool, analytics.Config{})
+	}
+	w.RegisterWorkflowWithOptions(analyticswf.Rollup, workflow.RegisterOptions{Name: analyticswf.RollupName})
+	w.RegisterWorkflowWithOptions(analyticswf.Backfill, workflow.RegisterOptions{Name: analyticswf.BackfillName})
+	w.RegisterActivity(&analyticsact.Activities{Store: store})
 	registerRetrain(w, d.Pool) // also here, for a single-queue setup (tests)
 }

@@ -163,6 +163,7 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		Returns:     returnStore,
 		ReturnFlows: &returnswf.Client{Temporal: tc, Store: returnStore, TaskQueue: cfg.TemporalTaskQueue},
 		Events:      events.NewStore(pool),
+		Analytics:   analyticsStoreOf(pool, cfg),
 
 		Recommendations:          models,
 		RecommenderInternalToken: cfg.RecommenderInternalToken,

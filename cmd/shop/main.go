@@ -13,6 +13,7 @@
 //	shop mailsink     a local SMTP server that keeps what it receives
 //	shop recommender  serve recommendations (and the API) on RECOMMENDER_ADDR (:8001)
 //	shop recommender train | rollback VERSION   train and publish a model; make an older one live
+//	shop analytics backfill --from DATE --to DATE   rebuild the sales rollups of a range
 //	shop recommender evaluate --interactions FILE.csv   offline evaluation of the recommenders
 //
 // Configuration comes from the environment; see .env.example.
@@ -49,6 +50,7 @@ var commands = map[string]command{
 	"stripe":      {runStripe, "trigger EVENT --order ID: send a signed Stripe event (payment_intent.succeeded, ...) to the webhook"},
 	"carrier":     {runCarrier, "trigger STATUS --tracking NUMBER: send a signed carrier tracking event (in_transit, delivered, ...) to the webhook"},
 	"mailsink":    {runMailsink, "[DIR]: a local SMTP server on SMTP_ADDR storing each email as an .eml file"},
+	"analytics":   {runAnalytics, "backfill --from DATE --to DATE: rebuild the sales analytics rollups of a range (a workflow)"},
 	"recommender": {runRecommender, "[serve] | train | rollback VERSION | evaluate --interactions FILE.csv: serve recommendations on RECOMMENDER_ADDR (:8001), train and publish a model, roll back, evaluate offline"},
 }
 
@@ -92,7 +94,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: shop <command> [args]\n\ncommands:")
-	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "carrier", "mailsink", "recommender"} {
+	for _, name := range []string{"api", "worker", "migrate", "seed", "import", "reindex", "user", "stripe", "carrier", "mailsink", "recommender", "analytics"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].usage)
 	}
 }

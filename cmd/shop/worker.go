@@ -8,6 +8,7 @@ import (
 	"github.com/shopkit/shop/internal/carrier"
 	fulfilmentstore "github.com/shopkit/shop/internal/fulfilment"
 
+	"github.com/shopkit/shop/internal/analytics"
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/cart"
@@ -25,6 +26,7 @@ import (
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/workers"
+	analyticswf "github.com/shopkit/shop/workflows/analytics"
 	"github.com/shopkit/shop/workflows/cartreminder"
 	"github.com/shopkit/shop/workflows/email"
 	"github.com/shopkit/shop/workflows/eventstore"
@@ -70,6 +72,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	// abandoned-cart reminders and stores the order facts in the behaviour
 	// event store.
 	eventStore := events.NewStore(pool)
+	analyticsStore := analyticsStoreOf(pool, cfg)
 	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
 	if cfg.SearchBackend == "elasticsearch" {
 		index = search.IndexConsumer{Pool: pool, Elastic: es}
@@ -80,7 +83,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 			Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}},
 		&cartreminder.Client{Temporal: tc, Pool: pool, TaskQueue: cfg.TemporalTaskQueue, Schedule: cfg.CartReminderAfter},
 		&fulfilment.StatusFollower{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue},
-		events.OrderFacts{Store: eventStore}}}
+		events.OrderFacts{Store: eventStore}, analytics.Rerolls{Store: analyticsStore}}}
 	if cfg.LowStockThreshold > 0 {
 		relay.Consumers = append(relay.Consumers, lowstock.Consumer{Pool: pool, Threshold: cfg.LowStockThreshold,
 			StaffTo: cfg.StaffEmail, ShopURL: cfg.ShopURL, Mail: &email.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}})
@@ -106,11 +109,16 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		Deadlines: fulfilmentact.Deadlines{Pack: cfg.FulfilPackWithin, FirstScan: cfg.FulfilFirstScanWithin,
 			Delivery: cfg.FulfilDeliverWithin, Lost: cfg.FulfilLostAfter, Aftercare: cfg.ReturnWindow},
 		Returns: returns.NewStore(pool, returnPolicy(cfg)),
-		Events:  eventStore,
+		Events:  eventStore, Analytics: analyticsStore,
 	})
 	// The event store's partitions are kept by a daily Temporal Schedule.
 	if _, err := eventstore.EnsureSchedule(ctx, tc, eventstore.ScheduleID, cfg.TemporalTaskQueue,
 		eventstore.Input{Retention: cfg.EventRetention}); err != nil {
+		return err
+	}
+	// Closed hours of sales analytics are rolled up by a nightly Schedule.
+	if _, err := analyticswf.EnsureSchedule(ctx, tc, analyticswf.ScheduleID, cfg.TemporalTaskQueue,
+		analyticswf.RollupInput{CloseAfter: cfg.AnalyticsCloseAfter}); err != nil {
 		return err
 	}
 	// So is the recommender's nightly retraining, on its own task queue.

@@ -128,6 +128,13 @@ type Config struct {
 	// event-maintenance schedule (EVENT_RETENTION, at least 24h).
 	EventRetention time.Duration
 
+	// Sales analytics: a query may span at most AnalyticsMaxRange
+	// (ANALYTICS_MAX_RANGE); hours that ended more than AnalyticsCloseAfter
+	// ago are closed and rolled up nightly (ANALYTICS_CLOSE_AFTER, at least
+	// 48h: a session converts within 24h and its events may come 24h late).
+	AnalyticsMaxRange   time.Duration
+	AnalyticsCloseAfter time.Duration
+
 	// Recommendations: `shop recommender` serves them on RecommenderAddr
 	// (RECOMMENDER_ADDR); a service sending RecommenderInternalToken in
 	// X-Internal-Token may ask for any shopper's (RECOMMENDER_INTERNAL_TOKEN,
@@ -223,6 +230,9 @@ var defaults = map[string]string{
 
 	"EVENT_RETENTION": "9600h",
 
+	"ANALYTICS_MAX_RANGE":   "8784h",
+	"ANALYTICS_CLOSE_AFTER": "48h",
+
 	"RECOMMENDER_ADDR":           ":8001",
 	"RECOMMENDER_INTERNAL_TOKEN": "",
 	"RECOMMENDER_RELOAD_POLL":    "30s",
@@ -296,6 +306,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		MetricsAddr:            r.optionalAddr("METRICS_ADDR"),
 		RecommenderMetricsAddr: r.optionalAddr("RECOMMENDER_METRICS_ADDR"),
 		WorkerMetricsAddr:      r.optionalAddr("WORKER_METRICS_ADDR"),
+		AnalyticsMaxRange:      r.duration("ANALYTICS_MAX_RANGE"),
+		AnalyticsCloseAfter:    r.duration("ANALYTICS_CLOSE_AFTER"),
 
 		RecommenderAddr:          r.addr("RECOMMENDER_ADDR"),
 		RecommenderInternalToken: r.get("RECOMMENDER_INTERNAL_TOKEN"),
@@ -313,6 +325,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
 		r.fail("EVENT_RETENTION", "is %s; want at least 24h", c.EventRetention)
+	}
+	if c.AnalyticsMaxRange < time.Hour {
+		r.fail("ANALYTICS_MAX_RANGE", "is %s; want at least 1h", c.AnalyticsMaxRange)
+	}
+	if c.AnalyticsCloseAfter < 48*time.Hour {
+		r.fail("ANALYTICS_CLOSE_AFTER", "is %s; want at least 48h", c.AnalyticsCloseAfter)
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeSecretKey, "sk_test_stripemock") {
 		r.fail("STRIPE_SECRET_KEY", "must be set to a real key when APP_ENV=production")
