@@ -34,24 +34,8 @@ func (m *Model) pickCandidates(cand []int32, sc []float64, k, perCat int, ok fun
 	less := func(a, b int32) bool { // a ranks above b
 		return better(sc[a], sc[b], pop[cand[a]], pop[cand[b]], cand[a], cand[b])
 	}
-	down := func(i int) {
-		for {
-			l, top := 2*i+1, i
-			if l < len(h) && less(h[l], h[top]) {
-				top = l
-			}
-			if l+1 < len(h) && less(h[l+1], h[top]) {
-				top = l + 1
-			}
-			if top == i {
-				return
-			}
-			h[i], h[top] = h[top], h[i]
-			i = top
-		}
-	}
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
+		siftDown(h, i, less)
 	}
 	out := make([]int32, 0, k)
 	var caps capCounter
@@ -59,7 +43,7 @@ func (m *Model) pickCandidates(cand []int32, sc []float64, k, perCat int, ok fun
 		best := h[0]
 		h[0] = h[len(h)-1]
 		h = h[:len(h)-1]
-		down(0)
+		siftDown(h, 0, less)
 		if perCat > 0 && !caps.take(m.Data.Items[cand[best]].CategoryID, perCat) {
 			continue
 		}

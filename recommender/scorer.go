@@ -100,32 +100,14 @@ func topRow(cand []int32, sims []float32, n int) ([]int32, []float32) {
 		return sims[a] < sims[b] || (sims[a] == sims[b] && cand[a] > cand[b])
 	}
 	h := make([]int, 0, min(n, len(cand)))
-	down := func(i int) {
-		for {
-			l, m := 2*i+1, i
-			if l < len(h) && worse(h[l], h[m]) {
-				m = l
-			}
-			if l+1 < len(h) && worse(h[l+1], h[m]) {
-				m = l + 1
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
 	for k := range cand {
 		switch {
 		case len(h) < n:
 			h = append(h, k)
-			for i := len(h) - 1; i > 0 && worse(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
-				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
-			}
+			siftUp(h, worse)
 		case n > 0 && worse(h[0], k):
 			h[0] = k
-			down(0)
+			siftDown(h, 0, worse)
 		}
 	}
 	sort.Slice(h, func(a, b int) bool { return cand[h[a]] < cand[h[b]] })
@@ -150,22 +132,6 @@ func topN(scores []float64, pop []float32, n int, keep func(int) bool) []int32 {
 	worse := func(a, b int32) bool { // a ranks below b
 		return better(scores[b], scores[a], pop[b], pop[a], b, a)
 	}
-	down := func(i int) {
-		for {
-			l, m := 2*i+1, i
-			if l < len(h) && worse(h[l], h[m]) {
-				m = l
-			}
-			if l+1 < len(h) && worse(h[l+1], h[m]) {
-				m = l + 1
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
 	floor := math.Inf(-1) // the root's score once the heap is full
 	for i, s := range scores {
 		if s < floor || math.IsInf(s, -1) || (keep != nil && !keep(i)) {
@@ -174,12 +140,10 @@ func topN(scores []float64, pop []float32, n int, keep func(int) bool) []int32 {
 		switch {
 		case len(h) < n:
 			h = append(h, int32(i))
-			for c := len(h) - 1; c > 0 && worse(h[c], h[(c-1)/2]); c = (c - 1) / 2 {
-				h[c], h[(c-1)/2] = h[(c-1)/2], h[c]
-			}
+			siftUp(h, worse)
 		case worse(h[0], int32(i)):
 			h[0] = int32(i)
-			down(0)
+			siftDown(h, 0, worse)
 		default:
 			continue
 		}
@@ -192,7 +156,7 @@ func topN(scores []float64, pop []float32, n int, keep func(int) bool) []int32 {
 		out[k] = h[0]
 		h[0] = h[len(h)-1]
 		h = h[:len(h)-1]
-		down(0)
+		siftDown(h, 0, worse)
 	}
 	return out
 }

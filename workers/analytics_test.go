@@ -111,17 +111,7 @@ func TestAnalyticsRollups(t *testing.T) {
 	require.NotEmpty(t, d.Info.NextActionTimes)
 	next := d.Info.NextActionTimes[0].UTC()
 	assert.Equal(t, []int{2, 5}, []int{next.Hour(), next.Minute()}, "nightly at 02:05 UTC")
-	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
-	var nightly client.WorkflowRun
-	require.Eventually(t, func() bool {
-		d, err := h.Describe(ctx)
-		if err != nil || len(d.Info.RecentActions) == 0 {
-			return false
-		}
-		r := d.Info.RecentActions[0].StartWorkflowResult
-		nightly = s.Temporal.GetWorkflow(ctx, r.WorkflowID, r.FirstExecutionRunID)
-		return true
-	}, 30*time.Second, 50*time.Millisecond, "the triggered run starts")
+	nightly := shoptest.TriggerSchedule(ctx, t, s.Temporal, h)
 	require.NoError(t, nightly.Get(ctx, &res))
 	assert.Equal(t, 7*24, res.HoursRolled)
 	shoptest.RecordHistory(t, s.Temporal, nightly.GetID(), "../workflows/analytics/testdata/rollup.json")
