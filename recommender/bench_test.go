@@ -313,10 +313,12 @@ func pace(b *testing.B, client *http.Client, url func(int) string, rate int, dur
 	lat := make([]time.Duration, n)
 	var errs atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
+	// The ticker's times are the schedule; the loop only starts goroutines,
+	// so it never falls behind a tick.
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
 	for i := range n {
-		at := start.Add(time.Duration(i) * interval)
-		time.Sleep(time.Until(at))
+		at := <-tick.C
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
