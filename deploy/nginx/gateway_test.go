@@ -1,0 +1,539 @@
+// Package nginx_test runs Debian's nginx with the gateway's rendered
+// configuration in front of real API servers and sends real requests through.
+package nginx_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/api"
+	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
+	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
+	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/payments"
+	"github.com/shopkit/shop/internal/ratelimit"
+	"github.com/shopkit/shop/internal/search"
+	"github.com/shopkit/shop/internal/testenv"
+	"github.com/shopkit/shop/recommender"
+	"github.com/shopkit/shop/recommender/modelstore"
+	"github.com/shopkit/shop/recommender/signals"
+)
+
+// The limits the gateway runs with in this test (GATEWAY_* variables).
+const (
+	rate      = 20 // per second and client IP
+	burst     = 30
+	authBurst = 2
+	products  = 60 // enough for a product list well over gzip_min_length
+)
+
+// nginxBinary is Debian's nginx; a missing one fails the test under
+// `make test` and in CI (deploy/test.sh installs it), and skips it elsewhere.
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("GATEWAY_NGINX")
+	if bin == "" {
+		bin = "/usr/sbin/nginx"
+	}
+	if _, err := os.Stat(bin); err != nil {
+		msg := fmt.Sprintf("nginx is not installed at %s (%v): `deploy/nginx/gateway.sh install` installs Debian's package", bin, err)
+		if os.Getenv("CI") != "" || os.Getenv("TEST_REQUIRE_TOOLS") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// upstream is one real API server, counting what reaches it.
+type upstream struct {
+	srv  *httptest.Server
+	hits atomic.Int64
+	mu   sync.Mutex
+	last http.Header // the last request's headers
+}
+
+func (u *upstream) lastHeader(name string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.last.Get(name)
+}
+
+func (u *upstream) addr() string { return strings.TrimPrefix(u.srv.URL, "http://") }
+
+func startUpstream(t *testing.T, h http.Handler) *upstream {
+	t.Helper()
+	u := &upstream{}
+	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.hits.Add(1)
+		u.mu.Lock()
+		u.last = r.Header.Clone()
+		u.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	// As `shop api` serves: HTTP/1.1 and cleartext HTTP/2 (for grpc_pass).
+	u.srv.Config.Protocols = new(http.Protocols)
+	u.srv.Config.Protocols.SetHTTP1(true)
+	u.srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	u.srv.Start()
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+type staticModels struct{ loaded *modelstore.Loaded }
+
+func (s staticModels) Current() *modelstore.Loaded { return s.loaded }
+
+// apiHandler is the real API handler over a test database, as `shop api`
+// and `shop recommender` serve it (the app's own rate limits off: the
+// gateway's are under test).
+func apiHandler(t *testing.T) http.Handler {
+	t.Helper()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	store := catalog.NewStore(pool)
+	var items []catalog.ProductInput
+	for i := range products {
+		items = append(items, catalog.ProductInput{SKU: fmt.Sprintf("GW-%03d", i), Name: fmt.Sprintf("Gateway product %d", i),
+			Description: "A product long enough in words to make the product list worth compressing on its way out.",
+			Category:    "Gateway", Price: money.Money{Amount: int64(1000 + i), Currency: "USD"}, StockQuantity: 10})
+	}
+	_, err := store.UpsertProducts(ctx, items)
+	require.NoError(t, err)
+
+	rdb := testenv.Redis(t)
+	prefix := testenv.UniqueName("test-gateway-") + ":"
+	tokens, err := identity.NewTokens(identity.TokenConfig{Issuer: "shop", Audience: "shop-api", TTL: time.Minute,
+		Keys: map[string][]byte{"k": []byte("0123456789abcdef0123456789abcdef")}, ActiveKey: "k"})
+	require.NoError(t, err)
+	ids := identity.NewService(pool, tokens, ratelimit.NewLockout(rdb, prefix+"lock:", ratelimit.LockoutPolicy{}),
+		time.Hour, slog.New(slog.DiscardHandler))
+
+	// A small model of a few shoppers, so that recommendations answer.
+	snap, err := signals.Read(ctx, pool)
+	require.NoError(t, err)
+	var ins []recommender.Interaction
+	for u := range int64(4) {
+		for i, it := range snap.Items {
+			if (int64(i)+u)%3 == 0 {
+				ins = append(ins, recommender.Interaction{UserID: u + 1, ItemID: it.ID, Kind: recommender.Purchase, At: time.Now().Add(-time.Hour)})
+			}
+		}
+	}
+	cfg := recommender.DefaultConfig()
+	cfg.ALS.Factors, cfg.ALS.Iterations = 4, 2
+	m, err := recommender.Train(ins, snap.Items, cfg)
+	require.NoError(t, err)
+
+	h, err := api.NewHandler(api.Deps{
+		Logger: slog.New(slog.DiscardHandler), Catalog: store, Search: search.NewPostgres(pool), Identity: ids,
+		Ready:             map[string]api.Check{"postgres": pool.Ping},
+		StripeEvents:      payments.NewEvents(pool), StripeWebhookSecret: "whsec_gateway_test",
+		Recommendations:   staticModels{&modelstore.Loaded{Version: "gateway", Model: m}},
+		Metrics:           metrics.Handler(),
+		TrustProxyHeaders: true,
+	})
+	require.NoError(t, err)
+	return h
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// gateway is a running nginx with the rendered configuration.
+type gateway struct {
+	https, http string // base URLs
+	certs       *x509.CertPool
+	prefix      string
+}
+
+// startGateway renders the configuration with deploy/nginx/gateway.sh and
+// runs nginx from a prefix in a temporary directory until the test ends.
+func startGateway(t *testing.T, nginx string, apis []string, reco string) *gateway {
+	t.Helper()
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "gateway")
+	httpPort, httpsPort := freePort(t), freePort(t)
+	render := exec.Command("bash", "gateway.sh", "render")
+	render.Env = append(os.Environ(),
+		"DATA_DIR="+dir, "GATEWAY_PREFIX="+prefix, "GATEWAY_NGINX="+nginx, "GATEWAY_WORKERS=1",
+		fmt.Sprintf("GATEWAY_HTTP_LISTEN=127.0.0.1:%d", httpPort),
+		fmt.Sprintf("GATEWAY_HTTPS_LISTEN=127.0.0.1:%d", httpsPort),
+		"GATEWAY_API_UPSTREAMS="+strings.Join(apis, ","), "GATEWAY_RECOMMENDER_UPSTREAMS="+reco,
+		fmt.Sprintf("GATEWAY_RATE=%dr/s", rate), fmt.Sprintf("GATEWAY_BURST=%d", burst),
+		"GATEWAY_AUTH_RATE=6r/m", fmt.Sprintf("GATEWAY_AUTH_BURST=%d", authBurst))
+	out, err := render.CombinedOutput()
+	require.NoError(t, err, "gateway.sh render: %s", out)
+
+	cmd := exec.Command(nginx, "-p", prefix+"/", "-c", "conf/nginx.conf", "-e", "logs/error.log")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGQUIT) // graceful, as gateway.sh stop
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(prefix, "logs", "error.log"))
+			t.Logf("nginx error.log:\n%s", b)
+		}
+	})
+
+	pem, err := os.ReadFile(filepath.Join(prefix, "tls", "cert.pem"))
+	require.NoError(t, err)
+	certs := x509.NewCertPool()
+	require.True(t, certs.AppendCertsFromPEM(pem))
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(filepath.Join(prefix, "logs", "error.log"))
+			t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.String(), b)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), time.Second)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "nginx does not listen on :%d: %v", httpsPort, err)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &gateway{https: fmt.Sprintf("https://127.0.0.1:%d", httpsPort), http: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		certs: certs, prefix: prefix}
+}
+
+// client talks to the gateway over TLS (certificate checked, HTTP/2 when
+// offered) from the loopback address 127.0.0.<from>, so each test is a
+// client IP of its own for the rate limits. It sees responses as sent
+// (no transparent gzip) and does not follow redirects.
+func (g *gateway) client(from byte) *http.Client {
+	d := &net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, from)}}
+	return &http.Client{
+		Timeout: 15 * time.Second,
+		Transport: &http.Transport{
+			DialContext:        d.DialContext,
+			TLSClientConfig:    &tls.Config{RootCAs: g.certs, MinVersion: tls.VersionTLS12},
+			ForceAttemptHTTP2:  true,
+			DisableCompression: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func call(t *testing.T, c *http.Client, method, url string, body io.Reader, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := c.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res, b
+}
+
+func TestGateway(t *testing.T) {
+	nginx := nginxBinary(t)
+	h := apiHandler(t)
+	apiA, apiB, reco := startUpstream(t, h), startUpstream(t, h), startUpstream(t, h)
+	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr())
+	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() }
+
+	t.Run("TLS 1.2+ with the self-signed certificate and HTTP/2 by ALPN", func(t *testing.T) {
+		for _, name := range []string{"localhost", "127.0.0.1"} {
+			conn, err := tls.Dial("tcp", strings.TrimPrefix(gw.https, "https://"),
+				&tls.Config{RootCAs: gw.certs, ServerName: name, NextProtos: []string{"h2", "http/1.1"}})
+			require.NoError(t, err, "the certificate is valid for %s", name)
+			st := conn.ConnectionState()
+			assert.Equal(t, "h2", st.NegotiatedProtocol)
+			assert.GreaterOrEqual(t, st.Version, uint16(tls.VersionTLS12))
+			_ = conn.Close()
+		}
+		_, err := tls.Dial("tcp", strings.TrimPrefix(gw.https, "https://"),
+			&tls.Config{RootCAs: gw.certs, MaxVersion: tls.VersionTLS11})
+		assert.Error(t, err, "TLS 1.1 is refused")
+
+		res, _ := call(t, gw.client(2), http.MethodGet, gw.https+"/healthz", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Equal(t, "HTTP/2.0", res.Proto)
+	})
+
+	t.Run("REST reaches the API instances", func(t *testing.T) {
+		before := apiHits()
+		res, body := call(t, gw.client(3), http.MethodGet, gw.https+"/api/products?limit=5", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+		var page struct {
+			Products []struct {
+				SKU string `json:"sku"`
+			} `json:"products"`
+		}
+		require.NoError(t, json.Unmarshal(body, &page))
+		assert.Len(t, page.Products, 5)
+		assert.Equal(t, before+1, apiHits())
+		assert.Zero(t, reco.hits.Load())
+	})
+
+	t.Run("Connect, gRPC-Web and native gRPC reach the API", func(t *testing.T) {
+		c := gw.client(4)
+		for name, opts := range map[string][]connect.ClientOption{
+			"connect":  {connect.WithProtoJSON()},
+			"grpc-web": {connect.WithGRPCWeb()},
+			"grpc":     {connect.WithGRPC()},
+		} {
+			before := apiHits()
+			cc := catalogv1connect.NewCatalogServiceClient(c, gw.https, opts...)
+			res, err := cc.ListProducts(context.Background(), connect.NewRequest(&catalogv1.ListProductsRequest{Limit: 3}))
+			require.NoError(t, err, name)
+			assert.Len(t, res.Msg.GetProducts(), 3, name)
+			assert.Equal(t, int32(products), res.Msg.GetTotal(), name)
+			assert.Equal(t, before+1, apiHits(), name)
+			// The API's own errors pass through in each protocol.
+			_, err = cc.ListProducts(context.Background(), connect.NewRequest(&catalogv1.ListProductsRequest{Limit: 101}))
+			assert.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), name)
+		}
+	})
+
+	t.Run("recommendations reach the recommendation service", func(t *testing.T) {
+		before, beforeReco := apiHits(), reco.hits.Load()
+		res, body := call(t, gw.client(5), http.MethodPost, gw.https+"/recommendations",
+			strings.NewReader(`{"limit": 3}`), "Content-Type", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+		var out struct {
+			Recommendations []json.RawMessage `json:"recommendations"`
+		}
+		require.NoError(t, json.Unmarshal(body, &out))
+		assert.NotEmpty(t, out.Recommendations)
+		assert.Equal(t, beforeReco+1, reco.hits.Load())
+		assert.Equal(t, before, apiHits())
+	})
+
+	t.Run("metrics are not served through the gateway", func(t *testing.T) {
+		c := gw.client(6)
+		before := apiHits() + reco.hits.Load()
+		for _, path := range []string{"/metrics", "/metrics/", "/api/../metrics", "/api/%2e%2e/metrics"} {
+			res, body := call(t, c, http.MethodGet, gw.https+path, nil)
+			assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+			assert.NotContains(t, string(body), "go_goroutines", path)
+		}
+		res, _ := call(t, c, http.MethodGet, gw.http+"/metrics", nil)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode)
+		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+		// The API itself serves them (to Prometheus, on the private network).
+		direct, err := http.Get(apiA.srv.URL + "/metrics")
+		require.NoError(t, err)
+		_ = direct.Body.Close()
+		assert.Equal(t, http.StatusOK, direct.StatusCode)
+	})
+
+	t.Run("webhooks reach the API once", func(t *testing.T) {
+		before := apiHits()
+		res, body := call(t, gw.client(7), http.MethodPost, gw.https+"/webhooks/stripe",
+			strings.NewReader(`{"id":"evt_1","type":"payment_intent.succeeded"}`),
+			"Content-Type", "application/json", "Stripe-Signature", "t=1,v1=bad")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "the API checks the signature: %s", body)
+		assert.Equal(t, before+1, apiHits())
+	})
+
+	t.Run("a burst from one client gets 429, other clients are not affected", func(t *testing.T) {
+		c := gw.client(8)
+		var codes []int
+		var limited *http.Response
+		var limitedBody []byte
+		for range 10 * burst {
+			res, body := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+			codes = append(codes, res.StatusCode)
+			if res.StatusCode == http.StatusTooManyRequests {
+				limited, limitedBody = res, body
+				break
+			}
+		}
+		assert.Equal(t, http.StatusOK, codes[0], "a request within the limit passes")
+		require.NotNil(t, limited, "no 429 within %d requests: %v", len(codes), codes)
+		assert.GreaterOrEqual(t, len(codes), burst, "the burst passes first")
+		assert.Equal(t, "1", limited.Header.Get("Retry-After"))
+		assert.JSONEq(t, `{"code":8,"message":"too many requests; retry after 1s","details":[]}`, string(limitedBody))
+
+		res, _ := call(t, gw.client(9), http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode, "another client IP has its own bucket")
+		// X-Forwarded-For cannot move a client into another bucket.
+		res, _ = call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil, "X-Forwarded-For", "198.51.100.7")
+		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+		// Health checks are never limited.
+		res, _ = call(t, c, http.MethodGet, gw.https+"/healthz", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+	})
+
+	t.Run("logins have a smaller bucket", func(t *testing.T) {
+		c := gw.client(10)
+		var codes []int
+		for range authBurst + 3 {
+			res, _ := call(t, c, http.MethodPost, gw.https+"/api/auth/login",
+				strings.NewReader(`{"username":"nobody","password":"wrong-password-1"}`), "Content-Type", "application/json")
+			codes = append(codes, res.StatusCode)
+		}
+		assert.Equal(t, http.StatusUnauthorized, codes[0], "the API answers the first: %v", codes)
+		assert.Equal(t, http.StatusTooManyRequests, codes[len(codes)-1], "%v", codes)
+		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode, "other routes are not in the login bucket")
+	})
+
+	t.Run("a body over 1 MiB gets 413 from the gateway", func(t *testing.T) {
+		c := gw.client(11)
+		before := apiHits()
+		big := bytes.Repeat([]byte("a"), 1<<20+1)
+		res, body := call(t, c, http.MethodPost, gw.https+"/api/products", bytes.NewReader(big), "Content-Type", "application/json")
+		assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+		assert.JSONEq(t, `{"code":3,"message":"request body is larger than 1 MiB","details":[]}`, string(body))
+		res, body = call(t, c, http.MethodPost, gw.https+"/shop.catalog.v1.CatalogService/ListProducts", bytes.NewReader(big),
+			"Content-Type", "application/json")
+		assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+		assert.JSONEq(t, `{"code":"invalid_argument","message":"request body is larger than 1 MiB"}`, string(body))
+		assert.Equal(t, before, apiHits(), "the API never saw them")
+
+		// Exactly 1 MiB passes on (the API answers it: not JSON it accepts).
+		res, _ = call(t, c, http.MethodPost, gw.https+"/api/products", bytes.NewReader(big[:1<<20]), "Content-Type", "application/json")
+		assert.NotEqual(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+		assert.Equal(t, before+1, apiHits())
+	})
+
+	t.Run("the request id is passed on and returned", func(t *testing.T) {
+		c := gw.client(12)
+		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil, "X-Request-Id", "checkout-debug-42")
+		assert.Equal(t, []string{"checkout-debug-42"}, res.Header.Values("X-Request-Id"))
+		seen := func() string {
+			if v := apiA.lastHeader("X-Request-Id"); v == "checkout-debug-42" {
+				return v
+			}
+			return apiB.lastHeader("X-Request-Id")
+		}
+		assert.Equal(t, "checkout-debug-42", seen())
+
+		res, _ = call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		ids := res.Header.Values("X-Request-Id")
+		require.Len(t, ids, 1)
+		assert.Regexp(t, `^[0-9a-f]{32}$`, ids[0], "made by the gateway")
+		assert.Contains(t, []string{apiA.lastHeader("X-Request-Id"), apiB.lastHeader("X-Request-Id")}, ids[0], "the API got the same id")
+
+		// One the API would refuse is replaced, not passed on.
+		res, _ = call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil, "X-Request-Id", "bad id <script>")
+		assert.Regexp(t, `^[0-9a-f]{32}$`, res.Header.Get("X-Request-Id"))
+
+		// The gateway's own answers carry one too, and the access log has it.
+		res, _ = call(t, c, http.MethodGet, gw.https+"/metrics", nil, "X-Request-Id", "metrics-probe-7")
+		assert.Equal(t, "metrics-probe-7", res.Header.Get("X-Request-Id"))
+		require.Eventually(t, func() bool {
+			b, _ := os.ReadFile(filepath.Join(gw.prefix, "logs", "access.log"))
+			return bytes.Contains(b, []byte(`"request_id":"checkout-debug-42"`)) && bytes.Contains(b, []byte(`"upstream":"127.0.0.1:`))
+		}, 5*time.Second, 50*time.Millisecond)
+	})
+
+	t.Run("client addresses are set by the gateway, not the client", func(t *testing.T) {
+		c := gw.client(13)
+		before := apiA.hits.Load()
+		call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil, "X-Forwarded-For", "203.0.113.9", "X-Real-IP", "203.0.113.9")
+		last := apiB
+		if apiA.hits.Load() > before {
+			last = apiA
+		}
+		assert.Equal(t, "127.0.0.13", last.lastHeader("X-Forwarded-For"), "overwritten: the API takes the leftmost address")
+		assert.Equal(t, "127.0.0.13", last.lastHeader("X-Real-IP"))
+		assert.Equal(t, "https", last.lastHeader("X-Forwarded-Proto"))
+	})
+
+	t.Run("security headers once each", func(t *testing.T) {
+		c := gw.client(14)
+		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		for _, name := range []string{"Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy"} {
+			assert.Len(t, res.Header.Values(name), 1, name)
+		}
+		assert.Equal(t, "no-referrer", res.Header.Get("Referrer-Policy"), "the API's own")
+		res, _ = call(t, c, http.MethodGet, gw.https+"/metrics", nil)
+		assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), "the gateway's own answers")
+		assert.Equal(t, "max-age=31536000; includeSubDomains", res.Header.Get("Strict-Transport-Security"))
+	})
+
+	t.Run("plain HTTP redirects to HTTPS, health checks answer", func(t *testing.T) {
+		c := gw.client(15)
+		res, _ := call(t, c, http.MethodPost, gw.http+"/api/orders?x=1", nil)
+		assert.Equal(t, http.StatusPermanentRedirect, res.StatusCode)
+		assert.Equal(t, gw.https+"/api/orders?x=1", res.Header.Get("Location"))
+		res, _ = call(t, c, http.MethodGet, gw.http+"/readyz", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+	})
+
+	t.Run("large JSON is gzipped", func(t *testing.T) {
+		res, body := call(t, gw.client(16), http.MethodGet, gw.https+"/api/products?limit=60", nil, "Accept-Encoding", "gzip")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		require.NoError(t, err)
+		plain, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		assert.Greater(t, len(plain), 2*len(body), "compressed")
+		var page struct {
+			Products []json.RawMessage `json:"products"`
+		}
+		require.NoError(t, json.Unmarshal(plain, &page))
+		assert.Len(t, page.Products, products)
+	})
+
+	// Last: it takes an instance away.
+	t.Run("one API instance down, the other answers every request", func(t *testing.T) {
+		c := gw.client(17)
+		apiA.srv.Close()
+		before := apiB.hits.Load()
+		const n = 20
+		for i := range n {
+			res, body := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+			require.Equal(t, http.StatusOK, res.StatusCode, "request %d: %s", i, body)
+		}
+		assert.Equal(t, before+n, apiB.hits.Load())
+		// A POST that met the dead instance before being sent is retried too;
+		// one that reached an instance is never sent twice (nginx's default).
+		res, _ := call(t, c, http.MethodPost, gw.https+"/webhooks/carrier", strings.NewReader(`{}`), "Content-Type", "application/json")
+		assert.NotEqual(t, http.StatusBadGateway, res.StatusCode)
+	})
+}
