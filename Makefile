@@ -11,7 +11,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 STRIPE_MOCK_VERSION  := v0.203.0
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go staticcheck workflowcheck
 
-.PHONY: help run test build tools generate checkgenerate lint vet unit bench stack-up stack-down clean
+.PHONY: help run test build tools generate checkgenerate lint vet unit bench stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ stack-up: tools ## start the local services without the app
 
 stack-down: ## stop the local services this checkout started
 	@deploy/stack.sh down
+
+gateway: ## (re)start the Nginx gateway (https://localhost:8443) in front of a running API
+	@deploy/nginx/gateway.sh start
 
 clean: stack-down ## stop services and remove bin/ and .data/
 	rm -rf $(BIN) .data

@@ -2,8 +2,9 @@
 # deploy/run.sh: what `make run` runs. Brings up every service (reusing any
 # already running), migrates, starts `shop worker` and `shop api`, seeds the
 # demo catalog through a Temporal workflow, trains the recommender on the
-# demo past and serves it on :8001, prints the URLs, and on Ctrl-C
-# stops everything it started.
+# demo past and serves it on :8001, puts the Nginx gateway in front of both
+# (https://localhost:8443; GATEWAY=0 leaves it out), prints the URLs, and on
+# Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,12 +26,15 @@ export RECOMMENDER_ADDR=${RECOMMENDER_ADDR:-:8001}
 export WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-:9464}
 reco_port=${RECOMMENDER_ADDR##*:}
 ui_url=${TEMPORAL_UI_URL:-http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}}
+GATEWAY=${GATEWAY:-1}
 
 pids=()
+gateway_started=
 cleanup() {
   trap - INT TERM EXIT
   echo
   echo "==> stopping"
+  [[ -z $gateway_started ]] || deploy/nginx/gateway.sh stop || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   deploy/stack.sh down
@@ -98,6 +102,25 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://127.0.0.1:$reco_port/readyz" >/dev/null || { echo "the recommender did not become ready" >&2; exit 1; }
 
+# The gateway: TLS, HTTP/2, rate limits and routing in front of both
+# (Debian's nginx, installed on first use; a few milliseconds to start).
+gateway_note="off (GATEWAY=0)"
+if [[ $GATEWAY != 0 ]]; then
+  echo "==> gateway (nginx)"
+  gateway_https=${GATEWAY_HTTPS_LISTEN:-8443}
+  gateway_https=${gateway_https##*:}
+  gateway_http=${GATEWAY_HTTP_LISTEN:-8080}
+  gateway_http=${gateway_http##*:}
+  if deploy/nginx/gateway.sh start; then
+    gateway_started=1
+    cert=${GATEWAY_TLS_CERT:-$(realpath --relative-to=. "${GATEWAY_PREFIX:-$DATA_DIR/gateway}/tls/cert.pem")}
+    gateway_note="https://localhost:$gateway_https  (http://localhost:$gateway_http redirects; /metrics stays private)
+      try: curl --cacert $cert 'https://localhost:$gateway_https/api/products?limit=5'"
+  else
+    gateway_note="not started (see above; GATEWAY=0 leaves it out)"
+  fi
+fi
+
 cat <<MSG
 
   Shop is running.
@@ -106,6 +129,7 @@ cat <<MSG
     Recommendations                      http://localhost:$reco_port/recommendations
       try: curl -X POST http://localhost:$reco_port/recommendations -H 'Content-Type: application/json' -d '{"limit": 5}'
       retrain now: bin/shop recommender retrain   (nightly: schedule recommender-retrain in the Temporal UI)
+    Gateway (TLS, HTTP/2, rate limits)   $gateway_note
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
     Metrics (Prometheus)                 http://localhost:$api_port/metrics  worker: http://localhost:${WORKER_METRICS_ADDR##*:}/metrics

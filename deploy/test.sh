@@ -16,6 +16,8 @@ export TEST_ELASTICSEARCH_URL=${TEST_ELASTICSEARCH_URL:-http://127.0.0.1:9200}
 # `make run`'s when both use one Temporal server.
 export TEST_TEMPORAL_NAMESPACE=${TEST_TEMPORAL_NAMESPACE:-shop-test}
 export TEST_STRIPE_API_BASE=${TEST_STRIPE_API_BASE:-http://127.0.0.1:12111}
+# A test whose tool is missing (e.g. nginx) fails here instead of skipping.
+export TEST_REQUIRE_TOOLS=1
 # stack.sh reads the service addresses from the app's variable names.
 export DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL
 export TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS ELASTICSEARCH_URL=$TEST_ELASTICSEARCH_URL
@@ -31,6 +33,9 @@ make --no-print-directory checkgenerate
 step "services: $STACK_SERVICES"
 trap 'step "stopping the services this run started"; deploy/stack.sh down' EXIT
 deploy/stack.sh up
+
+step "nginx for the gateway test (deploy/nginx)"
+deploy/nginx/gateway.sh install
 
 step "MovieLens ml-latest-small for the recommender's offline evaluation"
 deploy/movielens.sh

@@ -154,8 +154,8 @@ func apiHandler(t *testing.T) http.Handler {
 
 	h, err := api.NewHandler(api.Deps{
 		Logger: slog.New(slog.DiscardHandler), Catalog: store, Search: search.NewPostgres(pool), Identity: ids,
-		Ready:             map[string]api.Check{"postgres": pool.Ping},
-		StripeEvents:      payments.NewEvents(pool), StripeWebhookSecret: "whsec_gateway_test",
+		Ready:        map[string]api.Check{"postgres": pool.Ping},
+		StripeEvents: payments.NewEvents(pool), StripeWebhookSecret: "whsec_gateway_test",
 		Recommendations:   staticModels{&modelstore.Loaded{Version: "gateway", Model: m}},
 		Metrics:           metrics.Handler(),
 		TrustProxyHeaders: true,
