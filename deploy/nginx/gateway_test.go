@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,8 @@ import (
 	"connectrpc.com/connect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/api"
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
@@ -111,23 +114,44 @@ type staticModels struct{ loaded *modelstore.Loaded }
 
 func (s staticModels) Current() *modelstore.Loaded { return s.loaded }
 
-// apiHandler is the real API handler over a test database, as `shop api`
-// and `shop recommender` serve it (the app's own rate limits off: the
-// gateway's are under test).
-func apiHandler(t *testing.T) http.Handler {
+// seededDB is a fresh test database with a catalog of products.
+func seededDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
 	pool := dbtest.New(t)
-	store := catalog.NewStore(pool)
 	var items []catalog.ProductInput
 	for i := range products {
 		items = append(items, catalog.ProductInput{SKU: fmt.Sprintf("GW-%03d", i), Name: fmt.Sprintf("Gateway product %d", i),
 			Description: "A product long enough in words to make the product list worth compressing on its way out.",
 			Category:    "Gateway", Price: money.Money{Amount: int64(1000 + i), Currency: "USD"}, StockQuantity: 10})
 	}
-	_, err := store.UpsertProducts(ctx, items)
+	_, err := catalog.NewStore(pool).UpsertProducts(context.Background(), items)
 	require.NoError(t, err)
+	return pool
+}
 
+// viaProxy is a pool on the same database through a proxy that can cut it off.
+func viaProxy(t *testing.T, pool *pgxpool.Pool) (*pgxpool.Pool, *testenv.Proxy) {
+	t.Helper()
+	u, err := url.Parse(dbtest.URL(pool))
+	require.NoError(t, err)
+	proxy := testenv.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	cfg, err := pgxpool.ParseConfig(u.String())
+	require.NoError(t, err)
+	cfg.ConnConfig.ConnectTimeout = time.Second
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p, proxy
+}
+
+// apiHandler is the real API handler over pool, as `shop api` and `shop
+// recommender` serve it (the app's own rate limits off: the gateway's are
+// under test).
+func apiHandler(t *testing.T, pool *pgxpool.Pool) http.Handler {
+	t.Helper()
+	ctx := context.Background()
+	store := catalog.NewStore(pool)
 	rdb := testenv.Redis(t)
 	prefix := testenv.UniqueName("test-gateway-") + ":"
 	tokens, err := identity.NewTokens(identity.TokenConfig{Issuer: "shop", Audience: "shop-api", TTL: time.Minute,
@@ -277,7 +301,7 @@ func call(t *testing.T, c *http.Client, method, url string, body io.Reader, head
 
 func TestGateway(t *testing.T) {
 	nginx := nginxBinary(t)
-	h := apiHandler(t)
+	h := apiHandler(t, seededDB(t))
 	apiA, apiB, reco := startUpstream(t, h), startUpstream(t, h), startUpstream(t, h)
 	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr())
 	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() }
@@ -379,28 +403,44 @@ func TestGateway(t *testing.T) {
 
 	t.Run("a burst from one client gets 429, other clients are not affected", func(t *testing.T) {
 		c := gw.client(8)
-		var codes []int
-		var limited *http.Response
+		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode, "a request within the limit passes")
+
+		// Three bursts' worth at once, each claiming another X-Forwarded-For:
+		// the gateway counts them all against the connection's address.
+		var mu sync.Mutex
+		codes := map[int]int{}
+		var limited http.Header
 		var limitedBody []byte
-		for range 10 * burst {
-			res, body := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
-			codes = append(codes, res.StatusCode)
-			if res.StatusCode == http.StatusTooManyRequests {
-				limited, limitedBody = res, body
-				break
-			}
+		var wg sync.WaitGroup
+		for i := range 3 * burst {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, gw.https+"/api/products?limit=1", nil)
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+				res, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer res.Body.Close()
+				body, _ := io.ReadAll(res.Body)
+				mu.Lock()
+				defer mu.Unlock()
+				codes[res.StatusCode]++
+				if res.StatusCode == http.StatusTooManyRequests {
+					limited, limitedBody = res.Header, body
+				}
+			})
 		}
-		assert.Equal(t, http.StatusOK, codes[0], "a request within the limit passes")
-		require.NotNil(t, limited, "no 429 within %d requests: %v", len(codes), codes)
-		assert.GreaterOrEqual(t, len(codes), burst, "the burst passes first")
-		assert.Equal(t, "1", limited.Header.Get("Retry-After"))
+		wg.Wait()
+		assert.Positive(t, codes[http.StatusOK], "%v", codes)
+		require.Positive(t, codes[http.StatusTooManyRequests], "%v", codes)
+		assert.Equal(t, 3*burst, codes[http.StatusOK]+codes[http.StatusTooManyRequests], "%v", codes)
+		assert.Equal(t, "1", limited.Get("Retry-After"))
 		assert.JSONEq(t, `{"code":8,"message":"too many requests; retry after 1s","details":[]}`, string(limitedBody))
 
-		res, _ := call(t, gw.client(9), http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		res, _ = call(t, gw.client(9), http.MethodGet, gw.https+"/api/products?limit=1", nil)
 		assert.Equal(t, http.StatusOK, res.StatusCode, "another client IP has its own bucket")
-		// X-Forwarded-For cannot move a client into another bucket.
-		res, _ = call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil, "X-Forwarded-For", "198.51.100.7")
-		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
 		// Health checks are never limited.
 		res, _ = call(t, c, http.MethodGet, gw.https+"/healthz", nil)
 		assert.Equal(t, http.StatusOK, res.StatusCode)
@@ -536,4 +576,38 @@ func TestGateway(t *testing.T) {
 		res, _ := call(t, c, http.MethodPost, gw.https+"/webhooks/carrier", strings.NewReader(`{}`), "Content-Type", "application/json")
 		assert.NotEqual(t, http.StatusBadGateway, res.StatusCode)
 	})
+}
+
+// An instance whose database is gone answers 503. The gateway retries an
+// idempotent request on another instance, but never a POST that reached
+// one: a login (or an order, or a webhook) is delivered exactly once.
+func TestGatewayRetriesOnlyIdempotentRequests(t *testing.T) {
+	nginx := nginxBinary(t)
+	pool := seededDB(t)
+	cut, proxy := viaProxy(t, pool)
+	broken, healthy := startUpstream(t, apiHandler(t, cut)), startUpstream(t, apiHandler(t, pool))
+	gw := startGateway(t, nginx, []string{broken.addr(), healthy.addr()}, healthy.addr())
+	proxy.SetDown(true)
+
+	// POSTs first, each from a client of its own (the login bucket is per IP),
+	// before the failures take the broken instance out of rotation.
+	codes := map[int]int{}
+	const posts = 4
+	for i := range posts {
+		res, body := call(t, gw.client(byte(40+i)), http.MethodPost, gw.https+"/api/auth/login",
+			strings.NewReader(`{"username":"nobody","password":"wrong-password-1"}`), "Content-Type", "application/json")
+		codes[res.StatusCode]++
+		if res.StatusCode == http.StatusServiceUnavailable {
+			assert.Contains(t, string(body), `"code":14`, "the API's own answer")
+		}
+	}
+	assert.Positive(t, codes[http.StatusServiceUnavailable], "a POST that met the broken instance is not retried: %v", codes)
+	assert.Positive(t, codes[http.StatusUnauthorized], "%v", codes)
+	assert.Equal(t, int64(posts), broken.hits.Load()+healthy.hits.Load(), "each POST reached exactly one instance")
+
+	c := gw.client(50)
+	for i := range 10 {
+		res, body := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "GET %d is retried on the healthy instance: %s", i, body)
+	}
 }
