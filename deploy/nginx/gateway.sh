@@ -91,7 +91,7 @@ gw_install() {
   apt_install nginx
   # The package enables (and, where allowed, starts) a system nginx on :80
   # with /etc/nginx; ours runs from its own prefix. Keep the system one off.
-  if [[ -f /run/nginx.pid ]] || pgrep -x nginx >/dev/null 2>&1; then
+  if [[ -s /run/nginx.pid ]]; then # the system one only, by its own pid file
     if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
       systemctl stop nginx >/dev/null 2>&1 || true
     else
