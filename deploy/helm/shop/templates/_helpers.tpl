@@ -91,11 +91,19 @@ ConfigMap exists).
   "ELASTICSEARCH_URL" $v.search.elasticsearchURL
   "ELASTICSEARCH_INDEX" $v.search.index
 -}}
+{{- $secretNames := concat $v.secrets.required $v.secrets.optional }}
 {{- range $name, $value := $v.config }}
+{{- if has $name $secretNames }}
+{{- fail (printf "config.%s: a secret; it is read from the Secret %s" $name $v.secrets.existingSecret) }}
+{{- end }}
 {{- if hasKey $data $name }}
 {{- fail (printf "config.%s: set it through its own value (ports, temporal, search, appEnv, shutdownTimeoutSeconds)" $name) }}
 {{- end }}
 {{- $_ := set $data $name (toString $value) }}
+{{- end }}
+{{- /* A variable read from the Secret is not in the ConfigMap too. */}}
+{{- range $secretNames }}
+{{- $_ := unset $data . }}
 {{- end }}
 {{- toYaml $data }}
 {{- end }}
