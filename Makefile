@@ -9,6 +9,8 @@ export BIN_DIR := $(BIN)
 
 TEMPORAL_CLI_VERSION := v1.5.1
 STRIPE_MOCK_VERSION  := v0.203.0
+HELM_VERSION         := v3.22.0
+ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go staticcheck workflowcheck
 
 .PHONY: help run test build tools generate checkgenerate lint vet unit bench stack-up stack-down gateway clean
@@ -26,7 +28,7 @@ build: ## build bin/shop
 	go build -o $(BIN)/shop ./cmd/shop
 
 # Tools are built once into bin/ from the versions pinned in tools/go.mod.
-tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock) ## build the pinned tools into bin/
+tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock helm actionlint) ## build the pinned tools into bin/
 
 $(addprefix $(BIN)/,$(GO_TOOLS)) &: tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) go install tool
@@ -39,6 +41,17 @@ $(BIN)/temporal:
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
+# Helm and actionlint build alone too. The ldflags are those of Helm's release
+# build: its version, and Kubernetes 1.37 (its client-go) as the default
+# cluster version that charts' kubeVersion is checked against.
+HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+  $(foreach p,pkg/lint/rules pkg/chartutil,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=37)
+$(BIN)/helm:
+	GOBIN=$(BIN) go install -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(BIN)/actionlint:
+	GOBIN=$(BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
 generate: tools ## regenerate gen/ from proto/
 	PATH=$(BIN):$$PATH $(BIN)/buf generate
 
@@ -47,7 +60,7 @@ checkgenerate: tools ## fail when the committed gen/ differs from a fresh genera
 	PATH=$(BIN):$$PATH $(BIN)/buf generate -o $$tmp; \
 	if ! diff -r gen $$tmp/gen; then echo "gen/ is stale: run 'make generate' and commit it" >&2; exit 1; fi
 
-lint: tools ## gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint
+lint: tools ## gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint, helm lint, actionlint
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'" >&2; exit 1; }
@@ -55,6 +68,9 @@ lint: tools ## gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint
 	$(BIN)/staticcheck ./...
 	$(BIN)/workflowcheck ./workflows/...
 	$(BIN)/buf lint
+	@for v in values.yaml values.staging.yaml values.prod.yaml; do \
+	  $(BIN)/helm lint --strict --quiet deploy/helm/shop --values deploy/helm/shop/$$v; done
+	$(BIN)/actionlint
 
 unit: ## go test -race ./... against services already running
 	go test -race -count=1 ./...

@@ -1,0 +1,229 @@
+// Package deploy_test checks deploy/Dockerfile with BuildKit's own parser
+// and instruction linter (what `docker build` reads), and docker-compose.yml
+// against the app's commands and ports, where Docker cannot run.
+package deploy_test
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+)
+
+// defaults are internal/config's defaults: the ports the roles listen on.
+func defaults(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../internal/config/config.go", nil, 0)
+	require.NoError(t, err)
+	out := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "defaults" {
+			return true
+		}
+		for _, elt := range spec.Values[0].(*ast.CompositeLit).Elts {
+			kv := elt.(*ast.KeyValueExpr)
+			k, err := strconv.Unquote(kv.Key.(*ast.BasicLit).Value)
+			require.NoError(t, err)
+			if v, ok := kv.Value.(*ast.BasicLit); ok {
+				out[k], err = strconv.Unquote(v.Value)
+				require.NoError(t, err)
+			}
+		}
+		return false
+	})
+	return out
+}
+
+func port(t *testing.T, addr string) string {
+	t.Helper()
+	i := strings.LastIndex(addr, ":")
+	require.GreaterOrEqual(t, i, 0, addr)
+	return addr[i+1:]
+}
+
+func TestDockerfile(t *testing.T) {
+	src, err := os.ReadFile("Dockerfile")
+	require.NoError(t, err)
+	res, err := dfparser.Parse(bytes.NewReader(src))
+	require.NoError(t, err)
+	for _, w := range res.Warnings {
+		t.Errorf("parser: %s (line %d)", w.Short, w.Location.Start.Line)
+	}
+	var lints []string
+	lint := linter.New(&linter.Config{Warn: func(rule, _, _, msg string, _ []dfparser.Range) {
+		lints = append(lints, rule+": "+msg)
+	}})
+	stages, metaArgs, err := instructions.Parse(res.AST, lint)
+	require.NoError(t, err)
+	assert.Empty(t, lints, "BuildKit's lint rules")
+
+	args := map[string]string{}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			if kv.Value != nil {
+				args[kv.Key] = *kv.Value
+			}
+		}
+	}
+	expand := func(s string) string {
+		return regexp.MustCompile(`\$\{?(\w+)\}?`).ReplaceAllStringFunc(s, func(m string) string {
+			return args[strings.Trim(m, "${}")]
+		})
+	}
+
+	// The Go of the build stage is go.mod's.
+	b, err := os.ReadFile("../go.mod")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^go (\d+\.\d+)(\.\d+)?$`).FindSubmatch(b)
+	require.NotNil(t, m, "go.mod's go directive")
+	goMinor := string(m[1])
+	assert.Equal(t, goMinor, args["GO_VERSION"], "GO_VERSION follows go.mod's go %s", m[0])
+
+	require.GreaterOrEqual(t, len(stages), 2, "multi-stage")
+	names := map[string]bool{}
+	for _, s := range stages {
+		base := expand(s.BaseName)
+		if names[base] {
+			continue // FROM an earlier stage
+		}
+		names[s.Name] = true
+		name, tag, ok := strings.Cut(base[strings.LastIndex(base, "/")+1:], ":")
+		assert.True(t, ok && tag != "" && tag != "latest", "%s: base image %q is pinned to a tag", name, base)
+	}
+
+	build, final := stages[0], stages[len(stages)-1]
+	assert.True(t, strings.HasPrefix(expand(build.BaseName), "golang:"+goMinor+"-"), build.BaseName)
+	assert.Equal(t, "gcr.io/distroless/static-debian12:nonroot", final.BaseName, "static, distroless, nonroot")
+
+	// The build: static (no cgo), ./cmd/shop, module and build caches.
+	var env []string
+	var cached, builds bool
+	for _, c := range build.Commands {
+		switch c := c.(type) {
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				env = append(env, kv.Key+"="+kv.Value)
+			}
+		case *instructions.RunCommand:
+			line := strings.Join(c.CmdLine, " ")
+			if strings.Contains(line, "go build") {
+				builds = strings.Contains(line, "./cmd/shop") && strings.Contains(line, "-o /out/shop")
+				cached = slices.Contains(c.FlagsUsed, "mount") &&
+					strings.Contains(c.String(), "target=/root/.cache/go-build") && strings.Contains(c.String(), "target=/go/pkg/mod")
+			}
+		}
+	}
+	assert.Contains(t, env, "CGO_ENABLED=0", "a static binary for distroless/static")
+	assert.True(t, builds, "go build -o /out/shop ./cmd/shop")
+	assert.True(t, cached, "go build with the module and build caches mounted")
+
+	// The image: the binary as entrypoint, a numeric non-root user, the ports.
+	d := defaults(t)
+	var user string
+	var exposed, entrypoint []string
+	var labels = map[string]bool{}
+	var copied bool
+	for _, c := range final.Commands {
+		switch c := c.(type) {
+		case *instructions.UserCommand:
+			user = c.User
+		case *instructions.ExposeCommand:
+			exposed = append(exposed, c.Ports...)
+		case *instructions.EntrypointCommand:
+			assert.False(t, c.PrependShell, "exec form: distroless has no shell")
+			entrypoint = c.CmdLine
+		case *instructions.CopyCommand:
+			copied = c.From == build.Name && slices.Equal(c.SourcePaths, []string{"/out/shop"}) && c.DestPath == "/usr/local/bin/shop"
+		case *instructions.LabelCommand:
+			for _, kv := range c.Labels {
+				labels[kv.Key] = true
+			}
+		}
+	}
+	assert.True(t, copied, "COPY --from=%s /out/shop /usr/local/bin/shop", build.Name)
+	assert.Equal(t, []string{"/usr/local/bin/shop"}, entrypoint)
+	uid, _, _ := strings.Cut(user, ":")
+	n, err := strconv.Atoi(uid)
+	assert.NoError(t, err, "USER %q is numeric, so Kubernetes can check runAsNonRoot", user)
+	assert.NotZero(t, n, "USER is not root")
+	for _, v := range []string{"HTTP_ADDR", "RECOMMENDER_ADDR", "WORKER_METRICS_ADDR"} {
+		assert.Contains(t, exposed, port(t, d[v]), "EXPOSE the %s default", v)
+	}
+	for _, l := range []string{"org.opencontainers.image.source", "org.opencontainers.image.revision", "org.opencontainers.image.version"} {
+		assert.True(t, labels[l], "LABEL %s", l)
+	}
+
+	ignore, err := os.ReadFile("../.dockerignore")
+	require.NoError(t, err)
+	lines := strings.Split(string(ignore), "\n")
+	for _, p := range []string{".git", ".data", "bin", "web/node_modules", ".env"} {
+		assert.Contains(t, lines, p, ".dockerignore")
+	}
+}
+
+type composeService struct {
+	Image       string
+	Command     []string
+	Ports       []string
+	Environment map[string]string
+	DependsOn   map[string]struct{ Condition string } `json:"depends_on"`
+}
+
+// TestCompose: every role of the image runs with its command, and the API,
+// recommender and worker publish the ports the app listens on.
+func TestCompose(t *testing.T) {
+	b, err := os.ReadFile("../docker-compose.yml")
+	require.NoError(t, err)
+	var f struct {
+		Shop     composeService `json:"x-shop"`
+		Services map[string]composeService
+	}
+	require.NoError(t, yaml.Unmarshal(b, &f))
+	d := defaults(t)
+	for name, want := range map[string]struct {
+		command []string
+		port    string
+	}{
+		"api":         {[]string{"api"}, port(t, d["HTTP_ADDR"])},
+		"recommender": {[]string{"recommender"}, port(t, d["RECOMMENDER_ADDR"])},
+		"worker":      {[]string{"worker"}, port(t, d["WORKER_METRICS_ADDR"])},
+		"migrate":     {[]string{"migrate", "up"}, ""},
+		"seed":        {[]string{"seed"}, ""},
+		"train":       {[]string{"recommender", "train"}, ""},
+	} {
+		s, ok := f.Services[name]
+		if !assert.True(t, ok, "service %s", name) {
+			continue
+		}
+		assert.Equal(t, want.command, s.Command, name)
+		if want.port != "" {
+			assert.Contains(t, s.Ports, fmt.Sprintf("%s:%s", want.port, want.port), name)
+		}
+		if name != "migrate" {
+			assert.NotEmpty(t, s.DependsOn, "%s waits for what it needs", name)
+		}
+	}
+	for _, name := range []string{"api", "recommender"} {
+		assert.Equal(t, "service_completed_successfully", f.Services[name].DependsOn["migrate"].Condition, "%s starts after the migrations", name)
+	}
+	// The shared environment names variables the app reads.
+	for k := range f.Shop.Environment {
+		_, ok := d[k]
+		assert.True(t, ok, "x-shop environment %s is not a variable of internal/config", k)
+	}
+}
