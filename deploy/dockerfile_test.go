@@ -5,7 +5,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -212,7 +211,11 @@ func TestCompose(t *testing.T) {
 		}
 		assert.Equal(t, want.command, s.Command, name)
 		if want.port != "" {
-			assert.Contains(t, s.Ports, fmt.Sprintf("%s:%s", want.port, want.port), name)
+			// "8000:8000" or bound to one host address, "127.0.0.1:8000:8000".
+			published := slices.ContainsFunc(s.Ports, func(p string) bool {
+				return p == want.port+":"+want.port || strings.HasSuffix(p, ":"+want.port+":"+want.port)
+			})
+			assert.True(t, published, "%s publishes port %s: %v", name, want.port, s.Ports)
 		}
 		if name != "migrate" {
 			assert.NotEmpty(t, s.DependsOn, "%s waits for what it needs", name)
@@ -225,5 +228,18 @@ func TestCompose(t *testing.T) {
 	for k := range f.Shop.Environment {
 		_, ok := d[k]
 		assert.True(t, ok, "x-shop environment %s is not a variable of internal/config", k)
+	}
+	// Behind the gateway the API takes the client's address from the
+	// X-Forwarded-For the gateway sets, and keeps the shared environment.
+	api := f.Services["api"].Environment
+	assert.Equal(t, "true", api["TRUST_PROXY_HEADERS"])
+	assert.Equal(t, f.Shop.Environment["DATABASE_URL"], api["DATABASE_URL"])
+
+	// The gateway's container fills every variable of deploy/nginx's template.
+	tmpl, err := os.ReadFile("nginx/gateway.conf.template")
+	require.NoError(t, err)
+	gw := f.Services["gateway"]
+	for _, m := range regexp.MustCompile(`\$\{(GATEWAY_[A-Z_]+)\}`).FindAllStringSubmatch(string(tmpl), -1) {
+		assert.NotEmpty(t, gw.Environment[m[1]], "gateway environment sets %s", m[1])
 	}
 }
