@@ -192,11 +192,16 @@ func replicaFailed(err error) bool {
 	return Unavailable(err)
 }
 
-// WriteLSN answers the primary's current WAL position: asked after a
-// commit, a replica that has replayed it sees that commit.
+// WriteLSN answers the primary's WAL insert position: asked after a
+// commit, a replica that has replayed up to it sees that commit (also
+// with synchronous_commit off, when the commit may not be flushed yet).
 func (p *Pools) WriteLSN(ctx context.Context) (LSN, error) {
+	return p.lsn(ctx, "pg_current_wal_insert_lsn()")
+}
+
+func (p *Pools) lsn(ctx context.Context, fn string) (LSN, error) {
 	var lsn int64
-	err := p.Primary.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&lsn)
+	err := p.Primary.QueryRow(ctx, `SELECT pg_wal_lsn_diff(`+fn+`, '0/0')::bigint`).Scan(&lsn)
 	return LSN(lsn), err
 }
 
@@ -225,7 +230,9 @@ func (p *Pools) measure(ctx context.Context) {
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	now := time.Now()
-	primary, err := p.WriteLSN(qctx)
+	// The flush position: what the primary can send, and where a caught-up
+	// standby's replay ends.
+	primary, err := p.lsn(qctx, "pg_current_wal_flush_lsn()")
 	if err != nil {
 		p.down(now, "primary", err)
 		return
