@@ -127,6 +127,9 @@ func NewPools(primary *pgxpool.Pool, o ReplicaOptions) (*Pools, error) {
 	return p, nil
 }
 
+// Replica is the replica's pool (nil without one), for its pool metrics.
+func (p *Pools) Replica() *pgxpool.Pool { return p.replica }
+
 // HasReplica reports whether a replica is configured.
 func (p *Pools) HasReplica() bool { return p.replica != nil }
 
