@@ -133,6 +133,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		require.NoError(t, err)
 		t.Cleanup(reads.Close)
 	}
+	store.ReadFrom(reads)
 	pgSearch := search.NewPostgres(pool)
 	pgSearch.ReadFrom(reads)
 	var backend search.Backend = pgSearch

@@ -140,13 +140,15 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	shipments := fulfilment.NewStore(pool)
 	fulfilClient := &fulfilmentwf.Client{Temporal: tc, Store: shipments}
 	returnStore := returns.NewStore(pool, returnPolicy(cfg))
+	catalogStore := catalog.NewStore(pool)
+	catalogStore.ReadFrom(reads)
 	orderStore := newOrderStore(pool, couponStore, carts, cfg)
 	orderStore.ReadFrom(reads)
 	analyticsStore := analyticsStoreOf(pool, cfg)
 	analyticsStore.ReadFrom(reads)
 	handler, err = api.NewHandler(api.Deps{
 		Logger:             log,
-		Catalog:            catalog.NewStore(pool),
+		Catalog:            catalogStore,
 		Search:             backend,
 		Cache:              storefront,
 		Identity:           ids,
