@@ -298,6 +298,8 @@ up_postgres-replica() {
   fi
   is_loopback "$RP_HOST" || die "postgres-replica: $RP_ADDR (DATABASE_READ_URL) is not reachable and not local"
   pg_ready || die "postgres-replica: the primary $PG_ADDR (DATABASE_URL) must be up first (deploy/stack.sh up postgres postgres-replica)"
+  [[ $(pg_sql postgres -tAc 'show wal_level') != minimal ]] ||
+    die "postgres-replica: the primary $PG_ADDR runs with wal_level=minimal; streaming needs replica (the default)"
   pg_allow_replication
   # Reuse the standby's data only when it was copied from this very primary.
   sysid=$(pg_sql postgres -tAc 'select system_identifier from pg_control_system()')
