@@ -4,6 +4,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/coupons"
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
@@ -109,6 +111,10 @@ type Deps struct {
 	Metrics http.Handler
 	// Analytics answers AnalyticsService (Unimplemented without).
 	Analytics *analytics.Store
+	// Reads, when it has a replica, lets the read-only RPCs read from it;
+	// WriteMarks (required then) keep read-your-writes for signed-in callers.
+	Reads      *db.Pools
+	WriteMarks *db.WriteMarks
 }
 
 // serviceNames are the services NewHandler serves.
@@ -120,6 +126,9 @@ var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.A
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
 	g := &gate{auth: d.Identity, limiter: d.Limiter, limits: d.Limits, trustProxy: d.TrustProxyHeaders, log: d.Logger}
+	if d.Reads != nil && d.Reads.HasReplica() && d.WriteMarks == nil {
+		return nil, errors.New("api: a read replica needs WriteMarks (read-your-writes)")
+	}
 	rules, err := validationInterceptor(serviceNames)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -134,8 +143,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 		// they are. The text rule comes after the gate: a caller who may not
 		// call the RPC hears that first, and a bad request still counts
 		// against the rate limit. The schema's field rules come last, so they
-		// see the text trimmed.
-		connect.WithInterceptors(metrics.RPCInterceptor(), tracing, errorInterceptor(d.Logger), g.interceptor(), textInterceptor(), rules),
+		// see the text trimmed. Read routing needs the caller the gate found.
+		connect.WithInterceptors(metrics.RPCInterceptor(), tracing, errorInterceptor(d.Logger), g.interceptor(),
+			readRouting(d.Reads, d.WriteMarks, d.Logger), textInterceptor(), rules),
 		connect.WithCodec(jsonCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
 	)

@@ -28,6 +28,7 @@ import (
 	"github.com/shopkit/shop/internal/backinstock"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
@@ -56,6 +57,7 @@ type fixture struct {
 	// fulfilment is the shipments' store; the API's steps go to it through
 	// storeFlows.
 	fulfilment *fulfilment.Store
+	reads      *db.Pools // the primary, and the replica with options.replicaMaxLag
 }
 
 // options tune newServer; the zero value is a working server.
@@ -77,6 +79,9 @@ type options struct {
 	// internalToken is RECOMMENDER_INTERNAL_TOKEN.
 	recommendations func(*pgxpool.Pool) api.Models
 	internalToken   string
+	// replicaMaxLag, when set, routes read-only requests to the test
+	// replica (TEST_DATABASE_READ_URL) while it lags at most that much.
+	replicaMaxLag time.Duration
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -120,7 +125,18 @@ func newServerWith(t *testing.T, o options) *fixture {
 
 	// The outbox relay runs beside the API, as `shop worker` does.
 	storefrontCache := cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler))
-	var backend search.Backend = search.NewPostgres(pool)
+	reads, err := db.NewPools(pool, db.ReplicaOptions{})
+	require.NoError(t, err)
+	if o.replicaMaxLag > 0 {
+		reads, err = db.NewPools(pool, db.ReplicaOptions{URL: dbtest.ReplicaURL(t, pool), MaxConns: 4,
+			MaxLag: o.replicaMaxLag, Poll: 50 * time.Millisecond})
+		require.NoError(t, err)
+		t.Cleanup(reads.Close)
+	}
+	store.ReadFrom(reads)
+	pgSearch := search.NewPostgres(pool)
+	pgSearch.ReadFrom(reads)
+	var backend search.Backend = pgSearch
 	var index outbox.Consumer = outbox.Discard(search.ConsumerName)
 	var es *search.Elastic
 	if o.elastic {
@@ -135,6 +151,9 @@ func newServerWith(t *testing.T, o options) *fixture {
 	if o.orders != nil {
 		orderStore = o.orders(pool)
 	}
+	orderStore.ReadFrom(reads)
+	analyticsStore := analytics.NewStore(pool, analytics.Config{MaxRange: 400 * 24 * time.Hour})
+	analyticsStore.ReadFrom(reads)
 	if ready == nil {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
@@ -163,7 +182,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Events:          events.NewStore(pool),
 		Recommendations: models, RecommenderInternalToken: o.internalToken,
 		Metrics:   metrics.Handler(),
-		Analytics: analytics.NewStore(pool, analytics.Config{MaxRange: 400 * 24 * time.Hour}),
+		Analytics: analyticsStore,
+		Reads:     reads, WriteMarks: db.NewWriteMarks(rdb, prefix+"ryw:", db.MarkTTL(o.replicaMaxLag)),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
@@ -176,7 +196,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}, es: es,
-		fulfilment: shipments}
+		fulfilment: shipments, reads: reads}
 }
 
 // newElastic returns a client for a fresh index alias, dropped after the test.

@@ -6,8 +6,9 @@
 #   deploy/stack.sh status [service...]   one line per service; exit 1 if any is not reachable
 #   deploy/stack.sh logs   service        tail that service's log
 #
-# Services: postgres redis temporal stripe-mock elasticsearch
+# Services: postgres postgres-replica redis temporal stripe-mock elasticsearch
 #   (default: $STACK_SERVICES, or "postgres redis temporal stripe-mock").
+#   postgres-replica is a streaming replica of postgres at $DATABASE_READ_URL (skipped when empty).
 # A service already reachable at its configured address is reused and never stopped.
 # Otherwise a private one is started with state under $DATA_DIR (default <repo>/.data).
 # See deploy/README.md for all variables.
@@ -16,10 +17,11 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_SERVICES=(postgres redis temporal stripe-mock elasticsearch)
+ALL_SERVICES=(postgres postgres-replica redis temporal stripe-mock elasticsearch)
 
 DATABASE_URL=${DATABASE_URL:-postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable}
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-}
+DATABASE_READ_URL=${DATABASE_READ_URL:-}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
@@ -37,9 +39,9 @@ ES_VERSION=${ES_VERSION:-8.19.7}
 ES_HEAP=${ES_HEAP:-512m}
 ES_JAVA_HOME=${ES_JAVA_HOME:-}
 
-SVC_MATCH=([postgres]=postgres [redis]=redis-server [temporal]=temporal [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
+SVC_MATCH=([postgres]=postgres [postgres-replica]=postgres [redis]=redis-server [temporal]=temporal [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
 # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client to disconnect.
-STOP_SIGNAL=([postgres]=INT)
+STOP_SIGNAL=([postgres]=INT [postgres-replica]=INT)
 
 # ================================================================ postgres
 
@@ -192,6 +194,138 @@ status_postgres() {
   pg_parse
   [[ -x $PG_BIN/psql ]] || { say postgres "not installed"; return 1; }
   status_line postgres "$PG_ADDR" pg_ready
+}
+
+# ================================================================ postgres-replica
+
+# A hot standby of the private primary, fed by streaming replication from a base
+# backup; the app sends its stale-tolerant reads there (DATABASE_READ_URL).
+replica_parse() {
+  [[ -n $DATABASE_READ_URL ]] || return 1
+  parse_url "$DATABASE_READ_URL" || die "cannot parse DATABASE_READ_URL"
+  [[ $U_SCHEME == postgres || $U_SCHEME == postgresql ]] || die "DATABASE_READ_URL must be postgres://..."
+  RP_HOST=${U_HOST:-127.0.0.1} RP_PORT=${U_PORT:-5433} RP_USER=${U_USER:-shop} RP_PASS=$U_PASS
+  RP_SSLMODE=$(query_param sslmode "$U_QUERY" || true)
+  RP_ADDR=$(hostport "$RP_HOST" "$RP_PORT")
+  RP_DATA=$DATA_DIR/postgres-replica
+  RP_SOCK=$DATA_DIR/run
+  if ((${#RP_SOCK} > 90)); then RP_SOCK=/tmp/shopkit-pg-$RP_PORT; fi
+}
+
+# replica_sql SQL...: run on the replica as the DATABASE_READ_URL user.
+replica_sql() {
+  PGPASSWORD=$RP_PASS PGSSLMODE=${RP_SSLMODE:-prefer} PGCONNECT_TIMEOUT=3 \
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RP_HOST" -p "$RP_PORT" -U "$RP_USER" -d postgres "$@"
+}
+
+replica_ready() {
+  "$PG_BIN/pg_isready" -q -t 2 -h "$RP_HOST" -p "$RP_PORT" >/dev/null 2>&1 &&
+    [[ $(replica_sql -tAc 'select pg_is_in_recovery()' 2>/dev/null) == t ]]
+}
+
+replica_streaming() { [[ $(replica_sql -tAc 'select status from pg_stat_wal_receiver' 2>/dev/null) == streaming ]]; }
+
+# pg_allow_replication: the private primary accepts replication connections
+# over loopback (initdb's pg_hba.conf has the line; an older or edited one may not).
+pg_allow_replication() {
+  local hba=$PG_DATA/pg_hba.conf method
+  [[ -f $hba ]] || return 0 # not our cluster: its owner configures replication
+  grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+(all|'"$PG_USER"')[[:space:]]+127\.0\.0\.1/32' "$hba" && return 0
+  method=$(awk '$1 == "host" && $2 == "all" && $4 == "127.0.0.1/32" { print $5; exit }' "$hba")
+  printf '# Added by deploy/stack.sh for postgres-replica.\nhost    replication     all             127.0.0.1/32            %s\n' \
+    "${method:-scram-sha-256}" >>"$hba"
+  pg_sql postgres -tAc 'select pg_reload_conf()' >/dev/null || die "postgres-replica: cannot reload the primary's pg_hba.conf"
+  say postgres-replica "allowed replication connections from 127.0.0.1 in $(rel "$hba")"
+}
+
+replica_basebackup() {
+  local log
+  log=$(log_file postgres-replica)
+  ensure_svc_user
+  rm -rf "$RP_DATA"
+  mkdir -p "$RP_DATA"
+  chmod 700 "$RP_DATA"
+  svc_own "$RP_DATA"
+  make_traversable "$RP_DATA"
+  say postgres-replica "base backup of $PG_ADDR into $(rel "$RP_DATA")..."
+  # -R writes standby.signal and primary_conninfo; -X stream copies the WAL made meanwhile.
+  if ! PGPASSWORD=$PG_PASS PGSSLMODE=${PG_SSLMODE:-prefer} as_svc "$PG_BIN/pg_basebackup" -h "$PG_HOST" -p "$PG_PORT" \
+    -U "$PG_USER" -D "$RP_DATA" -R -X stream -c fast >>"$log" 2>&1; then
+    rm -rf "$RP_DATA"
+    svc_fail postgres-replica "pg_basebackup from $PG_ADDR failed (does the primary allow replication from 127.0.0.1?)" "$log"
+  fi
+}
+
+replica_launch() {
+  mkdir -p "$RP_SOCK"
+  svc_own "$RP_SOCK"
+  svc_prefix
+  start_bg postgres-replica "$RP_ADDR" "${AS_SVC[@]}" "$PG_BIN/postgres" -D "$RP_DATA" \
+    -c "listen_addresses=$RP_HOST" -c "port=$RP_PORT" -c "unix_socket_directories=$RP_SOCK" \
+    -c hot_standby=on -c logging_collector=off
+  wait_ready postgres-replica "${PG_START_TIMEOUT:-60}" replica_ready
+}
+
+# replica_wait_streaming: a reused data directory may need WAL the primary no longer has.
+replica_wait_streaming() {
+  local deadline=$((SECONDS + ${1:-30}))
+  until replica_streaming; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+up_postgres-replica() {
+  local pid='' sysid
+  if ! replica_parse; then
+    say postgres-replica "skipped (DATABASE_READ_URL is not set)"
+    return
+  fi
+  pg_parse
+  [[ -x $PG_BIN/psql ]] || pg_install
+  if pid=$(our_pid postgres-replica); then
+    check_addr postgres-replica "$RP_ADDR"
+    wait_running postgres-replica "${PG_START_TIMEOUT:-60}" replica_ready || pid=''
+  fi
+  if port_open "$RP_HOST" "$RP_PORT"; then
+    replica_ready || die "postgres-replica: $RP_ADDR${pid:+ (ours, pid $pid)} answers, but not as a hot standby that accepts DATABASE_READ_URL's credentials"
+    if [[ -n $pid ]]; then
+      say postgres-replica "running on $RP_ADDR (private standby $(rel "$RP_DATA"), pid $pid)"
+    else
+      say postgres-replica "reused at $RP_ADDR"
+    fi
+    return
+  fi
+  is_loopback "$RP_HOST" || die "postgres-replica: $RP_ADDR (DATABASE_READ_URL) is not reachable and not local"
+  pg_ready || die "postgres-replica: the primary $PG_ADDR (DATABASE_URL) must be up first (deploy/stack.sh up postgres postgres-replica)"
+  [[ $(pg_sql postgres -tAc 'show wal_level') != minimal ]] ||
+    die "postgres-replica: the primary $PG_ADDR runs with wal_level=minimal; streaming needs replica (the default)"
+  pg_allow_replication
+  # Reuse the standby's data only when it was copied from this very primary.
+  sysid=$(pg_sql postgres -tAc 'select system_identifier from pg_control_system()')
+  if [[ ! -f $RP_DATA/standby.signal ]] ||
+    [[ $("$PG_BIN/pg_controldata" "$RP_DATA" 2>/dev/null | sed -n 's/^Database system identifier: *//p') != "$sysid" ]]; then
+    replica_basebackup
+  fi
+  replica_launch
+  if ! replica_wait_streaming 30; then
+    say postgres-replica "not streaming from $PG_ADDR (WAL it needs is gone?); taking a new base backup"
+    stop_pid postgres-replica || true
+    replica_basebackup
+    replica_launch
+    replica_wait_streaming 60 || svc_fail postgres-replica "started but does not stream from $PG_ADDR" "$(log_file postgres-replica)"
+  fi
+  say postgres-replica "started on $RP_ADDR (private standby of $PG_ADDR, $(rel "$RP_DATA"))"
+}
+
+status_postgres-replica() {
+  if ! replica_parse; then
+    say postgres-replica "not configured (DATABASE_READ_URL is empty)"
+    return 0
+  fi
+  pg_parse
+  [[ -x $PG_BIN/psql ]] || { say postgres-replica "not installed"; return 1; }
+  status_line postgres-replica "$RP_ADDR" replica_ready
 }
 
 # ================================================================ redis

@@ -67,6 +67,15 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		return nil, nil, err
 	}
 	closers = append(closers, pool.Close)
+	reads, err := db.NewPools(pool, db.ReplicaOptions{URL: cfg.DatabaseReadURL, MaxConns: cfg.DatabaseReadMaxConns,
+		MaxLag: cfg.DatabaseReadMaxLag, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, reads.Close)
+	if reads.HasReplica() {
+		closers = append(closers, probes.DBPool("replica", reads.Replica()))
+	}
 	rdb, err := openRedis(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -109,7 +118,11 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"temporal": func(ctx context.Context) error { _, err := tc.CheckHealth(ctx, nil); return err },
 	}
-	var backend search.Backend = search.NewPostgres(pool)
+	// The replica takes the stale-tolerant reads of read-only requests (and
+	// stays out of readiness: without it reads go to the primary).
+	pgSearch := search.NewPostgres(pool)
+	pgSearch.ReadFrom(reads)
+	var backend search.Backend = pgSearch
 	if cfg.SearchBackend == "elasticsearch" {
 		es, err := search.NewElastic(cfg.ElasticsearchURL, cfg.SearchAlias)
 		if err != nil {
@@ -127,9 +140,15 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	shipments := fulfilment.NewStore(pool)
 	fulfilClient := &fulfilmentwf.Client{Temporal: tc, Store: shipments}
 	returnStore := returns.NewStore(pool, returnPolicy(cfg))
+	catalogStore := catalog.NewStore(pool)
+	catalogStore.ReadFrom(reads)
+	orderStore := newOrderStore(pool, couponStore, carts, cfg)
+	orderStore.ReadFrom(reads)
+	analyticsStore := analyticsStoreOf(pool, cfg)
+	analyticsStore.ReadFrom(reads)
 	handler, err = api.NewHandler(api.Deps{
 		Logger:             log,
-		Catalog:            catalog.NewStore(pool),
+		Catalog:            catalogStore,
 		Search:             backend,
 		Cache:              storefront,
 		Identity:           ids,
@@ -145,7 +164,7 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		Shipping:           cfg.ShippingMethods,
 		TaxRates:           cfg.TaxRates,
 		DefaultCountry:     cfg.DefaultCountry,
-		Orders:             newOrderStore(pool, couponStore, carts, cfg),
+		Orders:             orderStore,
 		OrderFlows: api.Workflows{
 			CheckoutFlows: &checkout.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, PaymentTimeout: cfg.PaymentTimeout},
 			RefundFlows:   &refund.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue},
@@ -163,7 +182,9 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		Returns:     returnStore,
 		ReturnFlows: &returnswf.Client{Temporal: tc, Store: returnStore, TaskQueue: cfg.TemporalTaskQueue},
 		Events:      events.NewStore(pool),
-		Analytics:   analyticsStoreOf(pool, cfg),
+		Analytics:   analyticsStore,
+		Reads:       reads,
+		WriteMarks:  db.NewWriteMarks(rdb, "shop:ryw:", db.MarkTTL(cfg.DatabaseReadMaxLag)),
 
 		Recommendations:          models,
 		RecommenderInternalToken: cfg.RecommenderInternalToken,

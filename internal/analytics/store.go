@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopkit/shop/internal/db"
 )
 
 // SessionWindow is how long after its first event a session may convert:
@@ -33,8 +35,9 @@ type Config struct {
 
 // Store answers analytics and keeps the rollups.
 type Store struct {
-	pool *pgxpool.Pool
-	cfg  Config
+	pool  *pgxpool.Pool
+	reads db.Reader // Answer: the replica for a read-only request
+	cfg   Config
 }
 
 // NewStore returns a store over pool; zero Config fields take defaults.
@@ -45,8 +48,13 @@ func NewStore(pool *pgxpool.Pool, cfg Config) *Store {
 	if cfg.CloseAfter <= 0 {
 		cfg.CloseAfter = DefaultCloseAfter
 	}
-	return &Store{pool: pool, cfg: cfg}
+	return &Store{pool: pool, reads: db.PrimaryReader(pool), cfg: cfg}
 }
+
+// ReadFrom routes Answer through r: reports may come from a replica when
+// the request allows it (db.ReplicaOK); rollups and event writes stay on
+// the primary.
+func (s *Store) ReadFrom(r db.Reader) { s.reads = r }
 
 // Config answers the store's configuration.
 func (s *Store) Config() Config { return s.cfg }
@@ -196,9 +204,17 @@ func wholeHourZone(loc *time.Location, from, to time.Time) bool {
 // Answer answers q (checked by Request.Check), reading the rollups of the
 // whole UTC hours that have them and raw rows for everything else, in one
 // snapshot.
-func (s *Store) Answer(ctx context.Context, q Query) (Answer, error) {
+func (s *Store) Answer(ctx context.Context, q Query) (ans Answer, err error) {
+	err = s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+		ans, err = s.answer(ctx, pool, q)
+		return err
+	})
+	return ans, err
+}
+
+func (s *Store) answer(ctx context.Context, pool *pgxpool.Pool, q Query) (Answer, error) {
 	ans := Answer{Query: q}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return ans, fmt.Errorf("analytics: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/money"
@@ -260,15 +261,23 @@ func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), location_id, delta, stock_after, reason,
-		coalesce(actor_user_id, 0), created_at FROM stock_adjustments WHERE product_id = $1
-		ORDER BY created_at DESC, id DESC LIMIT $2`, productID, limit)
+	var out []StockAdjustment
+	err := s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+		rows, err := pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), location_id, delta, stock_after, reason,
+			coalesce(actor_user_id, 0), created_at FROM stock_adjustments WHERE product_id = $1
+			ORDER BY created_at DESC, id DESC LIMIT $2`, productID, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (StockAdjustment, error) {
+			var a StockAdjustment
+			err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.LocationID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
+			return a, err
+		})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("catalog: stock adjustments: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StockAdjustment, error) {
-		var a StockAdjustment
-		err := r.Scan(&a.ID, &a.ProductID, &a.VariantID, &a.LocationID, &a.Delta, &a.StockAfter, &a.Reason, &a.ActorID, &a.CreatedAt)
-		return a, err
-	})
+	return out, nil
 }

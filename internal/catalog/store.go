@@ -9,14 +9,24 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/money"
 )
 
 // Store reads and writes the catalog in PostgreSQL.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool  *pgxpool.Pool
+	reads db.Reader // StockAdjustments
+}
 
 // NewStore returns a store over pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, reads: db.PrimaryReader(pool)} }
+
+// ReadFrom routes the staff's stock-adjustment history through r (a
+// replica when the request allows it, db.ReplicaOK). The storefront's
+// reads stay on the primary: they fill the cache the outbox invalidates,
+// and a fill from a lagging replica would store the old row again.
+func (s *Store) ReadFrom(r db.Reader) { s.reads = r }
 
 // ListCategories returns every category, parents before their children.
 func (s *Store) ListCategories(ctx context.Context) ([]Category, error) {

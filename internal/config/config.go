@@ -31,6 +31,14 @@ type Config struct {
 	DatabaseURL      string // DATABASE_URL
 	DatabaseMaxConns int32  // DATABASE_MAX_CONNS
 
+	// A streaming read replica (DATABASE_READ_URL, empty: none) takes the
+	// stale-tolerant reads while it is at most DatabaseReadMaxLag behind
+	// (DATABASE_READ_MAX_LAG), through a pool of DatabaseReadMaxConns
+	// (DATABASE_READ_MAX_CONNS).
+	DatabaseReadURL      string
+	DatabaseReadMaxLag   time.Duration
+	DatabaseReadMaxConns int32
+
 	RedisURL string // REDIS_URL
 
 	TemporalAddress   string // TEMPORAL_ADDRESS
@@ -168,11 +176,16 @@ const devReminderSecret = "cart-reminders-local-development-only"
 
 // Defaults for local development; they match deploy/stack.sh.
 var defaults = map[string]string{
-	"APP_ENV":               "development",
-	"HTTP_ADDR":             ":8000",
-	"SHUTDOWN_TIMEOUT":      "20s",
-	"DATABASE_URL":          "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
-	"DATABASE_MAX_CONNS":    "20",
+	"APP_ENV":            "development",
+	"HTTP_ADDR":          ":8000",
+	"SHUTDOWN_TIMEOUT":   "20s",
+	"DATABASE_URL":       "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
+	"DATABASE_MAX_CONNS": "20",
+
+	"DATABASE_READ_URL":       "",
+	"DATABASE_READ_MAX_LAG":   "1s",
+	"DATABASE_READ_MAX_CONNS": "20",
+
 	"REDIS_URL":             "redis://127.0.0.1:6379/0",
 	"TEMPORAL_ADDRESS":      "127.0.0.1:7233",
 	"TEMPORAL_NAMESPACE":    "default",
@@ -250,43 +263,47 @@ func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
 func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	r := reader{lookup: lookup}
 	c := &Config{
-		Env:                 r.oneOf("APP_ENV", "development", "test", "production"),
-		HTTPAddr:            r.addr("HTTP_ADDR"),
-		ShutdownTimeout:     r.duration("SHUTDOWN_TIMEOUT"),
-		DatabaseURL:         r.url("DATABASE_URL", "postgres", "postgresql"),
-		DatabaseMaxConns:    int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
-		RedisURL:            r.url("REDIS_URL", "redis", "rediss"),
-		TemporalAddress:     r.addr("TEMPORAL_ADDRESS"),
-		TemporalNamespace:   r.nonEmpty("TEMPORAL_NAMESPACE"),
-		TemporalTaskQueue:   r.nonEmpty("TEMPORAL_TASK_QUEUE"),
-		TemporalUIURL:       r.url("TEMPORAL_UI_URL", "http", "https"),
-		SearchBackend:       r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
-		ElasticsearchURL:    r.url("ELASTICSEARCH_URL", "http", "https"),
-		SearchAlias:         r.nonEmpty("ELASTICSEARCH_INDEX"),
-		StripeAPIBase:       r.url("STRIPE_API_BASE", "http", "https"),
-		StripeSecretKey:     r.nonEmpty("STRIPE_SECRET_KEY"),
-		StripeWebhookSecret: r.nonEmpty("STRIPE_WEBHOOK_SECRET"),
-		PaymentTimeout:      r.duration("PAYMENT_TIMEOUT"),
-		Currency:            r.currency("SHOP_CURRENCY"),
-		DefaultCountry:      r.country("DEFAULT_COUNTRY"),
-		SMTPAddr:            r.addr("SMTP_ADDR"),
-		SMTPUsername:        r.get("SMTP_USERNAME"),
-		SMTPPassword:        r.get("SMTP_PASSWORD"),
-		MailFrom:            r.nonEmpty("MAIL_FROM"),
-		ShopURL:             r.url("SHOP_URL", "http", "https"),
-		CartReminderAfter:   r.schedule("CART_REMINDER_AFTER"),
-		CartReminderSecret:  r.nonEmpty("CART_REMINDER_SECRET"),
-		LowStockThreshold:   r.intRange("LOW_STOCK_THRESHOLD", 0, 1_000_000),
-		StaffEmail:          r.nonEmpty("STAFF_EMAIL"),
-		JWTIssuer:           r.nonEmpty("JWT_ISSUER"),
-		JWTAudience:         r.nonEmpty("JWT_AUDIENCE"),
-		AccessTokenTTL:      r.duration("ACCESS_TOKEN_TTL"),
-		RefreshTokenTTL:     r.duration("REFRESH_TOKEN_TTL"),
-		RateLimits:          r.get("RATE_LIMITS"),
-		CORSOrigins:         r.list("CORS_ALLOWED_ORIGINS"),
-		TrustProxyHeaders:   r.boolean("TRUST_PROXY_HEADERS"),
-		LogLevel:            r.level("LOG_LEVEL"),
-		LogFormat:           r.oneOf("LOG_FORMAT", "json", "text"),
+		Env:                r.oneOf("APP_ENV", "development", "test", "production"),
+		HTTPAddr:           r.addr("HTTP_ADDR"),
+		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
+		DatabaseURL:        r.url("DATABASE_URL", "postgres", "postgresql"),
+		DatabaseMaxConns:   int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
+		DatabaseReadURL:    r.optionalURL("DATABASE_READ_URL", "postgres", "postgresql"),
+		DatabaseReadMaxLag: r.duration("DATABASE_READ_MAX_LAG"),
+
+		DatabaseReadMaxConns: int32(r.intRange("DATABASE_READ_MAX_CONNS", 1, 1000)),
+		RedisURL:             r.url("REDIS_URL", "redis", "rediss"),
+		TemporalAddress:      r.addr("TEMPORAL_ADDRESS"),
+		TemporalNamespace:    r.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalTaskQueue:    r.nonEmpty("TEMPORAL_TASK_QUEUE"),
+		TemporalUIURL:        r.url("TEMPORAL_UI_URL", "http", "https"),
+		SearchBackend:        r.oneOf("SEARCH_BACKEND", "postgres", "elasticsearch"),
+		ElasticsearchURL:     r.url("ELASTICSEARCH_URL", "http", "https"),
+		SearchAlias:          r.nonEmpty("ELASTICSEARCH_INDEX"),
+		StripeAPIBase:        r.url("STRIPE_API_BASE", "http", "https"),
+		StripeSecretKey:      r.nonEmpty("STRIPE_SECRET_KEY"),
+		StripeWebhookSecret:  r.nonEmpty("STRIPE_WEBHOOK_SECRET"),
+		PaymentTimeout:       r.duration("PAYMENT_TIMEOUT"),
+		Currency:             r.currency("SHOP_CURRENCY"),
+		DefaultCountry:       r.country("DEFAULT_COUNTRY"),
+		SMTPAddr:             r.addr("SMTP_ADDR"),
+		SMTPUsername:         r.get("SMTP_USERNAME"),
+		SMTPPassword:         r.get("SMTP_PASSWORD"),
+		MailFrom:             r.nonEmpty("MAIL_FROM"),
+		ShopURL:              r.url("SHOP_URL", "http", "https"),
+		CartReminderAfter:    r.schedule("CART_REMINDER_AFTER"),
+		CartReminderSecret:   r.nonEmpty("CART_REMINDER_SECRET"),
+		LowStockThreshold:    r.intRange("LOW_STOCK_THRESHOLD", 0, 1_000_000),
+		StaffEmail:           r.nonEmpty("STAFF_EMAIL"),
+		JWTIssuer:            r.nonEmpty("JWT_ISSUER"),
+		JWTAudience:          r.nonEmpty("JWT_AUDIENCE"),
+		AccessTokenTTL:       r.duration("ACCESS_TOKEN_TTL"),
+		RefreshTokenTTL:      r.duration("REFRESH_TOKEN_TTL"),
+		RateLimits:           r.get("RATE_LIMITS"),
+		CORSOrigins:          r.list("CORS_ALLOWED_ORIGINS"),
+		TrustProxyHeaders:    r.boolean("TRUST_PROXY_HEADERS"),
+		LogLevel:             r.level("LOG_LEVEL"),
+		LogFormat:            r.oneOf("LOG_FORMAT", "json", "text"),
 
 		FulfilPackWithin:      r.duration("FULFIL_PACK_WITHIN"),
 		FulfilFirstScanWithin: r.duration("FULFIL_FIRST_SCAN_WITHIN"),
@@ -322,6 +339,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if t := c.RecommenderInternalToken; t != "" && len(t) < 32 {
 		r.fail("RECOMMENDER_INTERNAL_TOKEN", "must be at least 32 characters (or empty)")
+	}
+	if c.DatabaseReadMaxLag > 0 && c.DatabaseReadMaxLag < 100*time.Millisecond {
+		r.fail("DATABASE_READ_MAX_LAG", "is %s; want at least 100ms (the lag is measured every 250ms)", c.DatabaseReadMaxLag)
 	}
 	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
 		r.fail("EVENT_RETENTION", "is %s; want at least 24h", c.EventRetention)
@@ -366,8 +386,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 
 // String describes the configuration with secrets and passwords masked, for logs.
 func (c *Config) String() string {
-	return fmt.Sprintf("env=%s http=%s database=%s redis=%s temporal=%s/%s search=%s stripe=%s key=%s",
-		c.Env, c.HTTPAddr, Redact(c.DatabaseURL), Redact(c.RedisURL), c.TemporalAddress,
+	read := "primary"
+	if c.DatabaseReadURL != "" {
+		read = Redact(c.DatabaseReadURL)
+	}
+	return fmt.Sprintf("env=%s http=%s database=%s reads=%s redis=%s temporal=%s/%s search=%s stripe=%s key=%s",
+		c.Env, c.HTTPAddr, Redact(c.DatabaseURL), read, Redact(c.RedisURL), c.TemporalAddress,
 		c.TemporalNamespace, c.SearchBackend, c.StripeAPIBase, mask(c.StripeSecretKey))
 }
 
@@ -458,6 +482,14 @@ func (r *reader) url(name string, schemes ...string) string {
 	}
 	r.fail(name, "is %q; want a %s:// URL with a host", u.Redacted(), schemes[0])
 	return v
+}
+
+// optionalURL is a URL of one of schemes, or "" when empty.
+func (r *reader) optionalURL(name string, schemes ...string) string {
+	if r.get(name) == "" {
+		return ""
+	}
+	return r.url(name, schemes...)
 }
 
 // trackingURL reads an optional http(s) URL template holding

@@ -154,3 +154,29 @@ func TestMetricsAddresses(t *testing.T) {
 		assert.ErrorContains(t, err, name)
 	}
 }
+
+func TestReadReplica(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.Empty(t, c.DatabaseReadURL, "no replica by default: every read goes to the primary")
+	assert.Equal(t, time.Second, c.DatabaseReadMaxLag)
+
+	c, err = FromLookup(lookup(map[string]string{
+		"DATABASE_READ_URL": "postgres://shop:topsecret@replica:5432/shop", "DATABASE_READ_MAX_LAG": "3s", "DATABASE_READ_MAX_CONNS": "40",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://shop:topsecret@replica:5432/shop", c.DatabaseReadURL)
+	assert.Equal(t, 3*time.Second, c.DatabaseReadMaxLag)
+	assert.Equal(t, int32(40), c.DatabaseReadMaxConns)
+	assert.NotContains(t, c.String(), "topsecret")
+	assert.Contains(t, c.String(), "reads=postgres://shop:xxxxx@replica:5432/shop")
+
+	_, err = FromLookup(lookup(map[string]string{
+		"DATABASE_READ_URL": "mysql://u:hunter2@h/db", "DATABASE_READ_MAX_LAG": "10ms", "DATABASE_READ_MAX_CONNS": "0",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"DATABASE_READ_URL", "DATABASE_READ_MAX_LAG", "DATABASE_READ_MAX_CONNS"} {
+		assert.Contains(t, err.Error(), name)
+	}
+	assert.NotContains(t, err.Error(), "hunter2")
+}

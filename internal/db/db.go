@@ -25,16 +25,10 @@ import (
 
 // Open connects a pool and checks the server answers.
 func Open(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(databaseURL)
+	cfg, err := poolConfig(databaseURL, maxConns)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse DATABASE_URL: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
-	}
-	cfg.MaxConnIdleTime = 5 * time.Minute
-	// A span per query (with its SQL, never its arguments) in the caller's trace.
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("db: connect: %w", err)
@@ -46,6 +40,21 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Poo
 		return nil, fmt.Errorf("db: ping %s: %w", config.Redact(databaseURL), err)
 	}
 	return pool, nil
+}
+
+// poolConfig holds the settings every pool shares (primary and replica).
+func poolConfig(databaseURL string, maxConns int32) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	// A span per query (with its SQL, never its arguments) in the caller's trace.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
+	return cfg, nil
 }
 
 // Migrator applies the embedded migrations to the database behind pool.

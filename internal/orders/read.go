@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/internal/address"
 )
@@ -42,12 +43,14 @@ type querier interface {
 // snapshot so the status reason and the timeline always agree.
 func (s *Store) Get(ctx context.Context, id int64) (Order, error) {
 	var o Order
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error {
-			var err error
-			o, err = get(ctx, tx, id)
-			return err
-		})
+	err := s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+		return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+			func(tx pgx.Tx) error {
+				var err error
+				o, err = get(ctx, tx, id)
+				return err
+			})
+	})
 	return o, err
 }
 
@@ -125,12 +128,14 @@ type ListFilter struct {
 func (s *Store) List(ctx context.Context, f ListFilter) ([]Order, int32, error) {
 	var out []Order
 	var total int32
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error {
-			var err error
-			out, total, err = list(ctx, tx, f)
-			return err
-		})
+	err := s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+		return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+			func(tx pgx.Tx) error {
+				var err error
+				out, total, err = list(ctx, tx, f)
+				return err
+			})
+	})
 	return out, total, err
 }
 

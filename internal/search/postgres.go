@@ -10,15 +10,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopkit/shop/internal/db"
 )
 
 // Postgres searches the catalog tables directly: websearch_to_tsquery over
 // the weighted search_vector, OR pg_trgm word similarity on name and brand
 // for typos.
-type Postgres struct{ pool *pgxpool.Pool }
+type Postgres struct {
+	pool  *pgxpool.Pool
+	reads db.Reader // Search and Suggest
+}
 
 // NewPostgres returns a backend over pool.
-func NewPostgres(pool *pgxpool.Pool) *Postgres { return &Postgres{pool: pool} }
+func NewPostgres(pool *pgxpool.Pool) *Postgres {
+	return &Postgres{pool: pool, reads: db.PrimaryReader(pool)}
+}
+
+// ReadFrom routes Search and Suggest through r: the storefront's searches
+// may come from a replica when the request allows it (db.ReplicaOK).
+func (p *Postgres) ReadFrom(r db.Reader) { p.reads = r }
 
 // Private-use runes mark highlights inside ts_headline's output, so that the
 // rest can be HTML-escaped before they become <em> tags.
@@ -142,7 +153,7 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 		facetLimit, priceEdges, opts, trigramThreshold, hlStart+hlStop, text == "", minFuzzyLen).QueryRow(func(r pgx.Row) error {
 		return r.Scan(&res.Total, &cats, &brandJSON, &buckets, &hitsJSON)
 	})
-	if err := p.pool.SendBatch(ctx, batch).Close(); err != nil {
+	if err := p.reads.Read(ctx, func(pool *pgxpool.Pool) error { return pool.SendBatch(ctx, batch).Close() }); err != nil {
 		return Result{}, fmt.Errorf("search: postgres: %w", err)
 	}
 	var hits []struct {
@@ -187,7 +198,10 @@ func (p *Postgres) Suggest(ctx context.Context, prefix string, limit int) ([]Sug
 		return nil, nil
 	}
 	last := ws[len(ws)-1]
-	rows, err := p.pool.Query(ctx, `WITH RECURSIVE `+categoryTree+`
+	var out []Suggestion
+	err := p.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+		out = nil
+		rows, err := pool.Query(ctx, `WITH RECURSIVE `+categoryTree+`
 		SELECT p.id, p.name FROM products p
 		WHERE p.active AND p.category_id IN (SELECT id FROM tree WHERE active)
 			AND shop_unaccent(lower(p.name)) LIKE '%' || $2 || '%' -- served by the trigram index
@@ -195,20 +209,21 @@ func (p *Postgres) Suggest(ctx context.Context, prefix string, limit int) ([]Sug
 			AND EXISTS (SELECT 1 FROM regexp_split_to_table(shop_unaccent(lower(p.name)), '[^[:alnum:]]+') w
 				WHERE starts_with(w, $2))
 		ORDER BY similarity(shop_unaccent(lower(p.name)), $3) DESC, p.id LIMIT $4`,
-		ws[:len(ws)-1], last, strings.Join(ws, " "), suggestLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("search: postgres suggest: %w", err)
-	}
-	defer rows.Close()
-	var out []Suggestion
-	for rows.Next() {
-		var s Suggestion
-		if err := rows.Scan(&s.ProductID, &s.Name); err != nil {
-			return nil, fmt.Errorf("search: postgres suggest: %w", err)
+			ws[:len(ws)-1], last, strings.Join(ws, " "), suggestLimit(limit))
+		if err != nil {
+			return err
 		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var s Suggestion
+			if err := rows.Scan(&s.ProductID, &s.Name); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("search: postgres suggest: %w", err)
 	}
 	return out, nil

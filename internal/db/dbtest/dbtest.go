@@ -13,6 +13,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -145,4 +146,35 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// ReplicaURL returns the connection string of the pool's database on the
+// test server's streaming replica (TEST_DATABASE_READ_URL), once the
+// database has reached it. Without a replica configured the test fails in
+// CI (`make test` starts one) and is skipped elsewhere.
+func ReplicaURL(t testing.TB, pool *pgxpool.Pool) string {
+	t.Helper()
+	raw := os.Getenv("TEST_DATABASE_READ_URL")
+	if raw == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("dbtest: TEST_DATABASE_READ_URL is not set; `make test` starts a replica " +
+				"(deploy/stack.sh up postgres postgres-replica with DATABASE_READ_URL)")
+		}
+		t.Skip("TEST_DATABASE_READ_URL is not set (no streaming replica to test against)")
+	}
+	u := withDB(raw, pool.Config().ConnConfig.Database)
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := pgx.Connect(ctx, u)
+		if err == nil {
+			_ = c.Close(ctx)
+			return u
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dbtest: the test database did not reach the replica at TEST_DATABASE_READ_URL (%s) within 60s: %v\n"+
+				"Start it with `make test` (or deploy/stack.sh up postgres postgres-replica).", config.Redact(raw), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
