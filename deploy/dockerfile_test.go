@@ -231,9 +231,14 @@ func TestCompose(t *testing.T) {
 	}
 	// Behind the gateway the API takes the client's address from the
 	// X-Forwarded-For the gateway sets, and keeps the shared environment.
-	api := f.Services["api"].Environment
-	assert.Equal(t, "true", api["TRUST_PROXY_HEADERS"])
-	assert.Equal(t, f.Shop.Environment["DATABASE_URL"], api["DATABASE_URL"])
+	for _, name := range []string{"api", "recommender"} {
+		env := f.Services[name].Environment
+		assert.Equal(t, "true", env["TRUST_PROXY_HEADERS"], name)
+		assert.Equal(t, f.Shop.Environment["DATABASE_URL"], env["DATABASE_URL"], name)
+		for _, p := range f.Services[name].Ports {
+			assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "%s trusts X-Forwarded-For, so its port %s stays on the host's loopback", name, p)
+		}
+	}
 
 	// The gateway's container fills every variable of deploy/nginx's template.
 	tmpl, err := os.ReadFile("nginx/gateway.conf.template")

@@ -16,6 +16,8 @@ if [[ -f .env ]]; then
 fi
 export DATA_DIR=${DATA_DIR:-$PWD/.data}
 services="postgres redis temporal stripe-mock"
+# A local streaming replica when .env asks for read/write splitting.
+[[ -z ${DATABASE_READ_URL:-} ]] || services=${services/postgres/postgres postgres-replica}
 if [[ ${SEARCH_BACKEND:-postgres} == elasticsearch ]]; then
   services+=" elasticsearch"
 fi
