@@ -54,9 +54,13 @@ func (e *Elastic) Alias() string { return e.alias }
 //     score and highlight. Brand and attribute values share one field, like
 //     they share weight B in PostgreSQL's search_vector: a field that few
 //     documents have (attributes) would get a tiny BM25 idf of its own.
+//
+// One shard holds a catalog of millions of products; auto_expand_replicas
+// keeps a single node green and gives a cluster a copy on a second node,
+// which serves searches too.
 const indexSettings = `{
   "settings": {
-    "number_of_shards": 1, "number_of_replicas": 0,
+    "number_of_shards": 1, "auto_expand_replicas": "0-1",
     "analysis": {
       "analyzer": {
         "shop_text":   {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "stop"]},
