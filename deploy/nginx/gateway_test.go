@@ -284,6 +284,15 @@ func (g *gateway) client(from byte) *http.Client {
 	}
 }
 
+// client1 is client limited to HTTP/1.1 (no ALPN h2).
+func (g *gateway) client1(from byte) *http.Client {
+	c := g.client(from)
+	tr := c.Transport.(*http.Transport)
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	return c
+}
+
 func call(t *testing.T, c *http.Client, method, url string, body io.Reader, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
@@ -385,6 +394,32 @@ func TestGateway(t *testing.T) {
 		res, _ := call(t, c, http.MethodGet, gw.http+"/metrics", nil)
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+
+		// Nor with a native gRPC content type, over HTTP/2 or HTTP/1.1, nor
+		// by another spelling of the path that nginx normalises to /metrics.
+		paths := []string{"/metrics", "/metrics/", "/metrics/x", "//metrics", "///metrics", "/%6detrics", "/%2Fmetrics",
+			"/api/../metrics", "/api/%2e%2e/metrics", "/api/..%2Fmetrics", "/shop.catalog.v1.CatalogService/../metrics",
+			"/shop.catalog.v1.CatalogService/%2e%2e/metrics", "/grpc.health.v1.Health/..%2Fmetrics"}
+		for proto, c := range map[string]*http.Client{"h2": gw.client(6), "http/1.1": gw.client1(6)} {
+			for _, ct := range []string{"application/grpc", "application/grpc+proto", "application/grpc-web", "application/json"} {
+				for _, path := range paths {
+					for _, method := range []string{http.MethodGet, http.MethodPost} {
+						res, body := call(t, c, method, gw.https+path, strings.NewReader(""), "Content-Type", ct)
+						assert.Equal(t, http.StatusNotFound, res.StatusCode, "%s %s %s %s", proto, ct, method, path)
+						assert.False(t, strings.Contains(string(body), "go_goroutines"), "%s %s %s %s: metrics", proto, ct, method, path)
+					}
+				}
+			}
+		}
+		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+
+		// Paths are case-sensitive in nginx and in the API alike: this one
+		// reaches the storefront (here the API), which has no such route.
+		for _, c := range []*http.Client{gw.client(6), gw.client1(6)} {
+			res, body := call(t, c, http.MethodPost, gw.https+"/METRICS", strings.NewReader(""), "Content-Type", "application/grpc")
+			assert.Equal(t, http.StatusNotFound, res.StatusCode)
+			assert.False(t, strings.Contains(string(body), "go_goroutines"), "metrics")
+		}
 		// The API itself serves them (to Prometheus, on the private network).
 		direct, err := http.Get(apiA.srv.URL + "/metrics")
 		require.NoError(t, err)
