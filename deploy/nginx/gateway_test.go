@@ -205,7 +205,7 @@ type gateway struct {
 
 // startGateway renders the configuration with deploy/nginx/gateway.sh and
 // runs nginx from a prefix in a temporary directory until the test ends.
-func startGateway(t *testing.T, nginx string, apis []string, reco string) *gateway {
+func startGateway(t *testing.T, nginx string, apis []string, reco, storefront string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "gateway")
@@ -216,6 +216,7 @@ func startGateway(t *testing.T, nginx string, apis []string, reco string) *gatew
 		fmt.Sprintf("GATEWAY_HTTP_LISTEN=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("GATEWAY_HTTPS_LISTEN=127.0.0.1:%d", httpsPort),
 		"GATEWAY_API_UPSTREAMS="+strings.Join(apis, ","), "GATEWAY_RECOMMENDER_UPSTREAMS="+reco,
+		"GATEWAY_STOREFRONT_UPSTREAMS="+storefront,
 		fmt.Sprintf("GATEWAY_RATE=%dr/s", rate), fmt.Sprintf("GATEWAY_BURST=%d", burst),
 		"GATEWAY_AUTH_RATE=6r/m", fmt.Sprintf("GATEWAY_AUTH_BURST=%d", authBurst))
 	out, err := render.CombinedOutput()
@@ -312,8 +313,18 @@ func TestGateway(t *testing.T) {
 	nginx := nginxBinary(t)
 	h := apiHandler(t, seededDB(t))
 	apiA, apiB, reco := startUpstream(t, h), startUpstream(t, h), startUpstream(t, h)
-	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr())
-	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() }
+	// The storefront is the API plus one page that is rate limited by the
+	// upstream itself.
+	store := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/busy" {
+			w.Header().Set("Retry-After", "37")
+			http.Error(w, "busy", http.StatusTooManyRequests)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr(), store.addr())
+	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() + store.hits.Load() }
 
 	t.Run("TLS 1.2+ with the self-signed certificate and HTTP/2 by ALPN", func(t *testing.T) {
 		for _, name := range []string{"localhost", "127.0.0.1"} {
@@ -471,7 +482,7 @@ func TestGateway(t *testing.T) {
 		assert.Positive(t, codes[http.StatusOK], "%v", codes)
 		require.Positive(t, codes[http.StatusTooManyRequests], "%v", codes)
 		assert.Equal(t, 3*burst, codes[http.StatusOK]+codes[http.StatusTooManyRequests], "%v", codes)
-		assert.Equal(t, "1", limited.Get("Retry-After"))
+		assert.Equal(t, []string{"1"}, limited.Values("Retry-After"))
 		assert.JSONEq(t, `{"code":8,"message":"too many requests; retry after 1s","details":[]}`, string(limitedBody))
 
 		res, _ = call(t, gw.client(9), http.MethodGet, gw.https+"/api/products?limit=1", nil)
@@ -493,6 +504,16 @@ func TestGateway(t *testing.T) {
 		assert.Equal(t, http.StatusTooManyRequests, codes[len(codes)-1], "%v", codes)
 		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
 		assert.Equal(t, http.StatusOK, res.StatusCode, "other routes are not in the login bucket")
+	})
+
+	t.Run("an upstream's 429 keeps its own Retry-After, and only that", func(t *testing.T) {
+		for _, c := range []*http.Client{gw.client(18), gw.client1(18)} {
+			before := store.hits.Load()
+			res, _ := call(t, c, http.MethodGet, gw.https+"/busy", nil)
+			assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+			assert.Equal(t, []string{"37"}, res.Header.Values("Retry-After"))
+			assert.Equal(t, before+1, store.hits.Load(), "the upstream answered")
+		}
 	})
 
 	t.Run("a body over 1 MiB gets 413 from the gateway", func(t *testing.T) {
@@ -621,7 +642,7 @@ func TestGatewayRetriesOnlyIdempotentRequests(t *testing.T) {
 	pool := seededDB(t)
 	cut, proxy := viaProxy(t, pool)
 	broken, healthy := startUpstream(t, apiHandler(t, cut)), startUpstream(t, apiHandler(t, pool))
-	gw := startGateway(t, nginx, []string{broken.addr(), healthy.addr()}, healthy.addr())
+	gw := startGateway(t, nginx, []string{broken.addr(), healthy.addr()}, healthy.addr(), healthy.addr())
 	proxy.SetDown(true)
 
 	// POSTs first, each from a client of its own (the login bucket is per IP),
