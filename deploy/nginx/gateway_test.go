@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -495,14 +497,25 @@ func TestGateway(t *testing.T) {
 	t.Run("logins have a smaller bucket", func(t *testing.T) {
 		c := gw.client(10)
 		var codes []int
+		var last *http.Response
+		var lastBody []byte
 		for range authBurst + 3 {
-			res, _ := call(t, c, http.MethodPost, gw.https+"/api/auth/login",
+			last, lastBody = call(t, c, http.MethodPost, gw.https+"/api/auth/login",
 				strings.NewReader(`{"username":"nobody","password":"wrong-password-1"}`), "Content-Type", "application/json")
-			codes = append(codes, res.StatusCode)
+			codes = append(codes, last.StatusCode)
 		}
 		assert.Equal(t, http.StatusUnauthorized, codes[0], "the API answers the first: %v", codes)
 		assert.Equal(t, http.StatusTooManyRequests, codes[len(codes)-1], "%v", codes)
-		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		// At 6r/m the bucket has room again in 10 s.
+		assert.Equal(t, []string{"10"}, last.Header.Values("Retry-After"))
+		assert.JSONEq(t, `{"code":8,"message":"too many requests; retry after 10s","details":[]}`, string(lastBody))
+		// The same bucket over Connect, in Connect's shape.
+		res, body := call(t, c, http.MethodPost, gw.https+"/shop.auth.v1.AuthService/Login",
+			strings.NewReader(`{"username":"nobody","password":"wrong-password-1"}`), "Content-Type", "application/json")
+		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+		assert.Equal(t, []string{"10"}, res.Header.Values("Retry-After"))
+		assert.JSONEq(t, `{"code":"resource_exhausted","message":"too many requests; retry after 10s"}`, string(body))
+		res, _ = call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
 		assert.Equal(t, http.StatusOK, res.StatusCode, "other routes are not in the login bucket")
 	})
 
@@ -632,6 +645,52 @@ func TestGateway(t *testing.T) {
 		res, _ := call(t, c, http.MethodPost, gw.https+"/webhooks/carrier", strings.NewReader(`{}`), "Content-Type", "application/json")
 		assert.NotEqual(t, http.StatusBadGateway, res.StatusCode)
 	})
+}
+
+// The template's table of waits gives ceil(1 s / rate), at least 1 s, for
+// every rate gateway.sh accepts; nginx picks an exact key first, then the
+// first regular expression that matches, else the default.
+func TestGatewayRetryAfterTable(t *testing.T) {
+	tmpl, err := os.ReadFile("gateway.conf.template")
+	require.NoError(t, err)
+	block := regexp.MustCompile(`(?s)map \$gw_limit_rate \$gw_wait \{\n(.*?)\n\}`).FindSubmatch(tmpl)
+	require.NotNil(t, block, "the map of waits")
+	exact := map[string]string{}
+	type re struct {
+		re    *regexp.Regexp
+		value string
+	}
+	var res []re
+	def := ""
+	for line := range strings.Lines(string(block[1])) {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";"))
+		require.Len(t, f, 2, "%q", line)
+		key, value := strings.Trim(f[0], `"`), f[1]
+		switch {
+		case key == "default":
+			def = value
+		case strings.HasPrefix(key, "~"):
+			res = append(res, re{regexp.MustCompile(key[1:]), value})
+		default:
+			exact[key] = value
+		}
+	}
+	wait := func(rate string) string {
+		if v, ok := exact[rate]; ok {
+			return v
+		}
+		for _, r := range res {
+			if r.re.MatchString(rate) {
+				return r.value
+			}
+		}
+		return def
+	}
+	for n := 1; n <= 1000; n++ {
+		assert.Equal(t, "1", wait(fmt.Sprintf("%dr/s", n)), "%dr/s", n)
+		assert.Equal(t, strconv.Itoa(max(1, (60+n-1)/n)), wait(fmt.Sprintf("%dr/m", n)), "%dr/m", n)
+	}
 }
 
 // An instance whose database is gone answers 503. The gateway retries an
