@@ -61,6 +61,12 @@ gw_settings() {
   GATEWAY_AUTH_RATE=${GATEWAY_AUTH_RATE:-10r/m}
   GATEWAY_AUTH_BURST=${GATEWAY_AUTH_BURST:-5}
   GATEWAY_CONN_LIMIT=${GATEWAY_CONN_LIMIT:-64}
+  # Whole requests per second or minute, as nginx takes them and as the
+  # template's Retry-After table reads them.
+  local var
+  for var in GATEWAY_RATE GATEWAY_AUTH_RATE; do
+    [[ ${!var} =~ ^[1-9][0-9]*r/[sm]$ ]] || die "gateway: $var=${!var} is not <n>r/s or <n>r/m"
+  done
   GATEWAY_WORKERS=${GATEWAY_WORKERS:-auto}
   local port=${GATEWAY_HTTPS_LISTEN##*:}
   GATEWAY_HTTPS_REDIRECT_PORT=:$port

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -205,7 +207,7 @@ type gateway struct {
 
 // startGateway renders the configuration with deploy/nginx/gateway.sh and
 // runs nginx from a prefix in a temporary directory until the test ends.
-func startGateway(t *testing.T, nginx string, apis []string, reco string) *gateway {
+func startGateway(t *testing.T, nginx string, apis []string, reco, storefront string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "gateway")
@@ -216,6 +218,7 @@ func startGateway(t *testing.T, nginx string, apis []string, reco string) *gatew
 		fmt.Sprintf("GATEWAY_HTTP_LISTEN=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("GATEWAY_HTTPS_LISTEN=127.0.0.1:%d", httpsPort),
 		"GATEWAY_API_UPSTREAMS="+strings.Join(apis, ","), "GATEWAY_RECOMMENDER_UPSTREAMS="+reco,
+		"GATEWAY_STOREFRONT_UPSTREAMS="+storefront,
 		fmt.Sprintf("GATEWAY_RATE=%dr/s", rate), fmt.Sprintf("GATEWAY_BURST=%d", burst),
 		"GATEWAY_AUTH_RATE=6r/m", fmt.Sprintf("GATEWAY_AUTH_BURST=%d", authBurst))
 	out, err := render.CombinedOutput()
@@ -284,6 +287,15 @@ func (g *gateway) client(from byte) *http.Client {
 	}
 }
 
+// client1 is client limited to HTTP/1.1 (no ALPN h2).
+func (g *gateway) client1(from byte) *http.Client {
+	c := g.client(from)
+	tr := c.Transport.(*http.Transport)
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	return c
+}
+
 func call(t *testing.T, c *http.Client, method, url string, body io.Reader, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
@@ -303,8 +315,18 @@ func TestGateway(t *testing.T) {
 	nginx := nginxBinary(t)
 	h := apiHandler(t, seededDB(t))
 	apiA, apiB, reco := startUpstream(t, h), startUpstream(t, h), startUpstream(t, h)
-	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr())
-	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() }
+	// The storefront is the API plus one page that is rate limited by the
+	// upstream itself.
+	store := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/busy" {
+			w.Header().Set("Retry-After", "37")
+			http.Error(w, "busy", http.StatusTooManyRequests)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr(), store.addr())
+	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() + store.hits.Load() }
 
 	t.Run("TLS 1.2+ with the self-signed certificate and HTTP/2 by ALPN", func(t *testing.T) {
 		for _, name := range []string{"localhost", "127.0.0.1"} {
@@ -385,6 +407,32 @@ func TestGateway(t *testing.T) {
 		res, _ := call(t, c, http.MethodGet, gw.http+"/metrics", nil)
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+
+		// Nor with a native gRPC content type, over HTTP/2 or HTTP/1.1, nor
+		// by another spelling of the path that nginx normalises to /metrics.
+		paths := []string{"/metrics", "/metrics/", "/metrics/x", "//metrics", "///metrics", "/%6detrics", "/%2Fmetrics",
+			"/api/../metrics", "/api/%2e%2e/metrics", "/api/..%2Fmetrics", "/shop.catalog.v1.CatalogService/../metrics",
+			"/shop.catalog.v1.CatalogService/%2e%2e/metrics", "/grpc.health.v1.Health/..%2Fmetrics"}
+		for proto, c := range map[string]*http.Client{"h2": gw.client(6), "http/1.1": gw.client1(6)} {
+			for _, ct := range []string{"application/grpc", "application/grpc+proto", "application/grpc-web", "application/json"} {
+				for _, path := range paths {
+					for _, method := range []string{http.MethodGet, http.MethodPost} {
+						res, body := call(t, c, method, gw.https+path, strings.NewReader(""), "Content-Type", ct)
+						assert.Equal(t, http.StatusNotFound, res.StatusCode, "%s %s %s %s", proto, ct, method, path)
+						assert.False(t, strings.Contains(string(body), "go_goroutines"), "%s %s %s %s: metrics", proto, ct, method, path)
+					}
+				}
+			}
+		}
+		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+
+		// Paths are case-sensitive in nginx and in the API alike: this one
+		// reaches the storefront (here the API), which has no such route.
+		for _, c := range []*http.Client{gw.client(6), gw.client1(6)} {
+			res, body := call(t, c, http.MethodPost, gw.https+"/METRICS", strings.NewReader(""), "Content-Type", "application/grpc")
+			assert.Equal(t, http.StatusNotFound, res.StatusCode)
+			assert.False(t, strings.Contains(string(body), "go_goroutines"), "metrics")
+		}
 		// The API itself serves them (to Prometheus, on the private network).
 		direct, err := http.Get(apiA.srv.URL + "/metrics")
 		require.NoError(t, err)
@@ -436,7 +484,7 @@ func TestGateway(t *testing.T) {
 		assert.Positive(t, codes[http.StatusOK], "%v", codes)
 		require.Positive(t, codes[http.StatusTooManyRequests], "%v", codes)
 		assert.Equal(t, 3*burst, codes[http.StatusOK]+codes[http.StatusTooManyRequests], "%v", codes)
-		assert.Equal(t, "1", limited.Get("Retry-After"))
+		assert.Equal(t, []string{"1"}, limited.Values("Retry-After"))
 		assert.JSONEq(t, `{"code":8,"message":"too many requests; retry after 1s","details":[]}`, string(limitedBody))
 
 		res, _ = call(t, gw.client(9), http.MethodGet, gw.https+"/api/products?limit=1", nil)
@@ -449,15 +497,36 @@ func TestGateway(t *testing.T) {
 	t.Run("logins have a smaller bucket", func(t *testing.T) {
 		c := gw.client(10)
 		var codes []int
+		var last *http.Response
+		var lastBody []byte
 		for range authBurst + 3 {
-			res, _ := call(t, c, http.MethodPost, gw.https+"/api/auth/login",
+			last, lastBody = call(t, c, http.MethodPost, gw.https+"/api/auth/login",
 				strings.NewReader(`{"username":"nobody","password":"wrong-password-1"}`), "Content-Type", "application/json")
-			codes = append(codes, res.StatusCode)
+			codes = append(codes, last.StatusCode)
 		}
 		assert.Equal(t, http.StatusUnauthorized, codes[0], "the API answers the first: %v", codes)
 		assert.Equal(t, http.StatusTooManyRequests, codes[len(codes)-1], "%v", codes)
-		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		// At 6r/m the bucket has room again in 10 s.
+		assert.Equal(t, []string{"10"}, last.Header.Values("Retry-After"))
+		assert.JSONEq(t, `{"code":8,"message":"too many requests; retry after 10s","details":[]}`, string(lastBody))
+		// The same bucket over Connect, in Connect's shape.
+		res, body := call(t, c, http.MethodPost, gw.https+"/shop.auth.v1.AuthService/Login",
+			strings.NewReader(`{"username":"nobody","password":"wrong-password-1"}`), "Content-Type", "application/json")
+		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+		assert.Equal(t, []string{"10"}, res.Header.Values("Retry-After"))
+		assert.JSONEq(t, `{"code":"resource_exhausted","message":"too many requests; retry after 10s"}`, string(body))
+		res, _ = call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
 		assert.Equal(t, http.StatusOK, res.StatusCode, "other routes are not in the login bucket")
+	})
+
+	t.Run("an upstream's 429 keeps its own Retry-After, and only that", func(t *testing.T) {
+		for _, c := range []*http.Client{gw.client(18), gw.client1(18)} {
+			before := store.hits.Load()
+			res, _ := call(t, c, http.MethodGet, gw.https+"/busy", nil)
+			assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+			assert.Equal(t, []string{"37"}, res.Header.Values("Retry-After"))
+			assert.Equal(t, before+1, store.hits.Load(), "the upstream answered")
+		}
 	})
 
 	t.Run("a body over 1 MiB gets 413 from the gateway", func(t *testing.T) {
@@ -578,6 +647,52 @@ func TestGateway(t *testing.T) {
 	})
 }
 
+// The template's table of waits gives ceil(1 s / rate), at least 1 s, for
+// every rate gateway.sh accepts; nginx picks an exact key first, then the
+// first regular expression that matches, else the default.
+func TestGatewayRetryAfterTable(t *testing.T) {
+	tmpl, err := os.ReadFile("gateway.conf.template")
+	require.NoError(t, err)
+	block := regexp.MustCompile(`(?s)map \$gw_limit_rate \$gw_wait \{\n(.*?)\n\}`).FindSubmatch(tmpl)
+	require.NotNil(t, block, "the map of waits")
+	exact := map[string]string{}
+	type re struct {
+		re    *regexp.Regexp
+		value string
+	}
+	var res []re
+	def := ""
+	for line := range strings.Lines(string(block[1])) {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";"))
+		require.Len(t, f, 2, "%q", line)
+		key, value := strings.Trim(f[0], `"`), f[1]
+		switch {
+		case key == "default":
+			def = value
+		case strings.HasPrefix(key, "~"):
+			res = append(res, re{regexp.MustCompile(key[1:]), value})
+		default:
+			exact[key] = value
+		}
+	}
+	wait := func(rate string) string {
+		if v, ok := exact[rate]; ok {
+			return v
+		}
+		for _, r := range res {
+			if r.re.MatchString(rate) {
+				return r.value
+			}
+		}
+		return def
+	}
+	for n := 1; n <= 1000; n++ {
+		assert.Equal(t, "1", wait(fmt.Sprintf("%dr/s", n)), "%dr/s", n)
+		assert.Equal(t, strconv.Itoa(max(1, (60+n-1)/n)), wait(fmt.Sprintf("%dr/m", n)), "%dr/m", n)
+	}
+}
+
 // An instance whose database is gone answers 503. The gateway retries an
 // idempotent request on another instance, but never a POST that reached
 // one: a login (or an order, or a webhook) is delivered exactly once.
@@ -586,7 +701,7 @@ func TestGatewayRetriesOnlyIdempotentRequests(t *testing.T) {
 	pool := seededDB(t)
 	cut, proxy := viaProxy(t, pool)
 	broken, healthy := startUpstream(t, apiHandler(t, cut)), startUpstream(t, apiHandler(t, pool))
-	gw := startGateway(t, nginx, []string{broken.addr(), healthy.addr()}, healthy.addr())
+	gw := startGateway(t, nginx, []string{broken.addr(), healthy.addr()}, healthy.addr(), healthy.addr())
 	proxy.SetDown(true)
 
 	// POSTs first, each from a client of its own (the login bucket is per IP),
