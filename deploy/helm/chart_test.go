@@ -182,6 +182,8 @@ var roles = []struct {
 func TestChart(t *testing.T) {
 	known := appVariables(t)
 	served := servedPaths(t)
+	workerStop := workerStopTimeout(t)
+	assert.Equal(t, workerStop, readValues(t).Worker.StopTimeoutSeconds, "worker.stopTimeoutSeconds in values.yaml is workers.StopTimeout")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := render(t, tc.args...)
@@ -256,16 +258,18 @@ func TestChart(t *testing.T) {
 				}
 				assert.NotEmpty(t, spec.TopologySpreadConstraints)
 
-				// SIGTERM grace covers the preStop pause and the drain.
+				// SIGTERM grace covers the preStop pause and the drain (the
+				// workers' stop timeout in the code), plus a margin for
+				// closing the clients.
 				drain := int64(shutdown)
 				if role.component == "worker" {
-					drain = 30 // the Temporal worker's stop timeout
+					drain = workerStop
 				}
 				if c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
 					require.NotNil(t, c.Lifecycle.PreStop.Sleep, "distroless has no shell: preStop sleeps")
 					drain += c.Lifecycle.PreStop.Sleep.Seconds
 				}
-				assert.Greater(t, *spec.TerminationGracePeriodSeconds, drain, "%s grace", role.component)
+				assert.GreaterOrEqual(t, *spec.TerminationGracePeriodSeconds, drain+5, "%s grace", role.component)
 
 				checkEnv(t, c, tc.secret, known, secretNames, release)
 			}
@@ -465,6 +469,31 @@ func servedPaths(t *testing.T) []string {
 	return out
 }
 
+// workerStopTimeout is workers.StopTimeout in seconds, read from its
+// declaration (`N * time.Second`) in workers/run.go.
+func workerStopTimeout(t *testing.T) int64 {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repo, "workers/run.go"), nil, 0)
+	require.NoError(t, err)
+	var seconds int64
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "StopTimeout" {
+			return true
+		}
+		mul, ok := spec.Values[0].(*ast.BinaryExpr)
+		require.True(t, ok && mul.Op == token.MUL, "StopTimeout = N * time.Second")
+		lit, ok := mul.X.(*ast.BasicLit)
+		unit, ok2 := mul.Y.(*ast.SelectorExpr)
+		require.True(t, ok && ok2 && lit.Kind == token.INT && unit.Sel.Name == "Second", "StopTimeout = N * time.Second")
+		seconds, err = strconv.ParseInt(lit.Value, 10, 64)
+		require.NoError(t, err)
+		return false
+	})
+	require.NotZero(t, seconds, "workers.StopTimeout in workers/run.go")
+	return seconds
+}
+
 type values struct {
 	Secrets struct {
 		ExistingSecret     string
@@ -472,6 +501,9 @@ type values struct {
 	}
 	Temporal struct {
 		SearchAttributes map[string]string `json:"searchAttributes"`
+	}
+	Worker struct {
+		StopTimeoutSeconds int64 `json:"stopTimeoutSeconds"`
 	}
 }
 
