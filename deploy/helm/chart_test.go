@@ -62,6 +62,7 @@ var cases = []struct {
 		"--set", "serviceMonitor.enabled=true,search.backend=elasticsearch",
 		"--set", "api.autoscaling.enabled=false,worker.pdb.enabled=false,migrations.enabled=false",
 		"--set", "secrets.existingSecret=other,api.env.DATABASE_MAX_CONNS=7,secrets.optional={SMTP_PASSWORD,ELASTICSEARCH_URL}",
+		"--set", "networkPolicy.enabled=true",
 	}, "other"},
 }
 
@@ -106,6 +107,7 @@ type rendered struct {
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs            []*policyv1.PodDisruptionBudget
 	ingresses       []*networkingv1.Ingress
+	networkPolicies []*networkingv1.NetworkPolicy
 	serviceMonitors []*monitoringv1.ServiceMonitor
 	kinds           []string
 }
@@ -148,6 +150,8 @@ func render(t *testing.T, args ...string) rendered {
 			r.pdbs = append(r.pdbs, o)
 		case *networkingv1.Ingress:
 			r.ingresses = append(r.ingresses, o)
+		case *networkingv1.NetworkPolicy:
+			r.networkPolicies = append(r.networkPolicies, o)
 		case *monitoringv1.ServiceMonitor:
 			r.serviceMonitors = append(r.serviceMonitors, o)
 		case *corev1.ServiceAccount:
@@ -354,6 +358,11 @@ func TestChart(t *testing.T) {
 					}
 				}
 			}
+			checkNetworkPolicies(t, r, cm.Data["TRUST_PROXY_HEADERS"] == "true")
+			if tc.name == "default" {
+				assert.Empty(t, r.networkPolicies)
+				assert.Equal(t, "false", cm.Data["TRUST_PROXY_HEADERS"], "X-Forwarded-For is not trusted by default")
+			}
 			if tc.name == "features" {
 				assert.Len(t, r.ingresses, 1)
 				assert.Len(t, r.serviceMonitors, 1)
@@ -362,6 +371,41 @@ func TestChart(t *testing.T) {
 				assert.Len(t, r.pdbs, 2)
 			}
 		})
+	}
+}
+
+// checkNetworkPolicies: each policy selects the pods of one role and admits
+// its HTTP port from the Ingress controller's namespace only, its metrics
+// port from the monitoring namespace only (as values.yaml names them), and
+// nothing else. Where the API trusts X-Forwarded-For, the policies exist.
+func checkNetworkPolicies(t *testing.T, r rendered, trustProxy bool) {
+	t.Helper()
+	if trustProxy {
+		require.Len(t, r.networkPolicies, 3, "TRUST_PROXY_HEADERS=true: only the Ingress controller may reach the API (networkPolicy.enabled)")
+	}
+	np := readValues(t).NetworkPolicy
+	for _, p := range r.networkPolicies {
+		selected := matching(t, &p.Spec.PodSelector, r.deployments)
+		require.Len(t, selected, 1, "NetworkPolicy %s selects the pods of one Deployment", p.Name)
+		d := r.deployments[selected[0]]
+		assert.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, p.Spec.PolicyTypes, "egress is not restricted")
+		admitted := map[string][]networkingv1.NetworkPolicyPeer{}
+		for _, rule := range p.Spec.Ingress {
+			require.NotEmpty(t, rule.Ports, "%s: a rule without ports admits every port", p.Name)
+			require.NotEmpty(t, rule.From, "%s: a rule without peers admits every source", p.Name)
+			for _, port := range rule.Ports {
+				require.NotNil(t, port.Port, "%s: a rule for every port", p.Name)
+				assert.True(t, slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(cp corev1.ContainerPort) bool {
+					return cp.Name == port.Port.String()
+				}), "NetworkPolicy %s port %s: no such container port", p.Name, port.Port)
+				admitted[port.Port.String()] = append(admitted[port.Port.String()], rule.From...)
+			}
+		}
+		want := map[string][]networkingv1.NetworkPolicyPeer{"metrics": {np.Monitoring.peer()}}
+		if d.Labels["app.kubernetes.io/component"] != "worker" {
+			want["http"] = []networkingv1.NetworkPolicyPeer{np.IngressController.peer()}
+		}
+		assert.Equal(t, want, admitted, "NetworkPolicy %s: the peers admitted to each port", p.Name)
 	}
 }
 
@@ -505,6 +549,25 @@ type values struct {
 	Worker struct {
 		StopTimeoutSeconds int64 `json:"stopTimeoutSeconds"`
 	}
+	NetworkPolicy struct {
+		IngressController peerValues `json:"ingressController"`
+		Monitoring        peerValues `json:"monitoring"`
+	} `json:"networkPolicy"`
+}
+
+type peerValues struct {
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector"`
+	PodSelector       *metav1.LabelSelector `json:"podSelector"`
+}
+
+// peer is the NetworkPolicyPeer the chart renders: pods of the namespaces
+// selected, all of them when podSelector is empty.
+func (v peerValues) peer() networkingv1.NetworkPolicyPeer {
+	p := networkingv1.NetworkPolicyPeer{NamespaceSelector: v.NamespaceSelector, PodSelector: v.PodSelector}
+	if p.PodSelector != nil && len(p.PodSelector.MatchLabels) == 0 && len(p.PodSelector.MatchExpressions) == 0 {
+		p.PodSelector = nil
+	}
+	return p
 }
 
 func readValues(t *testing.T) values {
@@ -561,6 +624,7 @@ func TestChartRefusesConfig(t *testing.T) {
 	for set, want := range map[string]string{
 		"config.TEMPORAL_ADDRESS=x:1":   "config.TEMPORAL_ADDRESS: set it through its own value",
 		"config.STRIPE_SECRET_KEY=sk_1": "config.STRIPE_SECRET_KEY: a secret",
+		"networkPolicy.enabled=true,networkPolicy.monitoring.namespaceSelector=null": "networkPolicy.monitoring.namespaceSelector: select its namespace",
 	} {
 		out, err := exec.Command(helm(t), "template", release, chart, "--set", set).CombinedOutput()
 		require.Error(t, err, set)
