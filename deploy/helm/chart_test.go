@@ -63,6 +63,7 @@ var cases = []struct {
 		"--set", "api.autoscaling.enabled=false,worker.pdb.enabled=false,migrations.enabled=false",
 		"--set", "secrets.existingSecret=other,api.env.DATABASE_MAX_CONNS=7,secrets.optional={SMTP_PASSWORD,ELASTICSEARCH_URL}",
 		"--set", "networkPolicy.enabled=true",
+		"--set", "ingress.grpc.enabled=true,ingress.grpc.hosts[0]=grpc.shop.test,ingress.grpc.tls[0].secretName=grpc-tls",
 	}, "other"},
 }
 
@@ -187,6 +188,9 @@ func TestChart(t *testing.T) {
 	known := appVariables(t)
 	served := servedPaths(t)
 	workerStop := workerStopTimeout(t)
+	serve, err := os.ReadFile(filepath.Join(repo, "cmd/shop/api.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(serve), "protocols.SetUnencryptedHTTP2(true)", "the HTTP port speaks h2c, as the Services' appProtocol says")
 	assert.Equal(t, workerStop, readValues(t).Worker.StopTimeoutSeconds, "worker.stopTimeoutSeconds in values.yaml is workers.StopTimeout")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -328,6 +332,10 @@ func TestChart(t *testing.T) {
 				require.Equal(t, []string{s.Name}, selected, "Service %s selects the pods of one Deployment", s.Name)
 				d := r.deployments[selected[0]]
 				for _, p := range s.Spec.Ports {
+					if p.Name == "http" {
+						require.NotNil(t, p.AppProtocol)
+						assert.Equal(t, "kubernetes.io/h2c", *p.AppProtocol, "Service %s: the port speaks h2c", s.Name)
+					}
 					assert.True(t, slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(cp corev1.ContainerPort) bool {
 						return cp.Name == p.TargetPort.String()
 					}), "Service %s port %s: no such container port", s.Name, p.Name)
@@ -349,8 +357,20 @@ func TestChart(t *testing.T) {
 				assert.Equal(t, "metrics", sm.Spec.Endpoints[0].Port)
 				assert.Equal(t, "/metrics", sm.Spec.Endpoints[0].Path)
 			}
+			hosts := map[string]string{} // host: Ingress
 			for _, ing := range r.ingresses {
+				// gRPC passes ingress-nginx only with the GRPC backend
+				// protocol, and then nothing else does: such an Ingress
+				// has hosts of its own, and TLS (HTTP/2 to nginx).
+				grpc := ing.Annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+				if grpc {
+					assert.NotEmpty(t, ing.Spec.TLS, "Ingress %s: gRPC needs TLS", ing.Name)
+				}
 				for _, rule := range ing.Spec.Rules {
+					if other, ok := hosts[rule.Host]; ok {
+						assert.Equal(t, other, ing.Name, "host %s in Ingresses %s and %s", rule.Host, other, ing.Name)
+					}
+					hosts[rule.Host] = ing.Name
 					for _, p := range rule.HTTP.Paths {
 						s := r.services[p.Backend.Service.Name]
 						require.NotNil(t, s, "Ingress backend %s", p.Backend.Service.Name)
@@ -363,8 +383,11 @@ func TestChart(t *testing.T) {
 				assert.Empty(t, r.networkPolicies)
 				assert.Equal(t, "false", cm.Data["TRUST_PROXY_HEADERS"], "X-Forwarded-For is not trusted by default")
 			}
+			if tc.name == "features" || tc.name == "production" {
+				require.Len(t, r.ingresses, 2, "the Ingress and the gRPC one")
+				assert.Equal(t, "GRPC", r.ingresses[1].Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
+			}
 			if tc.name == "features" {
-				assert.Len(t, r.ingresses, 1)
 				assert.Len(t, r.serviceMonitors, 1)
 				assert.Equal(t, "elasticsearch", cm.Data["SEARCH_BACKEND"])
 				assert.Equal(t, int32(2), *r.deployments["shop-api"].Spec.Replicas)
@@ -624,7 +647,9 @@ func TestChartRefusesConfig(t *testing.T) {
 	for set, want := range map[string]string{
 		"config.TEMPORAL_ADDRESS=x:1":   "config.TEMPORAL_ADDRESS: set it through its own value",
 		"config.STRIPE_SECRET_KEY=sk_1": "config.STRIPE_SECRET_KEY: a secret",
-		"networkPolicy.enabled=true,networkPolicy.monitoring.namespaceSelector=null": "networkPolicy.monitoring.namespaceSelector: select its namespace",
+		"networkPolicy.enabled=true,networkPolicy.monitoring.namespaceSelector=null":                                                 "networkPolicy.monitoring.namespaceSelector: select its namespace",
+		"ingress.enabled=true,ingress.hosts[0]=a,ingress.grpc.enabled=true,ingress.grpc.hosts[0]=a,ingress.grpc.tls[0].secretName=t": "ingress.grpc.hosts: a is also in ingress.hosts",
+		"ingress.enabled=true,ingress.hosts[0]=a,ingress.grpc.enabled=true,ingress.grpc.hosts[0]=b":                                  "ingress.grpc.tls: gRPC clients reach",
 	} {
 		out, err := exec.Command(helm(t), "template", release, chart, "--set", set).CombinedOutput()
 		require.Error(t, err, set)
