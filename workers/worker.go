@@ -6,7 +6,6 @@ import (
 	"github.com/shopkit/shop/internal/carrier"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/returns"
-	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -90,7 +89,7 @@ func New(c client.Client, taskQueue string, d Deps) worker.Worker {
 	opts := worker.Options{
 		// Let in-flight activities finish on shutdown (deploys) before
 		// they are handed to another worker.
-		WorkerStopTimeout: 30 * time.Second,
+		WorkerStopTimeout: StopTimeout,
 		// Activity outcomes are counted outermost, as Temporal sees them.
 		Interceptors: []interceptor.WorkerInterceptor{metrics.ActivityOutcomes(), &classifyErrors{}},
 	}
@@ -110,7 +109,7 @@ func New(c client.Client, taskQueue string, d Deps) worker.Worker {
 // minutes, and checkouts on the main queue must not wait behind it.
 func NewRetrain(c client.Client, taskQueue string, pool *pgxpool.Pool) worker.Worker {
 	w := worker.New(c, taskQueue, worker.Options{
-		WorkerStopTimeout:                  30 * time.Second,
+		WorkerStopTimeout:                  StopTimeout,
 		MaxConcurrentActivityExecutionSize: 1,
 		Interceptors:                       []interceptor.WorkerInterceptor{metrics.ActivityOutcomes(), &classifyErrors{}},
 	})

@@ -131,23 +131,16 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		return err
 	}
 	rw := workers.NewRetrain(tc, cfg.RecommenderRetrainTaskQueue, pool)
-	if err := rw.Start(); err != nil {
-		return err
-	}
-	defer rw.Stop()
 	log.Info("worker polling", "task_queue", cfg.TemporalTaskQueue, "retrain_task_queue", cfg.RecommenderRetrainTaskQueue, "namespace", cfg.TemporalNamespace)
-	// Run returns after ctx ends and in-flight activities have drained.
-	return w.Run(interrupt(ctx))
+	// Run returns after ctx ends and both workers' in-flight activities
+	// have drained (at once, within one workers.StopTimeout); the relay,
+	// whose context ended with ctx, stops meanwhile (what it leaves is
+	// delivered by the next relay), then the clients close.
+	return workers.Run(ctx, w, rw)
 }
 
 // returnPolicy is the shop's return rules from the configuration.
 func returnPolicy(cfg *config.Config) returns.Policy {
 	return returns.Policy{Window: cfg.ReturnWindow, RestockingFeePercent: int64(cfg.ReturnRestockingFeePercent),
 		RefundShipping: cfg.ReturnRefundShipping, ExpireAfter: cfg.ReturnExpireAfter}
-}
-
-func interrupt(ctx context.Context) <-chan any {
-	ch := make(chan any)
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch
 }

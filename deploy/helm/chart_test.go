@@ -62,6 +62,8 @@ var cases = []struct {
 		"--set", "serviceMonitor.enabled=true,search.backend=elasticsearch",
 		"--set", "api.autoscaling.enabled=false,worker.pdb.enabled=false,migrations.enabled=false",
 		"--set", "secrets.existingSecret=other,api.env.DATABASE_MAX_CONNS=7,secrets.optional={SMTP_PASSWORD,ELASTICSEARCH_URL}",
+		"--set", "networkPolicy.enabled=true",
+		"--set", "ingress.grpc.enabled=true,ingress.grpc.hosts[0]=grpc.shop.test,ingress.grpc.tls[0].secretName=grpc-tls",
 	}, "other"},
 }
 
@@ -106,6 +108,7 @@ type rendered struct {
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs            []*policyv1.PodDisruptionBudget
 	ingresses       []*networkingv1.Ingress
+	networkPolicies []*networkingv1.NetworkPolicy
 	serviceMonitors []*monitoringv1.ServiceMonitor
 	kinds           []string
 }
@@ -148,6 +151,8 @@ func render(t *testing.T, args ...string) rendered {
 			r.pdbs = append(r.pdbs, o)
 		case *networkingv1.Ingress:
 			r.ingresses = append(r.ingresses, o)
+		case *networkingv1.NetworkPolicy:
+			r.networkPolicies = append(r.networkPolicies, o)
 		case *monitoringv1.ServiceMonitor:
 			r.serviceMonitors = append(r.serviceMonitors, o)
 		case *corev1.ServiceAccount:
@@ -182,6 +187,11 @@ var roles = []struct {
 func TestChart(t *testing.T) {
 	known := appVariables(t)
 	served := servedPaths(t)
+	workerStop := workerStopTimeout(t)
+	serve, err := os.ReadFile(filepath.Join(repo, "cmd/shop/api.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(serve), "protocols.SetUnencryptedHTTP2(true)", "the HTTP port speaks h2c, as the Services' appProtocol says")
+	assert.Equal(t, workerStop, readValues(t).Worker.StopTimeoutSeconds, "worker.stopTimeoutSeconds in values.yaml is workers.StopTimeout")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := render(t, tc.args...)
@@ -256,16 +266,18 @@ func TestChart(t *testing.T) {
 				}
 				assert.NotEmpty(t, spec.TopologySpreadConstraints)
 
-				// SIGTERM grace covers the preStop pause and the drain.
+				// SIGTERM grace covers the preStop pause and the drain (the
+				// workers' stop timeout in the code), plus a margin for
+				// closing the clients.
 				drain := int64(shutdown)
 				if role.component == "worker" {
-					drain = 30 // the Temporal worker's stop timeout
+					drain = workerStop
 				}
 				if c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
 					require.NotNil(t, c.Lifecycle.PreStop.Sleep, "distroless has no shell: preStop sleeps")
 					drain += c.Lifecycle.PreStop.Sleep.Seconds
 				}
-				assert.Greater(t, *spec.TerminationGracePeriodSeconds, drain, "%s grace", role.component)
+				assert.GreaterOrEqual(t, *spec.TerminationGracePeriodSeconds, drain+5, "%s grace", role.component)
 
 				checkEnv(t, c, tc.secret, known, secretNames, release)
 			}
@@ -320,6 +332,10 @@ func TestChart(t *testing.T) {
 				require.Equal(t, []string{s.Name}, selected, "Service %s selects the pods of one Deployment", s.Name)
 				d := r.deployments[selected[0]]
 				for _, p := range s.Spec.Ports {
+					if p.Name == "http" {
+						require.NotNil(t, p.AppProtocol)
+						assert.Equal(t, "kubernetes.io/h2c", *p.AppProtocol, "Service %s: the port speaks h2c", s.Name)
+					}
 					assert.True(t, slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(cp corev1.ContainerPort) bool {
 						return cp.Name == p.TargetPort.String()
 					}), "Service %s port %s: no such container port", s.Name, p.Name)
@@ -341,8 +357,20 @@ func TestChart(t *testing.T) {
 				assert.Equal(t, "metrics", sm.Spec.Endpoints[0].Port)
 				assert.Equal(t, "/metrics", sm.Spec.Endpoints[0].Path)
 			}
+			hosts := map[string]string{} // host: Ingress
 			for _, ing := range r.ingresses {
+				// gRPC passes ingress-nginx only with the GRPC backend
+				// protocol, and then nothing else does: such an Ingress
+				// has hosts of its own, and TLS (HTTP/2 to nginx).
+				grpc := ing.Annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+				if grpc {
+					assert.NotEmpty(t, ing.Spec.TLS, "Ingress %s: gRPC needs TLS", ing.Name)
+				}
 				for _, rule := range ing.Spec.Rules {
+					if other, ok := hosts[rule.Host]; ok {
+						assert.Equal(t, other, ing.Name, "host %s in Ingresses %s and %s", rule.Host, other, ing.Name)
+					}
+					hosts[rule.Host] = ing.Name
 					for _, p := range rule.HTTP.Paths {
 						s := r.services[p.Backend.Service.Name]
 						require.NotNil(t, s, "Ingress backend %s", p.Backend.Service.Name)
@@ -350,14 +378,57 @@ func TestChart(t *testing.T) {
 					}
 				}
 			}
+			checkNetworkPolicies(t, r, cm.Data["TRUST_PROXY_HEADERS"] == "true")
+			if tc.name == "default" {
+				assert.Empty(t, r.networkPolicies)
+				assert.Equal(t, "false", cm.Data["TRUST_PROXY_HEADERS"], "X-Forwarded-For is not trusted by default")
+			}
+			if tc.name == "features" || tc.name == "production" {
+				require.Len(t, r.ingresses, 2, "the Ingress and the gRPC one")
+				assert.Equal(t, "GRPC", r.ingresses[1].Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
+			}
 			if tc.name == "features" {
-				assert.Len(t, r.ingresses, 1)
 				assert.Len(t, r.serviceMonitors, 1)
 				assert.Equal(t, "elasticsearch", cm.Data["SEARCH_BACKEND"])
 				assert.Equal(t, int32(2), *r.deployments["shop-api"].Spec.Replicas)
 				assert.Len(t, r.pdbs, 2)
 			}
 		})
+	}
+}
+
+// checkNetworkPolicies: each policy selects the pods of one role and admits
+// its HTTP port from the Ingress controller's namespace only, its metrics
+// port from the monitoring namespace only (as values.yaml names them), and
+// nothing else. Where the API trusts X-Forwarded-For, the policies exist.
+func checkNetworkPolicies(t *testing.T, r rendered, trustProxy bool) {
+	t.Helper()
+	if trustProxy {
+		require.Len(t, r.networkPolicies, 3, "TRUST_PROXY_HEADERS=true: only the Ingress controller may reach the API (networkPolicy.enabled)")
+	}
+	np := readValues(t).NetworkPolicy
+	for _, p := range r.networkPolicies {
+		selected := matching(t, &p.Spec.PodSelector, r.deployments)
+		require.Len(t, selected, 1, "NetworkPolicy %s selects the pods of one Deployment", p.Name)
+		d := r.deployments[selected[0]]
+		assert.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, p.Spec.PolicyTypes, "egress is not restricted")
+		admitted := map[string][]networkingv1.NetworkPolicyPeer{}
+		for _, rule := range p.Spec.Ingress {
+			require.NotEmpty(t, rule.Ports, "%s: a rule without ports admits every port", p.Name)
+			require.NotEmpty(t, rule.From, "%s: a rule without peers admits every source", p.Name)
+			for _, port := range rule.Ports {
+				require.NotNil(t, port.Port, "%s: a rule for every port", p.Name)
+				assert.True(t, slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(cp corev1.ContainerPort) bool {
+					return cp.Name == port.Port.String()
+				}), "NetworkPolicy %s port %s: no such container port", p.Name, port.Port)
+				admitted[port.Port.String()] = append(admitted[port.Port.String()], rule.From...)
+			}
+		}
+		want := map[string][]networkingv1.NetworkPolicyPeer{"metrics": {np.Monitoring.peer()}}
+		if d.Labels["app.kubernetes.io/component"] != "worker" {
+			want["http"] = []networkingv1.NetworkPolicyPeer{np.IngressController.peer()}
+		}
+		assert.Equal(t, want, admitted, "NetworkPolicy %s: the peers admitted to each port", p.Name)
 	}
 }
 
@@ -465,6 +536,31 @@ func servedPaths(t *testing.T) []string {
 	return out
 }
 
+// workerStopTimeout is workers.StopTimeout in seconds, read from its
+// declaration (`N * time.Second`) in workers/run.go.
+func workerStopTimeout(t *testing.T) int64 {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repo, "workers/run.go"), nil, 0)
+	require.NoError(t, err)
+	var seconds int64
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "StopTimeout" {
+			return true
+		}
+		mul, ok := spec.Values[0].(*ast.BinaryExpr)
+		require.True(t, ok && mul.Op == token.MUL, "StopTimeout = N * time.Second")
+		lit, ok := mul.X.(*ast.BasicLit)
+		unit, ok2 := mul.Y.(*ast.SelectorExpr)
+		require.True(t, ok && ok2 && lit.Kind == token.INT && unit.Sel.Name == "Second", "StopTimeout = N * time.Second")
+		seconds, err = strconv.ParseInt(lit.Value, 10, 64)
+		require.NoError(t, err)
+		return false
+	})
+	require.NotZero(t, seconds, "workers.StopTimeout in workers/run.go")
+	return seconds
+}
+
 type values struct {
 	Secrets struct {
 		ExistingSecret     string
@@ -473,6 +569,28 @@ type values struct {
 	Temporal struct {
 		SearchAttributes map[string]string `json:"searchAttributes"`
 	}
+	Worker struct {
+		StopTimeoutSeconds int64 `json:"stopTimeoutSeconds"`
+	}
+	NetworkPolicy struct {
+		IngressController peerValues `json:"ingressController"`
+		Monitoring        peerValues `json:"monitoring"`
+	} `json:"networkPolicy"`
+}
+
+type peerValues struct {
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector"`
+	PodSelector       *metav1.LabelSelector `json:"podSelector"`
+}
+
+// peer is the NetworkPolicyPeer the chart renders: pods of the namespaces
+// selected, all of them when podSelector is empty.
+func (v peerValues) peer() networkingv1.NetworkPolicyPeer {
+	p := networkingv1.NetworkPolicyPeer{NamespaceSelector: v.NamespaceSelector, PodSelector: v.PodSelector}
+	if p.PodSelector != nil && len(p.PodSelector.MatchLabels) == 0 && len(p.PodSelector.MatchExpressions) == 0 {
+		p.PodSelector = nil
+	}
+	return p
 }
 
 func readValues(t *testing.T) values {
@@ -529,6 +647,9 @@ func TestChartRefusesConfig(t *testing.T) {
 	for set, want := range map[string]string{
 		"config.TEMPORAL_ADDRESS=x:1":   "config.TEMPORAL_ADDRESS: set it through its own value",
 		"config.STRIPE_SECRET_KEY=sk_1": "config.STRIPE_SECRET_KEY: a secret",
+		"networkPolicy.enabled=true,networkPolicy.monitoring.namespaceSelector=null":                                                 "networkPolicy.monitoring.namespaceSelector: select its namespace",
+		"ingress.enabled=true,ingress.hosts[0]=a,ingress.grpc.enabled=true,ingress.grpc.hosts[0]=a,ingress.grpc.tls[0].secretName=t": "ingress.grpc.hosts: a is also in ingress.hosts",
+		"ingress.enabled=true,ingress.hosts[0]=a,ingress.grpc.enabled=true,ingress.grpc.hosts[0]=b":                                  "ingress.grpc.tls: gRPC clients reach",
 	} {
 		out, err := exec.Command(helm(t), "template", release, chart, "--set", set).CombinedOutput()
 		require.Error(t, err, set)

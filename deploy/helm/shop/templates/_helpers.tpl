@@ -143,3 +143,20 @@ topologySpreadConstraints:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A NetworkPolicy peer: pods (podSelector, {} for all) in the namespaces of
+namespaceSelector, which must select something (an empty one would admit
+every namespace).
+*/}}
+{{- define "shop.networkPeer" -}}
+{{- if empty .peer.namespaceSelector }}
+{{- fail (printf "%s.namespaceSelector: select its namespace (an empty selector admits every namespace)" .what) }}
+{{- end -}}
+namespaceSelector:
+  {{- toYaml .peer.namespaceSelector | nindent 2 }}
+{{- with .peer.podSelector }}
+podSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
