@@ -5,9 +5,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"regexp"
 	"slices"
@@ -21,32 +18,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/shopkit/shop/internal/config"
 )
 
 // defaults are internal/config's defaults: the ports the roles listen on.
-func defaults(t *testing.T) map[string]string {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "../internal/config/config.go", nil, 0)
-	require.NoError(t, err)
-	out := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		spec, ok := n.(*ast.ValueSpec)
-		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "defaults" {
-			return true
-		}
-		for _, elt := range spec.Values[0].(*ast.CompositeLit).Elts {
-			kv := elt.(*ast.KeyValueExpr)
-			k, err := strconv.Unquote(kv.Key.(*ast.BasicLit).Value)
-			require.NoError(t, err)
-			if v, ok := kv.Value.(*ast.BasicLit); ok {
-				out[k], err = strconv.Unquote(v.Value)
-				require.NoError(t, err)
-			}
-		}
-		return false
-	})
-	return out
-}
+func defaults(*testing.T) map[string]string { return config.Defaults() }
 
 func port(t *testing.T, addr string) string {
 	t.Helper()

@@ -40,6 +40,8 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/shopkit/shop/internal/config"
 )
 
 const (
@@ -491,22 +493,10 @@ func metricsVariable(component string) string {
 // (every setting has one) and the OpenTelemetry SDK's that README documents.
 func appVariables(t *testing.T) map[string]bool {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repo, "internal/config/config.go"), nil, 0)
-	require.NoError(t, err)
 	known := map[string]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		spec, ok := n.(*ast.ValueSpec)
-		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "defaults" {
-			return true
-		}
-		for _, elt := range spec.Values[0].(*ast.CompositeLit).Elts {
-			key := elt.(*ast.KeyValueExpr).Key.(*ast.BasicLit)
-			name, err := strconv.Unquote(key.Value)
-			require.NoError(t, err)
-			known[name] = true
-		}
-		return false
-	})
+	for name := range config.Defaults() {
+		known[name] = true
+	}
 	require.Greater(t, len(known), 50, "the defaults map of internal/config")
 	for _, name := range []string{"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT",
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT",

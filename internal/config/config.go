@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -418,6 +419,10 @@ type reader struct {
 	lookup func(string) (string, bool)
 	errs   []error
 }
+
+// Defaults answers every variable the app reads with its default (a copy):
+// the deployment files (compose, the Helm chart) are checked against it.
+func Defaults() map[string]string { return maps.Clone(defaults) }
 
 func (r *reader) get(name string) string {
 	if v, ok := r.lookup(name); ok && strings.TrimSpace(v) != "" {
