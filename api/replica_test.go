@@ -46,7 +46,7 @@ func pauseReplay(t *testing.T, replicaURL string) (conn *pgx.Conn, resume func()
 func onReplica(t *testing.T, ctx context.Context, p *db.Pools) bool {
 	t.Helper()
 	var standby bool
-	require.NoError(t, p.Read(ctx, func(pool *pgxpool.Pool) error {
+	require.NoError(t, p.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
 		return pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby)
 	}))
 	return standby
