@@ -15,7 +15,6 @@ import (
 
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/db/dbtest"
-	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/testenv"
 )
 
@@ -100,7 +99,9 @@ func TestReplicaDownReadsThePrimary(t *testing.T) {
 
 	// Down later, between two measurements: the read it fails runs again on
 	// the primary.
-	u, err = url.Parse(dbtest.ReplicaURL(t, primary))
+	direct := dbtest.ReplicaURL(t, primary)
+	dbtest.WaitReplayed(t, primary, direct) // measured fresh when opened
+	u, err = url.Parse(direct)
 	require.NoError(t, err)
 	proxy := testenv.NewProxy(t, u.Host)
 	u.Host = proxy.Addr()
@@ -112,28 +113,6 @@ func TestReplicaDownReadsThePrimary(t *testing.T) {
 	proxy.SetDown(true)
 	assert.False(t, inRecovery(t, stale, p), "the cut connection's read ran on the primary")
 	assert.False(t, inRecovery(t, stale, p), "and the replica stays out until it measures well again")
-}
-
-// routed answers how many reads went to target for reason so far.
-func routed(t *testing.T, target, reason string) float64 {
-	t.Helper()
-	families, err := metrics.Registry.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != "shop_db_reads_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["target"] == target && labels["reason"] == reason {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
 }
 
 // A replica whose network path silently drops everything (no reset, no
@@ -207,7 +186,7 @@ func TestReplicaRefusals(t *testing.T) {
 	require.Eventually(t, func() bool { return inRecovery(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
 
 	for _, code := range []string{"40001", "40P01"} {
-		fresh, fallback := routed(t, "replica", "fresh"), routed(t, "primary", "fallback")
+		fresh, fallback := dbtest.Routed(t, "replica", "fresh"), dbtest.Routed(t, "primary", "fallback")
 		var ran []bool
 		require.NoError(t, p.Read(stale, func(ctx context.Context, pool *pgxpool.Pool) error {
 			var standby bool
@@ -221,8 +200,8 @@ func TestReplicaRefusals(t *testing.T) {
 			return nil
 		}), code)
 		assert.Equal(t, []bool{true, false}, ran, "%s: tried on the replica, answered by the primary", code)
-		assert.Equal(t, fresh, routed(t, "replica", "fresh"), "a fallback read counts once, where it ended")
-		assert.Equal(t, fallback+1, routed(t, "primary", "fallback"))
+		assert.Equal(t, fresh, dbtest.Routed(t, "replica", "fresh"), "a fallback read counts once, where it ended")
+		assert.Equal(t, fallback+1, dbtest.Routed(t, "primary", "fallback"))
 		assert.True(t, inRecovery(t, stale, p), "%s: one cancelled read leaves the replica in use", code)
 	}
 
