@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/db/dbtest"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/testenv"
 )
 
@@ -215,4 +216,33 @@ func TestReplicaRefusals(t *testing.T) {
 	var exists bool
 	require.NoError(t, primary.QueryRow(ctx, "SELECT to_regclass('routed_write') IS NOT NULL").Scan(&exists))
 	assert.False(t, exists, "and never runs again on the primary")
+}
+
+// replicaUp reads the shop_db_replica_up gauge.
+func replicaUp(t *testing.T) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == metrics.Namespace+"_db_replica_up" {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+// Reads holding every replica connection (long analytics queries) do not
+// make the replica look down: the poller measures on its own connection.
+func TestBusyReplicaStaysUp(t *testing.T) {
+	ctx := context.Background()
+	primary := dbtest.New(t)
+	p, err := db.NewPools(primary, db.ReplicaOptions{URL: dbtest.ReplicaURL(t, primary), MaxConns: 1, MaxLag: 30 * time.Second, Poll: 50 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	require.Eventually(t, func() bool { return inRecovery(t, db.ReplicaOK(ctx, 0), p) }, 60*time.Second, 50*time.Millisecond)
+	busy, err := p.Replica().Acquire(ctx)
+	require.NoError(t, err)
+	defer busy.Release()
+	require.Never(t, func() bool { return replicaUp(t) != 1 }, 2*time.Second, 50*time.Millisecond,
+		"the poller measures while the pool is exhausted")
 }
