@@ -151,7 +151,6 @@ func newServerWith(t *testing.T, o options) *fixture {
 	if o.orders != nil {
 		orderStore = o.orders(pool)
 	}
-	orderStore.ReadFrom(reads)
 	analyticsStore := analytics.NewStore(pool, analytics.Config{MaxRange: 400 * 24 * time.Hour})
 	analyticsStore.ReadFrom(reads)
 	if ready == nil {

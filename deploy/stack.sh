@@ -226,16 +226,26 @@ replica_ready() {
 replica_streaming() { [[ $(replica_sql -tAc 'select status from pg_stat_wal_receiver' 2>/dev/null) == streaming ]]; }
 
 # pg_allow_replication: the private primary accepts replication connections
-# over loopback (initdb's pg_hba.conf has the line; an older or edited one may not).
+# over loopback (initdb's pg_hba.conf has the lines; an older or edited one may
+# not): for the DATABASE_URL role alone, with a password (the method the
+# primary stores passwords for), whatever the `host all` lines allow.
 pg_allow_replication() {
-  local hba=$PG_DATA/pg_hba.conf method
+  local hba=$PG_DATA/pg_hba.conf method addr added=''
   [[ -f $hba ]] || return 0 # not our cluster: its owner configures replication
-  grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+(all|'"$PG_USER"')[[:space:]]+127\.0\.0\.1/32' "$hba" && return 0
-  method=$(awk '$1 == "host" && $2 == "all" && $4 == "127.0.0.1/32" { print $5; exit }' "$hba")
-  printf '# Added by deploy/stack.sh for postgres-replica.\nhost    replication     all             127.0.0.1/32            %s\n' \
-    "${method:-scram-sha-256}" >>"$hba"
+  for addr in 127.0.0.1/32 ::1/128; do
+    grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+(all|'"$PG_USER"')[[:space:]]+'"${addr//./\\.}"'([[:space:]]|$)' "$hba" && continue
+    [[ -n $PG_PASS ]] || die "postgres-replica: replication needs the DATABASE_URL role's password (DATABASE_URL has none)"
+    if [[ -z $method ]]; then
+      method=$(pg_sql postgres -tAc 'show password_encryption')
+      [[ $method == md5 ]] || method=scram-sha-256
+    fi
+    printf '# Added by deploy/stack.sh for postgres-replica.\nhost    replication     %s             %s            %s\n' \
+      "$PG_USER" "$addr" "$method" >>"$hba"
+    added+=" $addr"
+  done
+  [[ -n $added ]] || return 0
   pg_sql postgres -tAc 'select pg_reload_conf()' >/dev/null || die "postgres-replica: cannot reload the primary's pg_hba.conf"
-  say postgres-replica "allowed replication connections from 127.0.0.1 in $(rel "$hba")"
+  say postgres-replica "allowed replication connections of $PG_USER from$added in $(rel "$hba")"
 }
 
 replica_basebackup() {
@@ -249,6 +259,8 @@ replica_basebackup() {
   make_traversable "$RP_DATA"
   say postgres-replica "base backup of $PG_ADDR into $(rel "$RP_DATA")..."
   # -R writes standby.signal and primary_conninfo; -X stream copies the WAL made meanwhile.
+  # primary_conninfo (postgresql.auto.conf) holds the role's password: acceptable
+  # for this local standby, whose data directory is git-ignored and mode 0700.
   if ! PGPASSWORD=$PG_PASS PGSSLMODE=${PG_SSLMODE:-prefer} as_svc "$PG_BIN/pg_basebackup" -h "$PG_HOST" -p "$PG_PORT" \
     -U "$PG_USER" -D "$RP_DATA" -R -X stream -c fast >>"$log" 2>&1; then
     rm -rf "$RP_DATA"
@@ -289,6 +301,12 @@ up_postgres-replica() {
   fi
   if port_open "$RP_HOST" "$RP_PORT"; then
     replica_ready || die "postgres-replica: $RP_ADDR${pid:+ (ours, pid $pid)} answers, but not as a hot standby that accepts DATABASE_READ_URL's credentials"
+    # A test run that died while it had paused replay must not leave the standby behind.
+    if [[ $(replica_sql -tAc 'select pg_get_wal_replay_pause_state()' 2>/dev/null) != 'not paused' ]]; then
+      replica_sql -tAc 'select pg_wal_replay_resume()' >/dev/null 2>&1 &&
+        say postgres-replica "resumed its paused replay" ||
+        say postgres-replica "replay is paused and $RP_USER cannot resume it (pg_wal_replay_resume)"
+    fi
     if [[ -n $pid ]]; then
       say postgres-replica "running on $RP_ADDR (private standby $(rel "$RP_DATA"), pid $pid)"
     else
@@ -310,7 +328,11 @@ up_postgres-replica() {
   replica_launch
   if ! replica_wait_streaming 30; then
     say postgres-replica "not streaming from $PG_ADDR (WAL it needs is gone?); taking a new base backup"
+    # Its data is replaced only once nothing serves it any more (stop_pid fails
+    # harmlessly when it already exited, and dies when it cannot kill it).
     stop_pid postgres-replica || true
+    ! port_open "$RP_HOST" "$RP_PORT" ||
+      die "postgres-replica: $RP_ADDR still answers after stopping; $(rel "$RP_DATA") is kept"
     replica_basebackup
     replica_launch
     replica_wait_streaming 60 || svc_fail postgres-replica "started but does not stream from $PG_ADDR" "$(log_file postgres-replica)"

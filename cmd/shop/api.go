@@ -143,7 +143,6 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	catalogStore := catalog.NewStore(pool)
 	catalogStore.ReadFrom(reads)
 	orderStore := newOrderStore(pool, couponStore, carts, cfg)
-	orderStore.ReadFrom(reads)
 	analyticsStore := analyticsStoreOf(pool, cfg)
 	analyticsStore.ReadFrom(reads)
 	handler, err = api.NewHandler(api.Deps{

@@ -205,7 +205,7 @@ func wholeHourZone(loc *time.Location, from, to time.Time) bool {
 // whole UTC hours that have them and raw rows for everything else, in one
 // snapshot.
 func (s *Store) Answer(ctx context.Context, q Query) (ans Answer, err error) {
-	err = s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+	err = s.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
 		ans, err = s.answer(ctx, pool, q)
 		return err
 	})

@@ -33,6 +33,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shopkit/shop/internal/db"
 )
 
 // Prefix is the key prefix the shop's processes share, so that the worker
@@ -145,7 +147,9 @@ func (c *Cache) GetOrLoad(ctx context.Context, key string, ttl time.Duration, lo
 				res, err = nil, fmt.Errorf("cache: load %q panicked: %v", key, r)
 			}
 		}()
-		lctx := context.WithoutCancel(ctx)
+		// The fill serves every waiting caller: it must not inherit one
+		// caller's cancellation, nor its leave to read a stale replica.
+		lctx := db.PrimaryOnly(context.WithoutCancel(ctx))
 		if degraded {
 			return c.load(lctx, load)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/testenv"
 )
 
@@ -413,4 +414,21 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A fill serves every waiting caller, so it never inherits one caller's
+// leave to read a stale replica: its reads go to the primary.
+func TestLoadReadsThePrimary(t *testing.T) {
+	t.Parallel()
+	c, _ := newCache(t)
+	ctx := db.ReplicaOK(context.Background(), 0)
+	require.True(t, db.ReplicaAllowed(ctx))
+	var allowed atomic.Bool
+	allowed.Store(true)
+	_, err := c.GetOrLoad(ctx, "fill", time.Minute, func(lctx context.Context) ([]byte, error) {
+		allowed.Store(db.ReplicaAllowed(lctx))
+		return []byte("v"), nil
+	})
+	require.NoError(t, err)
+	assert.False(t, allowed.Load(), "the loader may read the replica")
 }

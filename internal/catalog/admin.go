@@ -262,7 +262,7 @@ func (s *Store) StockAdjustments(ctx context.Context, productID int64, limit int
 		limit = 50
 	}
 	var out []StockAdjustment
-	err := s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+	err := s.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
 		rows, err := pool.Query(ctx, `SELECT id, product_id, coalesce(variant_id, 0), location_id, delta, stock_after, reason,
 			coalesce(actor_user_id, 0), created_at FROM stock_adjustments WHERE product_id = $1
 			ORDER BY created_at DESC, id DESC LIMIT $2`, productID, limit)

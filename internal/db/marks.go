@@ -11,8 +11,8 @@ import (
 
 // WriteMarks remember, per user, the primary's WAL position after the
 // user's last write (in Redis, shared by every API process), so that the
-// user's next reads wait for a replica that has replayed it: a shopper sees
-// their own order, cart or profile change at once however far the replica
+// user's next reads wait for a replica that has replayed it: staff see the
+// product they just edited in their search at once however far the replica
 // lags. A mark lives for TTL; a replica at most MaxLag behind has replayed
 // every write older than that, so TTL = 2*MaxLag + 2s leaves a margin.
 type WriteMarks struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/internal/address"
 )
@@ -41,16 +40,17 @@ type querier interface {
 
 // Get returns an order with its lines, timeline and refunds, read from one
 // snapshot so the status reason and the timeline always agree.
+// Orders are read from the primary, never a replica: workflows change an
+// order after the request that started them returned, and a shopper
+// watching it must never see it go back.
 func (s *Store) Get(ctx context.Context, id int64) (Order, error) {
 	var o Order
-	err := s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
-		return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-			func(tx pgx.Tx) error {
-				var err error
-				o, err = get(ctx, tx, id)
-				return err
-			})
-	})
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var err error
+			o, err = get(ctx, tx, id)
+			return err
+		})
 	return o, err
 }
 
@@ -128,14 +128,12 @@ type ListFilter struct {
 func (s *Store) List(ctx context.Context, f ListFilter) ([]Order, int32, error) {
 	var out []Order
 	var total int32
-	err := s.reads.Read(ctx, func(pool *pgxpool.Pool) error {
-		return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-			func(tx pgx.Tx) error {
-				var err error
-				out, total, err = list(ctx, tx, f)
-				return err
-			})
-	})
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var err error
+			out, total, err = list(ctx, tx, f)
+			return err
+		})
 	return out, total, err
 }
 

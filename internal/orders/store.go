@@ -15,7 +15,6 @@ import (
 	"github.com/shopkit/shop/internal/address"
 	"github.com/shopkit/shop/internal/cart"
 	"github.com/shopkit/shop/internal/coupons"
-	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/pricing"
@@ -25,7 +24,6 @@ import (
 // Store reads and writes orders.
 type Store struct {
 	pool     *pgxpool.Pool
-	reads    db.Reader // Get and List: the replica for a read-only request
 	coupons  *coupons.Store
 	carts    *cart.Store
 	settings Settings
@@ -33,14 +31,8 @@ type Store struct {
 
 // NewStore returns a Store; coupons and carts may be nil when unused.
 func NewStore(pool *pgxpool.Pool, cs *coupons.Store, carts *cart.Store, s Settings) *Store {
-	return &Store{pool: pool, reads: db.PrimaryReader(pool), coupons: cs, carts: carts, settings: s}
+	return &Store{pool: pool, coupons: cs, carts: carts, settings: s}
 }
-
-// ReadFrom routes Get and List through r: a customer's order history and
-// order detail may come from a replica when the request allows it
-// (db.ReplicaOK); every other read, and all of them in workflows and
-// activities, stays on the primary.
-func (s *Store) ReadFrom(r db.Reader) { s.reads = r }
 
 // Settings returns the pricing rules the store applies.
 func (s *Store) Settings() Settings { return s.settings }

@@ -147,13 +147,19 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	)
 	// A batch is one implicit transaction, so the threshold of <% (which the
 	// trigram index reads) is set for this query only.
-	batch := &pgx.Batch{}
-	batch.Queue("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)", strconv.FormatFloat(trigramThreshold, 'f', -1, 64))
-	batch.Queue(sql, ws, q.CategoryID, brands, q.MinPrice, q.MaxPrice, q.InStock, limit, offset,
-		facetLimit, priceEdges, opts, trigramThreshold, hlStart+hlStop, text == "", minFuzzyLen).QueryRow(func(r pgx.Row) error {
-		return r.Scan(&res.Total, &cats, &brandJSON, &buckets, &hitsJSON)
+	// The batch is built per attempt: pgx keeps a queued query's prepared
+	// statement from the connection it ran on, so a batch the replica failed
+	// cannot run again on the primary.
+	err := p.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
+		batch := &pgx.Batch{}
+		batch.Queue("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)", strconv.FormatFloat(trigramThreshold, 'f', -1, 64))
+		batch.Queue(sql, ws, q.CategoryID, brands, q.MinPrice, q.MaxPrice, q.InStock, limit, offset,
+			facetLimit, priceEdges, opts, trigramThreshold, hlStart+hlStop, text == "", minFuzzyLen).QueryRow(func(r pgx.Row) error {
+			return r.Scan(&res.Total, &cats, &brandJSON, &buckets, &hitsJSON)
+		})
+		return pool.SendBatch(ctx, batch).Close()
 	})
-	if err := p.reads.Read(ctx, func(pool *pgxpool.Pool) error { return pool.SendBatch(ctx, batch).Close() }); err != nil {
+	if err != nil {
 		return Result{}, fmt.Errorf("search: postgres: %w", err)
 	}
 	var hits []struct {
@@ -199,7 +205,7 @@ func (p *Postgres) Suggest(ctx context.Context, prefix string, limit int) ([]Sug
 	}
 	last := ws[len(ws)-1]
 	var out []Suggestion
-	err := p.reads.Read(ctx, func(pool *pgxpool.Pool) error {
+	err := p.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
 		out = nil
 		rows, err := pool.Query(ctx, `WITH RECURSIVE `+categoryTree+`
 		SELECT p.id, p.name FROM products p

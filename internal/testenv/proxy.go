@@ -4,19 +4,22 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
 // Proxy forwards TCP connections to a real service and can play dead, so a
-// test can take Redis or PostgreSQL "down" for one client and bring it back.
+// test can take Redis or PostgreSQL "down" for one client and bring it back,
+// or blackhole it (connections stay open, nothing arrives).
 type Proxy struct {
-	target string
-	ln     net.Listener
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
+	target    string
+	ln        net.Listener
+	mu        sync.Mutex
+	down      bool
+	conns     map[net.Conn]bool
+	blackhole atomic.Bool
 }
 
 // NewProxy listens on a free loopback port in front of target (host:port).
@@ -46,6 +49,12 @@ func (p *Proxy) SetDown(down bool) {
 	}
 }
 
+// SetBlackhole makes the proxy swallow every byte in both directions,
+// without closing a connection (new ones are accepted and swallowed too),
+// as a network path that silently drops packets. Connections that
+// swallowed bytes are unusable after the blackhole ends.
+func (p *Proxy) SetBlackhole(on bool) { p.blackhole.Store(on) }
+
 func (p *Proxy) serve() {
 	for {
 		in, err := p.ln.Accept()
@@ -72,7 +81,23 @@ func (p *Proxy) pipe(in net.Conn) {
 	p.mu.Lock()
 	p.conns[in], p.conns[out] = true, true
 	p.mu.Unlock()
-	go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
-	_, _ = io.Copy(in, out)
+	go func() { p.copy(out, in); _ = out.Close() }()
+	p.copy(in, out)
 	_ = in.Close()
+}
+
+// copy forwards src to dst, dropping what it reads while blackholed.
+func (p *Proxy) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.blackhole.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }

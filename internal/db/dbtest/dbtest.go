@@ -20,6 +20,7 @@ import (
 
 	"github.com/shopkit/shop/internal/config"
 	"github.com/shopkit/shop/internal/db"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/migrations"
 )
 
@@ -177,4 +178,59 @@ func ReplicaURL(t testing.TB, pool *pgxpool.Pool) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// WaitReplayed waits until the replica at replicaURL has replayed all the
+// primary has written so far: a read pool opened then measures it fresh.
+func WaitReplayed(t testing.TB, primary *pgxpool.Pool, replicaURL string) {
+	t.Helper()
+	ctx := context.Background()
+	var target string
+	if err := primary.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.Connect(ctx, replicaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var done bool
+		if err := c.QueryRow(ctx, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dbtest: the replica did not replay %s within 60s (is its replay paused?)", target)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Routed answers how many reads db.Pools sent to target for reason so far
+// in this process (db_reads_total).
+func Routed(t testing.TB, target, reason string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != metrics.Namespace+"_db_reads_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["target"] == target && labels["reason"] == reason {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
