@@ -251,19 +251,19 @@ func startGateway(t *testing.T, nginx string, apis []string, reco, storefront st
 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(filepath.Join(prefix, "logs", "error.log"))
-			t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.String(), b)
-		default:
-		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), time.Second)
 		if err == nil {
 			_ = c.Close()
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "nginx does not listen on :%d: %v", httpsPort, err)
-		time.Sleep(50 * time.Millisecond)
+		// Until it listens, or at once when it exits (a bad config).
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(filepath.Join(prefix, "logs", "error.log"))
+			t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.String(), b)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	return &gateway{https: fmt.Sprintf("https://127.0.0.1:%d", httpsPort), http: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
 		certs: certs, prefix: prefix}
