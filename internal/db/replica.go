@@ -170,10 +170,29 @@ func NewPools(primary *pgxpool.Pool, o ReplicaOptions) (*Pools, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop, p.done = cancel, make(chan struct{})
-	p.measure(ctx) // the first reads already know the replica
+	p.settle(ctx) // the first reads already know the replica
 	go p.run(ctx)
 	return p, nil
 }
+
+// settle measures until the replica's lag is known, for up to settleTime.
+// The first sample's age is unknown (the replica may be hours behind it),
+// so a replica is trusted only once it has replayed that position; one that
+// keeps up does within milliseconds, and is then used by the first reads.
+// A replica that is down or still behind is left to the poller.
+func (p *Pools) settle(ctx context.Context) {
+	deadline := time.Now().Add(settleTime)
+	for {
+		p.measure(ctx)
+		s := p.state.Load()
+		if s == nil || !s.up || s.lagKnown || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const settleTime = 2 * time.Second
 
 // dialer notices a replica whose network path silently dies: keepalive
 // probes for an idle connection, and on Linux TCP_USER_TIMEOUT for data

@@ -20,6 +20,7 @@ type Proxy struct {
 	down      bool
 	conns     map[net.Conn]bool
 	blackhole atomic.Bool
+	refused   atomic.Int64
 }
 
 // NewProxy listens on a free loopback port in front of target (host:port).
@@ -49,6 +50,10 @@ func (p *Proxy) SetDown(down bool) {
 	}
 }
 
+// Refused counts the connections turned away while down: a client that
+// tried to reconnect has met the outage.
+func (p *Proxy) Refused() int64 { return p.refused.Load() }
+
 // SetBlackhole makes the proxy swallow every byte in both directions,
 // without closing a connection (new ones are accepted and swallowed too),
 // as a network path that silently drops packets. Connections that
@@ -70,6 +75,7 @@ func (p *Proxy) pipe(in net.Conn) {
 	down := p.down
 	p.mu.Unlock()
 	if down {
+		p.refused.Add(1)
 		_ = in.Close()
 		return
 	}
