@@ -27,7 +27,7 @@ export TEMPORAL_NAMESPACE=$TEST_TEMPORAL_NAMESPACE STRIPE_API_BASE=$TEST_STRIPE_
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "lint (gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint)"
+step "lint (gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint, helm lint, actionlint)"
 make --no-print-directory lint
 step "generated code is up to date"
 make --no-print-directory checkgenerate
