@@ -222,6 +222,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 		orders: d.Orders, flows: d.OrderFlows, log: d.Logger})
 	mux.Handle("POST /webhooks/carrier", &carrierWebhook{secret: d.CarrierWebhookSecret, shipments: d.Shipments, log: d.Logger})
 	mux.HandleFunc("GET /healthz", liveHandler)
+	if err := handleDocs(mux); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	mux.Handle("GET /readyz", readyHandler(d.Ready))
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics)
