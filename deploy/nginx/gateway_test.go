@@ -382,6 +382,18 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("the API reference reaches the API instances, with the API's CSP", func(t *testing.T) {
+		c := gw.client(60)
+		for _, path := range []string{"/openapi.json", "/docs"} {
+			before, storeBefore := apiA.hits.Load()+apiB.hits.Load(), store.hits.Load()
+			res, body := call(t, c, http.MethodGet, gw.https+path, nil)
+			require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", path, body)
+			assert.Equal(t, before+1, apiA.hits.Load()+apiB.hits.Load(), path)
+			assert.Equal(t, storeBefore, store.hits.Load(), "%s is not the storefront's", path)
+			assert.Len(t, res.Header.Values("Content-Security-Policy"), 1, path)
+		}
+	})
+
 	t.Run("recommendations reach the recommendation service", func(t *testing.T) {
 		before, beforeReco := apiHits(), reco.hits.Load()
 		res, body := call(t, gw.client(5), http.MethodPost, gw.https+"/recommendations",
