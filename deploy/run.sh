@@ -128,6 +128,7 @@ cat <<MSG
   Shop is running.
     API (Connect, gRPC, gRPC-Web, REST)  http://localhost:$api_port
       try: curl 'http://localhost:$api_port/api/products?limit=5'
+    API reference (OpenAPI, Swagger UI)  http://localhost:$api_port/docs
     Recommendations                      http://localhost:$reco_port/recommendations
       try: curl -X POST http://localhost:$reco_port/recommendations -H 'Content-Type: application/json' -d '{"limit": 5}'
       retrain now: bin/shop recommender retrain   (nightly: schedule recommender-retrain in the Temporal UI)
