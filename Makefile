@@ -13,7 +13,7 @@ HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
 
-.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench stack-up stack-down gateway clean
+.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench fuzz stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -107,6 +107,14 @@ bench: ## benchmarks (need the services of `make test` running)
 	go test -run '^$$' -bench . -benchtime=100x -timeout 30m ./internal/search/
 	go test -run '^$$' -bench . -benchtime=2000x -timeout 15m ./recommender/
 	go test -run '^$$' -bench Analytics -benchtime=1x -timeout 90m ./internal/analytics/
+
+FUZZTIME ?= 30s
+fuzz: ## run every Fuzz function for FUZZTIME each (default 30s; FuzzPostgres* need the services of `make test`)
+	@grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . | sort | while read -r file; do \
+	  for fz in $$(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$$file" | cut -d' ' -f2); do \
+	    echo "== $$fz ($$(dirname "$$file"), $(FUZZTIME))"; \
+	    go test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) "$$(dirname "$$file")" || exit 1; \
+	  done; done
 
 stack-up: tools ## start the local services without the app
 	@deploy/stack.sh up

@@ -60,14 +60,7 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhookAnswer(w, http.StatusBadRequest, "unreadable or too large body")
 		return
 	}
-	sig := r.Header.Get("Stripe-Signature")
-	err = webhook.ValidatePayload(body, sig, h.secret)
-	if err == nil && signedInFuture(sig, time.Now()) {
-		// Stripe's library bounds only the age: a timestamp ahead of the
-		// clock would keep a captured request replayable for longer.
-		err = errors.New("signature timestamp is in the future")
-	}
-	if err != nil {
+	if err := verifyStripeSignature(body, r.Header.Get("Stripe-Signature"), h.secret, time.Now()); err != nil {
 		h.log.WarnContext(r.Context(), "stripe webhook refused", "error", err)
 		webhookAnswer(w, http.StatusBadRequest, "invalid Stripe-Signature")
 		return
@@ -134,6 +127,19 @@ func (h *stripeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.ErrorContext(ctx, "stripe event not marked processed; a redelivery will be handled again", "error", err)
 	}
 	webhookAnswer(w, http.StatusOK, "ok")
+}
+
+// verifyStripeSignature accepts body only with a Stripe-Signature made
+// with secret, neither older nor further ahead of now than Stripe's
+// tolerance.
+func verifyStripeSignature(body []byte, sig, secret string, now time.Time) error {
+	err := webhook.ValidatePayload(body, sig, secret)
+	if err == nil && signedInFuture(sig, now) {
+		// Stripe's library bounds only the age: a timestamp ahead of the
+		// clock would keep a captured request replayable for longer.
+		err = errors.New("signature timestamp is in the future")
+	}
+	return err
 }
 
 // signedInFuture reports a Stripe-Signature with any t= further ahead of

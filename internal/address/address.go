@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
@@ -230,6 +231,9 @@ func (a Address) String() string {
 func text(field, v string, max int) error {
 	if len(v) > max {
 		return validation.New(field, "must be at most %d characters", max)
+	}
+	if !utf8.ValidString(v) { // PostgreSQL refuses it as text
+		return validation.New(field, "must be valid UTF-8 text")
 	}
 	for _, r := range v {
 		if unicode.IsControl(r) {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shopkit/shop/internal/money"
 )
@@ -137,8 +138,19 @@ func buildRow(n int, f map[string]string) ImportRow {
 		return bad("name", "is required and at most 300 characters")
 	case p.Category == "" || Slug(p.Category) == "":
 		return bad("category", "is required and must contain a letter or digit")
+	case len(p.Category) > 200:
+		return bad("category", "must be at most 200 characters")
 	case len(p.Description) > 10000:
 		return bad("description", "must be at most 10000 characters")
+	case len(p.Brand) > 200:
+		return bad("brand", "must be at most 200 characters")
+	}
+	// PostgreSQL text holds neither NUL nor invalid UTF-8: such a row would
+	// fail its whole batch at the insert rather than being reported here.
+	for _, f := range [][2]string{{"name", p.Name}, {"description", p.Description}, {"category", p.Category}, {"brand", p.Brand}} {
+		if !utf8.ValidString(f[1]) || strings.ContainsRune(f[1], 0) {
+			return bad(f[0], "must be UTF-8 text without NUL characters")
+		}
 	}
 	currency := strings.ToUpper(strings.TrimSpace(f["currency"]))
 	if currency == "" {
