@@ -70,16 +70,6 @@ func pauseReplay(t *testing.T, primary *pgxpool.Pool, replicaURL string) (conn *
 	return conn, resume
 }
 
-// onReplica answers whether a read under ctx runs on the replica.
-func onReplica(t *testing.T, ctx context.Context, p *db.Pools) bool {
-	t.Helper()
-	var standby bool
-	require.NoError(t, p.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
-		return pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby)
-	}))
-	return standby
-}
-
 // Staff who just renamed a product and adjusted its stock see both at once
 // in their search and the stock-adjustment history, though the replica has
 // stopped replaying (their reads wait for a replica past their write: the
@@ -94,12 +84,12 @@ func TestReadYourWritesWhileTheReplicaLags(t *testing.T) {
 	staff := session(t, f, "staff-replica", identity.RoleAdmin)
 	replicaURL := dbtest.ReplicaURL(t, f.shop.Pool)
 	stale := db.ReplicaOK(ctx, 0)
-	require.Eventually(t, func() bool { return onReplica(t, stale, f.reads) }, 60*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, f.reads) }, 60*time.Second, 50*time.Millisecond,
 		"the replica serves read-only requests once it is measured fresh")
 	// The staff account has reached the replica before it stops.
 	lsn, err := f.reads.WriteLSN(ctx)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return onReplica(t, db.ReplicaOK(ctx, lsn), f.reads) }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, db.ReplicaOK(ctx, lsn), f.reads) }, 60*time.Second, 50*time.Millisecond)
 
 	replica, resume := pauseReplay(t, f.shop.Pool, replicaURL)
 	id := f.laptop.ID
@@ -125,14 +115,14 @@ func TestReadYourWritesWhileTheReplicaLags(t *testing.T) {
 
 	// Nobody's write: a stale-tolerant read uses the replica until it lags
 	// past DATABASE_READ_MAX_LAG, then the primary.
-	require.Eventually(t, func() bool { return !onReplica(t, stale, f.reads) }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return !dbtest.OnReplica(t, stale, f.reads) }, 30*time.Second, 50*time.Millisecond,
 		"a replica that lags more than the limit is skipped")
 	code, _, found = call(t, "GET", f.url+"/api/search?q=quasar", "", "")
 	require.Equal(t, http.StatusOK, code, found)
 	require.NotEmpty(t, found["hits"], "the anonymous search came from the primary: %v", found)
 
 	resume()
-	require.Eventually(t, func() bool { return onReplica(t, stale, f.reads) }, 60*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, f.reads) }, 60*time.Second, 50*time.Millisecond,
 		"once it caught up, the replica serves again")
 	code, _, found = call(t, "GET", f.url+"/api/search?q=quasar", "", "")
 	require.Equal(t, http.StatusOK, code, found)
@@ -156,34 +146,34 @@ func TestReplicaBehindAfterAGapIsLagging(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
 	stale := db.ReplicaOK(ctx, 0)
-	require.Eventually(t, func() bool { return onReplica(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
 
 	// An outage during which the replica falls behind. It must last until
 	// the poller meets it (tries to reconnect): a blip that no measurement
 	// sees leaves the lag history whole, and rightly so.
 	proxy.SetDown(true)
-	require.Eventually(t, func() bool { return !onReplica(t, stale, p) && proxy.Refused() > 0 }, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return !dbtest.OnReplica(t, stale, p) && proxy.Refused() > 0 }, 10*time.Second, 50*time.Millisecond)
 	_, resume := pauseReplay(t, primary, direct)
 	_, err = primary.Exec(ctx, "CREATE TABLE behind (id int)")
 	require.NoError(t, err)
 	lagging := dbtest.Routed(t, "primary", "lagging")
 	proxy.SetDown(false)
 	require.Eventually(t, func() bool {
-		onReplica(t, stale, p)
+		dbtest.OnReplica(t, stale, p)
 		return dbtest.Routed(t, "primary", "lagging") > lagging
 	}, 10*time.Second, 50*time.Millisecond, "back up, the replica is measured lagging")
-	require.Never(t, func() bool { return onReplica(t, stale, p) }, time.Second, 50*time.Millisecond,
+	require.Never(t, func() bool { return dbtest.OnReplica(t, stale, p) }, time.Second, 50*time.Millisecond,
 		"a replica behind after an outage is not fresh")
 
 	// Opened while the replica is behind.
 	started, err := db.NewPools(primary, opts)
 	require.NoError(t, err)
 	t.Cleanup(started.Close)
-	require.Never(t, func() bool { return onReplica(t, stale, started) }, time.Second, 50*time.Millisecond,
+	require.Never(t, func() bool { return dbtest.OnReplica(t, stale, started) }, time.Second, 50*time.Millisecond,
 		"a replica behind at start is not fresh")
 
 	resume()
-	require.Eventually(t, func() bool { return onReplica(t, stale, p) && onReplica(t, stale, started) }, 60*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, p) && dbtest.OnReplica(t, stale, started) }, 60*time.Second, 50*time.Millisecond,
 		"once it replayed what the primary had, the replica serves")
 }
 
@@ -192,7 +182,7 @@ func TestReplicaBehindAfterAGapIsLagging(t *testing.T) {
 func TestReplicaDownFallsBackToThePrimary(t *testing.T) {
 	f := newServerWith(t, options{replicaMaxLag: time.Second})
 	stale := db.ReplicaOK(context.Background(), 0)
-	require.Eventually(t, func() bool { return onReplica(t, stale, f.reads) }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, f.reads) }, 60*time.Second, 50*time.Millisecond)
 	john := session(t, f, "john-down", identity.RoleCustomer)
 
 	f.reads.Replica().Close() // as good as a replica gone: every read of it fails
@@ -201,7 +191,7 @@ func TestReplicaDownFallsBackToThePrimary(t *testing.T) {
 	assert.NotEmpty(t, found["hits"])
 	code, _, list := call(t, "GET", f.url+"/api/orders", john, "")
 	require.Equal(t, http.StatusOK, code, list)
-	assert.False(t, onReplica(t, stale, f.reads))
+	assert.False(t, dbtest.OnReplica(t, stale, f.reads))
 	code, _, ready := call(t, "GET", f.url+"/readyz", "", "")
 	assert.Equal(t, http.StatusOK, code, ready)
 }

@@ -30,16 +30,6 @@ func newPools(t *testing.T, primary *pgxpool.Pool, readURL string, maxLag time.D
 	return p
 }
 
-// inRecovery answers whether the read ran on a standby.
-func inRecovery(t *testing.T, ctx context.Context, p *db.Pools) bool {
-	t.Helper()
-	var standby bool
-	require.NoError(t, p.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
-		return pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby)
-	}))
-	return standby
-}
-
 // A fresh replica takes the reads a context allows; everything else stays
 // on the primary.
 func TestReadsGoToAFreshReplica(t *testing.T) {
@@ -48,10 +38,10 @@ func TestReadsGoToAFreshReplica(t *testing.T) {
 	p := newPools(t, primary, dbtest.ReplicaURL(t, primary), 30*time.Second)
 	require.True(t, p.HasReplica())
 	stale := db.ReplicaOK(ctx, 0)
-	require.Eventually(t, func() bool { return inRecovery(t, stale, p) }, 60*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, p) }, 60*time.Second, 50*time.Millisecond,
 		"a stale-tolerant read goes to the replica once it is measured fresh")
 
-	assert.False(t, inRecovery(t, ctx, p), "a read outside ReplicaOK (a write path, an activity) stays on the primary")
+	assert.False(t, dbtest.OnReplica(t, ctx, p), "a read outside ReplicaOK (a write path, an activity) stays on the primary")
 
 	// Read-your-writes: a position the replica has not replayed (far in the
 	// future) keeps the read on the primary; the position of a write it has
@@ -60,8 +50,8 @@ func TestReadsGoToAFreshReplica(t *testing.T) {
 	require.NoError(t, err)
 	lsn, err := p.WriteLSN(ctx)
 	require.NoError(t, err)
-	assert.False(t, inRecovery(t, db.ReplicaOK(ctx, lsn+1<<40), p), "the replica is not past the user's write")
-	require.Eventually(t, func() bool { return inRecovery(t, db.ReplicaOK(ctx, lsn), p) }, 60*time.Second, 50*time.Millisecond,
+	assert.False(t, dbtest.OnReplica(t, db.ReplicaOK(ctx, lsn+1<<40), p), "the replica is not past the user's write")
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, db.ReplicaOK(ctx, lsn), p) }, 60*time.Second, 50*time.Millisecond,
 		"once the replica replayed the write, the user's reads go there")
 	var body string
 	require.NoError(t, p.Read(db.ReplicaOK(ctx, lsn), func(ctx context.Context, pool *pgxpool.Pool) error {
@@ -76,7 +66,7 @@ func TestNoReplicaReadsThePrimary(t *testing.T) {
 	primary := dbtest.New(t)
 	p := newPools(t, primary, "", time.Second)
 	assert.False(t, p.HasReplica())
-	assert.False(t, inRecovery(t, db.ReplicaOK(ctx, 0), p))
+	assert.False(t, dbtest.OnReplica(t, db.ReplicaOK(ctx, 0), p))
 	p.Close() // no poller to stop
 }
 
@@ -95,7 +85,7 @@ func TestReplicaDownReadsThePrimary(t *testing.T) {
 	u.Host = closed
 	down := newPools(t, primary, u.String(), time.Second)
 	for range 3 {
-		assert.False(t, inRecovery(t, db.ReplicaOK(ctx, 0), down))
+		assert.False(t, dbtest.OnReplica(t, db.ReplicaOK(ctx, 0), down))
 	}
 
 	// Down later, between two measurements: the read it fails runs again on
@@ -110,10 +100,10 @@ func TestReplicaDownReadsThePrimary(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
 	stale := db.ReplicaOK(ctx, 0)
-	require.True(t, inRecovery(t, stale, p), "measured fresh when opened")
+	require.True(t, dbtest.OnReplica(t, stale, p), "measured fresh when opened")
 	proxy.SetDown(true)
-	assert.False(t, inRecovery(t, stale, p), "the cut connection's read ran on the primary")
-	assert.False(t, inRecovery(t, stale, p), "and the replica stays out until it measures well again")
+	assert.False(t, dbtest.OnReplica(t, stale, p), "the cut connection's read ran on the primary")
+	assert.False(t, dbtest.OnReplica(t, stale, p), "and the replica stays out until it measures well again")
 }
 
 // A replica whose network path silently drops everything (no reset, no
@@ -130,7 +120,7 @@ func TestBlackholedReplicaReadsThePrimary(t *testing.T) {
 	p, err := db.NewPools(primary, db.ReplicaOptions{URL: u.String(), MaxConns: 4, MaxLag: 30 * time.Second, Poll: 50 * time.Millisecond})
 	require.NoError(t, err)
 	stale := db.ReplicaOK(ctx, 0)
-	require.Eventually(t, func() bool { return inRecovery(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
 
 	// A read the replica is running when the path goes black.
 	tag := testenv.UniqueName("blackhole")
@@ -165,7 +155,7 @@ func TestBlackholedReplicaReadsThePrimary(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the read is still waiting for the blackholed replica")
 	}
-	assert.False(t, inRecovery(t, stale, p), "the replica stays out while it does not answer")
+	assert.False(t, dbtest.OnReplica(t, stale, p), "the replica stays out while it does not answer")
 
 	closed := make(chan struct{})
 	go func() { p.Close(); close(closed) }()
@@ -184,7 +174,7 @@ func TestReplicaRefusals(t *testing.T) {
 	primary := dbtest.New(t)
 	p := newPools(t, primary, dbtest.ReplicaURL(t, primary), 30*time.Second)
 	stale := db.ReplicaOK(ctx, 0)
-	require.Eventually(t, func() bool { return inRecovery(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, stale, p) }, 60*time.Second, 50*time.Millisecond)
 
 	for _, code := range []string{"40001", "40P01"} {
 		fresh, fallback := dbtest.Routed(t, "replica", "fresh"), dbtest.Routed(t, "primary", "fallback")
@@ -203,7 +193,7 @@ func TestReplicaRefusals(t *testing.T) {
 		assert.Equal(t, []bool{true, false}, ran, "%s: tried on the replica, answered by the primary", code)
 		assert.Equal(t, fresh, dbtest.Routed(t, "replica", "fresh"), "a fallback read counts once, where it ended")
 		assert.Equal(t, fallback+1, dbtest.Routed(t, "primary", "fallback"))
-		assert.True(t, inRecovery(t, stale, p), "%s: one cancelled read leaves the replica in use", code)
+		assert.True(t, dbtest.OnReplica(t, stale, p), "%s: one cancelled read leaves the replica in use", code)
 	}
 
 	err := p.Read(stale, func(ctx context.Context, pool *pgxpool.Pool) error {
@@ -239,7 +229,7 @@ func TestBusyReplicaStaysUp(t *testing.T) {
 	p, err := db.NewPools(primary, db.ReplicaOptions{URL: dbtest.ReplicaURL(t, primary), MaxConns: 1, MaxLag: 30 * time.Second, Poll: 50 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
-	require.Eventually(t, func() bool { return inRecovery(t, db.ReplicaOK(ctx, 0), p) }, 60*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return dbtest.OnReplica(t, db.ReplicaOK(ctx, 0), p) }, 60*time.Second, 50*time.Millisecond)
 	busy, err := p.Replica().Acquire(ctx)
 	require.NoError(t, err)
 	defer busy.Release()

@@ -234,3 +234,17 @@ func Routed(t testing.TB, target, reason string) float64 {
 	}
 	return 0
 }
+
+// OnReplica answers whether a read under ctx runs on the replica (a
+// standby), as the pools route it.
+func OnReplica(t testing.TB, ctx context.Context, p *db.Pools) bool {
+	t.Helper()
+	var standby bool
+	err := p.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
+		return pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby)
+	})
+	if err != nil {
+		t.Fatalf("read through the pools: %v", err)
+	}
+	return standby
+}
