@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -193,10 +194,10 @@ func (h *harness) setUp(ctx context.Context) error {
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", cfg.temporalPort)
 	esURL := fmt.Sprintf("http://127.0.0.1:%d", cfg.esPort)
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOFLAGS=" + os.Getenv("GOFLAGS")}
-	h.stack = &stack{root: h.root, env: append(base,
-		"DATA_DIR="+cfg.dataDir, "BIN_DIR="+filepath.Join(h.root, "bin"),
-		"REDIS_URL="+redisURL, "TEMPORAL_ADDRESS="+temporalAddr, "TEMPORAL_UI_PORT="+strconv.Itoa(cfg.temporalPort+1000),
-		"TEMPORAL_NAMESPACE=default", "ELASTICSEARCH_URL="+esURL, "DATABASE_URL="+cfg.databaseURL)}
+	h.stack = &stack{root: h.root, env: slices.Concat(base, []string{
+		"DATA_DIR=" + cfg.dataDir, "BIN_DIR=" + filepath.Join(h.root, "bin"),
+		"REDIS_URL=" + redisURL, "TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_UI_PORT=" + strconv.Itoa(cfg.temporalPort+1000),
+		"TEMPORAL_NAMESPACE=default", "ELASTICSEARCH_URL=" + esURL, "DATABASE_URL=" + cfg.databaseURL})}
 	logf("private services: %s (state in %s)", strings.Join(h.services(), " "), cfg.dataDir)
 	h.stackUp = true
 	if err := h.stack.run(append([]string{"up"}, h.services()...)...); err != nil {
@@ -232,15 +233,15 @@ func (h *harness) setUp(ctx context.Context) error {
 		return err
 	}
 
-	appEnv := append(base, "APP_ENV=development", "LOG_FORMAT=json", "LOG_LEVEL=info",
-		"DATABASE_URL="+cfg.databaseURL, "DATABASE_MAX_CONNS=6", "REDIS_URL="+redisURL,
-		"TEMPORAL_ADDRESS="+temporalAddr, "TEMPORAL_NAMESPACE=default", "TEMPORAL_TASK_QUEUE=shop",
-		"SEARCH_BACKEND="+cfg.searchBackend, "ELASTICSEARCH_URL="+esURL,
-		"STRIPE_API_BASE="+h.stripe.URL(), "STRIPE_SECRET_KEY=sk_test_chaos", "STRIPE_WEBHOOK_SECRET="+h.secret,
-		"SMTP_ADDR="+ln.Addr().String(), "PAYMENT_TIMEOUT=30m",
-		"JWT_SIGNING_KEYS=chaos:"+base64.StdEncoding.EncodeToString(key), "ACCESS_TOKEN_TTL=1h",
+	appEnv := slices.Concat(base, []string{"APP_ENV=development", "LOG_FORMAT=json", "LOG_LEVEL=info",
+		"DATABASE_URL=" + cfg.databaseURL, "DATABASE_MAX_CONNS=6", "REDIS_URL=" + redisURL,
+		"TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_NAMESPACE=default", "TEMPORAL_TASK_QUEUE=shop",
+		"SEARCH_BACKEND=" + cfg.searchBackend, "ELASTICSEARCH_URL=" + esURL,
+		"STRIPE_API_BASE=" + h.stripe.URL(), "STRIPE_SECRET_KEY=sk_test_chaos", "STRIPE_WEBHOOK_SECRET=" + h.secret,
+		"SMTP_ADDR=" + ln.Addr().String(), "PAYMENT_TIMEOUT=30m",
+		"JWT_SIGNING_KEYS=chaos:" + base64.StdEncoding.EncodeToString(key), "ACCESS_TOKEN_TTL=1h",
 		"RATE_LIMITS=login=100000/1m,auth=100000/1m,user=100000/1m,public=100000/1m,events=100000/1m",
-		"WORKER_METRICS_ADDR="+fmt.Sprintf("127.0.0.1:%d", cfg.workerPort))
+		"WORKER_METRICS_ADDR=" + fmt.Sprintf("127.0.0.1:%d", cfg.workerPort)})
 	logf("migrating")
 	mig := exec.CommandContext(ctx, shop, "migrate", "up")
 	mig.Env = appEnv
@@ -266,7 +267,7 @@ func (h *harness) setUp(ctx context.Context) error {
 		logPath: filepath.Join(logs, "worker.log"), readyURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.workerPort)}
 	for i, port := range cfg.apiPorts {
 		h.apis = append(h.apis, &proc{name: fmt.Sprintf("api-%d", i+1), bin: shop, args: []string{"api"},
-			env: append(appEnv, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port)), logPath: filepath.Join(logs, fmt.Sprintf("api-%d.log", i+1)),
+			env: slices.Concat(appEnv, []string{fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port)}), logPath: filepath.Join(logs, fmt.Sprintf("api-%d.log", i+1)),
 			readyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port)})
 	}
 	for _, p := range append([]*proc{h.worker}, h.apis...) {
@@ -494,7 +495,7 @@ func (h *harness) cleanup() {
 	if h.tc != nil {
 		h.tc.Close()
 	}
-	for _, p := range append(h.apis, h.worker) {
+	for _, p := range slices.Concat(h.apis, []*proc{h.worker}) {
 		if p != nil {
 			p.kill(syscall.SIGTERM)
 		}
