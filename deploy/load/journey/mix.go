@@ -79,3 +79,25 @@ func Loop(ctx context.Context, m Mix, workers int, seed uint64, report func(Resu
 	}
 	wg.Wait()
 }
+
+// LoopFor is Loop for slow journeys: workers start journeys for d, and the
+// journeys under way at the end run to completion and are reported, so a
+// journey longer than d is still measured. ctx cancels everything.
+func LoopFor(ctx context.Context, m Mix, workers int, seed uint64, d time.Duration, report func(Result)) {
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(seed, uint64(w)))
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				s := m.Pick(r)
+				start := time.Now()
+				err := s.Run(ctx, r)
+				if report != nil && ctx.Err() == nil {
+					report(Result{Journey: s.Name, Start: start, Elapsed: time.Since(start), Err: err})
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
