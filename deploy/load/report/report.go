@@ -138,7 +138,9 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-func strconvFloat(f float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".") }
+func strconvFloat(f float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
+}
 
 // Chart draws p50, p95 and p99 per endpoint as grouped bars on a
 // logarithmic axis of milliseconds (a bare handler and a checkout differ by
