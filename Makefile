@@ -13,7 +13,7 @@ HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
 
-.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench fuzz stack-up stack-down gateway clean
+.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench fuzz load stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -115,6 +115,14 @@ fuzz: ## run every Fuzz function for FUZZTIME each (default 30s; FuzzPostgres* n
 	    echo "== $$fz ($$(dirname "$$file"), $(FUZZTIME))"; \
 	    go test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) "$$(dirname "$$file")" || exit 1; \
 	  done; done
+
+# The load tool measures a running `make run` (start it with the RATE_LIMITS
+# the tool prints); LOAD_URL, LOAD_DURATION, LOAD_CONCURRENCY, LOAD_OUT,
+# LOAD_MAX_ERRORS, LOAD_PPROF_URL and TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE
+# (TEMPORAL_PROFILE is printed as the server measured) come from the environment.
+load: ## load-test a running `make run` against bare baselines; report in .data/load/<time>/
+	go build -o $(BIN)/load ./deploy/load
+	$(BIN)/load
 
 stack-up: tools ## start the local services without the app
 	@deploy/stack.sh up

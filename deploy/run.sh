@@ -26,6 +26,8 @@ HTTP_ADDR=${HTTP_ADDR:-:8000}
 api_port=${HTTP_ADDR##*:}
 export RECOMMENDER_ADDR=${RECOMMENDER_ADDR:-:8001}
 export WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-:9464}
+# Go profiles (net/http/pprof) on loopback only, for `make load` and `go tool pprof`.
+export PPROF_ADDR=${PPROF_ADDR-127.0.0.1:6060} WORKER_PPROF_ADDR=${WORKER_PPROF_ADDR-127.0.0.1:6061}
 reco_port=${RECOMMENDER_ADDR##*:}
 ui_url=${TEMPORAL_UI_URL:-http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}}
 GATEWAY=${GATEWAY:-1}
@@ -136,6 +138,7 @@ cat <<MSG
     Temporal UI                          $ui_url
     Health                               http://localhost:$api_port/healthz  /readyz
     Metrics (Prometheus)                 http://localhost:$api_port/metrics  worker: http://localhost:${WORKER_METRICS_ADDR##*:}/metrics
+    Profiles (pprof, loopback only)      http://${PPROF_ADDR:-off}/debug/pprof/  worker: http://${WORKER_PPROF_ADDR:-off}/debug/pprof/
     Demo admin                           admin / $DEMO_ADMIN_PASSWORD (development only)
     Stripe webhook                       http://localhost:$api_port/webhooks/stripe
       pay an order: bin/shop stripe trigger payment_intent.succeeded --order ID

@@ -44,6 +44,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 		return err
 	}
 	defer closeAll()
+	servePprof(ctx, log, cfg.PprofAddr)
 	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
 }
 

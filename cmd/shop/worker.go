@@ -67,6 +67,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 	if cfg.WorkerMetricsAddr != "" {
 		serveMetrics(ctx, log, cfg.WorkerMetricsAddr)
 	}
+	servePprof(ctx, log, cfg.WorkerPprofAddr)
 	// The outbox relay applies every committed catalog change to the cache
 	// and the search index, starts the back-in-stock emails, resets the
 	// abandoned-cart reminders and stores the order facts in the behaviour

@@ -132,6 +132,13 @@ type Config struct {
 	RecommenderMetricsAddr string
 	WorkerMetricsAddr      string
 
+	// Go profiling (net/http/pprof): `shop api` serves /debug/pprof/ on
+	// PprofAddr (PPROF_ADDR) and `shop worker` on WorkerPprofAddr
+	// (WORKER_PPROF_ADDR), internal addresses of their own, never on the
+	// public port; empty or "off" (the default): not at all.
+	PprofAddr       string
+	WorkerPprofAddr string
+
 	// Behaviour events: the monthly partitions of the event store whose
 	// month ended more than EventRetention ago are dropped by the daily
 	// event-maintenance schedule (EVENT_RETENTION, at least 24h).
@@ -238,6 +245,8 @@ var defaults = map[string]string{
 	"METRICS_ADDR":             "",
 	"RECOMMENDER_METRICS_ADDR": "",
 	"WORKER_METRICS_ADDR":      ":9464",
+	"PPROF_ADDR":               "",
+	"WORKER_PPROF_ADDR":        "",
 
 	"CARRIER_WEBHOOK_SECRET": devCarrierSecret,
 	"CARRIER_TRACKING_URL":   "",
@@ -324,6 +333,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		MetricsAddr:            r.optionalAddr("METRICS_ADDR"),
 		RecommenderMetricsAddr: r.optionalAddr("RECOMMENDER_METRICS_ADDR"),
 		WorkerMetricsAddr:      r.optionalAddr("WORKER_METRICS_ADDR"),
+		PprofAddr:              r.optionalAddr("PPROF_ADDR"),
+		WorkerPprofAddr:        r.optionalAddr("WORKER_PPROF_ADDR"),
 		AnalyticsMaxRange:      r.duration("ANALYTICS_MAX_RANGE"),
 		AnalyticsCloseAfter:    r.duration("ANALYTICS_CLOSE_AFTER"),
 
@@ -343,6 +354,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.DatabaseReadMaxLag > 0 && c.DatabaseReadMaxLag < 100*time.Millisecond {
 		r.fail("DATABASE_READ_MAX_LAG", "is %s; want at least 100ms (the lag is measured every 250ms)", c.DatabaseReadMaxLag)
+	}
+	if c.PprofAddr != "" && samePort(c.PprofAddr, c.HTTPAddr) {
+		r.fail("PPROF_ADDR", "must be an internal address of its own, not the API's port")
 	}
 	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
 		r.fail("EVENT_RETENTION", "is %s; want at least 24h", c.EventRetention)
@@ -465,6 +479,14 @@ func (r *reader) addr(name string) string {
 }
 
 // optionalAddr is an address, or "" when empty or "off".
+// samePort reports whether two listen addresses share a port (":8000" and
+// "127.0.0.1:8000" do).
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb
+}
+
 func (r *reader) optionalAddr(name string) string {
 	if v := r.get(name); v == "" || v == "off" {
 		return ""
