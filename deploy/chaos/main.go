@@ -318,10 +318,10 @@ func (h *harness) seed(ctx context.Context) error {
 			Description: "A chaos test product", Category: "Chaos", Brand: "Chaos",
 			Price: money.Money{Amount: int64(500 + 137*i), Currency: "USD"}, StockQuantity: 100000})
 	}
-	for i := range 6 {
+	for i := range 4 {
 		in = append(in, catalog.ProductInput{SKU: fmt.Sprintf("CHAOS-LOW-%d", i), Name: fmt.Sprintf("Chaos rarity %d", i),
 			Description: "A chaos test product with little stock", Category: "Chaos", Brand: "Chaos",
-			Price: money.Money{Amount: int64(2500 + 100*i), Currency: "USD"}, StockQuantity: 4})
+			Price: money.Money{Amount: int64(2500 + 100*i), Currency: "USD"}, StockQuantity: 3})
 	}
 	if _, err := catalog.NewStore(h.pool).UpsertProducts(ctx, in); err != nil {
 		return fmt.Errorf("seed: %w", err)
@@ -342,7 +342,7 @@ func (h *harness) seed(ctx context.Context) error {
 		}
 		return nil
 	})
-	logf("seeded %d products (%d with 4 units)", len(h.initial), len(h.low))
+	logf("seeded %d products (%d with 3 units)", len(h.initial), len(h.low))
 	return err
 }
 
@@ -396,12 +396,14 @@ func (h *harness) chaos(ctx context.Context) (bool, error) {
 	for _, p := range cfg.apiPorts {
 		bases = append(bases, fmt.Sprintf("http://127.0.0.1:%d", p))
 	}
-	api := &apiClient{bases: bases, hc: &http.Client{Timeout: 30 * time.Second}, retryFor: 90 * time.Second}
 	t := &tally{}
-	tctx, stopTraffic := context.WithCancel(ctx)
-	defer stopTraffic()
-	logf("traffic: %d shoppers for %s against %s", cfg.shoppers, cfg.duration, strings.Join(bases, ", "))
-	wg := runTraffic(tctx, cfg.shoppers, strconv.FormatInt(time.Now().Unix(), 36), api, h.stripe, h.secret, h.plenty, h.low, t)
+	tr, err := newTraffic(ctx, bases, cfg.shoppers, h.secret, strconv.FormatInt(time.Now().Unix(), 36), h.low, t)
+	if err != nil {
+		return false, fmt.Errorf("traffic setup: %w", err)
+	}
+	logf("traffic: %d shoppers for %s against %s (%d products, %d customers)", cfg.shoppers, cfg.duration,
+		strings.Join(bases, ", "), len(tr.env.Catalog.Products), tr.env.Customers.Size())
+	stopTraffic := tr.run(ctx, cfg.shoppers)
 
 	faults := h.faults()
 	every := cfg.duration / time.Duration(len(faults)+1)
@@ -432,7 +434,6 @@ func (h *harness) chaos(ctx context.Context) (bool, error) {
 	case <-time.After(time.Until(end)):
 	}
 	stopTraffic()
-	wg.Wait()
 	logf("traffic stopped: %s", t.summary())
 
 	logf("waiting (at most %s) for the shop to settle", cfg.settle)

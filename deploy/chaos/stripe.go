@@ -31,7 +31,6 @@ type stripeProxy struct {
 	keyLocks  map[string]*sync.Mutex
 	cache     map[string]cachedAnswer
 	creations map[int64][]createdIntent
-	byID      map[string]createdIntent
 	replays   int
 	errors    int
 }
@@ -59,7 +58,7 @@ func startStripeProxy(target string) (*stripeProxy, error) {
 	p := &stripeProxy{
 		target: target, client: &http.Client{Timeout: 15 * time.Second}, addr: ln.Addr().String(),
 		keyLocks: map[string]*sync.Mutex{}, cache: map[string]cachedAnswer{},
-		creations: map[int64][]createdIntent{}, byID: map[string]createdIntent{},
+		creations: map[int64][]createdIntent{}
 	}
 	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -145,7 +144,6 @@ func (p *stripeProxy) recordCreation(form, answer []byte, key string) {
 	amount, _ := strconv.ParseInt(q.Get("amount"), 10, 64)
 	c := createdIntent{ID: pi.ID, OrderID: orderID, Amount: amount, Currency: q.Get("currency"), Key: key}
 	p.creations[orderID] = append(p.creations[orderID], c)
-	p.byID[pi.ID] = c
 }
 
 func writeAnswer(w http.ResponseWriter, a cachedAnswer) {
@@ -154,15 +152,6 @@ func writeAnswer(w http.ResponseWriter, a cachedAnswer) {
 	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(a.body)
-}
-
-// Intent answers what the proxy saw created under a PaymentIntent id (the
-// amount Stripe's webhook reports).
-func (p *stripeProxy) Intent(id string) (createdIntent, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, ok := p.byID[id]
-	return c, ok
 }
 
 // StripeCounts is what the checks need from the proxy.

@@ -3,93 +3,120 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/shopkit/shop/deploy/load/journey"
 	"github.com/shopkit/shop/internal/payments"
 )
 
-// apiClient sends each request to the next API instance in turn. A request
-// that is safe to repeat (reads, POST /api/orders with its Idempotency-Key,
-// a cancel, a signed webhook) is repeated on the other instance when one is
-// down, and after a 503/429 (the shop's "try again"), until its deadline.
-type apiClient struct {
-	bases []string
-	next  atomic.Uint64
-	hc    *http.Client
-	// retryFor bounds the retries of one request (a Temporal restart).
+// The traffic is the load test's journeys (deploy/load/journey: browse,
+// search, cart, checkout paid through a signed Stripe webhook), plus orders
+// that end otherwise (cancelled, payment failed, abandoned), sent to both
+// API processes through failover.
+
+// failover is the journeys' HTTP transport. It sends each request to the
+// next API process in turn; a request that is safe to repeat (reads, POST
+// /api/orders with its Idempotency-Key, a cancel, a signed webhook, which
+// the shop processes once per event id) is repeated, on the other process,
+// after a refused connection or a 5xx/429 answer, for up to retryFor. It
+// also watches the answers: the orders the API accepted and the payments
+// whose webhook it acknowledged are what the checks hold it to.
+type failover struct {
+	bases    []*url.URL
+	next     atomic.Uint64
+	rt       http.RoundTripper
 	retryFor time.Duration
+	t        *tally
 }
 
-type apiError struct {
-	Status int
-	Body   string
+func repeatable(r *http.Request) bool {
+	p := r.URL.Path
+	return r.Method == http.MethodGet || r.Header.Get("Idempotency-Key") != "" || p == "/webhooks/stripe" ||
+		strings.HasSuffix(p, "/cancel") || p == "/api/auth/login" || strings.HasPrefix(p, "/shop.catalog.v1.CatalogService/")
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %.200s", e.Status, e.Body) }
-
-func statusOf(err error) int {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae.Status
+func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		_ = req.Body.Close()
 	}
-	return 0
-}
-
-// do sends one request; out (when not nil) receives the JSON answer.
-func (c *apiClient) do(ctx context.Context, method, path, token string, header map[string]string, body []byte, retry bool, out any) (int, error) {
-	deadline := time.Now().Add(c.retryFor)
-	for attempt := 0; ; attempt++ {
-		base := c.bases[c.next.Add(1)%uint64(len(c.bases))]
-		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		res, err := c.hc.Do(req)
-		var status int
-		var b []byte
-		if err == nil {
-			status = res.StatusCode
-			b, _ = io.ReadAll(res.Body)
-			_ = res.Body.Close()
-			if status < 300 {
-				if out != nil && len(b) > 0 {
-					if err := json.Unmarshal(b, out); err != nil {
-						return status, fmt.Errorf("%s %s: %w", method, path, err)
-					}
-				}
-				return status, nil
+	again := repeatable(req)
+	deadline := time.Now().Add(f.retryFor)
+	for attempt := 1; ; attempt++ {
+		base := f.bases[f.next.Add(1)%uint64(len(f.bases))]
+		out := req.Clone(req.Context())
+		out.URL.Scheme, out.URL.Host, out.Host = base.Scheme, base.Host, base.Host
+		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		res, err := f.rt.RoundTrip(out)
+		retry := err != nil || res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests
+		if !retry || !again || time.Now().After(deadline) || req.Context().Err() != nil {
+			if attempt > 1 {
+				f.t.add("requests repeated after a failure")
 			}
-			err = &apiError{Status: status, Body: string(b)}
+			if err == nil {
+				res = f.observe(req, body, res)
+			}
+			return res, err
 		}
-		again := retry && (status == 0 || status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests ||
-			status == http.StatusBadGateway || status == http.StatusGatewayTimeout || status == http.StatusInternalServerError)
-		if !again || time.Now().After(deadline) || ctx.Err() != nil {
-			return status, fmt.Errorf("%s %s: %w", method, path, err)
+		if res != nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
 		}
 		select {
-		case <-ctx.Done():
-			return status, ctx.Err()
-		case <-time.After(min(time.Duration(attempt+1)*250*time.Millisecond, 2*time.Second)):
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		case <-time.After(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second)):
 		}
 	}
+}
+
+// observe notes accepted orders and acknowledged payments.
+func (f *failover) observe(req *http.Request, body []byte, res *http.Response) *http.Response {
+	if res.StatusCode/100 != 2 || req.Method != http.MethodPost {
+		return res
+	}
+	switch req.URL.Path {
+	case "/api/orders":
+		b, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		res.Body = io.NopCloser(bytes.NewReader(b))
+		var o journey.Order
+		if err == nil && json.Unmarshal(b, &o) == nil && o.ID != 0 {
+			f.t.accepted(int64(o.ID))
+		}
+	case "/webhooks/stripe":
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				Object struct {
+					Metadata map[string]string `json:"metadata"`
+				} `json:"object"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &ev) == nil && ev.Type == "payment_intent.succeeded" {
+			if id, err := strconv.ParseInt(ev.Data.Object.Metadata["order_id"], 10, 64); err == nil {
+				f.t.paid(id)
+			}
+		}
+	}
+	return res
 }
 
 // tally counts what the traffic did; the checks read Accepted and Paid.
@@ -121,179 +148,141 @@ func (t *tally) paid(id int64) {
 	t.Paid = append(t.Paid, id)
 }
 
+// Record counts the journeys' calls by endpoint and outcome.
+func (t *tally) Record(c journey.Call) {
+	switch {
+	case c.Status/100 == 2:
+		t.add(c.Endpoint + " ok")
+	case c.Status == 0:
+		t.add(c.Endpoint + " no answer")
+	default:
+		t.add(fmt.Sprintf("%s %d", c.Endpoint, c.Status))
+	}
+}
+
 func (t *tally) summary() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Sprintf("%d orders accepted, %d paid; %s", len(t.Accepted), len(t.Paid), statusCounts(t.counts))
-}
-
-// shopper is one simulated customer: it browses, searches, fills its cart
-// and checks out, then pays (mostly), fails to pay, cancels or walks away.
-type shopper struct {
-	n        int
-	api      *apiClient
-	stripe   *stripeProxy
-	secret   string // the webhook signing secret
-	products []int64
-	lowStock []int64
-	t        *tally
-	token    string
-	rng      *rand.Rand
-}
-
-type order struct {
-	ID              flexInt `json:"id"`
-	Status          string  `json:"status"`
-	PaymentIntentID string  `json:"payment_intent_id"`
-}
-
-// flexInt reads an int64 sent as a JSON number or string (protojson).
-type flexInt int64
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := string(bytes.Trim(b, `"`))
-	n, err := strconv.ParseInt(s, 10, 64)
-	*f = flexInt(n)
-	return err
-}
-
-func (s *shopper) signIn(ctx context.Context, run string) error {
-	user := fmt.Sprintf("chaos%s_%d", run, s.n)
-	pass := "Chaos-Shopper-2026!"
-	reg, _ := json.Marshal(map[string]string{"username": user, "email": user + "@example.com", "password": pass, "first_name": "Chaos"})
-	if _, err := s.api.do(ctx, "POST", "/api/auth/register", "", nil, reg, false, nil); err != nil && statusOf(err) != http.StatusConflict {
-		// A lost answer: the account may exist; logging in tells.
-		s.t.add("register error")
+	var keys []string
+	for k := range t.counts {
+		keys = append(keys, k)
 	}
-	login, _ := json.Marshal(map[string]string{"username": user, "password": pass})
-	var tok struct {
-		AccessToken string `json:"access_token"`
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d orders accepted, %d payments acknowledged", len(t.Accepted), len(t.Paid))
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n      %-48s %d", k, t.counts[k])
 	}
-	if _, err := s.api.do(ctx, "POST", "/api/auth/login", "", nil, login, true, &tok); err != nil {
+	return b.String()
+}
+
+// traffic runs the journeys against both API processes.
+type traffic struct {
+	env *journey.Env
+	t   *tally
+	low []int64 // products with little stock: the other endings always ask for one
+}
+
+func newTraffic(ctx context.Context, bases []string, workers int, secret, run string, low []int64, t *tally) (*traffic, error) {
+	var us []*url.URL
+	for _, b := range bases {
+		u, err := url.Parse(b)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	c := journey.NewClient(bases[0], workers, t)
+	c.HTTP.Transport = &failover{bases: us, rt: c.HTTP.Transport, retryFor: 90 * time.Second, t: t}
+	cat, err := journey.Discover(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	customers, err := journey.NewPool(ctx, c, "chaos"+run, "Chaos-Shopper-2026!", workers*2, workers)
+	if err != nil {
+		return nil, err
+	}
+	env := &journey.Env{Client: c, Catalog: cat, Customers: customers, WebhookSecret: secret, PayTimeout: 60 * time.Second}
+	return &traffic{env: env, t: t, low: low}, nil
+}
+
+// mix: mostly checkouts, so that many orders meet the faults.
+func (tr *traffic) mix() journey.Mix {
+	e := tr.env
+	return journey.Mix{
+		{Name: "browse", Weight: 15, Run: e.Browse},
+		{Name: "search", Weight: 10, Run: e.Search},
+		{Name: "cart", Weight: 10, Run: e.Cart},
+		{Name: "checkout (paid)", Weight: 45, Run: e.Checkout},
+		{Name: "checkout (cancelled)", Weight: 8, Run: tr.cancelled},
+		{Name: "checkout (payment failed)", Weight: 6, Run: tr.paymentFailed},
+		{Name: "checkout (abandoned)", Weight: 6, Run: func(ctx context.Context, r *mrand.Rand) error { _, _, err := tr.place(ctx, r); return err }},
+	}
+}
+
+// place orders a product with little stock (and maybe another) and
+// answers the order, awaiting payment, and its customer's token.
+func (tr *traffic) place(ctx context.Context, r *mrand.Rand) (journey.Order, string, error) {
+	e := tr.env
+	items := []map[string]any{{"product_id": tr.low[r.IntN(len(tr.low))], "quantity": 1}}
+	if r.IntN(2) == 0 {
+		items = append(items, map[string]any{"product_id": e.Catalog.Checkout[r.IntN(len(e.Catalog.Checkout))], "quantity": 1})
+	}
+	key := make([]byte, 12)
+	_, _ = rand.Read(key)
+	var o journey.Order
+	token := e.Customers.Any(r).Token
+	err := e.Client.Do(ctx, journey.Request{Endpoint: "POST /api/orders", Method: http.MethodPost, Path: "/api/orders",
+		Token: token, Header: http.Header{"Idempotency-Key": {"chaos-" + hex.EncodeToString(key)}},
+		Body: map[string]any{"items": items, "shipping_address": "123 Main St, Springfield, CA 90001", "payment_method": "credit_card"}}, &o)
+	return o, token, err
+}
+
+func (tr *traffic) cancelled(ctx context.Context, r *mrand.Rand) error {
+	o, token, err := tr.place(ctx, r)
+	if err != nil {
 		return err
 	}
-	s.token = tok.AccessToken
-	return nil
+	return tr.env.Client.Do(ctx, journey.Request{Endpoint: "POST /api/orders/{id}/cancel", Method: http.MethodPost,
+		Path: fmt.Sprintf("/api/orders/%d/cancel", o.ID), Token: token, Body: map[string]any{}}, nil)
 }
 
-// journey is one visit that ends in an order (or a refusal).
-func (s *shopper) journey(ctx context.Context) {
-	if _, err := s.api.do(ctx, "GET", "/api/products?limit=20", "", nil, nil, true, nil); err != nil {
-		s.t.add("browse error")
+func (tr *traffic) paymentFailed(ctx context.Context, r *mrand.Rand) error {
+	o, _, err := tr.place(ctx, r)
+	if err != nil {
+		return err
 	}
-	if _, err := s.api.do(ctx, "GET", "/api/products?search=chaos&limit=10", "", nil, nil, true, nil); err != nil {
-		s.t.add("search error")
+	ev := payments.FakeEvent{Type: "payment_intent.payment_failed", OrderID: int64(o.ID), PaymentIntentID: o.PaymentIntentID,
+		Amount: int64(o.Totals.Total.AmountMinor), Currency: o.Totals.Total.Currency}
+	body, sig, err := ev.Signed(tr.env.WebhookSecret, time.Now())
+	if err != nil {
+		return err
 	}
-	p := s.products[s.rng.IntN(len(s.products))]
-	if _, err := s.api.do(ctx, "GET", "/api/cart", s.token, nil, nil, true, nil); err != nil {
-		s.t.add("cart error")
-	}
-	items := []map[string]any{{"product_id": p, "quantity": 1 + s.rng.IntN(2)}}
-	if s.rng.IntN(3) == 0 {
-		items = append(items, map[string]any{"product_id": s.lowStock[s.rng.IntN(len(s.lowStock))], "quantity": 1})
-	}
-	body, _ := json.Marshal(map[string]any{
-		"items":    items,
-		"shipping": map[string]string{"name": "Chaos Shopper", "line1": "1 Main St", "city": "Los Angeles", "region": "CA", "postal_code": "90001", "country": "US"},
-	})
-	key := fmt.Sprintf("chaos-%d-%d", s.n, s.rng.Int64())
-	var o order
-	_, err := s.api.do(ctx, "POST", "/api/orders", s.token, map[string]string{"Idempotency-Key": key}, body, true, &o)
-	switch st := statusOf(err); {
-	case err == nil:
-	case st == http.StatusUnauthorized:
-		s.t.add("token expired")
-		s.token = ""
-		return
-	case st >= 400 && st < 500:
-		s.t.add("order refused (out of stock)")
-		return
-	default:
-		s.t.add("order not answered")
-		return
-	}
-	id := int64(o.ID)
-	s.t.accepted(id)
-	switch r := s.rng.IntN(20); {
-	case r < 14:
-		s.pay(ctx, id, o.PaymentIntentID, "payment_intent.succeeded")
-	case r < 16:
-		s.pay(ctx, id, o.PaymentIntentID, "payment_intent.payment_failed")
-	case r < 18:
-		path := fmt.Sprintf("/api/orders/%d/cancel", id)
-		if _, err := s.api.do(ctx, "POST", path, s.token, nil, []byte(`{}`), true, nil); err != nil {
-			s.t.add("cancel error")
-		} else {
-			s.t.add("cancelled")
-		}
-	default:
-		s.t.add("abandoned (awaiting payment)")
-	}
+	return tr.env.Client.Do(ctx, journey.Request{Endpoint: "POST /webhooks/stripe", Method: http.MethodPost, Path: "/webhooks/stripe",
+		Body: body, Header: http.Header{"Stripe-Signature": {sig}}}, nil)
 }
 
-// pay plays Stripe: a signed event about the order's PaymentIntent, for
-// the amount the shop asked Stripe for, redelivered until acknowledged.
-func (s *shopper) pay(ctx context.Context, orderID int64, piID, typ string) {
-	pi, ok := s.stripe.Intent(piID)
-	if !ok {
-		s.t.add("no PaymentIntent in the answer")
-		return
-	}
-	ev := payments.FakeEvent{Type: typ, OrderID: orderID, PaymentIntentID: pi.ID, Amount: pi.Amount, Currency: pi.Currency}
-	for {
-		body, sig, err := ev.Signed(s.secret, time.Now())
-		if err != nil {
-			s.t.add("sign error")
-			return
-		}
-		_, err = s.api.do(ctx, "POST", "/webhooks/stripe", "", map[string]string{"Stripe-Signature": sig}, body, true, nil)
-		if err == nil {
-			if typ == "payment_intent.succeeded" {
-				s.t.paid(orderID)
-			}
-			s.t.add(typ)
-			return
-		}
-		if ctx.Err() != nil || statusOf(err) == http.StatusBadRequest {
-			s.t.add("webhook refused")
-			return
-		}
-		// Stripe redelivers (same event id) until it gets a 2xx.
-		ev.ID = eventID(body)
-	}
-}
-
-func eventID(body []byte) string {
-	var e struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(body, &e)
-	return e.ID
-}
-
-// runTraffic runs n shoppers until ctx ends.
-func runTraffic(ctx context.Context, n int, run string, api *apiClient, stripe *stripeProxy, secret string, products, lowStock []int64, t *tally) *sync.WaitGroup {
+// run runs workers closed-loop until stop is called; the journeys under
+// way then finish (ctx cancels everything).
+func (tr *traffic) run(ctx context.Context, workers int) (stop func()) {
+	var stopping atomic.Bool
 	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := &shopper{n: i, api: api, stripe: stripe, secret: secret, products: products, lowStock: lowStock, t: t,
-				rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
-			for ctx.Err() == nil {
-				if s.token == "" {
-					if err := s.signIn(ctx, run); err != nil {
-						s.t.add("sign-in error")
-						select {
-						case <-ctx.Done():
-						case <-time.After(time.Second):
-						}
-						continue
-					}
+	m := tr.mix()
+	for w := range workers {
+		wg.Go(func() {
+			r := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(w)))
+			for !stopping.Load() && ctx.Err() == nil {
+				s := m.Pick(r)
+				if err := s.Run(ctx, r); err != nil {
+					tr.t.add("journey " + s.Name + " failed")
+				} else {
+					tr.t.add("journey " + s.Name + " done")
 				}
-				s.journey(ctx)
 			}
-		}()
+		})
 	}
-	return &wg
+	return func() {
+		stopping.Store(true)
+		wg.Wait()
+	}
 }
