@@ -58,7 +58,7 @@ func startStripeProxy(target string) (*stripeProxy, error) {
 	p := &stripeProxy{
 		target: target, client: &http.Client{Timeout: 15 * time.Second}, addr: ln.Addr().String(),
 		keyLocks: map[string]*sync.Mutex{}, cache: map[string]cachedAnswer{},
-		creations: map[int64][]createdIntent{}
+		creations: map[int64][]createdIntent{},
 	}
 	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
