@@ -13,7 +13,7 @@ HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
 
-.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench fuzz load stack-up stack-down gateway clean
+.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -123,6 +123,16 @@ fuzz: ## run every Fuzz function for FUZZTIME each (default 30s; FuzzPostgres* n
 load: ## load-test a running `make run` against bare baselines; report in .data/load/<time>/
 	go build -o $(BIN)/load ./deploy/load
 	$(BIN)/load
+
+# The chaos run starts its own Redis and Temporal server (and Elasticsearch
+# with CHAOS_SEARCH_BACKEND=elasticsearch) on other ports, its own database
+# on the PostgreSQL of `make test`, and stops all of them again; it needs
+# PostgreSQL and stripe-mock, which stack.sh reuses or starts.
+CHAOS_DURATION ?= 3m
+chaos: build tools ## kill and restart the worker, an API, Redis, Temporal while orders flow; check the invariants
+	@deploy/stack.sh up postgres stripe-mock
+	go build -o $(BIN)/chaos ./deploy/chaos
+	CHAOS_DURATION=$(CHAOS_DURATION) $(BIN)/chaos
 
 stack-up: tools ## start the local services without the app
 	@deploy/stack.sh up

@@ -46,6 +46,9 @@ export MOVIELENS_RATINGS=$PWD/.data/movielens/ratings.csv
 step "go test -race ./..."
 go test -race -count=1 -timeout 15m ./...
 
+step "chaos, short: worker, API, Redis and Temporal killed and restarted while orders flow"
+make --no-print-directory chaos CHAOS_DURATION=45s
+
 step "recommender on MovieLens ml-latest-small: floors, then the table (user-temporal split, k=10)"
 go test -count=1 -run MovieLens ./recommender/eval/
 go run ./cmd/shop recommender evaluate --interactions .data/movielens/ratings.csv \

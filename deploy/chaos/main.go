@@ -200,6 +200,16 @@ func (h *harness) setUp(ctx context.Context) error {
 		"TEMPORAL_NAMESPACE=default", "ELASTICSEARCH_URL=" + esURL, "DATABASE_URL=" + cfg.databaseURL})}
 	logf("private services: %s (state in %s)", strings.Join(h.services(), " "), cfg.dataDir)
 	h.stackUp = true
+	// Each run starts from an empty Temporal: workflow ids derive from
+	// order ids, which the new database counts from the start again. The
+	// server keeps its state in a file only so that a restart within the
+	// run finds it.
+	if err := h.stack.run("down", "temporal"); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Join(cfg.dataDir, "temporal")); err != nil {
+		return err
+	}
 	if err := h.stack.run(append([]string{"up"}, h.services()...)...); err != nil {
 		return err
 	}

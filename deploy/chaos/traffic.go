@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -125,6 +126,7 @@ type tally struct {
 	Accepted []int64 // orders the API accepted (200/201)
 	Paid     []int64 // orders whose payment_intent.succeeded webhook was acknowledged
 	counts   map[string]int
+	samples  map[string]string // the first error answer per count key
 }
 
 func (t *tally) add(what string) {
@@ -156,7 +158,19 @@ func (t *tally) Record(c journey.Call) {
 	case c.Status == 0:
 		t.add(c.Endpoint + " no answer")
 	default:
-		t.add(fmt.Sprintf("%s %d", c.Endpoint, c.Status))
+		k := fmt.Sprintf("%s %d", c.Endpoint, c.Status)
+		t.add(k)
+		var se *journey.StatusError
+		if errors.As(c.Err, &se) {
+			t.mu.Lock()
+			if t.samples == nil {
+				t.samples = map[string]string{}
+			}
+			if _, ok := t.samples[k]; !ok {
+				t.samples[k] = se.Body
+			}
+			t.mu.Unlock()
+		}
 	}
 }
 
@@ -172,6 +186,9 @@ func (t *tally) summary() string {
 	fmt.Fprintf(&b, "%d orders accepted, %d payments acknowledged", len(t.Accepted), len(t.Paid))
 	for _, k := range keys {
 		fmt.Fprintf(&b, "\n      %-48s %d", k, t.counts[k])
+		if e, ok := t.samples[k]; ok {
+			fmt.Fprintf(&b, "  (e.g. %.120s)", e)
+		}
 	}
 	return b.String()
 }
@@ -198,7 +215,7 @@ func newTraffic(ctx context.Context, bases []string, workers int, secret, run st
 	if err != nil {
 		return nil, err
 	}
-	customers, err := journey.NewPool(ctx, c, "chaos"+run, "Chaos-Shopper-2026!", workers*2, workers)
+	customers, err := journey.NewPool(ctx, c, "chaos"+run, "Chaos-Shopper-2026!", workers, workers)
 	if err != nil {
 		return nil, err
 	}
