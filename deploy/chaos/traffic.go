@@ -210,7 +210,10 @@ func newTraffic(ctx context.Context, bases []string, workers int, secret, run st
 		us = append(us, u)
 	}
 	c := journey.NewClient(bases[0], workers, t)
-	c.HTTP.Transport = &failover{bases: us, rt: c.HTTP.Transport, retryFor: 90 * time.Second, t: t}
+	f := &failover{bases: us, rt: c.HTTP.Transport, retryFor: 90 * time.Second, t: t}
+	// The client's timeout covers the retries too: one attempt is bounded
+	// by the API itself (it answers 503 after its own waits).
+	c.HTTP.Transport, c.HTTP.Timeout = f, f.retryFor+30*time.Second
 	cat, err := journey.Discover(ctx, c)
 	if err != nil {
 		return nil, err
