@@ -240,11 +240,17 @@ func (tr *traffic) mix() journey.Mix {
 	}
 }
 
-// place orders a product with little stock (and maybe another) and
-// answers the order, awaiting payment, and its customer's token.
+// place orders a product or two and answers the order, awaiting payment,
+// and its customer's token.
 func (tr *traffic) place(ctx context.Context, r *mrand.Rand) (journey.Order, string, error) {
 	e := tr.env
-	items := []map[string]any{{"product_id": tr.low[r.IntN(len(tr.low))], "quantity": 1}}
+	// Half of them want one of the last units; the others would be refused
+	// once those are gone, and end no other way.
+	first := e.Catalog.Checkout[r.IntN(len(e.Catalog.Checkout))]
+	if r.IntN(2) == 0 {
+		first = tr.low[r.IntN(len(tr.low))]
+	}
+	items := []map[string]any{{"product_id": first, "quantity": 1}}
 	if r.IntN(2) == 0 {
 		items = append(items, map[string]any{"product_id": e.Catalog.Checkout[r.IntN(len(e.Catalog.Checkout))], "quantity": 1})
 	}
