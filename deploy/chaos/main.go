@@ -264,13 +264,6 @@ func (h *harness) setUp(ctx context.Context) error {
 	if err := h.seed(ctx); err != nil {
 		return err
 	}
-	if cfg.searchBackend == "elasticsearch" {
-		re := exec.CommandContext(ctx, shop, "reindex")
-		re.Env = appEnv
-		if out, err := re.CombinedOutput(); err != nil {
-			return fmt.Errorf("shop reindex: %w\n%s", err, out)
-		}
-	}
 
 	logs := filepath.Join(cfg.dataDir, "logs")
 	h.worker = &proc{name: "worker", bin: shop, args: []string{"worker"}, env: appEnv,
@@ -285,6 +278,15 @@ func (h *harness) setUp(ctx context.Context) error {
 			return fmt.Errorf("%w (log: %s)", err, p.logPath)
 		}
 		logf("%s started (pid %d, log %s)", p.name, p.cmd.Process.Pid, p.logPath)
+	}
+	if cfg.searchBackend == "elasticsearch" {
+		// A workflow, run by the worker started above.
+		re := exec.CommandContext(ctx, shop, "reindex")
+		re.Env = appEnv
+		if out, err := re.CombinedOutput(); err != nil {
+			return fmt.Errorf("shop reindex: %w\n%s", err, out)
+		}
+		logf("search index built")
 	}
 	h.tc, err = client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default",
 		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
