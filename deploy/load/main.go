@@ -172,6 +172,9 @@ func run(ctx context.Context, o options) int {
 	if err != nil {
 		return setupFailed(err)
 	}
+	if pool.Size() < o.concurrency+4 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d customers signed in (the others were rate limited)", pool.Size()))
+	}
 
 	var failures []stats.Summary // what counts against LOAD_MAX_ERRORS
 
