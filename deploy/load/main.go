@@ -9,7 +9,7 @@
 //	LOAD_DURATION     total time of the measured phases (60s)
 //	LOAD_CONCURRENCY  closed-loop workers per phase (16)
 //	LOAD_OUT          report directory (.data/load/<timestamp>)
-//	LOAD_MAX_ERRORS   error rate above which the run fails (0.01)
+//	LOAD_MAX_ERRORS   a phase's error rate above which the run fails (0.05)
 //	LOAD_PPROF_URL    the API's PPROF_ADDR as a URL (http://127.0.0.1:6060; off: no profile)
 //
 // and, like the app, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, REDIS_URL and
@@ -80,7 +80,7 @@ func main() {
 	if err != nil {
 		fatal(2, "LOAD_CONCURRENCY: %v", err)
 	}
-	maxErr, err := strconv.ParseFloat(env("LOAD_MAX_ERRORS", "0.01"), 64)
+	maxErr, err := strconv.ParseFloat(env("LOAD_MAX_ERRORS", "0.05"), 64)
 	if err != nil {
 		fatal(2, "LOAD_MAX_ERRORS: %v", err)
 	}
@@ -88,7 +88,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", d, "total time of the measured phases (LOAD_DURATION)")
 	flag.IntVar(&o.concurrency, "concurrency", c, "closed-loop workers per phase (LOAD_CONCURRENCY)")
 	flag.StringVar(&o.out, "out", env("LOAD_OUT", filepath.Join(".data", "load", time.Now().UTC().Format("20060102-150405"))), "report directory (LOAD_OUT)")
-	flag.Float64Var(&o.maxErrors, "max-errors", maxErr, "fail above this error rate, 429s excluded (LOAD_MAX_ERRORS)")
+	flag.Float64Var(&o.maxErrors, "max-errors", maxErr, "fail when a phase's error rate (429s excluded) is above this (LOAD_MAX_ERRORS)")
 	flag.StringVar(&o.pprofURL, "pprof", env("LOAD_PPROF_URL", "http://127.0.0.1:6060"), "the API's pprof base URL, or off (LOAD_PPROF_URL)")
 	flag.Parse()
 	o.adminUser = env("LOAD_ADMIN_USER", "admin")
@@ -172,8 +172,13 @@ func run(ctx context.Context, o options) int {
 	if err != nil {
 		return setupFailed(err)
 	}
+	if pool.Size() < o.concurrency+4 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d customers signed in (the others were rate limited)", pool.Size()))
+	}
 
-	var failures []stats.Summary // what counts against LOAD_MAX_ERRORS
+	// What counts against LOAD_MAX_ERRORS, per phase: the shop's calls, not
+	// the baselines'.
+	failures := map[string][]stats.Summary{}
 
 	// 1. The storefront mix.
 	say("mix: browse 60 %%, search 20 %%, cart 15 %%, checkout 5 %% for %s", part(40))
@@ -200,7 +205,7 @@ func run(ctx context.Context, o options) int {
 	rep.Phases = append(rep.Phases,
 		report.Phase{Name: "Mix", Description: "Every HTTP call of the storefront mix.", Summaries: mixRec.Summaries()},
 		report.Phase{Name: "Journeys", Description: "Whole journeys of the mix (a checkout includes waiting for the paid status).", Summaries: journeys.Summaries()})
-	failures = append(failures, mixRec.Summaries()...)
+	failures["mix"] = mixRec.Summaries()
 
 	// 2. Cached GetProduct against bare handlers serving the same bytes.
 	gp, ratios, hot, notes := getProductPhase(ctx, o, cat, rdb, part(25)/4)
@@ -208,12 +213,12 @@ func run(ctx context.Context, o options) int {
 	rep.Ratios = append(rep.Ratios, ratios...)
 	rep.Hotspots = hot
 	rep.Notes = append(rep.Notes, notes...)
-	failures = append(failures, gp.Summaries[:2]...)
+	failures["GetProduct"] = gp.Summaries[:min(len(gp.Summaries), 2)]
 
 	// 3. Checkout at saturation, then 4. the bare workflow.
 	co, placed, paidRate := checkoutPhase(ctx, o, e, part(20))
 	rep.Phases = append(rep.Phases, co)
-	failures = append(failures, co.Summaries...)
+	failures["checkout"] = co.Summaries
 	say("bare workflow (three no-op activities) for %s", part(15))
 	queue := fmt.Sprintf("load-baseline-%d", time.Now().UnixNano())
 	w, err := baseline.StartWorker(tc, queue)
@@ -232,10 +237,21 @@ func run(ctx context.Context, o options) int {
 		rep.Ratios = append(rep.Ratios, placementRatios(placed, paidRate, wf.Summary)...)
 	}
 
-	total := stats.Total(failures)
-	if total.RateLimited > 0 {
+	limited, failed := 0, ""
+	for _, phase := range []string{"mix", "GetProduct", "checkout"} {
+		t := stats.Total(failures[phase])
+		limited += t.RateLimited
+		if rate := t.ErrorRate(); rate > o.maxErrors && failed == "" {
+			failed = fmt.Sprintf("the %s phase's error rate %.2f %% (%d of %d) is above LOAD_MAX_ERRORS %.2f %%; first: %s",
+				phase, rate*100, t.Errors, t.Requests-t.RateLimited, o.maxErrors*100, t.FirstError)
+		}
+	}
+	if limited > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d requests were rate limited (429): the API runs with its default limits; "+
-			"start make run with RATE_LIMITS='%s' to measure it", total.RateLimited, RaisedLimits))
+			"start make run with RATE_LIMITS='%s' to measure it", limited, RaisedLimits))
+	}
+	if failed != "" {
+		rep.Notes = append(rep.Notes, "FAILED: "+failed)
 	}
 	md, png, err := report.Write(o.out, rep)
 	if err != nil {
@@ -244,8 +260,8 @@ func run(ctx context.Context, o options) int {
 	}
 	printSummary(rep)
 	fmt.Printf("\nreport: %s\nchart:  %s\n", md, png)
-	if rate := total.ErrorRate(); rate > o.maxErrors {
-		fmt.Fprintf(os.Stderr, "load: error rate %.2f %% is above LOAD_MAX_ERRORS %.2f %% (first: %s)\n", rate*100, o.maxErrors*100, total.FirstError)
+	if failed != "" {
+		fmt.Fprintln(os.Stderr, "load:", failed)
 		return 1
 	}
 	return 0

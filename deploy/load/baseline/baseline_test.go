@@ -25,6 +25,7 @@ func TestBareWorkflowBaseline(t *testing.T) {
 	run, err := RunWorkflows(context.Background(), c, queue, 2, time.Minute, 6)
 	require.NoError(t, err)
 	s := run.Summary
+	t.Logf("bare workflow: p50 %s, p99 %s, %.1f/s", s.P50, s.P99, s.Throughput)
 	assert.Equal(t, 6, s.OK, "exactly the iterations asked for")
 	assert.Zero(t, s.Errors, s.FirstError)
 	assert.Positive(t, s.P50)

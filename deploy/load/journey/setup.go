@@ -173,12 +173,14 @@ type Pool struct {
 // NewPool signs in n customers named prefix-0 … prefix-(n-1), registering
 // the ones that do not exist yet (so repeated runs reuse them). Passwords
 // are hashed with argon2id, so this takes a moment; parallel caps the
-// concurrent registrations.
+// concurrent registrations. A customer refused with 429 (the API's login
+// and auth rate limits) is left out; NewPool fails only when none signed in.
 func NewPool(ctx context.Context, c *Client, prefix, password string, n, parallel int) (*Pool, error) {
 	p := &Pool{free: make(chan *Customer, n), all: make([]*Customer, n)}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(parallel, 1))
 	var mu sync.Mutex
+	var limited error
 	for i := range n {
 		g.Go(func() error {
 			name := fmt.Sprintf("%s-%d", prefix, i)
@@ -192,17 +194,25 @@ func NewPool(ctx context.Context, c *Client, prefix, password string, n, paralle
 					tok, err = Login(ctx, c, name, password)
 				}
 			}
-			if err != nil {
-				return fmt.Errorf("customer %s: %w", name, err)
-			}
 			mu.Lock()
-			p.all[i] = &Customer{Username: name, Token: tok}
-			mu.Unlock()
+			defer mu.Unlock()
+			switch {
+			case IsRateLimited(err):
+				limited = fmt.Errorf("customer %s: %w", name, err)
+			case err != nil:
+				return fmt.Errorf("customer %s: %w", name, err)
+			default:
+				p.all[i] = &Customer{Username: name, Token: tok}
+			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	p.all = slices.DeleteFunc(p.all, func(c *Customer) bool { return c == nil })
+	if len(p.all) == 0 {
+		return nil, limited
 	}
 	for _, cu := range p.all {
 		p.free <- cu
