@@ -8,7 +8,7 @@ BIN := $(CURDIR)/bin
 export BIN_DIR := $(BIN)
 
 TEMPORAL_CLI_VERSION := v1.5.1
-# The Temporal server of TEMPORAL_PROFILE=postgres (v1.32.2 needs Go >= 1.26.10).
+# The Temporal server of TEMPORAL_BACKEND=postgres (v1.32.2 needs Go >= 1.26.10).
 TEMPORAL_SERVER_VERSION := v1.32.1
 STRIPE_MOCK_VERSION  := v0.203.0
 HELM_VERSION         := v3.22.0
@@ -43,10 +43,10 @@ $(BIN)/temporal:
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
-# The Temporal server and its schema tool, only for TEMPORAL_PROFILE=postgres
+# The Temporal server and its schema tool, only for TEMPORAL_BACKEND=postgres
 # (deploy/stack.sh builds them too when that profile starts). They also build
 # alone; go install names them server and sql, hence the renames.
-temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool ## build the Temporal server for TEMPORAL_PROFILE=postgres
+temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool ## build the Temporal server for TEMPORAL_BACKEND=postgres
 $(BIN)/temporal-server $(BIN)/temporal-sql-tool &:
 	@tmp=$$(mktemp -d $(BIN)/.temporal-server.XXXXXX); trap 'rm -rf $$tmp' EXIT; \
 	GOBIN=$$tmp go install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION); \

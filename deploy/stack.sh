@@ -9,7 +9,7 @@
 # Services: postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch
 #   (default: $STACK_SERVICES, or "postgres redis temporal stripe-mock").
 #   postgres-replica is a streaming replica of postgres at $DATABASE_READ_URL (skipped when empty).
-#   temporal is the CLI dev server, or with TEMPORAL_PROFILE=postgres the same as temporal-pg:
+#   temporal is the CLI dev server, or with TEMPORAL_BACKEND=postgres the same as temporal-pg:
 #   the Temporal server on postgres (deploy/temporal/).
 # A service already reachable at its configured address is reused and never stopped.
 # Otherwise a private one is started with state under $DATA_DIR (default <repo>/.data).
@@ -26,14 +26,14 @@ TEST_DATABASE_URL=${TEST_DATABASE_URL:-}
 DATABASE_READ_URL=${DATABASE_READ_URL:-}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 # dev: the CLI dev server; postgres: the Temporal server on PostgreSQL (service temporal-pg).
-TEMPORAL_PROFILE=${TEMPORAL_PROFILE:-dev}
-case $TEMPORAL_PROFILE in
+TEMPORAL_BACKEND=${TEMPORAL_BACKEND:-dev}
+case $TEMPORAL_BACKEND in
   dev) TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233} TEMPORAL_PG_ADDRESS=${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253} ;;
   postgres)
     TEMPORAL_PG_ADDRESS=${TEMPORAL_PG_ADDRESS:-${TEMPORAL_ADDRESS:-127.0.0.1:7253}}
     TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-$TEMPORAL_PG_ADDRESS}
     ;;
-  *) printf 'stack: TEMPORAL_PROFILE must be dev or postgres (got %s)\n' "$TEMPORAL_PROFILE" >&2 && exit 1 ;;
+  *) printf 'stack: TEMPORAL_BACKEND must be dev or postgres (got %s)\n' "$TEMPORAL_BACKEND" >&2 && exit 1 ;;
 esac
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
@@ -409,7 +409,7 @@ status_redis() {
 
 # ================================================================ temporal
 
-# Two ways to run Temporal, chosen by TEMPORAL_PROFILE (the `temporal` service):
+# Two ways to run Temporal, chosen by TEMPORAL_BACKEND (the `temporal` service):
 #   dev       the CLI dev server (SQLite, one history shard), tuned with deploy/temporal/dev-server.conf
 #   postgres  the Temporal server on PostgreSQL with TEMPORAL_PG_SHARDS history shards
 #             (service temporal-pg; deploy/temporal/postgres.yaml and dynamicconfig.yaml)
@@ -577,6 +577,9 @@ up_temporal-pg() {
   fi
   if port_open "$TP_HOST" "$TP_PORT"; then
     temporal_cluster_ready || die "temporal-pg: $TEMPORAL_ADDRESS is in use but is not answering as a Temporal frontend"
+    # Not a dev server that happens to listen there: the profile is about the persistence.
+    [[ $("$TP_CLI" operator cluster describe --address "$TEMPORAL_ADDRESS" -o json 2>/dev/null) == *'"persistenceStore": "postgres'* ]] ||
+      die "temporal-pg: the Temporal server at $TEMPORAL_ADDRESS does not persist to PostgreSQL (a dev server?); set TEMPORAL_PG_ADDRESS to a free port"
   else
     is_loopback "$TP_HOST" || die "temporal-pg: $TEMPORAL_ADDRESS (TEMPORAL_PG_ADDRESS) is not reachable and not local"
     pg_ready || die "temporal-pg: PostgreSQL at $PG_ADDR (DATABASE_URL) must be up first (deploy/stack.sh up postgres temporal-pg)"
@@ -584,12 +587,12 @@ up_temporal-pg() {
     ensure_go_tool temporal-sql-tool "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" sql
     tpg_schema
     mkdir -p "$DATA_DIR/temporal-pg"
-    # Read by the config template; the password stays out of files and argv.
-    start_bg temporal-pg "$TEMPORAL_ADDRESS" env \
-      TEMPORAL_PG_HOST="$TP_HOST" TEMPORAL_PG_PORT="$TP_PORT" TEMPORAL_PG_SHARDS="$TEMPORAL_PG_SHARDS" \
-      TEMPORAL_PG_DB_ADDR="$PG_ADDR" TEMPORAL_PG_DB_USER="$PG_USER" TEMPORAL_PG_DB_PASSWORD="$PG_PASS" \
-      TEMPORAL_PG_DYNAMIC_CONFIG="$TEMPORAL_PG_DYNAMIC_CONFIG" TEMPORAL_PG_LOG_LEVEL="${TEMPORAL_PG_LOG_LEVEL:-warn}" \
-      "$TPG_SERVER" --config-file "$REPO_ROOT/deploy/temporal/postgres.yaml" --allow-no-auth start
+    # The config template reads these from the environment (so the password is
+    # in neither a file, the command line nor the log).
+    TEMPORAL_PG_HOST=$TP_HOST TEMPORAL_PG_PORT=$TP_PORT TEMPORAL_PG_SHARDS=$TEMPORAL_PG_SHARDS \
+      TEMPORAL_PG_DB_ADDR=$PG_ADDR TEMPORAL_PG_DB_USER=$PG_USER TEMPORAL_PG_DB_PASSWORD=$PG_PASS \
+      TEMPORAL_PG_DYNAMIC_CONFIG=$TEMPORAL_PG_DYNAMIC_CONFIG TEMPORAL_PG_LOG_LEVEL=${TEMPORAL_PG_LOG_LEVEL:-warn} \
+      start_bg temporal-pg "$TEMPORAL_ADDRESS" "$TPG_SERVER" --config-file "$REPO_ROOT/deploy/temporal/postgres.yaml" --allow-no-auth start
     wait_ready temporal-pg "${TEMPORAL_START_TIMEOUT:-90}" temporal_cluster_ready
     pid=started
   fi
@@ -808,7 +811,7 @@ select_services() {
   local s a ok i
   if (($#)); then want=("$@"); else read -r -a want <<<"${STACK_SERVICES:-postgres redis temporal stripe-mock}"; fi
   # The postgres profile's Temporal is the temporal-pg service.
-  if [[ $TEMPORAL_PROFILE == postgres ]]; then
+  if [[ $TEMPORAL_BACKEND == postgres ]]; then
     for i in "${!want[@]}"; do [[ ${want[i]} != temporal ]] || want[i]=temporal-pg; done
   fi
   SERVICES=()
