@@ -25,7 +25,7 @@ export STACK_SERVICES=${STACK_SERVICES:-$services}
 # TEMPORAL_BACKEND=postgres: the Temporal server on PostgreSQL (deploy/stack.sh's
 # temporal-pg, on its own port) instead of the dev server; it has no web UI.
 if [[ ${TEMPORAL_BACKEND:-dev} == postgres ]]; then
-  export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253}}
+  export TEMPORAL_ADDRESS=${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253}
 fi
 HTTP_ADDR=${HTTP_ADDR:-:8000}
 api_port=${HTTP_ADDR##*:}
