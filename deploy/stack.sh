@@ -574,7 +574,7 @@ up_temporal-pg() {
   fi
   if port_open "$TP_HOST" "$TP_PORT"; then
     temporal_cluster_ready || die "temporal-pg: $TEMPORAL_ADDRESS is in use but is not answering as a Temporal frontend"
-    # Not a dev server that happens to listen there: the profile is about the persistence.
+    # Not a dev server that happens to listen there: this backend is about the persistence.
     [[ $("$TP_CLI" operator cluster describe --address "$TEMPORAL_ADDRESS" -o json 2>/dev/null) == *'"persistenceStore": "postgres'* ]] ||
       die "temporal-pg: the Temporal server at $TEMPORAL_ADDRESS does not persist to PostgreSQL (a dev server?); set TEMPORAL_PG_ADDRESS to a free port"
   else
@@ -583,7 +583,6 @@ up_temporal-pg() {
     ensure_go_tool temporal-server "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" server
     ensure_go_tool temporal-sql-tool "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" sql
     tpg_schema
-    mkdir -p "$DATA_DIR/temporal-pg"
     # The config template reads these from the environment (so the password is
     # in neither a file, the command line nor the log).
     TEMPORAL_PG_HOST=$TP_HOST TEMPORAL_PG_PORT=$TP_PORT TEMPORAL_PG_SHARDS=$TEMPORAL_PG_SHARDS \
@@ -807,7 +806,7 @@ select_services() {
   local -a want
   local s a ok i
   if (($#)); then want=("$@"); else read -r -a want <<<"${STACK_SERVICES:-postgres redis temporal stripe-mock}"; fi
-  # The postgres profile's Temporal is the temporal-pg service.
+  # With TEMPORAL_BACKEND=postgres, Temporal is the temporal-pg service.
   if [[ $TEMPORAL_BACKEND == postgres ]]; then
     for i in "${!want[@]}"; do [[ ${want[i]} != temporal ]] || want[i]=temporal-pg; done
   fi
