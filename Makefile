@@ -8,12 +8,14 @@ BIN := $(CURDIR)/bin
 export BIN_DIR := $(BIN)
 
 TEMPORAL_CLI_VERSION := v1.5.1
+# The Temporal server of TEMPORAL_BACKEND=postgres (v1.32.2 needs Go >= 1.26.10).
+TEMPORAL_SERVER_VERSION := v1.32.1
 STRIPE_MOCK_VERSION  := v0.203.0
 HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
 
-.PHONY: help run test build tools generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
+.PHONY: help run test build tools temporal-server generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +42,15 @@ $(BIN)/temporal:
 
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+# The Temporal server and its schema tool, only for TEMPORAL_BACKEND=postgres
+# (deploy/stack.sh builds them too when that profile starts). They also build
+# alone; go install names them server and sql, hence the renames.
+temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool ## build the Temporal server for TEMPORAL_BACKEND=postgres
+$(BIN)/temporal-server $(BIN)/temporal-sql-tool &:
+	@tmp=$$(mktemp -d $(BIN)/.temporal-server.XXXXXX); trap 'rm -rf $$tmp' EXIT; \
+	GOBIN=$$tmp go install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION); \
+	mv $$tmp/server $(BIN)/temporal-server; mv $$tmp/sql $(BIN)/temporal-sql-tool
 
 # Helm and actionlint build alone too. The ldflags are those of Helm's release
 # build: its version, and Kubernetes 1.37 (its client-go) as the default

@@ -378,10 +378,11 @@ go_build_running() {
   return 1
 }
 
-# ensure_go_tool NAME PKG@VERSION: $BIN_DIR/NAME, built with `go install` when missing.
-# Waits for a concurrent build of the same package instead of starting a second one.
+# ensure_go_tool NAME PKG@VERSION [BUILT]: $BIN_DIR/NAME, built with `go install` when
+# missing; BUILT is the name go install gives it when that is not NAME (the last path
+# element). Waits for a concurrent build of the same package instead of starting a second one.
 ensure_go_tool() {
-  local name=$1 spec=$2 bin=$BIN_DIR/$1 pid log waited=0
+  local name=$1 spec=$2 built=${3:-$1} bin=$BIN_DIR/$1 pid log waited=0 gobin=$BIN_DIR
   log=$(log_file "build-$name")
   while [[ ! -x $bin ]] && pid=$(go_build_running "${spec%@*}"); do
     ((waited)) || say "$name" "waiting for a go install of ${spec%@*} already running (pid $pid)..."
@@ -392,8 +393,14 @@ ensure_go_tool() {
   command -v go >/dev/null || die "$name: $(rel "$bin") is missing and go is not installed"
   say "$name" "building $(rel "$bin") (GOBIN=$(rel "$BIN_DIR") go install $spec, log $(rel "$log"))..."
   local t0=$SECONDS
-  if ! (cd "$REPO_ROOT" && GOBIN=$BIN_DIR GOFLAGS=${GOFLAGS:-} go install "$spec") >>"$log" 2>&1; then
+  [[ $built == "$name" ]] || gobin=$(mktemp -d "$BIN_DIR/.build-$name.XXXXXX")
+  if ! (cd "$REPO_ROOT" && GOBIN=$gobin GOFLAGS=${GOFLAGS:-} go install "$spec") >>"$log" 2>&1; then
+    [[ $gobin == "$BIN_DIR" ]] || rm -rf "$gobin"
     svc_fail "$name" "go install $spec failed" "$log"
+  fi
+  if [[ $gobin != "$BIN_DIR" ]]; then
+    mv "$gobin/$built" "$bin" 2>/dev/null || true
+    rm -rf "$gobin"
   fi
   [[ -x $bin ]] || svc_fail "$name" "go install $spec did not produce $(rel "$bin")" "$log"
   say "$name" "built $(rel "$bin") in $((SECONDS - t0))s"

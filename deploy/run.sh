@@ -22,6 +22,11 @@ if [[ ${SEARCH_BACKEND:-postgres} == elasticsearch ]]; then
   services+=" elasticsearch"
 fi
 export STACK_SERVICES=${STACK_SERVICES:-$services}
+# TEMPORAL_BACKEND=postgres: the Temporal server on PostgreSQL (deploy/stack.sh's
+# temporal-pg, on its own port) instead of the dev server; it has no web UI.
+if [[ ${TEMPORAL_BACKEND:-dev} == postgres ]]; then
+  export TEMPORAL_ADDRESS=${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253}
+fi
 HTTP_ADDR=${HTTP_ADDR:-:8000}
 api_port=${HTTP_ADDR##*:}
 export RECOMMENDER_ADDR=${RECOMMENDER_ADDR:-:8001}
@@ -30,6 +35,7 @@ export WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-:9464}
 export PPROF_ADDR=${PPROF_ADDR-127.0.0.1:6060} WORKER_PPROF_ADDR=${WORKER_PPROF_ADDR-127.0.0.1:6061}
 reco_port=${RECOMMENDER_ADDR##*:}
 ui_url=${TEMPORAL_UI_URL:-http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}}
+[[ ${TEMPORAL_BACKEND:-dev} != postgres || -n ${TEMPORAL_UI_URL:-} ]] || ui_url="none (TEMPORAL_BACKEND=postgres; bin/temporal --address $TEMPORAL_ADDRESS workflow list)"
 GATEWAY=${GATEWAY:-1}
 
 pids=()

@@ -6,9 +6,11 @@
 #   deploy/stack.sh status [service...]   one line per service; exit 1 if any is not reachable
 #   deploy/stack.sh logs   service        tail that service's log
 #
-# Services: postgres postgres-replica redis temporal stripe-mock elasticsearch
+# Services: postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch
 #   (default: $STACK_SERVICES, or "postgres redis temporal stripe-mock").
 #   postgres-replica is a streaming replica of postgres at $DATABASE_READ_URL (skipped when empty).
+#   temporal is the CLI dev server, or with TEMPORAL_BACKEND=postgres the same as temporal-pg:
+#   the Temporal server on postgres (deploy/temporal/).
 # A service already reachable at its configured address is reused and never stopped.
 # Otherwise a private one is started with state under $DATA_DIR (default <repo>/.data).
 # See deploy/README.md for all variables.
@@ -17,13 +19,19 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_SERVICES=(postgres postgres-replica redis temporal stripe-mock elasticsearch)
+ALL_SERVICES=(postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch)
 
 DATABASE_URL=${DATABASE_URL:-postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable}
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-}
 DATABASE_READ_URL=${DATABASE_READ_URL:-}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
-TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
+# dev: the CLI dev server; postgres: the Temporal server on PostgreSQL (service temporal-pg).
+TEMPORAL_BACKEND=${TEMPORAL_BACKEND:-dev}
+case $TEMPORAL_BACKEND in
+  dev) TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233} TEMPORAL_PG_ADDRESS=${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253} ;;
+  postgres) TEMPORAL_PG_ADDRESS=${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253} TEMPORAL_ADDRESS=$TEMPORAL_PG_ADDRESS ;;
+  *) printf 'stack: TEMPORAL_BACKEND must be dev or postgres (got %s)\n' "$TEMPORAL_BACKEND" >&2 && exit 1 ;;
+esac
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:12111}
@@ -32,6 +40,11 @@ ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-http://127.0.0.1:9200}
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 TEMPORAL_CLI_VERSION=${TEMPORAL_CLI_VERSION:-v1.5.1}
+# The dev server's dynamic config and SQLite pragmas (empty: the CLI's defaults).
+TEMPORAL_DEV_CONFIG=${TEMPORAL_DEV_CONFIG-$(dirname "${BASH_SOURCE[0]}")/temporal/dev-server.conf}
+TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION:-v1.32.1}
+TEMPORAL_PG_SHARDS=${TEMPORAL_PG_SHARDS:-8}
+TEMPORAL_PG_DYNAMIC_CONFIG=${TEMPORAL_PG_DYNAMIC_CONFIG:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/temporal/dynamicconfig.yaml}
 STRIPE_MOCK_VERSION=${STRIPE_MOCK_VERSION:-v0.203.0}
 # Name=Type pairs; by default the list generated from internal/searchattr.
 TEMPORAL_SEARCH_ATTRIBUTES=${TEMPORAL_SEARCH_ATTRIBUTES:-$(sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$(dirname "${BASH_SOURCE[0]}")/search-attributes" | tr '\n' ' ')}
@@ -39,7 +52,7 @@ ES_VERSION=${ES_VERSION:-8.19.7}
 ES_HEAP=${ES_HEAP:-512m}
 ES_JAVA_HOME=${ES_JAVA_HOME:-}
 
-SVC_MATCH=([postgres]=postgres [postgres-replica]=postgres [redis]=redis-server [temporal]=temporal [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
+SVC_MATCH=([postgres]=postgres [postgres-replica]=postgres [redis]=redis-server [temporal]=temporal [temporal-pg]=temporal-server [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
 # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client to disconnect.
 STOP_SIGNAL=([postgres]=INT [postgres-replica]=INT)
 
@@ -393,6 +406,11 @@ status_redis() {
 
 # ================================================================ temporal
 
+# Two ways to run Temporal, chosen by TEMPORAL_BACKEND (the `temporal` service):
+#   dev       the CLI dev server (SQLite, one history shard), tuned with deploy/temporal/dev-server.conf
+#   postgres  the Temporal server on PostgreSQL with TEMPORAL_PG_SHARDS history shards
+#             (service temporal-pg; deploy/temporal/postgres.yaml and dynamicconfig.yaml)
+
 temporal_parse() {
   TP_HOST=${TEMPORAL_ADDRESS%:*} TP_PORT=${TEMPORAL_ADDRESS##*:}
   TP_HOST=${TP_HOST#[}
@@ -407,14 +425,19 @@ temporal_ns_ready() {
 }
 temporal_ready() { temporal_ns_ready default; }
 
+# temporal_ensure_ns NAMESPACE: create it if missing (idempotent).
+temporal_ensure_ns() {
+  local out
+  temporal_ns_ready "$1" && return 0
+  out=$("$TP_CLI" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$1" 2>&1) ||
+    [[ $out == *"already"* ]] || die "temporal: cannot create namespace $1: $out"
+}
+
 # temporal_ensure_ns_and_attrs: namespace and search attributes exist (idempotent).
 # A just-created namespace takes a few seconds to reach every service, hence the retries.
 temporal_ensure_ns_and_attrs() {
   local out sa deadline=$((SECONDS + 60))
-  if ! temporal_ns_ready "$TEMPORAL_NAMESPACE"; then
-    out=$("$TP_CLI" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$TEMPORAL_NAMESPACE" 2>&1) ||
-      [[ $out == *"already"* ]] || die "temporal: cannot create namespace $TEMPORAL_NAMESPACE: $out"
-  fi
+  temporal_ensure_ns "$TEMPORAL_NAMESPACE"
   # One at a time: a server that has some of them (an older release's) gets the rest.
   for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do
     until out=$("$TP_CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" \
@@ -425,6 +448,22 @@ temporal_ensure_ns_and_attrs() {
       sleep 1
     done
   done
+}
+
+# temporal_dev_args: the dev server's tuning, from TEMPORAL_DEV_CONFIG (lines
+# `dynamic KEY=JSON` and `pragma NAME=VALUE`; see deploy/temporal/dev-server.conf).
+temporal_dev_args() {
+  local kind kv
+  [[ -n $TEMPORAL_DEV_CONFIG ]] || return 0
+  [[ -f $TEMPORAL_DEV_CONFIG ]] || die "temporal: TEMPORAL_DEV_CONFIG=$TEMPORAL_DEV_CONFIG does not exist"
+  while read -r kind kv _; do
+    case $kind in
+      '' | '#'*) ;;
+      dynamic) args+=(--dynamic-config-value "$kv") ;;
+      pragma) args+=(--sqlite-pragma "$kv") ;;
+      *) die "temporal: $(rel "$TEMPORAL_DEV_CONFIG"): unknown line '$kind $kv'" ;;
+    esac
+  done <"$TEMPORAL_DEV_CONFIG"
 }
 
 up_temporal() {
@@ -454,10 +493,11 @@ up_temporal() {
     --db-filename "$DATA_DIR/temporal/temporal.db" --log-level warn)
   [[ $TEMPORAL_NAMESPACE == default ]] || args+=(--namespace "$TEMPORAL_NAMESPACE")
   for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--search-attribute "$sa"); done
+  temporal_dev_args
   start_bg temporal "$TEMPORAL_ADDRESS" "$TP_CLI" "${args[@]}"
   wait_ready temporal "${TEMPORAL_START_TIMEOUT:-90}" temporal_ready
   temporal_ensure_ns_and_attrs
-  say temporal "started on $TEMPORAL_ADDRESS, $ui (state $(rel "$DATA_DIR/temporal"))"
+  say temporal "started on $TEMPORAL_ADDRESS, $ui (state $(rel "$DATA_DIR/temporal")${TEMPORAL_DEV_CONFIG:+, tuned by $(rel "$TEMPORAL_DEV_CONFIG")})"
 }
 
 status_temporal() {
@@ -467,6 +507,106 @@ status_temporal() {
     return 1
   fi
   status_line temporal "$TEMPORAL_ADDRESS" temporal_ready
+}
+
+# ================================================================ temporal-pg
+
+# The Temporal server (frontend, history, matching and worker in one process) on
+# the stack's PostgreSQL, in the databases temporal and temporal_visibility,
+# created with the DATABASE_URL role. Its frontend listens on TEMPORAL_PG_ADDRESS;
+# the other services take the next ports (see deploy/temporal/postgres.yaml).
+tpg_parse() {
+  temporal_parse
+  [[ $TEMPORAL_PG_SHARDS =~ ^[1-9][0-9]*$ ]] || die "TEMPORAL_PG_SHARDS must be a positive integer (got $TEMPORAL_PG_SHARDS)"
+  TPG_SERVER=$BIN_DIR/temporal-server
+  TPG_SQL_TOOL=$BIN_DIR/temporal-sql-tool
+}
+
+temporal_cluster_ready() {
+  port_open "$TP_HOST" "$TP_PORT" &&
+    "$TP_CLI" operator cluster health --address "$TEMPORAL_ADDRESS" --command-timeout 5s 2>/dev/null | grep -q SERVING
+}
+
+# tpg_sql_tool DB ARGS...: temporal-sql-tool against DB on the stack's server
+# (the password goes through the environment, not the command line).
+tpg_sql_tool() {
+  local db=$1
+  shift
+  SQL_PASSWORD=$PG_PASS "$TPG_SQL_TOOL" --plugin postgres12 --ep "$PG_HOST" -p "$PG_PORT" -u "$PG_USER" --db "$db" "$@"
+}
+
+# tpg_schema: create both databases and bring their schemas to this server
+# version's (temporal-sql-tool with the schemas embedded in it; idempotent).
+tpg_schema() {
+  local db dir log
+  log=$(log_file temporal-pg-schema)
+  for db in temporal:temporal temporal_visibility:visibility; do
+    dir=${db#*:} db=${db%%:*}
+    pg_sql postgres -v db="$db" <<'SQL' >/dev/null || die "temporal-pg: cannot create database $db"
+SELECT format('CREATE DATABASE %I', :'db')
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+    if [[ -z $(pg_sql "$db" -tAc "select to_regclass('schema_version')") ]]; then
+      tpg_sql_tool "$db" setup-schema -v 0.0 >>"$log" 2>&1 || svc_fail temporal-pg "setup-schema of $db failed" "$log"
+    fi
+    tpg_sql_tool "$db" update-schema --schema-name "postgresql/v12/$dir" >>"$log" 2>&1 ||
+      svc_fail temporal-pg "update-schema of $db failed" "$log"
+  done
+  # The shard count is fixed once the cluster exists: a different one would not start.
+  local have
+  have=$(pg_sql temporal -tAc 'select count(*) from shards')
+  if ((have > 0 && have != TEMPORAL_PG_SHARDS)); then
+    die "temporal-pg: the cluster in database temporal has $have history shards, not TEMPORAL_PG_SHARDS=$TEMPORAL_PG_SHARDS.
+  Set TEMPORAL_PG_SHARDS=$have, or drop both databases (its workflows are lost):
+  psql \"\$DATABASE_URL\" -c 'drop database temporal' -c 'drop database temporal_visibility'"
+  fi
+}
+
+up_temporal-pg() {
+  local TEMPORAL_ADDRESS=$TEMPORAL_PG_ADDRESS
+  tpg_parse
+  pg_parse
+  local pid=''
+  ensure_go_tool temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  if pid=$(our_pid temporal-pg); then
+    check_addr temporal-pg "$TEMPORAL_ADDRESS"
+    wait_running temporal-pg "${TEMPORAL_START_TIMEOUT:-90}" temporal_cluster_ready || pid=''
+  fi
+  if port_open "$TP_HOST" "$TP_PORT"; then
+    temporal_cluster_ready || die "temporal-pg: $TEMPORAL_ADDRESS is in use but is not answering as a Temporal frontend"
+    # Not a dev server that happens to listen there: this backend is about the persistence.
+    [[ $("$TP_CLI" operator cluster describe --address "$TEMPORAL_ADDRESS" -o json 2>/dev/null) == *'"persistenceStore": "postgres'* ]] ||
+      die "temporal-pg: the Temporal server at $TEMPORAL_ADDRESS does not persist to PostgreSQL (a dev server?); set TEMPORAL_PG_ADDRESS to a free port"
+  else
+    is_loopback "$TP_HOST" || die "temporal-pg: $TEMPORAL_ADDRESS (TEMPORAL_PG_ADDRESS) is not reachable and not local"
+    pg_ready || die "temporal-pg: PostgreSQL at $PG_ADDR (DATABASE_URL) must be up first (deploy/stack.sh up postgres temporal-pg)"
+    ensure_go_tool temporal-server "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" server
+    ensure_go_tool temporal-sql-tool "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" sql
+    tpg_schema
+    # The config template reads these from the environment (so the password is
+    # in neither a file, the command line nor the log).
+    TEMPORAL_PG_HOST=$TP_HOST TEMPORAL_PG_PORT=$TP_PORT TEMPORAL_PG_SHARDS=$TEMPORAL_PG_SHARDS \
+      TEMPORAL_PG_DB_ADDR=$PG_ADDR TEMPORAL_PG_DB_USER=$PG_USER TEMPORAL_PG_DB_PASSWORD=$PG_PASS \
+      TEMPORAL_PG_DYNAMIC_CONFIG=$TEMPORAL_PG_DYNAMIC_CONFIG TEMPORAL_PG_LOG_LEVEL=${TEMPORAL_PG_LOG_LEVEL:-warn} \
+      start_bg temporal-pg "$TEMPORAL_ADDRESS" "$TPG_SERVER" --config-file "$REPO_ROOT/deploy/temporal/postgres.yaml" --allow-no-auth start
+    wait_ready temporal-pg "${TEMPORAL_START_TIMEOUT:-90}" temporal_cluster_ready
+    pid=started
+  fi
+  # Unlike the dev server, the server registers no namespace by itself.
+  temporal_ensure_ns default
+  temporal_ensure_ns_and_attrs
+  case $pid in
+    '') say temporal-pg "reused at $TEMPORAL_ADDRESS" ;;
+    started) say temporal-pg "started on $TEMPORAL_ADDRESS ($TEMPORAL_PG_SHARDS history shards, PostgreSQL $PG_ADDR databases temporal, temporal_visibility)" ;;
+    *) say temporal-pg "running on $TEMPORAL_ADDRESS (private, pid $pid)" ;;
+  esac
+}
+
+status_temporal-pg() {
+  local TEMPORAL_ADDRESS=$TEMPORAL_PG_ADDRESS
+  tpg_parse
+  [[ -x $TP_CLI ]] || { say temporal-pg "down ($(rel "$TP_CLI") not built)"; return 1; }
+  status_line temporal-pg "$TEMPORAL_ADDRESS" temporal_cluster_ready
 }
 
 # ================================================================ stripe-mock
@@ -664,9 +804,13 @@ status_line() {
 
 select_services() {
   local -a want
+  local s a ok i
   if (($#)); then want=("$@"); else read -r -a want <<<"${STACK_SERVICES:-postgres redis temporal stripe-mock}"; fi
+  # With TEMPORAL_BACKEND=postgres, Temporal is the temporal-pg service.
+  if [[ $TEMPORAL_BACKEND == postgres ]]; then
+    for i in "${!want[@]}"; do [[ ${want[i]} != temporal ]] || want[i]=temporal-pg; done
+  fi
   SERVICES=()
-  local s a ok
   for a in "${ALL_SERVICES[@]}"; do # keep dependency order
     for s in "${want[@]}"; do [[ $s == "$a" ]] && SERVICES+=("$a") && break; done
   done
@@ -722,7 +866,7 @@ main() {
     status) cmd_status "$@" ;;
     logs) cmd_logs "$@" ;;
     *)
-      sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+      sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
       exit 2
       ;;
   esac

@@ -12,6 +12,11 @@ export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://shop:shop@127.0.0.1:543
 # A streaming replica of that server, for the read/write splitting tests.
 export TEST_DATABASE_READ_URL=${TEST_DATABASE_READ_URL:-postgres://shop:shop@127.0.0.1:5433/shop_test?sslmode=disable}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+# TEMPORAL_BACKEND=postgres: the Temporal server on PostgreSQL (deploy/temporal/) on :7253.
+if [[ ${TEMPORAL_BACKEND:-dev} == postgres ]]; then
+  export TEST_TEMPORAL_ADDRESS=${TEST_TEMPORAL_ADDRESS:-${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253}}
+  export TEMPORAL_PG_ADDRESS=$TEST_TEMPORAL_ADDRESS
+fi
 export TEST_TEMPORAL_ADDRESS=${TEST_TEMPORAL_ADDRESS:-127.0.0.1:7233}
 export TEST_ELASTICSEARCH_URL=${TEST_ELASTICSEARCH_URL:-http://127.0.0.1:9200}
 # A namespace of their own keeps test workflows (and their ids) apart from
