@@ -129,10 +129,12 @@ fuzz: ## run every Fuzz function for FUZZTIME each (default 30s; FuzzPostgres* n
 
 # The load tool measures a running `make run` (start it with the RATE_LIMITS
 # the tool prints); LOAD_URL, LOAD_DURATION, LOAD_CONCURRENCY, LOAD_OUT,
-# LOAD_MAX_ERRORS, LOAD_PPROF_URL and TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE
-# (TEMPORAL_PROFILE is printed as the server measured) come from the environment.
+# LOAD_MAX_ERRORS, LOAD_PPROF_URL and TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE come
+# from the environment; TEMPORAL_BACKEND=postgres measures the server that
+# `TEMPORAL_BACKEND=postgres make run` uses, as run.sh picks it.
 load: ## load-test a running `make run` against bare baselines; report in .data/load/<time>/
 	go build -o $(BIN)/load ./deploy/load
+	@if [[ $${TEMPORAL_BACKEND:-dev} == postgres ]]; then export TEMPORAL_ADDRESS=$${TEMPORAL_PG_ADDRESS:-127.0.0.1:7253}; fi; \
 	$(BIN)/load
 
 # The chaos run starts its own Redis and Temporal server (and Elasticsearch

@@ -293,15 +293,13 @@ func reachable(ctx context.Context, base string) error {
 	return nil
 }
 
-// describeTemporal names the server measured: address, namespace, version,
-// and TEMPORAL_PROFILE when the stack says which kind of server it started.
+// describeTemporal names the server measured: address, namespace, version
+// and persistence (SQLite for the dev server, PostgreSQL for
+// TEMPORAL_BACKEND=postgres).
 func describeTemporal(ctx context.Context, tc client.Client, cfg *config.Config) string {
 	s := fmt.Sprintf("%s, namespace %s", cfg.TemporalAddress, cfg.TemporalNamespace)
 	if info, err := tc.WorkflowService().GetClusterInfo(ctx, &workflowservice.GetClusterInfoRequest{}); err == nil {
 		s += fmt.Sprintf(", server %s (persistence %s)", info.GetServerVersion(), info.GetPersistenceStore())
-	}
-	if p := os.Getenv("TEMPORAL_PROFILE"); p != "" {
-		s += ", profile " + p
 	}
 	return s
 }
