@@ -146,7 +146,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 		// see the text trimmed. Read routing needs the caller the gate found.
 		connect.WithInterceptors(metrics.RPCInterceptor(), tracing, errorInterceptor(d.Logger), g.interceptor(),
 			readRouting(d.Reads, d.WriteMarks, d.Logger), textInterceptor(), rules),
-		connect.WithCodec(jsonCodec{}),
+		connect.WithCodec(jsonCodec{}), connect.WithCodec(protoCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
 	)
 	type svc struct {
@@ -207,7 +207,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: REST routes: %w", err)
 	}
-	guard := &restGuard{routes: routes, gate: g, next: transcoder}
+	guard := &restGuard{routes: routes, gate: g, next: transcoder, local: catalogServer.localREST}
 	mux.Handle("/", guard)
 	// The original API's troubleshooting guide logs in without the /api prefix.
 	mux.Handle("/auth/login", restAlias("/api/auth/login", guard))
