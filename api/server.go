@@ -117,6 +117,9 @@ type Deps struct {
 	WriteMarks *db.WriteMarks
 }
 
+// compressMinBytes is the smallest response body Connect and gRPC compress.
+const compressMinBytes = 4 << 10
+
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
 	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
@@ -148,6 +151,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 			readRouting(d.Reads, d.WriteMarks, d.Logger), textInterceptor(), rules),
 		connect.WithCodec(jsonCodec{}), connect.WithCodec(protoCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
+		// Gzip costs more CPU than it saves on a product page or a small
+		// answer; listings and other large answers are still compressed.
+		connect.WithCompressMinBytes(compressMinBytes),
 	)
 	type svc struct {
 		name    string
