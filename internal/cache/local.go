@@ -122,6 +122,7 @@ func (c *Cache) subscribe(ctx context.Context, l *local) {
 func (c *Cache) follow(ctx context.Context, l *local) error {
 	ps := c.rdb.Subscribe(ctx, c.channel())
 	defer ps.Close()
+	defer context.AfterFunc(ctx, func() { _ = ps.Close() })() // a blocked receive does not watch ctx
 	lastSeen := time.Now()
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, pingEvery)
