@@ -59,7 +59,8 @@ type Result struct {
 // hands them out in this process for leasePeriod; what is left then is
 // dropped. Events are always taken from the shared budget before they are
 // allowed, so replicas together never exceed the limit; a client at the
-// edge of its limit may be refused up to one lease's worth early. Limits
+// edge of its limit may be refused up to one lease's worth early. A refused
+// busy key is refused in this process until its RetryAfter. Limits
 // with a burst under 40 (login, auth) take one event per call, as before.
 type Limiter struct {
 	rl     *redis_rate.Limiter
@@ -81,6 +82,9 @@ type lease struct {
 	left    int
 	size    int // how many to ask for next time
 	expires time.Time
+	// refusedUntil: Redis refused until then (its RetryAfter), so no event
+	// can be allowed before; asking again would only cost a round trip.
+	refusedUntil time.Time
 }
 
 // NewLimiter returns a limiter whose keys are "rate:" (redis_rate's own
@@ -118,6 +122,10 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit Limit) (Result, e
 		ls.left--
 		return Result{Allowed: true, Remaining: ls.left}, nil
 	}
+	if now.Before(ls.refusedUntil) {
+		wait := ls.refusedUntil.Sub(now)
+		return Result{RetryAfter: wait, ResetAfter: wait}, nil
+	}
 	// A lease used up in time was too small; one left over, too large.
 	if ls.left == 0 && now.Before(ls.expires) {
 		ls.size = min(2*ls.size, most)
@@ -129,6 +137,9 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit Limit) (Result, e
 		return Result{}, fmt.Errorf("ratelimit: allow: %w", err)
 	}
 	ls.left, ls.expires = max(res.Allowed-1, 0), now.Add(leasePeriod)
+	if res.Allowed == 0 {
+		ls.refusedUntil = now.Add(res.RetryAfter)
+	}
 	return result(res), nil
 }
 
