@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/metrics"
 )
 
 // restRoute is one google.api.http binding of an RPC.
@@ -282,10 +283,13 @@ func (g *restGuard) serveLocal(ctx context.Context, w http.ResponseWriter, r *ht
 	if !ok {
 		return false
 	}
+	done := metrics.ObserveRPC(ctx, proc)
 	if err := g.gate.rateLimit(ctx, rule, p, g.gate.clientIP(r.Header, r.RemoteAddr)); err != nil {
+		done(err)
 		writeConnectError(w, err)
 		return true
 	}
+	defer done(nil)
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}

@@ -82,6 +82,13 @@ func HTTP(next http.Handler) http.Handler {
 // it. Put it first (outermost), so it sees the code the caller gets.
 func RPCInterceptor() connect.Interceptor { return rpcInterceptor{} }
 
+// ObserveRPC records one RPC answered without its Connect handler (a REST
+// answer served from the local cache) as RPCInterceptor would; call the
+// result with the outcome.
+func ObserveRPC(ctx context.Context, procedure string) func(error) {
+	return rpcInterceptor{}.observe(ctx, procedure, "rest")
+}
+
 type rpcInterceptor struct{}
 
 func (rpcInterceptor) observe(ctx context.Context, procedure, peerProtocol string) func(error) {
