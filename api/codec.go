@@ -94,7 +94,11 @@ func preencodedCarrier(json, pb []byte) []byte {
 
 // splitPreencoded returns the forms a carrier message holds.
 func splitPreencoded(m proto.Message) (json, pb []byte, ok bool) {
-	u := m.ProtoReflect().GetUnknown()
+	return splitCarrier(m.ProtoReflect().GetUnknown())
+}
+
+// splitCarrier returns the forms in preencodedCarrier's bytes.
+func splitCarrier(u []byte) (json, pb []byte, ok bool) {
 	if len(u) == 0 {
 		return nil, nil, false
 	}

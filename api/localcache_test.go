@@ -69,19 +69,20 @@ func TestProductFromLocalCache(t *testing.T) {
 		Consumers: []outbox.Consumer{catalog.CacheConsumer{Cache: cache.New(testenv.Redis(t), prefix+"cache:", nil)},
 			outbox.Discard(search.ConsumerName)}})
 
-	newServer := func(c *cache.Cache) *httptest.Server {
+	newServer := func(c *cache.Cache, limit ratelimit.Limit) *httptest.Server {
 		h, err := api.NewHandler(api.Deps{Logger: slog.New(slog.DiscardHandler), Catalog: store, Search: search.NewPostgres(pool),
-			Cache: c, Limiter: ratelimit.NewLimiter(rdb, prefix+"rl:"),
-			// A burst under 40: one Redis call per request, no lease.
-			Limits: map[string]ratelimit.Limit{"public": {Rate: 1000, Period: time.Second, Burst: 20}}})
+			Cache: c, Limiter: ratelimit.NewLimiter(rdb, testenv.UniqueName(prefix+"rl-")+":"),
+			Limits: map[string]ratelimit.Limit{"public": limit}})
 		require.NoError(t, err)
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		return srv
 	}
-	cached, uncached := newServer(storefront), newServer(nil)
+	// A burst under 40: one Redis call per request, no lease.
+	roomy := ratelimit.Limit{Rate: 1000, Period: time.Second, Burst: 20}
+	cached, uncached := newServer(storefront, roomy), newServer(nil, roomy)
 
-	get := func(srv *httptest.Server, form string) (string, []byte) {
+	do := func(srv *httptest.Server, form string) (int, http.Header, []byte) {
 		t.Helper()
 		var req *http.Request
 		switch form {
@@ -103,8 +104,15 @@ func TestProductFromLocalCache(t *testing.T) {
 		defer res.Body.Close()
 		b, err := io.ReadAll(res.Body)
 		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", form, b)
-		return res.Header.Get("Content-Type"), b
+		res.Header.Del("Date")
+		res.Header.Del("X-Request-Id")
+		return res.StatusCode, res.Header, b
+	}
+	get := func(srv *httptest.Server, form string) (http.Header, []byte) {
+		t.Helper()
+		status, h, b := do(srv, form)
+		require.Equal(t, http.StatusOK, status, "%s: %s", form, b)
+		return h, b
 	}
 
 	for _, form := range []string{"rest", "json", "proto"} {
@@ -115,7 +123,7 @@ func TestProductFromLocalCache(t *testing.T) {
 		gotType, got := get(cached, form)
 		assert.Equal(t, before+1, storefront.Stats().LocalHits, "%s: served from memory", form)
 		assert.EqualValues(t, 1, trips.n.Load(), "%s: one Redis round trip (the rate limit) for a warm page", form)
-		assert.Equal(t, wantType, gotType, form)
+		assert.Equal(t, wantType, gotType, "%s: same headers as uncached", form)
 		if form == "proto" { // map order is not fixed in the binary form
 			var w, g catalogv1.GetProductResponse
 			require.NoError(t, proto.Unmarshal(want, &w))
@@ -139,5 +147,22 @@ func TestProductFromLocalCache(t *testing.T) {
 		_, want := get(uncached, form)
 		_, got := get(cached, form)
 		assert.Equal(t, string(want), string(got), "%s: same bytes as uncached after the write", form)
+	}
+
+	// Past the rate limit, a page held in memory is refused as any other
+	// call, and the limit is applied once per call.
+	for _, form := range []string{"rest", "json"} {
+		tight := newServer(storefront, ratelimit.Limit{Rate: 2, Period: time.Hour})
+		require.NotNil(t, storefront.Local(catalog.ProductCacheKey(id)))
+		get(tight, form)
+		get(tight, form)
+		status, h, b := do(tight, form)
+		assert.Equal(t, http.StatusTooManyRequests, status, "%s: %s", form, b)
+		assert.NotEmpty(t, h.Get("Retry-After"), form)
+		want := `"code":8`
+		if form == "json" {
+			want = `"code":"resource_exhausted"`
+		}
+		assert.Contains(t, string(b), want, form)
 	}
 }

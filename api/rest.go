@@ -283,7 +283,7 @@ func (g *restGuard) serveLocal(ctx context.Context, w http.ResponseWriter, r *ht
 	if !ok {
 		return false
 	}
-	done := metrics.ObserveRPC(ctx, proc)
+	done := metrics.ObserveRPC(ctx, proc, "rest")
 	if err := g.gate.rateLimit(ctx, rule, p, g.gate.clientIP(r.Header, r.RemoteAddr)); err != nil {
 		done(err)
 		writeConnectError(w, err)
@@ -292,6 +292,8 @@ func (g *restGuard) serveLocal(ctx context.Context, w http.ResponseWriter, r *ht
 	defer done(nil)
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
+	h["Accept-Encoding"] = []string{"gzip"} // as the transcoder answers
+	h.Add("Vary", "Accept-Encoding")
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -165,7 +165,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 
 	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache}
 	path, h := catalogv1connect.NewCatalogServiceHandler(catalogServer, opts)
-	add(catalogv1connect.CatalogServiceName, path, h)
+	add(catalogv1connect.CatalogServiceName, path, &localConnect{next: h, gate: g, catalog: catalogServer})
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)
 	path, h = cartv1connect.NewCartServiceHandler(&CartServer{Cart: d.Cart, Coupons: d.Coupons,
