@@ -189,7 +189,18 @@ func (g *gate) admit(ctx context.Context, procedure string, h http.Header, peer 
 	if err != nil {
 		return ctx, err
 	}
+	if l, ok := ctx.Value(limitedKey{}).(limited); ok && l.procedure == procedure {
+		return ctx, l.err // the limit was applied before (localConnect): not twice
+	}
 	return ctx, g.rateLimit(ctx, r, p, g.clientIP(h, peer))
+}
+
+// limitedKey marks a call whose rate limit was already applied, with the outcome.
+type limitedKey struct{}
+
+type limited struct {
+	procedure string
+	err       error
 }
 
 // authorizedKey marks a request whose caller the REST guard already

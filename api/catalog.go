@@ -1,18 +1,26 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/shopkit/shop/gen/shop/catalog/v1"
 	"github.com/shopkit/shop/gen/shop/catalog/v1/catalogv1connect"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/search"
 )
 
@@ -34,8 +42,17 @@ const (
 // cached answers from the cache when there is one, else calls load directly.
 func cached[T proto.Message](ctx context.Context, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
 	load func(ctx context.Context) (T, error), opts ...cache.Option) (T, error) {
+	msg, _, err := cachedProto(ctx, c, key, ttl, fresh, load, opts...)
+	return msg, err
+}
+
+// cachedProto is cached that also returns the message's protobuf form as
+// cached (nil when it came straight from load).
+func cachedProto[T proto.Message](ctx context.Context, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
+	load func(ctx context.Context) (T, error), opts ...cache.Option) (T, []byte, error) {
 	if c == nil {
-		return load(ctx)
+		msg, err := load(ctx)
+		return msg, nil, err
 	}
 	b, err := c.GetOrLoad(ctx, key, ttl, func(ctx context.Context) ([]byte, error) {
 		msg, err := load(ctx)
@@ -45,20 +62,154 @@ func cached[T proto.Message](ctx context.Context, c *cache.Cache, key string, tt
 		return proto.Marshal(msg)
 	}, opts...)
 	if err != nil {
-		return fresh(), err
+		return fresh(), nil, err
 	}
 	msg := fresh()
 	if err := proto.Unmarshal(b, msg); err != nil {
-		return load(ctx) // an entry from an older schema: serve fresh data
+		msg, err := load(ctx) // an entry from an older schema: serve fresh data
+		return msg, nil, err
+	}
+	return msg, b, nil
+}
+
+// Forms of a response kept in the cache's local level.
+const (
+	formCarrier = "carrier" // preencodedCarrier: the Connect JSON and protobuf forms
+	formREST    = "rest"    // the REST route's body, when it is one field of the message
+)
+
+// cachedRPC is cached for an RPC's whole response. A response held in this
+// process's memory comes back as a carrier (see preencodedCarrier): the
+// codecs write its stored bytes, nothing is decoded or encoded. Otherwise it
+// is read through Redis as cached does and its encoded forms are kept
+// locally. restField is the REST route's response_body field, or nil.
+func cachedRPC[T proto.Message](ctx context.Context, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
+	restField protoreflect.FieldDescriptor, load func(ctx context.Context) (T, error), opts ...cache.Option) (T, error) {
+	if c == nil {
+		return load(ctx)
+	}
+	if forms := c.Local(key); forms != nil {
+		msg := fresh()
+		msg.ProtoReflect().SetUnknown(forms[formCarrier])
+		return msg, nil
+	}
+	ticket := c.LocalTicket() // before Redis is read: see cache.PutLocal
+	msg, pb, err := cachedProto(ctx, c, key, ttl, fresh, load, opts...)
+	if err != nil || pb == nil || !c.LocalServing() {
+		return msg, err
+	}
+	if forms, err := encodeForms(msg, pb, restField); err == nil {
+		c.PutLocal(ticket, key, forms, opts...)
 	}
 	return msg, nil
+}
+
+// encodeForms encodes msg as the codecs and the REST transcoder would.
+func encodeForms(msg proto.Message, pb []byte, restField protoreflect.FieldDescriptor) (map[string][]byte, error) {
+	j, err := jsonMarshal.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	forms := map[string][]byte{formCarrier: preencodedCarrier(j, pb)}
+	if restField != nil {
+		rest, err := restFieldCodec.MarshalAppendField(nil, msg, restField)
+		if err != nil {
+			return nil, err
+		}
+		forms[formREST] = rest
+	}
+	return forms, nil
+}
+
+// localConnect answers Connect JSON GetProduct calls whose product the
+// local cache holds, before the Connect handler: after the access check and
+// the rate limit, it writes the stored JSON, as the handler would. Anything
+// else (another RPC, protobuf, a compressed or odd request, a miss, a
+// refusal) goes on to the Connect handler, which answers it in full.
+type localConnect struct {
+	next    http.Handler
+	gate    *gate
+	catalog *CatalogServer
+}
+
+func (l *localConnect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const proc = catalogv1connect.CatalogServiceGetProductProcedure
+	h := r.Header
+	if l.catalog.Cache == nil || r.URL.Path != proc || r.Method != http.MethodPost || h.Get("Content-Type") != "application/json" ||
+		h.Get("Content-Encoding") != "" || (h.Get("Connect-Protocol-Version") != "" && h.Get("Connect-Protocol-Version") != "1") ||
+		r.ContentLength <= 0 || r.ContentLength > 256 {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	body := make([]byte, r.ContentLength)
+	n, err := io.ReadFull(r.Body, body)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body[:n]), r.Body), r.Body} // put back what was read
+	var req catalogv1.GetProductRequest
+	if err != nil || jsonUnmarshal.Unmarshal(body, &req) != nil || req.GetProductId() <= 0 {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	forms := l.catalog.Cache.Local(catalog.ProductCacheKey(req.GetProductId()))
+	j, _, ok := splitCarrier(forms[formCarrier])
+	if !ok {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	ctx, rule, p, err := l.gate.authorize(r.Context(), proc, h)
+	if err != nil {
+		l.next.ServeHTTP(w, r) // the handler answers the refusal in its format
+		return
+	}
+	if err := l.gate.rateLimit(ctx, rule, p, l.gate.clientIP(h, r.RemoteAddr)); err != nil {
+		// Decided: the interceptor answers it without asking the limiter again.
+		l.next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, limitedKey{}, limited{procedure: proc, err: err})))
+		return
+	}
+	done := metrics.ObserveRPC(ctx, proc, "connect")
+	defer done(nil)
+	wh := w.Header()
+	wh["Content-Type"] = []string{"application/json"}
+	wh["Accept-Encoding"] = []string{"gzip"} // as the Connect handler answers
+	wh["Content-Length"] = []string{strconv.Itoa(len(j))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(j)
+}
+
+// restFieldCodec encodes a REST response_body field as the transcoder does.
+var restFieldCodec = restCodec(protoregistry.GlobalTypes).(restJSONCodec)
+
+// getProductRESTField is the field GetProduct's REST route answers with.
+var getProductRESTField = restResponseField(catalogv1connect.CatalogServiceGetProductProcedure)
+
+// localREST answers a REST GET from the local level: the transcoder's body
+// for the route, stored when the RPC was last served, or false.
+func (s *CatalogServer) localREST(r *http.Request, procedure string) ([]byte, bool) {
+	if s.Cache == nil || procedure != catalogv1connect.CatalogServiceGetProductProcedure {
+		return nil, false
+	}
+	idText := strings.TrimPrefix(r.URL.Path, "/api/products/")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != idText {
+		return nil, false // the transcoder decides
+	}
+	forms := s.Cache.Local(catalog.ProductCacheKey(id))
+	if forms == nil {
+		return nil, false
+	}
+	if b, ok := forms[formREST]; ok {
+		return b, true
+	}
+	return nil, false
 }
 
 var _ catalogv1connect.CatalogServiceHandler = (*CatalogServer)(nil)
 
 // ListCategories implements CatalogService.
 func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[catalogv1.ListCategoriesRequest]) (*connect.Response[catalogv1.ListCategoriesResponse], error) {
-	out, err := s.categories(ctx)
+	out, err := cachedRPC(ctx, s.Cache, "categories", listTTL, newCategories, nil, s.loadCategories, cache.WithTags(catalog.ListingsCacheTag))
 	if err != nil {
 		return nil, err
 	}
@@ -67,18 +218,21 @@ func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[c
 
 // categories is the category tree, cached; search facets take their labels from it too.
 func (s *CatalogServer) categories(ctx context.Context) (*catalogv1.ListCategoriesResponse, error) {
-	return cached(ctx, s.Cache, "categories", listTTL, func() *catalogv1.ListCategoriesResponse { return &catalogv1.ListCategoriesResponse{} },
-		func(ctx context.Context) (*catalogv1.ListCategoriesResponse, error) {
-			cats, err := s.Store.ListCategories(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &catalogv1.ListCategoriesResponse{Categories: make([]*catalogv1.Category, 0, len(cats))}
-			for _, c := range cats {
-				out.Categories = append(out.Categories, categoryProto(c))
-			}
-			return out, nil
-		}, cache.WithTags(catalog.ListingsCacheTag))
+	return cached(ctx, s.Cache, "categories", listTTL, newCategories, s.loadCategories, cache.WithTags(catalog.ListingsCacheTag))
+}
+
+func newCategories() *catalogv1.ListCategoriesResponse { return &catalogv1.ListCategoriesResponse{} }
+
+func (s *CatalogServer) loadCategories(ctx context.Context) (*catalogv1.ListCategoriesResponse, error) {
+	cats, err := s.Store.ListCategories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &catalogv1.ListCategoriesResponse{Categories: make([]*catalogv1.Category, 0, len(cats))}
+	for _, c := range cats {
+		out.Categories = append(out.Categories, categoryProto(c))
+	}
+	return out, nil
 }
 
 // ListProducts implements CatalogService.
@@ -91,8 +245,8 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 		return nil, err
 	}
 	key := fmt.Sprintf("products:%d:%d:%d:%q", f.Skip, f.Limit, f.CategoryID, f.Search)
-	out, err := cached(ctx, s.Cache, key, listTTL, func() *catalogv1.ListProductsResponse { return &catalogv1.ListProductsResponse{} },
-		func(ctx context.Context) (*catalogv1.ListProductsResponse, error) {
+	out, err := cachedRPC(ctx, s.Cache, key, listTTL, func() *catalogv1.ListProductsResponse { return &catalogv1.ListProductsResponse{} },
+		restResponseField(catalogv1connect.CatalogServiceListProductsProcedure), func(ctx context.Context) (*catalogv1.ListProductsResponse, error) {
 			products, total, err := s.Store.ListProducts(ctx, f)
 			if err != nil {
 				return nil, err
@@ -115,8 +269,8 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 // GetProduct implements CatalogService.
 func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[catalogv1.GetProductRequest]) (*connect.Response[catalogv1.GetProductResponse], error) {
 	id := req.Msg.GetProductId()
-	out, err := cached(ctx, s.Cache, catalog.ProductCacheKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
-		func(ctx context.Context) (*catalogv1.GetProductResponse, error) {
+	out, err := cachedRPC(ctx, s.Cache, catalog.ProductCacheKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
+		getProductRESTField, func(ctx context.Context) (*catalogv1.GetProductResponse, error) {
 			p, err := s.Store.GetProduct(ctx, id)
 			if err != nil {
 				return nil, err

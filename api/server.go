@@ -117,6 +117,9 @@ type Deps struct {
 	WriteMarks *db.WriteMarks
 }
 
+// compressMinBytes is the smallest response body Connect and gRPC compress.
+const compressMinBytes = 4 << 10
+
 // serviceNames are the services NewHandler serves.
 var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.AuthServiceName,
 	cartv1connect.CartServiceName, orderv1connect.OrderServiceName, inventoryv1connect.InventoryServiceName,
@@ -146,8 +149,11 @@ func NewHandler(d Deps) (http.Handler, error) {
 		// see the text trimmed. Read routing needs the caller the gate found.
 		connect.WithInterceptors(metrics.RPCInterceptor(), tracing, errorInterceptor(d.Logger), g.interceptor(),
 			readRouting(d.Reads, d.WriteMarks, d.Logger), textInterceptor(), rules),
-		connect.WithCodec(jsonCodec{}),
+		connect.WithCodec(jsonCodec{}), connect.WithCodec(protoCodec{}),
 		connect.WithReadMaxBytes(maxBodyBytes),
+		// Gzip costs more CPU than it saves on a product page or a small
+		// answer; listings and other large answers are still compressed.
+		connect.WithCompressMinBytes(compressMinBytes),
 	)
 	type svc struct {
 		name    string
@@ -159,7 +165,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 
 	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache}
 	path, h := catalogv1connect.NewCatalogServiceHandler(catalogServer, opts)
-	add(catalogv1connect.CatalogServiceName, path, h)
+	add(catalogv1connect.CatalogServiceName, path, &localConnect{next: h, gate: g, catalog: catalogServer})
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
 	add(authv1connect.AuthServiceName, path, h)
 	path, h = cartv1connect.NewCartServiceHandler(&CartServer{Cart: d.Cart, Coupons: d.Coupons,
@@ -207,7 +213,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: REST routes: %w", err)
 	}
-	guard := &restGuard{routes: routes, gate: g, next: transcoder}
+	guard := &restGuard{routes: routes, gate: g, next: transcoder, local: catalogServer.localREST}
 	mux.Handle("/", guard)
 	// The original API's troubleshooting guide logs in without the /api prefix.
 	mux.Handle("/auth/login", restAlias("/api/auth/login", guard))

@@ -125,6 +125,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 
 	// The outbox relay runs beside the API, as `shop worker` does.
 	storefrontCache := cache.New(rdb, prefix+"cache:", slog.New(slog.DiscardHandler))
+	// The API keeps encoded answers in memory as `shop api` does.
+	t.Cleanup(storefrontCache.StartLocal(cache.LocalConfig{}))
 	reads, err := db.NewPools(pool, db.ReplicaOptions{})
 	require.NoError(t, err)
 	if o.replicaMaxLag > 0 {

@@ -83,6 +83,11 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	}
 	closers = append(closers, func() { _ = rdb.Close() })
 	storefront := cache.New(rdb, cache.Prefix, log)
+	if cfg.CacheLocalMaxMB > 0 {
+		// Encoded responses in memory too; the worker's invalidations reach it over pub/sub.
+		closers = append(closers, storefront.StartLocal(cache.LocalConfig{
+			MaxBytes: int64(cfg.CacheLocalMaxMB) << 20, TTL: cfg.CacheLocalTTL}))
+	}
 	closers = append(closers, probes.DBPool("main", pool), probes.Redis("main", rdb),
 		probes.Cache("storefront", storefront))
 	// /metrics on this port, or on an internal address of its own.

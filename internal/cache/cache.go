@@ -69,6 +69,7 @@ type Stats struct {
 	Loads      int64 // loader calls
 	LoadErrors int64 // loader calls that failed
 	Errors     int64 // failed Redis calls (the read was served uncached)
+	LocalHits  int64 // served from this process's memory (see StartLocal)
 }
 
 // Cache is safe for concurrent use.
@@ -77,6 +78,8 @@ type Cache struct {
 	prefix string
 	log    *slog.Logger
 	group  singleflight.Group
+
+	local *local // nil until StartLocal
 
 	hits, misses, loads, loadErrors, redisErrors atomic.Int64
 	lastWarn, unwarned                           atomic.Int64 // rate-limits the Redis-down warning
@@ -101,6 +104,7 @@ func (c *Cache) Stats() Stats {
 	return Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Loads: c.loads.Load(),
 		LoadErrors: c.loadErrors.Load(), Errors: c.redisErrors.Load(),
+		LocalHits: c.localHits(),
 	}
 }
 
@@ -317,6 +321,8 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...string) error {
 			p.Incr(ctx, c.k("gen:", k))
 			p.PExpire(ctx, c.k("gen:", k), genTTL)
 			p.Del(ctx, c.k("v:", k))
+			// After the delete: a process that hears it reads the new state.
+			p.Publish(ctx, c.channel(), "k:"+k)
 		}
 		return nil
 	})
@@ -327,7 +333,8 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// invalidateTagScript: KEYS are pairs tag:name, taggen:name; ARGV[1] generation TTL ms.
+// invalidateTagScript: KEYS are pairs tag:name, taggen:name; ARGV[1]
+// generation TTL ms, ARGV[2] the invalidation channel, ARGV[3..] the tags.
 // Members are deleted in batches to stay under Lua's unpack limit.
 var invalidateTagScript = redis.NewScript(`
 for i = 1, #KEYS, 2 do
@@ -338,6 +345,7 @@ for i = 1, #KEYS, 2 do
     redis.call('DEL', unpack(m, j, math.min(j + 499, #m)))
   end
   redis.call('DEL', KEYS[i])
+  redis.call('PUBLISH', ARGV[2], 't:' .. ARGV[3 + (i - 1) / 2])
 end
 return 1`)
 
@@ -348,10 +356,12 @@ func (c *Cache) InvalidateTag(ctx context.Context, tags ...string) error {
 		return nil
 	}
 	keys := make([]string, 0, 2*len(tags))
+	args := []any{genTTL.Milliseconds(), c.channel()}
 	for _, t := range tags {
 		keys = append(keys, c.k("tag:", t), c.k("taggen:", t))
+		args = append(args, t)
 	}
-	if err := invalidateTagScript.Run(ctx, c.rdb, keys, genTTL.Milliseconds()).Err(); err != nil {
+	if err := invalidateTagScript.Run(ctx, c.rdb, keys, args...).Err(); err != nil {
 		c.redisErrors.Add(1)
 		return fmt.Errorf("cache: invalidate tag: %w", err)
 	}

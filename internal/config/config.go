@@ -41,6 +41,11 @@ type Config struct {
 	DatabaseReadMaxConns int32
 
 	RedisURL string // REDIS_URL
+	// The API's in-process level of the storefront cache: entries live at
+	// most CacheLocalTTL (CACHE_LOCAL_TTL) within CacheLocalMaxMB
+	// (CACHE_LOCAL_MAX_MB, 0: off).
+	CacheLocalTTL   time.Duration
+	CacheLocalMaxMB int
 
 	TemporalAddress   string // TEMPORAL_ADDRESS
 	TemporalNamespace string // TEMPORAL_NAMESPACE
@@ -236,6 +241,8 @@ var defaults = map[string]string{
 	"JWT_AUDIENCE":         "shop-api",
 	"ACCESS_TOKEN_TTL":     "15m",
 	"REFRESH_TOKEN_TTL":    "720h",
+	"CACHE_LOCAL_TTL":      "5s",
+	"CACHE_LOCAL_MAX_MB":   "64",
 	"RATE_LIMITS":          "login=10/1m,auth=30/1m,user=600/1m,public=1200/1m,events=600/1m",
 	"CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
 	"TRUST_PROXY_HEADERS":  "false",
@@ -310,6 +317,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		AccessTokenTTL:       r.duration("ACCESS_TOKEN_TTL"),
 		RefreshTokenTTL:      r.duration("REFRESH_TOKEN_TTL"),
 		RateLimits:           r.get("RATE_LIMITS"),
+		CacheLocalTTL:        r.duration("CACHE_LOCAL_TTL"),
+		CacheLocalMaxMB:      r.intRange("CACHE_LOCAL_MAX_MB", 0, 1<<20),
 		CORSOrigins:          r.list("CORS_ALLOWED_ORIGINS"),
 		TrustProxyHeaders:    r.boolean("TRUST_PROXY_HEADERS"),
 		LogLevel:             r.level("LOG_LEVEL"),

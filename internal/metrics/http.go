@@ -82,6 +82,14 @@ func HTTP(next http.Handler) http.Handler {
 // it. Put it first (outermost), so it sees the code the caller gets.
 func RPCInterceptor() connect.Interceptor { return rpcInterceptor{} }
 
+// ObserveRPC records one RPC answered without its Connect handler (an
+// answer served from the local cache) as RPCInterceptor would; protocol is
+// the caller's (connect; a REST route is told apart by its path). Call the
+// result with the outcome.
+func ObserveRPC(ctx context.Context, procedure, protocol string) func(error) {
+	return rpcInterceptor{}.observe(ctx, procedure, protocol)
+}
+
 type rpcInterceptor struct{}
 
 func (rpcInterceptor) observe(ctx context.Context, procedure, peerProtocol string) func(error) {

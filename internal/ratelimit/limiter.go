@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -50,16 +52,46 @@ type Result struct {
 // Limiter is a GCRA (generic cell rate algorithm) limiter: it stores a single
 // timestamp per key, so it costs one small key per active client and spreads
 // allowed events evenly instead of resetting at window boundaries.
+//
+// A busy key does not cost a Redis round trip per event: once a key's
+// events come faster than one per lease period, the limiter takes several
+// at once from Redis (up to a twentieth of the burst, at most maxLease) and
+// hands them out in this process for leasePeriod; what is left then is
+// dropped. Events are always taken from the shared budget before they are
+// allowed, so replicas together never exceed the limit; a client at the
+// edge of its limit may be refused up to one lease's worth early. A refused
+// busy key is refused in this process until its RetryAfter. Limits
+// with a burst under 40 (login, auth) take one event per call, as before.
 type Limiter struct {
 	rl     *redis_rate.Limiter
 	prefix string
+
+	mu     sync.Mutex
+	leases map[string]*lease
+}
+
+const (
+	leasePeriod = 250 * time.Millisecond
+	maxLease    = 64
+	leaseKeys   = 10000 // past this many keys, expired leases are pruned
+)
+
+// lease is the events a process took ahead for one key.
+type lease struct {
+	mu      sync.Mutex // held while asking Redis, so concurrent events wait for one answer
+	left    int
+	size    int // how many to ask for next time
+	expires time.Time
+	// refusedUntil: Redis refused until then (its RetryAfter), so no event
+	// can be allowed before; asking again would only cost a round trip.
+	refusedUntil time.Time
 }
 
 // NewLimiter returns a limiter whose keys are "rate:" (redis_rate's own
 // prefix) followed by prefix (used verbatim, e.g. "rl:") and a hash of the
 // caller's key, so they can be told apart from other data and scanned.
 func NewLimiter(rdb redis.UniversalClient, prefix string) *Limiter {
-	return &Limiter{rl: redis_rate.NewLimiter(rdb), prefix: prefix}
+	return &Limiter{rl: redis_rate.NewLimiter(rdb), prefix: prefix, leases: map[string]*lease{}}
 }
 
 // Allow takes one event for key. It returns an error only when Redis fails
@@ -72,17 +104,76 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit Limit) (Result, e
 	if limit.Rate <= 0 || limit.Period <= 0 {
 		return Result{}, fmt.Errorf("%w: %+v", ErrInvalidLimit, limit)
 	}
-	res, err := l.rl.Allow(ctx, l.prefix+hashKey(key),
-		redis_rate.Limit{Rate: limit.Rate, Period: limit.Period, Burst: limit.burst()})
+	rkey := l.prefix + hashKey(key)
+	rl := redis_rate.Limit{Rate: limit.Rate, Period: limit.Period, Burst: limit.burst()}
+	most := min(maxLease, limit.burst()/20)
+	if most <= 1 {
+		res, err := l.rl.Allow(ctx, rkey, rl)
+		if err != nil {
+			return Result{}, fmt.Errorf("ratelimit: allow: %w", err)
+		}
+		return result(res), nil
+	}
+	ls := l.lease(rkey + ":" + strconv.Itoa(rl.Rate) + "/" + rl.Period.String())
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	now := time.Now()
+	if ls.left > 0 && now.Before(ls.expires) {
+		ls.left--
+		return Result{Allowed: true, Remaining: ls.left}, nil
+	}
+	if now.Before(ls.refusedUntil) {
+		wait := ls.refusedUntil.Sub(now)
+		return Result{RetryAfter: wait, ResetAfter: wait}, nil
+	}
+	// A lease used up in time was too small; one left over, too large.
+	if ls.left == 0 && now.Before(ls.expires) {
+		ls.size = min(2*ls.size, most)
+	} else {
+		ls.size = 1
+	}
+	res, err := l.rl.AllowAtMost(ctx, rkey, rl, ls.size)
 	if err != nil {
 		return Result{}, fmt.Errorf("ratelimit: allow: %w", err)
 	}
+	ls.left, ls.expires = max(res.Allowed-1, 0), now.Add(leasePeriod)
+	if res.Allowed == 0 {
+		ls.refusedUntil = now.Add(res.RetryAfter)
+	}
+	return result(res), nil
+}
+
+func result(res *redis_rate.Result) Result {
 	return Result{
 		Allowed:    res.Allowed > 0,
 		Remaining:  res.Remaining,
 		RetryAfter: max(res.RetryAfter, 0), // redis_rate answers -1 when allowed
 		ResetAfter: max(res.ResetAfter, 0),
-	}, nil
+	}
+}
+
+// lease returns the lease of key (a Redis key and limit), made on first use.
+func (l *Limiter) lease(key string) *lease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ls, ok := l.leases[key]
+	if ok {
+		return ls
+	}
+	if len(l.leases) >= leaseKeys {
+		now := time.Now()
+		for k, v := range l.leases {
+			if v.mu.TryLock() {
+				if now.After(v.expires) {
+					delete(l.leases, k)
+				}
+				v.mu.Unlock()
+			}
+		}
+	}
+	ls = &lease{size: 1}
+	l.leases[key] = ls
+	return ls
 }
 
 // hashKey turns arbitrary input into a fixed-size, charset-safe key part.

@@ -165,3 +165,55 @@ func TestLimiterKeysArePrefixedHashedAndExpire(t *testing.T) {
 	assert.Positive(t, ttl)
 	assert.LessOrEqual(t, ttl, 10*time.Second)
 }
+
+// countCalls counts the commands a Redis client sends.
+type countCalls struct{ n atomic.Int64 }
+
+func (c *countCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// A busy key takes events ahead in leases: far fewer Redis calls, and two
+// replicas together still never allow more than the budget.
+func TestLeasesSaveRoundTripsAndKeepTheBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.Redis(t)
+	var calls countCalls
+	rdb.AddHook(&calls)
+	prefix := testenv.UniqueName("rltest:")
+	replicas := []*ratelimit.Limiter{ratelimit.NewLimiter(rdb, prefix), ratelimit.NewLimiter(rdb, prefix)}
+	limit := ratelimit.Limit{Rate: 1000, Period: time.Hour, Burst: 1000} // no refill during the test
+
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 200 {
+				res, err := replicas[i%2].Allow(ctx, "busy", limit)
+				if !assert.NoError(t, err) {
+					return
+				}
+				if res.Allowed {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, allowed.Load(), int32(1000), "never past the budget")
+	assert.Greater(t, allowed.Load(), int32(1000-2*50), "at most a lease per replica left unused")
+	assert.Less(t, calls.n.Load(), int64(400), "events were taken in leases (1600 events)")
+
+	// A quiet key asks for one event at a time: nothing is taken ahead.
+	calls.n.Store(0)
+	res, err := replicas[0].Allow(ctx, "quiet", limit)
+	require.NoError(t, err)
+	assert.True(t, res.Allowed)
+	assert.Equal(t, 999, res.Remaining, "one event taken")
+	assert.EqualValues(t, 1, calls.n.Load())
+}

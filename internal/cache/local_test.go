@@ -1,0 +1,160 @@
+package cache
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopkit/shop/internal/testenv"
+)
+
+// withLocal starts c's local level and waits until it serves.
+func withLocal(t *testing.T, c *Cache, cfg LocalConfig) {
+	t.Helper()
+	t.Cleanup(c.StartLocal(cfg))
+	require.NoError(t, until(c.LocalServing), "the local level never subscribed")
+}
+
+// readThrough reads key as the API does: local level first, else through
+// Redis, keeping the value locally.
+func readThrough(t *testing.T, c *Cache, key, val string, opts ...Option) string {
+	t.Helper()
+	if forms := c.Local(key); forms != nil {
+		return string(forms["v"])
+	}
+	ticket := c.LocalTicket()
+	v, err := c.GetOrLoad(context.Background(), key, time.Minute, func(context.Context) ([]byte, error) { return []byte(val), nil }, opts...)
+	require.NoError(t, err)
+	c.PutLocal(ticket, key, map[string][]byte{"v": v}, opts...)
+	return string(v)
+}
+
+// otherProcess is a second cache on the same Redis keys, as the worker's.
+func otherProcess(t *testing.T, c *Cache) *Cache {
+	return New(testenv.Redis(t), c.prefix, nil)
+}
+
+func TestLocalWriteElsewhereDropsLocalEntry(t *testing.T) {
+	for name, invalidate := range map[string]func(*Cache) error{
+		"key": func(c *Cache) error { return c.Invalidate(context.Background(), "p1") },
+		"tag": func(c *Cache) error { return c.InvalidateTag(context.Background(), "products") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			api, _ := newCache(t)
+			withLocal(t, api, LocalConfig{TTL: time.Hour})
+			worker := otherProcess(t, api)
+
+			assert.Equal(t, "old", readThrough(t, api, "p1", "old", WithTags("products")))
+			require.NotNil(t, api.Local("p1"), "kept locally")
+			assert.Equal(t, "old", readThrough(t, api, "p1", "unused", WithTags("products")))
+			assert.EqualValues(t, 2, api.Stats().LocalHits)
+
+			require.NoError(t, invalidate(worker))
+			require.NoError(t, until(func() bool { return api.Local("p1") == nil }), "the local entry outlived the write")
+			assert.Equal(t, "new", readThrough(t, api, "p1", "new", WithTags("products")))
+		})
+	}
+}
+
+func TestLocalInvalidationDuringFillIsNotUndone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api, _ := newCache(t)
+	withLocal(t, api, LocalConfig{TTL: time.Hour})
+	worker := otherProcess(t, api)
+
+	ticket := api.LocalTicket() // a request starts reading
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan []byte)
+	go func() {
+		v, err := api.GetOrLoad(ctx, "p1", time.Minute, func(context.Context) ([]byte, error) {
+			close(started)
+			<-release // the database read happened before the write
+			return []byte("old"), nil
+		})
+		assert.NoError(t, err)
+		done <- v
+	}()
+	<-started
+	require.NoError(t, worker.Invalidate(ctx, "p1")) // the write commits and invalidates
+	require.NoError(t, until(func() bool { return api.LocalTicket() != ticket }), "the invalidation never arrived")
+	close(release)
+	v := <-done
+	api.PutLocal(ticket, "p1", map[string][]byte{"v": v})
+	assert.Nil(t, api.Local("p1"), "what was read before the write is not kept")
+	assert.Equal(t, "new", readThrough(t, api, "p1", "new"))
+}
+
+func TestLocalOffWhileSubscriptionDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	opts, err := redis.ParseURL(testenv.RedisURL())
+	require.NoError(t, err)
+	proxy := testenv.NewProxy(t, opts.Addr)
+	opts.Addr = proxy.Addr()
+	opts.MaxRetries = -1
+	viaProxy := redis.NewClient(opts)
+	t.Cleanup(func() { _ = viaProxy.Close() })
+	prefix := testenv.UniqueName("cachetest:") + ":"
+	api := New(viaProxy, prefix, nil)
+	withLocal(t, api, LocalConfig{TTL: time.Hour})
+	worker := New(testenv.Redis(t), prefix, nil)
+
+	assert.Equal(t, "old", readThrough(t, api, "p1", "old"))
+	require.NotNil(t, api.Local("p1"))
+
+	proxy.SetDown(true) // the subscription (and every other connection) drops
+	require.NoError(t, until(func() bool { return !api.LocalServing() }), "the local level kept serving without its subscription")
+	assert.Nil(t, api.Local("p1"), "flushed: an invalidation may be lost meanwhile")
+	require.NoError(t, worker.Invalidate(ctx, "p1")) // a write nobody here hears of
+	v, err := api.GetOrLoad(ctx, "p1", time.Minute, func(context.Context) ([]byte, error) { return []byte("new"), nil })
+	require.NoError(t, err, "Redis down: served uncached")
+	assert.Equal(t, "new", string(v))
+	api.PutLocal(api.LocalTicket(), "p1", map[string][]byte{"v": v})
+	assert.Nil(t, api.Local("p1"), "nothing is kept while the level is off")
+
+	proxy.SetDown(false)
+	require.NoError(t, until(api.LocalServing), "the local level did not come back with the subscription")
+	assert.Equal(t, "new", readThrough(t, api, "p1", "new"))
+	require.NotNil(t, api.Local("p1"))
+	require.NoError(t, worker.Invalidate(ctx, "p1"))
+	require.NoError(t, until(func() bool { return api.Local("p1") == nil }), "invalidations reach it again")
+}
+
+func TestLocalTTLAndSizeBound(t *testing.T) {
+	t.Parallel()
+	c, _ := newCache(t)
+	withLocal(t, c, LocalConfig{TTL: 50 * time.Millisecond, MaxBytes: 4096})
+	readThrough(t, c, "short", "v")
+	require.NotNil(t, c.Local("short"))
+	require.NoError(t, until(func() bool { return c.Local("short") == nil }), "served past its local TTL")
+
+	big := strings.Repeat("x", 400)
+	for i := range 20 {
+		c.PutLocal(c.LocalTicket(), "k"+strings.Repeat("0", i), map[string][]byte{"v": []byte(big)})
+	}
+	c.local.mu.Lock()
+	held, n := c.local.bytes, len(c.local.items)
+	c.local.mu.Unlock()
+	assert.LessOrEqual(t, held, int64(4096))
+	assert.Less(t, n, 20, "the oldest entries were evicted")
+	assert.NotNil(t, c.Local("k"+strings.Repeat("0", 19)), "the newest entry is kept")
+}
+
+func TestLocalOffByDefault(t *testing.T) {
+	t.Parallel()
+	c, _ := newCache(t)
+	var n atomic.Int64
+	c.PutLocal(c.LocalTicket(), "p1", map[string][]byte{"v": []byte("x")})
+	assert.Nil(t, c.Local("p1"))
+	assert.False(t, c.LocalServing())
+	_, err := c.GetOrLoad(context.Background(), "p1", time.Minute, counter(&n, "x"))
+	require.NoError(t, err)
+}
