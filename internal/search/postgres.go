@@ -203,8 +203,11 @@ func pgSearch(q Query) (string, []any) {
 	),
 	m AS MATERIALIZED (
 		SELECT p.id, p.category_id, p.brand, p.price_minor, p.created_at, ` + mScore + ` AS score
-		FROM cand JOIN products p ON p.id = cand.id CROSS JOIN q
-		WHERE ` + filters + `
+		FROM products p CROSS JOIN q
+		-- Arrays, not joins: the planner, unable to size the candidates,
+		-- would otherwise hash the whole catalog to join them.
+		WHERE p.id = ANY (ARRAY(SELECT id FROM cand)) AND ` + strings.Replace(filters,
+			"IN (SELECT id FROM scope)", "= ANY (ARRAY(SELECT id FROM scope))", 1) + `
 			AND q.usable AND NOT EXISTS (SELECT 1 FROM qw WHERE numnode(qw.wq) > 0 AND NOT (
 				p.search_vector @@ qw.wq OR length(qw.w) >= ` + fuzzyLen + `
 				AND (qw.w <% shop_unaccent(lower(p.name)) OR qw.w <% shop_unaccent(lower(p.brand)))))
