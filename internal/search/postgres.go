@@ -192,14 +192,21 @@ func pgSearch(q Query) (string, []any) {
 		}
 		sql += `
 	qw AS (SELECT w, plainto_tsquery('english', w) AS wq FROM unnest(` + wsArg + `::text[]) w),
-	q AS (SELECT to_tsquery('english', array_to_string(` + wsArg + `::text[], ' | ')) AS anyq, array_to_string(` + wsArg + `::text[], ' ') AS qn,
-		EXISTS (SELECT 1 FROM qw WHERE numnode(wq) > 0) AS usable),
-	-- Candidates through indexes (full-text GIN, trigram GIN on name and
-	-- brand): any word may match here; the every-word rule is checked below.
+	q AS (SELECT to_tsquery('english', array_to_string(` + wsArg + `::text[], ' | ')) AS anyq, array_to_string(` + wsArg + `::text[], ' ') AS qn),
+	-- Which word each product matches, through the indexes (full-text GIN,
+	-- trigram GIN on name and brand; the latter recheck similarity): a
+	-- product matches when it has every word (stop words aside), so no row
+	-- is checked word by word again.
+	hw AS MATERIALIZED (
+		SELECT qw.w, p.id FROM qw, products p WHERE numnode(qw.wq) > 0 AND p.search_vector @@ qw.wq
+		UNION SELECT qw.w, p.id FROM qw, products p
+			WHERE numnode(qw.wq) > 0 AND length(qw.w) >= ` + fuzzyLen + ` AND qw.w <% shop_unaccent(lower(p.name))
+		UNION SELECT qw.w, p.id FROM qw, products p
+			WHERE numnode(qw.wq) > 0 AND length(qw.w) >= ` + fuzzyLen + ` AND qw.w <% shop_unaccent(lower(p.brand))
+	),
 	cand AS MATERIALIZED (
-		SELECT p.id FROM products p, q WHERE p.search_vector @@ q.anyq
-		UNION SELECT p.id FROM products p, qw WHERE length(qw.w) >= ` + fuzzyLen + ` AND qw.w <% shop_unaccent(lower(p.name))
-		UNION SELECT p.id FROM products p, qw WHERE length(qw.w) >= ` + fuzzyLen + ` AND qw.w <% shop_unaccent(lower(p.brand))
+		SELECT id FROM hw GROUP BY id
+		HAVING count(DISTINCT w) = (SELECT count(DISTINCT w) FROM qw WHERE numnode(wq) > 0)
 	),
 	m AS MATERIALIZED (
 		SELECT p.id, p.category_id, p.brand, p.price_minor, p.created_at, ` + mScore + ` AS score
@@ -208,9 +215,6 @@ func pgSearch(q Query) (string, []any) {
 		-- would otherwise hash the whole catalog to join them.
 		WHERE p.id = ANY (ARRAY(SELECT id FROM cand)) AND ` + strings.Replace(filters,
 			"IN (SELECT id FROM scope)", "= ANY (ARRAY(SELECT id FROM scope))", 1) + `
-			AND q.usable AND NOT EXISTS (SELECT 1 FROM qw WHERE numnode(qw.wq) > 0 AND NOT (
-				p.search_vector @@ qw.wq OR length(qw.w) >= ` + fuzzyLen + `
-				AND (qw.w <% shop_unaccent(lower(p.name)) OR qw.w <% shop_unaccent(lower(p.brand)))))
 	),`
 	} else {
 		sql += `
