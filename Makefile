@@ -115,7 +115,7 @@ unit: ## go test -race ./... against services already running
 	go test -race -count=1 ./...
 
 bench: ## benchmarks (need the services of `make test` running)
-	go test -run '^$$' -bench . -benchtime=100x -timeout 30m ./internal/search/
+	go test -run '^$$' -bench . -benchtime=1000x -timeout 30m ./internal/search/
 	go test -run '^$$' -bench GetProductVsBare -benchtime=1x -timeout 10m ./api/
 	go test -run '^$$' -bench . -benchtime=2000x -timeout 15m ./recommender/
 	go test -run '^$$' -bench Analytics -benchtime=1x -timeout 90m ./internal/analytics/

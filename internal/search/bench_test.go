@@ -4,11 +4,12 @@ package search_test
 // the cached GetProduct REST route. They need the test services (see
 // deploy/stack.sh) and only run with -bench:
 //
-//	BENCH_PRODUCTS=5000 go test -run '^$' -bench . -benchtime=300x ./internal/search/
-//	go test -run '^$' -bench . -benchtime=2000x -timeout 30m ./internal/search/
+//	BENCH_PRODUCTS=5000 go test -run '^$' -bench Search -benchtime=1000x ./internal/search/
+//	BENCH_DB=postgres://…/shop_bench go test -run '^$' -bench Search -benchtime=2000x -timeout 30m ./internal/search/
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,15 +19,19 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/cache"
 	"github.com/shopkit/shop/internal/catalog"
+	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/db/dbtest"
 	"github.com/shopkit/shop/internal/money"
 	"github.com/shopkit/shop/internal/ratelimit"
@@ -139,23 +144,12 @@ func benchLoad(b *testing.B, store *catalog.Store, items []catalog.ProductInput)
 	}
 }
 
-// benchIndex fills a fresh Elasticsearch index from the database, points a
-// new alias at it and deletes the index when b ends.
-func benchIndex(b *testing.B, pool *pgxpool.Pool) *search.Elastic {
+// benchIndex fills index from the database and points alias at it.
+func benchIndex(b *testing.B, pool *pgxpool.Pool, es *search.Elastic, index string) {
 	ctx := context.Background()
-	es, err := search.NewElastic(testenv.RequireElasticsearch(b), testenv.UniqueName("bench-products-"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	index := search.IndexName(es.Alias(), time.Now())
 	if err := es.CreateIndex(ctx, index); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		if err := es.DeleteIndex(context.Background(), index); err != nil {
-			b.Errorf("delete index %s: %v", index, err)
-		}
-	})
 	var after int64
 	for {
 		ids, err := search.AllProductIDs(ctx, pool, after, benchBatch)
@@ -177,10 +171,96 @@ func benchIndex(b *testing.B, pool *pgxpool.Pool) *search.Elastic {
 	if _, err := es.PointAlias(ctx, es.Alias(), index); err != nil {
 		b.Fatal(err)
 	}
-	return es
 }
 
-func benchQueries(b *testing.B, store *catalog.Store) []search.Query {
+// benchData returns the benchmark's catalog in PostgreSQL and
+// Elasticsearch: fresh ones dropped at the end, or, with BENCH_DB (the URL
+// of an existing database), that database, filled on its first run and
+// reused afterwards together with an index kept under an alias named after
+// the database, the catalog size and the index mapping.
+func benchData(b *testing.B, n, clients int) (*pgxpool.Pool, *search.Elastic) {
+	ctx := context.Background()
+	keep := os.Getenv("BENCH_DB")
+	var pool *pgxpool.Pool
+	if keep == "" {
+		pool = dbtest.New(b)
+	} else {
+		cfg, err := pgxpool.ParseConfig(keep)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.MaxConns = int32(max(10, clients))
+		if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(pool.Close)
+		if err := db.Migrate(pool); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var have int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&have); err != nil {
+		b.Fatal(err)
+	}
+	reloaded := have != n
+	switch {
+	case have == 0:
+		start := time.Now()
+		benchLoad(b, catalog.NewStore(pool), benchProducts(n))
+		b.Logf("loaded %d products into PostgreSQL in %s (batches of %d)", n, time.Since(start).Round(time.Millisecond), benchBatch)
+	case have != n:
+		b.Fatalf("BENCH_DB holds %d products, not BENCH_PRODUCTS=%d: use an empty database", have, n)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+
+	url := testenv.RequireElasticsearch(b)
+	if keep == "" {
+		es, err := search.NewElastic(url, testenv.UniqueName("bench-products-"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		index := search.IndexName(es.Alias(), time.Now())
+		b.Cleanup(func() {
+			if err := es.DeleteIndex(context.Background(), index); err != nil {
+				b.Errorf("delete index %s: %v", index, err)
+			}
+		})
+		start := time.Now()
+		benchIndex(b, pool, es, index)
+		b.Logf("indexed %d products into Elasticsearch in %s (batches of %d)", n, time.Since(start).Round(time.Millisecond), benchBatch)
+		return pool, es
+	}
+	prefix := "bench-keep-" + strings.ToLower(pool.Config().ConnConfig.Database) + "-"
+	es, err := search.NewElastic(url, fmt.Sprintf("%s%d-%s", prefix, n, search.MappingVersion()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if count, err := es.Count(ctx, ""); err == nil && count == n && !reloaded {
+		return pool, es
+	}
+	stale, err := es.Indices(ctx, prefix+"*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, index := range stale {
+		if err := es.DeleteIndex(ctx, index); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Now()
+	benchIndex(b, pool, es, search.IndexName(es.Alias(), time.Now()))
+	b.Logf("indexed %d products into Elasticsearch in %s (batches of %d)", n, time.Since(start).Round(time.Millisecond), benchBatch)
+	return pool, es
+}
+
+type benchQuery struct {
+	kind string
+	q    search.Query
+}
+
+func benchQueries(b *testing.B, store *catalog.Store) []benchQuery {
 	cats, err := store.ListCategories(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -190,20 +270,22 @@ func benchQueries(b *testing.B, store *catalog.Store) []search.Query {
 		catID[c.Name] = c.ID
 	}
 	p := func(v int64) *int64 { return &v }
-	return []search.Query{
-		{Text: "headphones", Limit: 20},
-		{Text: "laptop", Limit: 20},
-		{Text: "wireless headphones", Limit: 20},
-		{Text: "gaming laptop", Limit: 20},
-		{Text: "headphnes", Limit: 20}, // typo
-		{Text: "laptp", Limit: 20},     // typo
-		{Text: "Nordvik", Limit: 20},   // a brand as text
-		{Brands: []string{"Nordvik", "Zephyr"}, Limit: 20},
-		{Text: "camera", InStock: true, MaxPrice: p(50000), Limit: 20},
-		{CategoryID: catID["Audio"], Sort: search.SortPriceAsc, Limit: 20},
-		{Text: "speaker", MinPrice: p(10000), Sort: search.SortPriceDesc, Limit: 20},
-		{Text: "stainless steel", CategoryID: catID["Kitchen"], InStock: true, Limit: 20},
-		{Sort: search.SortNewest, Limit: 20}, // browse everything
+	return []benchQuery{
+		{"text", search.Query{Text: "headphones", Limit: 20}},
+		{"text", search.Query{Text: "laptop", Limit: 20}},
+		{"text-2-words", search.Query{Text: "wireless headphones", Limit: 20}},
+		{"text-2-words", search.Query{Text: "gaming laptop", Limit: 20}},
+		{"typo", search.Query{Text: "headphnes", Limit: 20}},
+		{"typo", search.Query{Text: "laptp", Limit: 20}},
+		{"brand-as-text", search.Query{Text: "Nordvik", Limit: 20}},
+		{"brand-facet", search.Query{Brands: []string{"Nordvik", "Zephyr"}, Limit: 20}},
+		{"text+stock+price", search.Query{Text: "camera", InStock: true, MaxPrice: p(50000), Limit: 20}},
+		{"category-by-price", search.Query{CategoryID: catID["Audio"], Sort: search.SortPriceAsc, Limit: 20}},
+		{"text-by-price", search.Query{Text: "speaker", MinPrice: p(10000), Sort: search.SortPriceDesc, Limit: 20}},
+		{"text+category+stock", search.Query{Text: "stainless steel", CategoryID: catID["Kitchen"], InStock: true, Limit: 20}},
+		{"browse-all", search.Query{Sort: search.SortNewest, Limit: 20}},
+		{"deep-page", search.Query{Text: "laptop", Offset: 2000, Limit: 20}},
+		{"deep-page", search.Query{CategoryID: catID["Garden"], Sort: search.SortPriceDesc, Offset: 4000, Limit: 20}},
 	}
 }
 
@@ -219,57 +301,188 @@ func percentile(sorted []time.Duration, p float64) float64 {
 func reportLatencies(b *testing.B, lat []time.Duration, elapsed time.Duration, rateUnit string) {
 	slices.Sort(lat)
 	b.ReportMetric(percentile(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentile(lat, 0.95), "p95-ms")
 	b.ReportMetric(percentile(lat, 0.99), "p99-ms")
 	if elapsed > 0 {
 		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), rateUnit)
 	}
 }
 
+// benchClients is the number of concurrent searchers (BENCH_CLIENTS, default 8).
+func benchClients(b *testing.B) int {
+	s := os.Getenv("BENCH_CLIENTS")
+	if s == "" {
+		return 8
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		b.Fatalf("BENCH_CLIENTS=%q: want a positive integer", s)
+	}
+	return n
+}
+
+// BenchmarkSearch runs the query mix against each backend from
+// BENCH_CLIENTS concurrent clients, b.N queries in all, round-robin over
+// the mix. It reports the latency percentiles, the throughput and the CPU
+// time the server (PostgreSQL's backends, the Elasticsearch node) spent
+// per query, and prints them per kind of query beside each kind's median
+// latency and server CPU alone (one client): what the query costs without
+// queueing, a figure the other load of a shared machine disturbs less.
+// BENCH_EXPLAIN=1 prints PostgreSQL's plan of each query first.
 func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
-	n := benchN(b)
-	pool := dbtest.New(b)
-	store := catalog.NewStore(pool)
-
-	start := time.Now()
-	benchLoad(b, store, benchProducts(n))
-	b.Logf("loaded %d products into PostgreSQL in %s (batches of %d)", n, time.Since(start).Round(time.Millisecond), benchBatch)
-	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
-		b.Fatal(err)
+	n, clients := benchN(b), benchClients(b)
+	pool, es := benchData(b, n, clients)
+	queries := benchQueries(b, catalog.NewStore(pool))
+	if os.Getenv("BENCH_EXPLAIN") != "" {
+		for _, q := range queries {
+			plan, err := search.ExplainPostgres(ctx, pool, q.q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Printf("== %s %+v\n%s\n", q.kind, q.q, plan)
+		}
 	}
-
-	start = time.Now()
-	es := benchIndex(b, pool)
-	b.Logf("indexed %d products into Elasticsearch in %s (batches of %d)", n, time.Since(start).Round(time.Millisecond), benchBatch)
-
-	queries := benchQueries(b, store)
 	for _, be := range []struct {
 		name    string
 		backend search.Backend
-	}{{"postgres", search.NewPostgres(pool)}, {"elasticsearch", es}} {
+		cpu     func() time.Duration
+	}{
+		{"postgres", search.NewPostgres(pool), func() time.Duration { return pgCPU(b, pool) }},
+		{"elasticsearch", es, func() time.Duration { return esCPU(b) }},
+	} {
 		b.Run(be.name, func(b *testing.B) {
-			// One untimed pass, so that no query is cold.
-			for _, q := range queries {
-				if _, err := be.backend.Search(ctx, q); err != nil {
-					b.Fatalf("%+v: %v", q, err)
-				}
-			}
-			lat := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			begin := time.Now()
-			for i := 0; i < b.N; i++ {
-				q := queries[i%len(queries)]
+			run := func(q search.Query) time.Duration {
 				t := time.Now()
 				if _, err := be.backend.Search(ctx, q); err != nil {
 					b.Fatalf("%+v: %v", q, err)
 				}
-				lat = append(lat, time.Since(t))
+				return time.Since(t)
 			}
+			// Untimed: every query once so that none is cold, then each
+			// alone, five times.
+			for _, q := range queries {
+				run(q.q)
+			}
+			alone := map[string][]time.Duration{}
+			aloneCPU := map[string]time.Duration{}
+			if b.N > 1 {
+				for range 5 {
+					for _, q := range queries {
+						cpu := be.cpu()
+						alone[q.kind] = append(alone[q.kind], run(q.q))
+						aloneCPU[q.kind] += be.cpu() - cpu
+					}
+				}
+			}
+			lat := make([]time.Duration, b.N)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			cpu := be.cpu()
+			b.ResetTimer()
+			begin := time.Now()
+			for range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1) - 1)
+						if i >= b.N {
+							return
+						}
+						lat[i] = run(queries[i%len(queries)].q)
+					}
+				}()
+			}
+			wg.Wait()
 			elapsed := time.Since(begin)
 			b.StopTimer()
+			cpu = be.cpu() - cpu
+			if b.N > 1 {
+				printKinds(b.Name(), queries, lat, alone, aloneCPU)
+			}
 			reportLatencies(b, lat, elapsed, "qps")
+			b.ReportMetric(float64(clients), "clients")
+			b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(b.N), "server-cpu-ms/op")
 		})
 	}
+}
+
+// printKinds prints each kind's percentiles under load, and its median
+// latency and mean server CPU alone. (Printed rather than logged: a
+// benchmark's log is cut to ten lines.)
+func printKinds(name string, queries []benchQuery, lat []time.Duration, alone map[string][]time.Duration, aloneCPU map[string]time.Duration) {
+	byKind := map[string][]time.Duration{}
+	var kinds []string
+	for i, d := range lat {
+		k := queries[i%len(queries)].kind
+		if byKind[k] == nil {
+			kinds = append(kinds, k)
+		}
+		byKind[k] = append(byKind[k], d)
+	}
+	fmt.Printf("%s per kind of query:\n%-20s %5s %8s %8s %8s %9s %9s\n", name, "kind", "n", "p50-ms", "p95-ms", "p99-ms", "alone-ms", "cpu-ms")
+	for _, k := range kinds {
+		l, a := byKind[k], alone[k]
+		slices.Sort(l)
+		slices.Sort(a)
+		fmt.Printf("%-20s %5d %8.1f %8.1f %8.1f %9.1f %9.1f\n", k, len(l), percentile(l, 0.5), percentile(l, 0.95),
+			percentile(l, 0.99), percentile(a, 0.5), float64(aloneCPU[k])/float64(time.Millisecond)/float64(len(a)))
+	}
+}
+
+// pgCPU is the CPU time that the backends of pool's database have used, from
+// /proc (PostgreSQL on this host); 0 when it cannot be read. A backend that
+// exits meanwhile drops its share, so the pool keeps its connections.
+func pgCPU(b *testing.B, pool *pgxpool.Pool) time.Duration {
+	rows, err := pool.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		// The first field of schedstat is the time on CPU, in nanoseconds.
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(raw)); len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
+// esCPU is the CPU time the Elasticsearch node has used (all its work,
+// other clients' included).
+func esCPU(b *testing.B) time.Duration {
+	res, err := http.Get(testenv.ElasticsearchURL() + "/_nodes/_local/stats/process?filter_path=nodes.*.process.cpu")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis int64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, n := range out.Nodes {
+		total += time.Duration(n.Process.CPU.TotalInMillis) * time.Millisecond
+	}
+	return total
 }
 
 func BenchmarkGetProductWarmCache(b *testing.B) {

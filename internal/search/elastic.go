@@ -55,6 +55,12 @@ func (e *Elastic) Alias() string { return e.alias }
 //     they share weight B in PostgreSQL's search_vector: a field that few
 //     documents have (attributes) would get a tiny BM25 idf of its own.
 //
+// The highlighted fields (name, description) keep offsets in their
+// postings, so that highlighting a page (a fuzzy query's above all) reads
+// them instead of re-analyzing every hit's text, which cost most of a
+// search's time. The brand facet's global ordinals are built at refresh
+// rather than by the first search after it.
+//
 // One shard holds a catalog of millions of products; auto_expand_replicas
 // keeps a single node green and gives a cluster a copy on a second node,
 // which serves searches too.
@@ -74,9 +80,10 @@ const indexSettings = `{
     "properties": {
       "id":              {"type": "long"},
       "sku":             {"type": "keyword"},
-      "name":            {"type": "text", "analyzer": "shop_text"},
-      "description":     {"type": "text", "analyzer": "shop_text"},
-      "brand":           {"type": "keyword", "fields": {"lower": {"type": "keyword", "normalizer": "shop_lower"}}},
+      "name":            {"type": "text", "analyzer": "shop_text", "index_options": "offsets"},
+      "description":     {"type": "text", "analyzer": "shop_text", "index_options": "offsets"},
+      "brand":           {"type": "keyword", "eager_global_ordinals": true,
+                          "fields": {"lower": {"type": "keyword", "normalizer": "shop_lower"}}},
       "attributes":      {"type": "flattened"},
       "brand_attrs":     {"type": "text", "analyzer": "shop_text"},
       "search":          {"type": "text", "analyzer": "shop_text"},

@@ -78,68 +78,7 @@ func pageWindow(q Query) (offset, limit int) {
 // BM25's length norm this favours short names that are mostly the query,
 // and it ranks typos.
 func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
-	text := cleanText(q.Text)
-	ws := words(text)
-	if ws == nil {
-		ws = []string{}
-	}
-	offset, limit := pageWindow(q)
-	brands := cleanBrands(q.Brands)
-	sql := `WITH RECURSIVE ` + categoryTree + `,
-	scope AS (SELECT id FROM tree WHERE active AND ($2::bigint = 0 OR $2 = ANY(path))),
-	qw AS (SELECT w, plainto_tsquery('english', w) AS wq FROM unnest($1::text[]) w),
-	q AS (SELECT to_tsquery('english', array_to_string($1::text[], ' | ')) AS anyq, array_to_string($1::text[], ' ') AS qn,
-		EXISTS (SELECT 1 FROM qw WHERE numnode(wq) > 0) AS usable),
-	-- Candidates through indexes (full-text GIN, trigram GIN on name and
-	-- brand): any word may match here; the every-word rule is checked below.
-	cand AS MATERIALIZED (
-		SELECT p.id FROM products p, q WHERE NOT $14 AND p.search_vector @@ q.anyq
-		UNION SELECT p.id FROM products p, qw WHERE NOT $14 AND length(qw.w) >= $15 AND qw.w <% shop_unaccent(lower(p.name))
-		UNION SELECT p.id FROM products p, qw WHERE NOT $14 AND length(qw.w) >= $15 AND qw.w <% shop_unaccent(lower(p.brand))
-	),
-	m AS MATERIALIZED (
-		SELECT p.id, p.name, p.description, p.brand, p.category_id, p.price_minor, p.created_at,
-			CASE WHEN $14 THEN 0 ELSE
-				ts_rank('{0.1, 0.33, 0.67, 1}', p.search_vector, q.anyq)
-				+ CASE WHEN q.qn <% shop_unaccent(lower(p.name)) THEN similarity(q.qn, shop_unaccent(lower(p.name))) ELSE 0 END
-				+ CASE WHEN q.qn <% shop_unaccent(lower(p.brand)) THEN 0.5 * similarity(q.qn, shop_unaccent(lower(p.brand))) ELSE 0 END
-			END::float8 AS score
-		FROM products p CROSS JOIN q
-		WHERE p.active AND p.category_id IN (SELECT id FROM scope)
-			AND ($14 OR p.id IN (SELECT id FROM cand))
-			AND ($14 OR q.usable AND NOT EXISTS (SELECT 1 FROM qw WHERE numnode(qw.wq) > 0 AND NOT (
-				p.search_vector @@ qw.wq OR length(qw.w) >= $15
-				AND (qw.w <% shop_unaccent(lower(p.name)) OR qw.w <% shop_unaccent(lower(p.brand))))))
-			AND (cardinality($3::text[]) = 0 OR lower(p.brand) IN (SELECT lower(b) FROM unnest($3::text[]) b))
-			AND ($4::bigint IS NULL OR p.price_minor >= $4)
-			AND ($5::bigint IS NULL OR p.price_minor <= $5)
-			AND (NOT $6 OR ` + inStockSQL + `)
-	),
-	page AS (SELECT * FROM m ORDER BY ` + pgOrder(q.Sort, text != "", "m") + ` LIMIT $7 OFFSET $8),
-	-- Highlight the query's words plus the row's words that are trigram-close
-	-- to a query word, so that a typo still highlights what it matched.
-	hl AS (
-		SELECT page.id, coalesce(q.anyq || (
-			SELECT to_tsquery('english', string_agg(DISTINCT nw, ' | '))
-			FROM regexp_split_to_table(shop_unaccent(lower(page.name || ' ' || page.description)), '[^[:alnum:]]+') nw, qw
-			WHERE length(nw) > 2 AND length(qw.w) >= $15 AND word_similarity(qw.w, nw) >= $12
-		), q.anyq) AS hq
-		FROM page CROSS JOIN q WHERE NOT $14
-	)
-	SELECT
-		(SELECT count(*) FROM m),
-		(SELECT coalesce(json_agg(json_build_object('Key', category_id::text, 'Count', n) ORDER BY n DESC, category_id), '[]')
-			FROM (SELECT category_id, count(*) AS n FROM m GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $9) f),
-		(SELECT coalesce(json_agg(json_build_object('Key', brand, 'Count', n) ORDER BY n DESC, brand COLLATE "C"), '[]')
-			FROM (SELECT brand, count(*) AS n FROM m WHERE brand <> '' GROUP BY 1 ORDER BY 2 DESC, brand COLLATE "C" LIMIT $9) f),
-		(SELECT coalesce(json_object_agg(b, n), '{}')
-			FROM (SELECT width_bucket(price_minor, $10::bigint[]) AS b, count(*) AS n FROM m GROUP BY 1) f),
-		(SELECT coalesce(json_agg(json_build_object('id', page.id, 'score', page.score,
-				'name', ts_headline('english', translate(page.name, $13, ''), hl.hq, $11 || ', HighlightAll=true'),
-				'description', ts_headline('english', translate(page.description, $13, ''), hl.hq, $11 || ', MaxWords=30, MinWords=12'))
-			ORDER BY ` + pgOrder(q.Sort, text != "", "page") + `), '[]')
-			FROM page LEFT JOIN hl ON hl.id = page.id)`
-	opts := fmt.Sprintf(`StartSel="%s", StopSel="%s"`, hlStart, hlStop)
+	sql, args := pgSearch(q)
 	var (
 		res                       Result
 		cats, brandJSON, hitsJSON []byte
@@ -152,9 +91,8 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	// cannot run again on the primary.
 	err := p.reads.Read(ctx, func(ctx context.Context, pool *pgxpool.Pool) error {
 		batch := &pgx.Batch{}
-		batch.Queue("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)", strconv.FormatFloat(trigramThreshold, 'f', -1, 64))
-		batch.Queue(sql, ws, q.CategoryID, brands, q.MinPrice, q.MaxPrice, q.InStock, limit, offset,
-			facetLimit, priceEdges, opts, trigramThreshold, hlStart+hlStop, text == "", minFuzzyLen).QueryRow(func(r pgx.Row) error {
+		batch.Queue(setThreshold, strconv.FormatFloat(trigramThreshold, 'f', -1, 64))
+		batch.Queue(sql, args...).QueryRow(func(r pgx.Row) error {
 			return r.Scan(&res.Total, &cats, &brandJSON, &buckets, &hitsJSON)
 		})
 		return pool.SendBatch(ctx, batch).Close()
@@ -189,6 +127,151 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// setThreshold sets the threshold of <% for the current transaction.
+const setThreshold = "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)"
+
+// pgSearch is the statement of Search and its arguments.
+//
+// Its cost is bounded by the match set: with text, the rows come from the
+// candidates the indexes give (joined by id, never a scan of the catalog);
+// only the columns that sort and facet are carried along, the facets are
+// counted in one pass (grouping sets), and the wide columns (name,
+// description, the score when the page is not sorted by it) are read for
+// the page's rows alone. Without text nothing is materialized: the page
+// comes from an index in the sort's order, the facets from one pass.
+func pgSearch(q Query) (string, []any) {
+	text := cleanText(q.Text)
+	ws := words(text)
+	if ws == nil {
+		ws = []string{}
+	}
+	offset, limit := pageWindow(q)
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	hasText := text != ""
+	byScore := q.Sort == SortRelevance && hasText
+
+	scope := "SELECT id FROM tree WHERE active"
+	if q.CategoryID != 0 {
+		scope += " AND " + arg(q.CategoryID) + "::bigint = ANY(path)"
+	}
+	filters := "p.active AND p.category_id IN (SELECT id FROM scope)"
+	if len(q.Brands) > 0 {
+		filters += " AND lower(p.brand) IN (SELECT lower(b) FROM unnest(" + arg(cleanBrands(q.Brands)) + "::text[]) b)"
+	}
+	if q.MinPrice != nil {
+		filters += " AND p.price_minor >= " + arg(*q.MinPrice) + "::bigint"
+	}
+	if q.MaxPrice != nil {
+		filters += " AND p.price_minor <= " + arg(*q.MaxPrice) + "::bigint"
+	}
+	if q.InStock {
+		filters += " AND " + inStockSQL
+	}
+
+	sql := `WITH RECURSIVE ` + categoryTree + `,
+	scope AS (` + scope + `),`
+	score, fuzzyLen := "0::float8", ""
+	if hasText {
+		wsArg := arg(ws)
+		fuzzyLen = arg(minFuzzyLen)
+		// The rank: ts_rank of any word, plus the trigram similarity of the
+		// whole query to a name (half of it to a brand) close to it.
+		score = `(ts_rank('{0.1, 0.33, 0.67, 1}', p.search_vector, q.anyq)
+			+ CASE WHEN q.qn <% shop_unaccent(lower(p.name)) THEN similarity(q.qn, shop_unaccent(lower(p.name))) ELSE 0 END
+			+ CASE WHEN q.qn <% shop_unaccent(lower(p.brand)) THEN 0.5 * similarity(q.qn, shop_unaccent(lower(p.brand))) ELSE 0 END
+			)::float8`
+		mScore := "0::float8"
+		if byScore {
+			mScore = score
+		}
+		sql += `
+	qw AS (SELECT w, plainto_tsquery('english', w) AS wq FROM unnest(` + wsArg + `::text[]) w),
+	q AS (SELECT to_tsquery('english', array_to_string(` + wsArg + `::text[], ' | ')) AS anyq, array_to_string(` + wsArg + `::text[], ' ') AS qn),
+	-- Which word each product matches, through the indexes (full-text GIN,
+	-- trigram GIN on name and brand; the latter recheck similarity): a
+	-- product matches when it has every word (stop words aside), so no row
+	-- is checked word by word again.
+	hw AS MATERIALIZED (
+		SELECT qw.w, p.id FROM qw, products p WHERE numnode(qw.wq) > 0 AND p.search_vector @@ qw.wq
+		UNION SELECT qw.w, p.id FROM qw, products p
+			WHERE numnode(qw.wq) > 0 AND length(qw.w) >= ` + fuzzyLen + ` AND qw.w <% shop_unaccent(lower(p.name))
+		UNION SELECT qw.w, p.id FROM qw, products p
+			WHERE numnode(qw.wq) > 0 AND length(qw.w) >= ` + fuzzyLen + ` AND qw.w <% shop_unaccent(lower(p.brand))
+	),
+	cand AS MATERIALIZED (
+		SELECT id FROM hw GROUP BY id
+		HAVING count(DISTINCT w) = (SELECT count(DISTINCT w) FROM qw WHERE numnode(wq) > 0)
+	),
+	m AS MATERIALIZED (
+		SELECT p.id, p.category_id, p.brand, p.price_minor, p.created_at, ` + mScore + ` AS score
+		FROM products p CROSS JOIN q
+		-- Arrays, not joins: the planner, unable to size the candidates,
+		-- would otherwise hash the whole catalog to join them.
+		WHERE p.id = ANY (ARRAY(SELECT id FROM cand)) AND ` + strings.Replace(filters,
+			"IN (SELECT id FROM scope)", "= ANY (ARRAY(SELECT id FROM scope))", 1) + `
+	),`
+	} else {
+		sql += `
+	m AS NOT MATERIALIZED (
+		SELECT p.id, p.category_id, p.brand, p.price_minor, p.created_at, 0::float8 AS score
+		FROM products p WHERE ` + filters + `
+	),`
+	}
+	facetN, edges := arg(facetLimit), arg(priceEdges)
+	sql += `
+	page AS MATERIALIZED (SELECT * FROM m ORDER BY ` + pgOrder(q.Sort, hasText, "m") + ` LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `),
+	-- Every facet and the total in one pass: GROUPING() tells the sets apart
+	-- (7 the total, 3 categories, 5 brands, 6 price buckets).
+	f AS (
+		SELECT GROUPING(category_id, brand, b) AS g, category_id, brand, b, count(*) AS n
+		FROM (SELECT category_id, brand, width_bucket(price_minor, ` + edges + `::bigint[]) AS b FROM m) x
+		GROUP BY GROUPING SETS ((), (category_id), (brand), (b))
+	),`
+	hits := `SELECT coalesce(json_agg(json_build_object('id', page.id, 'score', page.score)
+			ORDER BY ` + pgOrder(q.Sort, hasText, "page") + `), '[]') FROM page`
+	if hasText {
+		opts := fmt.Sprintf(`StartSel="%s", StopSel="%s"`, hlStart, hlStop)
+		optsArg, threshold, strip := arg(opts), arg(trigramThreshold), arg(hlStart+hlStop)
+		pageScore := score
+		if byScore {
+			pageScore = "page.score"
+		}
+		sql += `
+	-- The page's rows, with the columns that only they need.
+	pp AS (SELECT page.*, p.name, p.description, ` + pageScore + ` AS rank
+		FROM page JOIN products p ON p.id = page.id CROSS JOIN q),
+	-- Highlight the query's words plus the row's words that are trigram-close
+	-- to a query word, so that a typo still highlights what it matched.
+	hl AS (
+		SELECT pp.id, coalesce(q.anyq || (
+			SELECT to_tsquery('english', string_agg(DISTINCT nw, ' | '))
+			FROM regexp_split_to_table(shop_unaccent(lower(pp.name || ' ' || pp.description)), '[^[:alnum:]]+') nw, qw
+			WHERE length(nw) > 2 AND length(qw.w) >= ` + fuzzyLen + ` AND word_similarity(qw.w, nw) >= ` + threshold + `
+		), q.anyq) AS hq
+		FROM pp CROSS JOIN q
+	),`
+		hits = `SELECT coalesce(json_agg(json_build_object('id', pp.id, 'score', pp.rank,
+				'name', ts_headline('english', translate(pp.name, ` + strip + `, ''), hl.hq, ` + optsArg + ` || ', HighlightAll=true'),
+				'description', ts_headline('english', translate(pp.description, ` + strip + `, ''), hl.hq, ` + optsArg + ` || ', MaxWords=30, MinWords=12'))
+			ORDER BY ` + pgOrder(q.Sort, hasText, "pp") + `), '[]')
+			FROM pp LEFT JOIN hl ON hl.id = pp.id`
+	}
+	sql = strings.TrimSuffix(sql, ",") + `
+	SELECT
+		coalesce((SELECT n FROM f WHERE g = 7), 0),
+		(SELECT coalesce(json_agg(json_build_object('Key', category_id::text, 'Count', n) ORDER BY n DESC, category_id), '[]')
+			FROM (SELECT category_id, n FROM f WHERE g = 3 ORDER BY n DESC, category_id LIMIT ` + facetN + `) x),
+		(SELECT coalesce(json_agg(json_build_object('Key', brand, 'Count', n) ORDER BY n DESC, brand COLLATE "C"), '[]')
+			FROM (SELECT brand, n FROM f WHERE g = 5 AND brand <> '' ORDER BY n DESC, brand COLLATE "C" LIMIT ` + facetN + `) x),
+		(SELECT coalesce(json_object_agg(b, n), '{}') FROM f WHERE g = 6),
+		(` + hits + `)`
+	return sql, args
 }
 
 // markup HTML-escapes a headline and turns its markers into <em> tags.
