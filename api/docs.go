@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/shopkit/shop/gen/openapi"
+	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/internal/carrier"
 )
 
 // The API reference: GET /openapi.json is the OpenAPI document generated
@@ -132,16 +134,22 @@ func openAPIDocument() ([]byte, error) {
 		},
 	}
 
+	components["responses"] = errorResponses()
+
 	// REST operations by operationId, which protoc-gen-openapi names
 	// Service_Method, for every binding of the method: the second and later
 	// get a suffix, as operation IDs must be unique.
-	rest := map[string][]map[string]any{}
+	type restOp struct {
+		op     map[string]any
+		method string
+	}
+	rest := map[string][]restOp{}
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
 		for _, m := range slices.Sorted(maps.Keys(item)) {
 			if op, ok := item[m].(map[string]any); ok {
 				id, _ := op["operationId"].(string)
-				rest[id] = append(rest[id], op)
+				rest[id] = append(rest[id], restOp{op, m})
 				if n := len(rest[id]); n > 1 {
 					op["operationId"] = id + "_" + strconv.Itoa(n)
 				}
@@ -167,9 +175,14 @@ func openAPIDocument() ([]byte, error) {
 				rule, known := accessTable[procedure]
 				access := accessNote(rule, known)
 				var description string
-				for _, op := range rest[id] {
-					description, _ = op["description"].(string)
-					secure(op, rule, known, access)
+				// A method is a read when all its REST routes are GETs.
+				write := len(rest[id]) == 0
+				for _, r := range rest[id] {
+					write = write || r.method != "get"
+					description, _ = r.op["description"].(string)
+					secure(r.op, rule, known, access)
+					_, body := r.op["requestBody"]
+					documentErrors(r.op, errorCodes(procedure, md.Input(), rule, known, r.method != "get", body), "")
 				}
 				if md.IsStreamingClient() || md.IsStreamingServer() {
 					continue // not callable with a plain JSON POST
@@ -189,11 +202,13 @@ func openAPIDocument() ([]byte, error) {
 					},
 				}
 				secure(op, rule, known, access)
+				documentErrors(op, errorCodes(procedure, md.Input(), rule, known, write, true), "Connect")
 				paths[procedure] = map[string]any{"post": op}
 			}
 		}
 		return true
 	})
+	addHTTPRoutes(paths)
 	return json.Marshal(doc)
 }
 
@@ -257,4 +272,201 @@ func toJSONSchema2020(v any) {
 			toJSONSchema2020(c)
 		}
 	}
+}
+
+// The errors each operation documents. Every status comes with the API's
+// real error JSON: google.rpc.Status on REST routes, the Connect protocol's
+// error on Connect paths (README, "Errors").
+var errorStatuses = []struct {
+	status, description string
+	retryAfter          string // "required" or "optional": the Retry-After header
+}{
+	{"400", "Invalid argument (code 3): the message starts with the field at fault (`limit: must be between 1 and 100`), " +
+		"several joined by \"; \", and the details hold a google.rpc.BadRequest naming each; also a malformed body " +
+		"and a failed precondition (code 9: not enough stock, order past cancelling, ...).", ""},
+	{"401", "Unauthenticated (code 16): a missing, malformed, expired or revoked access token (even on a public " +
+		"operation, a token sent must be valid), or a wrong password.", ""},
+	{"403", "Permission denied (code 7): the caller's role may not call this operation.", ""},
+	{"404", "Not found (code 5): an id in the request names nothing the caller may see.", ""},
+	{"409", "Already exists (code 6: a username, email, SKU or code taken; an Idempotency-Key reused with another body) " +
+		"or aborted (code 10: the write met a concurrent change; retry it).", ""},
+	{"413", "The request body is over 1 MiB (code 3; gRPC and gRPC-Web: resource_exhausted).", ""},
+	{"415", "The body is not JSON, or is compressed on a REST route (code 3).", ""},
+	{"429", "Resource exhausted (code 8): over a rate limit, or the login is locked; retry after Retry-After seconds.", "required"},
+	{"503", "Unavailable (code 14): PostgreSQL, Redis or Temporal cannot be reached; retry (after Retry-After seconds when sent).", "optional"},
+}
+
+// errorResponses are the shared error responses: "Error<status>" for REST
+// routes, "ConnectError<status>" for Connect paths.
+func errorResponses() map[string]any {
+	out := map[string]any{}
+	for _, e := range errorStatuses {
+		for prefix, schema := range map[string]string{"Error": "google.rpc.Status", "ConnectError": "connect.error"} {
+			r := map[string]any{"description": e.description, "content": map[string]any{"application/json": map[string]any{
+				"schema": map[string]any{"$ref": "#/components/schemas/" + schema}}}}
+			if e.retryAfter != "" {
+				r["headers"] = map[string]any{"Retry-After": map[string]any{
+					"description": "Seconds to wait before trying again.", "required": e.retryAfter == "required",
+					"schema": map[string]any{"type": "integer", "minimum": 1}}}
+			}
+			out[prefix+e.status] = r
+		}
+	}
+	return out
+}
+
+// errorCodes are the statuses besides 200 that an operation can answer, by
+// the simplest rules that hold for the whole API:
+//   - any call: 400 (its input is checked), 401 (a token sent is checked),
+//     429 (rate limits) and 503 (a dependency down);
+//   - 403 where the access table requires a role (or a rule in forbids);
+//   - 404 where the request names something by id (or in answersNotFound);
+//   - 409 on writes (a unique value taken, a concurrent change);
+//   - 413 and 415 where the call has a body.
+func errorCodes(procedure string, input protoreflect.MessageDescriptor, r rule, known, write, body bool) []string {
+	codes := []string{"400", "401"}
+	if !known || len(r.roles) > 0 || forbids[procedure] {
+		codes = append(codes, "403")
+	}
+	if namesByID(input, 0) || answersNotFound[procedure] {
+		codes = append(codes, "404")
+	}
+	if write {
+		codes = append(codes, "409")
+	}
+	if body {
+		codes = append(codes, "413", "415")
+	}
+	return append(codes, "429", "503")
+}
+
+// forbids are the operations open to every signed-in user that refuse some
+// of their inputs to customers.
+var forbids = map[string]bool{
+	orderv1connect.OrderServiceListOrdersProcedure: true, // user_id: only staff see other customers' orders
+}
+
+// answersNotFound are the operations that answer 404 for something not named by
+// an id field.
+var answersNotFound = map[string]bool{}
+
+// namesByID says whether a request message (or one it holds) has an id
+// field: an id that names nothing is answered 404.
+func namesByID(md protoreflect.MessageDescriptor, depth int) bool {
+	if depth > 3 || strings.HasPrefix(string(md.FullName()), "google.") {
+		return false
+	}
+	for i := range md.Fields().Len() {
+		fd := md.Fields().Get(i)
+		name := string(fd.Name())
+		if name == "id" || strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_ids") {
+			return true
+		}
+		if fd.Message() != nil && !fd.IsMap() && namesByID(fd.Message(), depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// documentErrors adds the error responses of codes to op; prefix picks the
+// Connect variants.
+func documentErrors(op map[string]any, codes []string, prefix string) {
+	responses, _ := op["responses"].(map[string]any)
+	for _, c := range codes {
+		responses[c] = map[string]any{"$ref": "#/components/responses/" + prefix + "Error" + c}
+	}
+}
+
+// addHTTPRoutes documents the routes served outside google.api.http: the
+// login alias, the CSV answer of sales analytics, the webhooks and the
+// probes.
+func addHTTPRoutes(paths map[string]any) {
+	obj := func(props map[string]any, required ...string) map[string]any {
+		s := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			s["required"] = required
+		}
+		return s
+	}
+	str := map[string]any{"type": "string"}
+	jsonBody := func(description string, schema map[string]any) map[string]any {
+		return map[string]any{"description": description, "content": map[string]any{"application/json": map[string]any{"schema": schema}}}
+	}
+
+	// POST /auth/login is POST /api/auth/login, as the original API's
+	// troubleshooting guide calls it.
+	if item, ok := paths["/api/auth/login"].(map[string]any); ok {
+		if login, ok := item["post"].(map[string]any); ok {
+			alias := maps.Clone(login)
+			alias["operationId"] = "AuthService_Login_Alias"
+			alias["summary"] = "Alias of POST /api/auth/login"
+			paths["/auth/login"] = map[string]any{"post": alias}
+		}
+	}
+	// Sales analytics answer CSV for Accept: text/csv or "format": "csv".
+	for _, p := range []string{"/analytics", "/api/analytics"} {
+		item, _ := paths[p].(map[string]any)
+		op, _ := item["post"].(map[string]any)
+		if ok, _ := op["responses"].(map[string]any)["200"].(map[string]any); ok != nil {
+			content, _ := ok["content"].(map[string]any)
+			content["text/csv"] = map[string]any{"schema": map[string]any{"type": "string",
+				"description": "One line per row, a header first (Accept: text/csv, or \"format\": \"csv\")."}}
+		}
+	}
+
+	webhookAnswer := jsonBody("Handled: received is true.", obj(map[string]any{
+		"received": map[string]any{"type": "boolean"}, "message": str, "ignored": str}, "received"))
+	refused := func(description string) map[string]any {
+		return jsonBody(description, obj(map[string]any{"received": map[string]any{"type": "boolean", "const": false},
+			"message": str}, "received"))
+	}
+	webhook := func(id, summary, header, headerDescription string, body map[string]any) map[string]any {
+		return map[string]any{"post": map[string]any{
+			"tags": []any{"Webhooks"}, "operationId": id, "summary": summary, "security": []any{},
+			"description": "Authenticated by the signature header, not by a token; an event already received is " +
+				"acknowledged again and not applied twice. Any answer but 200 is delivered again later.",
+			"parameters": []any{map[string]any{"name": header, "in": "header", "required": true,
+				"description": headerDescription, "schema": map[string]any{"type": "string", "pattern": "^t=\\d+,(.*,)?v1=[0-9a-f]+"}}},
+			"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": body}}},
+			"responses": map[string]any{
+				"200": webhookAnswer,
+				"400": refused("A signature that does not match (or is older than 5 minutes), a body over its limit, or an event that cannot be read."),
+				"503": refused("The shop cannot take the event now (or the webhook is not configured); it is delivered again."),
+			},
+		}}
+	}
+	signature := "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\"> keyed with "
+	paths["/webhooks/stripe"] = webhook("Webhooks_Stripe", "Stripe events (payment_intent.succeeded, payment_failed, canceled, charge.refunded, ...)",
+		"Stripe-Signature", signature+"STRIPE_WEBHOOK_SECRET, as Stripe signs.", obj(map[string]any{
+			"id": str, "type": str, "created": map[string]any{"type": "integer"},
+			"data": obj(map[string]any{"object": map[string]any{"type": "object"}}),
+		}, "id", "type", "data"))
+	paths["/webhooks/carrier"] = webhook("Webhooks_Carrier", "Carrier tracking scans (README, \"Carrier tracking webhook\")",
+		carrier.SignatureHeader, signature+"CARRIER_WEBHOOK_SECRET.", obj(map[string]any{
+			"id": map[string]any{"type": "string", "minLength": 1, "maxLength": 200}, "type": str,
+			"created": map[string]any{"type": "integer"},
+			"data": obj(map[string]any{
+				"carrier":         map[string]any{"type": "string", "minLength": 1},
+				"tracking_number": map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+				"status":          map[string]any{"type": "string", "enum": []any{"in_transit", "out_for_delivery", "delivered", "exception"}},
+				"description":     str,
+				"occurred_at":     map[string]any{"type": "string", "format": "date-time"},
+			}, "carrier", "tracking_number", "status", "occurred_at"),
+		}, "id", "data"))
+
+	probe := func(id, summary string, responses map[string]any) map[string]any {
+		return map[string]any{"get": map[string]any{"tags": []any{"Health"}, "operationId": id, "summary": summary,
+			"security": []any{}, "responses": responses}}
+	}
+	paths["/healthz"] = probe("Health_Live", "Liveness: the process answers.", map[string]any{
+		"200": jsonBody("Alive.", obj(map[string]any{"status": map[string]any{"type": "string", "const": "ok"}}, "status")),
+	})
+	ready := obj(map[string]any{"ready": map[string]any{"type": "boolean"},
+		"checks": map[string]any{"type": "object", "description": "Each dependency: \"ok\" or why not.",
+			"additionalProperties": str}}, "ready", "checks")
+	paths["/readyz"] = probe("Health_Ready", "Readiness: every dependency answers (within 3 s).", map[string]any{
+		"200": jsonBody("Ready.", ready),
+		"503": jsonBody("A dependency does not answer.", ready),
+	})
 }

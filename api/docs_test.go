@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -81,6 +82,138 @@ func TestOpenAPIDocument(t *testing.T) {
 	require.Len(t, *admin.Security, 1)
 	assert.Contains(t, (*admin.Security)[0], "bearer")
 	assert.Contains(t, admin.Description, "admin")
+
+	// Every operation documents the errors it can answer, in the API's
+	// error shape: google.rpc.Status on REST routes, Connect's own on
+	// Connect paths.
+	var ops int
+	for p, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ops++
+			what := method + " " + p
+			if op.Security == nil {
+				t.Errorf("%s: no security requirement", what)
+			}
+			if strings.HasPrefix(p, "/webhooks/") || p == "/healthz" || p == "/readyz" {
+				continue // answers of their own, checked below
+			}
+			want := []string{"200", "400", "401", "429", "503"}
+			if op.Security != nil && len(*op.Security) > 0 && strings.Contains(op.Description, "role") {
+				want = append(want, "403")
+			}
+			if op.RequestBody != nil {
+				want = append(want, "413", "415")
+			}
+			if method != http.MethodGet && !rpcPath(p) {
+				want = append(want, "409")
+			}
+			if strings.Contains(p, "{") {
+				want = append(want, "404")
+			}
+			errorShape := "google.rpc.Status"
+			if rpcPath(p) {
+				errorShape = "connect.error"
+			}
+			for _, code := range want {
+				r := op.Responses.Value(code)
+				if !assert.NotNil(t, r, "%s: no %s answer", what, code) || code == "200" {
+					continue
+				}
+				require.NotNil(t, r.Value, "%s %s", what, code)
+				assert.NotEmpty(t, *r.Value.Description, "%s %s", what, code)
+				mt := r.Value.Content.Get("application/json")
+				if assert.NotNil(t, mt, "%s %s", what, code) {
+					assert.Equal(t, "#/components/schemas/"+errorShape, mt.Schema.Ref, "%s %s", what, code)
+				}
+				if code == "429" {
+					h := r.Value.Headers["Retry-After"]
+					if assert.NotNil(t, h, "%s 429: Retry-After", what) {
+						assert.True(t, h.Value.Required, "%s 429: Retry-After", what)
+					}
+				}
+			}
+		}
+	}
+	assert.Greater(t, ops, 150)
+	s := doc.Components.Schemas["google.rpc.Status"].Value
+	assert.Contains(t, s.Properties, "code")
+	assert.Contains(t, s.Properties, "message")
+	assert.Contains(t, s.Properties, "details")
+	// A customer may not list another customer's orders.
+	assert.NotNil(t, doc.Paths.Value("/api/orders").Get.Responses.Value("403"))
+
+	// The webhooks name their signature headers; the probes answer JSON.
+	for p, header := range map[string]string{"/webhooks/stripe": "Stripe-Signature", "/webhooks/carrier": "Carrier-Signature"} {
+		item := doc.Paths.Value(p)
+		require.NotNil(t, item, p)
+		require.NotNil(t, item.Post, p)
+		param := item.Post.Parameters.GetByInAndName("header", header)
+		if assert.NotNil(t, param, "%s: %s", p, header) {
+			assert.True(t, param.Required)
+		}
+		for _, code := range []string{"200", "400", "503"} {
+			assert.NotNil(t, item.Post.Responses.Value(code), "%s %s", p, code)
+		}
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if item := doc.Paths.Value(p); assert.NotNil(t, item, p) {
+			assert.NotNil(t, item.Get, p)
+		}
+	}
+	assert.NotNil(t, doc.Paths.Value("/readyz").Get.Responses.Value("503"))
+	assert.NotNil(t, doc.Paths.Value("/api/analytics").Post.Responses.Value("200").Value.Content.Get("text/csv"))
+}
+
+// readmeRoute matches a route the README names: "POST /api/orders",
+// "GET /api/products/{id}".
+var readmeRoute = regexp.MustCompile("\\b(GET|POST|PUT|PATCH|DELETE) (/[A-Za-z0-9_./{}$-]*)")
+
+// TestOpenAPIDocumentHasREADMERoutes: every route the README names is in
+// the document.
+func TestOpenAPIDocumentHasREADMERoutes(t *testing.T) {
+	f := newServer(t, nil)
+	_, body := get(t, f.url+"/openapi.json")
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+
+	// Named as counter-examples (a route that does not exist, a method a
+	// route does not take), a family of routes, or the Connect paths' prefix.
+	notRoutes := map[string]bool{"GET /api/no-such-route": true, "PATCH /api/orders": true,
+		"DELETE /api/products": true, "POST /shop": true}
+	// A path's variables may be named differently: {id}, {product_id}, $O.
+	shape := func(p string) string {
+		parts := strings.Split(p, "/")
+		for i, s := range parts {
+			if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "$") {
+				parts[i] = "{}"
+			}
+		}
+		return strings.Join(parts, "/")
+	}
+	documented := map[string]bool{}
+	for p, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+shape(p)] = true
+		}
+	}
+	var n int
+	for _, m := range readmeRoute.FindAllStringSubmatch(string(readme), -1) {
+		r := m[1] + " " + strings.TrimRight(m[2], ".")
+		if notRoutes[r] {
+			continue
+		}
+		n++
+		assert.True(t, documented[m[1]+" "+shape(strings.TrimRight(m[2], "."))], "README names %s; /openapi.json does not", r)
+	}
+	assert.Greater(t, n, 50)
+}
+
+// rpcPath says whether p is a Connect path: /package.Service/Method.
+func rpcPath(p string) bool {
+	service, _, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return ok && strings.Contains(service, ".")
 }
 
 func TestDocsPage(t *testing.T) {
