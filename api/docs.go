@@ -120,6 +120,9 @@ func openAPIDocument() ([]byte, error) {
 	if paths == nil || schemas == nil {
 		return nil, fmt.Errorf("no paths or schemas in gen/openapi/openapi.yaml")
 	}
+	for _, schema := range schemas {
+		nullableMessages(schema)
+	}
 	components["securitySchemes"] = map[string]any{
 		"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 			"description": "The access token from POST /api/auth/login."},
@@ -469,4 +472,28 @@ func addHTTPRoutes(paths map[string]any) {
 		"200": jsonBody("Ready.", ready),
 		"503": jsonBody("A dependency does not answer.", ready),
 	})
+}
+
+// nullableMessages lets the message-typed fields of a schema be null: the
+// API writes every field (protojson EmitUnpopulated), an unset message
+// (a Timestamp too) as null, and reads null as unset.
+func nullableMessages(schema any) {
+	s, _ := schema.(map[string]any)
+	props, _ := s["properties"].(map[string]any)
+	for name, p := range props {
+		p, _ := p.(map[string]any)
+		switch {
+		case p["$ref"] != nil:
+			null := map[string]any{"anyOf": []any{map[string]any{"$ref": p["$ref"]}, map[string]any{"type": "null"}}}
+			if d, ok := p["description"]; ok {
+				null["description"] = d
+			}
+			props[name] = null
+		case p["allOf"] != nil: // a message field with a description of its own
+			p["anyOf"] = []any{map[string]any{"allOf": p["allOf"]}, map[string]any{"type": "null"}}
+			delete(p, "allOf")
+		case p["type"] == "string" && p["format"] == "date-time":
+			p["type"] = []any{"string", "null"}
+		}
+	}
 }
