@@ -307,6 +307,11 @@ func errorResponses() map[string]any {
 		for prefix, schema := range map[string]string{"Error": "google.rpc.Status", "ConnectError": "connect.error"} {
 			r := map[string]any{"description": e.description, "content": map[string]any{"application/json": map[string]any{
 				"schema": map[string]any{"$ref": "#/components/schemas/" + schema}}}}
+			if prefix == "ConnectError" && e.status == "415" {
+				// Connect answers a body it cannot read with no body of its own.
+				r = map[string]any{"description": "The body is not of a content type the Connect protocol takes " +
+					"(application/json or application/proto); the answer has no body, and Accept-Post lists them."}
+			}
 			if e.retryAfter != "" {
 				r["headers"] = map[string]any{"Retry-After": map[string]any{
 					"description": "Seconds to wait before trying again.", "required": e.retryAfter == "required",

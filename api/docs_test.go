@@ -133,6 +133,9 @@ func TestOpenAPIDocument(t *testing.T) {
 				}
 				require.NotNil(t, r.Value, "%s %s", what, code)
 				assert.NotEmpty(t, *r.Value.Description, "%s %s", what, code)
+				if code == "415" && rpcPath(p) {
+					continue // Connect's own refusal, without a body
+				}
 				mt := r.Value.Content.Get("application/json")
 				if assert.NotNil(t, mt, "%s %s", what, code) {
 					assert.Equal(t, "#/components/schemas/"+errorShape, mt.Schema.Ref, "%s %s", what, code)
