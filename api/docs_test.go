@@ -181,7 +181,7 @@ func TestOpenAPIDocument(t *testing.T) {
 
 // readmeRoute matches a route the README names: "POST /api/orders",
 // "GET /api/products/{id}".
-var readmeRoute = regexp.MustCompile("\\b(GET|POST|PUT|PATCH|DELETE) (/[A-Za-z0-9_./{}$-]*)")
+var readmeRoute = regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE) (/[A-Za-z0-9_./{}$-]*)`)
 
 // TestOpenAPIDocumentHasREADMERoutes: every route the README names is in
 // the document.

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"os"
@@ -18,13 +19,14 @@ import (
 )
 
 // schemathesisBinary is schemathesis from deploy/schemathesis/install.sh
-// (SCHEMATHESIS overrides the path); a missing one fails the test under
-// `make test` and in CI, and skips it elsewhere.
+// (in SCHEMATHESIS_VENV, default .data/schemathesis; SCHEMATHESIS overrides
+// the path); a missing one fails the test under `make test` and in CI, and
+// skips it elsewhere.
 func schemathesisBinary(t *testing.T) string {
 	t.Helper()
 	bin := os.Getenv("SCHEMATHESIS")
 	if bin == "" {
-		bin = filepath.Join("..", ".data", "schemathesis", "bin", "schemathesis")
+		bin = filepath.Join(cmp.Or(os.Getenv("SCHEMATHESIS_VENV"), filepath.Join("..", ".data", "schemathesis")), "bin", "schemathesis")
 	}
 	abs, err := filepath.Abs(bin)
 	require.NoError(t, err)
