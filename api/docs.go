@@ -328,7 +328,7 @@ func errorResponses() map[string]any {
 //   - any call: 400 (its input is checked), 401 (a token sent is checked),
 //     429 (rate limits) and 503 (a dependency down);
 //   - 403 where the access table requires a role (or a rule in forbids);
-//   - 404 where the request names something by id (or in answersNotFound);
+//   - 404 where the request names something by id;
 //   - 409 on writes (a unique value taken, a concurrent change);
 //   - 413 and 415 where the call has a body.
 func errorCodes(procedure string, input protoreflect.MessageDescriptor, r rule, known, write, body bool) []string {
@@ -336,7 +336,7 @@ func errorCodes(procedure string, input protoreflect.MessageDescriptor, r rule, 
 	if !known || len(r.roles) > 0 || forbids[procedure] {
 		codes = append(codes, "403")
 	}
-	if namesByID(input, 0) || answersNotFound[procedure] {
+	if namesByID(input, 0) {
 		codes = append(codes, "404")
 	}
 	if write {
@@ -353,10 +353,6 @@ func errorCodes(procedure string, input protoreflect.MessageDescriptor, r rule, 
 var forbids = map[string]bool{
 	orderv1connect.OrderServiceListOrdersProcedure: true, // user_id: only staff see other customers' orders
 }
-
-// answersNotFound are the operations that answer 404 for something not named by
-// an id field.
-var answersNotFound = map[string]bool{}
 
 // namesByID says whether a request message (or one it holds) has an id
 // field: an id that names nothing is answered 404.
