@@ -123,6 +123,7 @@ func openAPIDocument() ([]byte, error) {
 	for _, schema := range schemas {
 		nullableMessages(schema)
 	}
+	integerStrings(schemas)
 	components["securitySchemes"] = map[string]any{
 		"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 			"description": "The access token from POST /api/auth/login."},
@@ -184,6 +185,7 @@ func openAPIDocument() ([]byte, error) {
 					write = write || r.method != "get"
 					description, _ = r.op["description"].(string)
 					secure(r.op, rule, known, access)
+					integerParams(r.op, md.Input())
 					_, body := r.op["requestBody"]
 					documentErrors(r.op, errorCodes(procedure, md.Input(), rule, known, r.method != "get", body), "")
 				}
@@ -495,6 +497,82 @@ func nullableMessages(schema any) {
 			delete(p, "allOf")
 		case p["type"] == "string" && p["format"] == "date-time":
 			p["type"] = []any{"string", "null"}
+		}
+	}
+}
+
+// int64Pattern is what a 64-bit integer looks like in JSON: a string of
+// digits (the proto3 JSON mapping; requests may send a number too).
+const int64Pattern = "^-?[0-9]+$"
+
+func is64(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return true
+	}
+	return false
+}
+
+// integerStrings gives the 64-bit integer fields of every message schema
+// their pattern, so a client (or a fuzzer) knows "12" from "twelve".
+func integerStrings(schemas map[string]any) {
+	protoregistry.GlobalFiles.RangeFiles(func(f protoreflect.FileDescriptor) bool {
+		var visit func(protoreflect.MessageDescriptors)
+		visit = func(msgs protoreflect.MessageDescriptors) {
+			for i := range msgs.Len() {
+				md := msgs.Get(i)
+				visit(md.Messages())
+				schema, _ := schemas[string(md.FullName())].(map[string]any)
+				props, _ := schema["properties"].(map[string]any)
+				for j := range md.Fields().Len() {
+					fd := md.Fields().Get(j)
+					p, _ := props[string(fd.Name())].(map[string]any)
+					if p == nil || !is64(fd) {
+						continue
+					}
+					if fd.IsList() {
+						p, _ = p["items"].(map[string]any)
+					}
+					if p != nil && p["type"] == "string" {
+						p["pattern"] = int64Pattern
+					}
+				}
+			}
+		}
+		visit(f.Messages())
+		return true
+	})
+}
+
+// integerParams does the same for the path and query parameters of a REST
+// operation, named after the request's fields ("a.b" for a nested one).
+func integerParams(op map[string]any, input protoreflect.MessageDescriptor) {
+	params, _ := op["parameters"].([]any)
+	for _, p := range params {
+		p, _ := p.(map[string]any)
+		name, _ := p["name"].(string)
+		md := input
+		var fd protoreflect.FieldDescriptor
+		for part := range strings.SplitSeq(name, ".") {
+			if md == nil {
+				fd = nil
+				break
+			}
+			if fd = md.Fields().ByName(protoreflect.Name(part)); fd == nil {
+				break
+			}
+			md = fd.Message()
+		}
+		if fd == nil || !is64(fd) {
+			continue
+		}
+		schema, _ := p["schema"].(map[string]any)
+		if fd.IsList() {
+			schema, _ = schema["items"].(map[string]any)
+		}
+		if schema != nil && schema["type"] == "string" {
+			schema["pattern"] = int64Pattern
 		}
 	}
 }

@@ -154,6 +154,11 @@ func TestOpenAPIDocument(t *testing.T) {
 	assert.Contains(t, s.Properties, "code")
 	assert.Contains(t, s.Properties, "message")
 	assert.Contains(t, s.Properties, "details")
+	// 64-bit integers are strings of digits, in bodies and parameters.
+	id := doc.Paths.Value("/api/products/{product_id}").Get.Parameters.GetByInAndName("path", "product_id")
+	require.NotNil(t, id)
+	assert.Equal(t, "^-?[0-9]+$", id.Schema.Value.Pattern)
+	assert.Equal(t, "^-?[0-9]+$", doc.Components.Schemas["shop.catalog.v1.Money"].Value.Properties["amount_minor"].Value.Pattern)
 	// A customer may not list another customer's orders.
 	assert.NotNil(t, doc.Paths.Value("/api/orders").Get.Responses.Value("403"))
 
