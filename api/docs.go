@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/shopkit/shop/gen/openapi"
+	"github.com/shopkit/shop/gen/shop/order/v1/orderv1connect"
+	"github.com/shopkit/shop/internal/carrier"
 )
 
 // The API reference: GET /openapi.json is the OpenAPI document generated
@@ -118,6 +120,10 @@ func openAPIDocument() ([]byte, error) {
 	if paths == nil || schemas == nil {
 		return nil, fmt.Errorf("no paths or schemas in gen/openapi/openapi.yaml")
 	}
+	for _, schema := range schemas {
+		nullableMessages(schema)
+	}
+	integerStrings(schemas)
 	components["securitySchemes"] = map[string]any{
 		"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 			"description": "The access token from POST /api/auth/login."},
@@ -132,16 +138,22 @@ func openAPIDocument() ([]byte, error) {
 		},
 	}
 
+	components["responses"] = errorResponses()
+
 	// REST operations by operationId, which protoc-gen-openapi names
 	// Service_Method, for every binding of the method: the second and later
 	// get a suffix, as operation IDs must be unique.
-	rest := map[string][]map[string]any{}
+	type restOp struct {
+		op     map[string]any
+		method string
+	}
+	rest := map[string][]restOp{}
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
 		for _, m := range slices.Sorted(maps.Keys(item)) {
 			if op, ok := item[m].(map[string]any); ok {
 				id, _ := op["operationId"].(string)
-				rest[id] = append(rest[id], op)
+				rest[id] = append(rest[id], restOp{op, m})
 				if n := len(rest[id]); n > 1 {
 					op["operationId"] = id + "_" + strconv.Itoa(n)
 				}
@@ -167,9 +179,15 @@ func openAPIDocument() ([]byte, error) {
 				rule, known := accessTable[procedure]
 				access := accessNote(rule, known)
 				var description string
-				for _, op := range rest[id] {
-					description, _ = op["description"].(string)
-					secure(op, rule, known, access)
+				// A method is a read when all its REST routes are GETs.
+				write := len(rest[id]) == 0
+				for _, r := range rest[id] {
+					write = write || r.method != "get"
+					description, _ = r.op["description"].(string)
+					secure(r.op, rule, known, access)
+					integerParams(r.op, md.Input())
+					_, body := r.op["requestBody"]
+					documentErrors(r.op, errorCodes(procedure, md.Input(), rule, known, r.method != "get", body), "")
 				}
 				if md.IsStreamingClient() || md.IsStreamingServer() {
 					continue // not callable with a plain JSON POST
@@ -189,11 +207,13 @@ func openAPIDocument() ([]byte, error) {
 					},
 				}
 				secure(op, rule, known, access)
+				documentErrors(op, errorCodes(procedure, md.Input(), rule, known, write, true), "Connect")
 				paths[procedure] = map[string]any{"post": op}
 			}
 		}
 		return true
 	})
+	addHTTPRoutes(paths)
 	return json.Marshal(doc)
 }
 
@@ -255,6 +275,304 @@ func toJSONSchema2020(v any) {
 	case []any:
 		for _, c := range v {
 			toJSONSchema2020(c)
+		}
+	}
+}
+
+// The errors each operation documents. Every status comes with the API's
+// real error JSON: google.rpc.Status on REST routes, the Connect protocol's
+// error on Connect paths (README, "Errors").
+var errorStatuses = []struct {
+	status, description string
+	retryAfter          string // "required" or "optional": the Retry-After header
+}{
+	{"400", "Invalid argument (code 3): the message starts with the field at fault (`limit: must be between 1 and 100`), " +
+		"several joined by \"; \", and the details hold a google.rpc.BadRequest naming each; also a malformed body " +
+		"and a failed precondition (code 9: not enough stock, order past cancelling, ...).", ""},
+	{"401", "Unauthenticated (code 16): a missing, malformed, expired or revoked access token (even on a public " +
+		"operation, a token sent must be valid), or a wrong password.", ""},
+	{"403", "Permission denied (code 7): the caller's role may not call this operation.", ""},
+	{"404", "Not found (code 5): an id in the request names nothing the caller may see.", ""},
+	{"409", "Already exists (code 6: a username, email, SKU or code taken; an Idempotency-Key reused with another body) " +
+		"or aborted (code 10: the write met a concurrent change; retry it).", ""},
+	{"413", "The request body is over 1 MiB (code 3; gRPC and gRPC-Web: resource_exhausted).", ""},
+	{"415", "The body is not JSON, or is compressed on a REST route (code 3).", ""},
+	{"429", "Resource exhausted (code 8): over a rate limit, or the login is locked; retry after Retry-After seconds.", "required"},
+	{"503", "Unavailable (code 14): PostgreSQL, Redis or Temporal cannot be reached; retry (after Retry-After seconds when sent).", "optional"},
+}
+
+// errorResponses are the shared error responses: "Error<status>" for REST
+// routes, "ConnectError<status>" for Connect paths.
+func errorResponses() map[string]any {
+	out := map[string]any{}
+	for _, e := range errorStatuses {
+		for prefix, schema := range map[string]string{"Error": "google.rpc.Status", "ConnectError": "connect.error"} {
+			r := map[string]any{"description": e.description, "content": map[string]any{"application/json": map[string]any{
+				"schema": map[string]any{"$ref": "#/components/schemas/" + schema}}}}
+			if prefix == "ConnectError" && e.status == "415" {
+				// Connect answers a body it cannot read with no body of its own.
+				r = map[string]any{"description": "The body is not of a content type the Connect protocol takes " +
+					"(application/json or application/proto); the answer has no body, and Accept-Post lists them."}
+			}
+			if e.retryAfter != "" {
+				r["headers"] = map[string]any{"Retry-After": map[string]any{
+					"description": "Seconds to wait before trying again.", "required": e.retryAfter == "required",
+					"schema": map[string]any{"type": "integer", "minimum": 1}}}
+			}
+			out[prefix+e.status] = r
+		}
+	}
+	return out
+}
+
+// errorCodes are the statuses besides 200 that an operation can answer, by
+// the simplest rules that hold for the whole API:
+//   - any call: 400 (its input is checked), 401 (a token sent is checked),
+//     429 (rate limits) and 503 (a dependency down);
+//   - 403 where the access table requires a role (or a rule in forbids);
+//   - 404 where the request names something by id;
+//   - 409 on writes (a unique value taken, a concurrent change);
+//   - 413 and 415 where the call has a body.
+func errorCodes(procedure string, input protoreflect.MessageDescriptor, r rule, known, write, body bool) []string {
+	codes := []string{"400", "401"}
+	if !known || len(r.roles) > 0 || forbids[procedure] {
+		codes = append(codes, "403")
+	}
+	if namesByID(input, 0) {
+		codes = append(codes, "404")
+	}
+	if write {
+		codes = append(codes, "409")
+	}
+	if body {
+		codes = append(codes, "413", "415")
+	}
+	return append(codes, "429", "503")
+}
+
+// forbids are the operations open to every signed-in user that refuse some
+// of their inputs to customers.
+var forbids = map[string]bool{
+	orderv1connect.OrderServiceListOrdersProcedure: true, // user_id: only staff see other customers' orders
+}
+
+// namesByID says whether a request message (or one it holds) has an id
+// field: an id that names nothing is answered 404.
+func namesByID(md protoreflect.MessageDescriptor, depth int) bool {
+	if depth > 3 || strings.HasPrefix(string(md.FullName()), "google.") {
+		return false
+	}
+	for i := range md.Fields().Len() {
+		fd := md.Fields().Get(i)
+		name := string(fd.Name())
+		if name == "id" || strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_ids") {
+			return true
+		}
+		if fd.Message() != nil && !fd.IsMap() && namesByID(fd.Message(), depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// documentErrors adds the error responses of codes to op; prefix picks the
+// Connect variants.
+func documentErrors(op map[string]any, codes []string, prefix string) {
+	responses, _ := op["responses"].(map[string]any)
+	for _, c := range codes {
+		responses[c] = map[string]any{"$ref": "#/components/responses/" + prefix + "Error" + c}
+	}
+}
+
+// addHTTPRoutes documents the routes served outside google.api.http: the
+// login alias, the CSV answer of sales analytics, the webhooks and the
+// probes.
+func addHTTPRoutes(paths map[string]any) {
+	obj := func(props map[string]any, required ...string) map[string]any {
+		s := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			s["required"] = required
+		}
+		return s
+	}
+	str := map[string]any{"type": "string"}
+	jsonBody := func(description string, schema map[string]any) map[string]any {
+		return map[string]any{"description": description, "content": map[string]any{"application/json": map[string]any{"schema": schema}}}
+	}
+
+	// POST /auth/login is POST /api/auth/login, as the original API's
+	// troubleshooting guide calls it.
+	if item, ok := paths["/api/auth/login"].(map[string]any); ok {
+		if login, ok := item["post"].(map[string]any); ok {
+			alias := maps.Clone(login)
+			alias["operationId"] = "AuthService_Login_Alias"
+			alias["summary"] = "Alias of POST /api/auth/login"
+			paths["/auth/login"] = map[string]any{"post": alias}
+		}
+	}
+	// Sales analytics answer CSV for Accept: text/csv or "format": "csv".
+	for _, p := range []string{"/analytics", "/api/analytics"} {
+		item, _ := paths[p].(map[string]any)
+		op, _ := item["post"].(map[string]any)
+		if ok, _ := op["responses"].(map[string]any)["200"].(map[string]any); ok != nil {
+			content, _ := ok["content"].(map[string]any)
+			content["text/csv"] = map[string]any{"schema": map[string]any{"type": "string",
+				"description": "One line per row, a header first (Accept: text/csv, or \"format\": \"csv\")."}}
+		}
+	}
+
+	webhookAnswer := jsonBody("Handled: received is true.", obj(map[string]any{
+		"received": map[string]any{"type": "boolean"}, "message": str, "ignored": str}, "received"))
+	refused := func(description string) map[string]any {
+		return jsonBody(description, obj(map[string]any{"received": map[string]any{"type": "boolean", "const": false},
+			"message": str}, "received"))
+	}
+	webhook := func(id, summary, header, headerDescription string, body map[string]any) map[string]any {
+		return map[string]any{"post": map[string]any{
+			"tags": []any{"Webhooks"}, "operationId": id, "summary": summary, "security": []any{},
+			"description": "Authenticated by the signature header, not by a token; an event already received is " +
+				"acknowledged again and not applied twice. Any answer but 200 is delivered again later.",
+			"parameters": []any{map[string]any{"name": header, "in": "header", "required": true,
+				"description": headerDescription, "schema": map[string]any{"type": "string", "pattern": "^t=\\d+,(.*,)?v1=[0-9a-f]+"}}},
+			"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": body}}},
+			"responses": map[string]any{
+				"200": webhookAnswer,
+				"400": refused("A signature that does not match (or is older than 5 minutes), a body over its limit, or an event that cannot be read."),
+				"503": refused("The shop cannot take the event now (or the webhook is not configured); it is delivered again."),
+			},
+		}}
+	}
+	signature := "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\"> keyed with "
+	paths["/webhooks/stripe"] = webhook("Webhooks_Stripe", "Stripe events (payment_intent.succeeded, payment_failed, canceled, charge.refunded, ...)",
+		"Stripe-Signature", signature+"STRIPE_WEBHOOK_SECRET, as Stripe signs.", obj(map[string]any{
+			"id": str, "type": str, "created": map[string]any{"type": "integer"},
+			"data": obj(map[string]any{"object": map[string]any{"type": "object"}}),
+		}, "id", "type", "data"))
+	paths["/webhooks/carrier"] = webhook("Webhooks_Carrier", "Carrier tracking scans (README, \"Carrier tracking webhook\")",
+		carrier.SignatureHeader, signature+"CARRIER_WEBHOOK_SECRET.", obj(map[string]any{
+			"id": map[string]any{"type": "string", "minLength": 1, "maxLength": 200}, "type": str,
+			"created": map[string]any{"type": "integer"},
+			"data": obj(map[string]any{
+				"carrier":         map[string]any{"type": "string", "minLength": 1},
+				"tracking_number": map[string]any{"type": "string", "minLength": 1, "maxLength": 100},
+				"status":          map[string]any{"type": "string", "enum": []any{"in_transit", "out_for_delivery", "delivered", "exception"}},
+				"description":     str,
+				"occurred_at":     map[string]any{"type": "string", "format": "date-time"},
+			}, "carrier", "tracking_number", "status", "occurred_at"),
+		}, "id", "data"))
+
+	probe := func(id, summary string, responses map[string]any) map[string]any {
+		return map[string]any{"get": map[string]any{"tags": []any{"Health"}, "operationId": id, "summary": summary,
+			"security": []any{}, "responses": responses}}
+	}
+	paths["/healthz"] = probe("Health_Live", "Liveness: the process answers.", map[string]any{
+		"200": jsonBody("Alive.", obj(map[string]any{"status": map[string]any{"type": "string", "const": "ok"}}, "status")),
+	})
+	ready := obj(map[string]any{"ready": map[string]any{"type": "boolean"},
+		"checks": map[string]any{"type": "object", "description": "Each dependency: \"ok\" or why not.",
+			"additionalProperties": str}}, "ready", "checks")
+	paths["/readyz"] = probe("Health_Ready", "Readiness: every dependency answers (within 3 s).", map[string]any{
+		"200": jsonBody("Ready.", ready),
+		"503": jsonBody("A dependency does not answer.", ready),
+	})
+}
+
+// nullableMessages lets the message-typed fields of a schema be null: the
+// API writes every field (protojson EmitUnpopulated), an unset message
+// (a Timestamp too) as null, and reads null as unset.
+func nullableMessages(schema any) {
+	s, _ := schema.(map[string]any)
+	props, _ := s["properties"].(map[string]any)
+	for name, p := range props {
+		p, _ := p.(map[string]any)
+		switch {
+		case p["$ref"] != nil:
+			null := map[string]any{"anyOf": []any{map[string]any{"$ref": p["$ref"]}, map[string]any{"type": "null"}}}
+			if d, ok := p["description"]; ok {
+				null["description"] = d
+			}
+			props[name] = null
+		case p["allOf"] != nil: // a message field with a description of its own
+			p["anyOf"] = []any{map[string]any{"allOf": p["allOf"]}, map[string]any{"type": "null"}}
+			delete(p, "allOf")
+		case p["type"] == "string" && p["format"] == "date-time":
+			p["type"] = []any{"string", "null"}
+		}
+	}
+}
+
+// int64Pattern is what a 64-bit integer looks like in JSON: a string of
+// digits (the proto3 JSON mapping; requests may send a number too).
+const int64Pattern = "^-?[0-9]+$"
+
+func is64(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return true
+	}
+	return false
+}
+
+// integerStrings gives the 64-bit integer fields of every message schema
+// their pattern, so a client (or a fuzzer) knows "12" from "twelve".
+func integerStrings(schemas map[string]any) {
+	protoregistry.GlobalFiles.RangeFiles(func(f protoreflect.FileDescriptor) bool {
+		var visit func(protoreflect.MessageDescriptors)
+		visit = func(msgs protoreflect.MessageDescriptors) {
+			for i := range msgs.Len() {
+				md := msgs.Get(i)
+				visit(md.Messages())
+				schema, _ := schemas[string(md.FullName())].(map[string]any)
+				props, _ := schema["properties"].(map[string]any)
+				for j := range md.Fields().Len() {
+					fd := md.Fields().Get(j)
+					p, _ := props[string(fd.Name())].(map[string]any)
+					if p == nil || !is64(fd) {
+						continue
+					}
+					if fd.IsList() {
+						p, _ = p["items"].(map[string]any)
+					}
+					if p != nil && p["type"] == "string" {
+						p["pattern"] = int64Pattern
+					}
+				}
+			}
+		}
+		visit(f.Messages())
+		return true
+	})
+}
+
+// integerParams does the same for the path and query parameters of a REST
+// operation, named after the request's fields ("a.b" for a nested one).
+func integerParams(op map[string]any, input protoreflect.MessageDescriptor) {
+	params, _ := op["parameters"].([]any)
+	for _, p := range params {
+		p, _ := p.(map[string]any)
+		name, _ := p["name"].(string)
+		md := input
+		var fd protoreflect.FieldDescriptor
+		for part := range strings.SplitSeq(name, ".") {
+			if md == nil {
+				fd = nil
+				break
+			}
+			if fd = md.Fields().ByName(protoreflect.Name(part)); fd == nil {
+				break
+			}
+			md = fd.Message()
+		}
+		if fd == nil || !is64(fd) {
+			continue
+		}
+		schema, _ := p["schema"].(map[string]any)
+		if fd.IsList() {
+			schema, _ = schema["items"].(map[string]any)
+		}
+		if schema != nil && schema["type"] == "string" {
+			schema["pattern"] = int64Pattern
 		}
 	}
 }

@@ -82,6 +82,8 @@ type options struct {
 	// replicaMaxLag, when set, routes read-only requests to the test
 	// replica (TEST_DATABASE_READ_URL) while it lags at most that much.
 	replicaMaxLag time.Duration
+	// tokenTTL is the access tokens' lifetime; default a minute.
+	tokenTTL time.Duration
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -106,7 +108,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		rdb = testenv.Redis(t)
 	}
 	prefix := testenv.UniqueName("test-api-") + ":"
-	tokens, err := identity.NewTokens(identity.TokenConfig{Issuer: "shop", Audience: "shop-api", TTL: time.Minute,
+	tokens, err := identity.NewTokens(identity.TokenConfig{Issuer: "shop", Audience: "shop-api", TTL: cmp.Or(o.tokenTTL, time.Minute),
 		Keys: map[string][]byte{"k": []byte("0123456789abcdef0123456789abcdef")}, ActiveKey: "k"})
 	require.NoError(t, err)
 	ids := identity.NewService(pool, tokens, ratelimit.NewLockout(rdb, prefix+"lock:", ratelimit.LockoutPolicy{}),

@@ -318,6 +318,17 @@ apt_install() {
 
 # ensure_svc_user: the system user that owns postgres / elasticsearch state
 # (both refuse to run as root). Non-root callers run them as themselves.
+# ensure_chromium: Debian's chromium, for the tests that open pages in a
+# headless browser (the /docs screenshot test).
+ensure_chromium() {
+  if command -v chromium >/dev/null; then
+    say chromium "present ($(command -v chromium))"
+    return 0
+  fi
+  say chromium "installing Debian's chromium (apt-get)..."
+  apt_install chromium
+}
+
 ensure_svc_user() {
   is_root || return 0
   id -u "$SVC_USER" >/dev/null 2>&1 && return 0

@@ -5,6 +5,7 @@
 #   deploy/stack.sh down   [service...]   stop what this script started (pid files only)
 #   deploy/stack.sh status [service...]   one line per service; exit 1 if any is not reachable
 #   deploy/stack.sh logs   service        tail that service's log
+#   deploy/stack.sh tools                 install the test tools: Debian's chromium
 #
 # Services: postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch
 #   (default: $STACK_SERVICES, or "postgres redis temporal stripe-mock").
@@ -865,8 +866,9 @@ main() {
     down) cmd_down "$@" ;;
     status) cmd_status "$@" ;;
     logs) cmd_logs "$@" ;;
+    tools) ensure_chromium ;;
     *)
-      sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+      sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
       exit 2
       ;;
   esac

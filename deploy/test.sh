@@ -44,12 +44,21 @@ deploy/stack.sh up
 step "nginx for the gateway test (deploy/nginx)"
 deploy/nginx/gateway.sh install
 
+step "chromium (the /docs screenshot test) and schemathesis (the API fuzz test)"
+deploy/stack.sh tools
+deploy/schemathesis/install.sh
+# Screenshots and fuzzing reports land here.
+export TEST_ARTIFACTS_DIR=${TEST_ARTIFACTS_DIR:-$PWD/.data/test-artifacts}
+
 step "MovieLens ml-latest-small for the recommender's offline evaluation"
 deploy/movielens.sh
 export MOVIELENS_RATINGS=$PWD/.data/movielens/ratings.csv
 
 step "go test -race ./..."
 go test -race -count=1 -timeout 15m ./...
+
+step "schemathesis against the API, as a customer and as an admin (README, Fuzzing)"
+go test -count=1 -timeout 10m -run '^TestSchemathesis$' ./api/
 
 step "chaos, short: worker, API, Redis and Temporal killed and restarted while orders flow"
 make --no-print-directory chaos CHAOS_DURATION=45s
