@@ -140,6 +140,19 @@ func (r *Recorder) Get(name string) Summary {
 	return Summary{Name: name}
 }
 
+// Over returns the summary of one endpoint with its throughput over window,
+// for calls recorded in several bursts (their summed duration) rather than
+// over the recorder's whole life.
+func (r *Recorder) Over(name string, window time.Duration) Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.byName[name]
+	if s == nil {
+		return Summary{Name: name}
+	}
+	return summarise(name, s, window)
+}
+
 // Total sums every endpoint: counts add up, latencies are not merged.
 func Total(ss []Summary) Summary {
 	t := Summary{Name: "total"}
