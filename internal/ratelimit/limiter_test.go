@@ -217,3 +217,51 @@ func TestLeasesSaveRoundTripsAndKeepTheBudget(t *testing.T) {
 	assert.Equal(t, 999, res.Remaining, "one event taken")
 	assert.EqualValues(t, 1, calls.n.Load())
 }
+
+// When Redis hangs, the callers of one busy key do not queue for a round
+// trip each: they all fail within about one call's timeout, and only a few
+// of them reach Redis.
+func TestHangingRedisFailsAllCallersOfAKeyWithinOneTimeout(t *testing.T) {
+	t.Parallel()
+	real := testenv.Redis(t)
+	proxy := testenv.NewProxy(t, real.Options().Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), DB: real.Options().DB, MaxRetries: -1,
+		ContextTimeoutEnabled: true, PoolSize: 32})
+	t.Cleanup(func() { _ = rdb.Close() })
+	var calls countCalls
+	rdb.AddHook(&calls)
+	l := ratelimit.NewLimiter(rdb, testenv.UniqueName("rltest:"))
+	limit := ratelimit.Limit{Rate: 1000, Period: time.Second} // a lease-taking limit
+	res, err := l.Allow(context.Background(), "hot", limit)
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+
+	proxy.SetBlackhole(true)
+	const callers, timeout = 20, 300 * time.Millisecond
+	calls.n.Store(0)
+	start := time.Now()
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				res, err := l.Allow(ctx, "hot", limit)
+				cancel()
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				if !res.Allowed {
+					return
+				}
+				// events left over from the lease before the outage
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	assert.EqualValues(t, callers, failed.Load(), "every caller sees the outage")
+	assert.Less(t, elapsed, 2*timeout, "callers did not queue behind each other's round trips")
+	assert.LessOrEqual(t, calls.n.Load(), int64(2), "waiters were answered the remembered error")
+}
