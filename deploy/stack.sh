@@ -529,11 +529,12 @@ temporal_cluster_ready() {
 }
 
 # tpg_sql_tool DB ARGS...: temporal-sql-tool against DB on the stack's server
-# (the password goes through the environment, not the command line).
+# (the password goes through the environment, not the command line), with
+# DATABASE_URL's sslmode if it has one.
 tpg_sql_tool() {
   local db=$1
   shift
-  SQL_PASSWORD=$PG_PASS "$TPG_SQL_TOOL" --plugin postgres12 --ep "$PG_HOST" -p "$PG_PORT" -u "$PG_USER" --db "$db" "$@"
+  SQL_PASSWORD=$PG_PASS SQL_CONNECT_ATTRIBUTES=${PG_SSLMODE:+sslmode=$PG_SSLMODE} "$TPG_SQL_TOOL" --plugin postgres12 --ep "$PG_HOST" -p "$PG_PORT" -u "$PG_USER" --db "$db" "$@"
 }
 
 # tpg_schema: create both databases and bring their schemas to this server
@@ -587,7 +588,7 @@ up_temporal-pg() {
     # The config template reads these from the environment (so the password is
     # in neither a file, the command line nor the log).
     TEMPORAL_PG_HOST=$TP_HOST TEMPORAL_PG_PORT=$TP_PORT TEMPORAL_PG_SHARDS=$TEMPORAL_PG_SHARDS \
-      TEMPORAL_PG_DB_ADDR=$PG_ADDR TEMPORAL_PG_DB_USER=$PG_USER TEMPORAL_PG_DB_PASSWORD=$PG_PASS \
+      TEMPORAL_PG_DB_ADDR=$PG_ADDR TEMPORAL_PG_DB_USER=$PG_USER TEMPORAL_PG_DB_PASSWORD=$PG_PASS TEMPORAL_PG_DB_SSLMODE=$PG_SSLMODE \
       TEMPORAL_PG_DYNAMIC_CONFIG=$TEMPORAL_PG_DYNAMIC_CONFIG TEMPORAL_PG_LOG_LEVEL=${TEMPORAL_PG_LOG_LEVEL:-warn} \
       start_bg temporal-pg "$TEMPORAL_ADDRESS" "$TPG_SERVER" --config-file "$REPO_ROOT/deploy/temporal/postgres.yaml" --allow-no-auth start
     wait_ready temporal-pg "${TEMPORAL_START_TIMEOUT:-90}" temporal_cluster_ready

@@ -267,11 +267,13 @@ func (h *harness) setUp(ctx context.Context) error {
 
 	logs := filepath.Join(cfg.dataDir, "logs")
 	h.worker = &proc{name: "worker", bin: shop, args: []string{"worker"}, env: appEnv,
-		logPath: filepath.Join(logs, "worker.log"), readyURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.workerPort)}
+		logPath: filepath.Join(logs, "worker.log"), pidPath: filepath.Join(logs, "worker.pid"),
+		readyURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.workerPort)}
 	for i, port := range cfg.apiPorts {
-		h.apis = append(h.apis, &proc{name: fmt.Sprintf("api-%d", i+1), bin: shop, args: []string{"api"},
-			env: slices.Concat(appEnv, []string{fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port)}), logPath: filepath.Join(logs, fmt.Sprintf("api-%d.log", i+1)),
-			readyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port)})
+		name := fmt.Sprintf("api-%d", i+1)
+		h.apis = append(h.apis, &proc{name: name, bin: shop, args: []string{"api"},
+			env: slices.Concat(appEnv, []string{fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port)}), logPath: filepath.Join(logs, name+".log"),
+			pidPath: filepath.Join(logs, name+".pid"), readyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port)})
 	}
 	for _, p := range append([]*proc{h.worker}, h.apis...) {
 		if err := p.start(ctx); err != nil {

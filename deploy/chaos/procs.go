@@ -2,23 +2,29 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // proc is one shop process (`shop api`, `shop worker`) this program runs,
-// in its own process group, its output appended to a log file.
+// in its own process group, its output appended to a log file. It dies with
+// this program (Linux), and its pid is kept in a file so that a run after
+// one that died anyway first kills what is left holding the ports.
 type proc struct {
 	name     string
 	bin      string
 	args     []string
 	env      []string
 	logPath  string
+	pidPath  string // "" = none
 	readyURL string // polled after start; "" = none
 	cmd      *exec.Cmd
 	done     chan struct{}
@@ -30,18 +36,32 @@ func (p *proc) start(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(log, "\n==== %s chaos: starting %s\n", time.Now().UTC().Format(time.RFC3339), p.name)
+	if p.pidPath != "" {
+		if err := killLeftover(p.pidPath, p.bin); err != nil {
+			_ = log.Close()
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	p.cmd, p.done = cmd, make(chan struct{})
+	if p.pidPath != "" {
+		if err := os.WriteFile(p.pidPath, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
 	go func() {
 		_ = cmd.Wait()
 		_ = log.Close()
+		if p.pidPath != "" {
+			_ = os.Remove(p.pidPath)
+		}
 		close(p.done)
 	}()
 	if p.readyURL == "" {
@@ -86,6 +106,47 @@ func (p *proc) kill(sig syscall.Signal) {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// killLeftover kills the process group of the pid in pidPath, left by a run
+// that died before stopping it, if that pid still runs bin (and not a process
+// that reused the pid), and removes the file.
+func killLeftover(pidPath, bin string) error {
+	b, err := os.ReadFile(pidPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err == nil && pid > 1 && runs(pid, bin) {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		err = waitFor(context.Background(), 10*time.Second, fmt.Sprintf("leftover pid %d gone", pid), func() bool {
+			return !runs(pid, bin)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return os.Remove(pidPath)
+}
+
+// runs reports whether process pid runs the executable bin.
+func runs(pid int, bin string) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false // gone, a zombie, or not ours to see
+	}
+	want, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		want = bin
+	}
+	got, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		got = exe
+	}
+	return got == want
 }
 
 // waitFor polls cond every 250 ms until it holds or timeout passes.

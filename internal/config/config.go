@@ -140,7 +140,8 @@ type Config struct {
 	// Go profiling (net/http/pprof): `shop api` serves /debug/pprof/ on
 	// PprofAddr (PPROF_ADDR) and `shop worker` on WorkerPprofAddr
 	// (WORKER_PPROF_ADDR), internal addresses of their own, never on the
-	// public port; empty or "off" (the default): not at all.
+	// public or metrics port nor on every interface; empty or "off" (the
+	// default): not at all.
 	PprofAddr       string
 	WorkerPprofAddr string
 
@@ -342,8 +343,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		MetricsAddr:            r.optionalAddr("METRICS_ADDR"),
 		RecommenderMetricsAddr: r.optionalAddr("RECOMMENDER_METRICS_ADDR"),
 		WorkerMetricsAddr:      r.optionalAddr("WORKER_METRICS_ADDR"),
-		PprofAddr:              r.optionalAddr("PPROF_ADDR"),
-		WorkerPprofAddr:        r.optionalAddr("WORKER_PPROF_ADDR"),
+		PprofAddr:              r.pprofAddr("PPROF_ADDR"),
+		WorkerPprofAddr:        r.pprofAddr("WORKER_PPROF_ADDR"),
 		AnalyticsMaxRange:      r.duration("ANALYTICS_MAX_RANGE"),
 		AnalyticsCloseAfter:    r.duration("ANALYTICS_CLOSE_AFTER"),
 
@@ -364,8 +365,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	if c.DatabaseReadMaxLag > 0 && c.DatabaseReadMaxLag < 100*time.Millisecond {
 		r.fail("DATABASE_READ_MAX_LAG", "is %s; want at least 100ms (the lag is measured every 250ms)", c.DatabaseReadMaxLag)
 	}
-	if c.PprofAddr != "" && samePort(c.PprofAddr, c.HTTPAddr) {
-		r.fail("PPROF_ADDR", "must be an internal address of its own, not the API's port")
+	if c.PprofAddr != "" && (samePort(c.PprofAddr, c.HTTPAddr) || samePort(c.PprofAddr, c.MetricsAddr)) {
+		r.fail("PPROF_ADDR", "must be an internal address of its own, not the API's port or METRICS_ADDR's")
+	}
+	if c.WorkerPprofAddr != "" && samePort(c.WorkerPprofAddr, c.WorkerMetricsAddr) {
+		r.fail("WORKER_PPROF_ADDR", "must be an address of its own, not WORKER_METRICS_ADDR's port")
 	}
 	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
 		r.fail("EVENT_RETENTION", "is %s; want at least 24h", c.EventRetention)
@@ -487,7 +491,6 @@ func (r *reader) addr(name string) string {
 	return v
 }
 
-// optionalAddr is an address, or "" when empty or "off".
 // samePort reports whether two listen addresses share a port (":8000" and
 // "127.0.0.1:8000" do).
 func samePort(a, b string) bool {
@@ -496,11 +499,31 @@ func samePort(a, b string) bool {
 	return errA == nil && errB == nil && pa == pb
 }
 
+// optionalAddr is an address, or "" when empty or "off".
 func (r *reader) optionalAddr(name string) string {
 	if v := r.get(name); v == "" || v == "off" {
 		return ""
 	}
 	return r.addr(name)
+}
+
+// pprofAddr is an optional address that names its host: profiles show the
+// process's memory and stacks, so they never listen on every interface
+// (":6060", "0.0.0.0:6060", "[::]:6060"); a loopback or a private
+// interface's address is the operator's choice.
+func (r *reader) pprofAddr(name string) string {
+	v := r.optionalAddr(name)
+	if v == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return v // reported by addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		r.fail(name, "is %q; want a host, such as 127.0.0.1:%s: profiles must not listen on every interface", v, port)
+	}
+	return v
 }
 
 func (r *reader) url(name string, schemes ...string) string {

@@ -180,3 +180,37 @@ func TestReadReplica(t *testing.T) {
 	}
 	assert.NotContains(t, err.Error(), "hunter2")
 }
+
+func TestPprofAddresses(t *testing.T) {
+	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060", "10.0.0.5:6060", "off", ""} {
+		c, err := FromLookup(lookup(map[string]string{"PPROF_ADDR": ok, "WORKER_PPROF_ADDR": ok}))
+		require.NoError(t, err, ok)
+		if ok != "off" {
+			assert.Equal(t, ok, c.PprofAddr)
+			assert.Equal(t, ok, c.WorkerPprofAddr)
+		}
+	}
+	for _, everywhere := range []string{":6060", "0.0.0.0:6060", "[::]:6060"} {
+		for _, name := range []string{"PPROF_ADDR", "WORKER_PPROF_ADDR"} {
+			_, err := FromLookup(lookup(map[string]string{name: everywhere}))
+			require.ErrorContains(t, err, name, everywhere)
+			assert.ErrorContains(t, err, "every interface", everywhere)
+		}
+	}
+	clashes := []map[string]string{
+		{"PPROF_ADDR": "127.0.0.1:8000"}, // HTTP_ADDR's default port
+		{"PPROF_ADDR": "127.0.0.1:9100", "METRICS_ADDR": "127.0.0.1:9100"},
+		{"WORKER_PPROF_ADDR": "127.0.0.1:9464"}, // WORKER_METRICS_ADDR's default port
+	}
+	for _, env := range clashes {
+		_, err := FromLookup(lookup(env))
+		for name := range env {
+			if strings.Contains(name, "PPROF") {
+				assert.ErrorContains(t, err, name, env)
+				assert.ErrorContains(t, err, "of its own", env)
+			}
+		}
+	}
+	_, err := FromLookup(lookup(map[string]string{"WORKER_PPROF_ADDR": "127.0.0.1:9464", "WORKER_METRICS_ADDR": "off"}))
+	assert.NoError(t, err, "no clash with metrics off")
+}

@@ -66,26 +66,40 @@ type Limiter struct {
 	rl     *redis_rate.Limiter
 	prefix string
 
-	mu     sync.Mutex
-	leases map[string]*lease
+	mu       sync.Mutex
+	leases   map[string]*lease
+	prunedAt time.Time
 }
 
 const (
 	leasePeriod = 250 * time.Millisecond
 	maxLease    = 64
-	leaseKeys   = 10000 // past this many keys, expired leases are pruned
+	// leaseKeys bounds the lease map: past it, expired leases are pruned (at
+	// most once per leasePeriod) and a key that finds no room gets no lease.
+	leaseKeys = 10000
+	// errMemory is how long a Redis error of one key is handed to the
+	// events that waited for it, so they fail at once instead of queueing
+	// for a round trip each to a Redis that does not answer.
+	errMemory = 100 * time.Millisecond
 )
 
 // lease is the events a process took ahead for one key.
 type lease struct {
-	mu      sync.Mutex // held while asking Redis, so concurrent events wait for one answer
+	// sem (1-buffered) is held while asking Redis, so concurrent events wait
+	// for one answer; a channel, so that waiting honours the context.
+	sem     chan struct{}
 	left    int
 	size    int // how many to ask for next time
 	expires time.Time
 	// refusedUntil: Redis refused until then (its RetryAfter), so no event
 	// can be allowed before; asking again would only cost a round trip.
 	refusedUntil time.Time
+	// err is the last Redis error, answered to every event until errUntil.
+	err      error
+	errUntil time.Time
 }
+
+func newLease() *lease { return &lease{sem: make(chan struct{}, 1), size: 1} }
 
 // NewLimiter returns a limiter whose keys are "rate:" (redis_rate's own
 // prefix) followed by prefix (used verbatim, e.g. "rl:") and a hash of the
@@ -115,9 +129,23 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit Limit) (Result, e
 		return result(res), nil
 	}
 	ls := l.lease(rkey + ":" + strconv.Itoa(rl.Rate) + "/" + rl.Period.String())
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
+	if ls == nil { // too many busy keys in this process: no lease, one event
+		res, err := l.rl.Allow(ctx, rkey, rl)
+		if err != nil {
+			return Result{}, fmt.Errorf("ratelimit: allow: %w", err)
+		}
+		return result(res), nil
+	}
+	select {
+	case ls.sem <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("ratelimit: allow: %w", ctx.Err())
+	}
+	defer func() { <-ls.sem }()
 	now := time.Now()
+	if now.Before(ls.errUntil) {
+		return Result{}, ls.err
+	}
 	if ls.left > 0 && now.Before(ls.expires) {
 		ls.left--
 		return Result{Allowed: true, Remaining: ls.left}, nil
@@ -134,7 +162,8 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit Limit) (Result, e
 	}
 	res, err := l.rl.AllowAtMost(ctx, rkey, rl, ls.size)
 	if err != nil {
-		return Result{}, fmt.Errorf("ratelimit: allow: %w", err)
+		ls.err, ls.errUntil = fmt.Errorf("ratelimit: allow: %w", err), time.Now().Add(errMemory)
+		return Result{}, ls.err
 	}
 	ls.left, ls.expires = max(res.Allowed-1, 0), now.Add(leasePeriod)
 	if res.Allowed == 0 {
@@ -152,7 +181,8 @@ func result(res *redis_rate.Result) Result {
 	}
 }
 
-// lease returns the lease of key (a Redis key and limit), made on first use.
+// lease returns the lease of key (a Redis key and limit), made on first use,
+// or nil when the map is full of live leases.
 func (l *Limiter) lease(key string) *lease {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -161,17 +191,28 @@ func (l *Limiter) lease(key string) *lease {
 		return ls
 	}
 	if len(l.leases) >= leaseKeys {
+		// A scan costs the whole map under the lock: at most one per lease
+		// period, since no lease expires sooner.
 		now := time.Now()
+		if now.Sub(l.prunedAt) < leasePeriod {
+			return nil
+		}
+		l.prunedAt = now
 		for k, v := range l.leases {
-			if v.mu.TryLock() {
+			select {
+			case v.sem <- struct{}{}:
 				if now.After(v.expires) {
 					delete(l.leases, k)
 				}
-				v.mu.Unlock()
+				<-v.sem
+			default: // in use
 			}
 		}
+		if len(l.leases) >= leaseKeys {
+			return nil
+		}
 	}
-	ls = &lease{size: 1}
+	ls = newLease()
 	l.leases[key] = ls
 	return ls
 }

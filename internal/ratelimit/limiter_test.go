@@ -217,3 +217,68 @@ func TestLeasesSaveRoundTripsAndKeepTheBudget(t *testing.T) {
 	assert.Equal(t, 999, res.Remaining, "one event taken")
 	assert.EqualValues(t, 1, calls.n.Load())
 }
+
+// When Redis hangs, the callers of one busy key do not queue for a round
+// trip each: they all fail within about one timeout (the client's or the
+// callers' own), and only one of them reaches Redis.
+func TestHangingRedisFailsAllCallersOfAKeyWithinOneTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		opts    redis.Options
+		callCtx time.Duration
+	}{
+		// The client's own read timeout, callers with a generous deadline:
+		// queued callers used to wait a timeout each.
+		{"client timeout", redis.Options{ReadTimeout: timeout, WriteTimeout: timeout}, 10 * time.Second},
+		// The callers' deadlines, as `shop api` sets its client up.
+		{"caller deadline", redis.Options{ContextTimeoutEnabled: true}, timeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			real := testenv.Redis(t)
+			proxy := testenv.NewProxy(t, real.Options().Addr)
+			opts := tc.opts
+			opts.Addr, opts.DB, opts.MaxRetries, opts.PoolSize = proxy.Addr(), real.Options().DB, -1, 32
+			rdb := redis.NewClient(&opts)
+			t.Cleanup(func() { _ = rdb.Close() })
+			var calls countCalls
+			rdb.AddHook(&calls)
+			l := ratelimit.NewLimiter(rdb, testenv.UniqueName("rltest:"))
+			limit := ratelimit.Limit{Rate: 1000, Period: time.Second} // a lease-taking limit
+			res, err := l.Allow(context.Background(), "hot", limit)
+			require.NoError(t, err)
+			require.True(t, res.Allowed)
+
+			proxy.SetBlackhole(true)
+			const callers = 20
+			calls.n.Store(0)
+			start := time.Now()
+			var failed atomic.Int32
+			var wg sync.WaitGroup
+			for range callers {
+				wg.Go(func() {
+					for {
+						ctx, cancel := context.WithTimeout(context.Background(), tc.callCtx)
+						res, err := l.Allow(ctx, "hot", limit)
+						cancel()
+						if err != nil {
+							failed.Add(1)
+							return
+						}
+						if !res.Allowed {
+							return
+						}
+						// events left over from the lease before the outage
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			assert.EqualValues(t, callers, failed.Load(), "every caller sees the outage")
+			assert.Less(t, elapsed, 2*timeout, "callers did not queue behind each other's round trips")
+			assert.LessOrEqual(t, calls.n.Load(), int64(2), "waiters were answered the remembered error")
+		})
+	}
+}

@@ -3,14 +3,18 @@ package search
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -25,6 +29,8 @@ import (
 type Elastic struct {
 	es    *elasticsearch.Client
 	alias string
+	// checked: EnsureIndex compared the live mapping's fingerprint once.
+	checked atomic.Bool
 }
 
 // NewElastic returns a client of the node at url for alias.
@@ -147,10 +153,16 @@ func (e *Elastic) CreateIndex(ctx context.Context, name string) error {
 // step; Elasticsearch refuses a second write index for an alias, so two
 // racing EnsureIndex calls cannot both win.
 func (e *Elastic) createIndex(ctx context.Context, name, alias string) error {
+	return e.createIndexAs(ctx, name, alias, mappingFingerprint)
+}
+
+// createIndexAs creates an index recording fingerprint in its mapping's _meta.
+func (e *Elastic) createIndexAs(ctx context.Context, name, alias, fingerprint string) error {
 	var body map[string]any
 	if err := json.Unmarshal([]byte(indexSettings), &body); err != nil {
 		return err
 	}
+	body["mappings"].(map[string]any)["_meta"] = map[string]any{fingerprintKey: fingerprint}
 	if alias != "" {
 		body["aliases"] = map[string]any{alias: map[string]any{"is_write_index": true}}
 	}
@@ -207,11 +219,70 @@ func (e *Elastic) PointAlias(ctx context.Context, alias, index string) (previous
 	return previous, nil
 }
 
-// EnsureIndex creates a first index behind the alias unless the alias exists.
+// fingerprintKey names the mapping _meta entry holding mappingFingerprint.
+const fingerprintKey = "shop_settings_fingerprint"
+
+// mappingFingerprint identifies indexSettings (canonical JSON, so layout
+// edits do not count). An index records the one it was created with: a
+// settings or mapping change reaches an existing index only by a reindex.
+var mappingFingerprint = func() string {
+	var v any
+	if err := json.Unmarshal([]byte(indexSettings), &v); err != nil {
+		panic(err)
+	}
+	b, _ := json.Marshal(v) // map keys sorted
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}()
+
+// StaleIndices returns the indices behind the alias whose settings or
+// mapping differ from this version's (an index made before fingerprints
+// counts as stale); `shop reindex` rebuilds them.
+func (e *Elastic) StaleIndices(ctx context.Context) ([]string, error) {
+	var out map[string]struct {
+		Mappings struct {
+			Meta map[string]any `json:"_meta"`
+		} `json:"mappings"`
+	}
+	err := e.do(ctx, "get mapping "+e.alias, esapi.IndicesGetMappingRequest{Index: []string{e.alias}}, &out)
+	if isStatus(err, http.StatusNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var stale []string
+	for name, m := range out {
+		if m.Mappings.Meta[fingerprintKey] != mappingFingerprint {
+			stale = append(stale, name)
+		}
+	}
+	slices.Sort(stale)
+	return stale, nil
+}
+
+// EnsureIndex creates a first index behind the alias unless the alias
+// exists. Once per client, it warns when the existing index was built with
+// other settings or mapping than this version's: they do not apply until
+// `shop reindex` rebuilds it.
 func (e *Elastic) EnsureIndex(ctx context.Context) error {
 	current, err := e.Indices(ctx, e.alias)
-	if err != nil || len(current) > 0 {
+	if err != nil {
 		return err
+	}
+	if len(current) > 0 {
+		if !e.checked.Load() {
+			stale, err := e.StaleIndices(ctx)
+			if err != nil {
+				return err
+			}
+			e.checked.Store(true)
+			if len(stale) > 0 {
+				slog.WarnContext(ctx, "search: the index behind the alias was built with an older mapping or settings; run `shop reindex` to apply this version's",
+					"alias", e.alias, "indices", stale)
+			}
+		}
+		return nil
 	}
 	err = e.createIndex(ctx, IndexName(e.alias, time.Now()), e.alias)
 	if err != nil {

@@ -1,7 +1,9 @@
 package search_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -134,4 +136,58 @@ func TestElasticErrors(t *testing.T) {
 	indices, err = es.Indices(ctx, es.Alias())
 	require.NoError(t, err)
 	assert.Len(t, indices, 1)
+}
+
+// An index made with other settings or mapping than this version's (an
+// older release's) is reported stale, with a warning to run `shop reindex`;
+// one EnsureIndex makes is not.
+func TestElasticReportsAStaleMapping(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url := testenv.RequireElasticsearch(t)
+	var logs syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	fresh := newElasticAlias(t)
+	stale, err := fresh.StaleIndices(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, stale)
+	require.NoError(t, fresh.EnsureIndex(ctx))
+	assert.NotContains(t, logs.String(), "shop reindex")
+
+	es, err := search.NewElastic(url, testenv.UniqueName("test-stale-"))
+	require.NoError(t, err)
+	t.Cleanup(func() { deleteAlias(t, es) })
+	old := search.IndexName(es.Alias(), time.Now())
+	require.NoError(t, es.CreateIndexAs(ctx, old, es.Alias(), "0123456789abcdef"))
+	require.NoError(t, es.EnsureIndex(ctx), "a stale index still serves")
+	stale, err = es.StaleIndices(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{old}, stale)
+	assert.Contains(t, logs.String(), "level=WARN")
+	assert.Contains(t, logs.String(), "run `shop reindex`")
+	assert.Contains(t, logs.String(), old)
+	indices, err := es.Indices(ctx, es.Alias())
+	require.NoError(t, err)
+	assert.Equal(t, []string{old}, indices, "EnsureIndex does not replace the index itself")
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

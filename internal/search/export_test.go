@@ -37,3 +37,9 @@ func ExplainPostgres(ctx context.Context, pool *pgxpool.Pool, q Query) (string, 
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }
+
+// CreateIndexAs creates an index behind alias as an older version with
+// fingerprint would have.
+func (e *Elastic) CreateIndexAs(ctx context.Context, name, alias, fingerprint string) error {
+	return e.createIndexAs(ctx, name, alias, fingerprint)
+}
