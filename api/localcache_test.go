@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -164,5 +165,73 @@ func TestProductFromLocalCache(t *testing.T) {
 			want = `"code":"resource_exhausted"`
 		}
 		assert.Contains(t, string(b), want, form)
+	}
+}
+
+// TestLocalCacheAnswersEveryJSONContentType serves the cached catalog reads
+// from memory with the body of an uncached answer, whatever spelling of the
+// JSON content type the client sends (Connect gives
+// "application/json; charset=utf-8" a codec of its own) and over a
+// Connect GET.
+func TestLocalCacheAnswersEveryJSONContentType(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	store := catalog.NewStore(pool)
+	_, err := store.UpsertProducts(ctx, []catalog.ProductInput{{SKU: "MUG-CHARSET", Name: "Travel Mug", Description: "Keeps tea hot",
+		Category: "Kitchen", Brand: "Nordvik", Price: money.Money{Amount: 1500, Currency: "USD"}, StockQuantity: 5}})
+	require.NoError(t, err)
+	var id int64
+	require.NoError(t, pool.QueryRow(ctx, "SELECT id FROM products WHERE sku = 'MUG-CHARSET'").Scan(&id))
+
+	rdb := testenv.Redis(t)
+	prefix := testenv.UniqueName("test-charset-") + ":"
+	storefront := cache.New(rdb, prefix+"cache:", nil)
+	t.Cleanup(storefront.StartLocal(cache.LocalConfig{TTL: time.Hour}))
+	require.Eventually(t, storefront.LocalServing, 10*time.Second, 10*time.Millisecond)
+	newServer := func(c *cache.Cache) *httptest.Server {
+		h, err := api.NewHandler(api.Deps{Logger: slog.New(slog.DiscardHandler), Catalog: store, Search: search.NewPostgres(pool), Cache: c})
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	cached, uncached := newServer(storefront), newServer(nil)
+
+	post := func(srv *httptest.Server, method, body, contentType string) []byte {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/shop.catalog.v1.CatalogService/"+method, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Accept-Encoding", "identity")
+		if contentType == "" { // a Connect GET
+			q := url.Values{"connect": {"v1"}, "encoding": {"json"}, "message": {body}}
+			req, err = http.NewRequest(http.MethodGet, srv.URL+"/shop.catalog.v1.CatalogService/"+method+"?"+q.Encode(), nil)
+			require.NoError(t, err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s %q: %s", method, contentType, b)
+		return b
+	}
+	calls := map[string]struct{ body, shows string }{
+		"GetProduct":     {`{"product_id":` + strconv.FormatInt(id, 10) + `}`, "MUG-CHARSET"},
+		"ListProducts":   {`{"limit":5}`, "MUG-CHARSET"},
+		"ListCategories": {`{}`, "Kitchen"},
+	}
+	for method, call := range calls {
+		body := call.body
+		for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8", ""} {
+			want := post(uncached, method, body, ct)
+			require.Contains(t, string(want), call.shows, "%s %q", method, ct)
+			post(cached, method, body, ct) // fills
+			before := storefront.Stats().LocalHits
+			got := post(cached, method, body, ct)
+			assert.Equal(t, before+1, storefront.Stats().LocalHits, "%s %q: served from memory", method, ct)
+			assert.Equal(t, string(want), string(got), "%s %q: same body as uncached", method, ct)
+		}
 	}
 }
