@@ -168,8 +168,9 @@ func encodeForms(msg proto.Message, pb []byte, restField protoreflect.FieldDescr
 // localConnect answers Connect JSON GetProduct calls whose product the
 // local cache holds, before the Connect handler: after the access check and
 // the rate limit, it writes the stored JSON, as the handler would. Anything
-// else (another RPC, protobuf, a compressed or odd request, a miss, a
-// refusal) goes on to the Connect handler, which answers it in full.
+// else (another RPC, protobuf, a compressed or odd request, a timeout, a
+// query, a miss, a refusal) goes on to the Connect handler, which answers
+// it in full.
 type localConnect struct {
 	next    http.Handler
 	gate    *gate
@@ -181,6 +182,7 @@ func (l *localConnect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := r.Header
 	if l.catalog.Cache == nil || r.URL.Path != proc || r.Method != http.MethodPost || h.Get("Content-Type") != "application/json" ||
 		h.Get("Content-Encoding") != "" || (h.Get("Connect-Protocol-Version") != "" && h.Get("Connect-Protocol-Version") != "1") ||
+		h.Get("Connect-Timeout-Ms") != "" || r.URL.RawQuery != "" ||
 		r.ContentLength <= 0 || r.ContentLength > 256 {
 		l.next.ServeHTTP(w, r)
 		return
