@@ -78,20 +78,27 @@ const (
 	formREST    = "rest"    // the REST route's body, when it is one field of the message
 )
 
-// cachedRPC is cached for an RPC's whole response. A response held in this
-// process's memory comes back as a carrier (see preencodedCarrier): the
-// codecs write its stored bytes, nothing is decoded or encoded. Otherwise it
-// is read through Redis as cached does and its encoded forms are kept
-// locally. restField is the REST route's response_body field, or nil.
-func cachedRPC[T proto.Message](ctx context.Context, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
+// cachedRPC is cached for req's whole response. A response held in this
+// process's memory comes back as a carrier (see preencodedCarrier) when
+// req's codec is one of ours: the codec writes its stored bytes, nothing is
+// decoded or encoded. Any other codec would write the carrier as an empty
+// message, so it gets the stored protobuf form decoded. A response not in
+// memory is read through Redis as cached does and its encoded forms are
+// kept locally. restField is the REST route's response_body field, or nil.
+func cachedRPC[T proto.Message](ctx context.Context, req connect.AnyRequest, c *cache.Cache, key string, ttl time.Duration, fresh func() T,
 	restField protoreflect.FieldDescriptor, load func(ctx context.Context) (T, error), opts ...cache.Option) (T, error) {
 	if c == nil {
 		return load(ctx)
 	}
 	if forms := c.Local(key); forms != nil {
 		msg := fresh()
-		msg.ProtoReflect().SetUnknown(forms[formCarrier])
-		return msg, nil
+		if carrierCodec(req) {
+			msg.ProtoReflect().SetUnknown(forms[formCarrier])
+			return msg, nil
+		}
+		if _, pb, ok := splitCarrier(forms[formCarrier]); ok && proto.Unmarshal(pb, msg) == nil {
+			return msg, nil
+		}
 	}
 	ticket := c.LocalTicket() // before Redis is read: see cache.PutLocal
 	msg, pb, err := cachedProto(ctx, c, key, ttl, fresh, load, opts...)
@@ -103,6 +110,43 @@ func cachedRPC[T proto.Message](ctx context.Context, c *cache.Cache, key string,
 	}
 	return msg, nil
 }
+
+// carrierCodec says whether req's response is written by jsonCodec or
+// protoCodec (which write a carrier's stored bytes): the codec name Connect
+// takes from its content type (or, for a Connect GET, its encoding
+// parameter) is one they are registered under.
+func carrierCodec(req connect.AnyRequest) bool {
+	p, ct := req.Peer(), req.Header().Get("Content-Type")
+	var name string
+	switch p.Protocol {
+	case connect.ProtocolConnect:
+		if req.HTTPMethod() == http.MethodGet {
+			name = p.Query.Get("encoding")
+		} else if strings.HasPrefix(ct, "application/") {
+			name = ct[len("application/"):]
+		}
+	case connect.ProtocolGRPC, connect.ProtocolGRPCWeb:
+		base := "application/grpc"
+		if p.Protocol == connect.ProtocolGRPCWeb {
+			base = "application/grpc-web"
+		}
+		if ct == base {
+			name = protoCodec{}.Name()
+		} else if strings.HasPrefix(ct, base+"+") {
+			name = ct[len(base+"+"):]
+		}
+	}
+	return carrierCodecNames[name]
+}
+
+// carrierCodecNames are the names of codecs.
+var carrierCodecNames = func() map[string]bool {
+	names := map[string]bool{}
+	for _, c := range codecs {
+		names[c.Name()] = true
+	}
+	return names
+}()
 
 // encodeForms encodes msg as the codecs and the REST transcoder would.
 func encodeForms(msg proto.Message, pb []byte, restField protoreflect.FieldDescriptor) (map[string][]byte, error) {
@@ -124,8 +168,9 @@ func encodeForms(msg proto.Message, pb []byte, restField protoreflect.FieldDescr
 // localConnect answers Connect JSON GetProduct calls whose product the
 // local cache holds, before the Connect handler: after the access check and
 // the rate limit, it writes the stored JSON, as the handler would. Anything
-// else (another RPC, protobuf, a compressed or odd request, a miss, a
-// refusal) goes on to the Connect handler, which answers it in full.
+// else (another RPC, protobuf, a compressed or odd request, a timeout, a
+// query, a miss, a refusal) goes on to the Connect handler, which answers
+// it in full.
 type localConnect struct {
 	next    http.Handler
 	gate    *gate
@@ -137,6 +182,7 @@ func (l *localConnect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := r.Header
 	if l.catalog.Cache == nil || r.URL.Path != proc || r.Method != http.MethodPost || h.Get("Content-Type") != "application/json" ||
 		h.Get("Content-Encoding") != "" || (h.Get("Connect-Protocol-Version") != "" && h.Get("Connect-Protocol-Version") != "1") ||
+		h.Get("Connect-Timeout-Ms") != "" || r.URL.RawQuery != "" ||
 		r.ContentLength <= 0 || r.ContentLength > 256 {
 		l.next.ServeHTTP(w, r)
 		return
@@ -208,8 +254,8 @@ func (s *CatalogServer) localREST(r *http.Request, procedure string) ([]byte, bo
 var _ catalogv1connect.CatalogServiceHandler = (*CatalogServer)(nil)
 
 // ListCategories implements CatalogService.
-func (s *CatalogServer) ListCategories(ctx context.Context, _ *connect.Request[catalogv1.ListCategoriesRequest]) (*connect.Response[catalogv1.ListCategoriesResponse], error) {
-	out, err := cachedRPC(ctx, s.Cache, "categories", listTTL, newCategories, nil, s.loadCategories, cache.WithTags(catalog.ListingsCacheTag))
+func (s *CatalogServer) ListCategories(ctx context.Context, req *connect.Request[catalogv1.ListCategoriesRequest]) (*connect.Response[catalogv1.ListCategoriesResponse], error) {
+	out, err := cachedRPC(ctx, req, s.Cache, "categories", listTTL, newCategories, nil, s.loadCategories, cache.WithTags(catalog.ListingsCacheTag))
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +291,7 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 		return nil, err
 	}
 	key := fmt.Sprintf("products:%d:%d:%d:%q", f.Skip, f.Limit, f.CategoryID, f.Search)
-	out, err := cachedRPC(ctx, s.Cache, key, listTTL, func() *catalogv1.ListProductsResponse { return &catalogv1.ListProductsResponse{} },
+	out, err := cachedRPC(ctx, req, s.Cache, key, listTTL, func() *catalogv1.ListProductsResponse { return &catalogv1.ListProductsResponse{} },
 		restResponseField(catalogv1connect.CatalogServiceListProductsProcedure), func(ctx context.Context) (*catalogv1.ListProductsResponse, error) {
 			products, total, err := s.Store.ListProducts(ctx, f)
 			if err != nil {
@@ -269,7 +315,7 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 // GetProduct implements CatalogService.
 func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[catalogv1.GetProductRequest]) (*connect.Response[catalogv1.GetProductResponse], error) {
 	id := req.Msg.GetProductId()
-	out, err := cachedRPC(ctx, s.Cache, catalog.ProductCacheKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
+	out, err := cachedRPC(ctx, req, s.Cache, catalog.ProductCacheKey(id), productTTL, func() *catalogv1.GetProductResponse { return &catalogv1.GetProductResponse{} },
 		getProductRESTField, func(ctx context.Context) (*catalogv1.GetProductResponse, error) {
 			p, err := s.Store.GetProduct(ctx, id)
 			if err != nil {

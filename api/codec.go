@@ -13,6 +13,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
+// codecs are the codecs NewHandler serves with. Each writes the stored
+// bytes of a response served from the local cache (see preencodedCarrier).
+var codecs = []connect.Codec{jsonCodec{}, jsonCharsetCodec{}, protoCodec{}}
+
 // jsonCodec writes the seed's snake_case field names for Connect JSON and
 // REST alike; reading accepts both snake_case and camelCase (so the seed's
 // "stockQuantity" bodies work) and ignores unknown fields.
@@ -24,6 +28,12 @@ var (
 )
 
 func (jsonCodec) Name() string { return "json" }
+
+// jsonCharsetCodec is jsonCodec for "application/json; charset=utf-8",
+// which Connect serves with a codec of its own unless this one replaces it.
+type jsonCharsetCodec struct{ jsonCodec }
+
+func (jsonCharsetCodec) Name() string { return "json; charset=utf-8" }
 
 func (c jsonCodec) Marshal(msg any) ([]byte, error) { return c.MarshalAppend(nil, msg) }
 

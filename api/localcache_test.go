@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -164,5 +165,118 @@ func TestProductFromLocalCache(t *testing.T) {
 			want = `"code":"resource_exhausted"`
 		}
 		assert.Contains(t, string(b), want, form)
+	}
+}
+
+// localCacheServers serves one product (SKU sku, category Kitchen) from a
+// server with a local cache level and from one without any cache.
+func localCacheServers(t *testing.T, sku string) (cached, uncached *httptest.Server, id int64, storefront *cache.Cache) {
+	t.Helper()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	store := catalog.NewStore(pool)
+	_, err := store.UpsertProducts(ctx, []catalog.ProductInput{{SKU: sku, Name: "Travel Mug", Description: "Keeps tea hot",
+		Category: "Kitchen", Brand: "Nordvik", Price: money.Money{Amount: 1500, Currency: "USD"}, StockQuantity: 5}})
+	require.NoError(t, err)
+	require.NoError(t, pool.QueryRow(ctx, "SELECT id FROM products WHERE sku = $1", sku).Scan(&id))
+
+	prefix := testenv.UniqueName("test-local-") + ":"
+	storefront = cache.New(testenv.Redis(t), prefix+"cache:", nil)
+	t.Cleanup(storefront.StartLocal(cache.LocalConfig{TTL: time.Hour}))
+	require.Eventually(t, storefront.LocalServing, 10*time.Second, 10*time.Millisecond)
+	newServer := func(c *cache.Cache) *httptest.Server {
+		h, err := api.NewHandler(api.Deps{Logger: slog.New(slog.DiscardHandler), Catalog: store, Search: search.NewPostgres(pool), Cache: c})
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	return newServer(storefront), newServer(nil), id, storefront
+}
+
+// TestLocalCacheAnswersEveryJSONContentType serves the cached catalog reads
+// from memory with the body of an uncached answer, whatever spelling of the
+// JSON content type the client sends (Connect gives
+// "application/json; charset=utf-8" a codec of its own) and over a
+// Connect GET.
+func TestLocalCacheAnswersEveryJSONContentType(t *testing.T) {
+	t.Parallel()
+	cached, uncached, id, storefront := localCacheServers(t, "MUG-CHARSET")
+
+	post := func(srv *httptest.Server, method, body, contentType string) []byte {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/shop.catalog.v1.CatalogService/"+method, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Accept-Encoding", "identity")
+		if contentType == "" { // a Connect GET
+			q := url.Values{"connect": {"v1"}, "encoding": {"json"}, "message": {body}}
+			req, err = http.NewRequest(http.MethodGet, srv.URL+"/shop.catalog.v1.CatalogService/"+method+"?"+q.Encode(), nil)
+			require.NoError(t, err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s %q: %s", method, contentType, b)
+		return b
+	}
+	calls := map[string]struct{ body, shows string }{
+		"GetProduct":     {`{"product_id":` + strconv.FormatInt(id, 10) + `}`, "MUG-CHARSET"},
+		"ListProducts":   {`{"limit":5}`, "MUG-CHARSET"},
+		"ListCategories": {`{}`, "Kitchen"},
+	}
+	for method, call := range calls {
+		body := call.body
+		for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8", ""} {
+			want := post(uncached, method, body, ct)
+			require.Contains(t, string(want), call.shows, "%s %q", method, ct)
+			post(cached, method, body, ct) // fills
+			before := storefront.Stats().LocalHits
+			got := post(cached, method, body, ct)
+			assert.Equal(t, before+1, storefront.Stats().LocalHits, "%s %q: served from memory", method, ct)
+			assert.Equal(t, string(want), string(got), "%s %q: same body as uncached", method, ct)
+		}
+	}
+}
+
+// TestLocalCacheFastPathsRefuseAsUncached: a request the normal path
+// refuses is refused the same way when its answer is held in memory.
+func TestLocalCacheFastPathsRefuseAsUncached(t *testing.T) {
+	t.Parallel()
+	cached, uncached, id, storefront := localCacheServers(t, "MUG-REFUSE")
+	idText := strconv.FormatInt(id, 10)
+	do := func(srv *httptest.Server, connectTimeout, query string) (int, string) {
+		t.Helper()
+		var req *http.Request
+		if connectTimeout != "" {
+			req, _ = http.NewRequest(http.MethodPost, srv.URL+"/shop.catalog.v1.CatalogService/GetProduct", strings.NewReader(`{"product_id":`+idText+`}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Connect-Timeout-Ms", connectTimeout)
+		} else {
+			req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/products/"+idText+query, nil)
+		}
+		req.Header.Set("Accept-Encoding", "identity")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(b)
+	}
+	status, _ := do(cached, "5000", "")
+	require.Equal(t, http.StatusOK, status) // fills
+	require.NotNil(t, storefront.Local(catalog.ProductCacheKey(id)), "held in memory")
+	for _, c := range []struct{ timeout, query string }{
+		{"not-a-number", ""}, {"12345678901", ""}, {"5000", ""},
+		{"", "?x=%ff"}, {"", "?x=%zz"}, {"", "?x;y=1"}, {"", "?utm_source=mail"},
+	} {
+		wantStatus, want := do(uncached, c.timeout, c.query)
+		gotStatus, got := do(cached, c.timeout, c.query)
+		assert.Equal(t, wantStatus, gotStatus, "%+v: %s", c, got)
+		if wantStatus != http.StatusOK {
+			assert.Equal(t, want, got, "%+v: same refusal as uncached", c)
+		}
 	}
 }

@@ -271,12 +271,13 @@ func (g *restGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.serveREST(w, r)
 }
 
-// serveLocal answers a body-less GET whose response the local cache holds,
-// as the transcoder would, after the rate limit: a hit costs no decoding,
-// no encoding and no Redis round trip but the limiter's. On a miss the
-// transcoder serves it (and the interceptor applies the limit).
+// serveLocal answers a body-less GET without a query whose response the
+// local cache holds, as the transcoder would, after the rate limit: a hit
+// costs no decoding, no encoding and no Redis round trip but the limiter's.
+// On a miss the transcoder serves it (and the interceptor applies the limit).
 func (g *restGuard) serveLocal(ctx context.Context, w http.ResponseWriter, r *http.Request, proc string, rule rule, p *identity.Principal) bool {
-	if g.local == nil || r.Method != http.MethodGet || (r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody) {
+	// A query goes the normal way: it may be refused (see filterQuery).
+	if g.local == nil || r.Method != http.MethodGet || r.URL.RawQuery != "" || (r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody) {
 		return false
 	}
 	body, ok := g.local(r, proc)

@@ -126,6 +126,15 @@ var serviceNames = []string{catalogv1connect.CatalogServiceName, authv1connect.A
 	fulfilmentv1connect.FulfilmentServiceName, returnsv1connect.ReturnServiceName, eventsv1connect.EventServiceName,
 	recommendationv1connect.RecommendationServiceName, analyticsv1connect.AnalyticsServiceName}
 
+// codecOptions serves with codecs.
+func codecOptions() connect.HandlerOption {
+	opts := make([]connect.HandlerOption, 0, len(codecs))
+	for _, c := range codecs {
+		opts = append(opts, connect.WithCodec(c))
+	}
+	return connect.WithHandlerOptions(opts...)
+}
+
 // NewHandler returns the HTTP handler for every API route.
 func NewHandler(d Deps) (http.Handler, error) {
 	g := &gate{auth: d.Identity, limiter: d.Limiter, limits: d.Limits, trustProxy: d.TrustProxyHeaders, log: d.Logger}
@@ -149,7 +158,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 		// see the text trimmed. Read routing needs the caller the gate found.
 		connect.WithInterceptors(metrics.RPCInterceptor(), tracing, errorInterceptor(d.Logger), g.interceptor(),
 			readRouting(d.Reads, d.WriteMarks, d.Logger), textInterceptor(), rules),
-		connect.WithCodec(jsonCodec{}), connect.WithCodec(protoCodec{}),
+		codecOptions(),
 		connect.WithReadMaxBytes(maxBodyBytes),
 		// Gzip costs more CPU than it saves on a product page or a small
 		// answer; listings and other large answers are still compressed.

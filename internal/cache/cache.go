@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -126,6 +127,10 @@ func (c *Cache) GetOrLoad(ctx context.Context, key string, ttl time.Duration, lo
 		opt(&o)
 	}
 
+	// Loads are shared only among callers that started under the same
+	// local epoch: a caller that took its ticket after an invalidation must
+	// not get (and keep locally) what an older load read before the write.
+	flight := strconv.FormatUint(c.LocalTicket(), 10) + ":" + key
 	rctx, cancel := context.WithTimeout(ctx, opTimeout)
 	v, err := c.rdb.Get(rctx, c.k("v:", key)).Bytes()
 	cancel()
@@ -143,7 +148,7 @@ func (c *Cache) GetOrLoad(ctx context.Context, key string, ttl time.Duration, lo
 		degraded = true // still coalesced below: a Redis outage must not stampede the database
 	}
 
-	ch := c.group.DoChan(key, func() (res any, err error) {
+	ch := c.group.DoChan(flight, func() (res any, err error) {
 		// DoChan re-panics in its own goroutine, which nothing can recover; turn a panic into an error.
 		defer func() {
 			if r := recover(); r != nil {

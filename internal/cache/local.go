@@ -28,7 +28,9 @@ import (
 // A fill stores locally only if no invalidation (nor flush) arrived since
 // it took its ticket, taken before it read Redis: an invalidation published
 // after that read is delivered after the ticket, so it either stops the
-// store or drops the entry once stored.
+// store or drops the entry once stored. GetOrLoad shares a load only among
+// callers under the same epoch, so a caller never keeps bytes that another
+// caller's load read before the caller's ticket.
 
 // LocalConfig sizes the local level.
 type LocalConfig struct {
@@ -237,7 +239,7 @@ func (c *Cache) Local(key string) map[string][]byte {
 	return e.variants
 }
 
-// LocalTicket is taken before reading what PutLocal will store.
+// LocalTicket is taken before GetOrLoad reads what PutLocal will store.
 func (c *Cache) LocalTicket() uint64 {
 	if c.local == nil {
 		return 0

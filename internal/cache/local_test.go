@@ -92,6 +92,76 @@ func TestLocalInvalidationDuringFillIsNotUndone(t *testing.T) {
 	assert.Equal(t, "new", readThrough(t, api, "p1", "new"))
 }
 
+// mgetSignal signals on a channel each MGET (a fill's snapshot) sent.
+type mgetSignal chan struct{}
+
+func (m mgetSignal) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (m mgetSignal) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "mget" {
+			select {
+			case m <- struct{}{}:
+			default:
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (m mgetSignal) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A request that takes its ticket after an invalidation must not join a
+// load that started before it and keep that load's old bytes in memory.
+func TestLocalRequestAfterInvalidationDoesNotJoinOlderLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api, rdb := newCache(t)
+	withLocal(t, api, LocalConfig{TTL: time.Hour})
+	worker := otherProcess(t, api)
+
+	// Request 1 starts a database read.
+	started, release := make(chan struct{}), make(chan struct{})
+	done1 := make(chan []byte)
+	go func() {
+		v, err := api.GetOrLoad(ctx, "p1", time.Minute, func(context.Context) ([]byte, error) {
+			close(started)
+			<-release // read before the write commits
+			return []byte("old"), nil
+		})
+		assert.NoError(t, err)
+		done1 <- v
+	}()
+	<-started
+	ticket1 := api.LocalTicket()
+	require.NoError(t, worker.Invalidate(ctx, "p1")) // the write commits and invalidates
+	require.NoError(t, until(func() bool { return api.LocalTicket() != ticket1 }), "the invalidation never arrived")
+
+	// Request 2 starts after the invalidation and misses in Redis.
+	snapshots := make(mgetSignal, 1)
+	rdb.AddHook(snapshots)
+	ticket2 := api.LocalTicket()
+	done2 := make(chan []byte)
+	go func() {
+		v, err := api.GetOrLoad(ctx, "p1", time.Minute, func(context.Context) ([]byte, error) { return []byte("new"), nil })
+		assert.NoError(t, err)
+		done2 <- v
+	}()
+	select {
+	case <-snapshots: // its own fill: it did not join request 1's load
+	case <-time.After(10 * time.Second):
+		t.Fatal("request 2 joined the load that started before the invalidation")
+	}
+	close(release)
+	assert.Equal(t, "old", string(<-done1))
+	v := <-done2
+	api.PutLocal(ticket2, "p1", map[string][]byte{"v": v})
+	assert.Equal(t, "new", string(v), "request 2 read after the write")
+	if forms := api.Local("p1"); forms != nil {
+		assert.Equal(t, "new", string(forms["v"]), "no stale bytes kept in memory")
+	}
+}
+
 func TestLocalOffWhileSubscriptionDown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
