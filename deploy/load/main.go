@@ -536,15 +536,11 @@ func printSummary(r report.Report) {
 	}
 	fmt.Println("\nratios")
 	for _, x := range r.Ratios {
-		v := fmt.Sprintf("%.0f %%", x.Value*100)
-		if x.Format == "times" {
-			v = fmt.Sprintf("%.2f×", x.Value)
-		}
 		verdict := "met"
 		if !x.Pass {
 			verdict = "MISSED"
 		}
-		fmt.Printf("  %-70s %7s (goal %s: %s) %s\n", x.Name, v, x.Goal, verdict, x.Detail)
+		fmt.Printf("  %-70s %7s (goal %s: %s) %s\n", x.Name, x.Measured(), x.Goal, verdict, x.Detail)
 	}
 	for _, n := range r.Notes {
 		fmt.Println("note:", n)

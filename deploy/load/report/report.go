@@ -36,6 +36,14 @@ type Ratio struct {
 	Format string // "percent" or "times"
 }
 
+// Measured is the value as the report prints it: "45 %" or "1.30×".
+func (x Ratio) Measured() string {
+	if x.Format == "times" {
+		return fmt.Sprintf("%.2f×", x.Value)
+	}
+	return fmt.Sprintf("%.0f %%", x.Value*100)
+}
+
 // Report is a whole run.
 type Report struct {
 	Started    time.Time
@@ -83,15 +91,11 @@ func Markdown(r Report, chart string) string {
 	if len(r.Ratios) > 0 {
 		b.WriteString("\n## Against the bare baselines\n\n| ratio | measured | goal | | from |\n|---|---|---|---|---|\n")
 		for _, x := range r.Ratios {
-			v := fmt.Sprintf("%.0f %%", x.Value*100)
-			if x.Format == "times" {
-				v = fmt.Sprintf("%.2f×", x.Value)
-			}
 			verdict := "met"
 			if !x.Pass {
 				verdict = "**missed**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.Name, v, x.Goal, verdict, x.Detail)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.Name, x.Measured(), x.Goal, verdict, x.Detail)
 		}
 	}
 	for _, p := range r.Phases {
