@@ -121,6 +121,12 @@ func TestCheckoutStopsTheCartReminders(t *testing.T) {
 	p := s.Product(t, "MUG-CHECKOUT", 1500, 10)
 	_, err := s.Carts.Add(ctx, user, cartConfig(), p.ID, 0, 1)
 	require.NoError(t, err)
+	// The relay starts the reminders after the change commits; a checkout
+	// that empties the cart first rightly starts none, so wait for them.
+	require.Eventually(t, func() bool {
+		_, err := s.Temporal.DescribeWorkflowExecution(ctx, cartreminder.WorkflowID(user), "")
+		return err == nil
+	}, 30*time.Second, 50*time.Millisecond, "the cart's reminders never started")
 	r, err := place(t, s, user) // from the cart, which checkout empties
 	require.NoError(t, err)
 	require.True(t, r.Accepted)
