@@ -124,7 +124,7 @@ func TestCheckoutStopsTheCartReminders(t *testing.T) {
 	// The relay starts the reminders after the change commits; a checkout
 	// that empties the cart first rightly starts none, so wait for them.
 	require.Eventually(t, func() bool {
-		_, err := s.Temporal.DescribeWorkflowExecution(ctx, cartreminder.WorkflowID(user), "")
+		_, err := s.Temporal.DescribeWorkflow(ctx, cartreminder.WorkflowID(user), "")
 		return err == nil
 	}, 30*time.Second, 50*time.Millisecond, "the cart's reminders never started")
 	r, err := place(t, s, user) // from the cart, which checkout empties
