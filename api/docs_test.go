@@ -319,8 +319,17 @@ func TestDocsScreenshot(t *testing.T) {
 		want += len(item.Operations())
 	}
 
+	// Not t.TempDir: Chromium's helper processes may still write to their
+	// profile for a moment after the browser has exited, which would fail
+	// TempDir's own removal; this one is removed once they are done.
+	profile, err := os.MkdirTemp("", "docs-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		assert.Eventually(t, func() bool { return os.RemoveAll(profile) == nil }, 20*time.Second, 100*time.Millisecond,
+			"remove Chromium's profile %s", profile)
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin),
-		chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 1000), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 1000), chromedp.UserDataDir(profile))
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses root
 	}
