@@ -9,11 +9,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
@@ -29,17 +27,6 @@ import (
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/testenv"
 )
-
-// roundTrips counts the commands and pipelines a Redis client sends.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
-}
-func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
-}
 
 // TestProductFromLocalCache serves a product page from the API process's
 // memory: the same bytes as uncached, one Redis round trip (the rate limit),
@@ -59,7 +46,7 @@ func TestProductFromLocalCache(t *testing.T) {
 	require.NoError(t, err)
 
 	rdb := testenv.Redis(t)
-	var trips roundTrips
+	var trips testenv.RoundTrips
 	rdb.AddHook(&trips)
 	prefix := testenv.UniqueName("test-local-") + ":"
 	storefront := cache.New(rdb, prefix+"cache:", nil)
@@ -120,10 +107,10 @@ func TestProductFromLocalCache(t *testing.T) {
 		wantType, want := get(uncached, form)
 		get(cached, form) // fills
 		before := storefront.Stats().LocalHits
-		trips.n.Store(0)
+		trips.N.Store(0)
 		gotType, got := get(cached, form)
 		assert.Equal(t, before+1, storefront.Stats().LocalHits, "%s: served from memory", form)
-		assert.EqualValues(t, 1, trips.n.Load(), "%s: one Redis round trip (the rate limit) for a warm page", form)
+		assert.EqualValues(t, 1, trips.N.Load(), "%s: one Redis round trip (the rate limit) for a warm page", form)
 		assert.Equal(t, wantType, gotType, "%s: same headers as uncached", form)
 		if form == "proto" { // map order is not fixed in the binary form
 			var w, g catalogv1.GetProductResponse

@@ -166,24 +166,13 @@ func TestLimiterKeysArePrefixedHashedAndExpire(t *testing.T) {
 	assert.LessOrEqual(t, ttl, 10*time.Second)
 }
 
-// countCalls counts the commands a Redis client sends.
-type countCalls struct{ n atomic.Int64 }
-
-func (c *countCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *countCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
-}
-func (c *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
-}
-
 // A busy key takes events ahead in leases: far fewer Redis calls, and two
 // replicas together still never allow more than the budget.
 func TestLeasesSaveRoundTripsAndKeepTheBudget(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb := testenv.Redis(t)
-	var calls countCalls
+	var calls testenv.RoundTrips
 	rdb.AddHook(&calls)
 	prefix := testenv.UniqueName("rltest:")
 	replicas := []*ratelimit.Limiter{ratelimit.NewLimiter(rdb, prefix), ratelimit.NewLimiter(rdb, prefix)}
@@ -207,15 +196,15 @@ func TestLeasesSaveRoundTripsAndKeepTheBudget(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, allowed.Load(), int32(1000), "never past the budget")
 	assert.Greater(t, allowed.Load(), int32(1000-2*50), "at most a lease per replica left unused")
-	assert.Less(t, calls.n.Load(), int64(400), "events were taken in leases (1600 events)")
+	assert.Less(t, calls.N.Load(), int64(400), "events were taken in leases (1600 events)")
 
 	// A quiet key asks for one event at a time: nothing is taken ahead.
-	calls.n.Store(0)
+	calls.N.Store(0)
 	res, err := replicas[0].Allow(ctx, "quiet", limit)
 	require.NoError(t, err)
 	assert.True(t, res.Allowed)
 	assert.Equal(t, 999, res.Remaining, "one event taken")
-	assert.EqualValues(t, 1, calls.n.Load())
+	assert.EqualValues(t, 1, calls.N.Load())
 }
 
 // When Redis hangs, the callers of one busy key do not queue for a round
@@ -243,7 +232,7 @@ func TestHangingRedisFailsAllCallersOfAKeyWithinOneTimeout(t *testing.T) {
 			opts.Addr, opts.DB, opts.MaxRetries, opts.PoolSize = proxy.Addr(), real.Options().DB, -1, 32
 			rdb := redis.NewClient(&opts)
 			t.Cleanup(func() { _ = rdb.Close() })
-			var calls countCalls
+			var calls testenv.RoundTrips
 			rdb.AddHook(&calls)
 			l := ratelimit.NewLimiter(rdb, testenv.UniqueName("rltest:"))
 			limit := ratelimit.Limit{Rate: 1000, Period: time.Second} // a lease-taking limit
@@ -253,7 +242,7 @@ func TestHangingRedisFailsAllCallersOfAKeyWithinOneTimeout(t *testing.T) {
 
 			proxy.SetBlackhole(true)
 			const callers = 20
-			calls.n.Store(0)
+			calls.N.Store(0)
 			start := time.Now()
 			var failed atomic.Int32
 			var wg sync.WaitGroup
@@ -278,7 +267,7 @@ func TestHangingRedisFailsAllCallersOfAKeyWithinOneTimeout(t *testing.T) {
 			elapsed := time.Since(start)
 			assert.EqualValues(t, callers, failed.Load(), "every caller sees the outage")
 			assert.Less(t, elapsed, 2*timeout, "callers did not queue behind each other's round trips")
-			assert.LessOrEqual(t, calls.n.Load(), int64(2), "waiters were answered the remembered error")
+			assert.LessOrEqual(t, calls.N.Load(), int64(2), "waiters were answered the remembered error")
 		})
 	}
 }
