@@ -15,19 +15,42 @@ HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
 
-.PHONY: help run test build tools temporal-server generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
+# The web app's sources: a change to any of them rebuilds web/dist/app.
+WEB_SRC := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
+
+.PHONY: help run test build tools web web-deps web-dev web-lint web-test temporal-server generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-run: build tools ## start every service, migrate, seed, serve the API and worker (Ctrl-C stops all)
+run: web build tools ## start every service, migrate, seed, serve the API and worker (Ctrl-C stops all)
 	@deploy/run.sh
 
 test: tools ## lint, check generated code, start test services, go test -race ./...
 	@deploy/test.sh
 
-build: ## build bin/shop
+build: ## build bin/shop (with the web app of the last `make web` embedded)
 	go build -o $(BIN)/shop ./cmd/shop
+
+# The storefront and admin (web/): npm ci once per package-lock.json, the
+# production bundle into web/dist/app, which `make build` embeds.
+web-deps: web/node_modules/.stamp
+web/node_modules/.stamp: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web: web/dist/app/index.html ## build the storefront and admin bundle (web/dist/app)
+web/dist/app/index.html: web/node_modules/.stamp $(WEB_SRC)
+	cd web && npm run build
+
+web-dev: web-deps ## the web app with hot reload on :5173, against a running `make run`'s API
+	cd web && npm run dev
+
+web-lint: web-deps ## ESLint and the TypeScript compiler (strict) over web/
+	cd web && npm run lint
+
+web-test: web ## Vitest unit tests, then the first page's JavaScript size against its budget
+	cd web && npm test && npm run size
 
 # Tools are built once into bin/ from the versions pinned in tools/go.mod.
 tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock helm actionlint) ## build the pinned tools into bin/
@@ -80,15 +103,16 @@ var YAML []byte
 endef
 export OPENAPI_EMBED
 
-generate: tools ## regenerate gen/ from proto/
+generate: tools web-deps ## regenerate gen/ and web/src/gen/ from proto/
 	PATH=$(BIN):$$PATH $(BIN)/buf generate
 	printf '%s\n' "$$OPENAPI_EMBED" > gen/openapi/openapi.go
 
-checkgenerate: tools ## fail when the committed gen/ differs from a fresh generation
+checkgenerate: tools web-deps ## fail when the committed gen/ differs from a fresh generation
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	PATH=$(BIN):$$PATH $(BIN)/buf generate -o $$tmp; \
 	printf '%s\n' "$$OPENAPI_EMBED" > $$tmp/gen/openapi/openapi.go; \
-	if ! diff -r gen $$tmp/gen; then echo "gen/ is stale: run 'make generate' and commit it" >&2; exit 1; fi
+	if ! diff -r gen $$tmp/gen || ! diff -r web/src/gen $$tmp/web/src/gen; then \
+	  echo "gen/ or web/src/gen/ is stale: run 'make generate' and commit it" >&2; exit 1; fi
 
 # The API reference UI (Swagger UI) is committed in api/docs/dist so that the
 # Go build needs no npm; this refreshes it from api/docs/package-lock.json.
@@ -99,7 +123,7 @@ docs-bundle: ## refresh the API reference UI in api/docs/dist from its npm lock 
 	npm ci --prefix $$tmp --ignore-scripts --no-audit --no-fund; \
 	for f in $(DOCS_BUNDLE_FILES); do cp $$tmp/node_modules/swagger-ui-dist/$$f api/docs/dist/; done
 
-lint: tools ## gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint, helm lint, actionlint
+lint: tools web-lint ## gofmt, go mod tidy, go vet, staticcheck, workflowcheck, buf lint, helm lint, actionlint, ESLint, tsc
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'" >&2; exit 1; }

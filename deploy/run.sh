@@ -29,6 +29,10 @@ if [[ ${TEMPORAL_BACKEND:-dev} == postgres ]]; then
 fi
 HTTP_ADDR=${HTTP_ADDR:-:8000}
 api_port=${HTTP_ADDR##*:}
+export WEB_ADDR=${WEB_ADDR:-:3000}
+web_port=${WEB_ADDR##*:}
+web_note="http://localhost:$web_port        admin: http://localhost:$web_port/admin"
+[[ $WEB_ADDR != off ]] || web_note="off (WEB_ADDR=off)"
 export RECOMMENDER_ADDR=${RECOMMENDER_ADDR:-:8001}
 export WORKER_METRICS_ADDR=${WORKER_METRICS_ADDR:-:9464}
 # Go profiles (net/http/pprof) on loopback only, for `make load` and `go tool pprof`.
@@ -134,6 +138,7 @@ fi
 cat <<MSG
 
   Shop is running.
+    Storefront                           $web_note
     API (Connect, gRPC, gRPC-Web, REST)  http://localhost:$api_port
       try: curl 'http://localhost:$api_port/api/products?limit=5'
     API reference (OpenAPI, Swagger UI)  http://localhost:$api_port/docs

@@ -37,6 +37,9 @@ make --no-print-directory lint
 step "generated code is up to date"
 make --no-print-directory checkgenerate
 
+step "web app: Vitest, production build, first page's JavaScript size"
+make --no-print-directory web-test
+
 step "services: $STACK_SERVICES"
 trap 'step "stopping the services this run started"; deploy/stack.sh down' EXIT
 deploy/stack.sh up

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shopkit/shop/api"
 	"github.com/shopkit/shop/internal/backinstock"
@@ -32,6 +33,7 @@ import (
 	"github.com/shopkit/shop/internal/search"
 	"github.com/shopkit/shop/internal/temporalclient"
 	"github.com/shopkit/shop/recommender/modelstore"
+	"github.com/shopkit/shop/web"
 	"github.com/shopkit/shop/workflows/checkout"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
 	"github.com/shopkit/shop/workflows/refund"
@@ -45,7 +47,26 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	}
 	defer closeAll()
 	servePprof(ctx, log, cfg.PprofAddr)
-	return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+	if cfg.WebAddr == "" {
+		return serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout)
+	}
+	bundle, built := web.Bundle()
+	if !built {
+		log.Warn("the web app is not built into this binary; run `make web` before `make build`", "addr", cfg.WebAddr)
+	}
+	app, err := api.WebApp(handler, bundle, api.WebConfig{
+		StripePublishableKey: cfg.StripePublishableKey,
+		TestPayments:         cfg.TestPayments(),
+		TemporalUIURL:        cfg.TemporalUIURL,
+		TemporalNamespace:    cfg.TemporalNamespace,
+	})
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serve(gctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout) })
+	g.Go(func() error { return serve(gctx, log, cfg.WebAddr, app, cfg.ShutdownTimeout) })
+	return g.Wait()
 }
 
 // newAPIHandler builds the whole API (`shop api` and `shop recommender`

@@ -27,6 +27,9 @@ type Config struct {
 	Env string // APP_ENV: development, test or production
 
 	HTTPAddr        string        // HTTP_ADDR
+	// WebAddr (WEB_ADDR, "off": none) serves the storefront and admin, with
+	// the API under the same origin.
+	WebAddr string
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
 	DatabaseURL      string // DATABASE_URL
@@ -59,6 +62,10 @@ type Config struct {
 	StripeAPIBase       string // STRIPE_API_BASE
 	StripeSecretKey     string // STRIPE_SECRET_KEY (secret)
 	StripeWebhookSecret string // STRIPE_WEBHOOK_SECRET (secret)
+	// StripePublishableKey (STRIPE_PUBLISHABLE_KEY) lets the web app collect
+	// cards with Stripe Elements; without it, outside production, the web
+	// app offers a test payment instead (see TestPayments).
+	StripePublishableKey string
 
 	CarrierWebhookSecret string // CARRIER_WEBHOOK_SECRET (secret): checks carrier tracking events
 	// CarrierTrackingURL makes a manual shipment's tracking link, e.g.
@@ -192,6 +199,7 @@ const devReminderSecret = "cart-reminders-local-development-only"
 var defaults = map[string]string{
 	"APP_ENV":            "development",
 	"HTTP_ADDR":          ":8000",
+	"WEB_ADDR":           ":3000",
 	"SHUTDOWN_TIMEOUT":   "20s",
 	"DATABASE_URL":       "postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable",
 	"DATABASE_MAX_CONNS": "20",
@@ -283,6 +291,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	c := &Config{
 		Env:                r.oneOf("APP_ENV", "development", "test", "production"),
 		HTTPAddr:           r.addr("HTTP_ADDR"),
+		WebAddr:            r.optionalAddr("WEB_ADDR"),
 		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
 		DatabaseURL:        r.url("DATABASE_URL", "postgres", "postgresql"),
 		DatabaseMaxConns:   int32(r.intRange("DATABASE_MAX_CONNS", 1, 1000)),
@@ -300,6 +309,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		SearchAlias:          r.nonEmpty("ELASTICSEARCH_INDEX"),
 		StripeAPIBase:        r.url("STRIPE_API_BASE", "http", "https"),
 		StripeSecretKey:      r.nonEmpty("STRIPE_SECRET_KEY"),
+		StripePublishableKey: r.publishableKey("STRIPE_PUBLISHABLE_KEY"),
 		StripeWebhookSecret:  r.nonEmpty("STRIPE_WEBHOOK_SECRET"),
 		PaymentTimeout:       r.duration("PAYMENT_TIMEOUT"),
 		Currency:             r.currency("SHOP_CURRENCY"),
@@ -497,6 +507,24 @@ func samePort(a, b string) bool {
 	_, pa, errA := net.SplitHostPort(a)
 	_, pb, errB := net.SplitHostPort(b)
 	return errA == nil && errB == nil && pa == pb
+}
+
+// publishableKey is empty or a Stripe publishable key; a secret key here
+// would be sent to every browser.
+func (r *reader) publishableKey(name string) string {
+	v := r.get(name)
+	if v != "" && !strings.HasPrefix(v, "pk_") {
+		r.fail(name, "must be a publishable key (pk_...), never a secret one")
+		return ""
+	}
+	return v
+}
+
+// TestPayments reports whether the web app may offer its test payment: a
+// signed payment_intent.succeeded sent to the shop's own webhook. Only outside
+// production and without real Stripe Elements (no publishable key).
+func (c *Config) TestPayments() bool {
+	return c.Env != "production" && c.StripePublishableKey == ""
 }
 
 // optionalAddr is an address, or "" when empty or "off".
