@@ -26,10 +26,10 @@ import (
 type Config struct {
 	Env string // APP_ENV: development, test or production
 
-	HTTPAddr        string        // HTTP_ADDR
+	HTTPAddr string // HTTP_ADDR
 	// WebAddr (WEB_ADDR, "off": none) serves the storefront and admin, with
 	// the API under the same origin.
-	WebAddr string
+	WebAddr         string
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
 	DatabaseURL      string // DATABASE_URL
