@@ -134,6 +134,10 @@ var accessTable = map[string]rule{
 
 	// Sales analytics are for staff and admins.
 	analyticsv1connect.AnalyticsServiceGetSalesAnalyticsProcedure: staff,
+
+	// HTTP routes that are no RPC. The test payment (development only)
+	// pays the caller's own order; staff may pay any.
+	testPaymentRoute: signedIn,
 }
 
 // Authenticator turns a bearer token into the caller.
@@ -329,11 +333,13 @@ func hasRole(roles []identity.Role, r identity.Role) bool {
 	return false
 }
 
-// Procedures lists every procedure the access table knows, sorted.
+// Procedures lists every RPC procedure the access table knows, sorted.
 func Procedures() []string {
 	out := make([]string, 0, len(accessTable))
 	for p := range accessTable {
-		out = append(out, p)
+		if rpcPath(p) {
+			out = append(out, p)
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -385,8 +385,8 @@ func documentErrors(op map[string]any, codes []string, prefix string) {
 }
 
 // addHTTPRoutes documents the routes served outside google.api.http: the
-// login alias, the CSV answer of sales analytics, the webhooks and the
-// probes.
+// login alias, the CSV answer of sales analytics, the webhooks, the test
+// payment and the probes.
 func addHTTPRoutes(paths map[string]any) {
 	obj := func(props map[string]any, required ...string) map[string]any {
 		s := map[string]any{"type": "object", "properties": props}
@@ -460,6 +460,36 @@ func addHTTPRoutes(paths map[string]any) {
 				"occurred_at":     map[string]any{"type": "string", "format": "date-time"},
 			}, "carrier", "tracking_number", "status", "occurred_at"),
 		}, "id", "data"))
+
+	// The test payment is served in development only, but always
+	// documented: elsewhere it answers 404.
+	rule, known := accessTable[testPaymentRoute]
+	pay := map[string]any{
+		"tags": []any{"Development"}, "operationId": "Development_TestPayment",
+		"summary": "Pay an order with a test payment (development only)",
+		"description": "Development only: served when the shop runs outside production without STRIPE_PUBLISHABLE_KEY " +
+			"(GET /web-config.json says testPayments: true), and answered 404 everywhere else. It sends a signed " +
+			"payment_intent.succeeded event for the order's PaymentIntent (the order's amount and currency) to the " +
+			"Stripe webhook, as `shop stripe trigger` does, and answers with the webhook's outcome; the checkout " +
+			"workflow then marks the order paid. The caller must own the order (staff may pay any); another " +
+			"customer's order is answered 404.",
+		"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
+			"schema": obj(map[string]any{"order_id": map[string]any{"description": "The order to pay, a number or a string of digits.",
+				"anyOf": []any{map[string]any{"type": "integer", "minimum": 1},
+					map[string]any{"type": "string", "pattern": "^[0-9]+$"}}}}, "order_id")}}},
+		"responses": map[string]any{
+			"202": jsonBody("The event was delivered; the order becomes paid shortly (GET /api/orders/{order_id}).", obj(map[string]any{
+				"order_id": map[string]any{"type": "string", "pattern": int64Pattern}, "payment_intent_id": str,
+				"event_type": str, "webhook_status": map[string]any{"type": "integer"},
+				"webhook": map[string]any{"type": "object", "description": "The Stripe webhook's answer."},
+			}, "order_id", "payment_intent_id", "event_type", "webhook_status", "webhook")),
+		},
+	}
+	secure(pay, rule, known, accessNote(rule, known))
+	documentErrors(pay, []string{"400", "401", "404", "413", "415", "429", "503"}, "")
+	pay["responses"].(map[string]any)["409"] = jsonBody("The order is not awaiting payment (paid, cancelled, ...).",
+		map[string]any{"$ref": "#/components/schemas/google.rpc.Status"})
+	paths["/api/dev/test-payment"] = map[string]any{"post": pay}
 
 	probe := func(id, summary string, responses map[string]any) map[string]any {
 		return map[string]any{"get": map[string]any{"tags": []any{"Health"}, "operationId": id, "summary": summary,

@@ -84,6 +84,8 @@ type options struct {
 	replicaMaxLag time.Duration
 	// tokenTTL is the access tokens' lifetime; default a minute.
 	tokenTTL time.Duration
+	// testPayments serves POST /api/dev/test-payment.
+	testPayments bool
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -179,6 +181,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Orders: orderStore, OrderFlows: cmp.Or[api.OrderFlows](o.flows, api.Workflows{CheckoutFlows: shop.Checkout, RefundFlows: shop.Refunds}), StripeEvents: payments.NewEvents(pool),
 		PaymentIntents:      payments.NewStripe("sk_test_123", shop.Stripe.URL(), nil),
 		StripeWebhookSecret: shoptest.WebhookSecret,
+		TestPayments:        o.testPayments,
 		Inventory:           inventory.NewStore(pool),
 		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
 		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},

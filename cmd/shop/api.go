@@ -198,6 +198,7 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		PaymentIntents:      payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, nil),
 		StripeEvents:        payments.NewEvents(pool),
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
+		TestPayments:        cfg.TestPayments(),
 		Inventory:           inventory.NewStore(pool),
 
 		CarrierWebhookSecret: cfg.CarrierWebhookSecret,

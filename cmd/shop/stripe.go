@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -58,28 +57,22 @@ func runStripe(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []s
 	if err != nil {
 		return err
 	}
-	if o.PaymentIntentID == "" {
-		return fmt.Errorf("order %d has no PaymentIntent yet (status %s)", o.ID, o.Status)
-	}
-	ev := payments.FakeEvent{ID: *eventID, Type: event, OrderID: o.ID, PaymentIntentID: o.PaymentIntentID,
-		Amount: o.Total, Currency: o.Currency, FailureMessage: *message}
-	body, sig, err := ev.Signed(cfg.StripeWebhookSecret, time.Now())
+	ev, err := payments.OrderEvent(event, o)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+	ev.ID, ev.FailureMessage = *eventID, *message
+	req, err := ev.WebhookRequest(ctx, *url, cfg.StripeWebhookSecret, time.Now())
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Stripe-Signature", sig)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
 	answer, _ := io.ReadAll(res.Body)
-	fmt.Fprintf(os.Stdout, "%s for order %d (%s): %s %s", event, o.ID, o.PaymentIntentID, res.Status, answer)
+	fmt.Fprintf(os.Stdout, "%s for order %d (%s): %s %s", event, o.ID, ev.PaymentIntentID, res.Status, answer)
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("the webhook answered %s", res.Status)
 	}

@@ -1,16 +1,22 @@
 package payments
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/shopkit/shop/internal/orders"
 )
 
 // FakeEvent describes a Stripe event about an order's PaymentIntent, as
@@ -23,6 +29,19 @@ type FakeEvent struct {
 	Amount          int64
 	Currency        string
 	FailureMessage  string
+}
+
+// ErrNoPaymentIntent means the order has no PaymentIntent (yet): its
+// checkout creates one just after the order is placed.
+var ErrNoPaymentIntent = errors.New("no PaymentIntent")
+
+// OrderEvent is the event of type typ about o's PaymentIntent, for the
+// order's amount and currency, as Stripe would send it.
+func OrderEvent(typ string, o orders.Order) (FakeEvent, error) {
+	if o.PaymentIntentID == "" {
+		return FakeEvent{}, fmt.Errorf("order %d has %w yet (status %s)", o.ID, ErrNoPaymentIntent, o.Status)
+	}
+	return FakeEvent{Type: typ, OrderID: o.ID, PaymentIntentID: o.PaymentIntentID, Amount: o.Total, Currency: o.Currency}, nil
 }
 
 // TriggerTypes are the event types FakeEvent can build.
@@ -70,4 +89,20 @@ func (e FakeEvent) Signed(secret string, at time.Time) (body []byte, signature s
 	}
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
 	return body, signed.Header, nil
+}
+
+// WebhookRequest is the POST delivering the event to the webhook at url,
+// signed with secret at time at, exactly as Stripe sends it.
+func (e FakeEvent) WebhookRequest(ctx context.Context, url, secret string, at time.Time) (*http.Request, error) {
+	body, sig, err := e.Signed(secret, at)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", sig)
+	return req, nil
 }
