@@ -57,7 +57,8 @@ type fixture struct {
 	// fulfilment is the shipments' store; the API's steps go to it through
 	// storeFlows.
 	fulfilment *fulfilment.Store
-	reads      *db.Pools // the primary, and the replica with options.replicaMaxLag
+	reads      *db.Pools    // the primary, and the replica with options.replicaMaxLag
+	handler    http.Handler // the API, as srv serves it
 }
 
 // options tune newServer; the zero value is a working server.
@@ -86,6 +87,9 @@ type options struct {
 	tokenTTL time.Duration
 	// testPayments serves POST /api/dev/test-payment.
 	testPayments bool
+	// workflows drives shipments and returns through their workflows (as
+	// `shop api` does) instead of straight through their stores.
+	workflows bool
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -163,6 +167,12 @@ func newServerWith(t *testing.T, o options) *fixture {
 		ready = map[string]api.Check{"postgres": pool.Ping}
 	}
 	shipments := fulfilment.NewStore(pool)
+	var fulfilFlows api.FulfilmentFlows = storeFlows{store: shipments}
+	var returnFlows api.ReturnFlows = storeReturnFlows{store: shop.ReturnStore}
+	var scanner api.ShipmentScanner
+	if o.workflows {
+		fulfilFlows, returnFlows, scanner = shop.Fulfil, shop.Returns, shop.Fulfil
+	}
 	var models api.Models
 	if o.recommendations != nil {
 		models = o.recommendations(pool)
@@ -183,8 +193,8 @@ func newServerWith(t *testing.T, o options) *fixture {
 		StripeWebhookSecret: shoptest.WebhookSecret,
 		TestPayments:        o.testPayments,
 		Inventory:           inventory.NewStore(pool),
-		Fulfilment:          shipments, FulfilmentFlows: storeFlows{store: shipments},
-		Returns: shop.ReturnStore, ReturnFlows: storeReturnFlows{store: shop.ReturnStore},
+		Fulfilment:          shipments, FulfilmentFlows: fulfilFlows, Shipments: scanner,
+		Returns: shop.ReturnStore, ReturnFlows: returnFlows,
 		Events:          events.NewStore(pool),
 		Recommendations: models, RecommenderInternalToken: o.internalToken,
 		Metrics:   metrics.Handler(),
@@ -202,7 +212,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}, es: es,
-		fulfilment: shipments, reads: reads}
+		fulfilment: shipments, reads: reads, handler: h}
 }
 
 // newElastic returns a client for a fresh index alias, dropped after the test.
