@@ -18,7 +18,7 @@ GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticche
 # The web app's sources: a change to any of them rebuilds web/dist/app.
 WEB_SRC := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
 
-.PHONY: help run test build tools web web-deps web-dev web-lint web-test temporal-server generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
+.PHONY: help run test build tools web web-deps web-dev web-lint web-test web-journey web-screenshots temporal-server generate checkgenerate docs-bundle lint vet unit bench fuzz load chaos stack-up stack-down gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,14 @@ web-lint: web-deps ## ESLint and the TypeScript compiler (strict) over web/
 
 web-test: web ## Vitest unit tests, then the first page's JavaScript size against its budget
 	cd web && npm test && npm run size
+
+# The browser journey (web/e2e) against the real API and worker, on the
+# services `make test` uses (running already: `make test`, or deploy/stack.sh up).
+web-journey: web ## the browser journey in Chromium (Playwright, axe); artifacts in .data/test-artifacts/web
+	TEST_ARTIFACTS_DIR=$${TEST_ARTIFACTS_DIR:-$(CURDIR)/.data/test-artifacts} go test -count=1 -timeout 10m -run '^TestWebJourney$$' ./api/
+
+web-screenshots: ## retake the README's screenshots (docs/screenshots) with the browser journey
+	WEB_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(MAKE) --no-print-directory web-journey
 
 # Tools are built once into bin/ from the versions pinned in tools/go.mod.
 tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock helm actionlint) ## build the pinned tools into bin/

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +101,12 @@ func TestWebJourney(t *testing.T) {
 		require.NoError(t, err)
 	}
 
+	// The journey's first search must find the product despite its typo.
+	require.Eventually(t, func() bool {
+		code, _, body := call(t, "GET", f.url+"/api/search?q="+url.QueryEscape(journeyTypo), "", "")
+		return code == http.StatusOK && strings.Contains(fmt.Sprint(body["products"]), journeyProduct)
+	}, 20*time.Second, 200*time.Millisecond, "GET /api/search?q=%s does not find %s", journeyTypo, journeyProduct)
+
 	app, err := api.WebApp(f.handler, bundle, api.WebConfig{TestPayments: true,
 		TemporalUIURL: "http://127.0.0.1:8233", TemporalNamespace: testenv.TemporalNamespace()})
 	require.NoError(t, err)
@@ -113,14 +121,14 @@ func TestWebJourney(t *testing.T) {
 	cmd := exec.CommandContext(runCtx, playwright, "test")
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(),
-		"BASE_URL="+srv.URL, "CHROMIUM_PATH="+chromium, "TEST_ARTIFACTS_DIR="+filepath.Dir(artifacts), "NO_COLOR=1",
+		"BASE_URL="+srv.URL, "CHROMIUM_PATH="+chromium, "TEST_ARTIFACTS_DIR="+filepath.Dir(artifacts), "FORCE_COLOR=0",
 		"E2E_PRODUCT="+journeyProduct, "E2E_SEARCH_TYPO="+journeyTypo, "E2E_BRAND="+journeyBrand,
 		"E2E_CUSTOMER_USERNAME="+customer, "E2E_CUSTOMER_PASSWORD="+journeyPassword,
 		"E2E_STAFF_USERNAME="+users[identity.RoleStaff], "E2E_STAFF_PASSWORD="+journeyPassword,
 		"E2E_ADMIN_USERNAME="+users[identity.RoleAdmin], "E2E_ADMIN_PASSWORD="+journeyPassword,
 	)
 	cmd.WaitDelay = 10 * time.Second
-	out := &tailWriter{prefix: "playwright: ", max: 200}
+	out := &tailWriter{prefix: "playwright: ", max: 60}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	err = cmd.Run()
@@ -136,6 +144,15 @@ func TestWebJourney(t *testing.T) {
 	var returns int
 	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM returns WHERE order_id = $1`, id).Scan(&returns))
 	assert.Equal(t, 1, returns, "the customer asked for a return")
+	// Analytics count today's sale from live data (no rollup has run).
+	s, _, err := f.identity.Login(ctx, users[identity.RoleAdmin], journeyPassword)
+	require.NoError(t, err)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	code, _, body := call(t, "POST", f.url+"/api/analytics", s.AccessToken, fmt.Sprintf(
+		`{"start_date": %q, "end_date": %q, "group_by": "product", "metrics": ["units_sold", "total_sales"]}`,
+		today.Format(time.RFC3339), today.Add(24*time.Hour-time.Second).Format(time.RFC3339)))
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, fmt.Sprint(body["rows"]), journeyProduct, "today's sale in the analytics: %v", body)
 }
 
 // tailWriter streams a command's output to the test's stdout line by line

@@ -47,7 +47,7 @@ deploy/stack.sh up
 step "nginx for the gateway test (deploy/nginx)"
 deploy/nginx/gateway.sh install
 
-step "chromium (the /docs screenshot test) and schemathesis (the API fuzz test)"
+step "chromium (the /docs screenshot test, the browser journey) and schemathesis (the API fuzz test)"
 deploy/stack.sh tools
 deploy/schemathesis/install.sh
 # Screenshots and fuzzing reports land here.
@@ -62,6 +62,9 @@ go test -race -count=1 -timeout 15m ./...
 
 step "schemathesis against the API, as a customer and as an admin (README, Fuzzing)"
 go test -count=1 -timeout 10m -run '^TestSchemathesis$' ./api/
+
+step "the web app in Chromium: the browser journey of web/e2e (Playwright, axe) against the real API (README, Web app)"
+go test -count=1 -timeout 10m -run '^TestWebJourney$' ./api/
 
 step "chaos, short: worker, API, Redis and Temporal killed and restarted while orders flow"
 make --no-print-directory chaos CHAOS_DURATION=45s
