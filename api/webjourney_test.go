@@ -76,7 +76,10 @@ func TestWebJourney(t *testing.T) {
 		t.Skip("the browser journey takes minutes")
 	}
 	bundle := webBundle(t)
-	chromium := chromiumBinary(t)
+	chromium := os.Getenv("CHROMIUM_PATH")
+	if chromium == "" {
+		chromium = chromiumBinary(t)
+	}
 	webDir, err := filepath.Abs("../web")
 	require.NoError(t, err)
 	playwright := filepath.Join(webDir, "node_modules", ".bin", "playwright")
