@@ -107,7 +107,7 @@ func TestWebJourney(t *testing.T) {
 	// The journey's first search must find the product despite its typo.
 	require.Eventually(t, func() bool {
 		code, _, body := call(t, "GET", f.url+"/api/search?q="+url.QueryEscape(journeyTypo), "", "")
-		return code == http.StatusOK && strings.Contains(fmt.Sprint(body["products"]), journeyProduct)
+		return code == http.StatusOK && strings.Contains(fmt.Sprint(body["hits"]), journeyProduct)
 	}, 20*time.Second, 200*time.Millisecond, "GET /api/search?q=%s does not find %s", journeyTypo, journeyProduct)
 
 	app, err := api.WebApp(f.handler, bundle, api.WebConfig{TestPayments: true,
