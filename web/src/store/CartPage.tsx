@@ -161,7 +161,12 @@ function QuantityInput({ line, onChanged, onError }: { line: CartLine; onChanged
   const [value, setValue] = useState(String(line.quantity));
   const update = useMutation(CartService.method.updateCartItem);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
-  useEffect(() => setValue(String(line.quantity)), [line.quantity]);
+  // The server's quantity wins whenever it changes.
+  const [seen, setSeen] = useState(line.quantity);
+  if (seen !== line.quantity) {
+    setSeen(line.quantity);
+    setValue(String(line.quantity));
+  }
   useEffect(() => () => clearTimeout(timer.current), []);
 
   const commit = (v: string) => {
