@@ -247,7 +247,7 @@ test("staff pick, pack and ship it from the fulfilment queue", async ({ browser 
       await p.reload();
       await expect(parcel).toBeVisible({ timeout: 5_000 });
     }).toPass({ timeout: 60_000 });
-    await visited(p, "admin-fulfilment", "admin-fulfilment.png");
+    await visited(p, "admin-fulfilment");
 
     await parcel.getByRole("button", { name: "Pick" }).click();
     await parcel.getByRole("button", { name: "Pack" }).click();
