@@ -62,6 +62,10 @@ func TestTestPaymentPaysTheOrder(t *testing.T) {
 	code, _, body = call(t, "POST", pay, john, fmt.Sprintf(`{"order_id": %d}`, id))
 	assert.Equal(t, http.StatusConflict, code, "a paid order: %v", body)
 	assert.Contains(t, body["message"], "paid")
+	// Staff may pay any customer's order: this one is found, and is paid.
+	staff := session(t, f, "stan", identity.RoleStaff)
+	code, _, body = call(t, "POST", pay, staff, fmt.Sprintf(`{"order_id": %d}`, id))
+	assert.Equal(t, http.StatusConflict, code, "staff, a paid order: %v", body)
 }
 
 // TestTestPaymentIsAbsentInProduction: without Deps.TestPayments (so in

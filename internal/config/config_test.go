@@ -214,3 +214,9 @@ func TestPprofAddresses(t *testing.T) {
 	_, err := FromLookup(lookup(map[string]string{"WORKER_PPROF_ADDR": "127.0.0.1:9464", "WORKER_METRICS_ADDR": "off"}))
 	assert.NoError(t, err, "no clash with metrics off")
 }
+
+func TestTestPaymentsOnlyInDevelopmentWithoutPublishableKey(t *testing.T) {
+	assert.True(t, (&Config{Env: "development"}).TestPayments())
+	assert.False(t, (&Config{Env: "development", StripePublishableKey: "pk_test_x"}).TestPayments(), "real Stripe Elements instead")
+	assert.False(t, (&Config{Env: "production"}).TestPayments())
+}
