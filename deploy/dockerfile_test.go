@@ -241,26 +241,27 @@ func TestCompose(t *testing.T) {
 	d := defaults(t)
 	for name, want := range map[string]struct {
 		command []string
-		port    string
+		ports   []string
 	}{
-		"api":         {[]string{"api"}, port(t, d["HTTP_ADDR"])},
-		"recommender": {[]string{"recommender"}, port(t, d["RECOMMENDER_ADDR"])},
-		"worker":      {[]string{"worker"}, port(t, d["WORKER_METRICS_ADDR"])},
-		"migrate":     {[]string{"migrate", "up"}, ""},
-		"seed":        {[]string{"seed"}, ""},
-		"train":       {[]string{"recommender", "train"}, ""},
+		// The API and, on WEB_ADDR, the storefront and admin.
+		"api":         {[]string{"api"}, []string{port(t, d["HTTP_ADDR"]), port(t, d["WEB_ADDR"])}},
+		"recommender": {[]string{"recommender"}, []string{port(t, d["RECOMMENDER_ADDR"])}},
+		"worker":      {[]string{"worker"}, []string{port(t, d["WORKER_METRICS_ADDR"])}},
+		"migrate":     {[]string{"migrate", "up"}, nil},
+		"seed":        {[]string{"seed"}, nil},
+		"train":       {[]string{"recommender", "train"}, nil},
 	} {
 		s, ok := f.Services[name]
 		if !assert.True(t, ok, "service %s", name) {
 			continue
 		}
 		assert.Equal(t, want.command, s.Command, name)
-		if want.port != "" {
+		for _, want := range want.ports {
 			// "8000:8000" or bound to one host address, "127.0.0.1:8000:8000".
 			published := slices.ContainsFunc(s.Ports, func(p string) bool {
-				return p == want.port+":"+want.port || strings.HasSuffix(p, ":"+want.port+":"+want.port)
+				return p == want+":"+want || strings.HasSuffix(p, ":"+want+":"+want)
 			})
-			assert.True(t, published, "%s publishes port %s: %v", name, want.port, s.Ports)
+			assert.True(t, published, "%s publishes port %s: %v", name, want, s.Ports)
 		}
 		if name != "migrate" {
 			assert.NotEmpty(t, s.DependsOn, "%s waits for what it needs", name)
@@ -291,5 +292,14 @@ func TestCompose(t *testing.T) {
 	gw := f.Services["gateway"]
 	for _, m := range regexp.MustCompile(`\$\{(GATEWAY_[A-Z_]+)\}`).FindAllStringSubmatch(string(tmpl), -1) {
 		assert.NotEmpty(t, gw.Environment[m[1]], "gateway environment sets %s", m[1])
+	}
+	// The gateway's upstreams are the roles' listeners: the storefront is
+	// the API's web listener.
+	for v, addr := range map[string]string{
+		"GATEWAY_API_SERVERS":         "api:" + port(t, d["HTTP_ADDR"]),
+		"GATEWAY_WEB_SERVERS":         "api:" + port(t, d["WEB_ADDR"]),
+		"GATEWAY_RECOMMENDER_SERVERS": "recommender:" + port(t, d["RECOMMENDER_ADDR"]),
+	} {
+		assert.Contains(t, gw.Environment[v], "server "+addr+" ", v)
 	}
 }
