@@ -147,6 +147,11 @@ func TestWebJourney(t *testing.T) {
 	var returns int
 	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT count(*) FROM returns WHERE order_id = $1`, id).Scan(&returns))
 	assert.Equal(t, 1, returns, "the customer asked for a return")
+	// The storefront recorded what the shopper did (fire-and-forget).
+	var kinds []string
+	require.NoError(t, f.shop.Pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT kind ORDER BY kind), '{}')
+		FROM behaviour_events WHERE session_id IS NOT NULL`).Scan(&kinds))
+	assert.Subset(t, kinds, []string{"checkout_started", "search", "view"}, "behaviour events the storefront sent")
 	// Analytics count today's sale from live data (no rollup has run).
 	s, _, err := f.identity.Login(ctx, users[identity.RoleAdmin], journeyPassword)
 	require.NoError(t, err)

@@ -29,7 +29,11 @@ let page: Page;
 let orderId = "";
 
 async function newSession(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
-  return browser.newContext({ baseURL: env("BASE_URL"), viewport });
+  // Headless Chromium names itself HeadlessChrome, which the shop takes for
+  // a bot and whose behaviour events it drops: the journey's shopper is a
+  // desktop Chrome, so analytics count its visit.
+  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${browser.version()} Safari/537.36`;
+  return browser.newContext({ baseURL: env("BASE_URL"), viewport, userAgent });
 }
 
 test.beforeAll(async ({ browser }) => {
