@@ -102,6 +102,9 @@ test("a guest finds the product despite a typo", async () => {
   await expect(page).toHaveURL(/\/search\?/);
   expect(new URL(page.url()).searchParams.get("q")).toBe(typo);
   await expect(page.getByRole("heading", { level: 1, name: "Search results" })).toBeVisible();
+  for (const label of ["Category", "Brand", "Min price", "Max price", "In stock only", "Sort by"]) {
+    await expect.soft(page.getByLabel(label, { exact: true }).or(page.getByRole("group", { name: label })).first()).toBeVisible();
+  }
   await expect(page.getByRole("link", { name: product, exact: true }).first()).toBeVisible();
   await visited(page, "search");
 });
@@ -171,6 +174,13 @@ test("adds the product to the cart and signs up", async () => {
   await expect(page.getByRole("heading", { level: 1, name: "Cart" })).toBeVisible();
   await expect(page.getByLabel(`Quantity of ${product}`)).toHaveValue("1");
   await expect(page.locator("dt", { hasText: /^Total$/ })).toBeVisible();
+  for (const term of ["Subtotal", "Shipping", "Tax"]) {
+    await expect.soft(page.locator("dt", { hasText: new RegExp(`^${term}$`) })).toBeVisible();
+  }
+  await expect.soft(page.getByRole("button", { name: `Remove ${product}` })).toBeVisible();
+  await expect.soft(page.getByLabel("Coupon code")).toBeVisible();
+  await expect.soft(page.getByRole("button", { name: "Apply coupon" })).toBeVisible();
+  await expect.soft(page.getByLabel("Shipping method")).toBeVisible();
   await visited(page, "cart");
   await page.getByRole("link", { name: "Checkout" }).or(page.getByRole("button", { name: "Checkout" })).first().click();
   if (!signedUp) {
@@ -232,6 +242,7 @@ test("checks out and pays with the test payment", async () => {
   const timeline = page.getByRole("list", { name: "Timeline" });
   await expect(timeline).toBeVisible();
   await expect(timeline.getByRole("listitem").nth(1)).toBeVisible();
+  await expect.soft(page.getByRole("button", { name: "Cancel order" })).toBeVisible();
   await visited(page, "order-paid", "storefront-order.png");
 });
 
@@ -240,7 +251,11 @@ test("staff pick, pack and ship it from the fulfilment queue", async ({ browser 
   try {
     const p = await office.newPage();
     await signIn(p, staff, "/admin/fulfilment");
-    await expect(p.getByRole("navigation", { name: "Admin" })).toBeVisible();
+    const nav = p.getByRole("navigation", { name: "Admin" });
+    await expect(nav).toBeVisible();
+    for (const link of ["Dashboard", "Products", "Categories", "Stock", "Orders", "Fulfilment", "Returns", "Coupons", "Users"]) {
+      await expect.soft(nav.getByRole("link", { name: link, exact: true })).toBeVisible();
+    }
     await expect(p.getByRole("heading", { level: 1, name: "Fulfilment" })).toBeVisible();
     // The paid order's parcel joins the queue once its fulfilment allocated it.
     const parcel = p
@@ -304,6 +319,10 @@ test("an admin sees the sale on the analytics dashboard", async ({ browser }) =>
     const top = p.getByRole("table", { name: "Top products" });
     await expect(top).toBeVisible();
     await expect(top.getByText(product)).toBeVisible();
+    for (const label of ["From", "To"]) {
+      await expect.soft(p.getByLabel(label, { exact: true })).toBeVisible();
+    }
+    await expect.soft(p.getByRole("link", { name: "Export CSV" }).or(p.getByRole("button", { name: "Export CSV" })).first()).toBeVisible();
     await visited(p, "admin-dashboard", "admin-dashboard.png");
   } finally {
     await office.close();
