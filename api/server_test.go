@@ -193,7 +193,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Metrics:   metrics.Handler(),
 		Analytics: analyticsStore,
 		Reads:     reads, WriteMarks: db.NewWriteMarks(rdb, prefix+"ryw:", db.MarkTTL(o.replicaMaxLag)),
-		Images:    imagesDeps(pool, o),
+		Images: imagesDeps(t, pool, o),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
@@ -209,11 +209,16 @@ func newServerWith(t *testing.T, o options) *fixture {
 		fulfilment: shipments, reads: reads}
 }
 
-func imagesDeps(pool *pgxpool.Pool, o options) api.Images {
-	if o.images == nil {
-		return api.Images{}
+// imagesDeps serves images from o.images, or a fresh directory (as `shop
+// api` always has an image store).
+func imagesDeps(t *testing.T, pool *pgxpool.Pool, o options) api.Images {
+	objects := o.images
+	if objects == nil {
+		fs, err := objectstore.NewFS(t.TempDir())
+		require.NoError(t, err)
+		objects = fs
 	}
-	return api.Images{Store: images.NewStore(pool), Objects: o.images, Flows: o.imageFlows, Limits: o.imageLimits}
+	return api.Images{Store: images.NewStore(pool), Objects: objects, Flows: o.imageFlows, Limits: o.imageLimits}
 }
 
 // newElastic returns a client for a fresh index alias, dropped after the test.
