@@ -203,6 +203,11 @@ func TestProductImageUpload(t *testing.T) {
 	var second productImage
 	require.NoError(t, json.Unmarshal(b, &second))
 
+	// The product page, cached while the images are still processing.
+	productURL := fmt.Sprintf("%s/api/products/%d", f.url, f.laptop.ID)
+	_, b = sendImage(t, http.MethodGet, productURL, "", "", nil)
+	require.NotContains(t, string(b), `"status":"processing"`, "the storefront sees ready images only")
+
 	ready := waitImage(t, f, staff, f.laptop.ID, first.ID, "ready")
 	assert.True(t, ready.Primary)
 	for _, c := range []struct {
@@ -237,7 +242,6 @@ func TestProductImageUpload(t *testing.T) {
 
 	// The storefront's product page shows both (the outbox dropped the
 	// cached page), primary first.
-	productURL := fmt.Sprintf("%s/api/products/%d", f.url, f.laptop.ID)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, b = sendImage(t, http.MethodGet, productURL, "", "", nil)
