@@ -159,7 +159,7 @@ func (s *CatalogServer) DeleteProductImage(ctx context.Context, req *connect.Req
 // uploadRoute is the upload's route; its rule is in routeRules.
 const uploadRoute = "POST /api/products/{product_id}/images"
 
-var uploadPath = regexp.MustCompile(`^/api/products/[^/]+/images/?$`)
+var uploadPath = regexp.MustCompile(`^/api/products/[^/]+/images$`)
 
 // ownsBodyLimit says whether the handler of r bounds its body itself (the
 // image upload, IMAGE_MAX_BYTES) instead of the API's 1 MiB.
