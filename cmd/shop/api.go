@@ -157,7 +157,9 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	if err != nil {
 		return nil, nil, err
 	}
-	ready["images"] = imageObjects.Ping
+	if cfg.ImageStore == "s3" {
+		ready["images"] = imageObjects.Ping // a network dependency, like the others
+	}
 	handler, err = api.NewHandler(api.Deps{
 		Logger:             log,
 		Catalog:            catalogStore,

@@ -69,3 +69,25 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Unavailable is a store that cannot be opened (a directory that cannot be
+// created, say): every call answers its error, so the process still serves
+// everything else and uploads fail with the reason.
+type Unavailable struct{ Err error }
+
+// Put implements Store.
+func (u Unavailable) Put(context.Context, string, string, []byte) error { return u.Err }
+
+// Get implements Store.
+func (u Unavailable) Get(context.Context, string) (io.ReadCloser, Object, error) {
+	return nil, Object{}, u.Err
+}
+
+// Stat implements Store.
+func (u Unavailable) Stat(context.Context, string) (Object, error) { return Object{}, u.Err }
+
+// Delete implements Store.
+func (u Unavailable) Delete(context.Context, string) error { return u.Err }
+
+// Ping implements Store.
+func (u Unavailable) Ping(context.Context) error { return u.Err }
