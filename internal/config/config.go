@@ -258,7 +258,7 @@ var defaults = map[string]string{
 	"SMTP_USERNAME":        "",
 	"SMTP_PASSWORD":        "",
 	"MAIL_FROM":            "Shop <orders@shop.local>",
-	"SHOP_URL":             "http://localhost:8000",
+	"SHOP_URL":             "http://localhost:3000",
 	"CART_REMINDER_AFTER":  "1h,24h",
 	"CART_REMINDER_SECRET": devReminderSecret,
 	"LOW_STOCK_THRESHOLD":  "5",
