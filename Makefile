@@ -11,6 +11,8 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # The Temporal server of TEMPORAL_BACKEND=postgres (v1.32.2 needs Go >= 1.26.10).
 TEMPORAL_SERVER_VERSION := v1.32.1
 STRIPE_MOCK_VERSION  := v0.203.0
+# The S3-compatible server of the stack's s3 service (Apache-2.0).
+VERSITYGW_VERSION    := v1.8.0
 HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
@@ -61,7 +63,7 @@ web-screenshots: ## retake the README's screenshots (docs/screenshots) with the 
 	WEB_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(MAKE) --no-print-directory web-journey
 
 # Tools are built once into bin/ from the versions pinned in tools/go.mod.
-tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock helm actionlint) ## build the pinned tools into bin/
+tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock versitygw helm actionlint) ## build the pinned tools into bin/
 
 $(addprefix $(BIN)/,$(GO_TOOLS)) &: tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) go install tool
@@ -73,6 +75,9 @@ $(BIN)/temporal:
 
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+$(BIN)/versitygw:
+	GOBIN=$(BIN) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 # The Temporal server and its schema tool, only for TEMPORAL_BACKEND=postgres
 # (deploy/stack.sh builds them too when that profile starts). They also build

@@ -62,6 +62,10 @@ var accessTable = map[string]rule{
 	catalogv1connect.CatalogServiceCreateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceUpdateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceArchiveCategoryProcedure:      admins,
+	catalogv1connect.CatalogServiceListProductImagesProcedure:    staff,
+	catalogv1connect.CatalogServiceUpdateProductImageProcedure:   staff,
+	catalogv1connect.CatalogServiceReorderProductImagesProcedure: staff,
+	catalogv1connect.CatalogServiceDeleteProductImageProcedure:   staff,
 
 	inventoryv1connect.InventoryServiceListLocationsProcedure:       staff,
 	inventoryv1connect.InventoryServiceCreateLocationProcedure:      admins,
@@ -138,6 +142,12 @@ var accessTable = map[string]rule{
 	// HTTP routes that are no RPC. The test payment (development only)
 	// pays the caller's own order; staff may pay any.
 	testPaymentRoute: signedIn,
+}
+
+// routeRules are the rules of the routes served outside the RPCs (the
+// webhooks and probes authenticate by other means or not at all).
+var routeRules = map[string]rule{
+	uploadRoute: staff,
 }
 
 // Authenticator turns a bearer token into the caller.
@@ -224,6 +234,11 @@ func (g *gate) authorize(ctx context.Context, procedure string, h http.Header) (
 		g.log.ErrorContext(ctx, "procedure has no access rule; refusing", "procedure", procedure)
 		return ctx, r, nil, connect.NewError(connect.CodePermissionDenied, errors.New("permission denied"))
 	}
+	return g.authorizeRule(ctx, procedure, r, h)
+}
+
+// authorizeRule is authorize for a procedure or route whose rule is r.
+func (g *gate) authorizeRule(ctx context.Context, procedure string, r rule, h http.Header) (context.Context, rule, *identity.Principal, error) {
 	if a, ok := ctx.Value(authorizedKey{}).(authorized); ok && a.procedure == procedure {
 		if a.principal != nil {
 			ctx = context.WithValue(ctx, principalKey{}, *a.principal)
