@@ -185,7 +185,14 @@ function AddressEditor({
 
   return (
     <form onSubmit={(e) => void submit(e)} noValidate className="address-editor" aria-label={address ? "Edit address" : "New address"}>
-      <AddressFields value={value} onChange={setValue} errors={errors} />
+      <AddressFields
+        value={value}
+        onChange={(a) => {
+          setValue(a);
+          if (Object.keys(errors).length) setErrors(validateAddress(a));
+        }}
+        errors={errors}
+      />
       <label className="check">
         <input type="checkbox" checked={isDefault} onChange={(e) => setIsDefault(e.target.checked)} />
         Default address

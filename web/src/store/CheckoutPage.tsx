@@ -148,7 +148,15 @@ function AddressForm({
   return (
     <form ref={formRef} onSubmit={(e) => void submit(e)} noValidate aria-labelledby="ship-to" className="checkout-form">
       <h2 id="ship-to">Shipping address</h2>
-      <AddressFields value={address} onChange={setAddress} errors={errors} />
+      <AddressFields
+        value={address}
+        onChange={(a) => {
+          setAddress(a);
+          // After a first attempt, the errors follow the typing.
+          if (Object.keys(errors).length) setErrors(validateAddress(a));
+        }}
+        errors={errors}
+      />
       <label className="check">
         <input type="checkbox" checked={save} onChange={(e) => setSave(e.target.checked)} />
         Save this address to my address book
