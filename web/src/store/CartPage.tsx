@@ -143,7 +143,7 @@ function CartView({ cart }: { cart: Cart }) {
             ))}
           </select>
         </div>
-        <CartTotals totals={cart.totals} couponCode={cart.couponCode} />
+        <CartTotals totals={cart.totals} couponCode={cart.couponCode} taxPending={!cart.shippingCountry} />
         <p role="status" aria-live="polite" className="status">
           {status}
         </p>

@@ -15,7 +15,8 @@ import { Loading } from "../components/Loading";
 import { formatMoney } from "../money";
 import { addressErrorsFromApi, emptyAddress, validateAddress, type AddressErrors, type AddressInput } from "./checkoutValidation";
 import { fromBook, toBook, toOrderAddress } from "./addressBook";
-import { useCart } from "./cartQuery";
+import { useCart, useSetCart } from "./cartQuery";
+import { CartService } from "../gen/shop/cart/v1/cart_pb";
 import { cartWarnings } from "./CartPage";
 import { payWithTestCard, waitUntilPaid } from "./payment";
 
@@ -75,7 +76,7 @@ function Checkout() {
             </li>
           ))}
         </ul>
-        <CartTotals totals={c.totals} couponCode={c.couponCode} />
+        <CartTotals totals={c.totals} couponCode={c.couponCode} taxPending={!c.shippingCountry} />
         <p>
           <Link to="/cart">Edit cart</Link>
         </p>
@@ -105,6 +106,22 @@ function AddressForm({
   // places the same order rather than a second one.
   const key = useRef({ key: newKey(), for: "" });
   const formRef = useRef<HTMLFormElement>(null);
+  const setCart = useSetCart();
+
+  // Once the address is complete, it becomes the cart's destination, so the
+  // summary shows the tax and shipping the order will have.
+  const complete = Object.keys(validateAddress(address)).length === 0;
+  const destination = complete ? JSON.stringify(toOrderAddress(address)) : "";
+  useEffect(() => {
+    if (!destination) return;
+    const t = setTimeout(() => {
+      client(CartService)
+        .setShipping({ address: JSON.parse(destination) as ReturnType<typeof toOrderAddress> })
+        .then((r) => setCart(r.cart))
+        .catch(() => undefined); // the order itself reports a bad address
+    }, 400);
+    return () => clearTimeout(t);
+  }, [destination, setCart]);
 
   const focusFirstInvalid = () =>
     requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>("[aria-invalid=true]")?.focus());

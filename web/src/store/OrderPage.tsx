@@ -100,7 +100,9 @@ function OrderView({ o }: { o: Order }) {
         <ul className="summary-lines">
           {o.lines.map((l, i) => (
             <li key={i}>
-              {l.quantity} × <Link to={`/p/${l.productId}`}>{l.name}</Link> <span className="muted">({l.sku})</span>{" "}
+              <span>
+                {l.quantity} × <Link to={`/p/${l.productId}`}>{l.name}</Link> <span className="muted">({l.sku})</span>
+              </span>
               <span>{formatMoney(l.lineTotal)}</span>
             </li>
           ))}

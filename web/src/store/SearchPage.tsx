@@ -42,6 +42,8 @@ export default function SearchPage() {
   const [inStock, setInStock] = useMirror(state.inStock, String(state.inStock));
   const [sort, setSort] = useMirror(state.sort, state.sort);
   const [category, setCategory] = useMirror(state.category, state.category);
+  // Filters start folded on small screens, where they would fill the first screen.
+  const [filtersOpen, setFiltersOpen] = useState(() => globalThis.matchMedia?.("(min-width: 48rem)").matches ?? true);
   const [brands, setBrands] = useMirror(state.brands, state.brands.join("\u0000"));
 
   useEffect(() => {
@@ -72,7 +74,10 @@ export default function SearchPage() {
         {res.isFetching && !data ? "Searching…" : data ? `${total} ${total === 1 ? "product" : "products"}${state.q ? ` for “${state.q}”` : ""}` : ""}
       </p>
       <aside className="filters" aria-label="Filters">
-        <h2>Filters</h2>
+        <details open={filtersOpen} onToggle={(e) => setFiltersOpen(e.currentTarget.open)}>
+        <summary>
+          <h2>Filters</h2>
+        </summary>
         {!categoryId && (
           <div className="field">
             <label htmlFor={`${ids}-cat`}>Category</label>
@@ -157,6 +162,7 @@ export default function SearchPage() {
             }} />
           In stock only
         </label>
+        </details>
       </aside>
       <section className="results" aria-label="Results">
         <div className="field inline">
