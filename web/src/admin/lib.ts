@@ -1,0 +1,189 @@
+// Pure helpers of the admin: money input parsing, Temporal UI links, API
+// error wording and dates. No React here, so they are easy to test.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { MoneySchema } from "../gen/shop/catalog/v1/catalog_pb";
+import { currencyDigits, formatMoney } from "../money";
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Parses a decimal amount typed by staff ("12", "12.5", "1999.99") into
+ * integer minor units of a currency with `digits` decimals, with string and
+ * bigint arithmetic only (no floats, so "0.29" is exactly 29). Refuses signs,
+ * exponents, thousands separators and more decimals than the currency has.
+ */
+export function parseMinorUnits(input: string, digits: number): Parsed<bigint> {
+  const s = input.trim();
+  if (s === "") return { ok: false, error: "Enter an amount" };
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(s);
+  if (!m || (m[1] === "" && (m[2] ?? "") === "")) return { ok: false, error: "Enter a number like 12.50" };
+  const whole = m[1] ?? "";
+  const frac = m[2] ?? "";
+  if (frac.length > digits) {
+    return { ok: false, error: digits === 0 ? "This currency has no decimals" : `At most ${digits} decimals` };
+  }
+  if (whole.length + digits > 18) return { ok: false, error: "Amount too large" };
+  const value = BigInt(whole || "0") * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, "0") || "0");
+  return { ok: true, value };
+}
+
+/** parseMinorUnits with the currency's own number of decimals. */
+export function parseMoneyInput(input: string, currency: string): Parsed<bigint> {
+  if (!/^[A-Z]{3}$/.test(currency)) return { ok: false, error: "Currency must be a 3-letter code like USD" };
+  return parseMinorUnits(input, currencyDigits(currency));
+}
+
+/** The Temporal UI page of a workflow, or "" when the UI or the id is unknown. */
+export function temporalWorkflowUrl(ui: string | undefined, namespace: string | undefined, workflowId: string | undefined): string {
+  if (!ui || !workflowId) return "";
+  const base = ui.replace(/\/+$/, "");
+  return `${base}/namespaces/${encodeURIComponent(namespace || "default")}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+// google.rpc.BadRequest { repeated FieldViolation field_violations = 1 }
+// FieldViolation { string field = 1; string description = 2 }: decoded by
+// hand because the web app does not generate google/rpc.
+function decodeBadRequest(bytes: Uint8Array): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const [no, wt] = r.tag();
+    if (no !== 1) {
+      r.skip(wt);
+      continue;
+    }
+    const inner = new BinaryReader(r.bytes());
+    const v: FieldViolation = { field: "", description: "" };
+    while (inner.pos < inner.len) {
+      const [fno, fwt] = inner.tag();
+      if (fno === 1) v.field = inner.string();
+      else if (fno === 2) v.description = inner.string();
+      else inner.skip(fwt);
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** The field violations of an InvalidArgument error (google.rpc.BadRequest detail). */
+export function fieldViolations(err: unknown): FieldViolation[] {
+  if (!(err instanceof ConnectError) || err.code !== Code.InvalidArgument) return [];
+  const out: FieldViolation[] = [];
+  for (const d of err.details) {
+    if ("type" in d && d.type === "google.rpc.BadRequest") {
+      try {
+        out.push(...decodeBadRequest(d.value));
+      } catch {
+        // An unreadable detail still leaves the message.
+      }
+    }
+  }
+  return out;
+}
+
+/** An API error in words for staff. */
+export function errorText(err: unknown): string {
+  if (err instanceof ConnectError) {
+    switch (err.code) {
+      case Code.PermissionDenied:
+        return `Permission denied: your role may not do this (${err.rawMessage || "admins only"}).`;
+      case Code.Unauthenticated:
+        return "Your session has ended. Sign in again.";
+      case Code.NotFound:
+        return `Not found: ${err.rawMessage}`;
+      case Code.Unavailable:
+        return "The shop's API is unavailable. Try again in a moment.";
+      case Code.ResourceExhausted:
+        return "Too many requests. Wait a moment and try again.";
+      default:
+        return err.rawMessage || err.message;
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function isPermissionDenied(err: unknown): boolean {
+  return err instanceof ConnectError && err.code === Code.PermissionDenied;
+}
+
+export function formatTime(ts: Timestamp | undefined): string {
+  if (!ts) return "";
+  return timestampDate(ts).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** YYYY-MM-DD of a date in the browser's time zone. */
+export function isoDay(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** The local start (00:00:00) or end (23:59:59) of a YYYY-MM-DD day; undefined for a bad day. */
+export function dayBound(day: string, end: boolean): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return undefined;
+  const d = end
+    ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59)
+    : new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 0, 0, 0);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** "Size=M, Colour=Red" <-> {Size: "M", Colour: "Red"}. */
+export function parseAttributes(s: string): Parsed<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const part of s.split(",")) {
+    if (part.trim() === "") continue;
+    const i = part.indexOf("=");
+    if (i <= 0) return { ok: false, error: `"${part.trim()}" is not name=value` };
+    const k = part.slice(0, i).trim();
+    const v = part.slice(i + 1).trim();
+    if (!k) return { ok: false, error: `"${part.trim()}" has no name` };
+    out[k] = v;
+  }
+  return { ok: true, value: out };
+}
+
+export function formatAttributes(a: Record<string, string> | undefined): string {
+  return Object.entries(a ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+}
+
+/** Order statuses after which nothing more happens without staff. */
+export const finalOrderStatuses = new Set(["delivered", "cancelled", "refunded", "payment_failed"]);
+
+export const orderStatuses = [
+  "awaiting_payment",
+  "paid",
+  "partially_shipped",
+  "shipped",
+  "delivered",
+  "payment_failed",
+  "cancelled",
+  "partially_refunded",
+  "refunded",
+] as const;
+
+/** What staff may do with a shipment in a status. */
+export function shipmentActions(status: string): { pick: boolean; pack: boolean; ship: boolean; deliver: boolean; problem: boolean; resolveLost: boolean } {
+  return {
+    pick: status === "pending",
+    pack: status === "picked",
+    ship: status === "packed",
+    deliver: status === "shipped" || status === "in_transit" || status === "out_for_delivery",
+    problem: status !== "delivered" && status !== "cancelled",
+    resolveLost: status === "lost",
+  };
+}
+
+/** Minor units of a currency as display text. */
+export function fmtMinor(amountMinor: bigint, currency: string): string {
+  return formatMoney(create(MoneySchema, { amountMinor, currency }));
+}
