@@ -6,6 +6,7 @@ import { ProductGrid } from "../components/ProductCard";
 import { Loading } from "../components/Loading";
 import { useMe } from "../auth/useSession";
 import { errorMessage } from "../api/errors";
+import { withCardImage } from "./productImages";
 
 /** Products marked featured (attribute featured=true) first, otherwise the newest. */
 function featured(products: Product[]): Product[] {
@@ -41,7 +42,7 @@ export function Home() {
         {products.isLoading ? <Loading /> : null}
         {products.error ? <p role="alert">{errorMessage(products.error)}</p> : null}
         {products.data && products.data.products.length === 0 ? <p>No products yet.</p> : null}
-        {products.data ? <ProductGrid products={featured(products.data.products)} label="Featured products" /> : null}
+        {products.data ? <ProductGrid products={featured(products.data.products).map(withCardImage)} label="Featured products" /> : null}
       </section>
       <section aria-labelledby="recs">
         <h2 id="recs">Recommended for you</h2>

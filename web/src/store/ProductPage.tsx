@@ -73,8 +73,10 @@ function ProductView({ p }: { p: Product }) {
   const price = variant?.priceMoney ?? p.priceMoney;
   const stock = variant ? variant.stockQuantity : p.stockQuantity;
   const sku = variant?.sku || p.sku;
-  const images = productImages(p);
-  const main = images[0];
+  const images = productImages(p, "full");
+  const thumbs = productImages(p, "thumbnail");
+  const [shown, setShown] = useState(0);
+  const main = images[shown] ?? images[0];
 
   const onAdd = async () => {
     setStatus("");
@@ -99,11 +101,13 @@ function ProductView({ p }: { p: Product }) {
     <article className="product">
       <div className="product-media">
         <ProductImage src={main?.src} webpSrc={main?.webpSrc} width={main?.width ?? 4} height={main?.height ?? 3} alt={main?.alt ?? p.name} priority />
-        {images.length > 1 ? (
-          <ul className="thumbs" aria-label="More pictures">
-            {images.slice(1).map((im) => (
+        {thumbs.length > 1 ? (
+          <ul className="thumbs" aria-label="Pictures">
+            {thumbs.map((im, i) => (
               <li key={im.src}>
-                <ProductImage {...im} />
+                <button type="button" className="thumb" aria-pressed={i === shown} aria-label={`Show picture ${i + 1}: ${im.alt}`} onClick={() => setShown(i)}>
+                  <ProductImage {...im} alt="" />
+                </button>
               </li>
             ))}
           </ul>

@@ -6,6 +6,7 @@ import { ProductGrid } from "../components/ProductCard";
 import { Loading } from "../components/Loading";
 import { errorMessage } from "../api/errors";
 import { recordEvent } from "../api/events";
+import { withCardImage } from "./productImages";
 import { parseSearch, serializeSearch, toRequest, pageSize, type SearchState, type Sort } from "./searchState";
 
 const sortLabels: Record<Sort, string> = {
@@ -186,7 +187,7 @@ export default function SearchPage() {
             Nothing found. <Link to="/search">Clear all filters</Link>
           </p>
         ) : null}
-        {data ? <ProductGrid label="Products" products={data.hits.flatMap((h) => (h.product ? [h.product] : []))} /> : null}
+        {data ? <ProductGrid label="Products" products={data.hits.flatMap((h) => (h.product ? [withCardImage(h.product)] : []))} /> : null}
         {pages > 1 ? (
           <nav aria-label="Pages" className="pager">
             <button type="button" disabled={state.page <= 1} onClick={() => update({ page: state.page - 1 })}>
