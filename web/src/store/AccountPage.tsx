@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, Navigate, useNavigate } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -12,6 +13,7 @@ import { emptyAddress, validateAddress, type AddressErrors, type AddressInput } 
 import { bookFieldErrors, fromBook, toBook } from "./addressBook";
 
 export default function AccountPage() {
+  useTitle("Your account");
   const signedIn = useSignedIn();
   const me = useMe();
   const navigate = useNavigate();

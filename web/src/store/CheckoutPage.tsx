@@ -1,4 +1,5 @@
 import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, Navigate, useNavigate } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -27,6 +28,7 @@ function newKey(): string {
 }
 
 export default function CheckoutPage() {
+  useTitle("Checkout");
   const signedIn = useSignedIn();
   if (!signedIn) return <Navigate to="/signin?next=%2Fcheckout" replace />;
   return <Checkout />;

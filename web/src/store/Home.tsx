@@ -1,4 +1,5 @@
 import { Link } from "react-router";
+import { useTitle } from "../components/useTitle";
 import { useQuery } from "@connectrpc/connect-query";
 import { CatalogService, type Product } from "../gen/shop/catalog/v1/catalog_pb";
 import { RecommendationService } from "../gen/shop/recommendation/v1/recommendation_pb";
@@ -16,6 +17,7 @@ function featured(products: Product[]): Product[] {
 }
 
 export function Home() {
+  useTitle("Welcome");
   const products = useQuery(CatalogService.method.listProducts, { limit: 48 });
   const categories = useQuery(CatalogService.method.listCategories, {});
   const me = useMe();

@@ -1,4 +1,5 @@
 import { useEffect, useId, useState } from "react";
+import { useTitle } from "../components/useTitle";
 import { useNavigate, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { CatalogService, type Product, type Variant } from "../gen/shop/catalog/v1/catalog_pb";
@@ -52,6 +53,7 @@ export default function ProductPage() {
 }
 
 function ProductView({ p }: { p: Product }) {
+  useTitle(p.name);
   const variants = p.variants.filter((v) => v.active);
   const names = attributeNames(variants);
   const [chosen, setChosen] = useState<Record<string, string>>(() => {

@@ -1,4 +1,5 @@
 import { useEffect, useId, useState } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, useParams, useSearchParams } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb";
@@ -62,6 +63,7 @@ export default function SearchPage() {
 
   const catName = categoryId ? cats.data?.categories.find((c) => c.id.toString() === categoryId)?.name : undefined;
   const title = categoryId ? (catName ?? "Category") : "Search results";
+  useTitle(state.q ? `${title}: ${state.q}` : title);
   const data = res.data;
   const total = data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / pageSize));
