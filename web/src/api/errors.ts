@@ -58,11 +58,20 @@ export function fieldErrors(err: unknown, prefix = ""): Record<string, string> {
   return out;
 }
 
+/** "shipping.postal_code" + "is required" -> "Postal code is required." */
+export function describeViolation(v: FieldViolation): string {
+  const last = v.field.split(".").pop() ?? "";
+  const name = last.replace(/\[\d+\]$/, "").replace(/_/g, " ");
+  const text = /^(is|are|must|should|has|was) /.test(v.description) && name ? `${name.charAt(0).toUpperCase()}${name.slice(1)} ${v.description}` : v.description;
+  const s = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(s) ? s : s + ".";
+}
+
 /** An error in words for the user. */
 export function errorMessage(err: unknown): string {
   if (err instanceof ConnectError) {
     const v = fieldViolations(err);
-    if (v.length > 0) return v.map((x) => `${x.field}: ${x.description}`).join("; ");
+    if (v.length > 0) return v.map(describeViolation).join(" ");
     switch (err.code) {
       case Code.Unauthenticated:
         return "Please sign in again.";

@@ -59,4 +59,9 @@ describe("CartTotals", () => {
     render(<CartTotals totals={create(TotalsSchema, { subtotal: jpy(1500n), shipping: jpy(300n), tax: jpy(150n), total: jpy(1950n) })} />);
     expect(rows()["Total"]).toBe("¥1,950");
   });
+
+  it("says tax is pending until the cart has a destination", () => {
+    render(<CartTotals taxPending totals={create(TotalsSchema, { subtotal: usd(500n), tax: usd(0n), total: usd(500n) })} />);
+    expect(rows()["Tax"]).toBe("Calculated from the shipping address");
+  });
 });

@@ -2,7 +2,7 @@ import type { Totals } from "../gen/shop/cart/v1/cart_pb";
 import { formatMoney } from "../money";
 
 /** The totals line by line as the API computed them (never summed here). */
-export function CartTotals({ totals, couponCode }: { totals: Totals | undefined; couponCode?: string }) {
+export function CartTotals({ totals, couponCode, taxPending }: { totals: Totals | undefined; couponCode?: string; taxPending?: boolean }) {
   if (!totals) return null;
   const hasDiscount = (totals.discount?.amountMinor ?? 0n) !== 0n;
   return (
@@ -25,10 +25,14 @@ export function CartTotals({ totals, couponCode }: { totals: Totals | undefined;
       </div>
       <div>
         <dt>Tax</dt>
-        <dd>
-          {totals.taxRatePercent ? <span className="muted">({totals.taxRatePercent}%) </span> : null}
-          {formatMoney(totals.tax)}
-        </dd>
+        {taxPending && (totals.tax?.amountMinor ?? 0n) === 0n ? (
+          <dd className="muted">Calculated from the shipping address</dd>
+        ) : (
+          <dd>
+            {totals.taxRatePercent ? <span className="muted">({totals.taxRatePercent}%) </span> : null}
+            {formatMoney(totals.tax)}
+          </dd>
+        )}
       </div>
       <div className="totals-total">
         <dt>Total</dt>

@@ -9,7 +9,7 @@ export interface CardProduct {
   brand?: string;
   priceMoney?: Money;
   stockQuantity?: number;
-  image?: { src: string; webpSrc?: string; width: number; height: number };
+  image?: { src: string; webpSrc?: string; width: number; height: number } | null;
 }
 
 export function ProductCard({ p }: { p: CardProduct }) {

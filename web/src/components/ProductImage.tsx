@@ -19,7 +19,11 @@ export function ProductImage({ src, webpSrc, width, height, alt, priority, class
   const cls = "product-image" + (className ? " " + className : "");
   if (!src) {
     return (
-      <div className={cls + " product-image--empty"} style={style} role="img" aria-label={alt ? `${alt} (no picture)` : "No picture"}>
+      <div
+        className={cls + " product-image--empty"}
+        style={style}
+        {...(alt ? { role: "img", "aria-label": `${alt} (no picture yet)` } : { "aria-hidden": true })}
+      >
         <svg viewBox="0 0 24 24" width="48" height="48" aria-hidden="true" focusable="false">
           <path
             fill="currentColor"

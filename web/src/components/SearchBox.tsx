@@ -15,7 +15,14 @@ function useDebounced<T>(value: T, ms: number): T {
 /** The header's search field: a combobox with type-ahead suggestions (WAI-ARIA combobox pattern). */
 export function SearchBox() {
   const [params] = useSearchParams();
-  const [text, setText] = useState(() => params.get("q") ?? "");
+  const urlQ = params.get("q") ?? "";
+  const [text, setText] = useState(urlQ);
+  // Follow the address (Back, links) without fighting the typing.
+  const [seenQ, setSeenQ] = useState(urlQ);
+  if (seenQ !== urlQ) {
+    setSeenQ(urlQ);
+    setText(urlQ);
+  }
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(-1);
   const navigate = useNavigate();

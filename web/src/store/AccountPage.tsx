@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, Navigate, useNavigate } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -12,6 +13,7 @@ import { emptyAddress, validateAddress, type AddressErrors, type AddressInput } 
 import { bookFieldErrors, fromBook, toBook } from "./addressBook";
 
 export default function AccountPage() {
+  useTitle("Your account");
   const signedIn = useSignedIn();
   const me = useMe();
   const navigate = useNavigate();
@@ -185,7 +187,14 @@ function AddressEditor({
 
   return (
     <form onSubmit={(e) => void submit(e)} noValidate className="address-editor" aria-label={address ? "Edit address" : "New address"}>
-      <AddressFields value={value} onChange={setValue} errors={errors} />
+      <AddressFields
+        value={value}
+        onChange={(a) => {
+          setValue(a);
+          if (Object.keys(errors).length) setErrors(validateAddress(a));
+        }}
+        errors={errors}
+      />
       <label className="check">
         <input type="checkbox" checked={isDefault} onChange={(e) => setIsDefault(e.target.checked)} />
         Default address

@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, Navigate } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { CartService, type Cart, type CartLine } from "../gen/shop/cart/v1/cart_pb";
@@ -26,6 +27,7 @@ export function cartWarnings(cart: Cart): string[] {
 }
 
 export default function CartPage() {
+  useTitle("Cart");
   const signedIn = useSignedIn();
   const cart = useCart();
   if (!signedIn) return <Navigate to="/signin?next=%2Fcart" replace />;
@@ -143,7 +145,7 @@ function CartView({ cart }: { cart: Cart }) {
             ))}
           </select>
         </div>
-        <CartTotals totals={cart.totals} couponCode={cart.couponCode} />
+        <CartTotals totals={cart.totals} couponCode={cart.couponCode} taxPending={!cart.shippingCountry} />
         <p role="status" aria-live="polite" className="status">
           {status}
         </p>

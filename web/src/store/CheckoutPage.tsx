@@ -1,4 +1,5 @@
 import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, Navigate, useNavigate } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -15,7 +16,8 @@ import { Loading } from "../components/Loading";
 import { formatMoney } from "../money";
 import { addressErrorsFromApi, emptyAddress, validateAddress, type AddressErrors, type AddressInput } from "./checkoutValidation";
 import { fromBook, toBook, toOrderAddress } from "./addressBook";
-import { useCart } from "./cartQuery";
+import { useCart, useSetCart } from "./cartQuery";
+import { CartService } from "../gen/shop/cart/v1/cart_pb";
 import { cartWarnings } from "./CartPage";
 import { payWithTestCard, waitUntilPaid } from "./payment";
 
@@ -26,6 +28,7 @@ function newKey(): string {
 }
 
 export default function CheckoutPage() {
+  useTitle("Checkout");
   const signedIn = useSignedIn();
   if (!signedIn) return <Navigate to="/signin?next=%2Fcheckout" replace />;
   return <Checkout />;
@@ -75,7 +78,7 @@ function Checkout() {
             </li>
           ))}
         </ul>
-        <CartTotals totals={c.totals} couponCode={c.couponCode} />
+        <CartTotals totals={c.totals} couponCode={c.couponCode} taxPending={!c.shippingCountry} />
         <p>
           <Link to="/cart">Edit cart</Link>
         </p>
@@ -105,6 +108,22 @@ function AddressForm({
   // places the same order rather than a second one.
   const key = useRef({ key: newKey(), for: "" });
   const formRef = useRef<HTMLFormElement>(null);
+  const setCart = useSetCart();
+
+  // Once the address is complete, it becomes the cart's destination, so the
+  // summary shows the tax and shipping the order will have.
+  const complete = Object.keys(validateAddress(address)).length === 0;
+  const destination = complete ? JSON.stringify(toOrderAddress(address)) : "";
+  useEffect(() => {
+    if (!destination) return;
+    const t = setTimeout(() => {
+      client(CartService)
+        .setShipping({ address: JSON.parse(destination) as ReturnType<typeof toOrderAddress> })
+        .then((r) => setCart(r.cart))
+        .catch(() => undefined); // the order itself reports a bad address
+    }, 400);
+    return () => clearTimeout(t);
+  }, [destination, setCart]);
 
   const focusFirstInvalid = () =>
     requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>("[aria-invalid=true]")?.focus());
@@ -148,7 +167,15 @@ function AddressForm({
   return (
     <form ref={formRef} onSubmit={(e) => void submit(e)} noValidate aria-labelledby="ship-to" className="checkout-form">
       <h2 id="ship-to">Shipping address</h2>
-      <AddressFields value={address} onChange={setAddress} errors={errors} />
+      <AddressFields
+        value={address}
+        onChange={(a) => {
+          setAddress(a);
+          // After a first attempt, the errors follow the typing.
+          if (Object.keys(errors).length) setErrors(validateAddress(a));
+        }}
+        errors={errors}
+      />
       <label className="check">
         <input type="checkbox" checked={save} onChange={(e) => setSave(e.target.checked)} />
         Save this address to my address book

@@ -1,4 +1,5 @@
 import { Link } from "react-router";
+import { useTitle } from "../components/useTitle";
 import { useQuery } from "@connectrpc/connect-query";
 import { CatalogService, type Product } from "../gen/shop/catalog/v1/catalog_pb";
 import { RecommendationService } from "../gen/shop/recommendation/v1/recommendation_pb";
@@ -6,6 +7,7 @@ import { ProductGrid } from "../components/ProductCard";
 import { Loading } from "../components/Loading";
 import { useMe } from "../auth/useSession";
 import { errorMessage } from "../api/errors";
+import { withCardImage } from "./productImages";
 
 /** Products marked featured (attribute featured=true) first, otherwise the newest. */
 function featured(products: Product[]): Product[] {
@@ -15,6 +17,7 @@ function featured(products: Product[]): Product[] {
 }
 
 export function Home() {
+  useTitle("Welcome");
   const products = useQuery(CatalogService.method.listProducts, { limit: 48 });
   const categories = useQuery(CatalogService.method.listCategories, {});
   const me = useMe();
@@ -41,7 +44,7 @@ export function Home() {
         {products.isLoading ? <Loading /> : null}
         {products.error ? <p role="alert">{errorMessage(products.error)}</p> : null}
         {products.data && products.data.products.length === 0 ? <p>No products yet.</p> : null}
-        {products.data ? <ProductGrid products={featured(products.data.products)} label="Featured products" /> : null}
+        {products.data ? <ProductGrid products={featured(products.data.products).map(withCardImage)} label="Featured products" /> : null}
       </section>
       <section aria-labelledby="recs">
         <h2 id="recs">Recommended for you</h2>

@@ -1,4 +1,5 @@
 import { useId, useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, Navigate, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -14,6 +15,7 @@ import { formatTime, isCancellable, isReturnable, isSettled, statusLabel } from 
 
 export default function OrderPage() {
   const { orderId = "" } = useParams();
+  useTitle(`Order ${orderId}`);
   const signedIn = useSignedIn();
   const valid = /^[1-9]\d{0,18}$/.test(orderId);
   const id = valid ? BigInt(orderId) : 0n;
@@ -100,7 +102,9 @@ function OrderView({ o }: { o: Order }) {
         <ul className="summary-lines">
           {o.lines.map((l, i) => (
             <li key={i}>
-              {l.quantity} × <Link to={`/p/${l.productId}`}>{l.name}</Link> <span className="muted">({l.sku})</span>{" "}
+              <span>
+                {l.quantity} × <Link to={`/p/${l.productId}`}>{l.name}</Link> <span className="muted">({l.sku})</span>
+              </span>
               <span>{formatMoney(l.lineTotal)}</span>
             </li>
           ))}

@@ -1,4 +1,5 @@
 import { Link, Navigate } from "react-router";
+import { useTitle } from "../components/useTitle";
 import { useQuery } from "@connectrpc/connect-query";
 import { OrderService } from "../gen/shop/order/v1/order_pb";
 import { Loading } from "../components/Loading";
@@ -8,6 +9,7 @@ import { useSignedIn } from "../auth/useSession";
 import { formatTime, statusLabel } from "./orderStatus";
 
 export default function OrdersPage() {
+  useTitle("Your orders");
   const signedIn = useSignedIn();
   const orders = useQuery(OrderService.method.listOrders, { limit: 50 }, { enabled: signedIn });
   if (!signedIn) return <Navigate to="/signin?next=%2Faccount%2Forders" replace />;

@@ -1,4 +1,5 @@
 import { useEffect, useId, useState } from "react";
+import { useTitle } from "../components/useTitle";
 import { useNavigate, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { CatalogService, type Product, type Variant } from "../gen/shop/catalog/v1/catalog_pb";
@@ -52,6 +53,7 @@ export default function ProductPage() {
 }
 
 function ProductView({ p }: { p: Product }) {
+  useTitle(p.name);
   const variants = p.variants.filter((v) => v.active);
   const names = attributeNames(variants);
   const [chosen, setChosen] = useState<Record<string, string>>(() => {
@@ -73,8 +75,10 @@ function ProductView({ p }: { p: Product }) {
   const price = variant?.priceMoney ?? p.priceMoney;
   const stock = variant ? variant.stockQuantity : p.stockQuantity;
   const sku = variant?.sku || p.sku;
-  const images = productImages(p);
-  const main = images[0];
+  const images = productImages(p, "full");
+  const thumbs = productImages(p, "thumbnail");
+  const [shown, setShown] = useState(0);
+  const main = images[shown] ?? images[0];
 
   const onAdd = async () => {
     setStatus("");
@@ -99,11 +103,13 @@ function ProductView({ p }: { p: Product }) {
     <article className="product">
       <div className="product-media">
         <ProductImage src={main?.src} webpSrc={main?.webpSrc} width={main?.width ?? 4} height={main?.height ?? 3} alt={main?.alt ?? p.name} priority />
-        {images.length > 1 ? (
-          <ul className="thumbs" aria-label="More pictures">
-            {images.slice(1).map((im) => (
+        {thumbs.length > 1 ? (
+          <ul className="thumbs" aria-label="Pictures">
+            {thumbs.map((im, i) => (
               <li key={im.src}>
-                <ProductImage {...im} />
+                <button type="button" className="thumb" aria-pressed={i === shown} aria-label={`Show picture ${i + 1}: ${im.alt}`} onClick={() => setShown(i)}>
+                  <ProductImage {...im} alt="" />
+                </button>
               </li>
             ))}
           </ul>

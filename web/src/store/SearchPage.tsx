@@ -1,4 +1,5 @@
-import { useEffect, useId } from "react";
+import { useEffect, useId, useState } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, useParams, useSearchParams } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb";
@@ -6,6 +7,7 @@ import { ProductGrid } from "../components/ProductCard";
 import { Loading } from "../components/Loading";
 import { errorMessage } from "../api/errors";
 import { recordEvent } from "../api/events";
+import { withCardImage } from "./productImages";
 import { parseSearch, serializeSearch, toRequest, pageSize, type SearchState, type Sort } from "./searchState";
 
 const sortLabels: Record<Sort, string> = {
@@ -14,6 +16,21 @@ const sortLabels: Record<Sort, string> = {
   price_desc: "Price: high to low",
   newest: "Newest",
 };
+
+/**
+ * A local copy of a value that lives in the URL: a control shows the user's
+ * change at once, even while the navigation that records it is pending, and
+ * follows the URL whenever that changes (Back, links).
+ */
+function useMirror<T>(fromUrl: T, key: string): [T, (v: T) => void] {
+  const [local, setLocal] = useState(fromUrl);
+  const [seen, setSeen] = useState(key);
+  if (seen !== key) {
+    setSeen(key);
+    setLocal(fromUrl);
+  }
+  return [local, setLocal];
+}
 
 export default function SearchPage() {
   const { categoryId } = useParams();
@@ -24,13 +41,21 @@ export default function SearchPage() {
   const res = useQuery(CatalogService.method.searchProducts, req, { placeholderData: (prev) => prev });
   const cats = useQuery(CatalogService.method.listCategories, {});
   const ids = useId();
+  const [inStock, setInStock] = useMirror(state.inStock, String(state.inStock));
+  const [sort, setSort] = useMirror(state.sort, state.sort);
+  const [category, setCategory] = useMirror(state.category, state.category);
+  // Filters start folded on small screens, where they would fill the first screen.
+  const [filtersOpen, setFiltersOpen] = useState(() => globalThis.matchMedia?.("(min-width: 48rem)").matches ?? true);
+  const [brands, setBrands] = useMirror(state.brands, state.brands.join("\u0000"));
 
   useEffect(() => {
     if (state.q) recordEvent("search", { query: state.q });
   }, [state.q]);
 
   const update = (patch: Partial<SearchState>) => {
-    const next = { ...state, page: 1, ...patch };
+    // From the address as it is now: an earlier change may still be rendering.
+    const now = parseSearch(new URLSearchParams(window.location.search));
+    const next = { ...now, page: 1, ...patch };
     // On a category page the category is the path; keep it out of the query.
     if (categoryId) next.category = "";
     setParams(serializeSearch(next));
@@ -38,6 +63,7 @@ export default function SearchPage() {
 
   const catName = categoryId ? cats.data?.categories.find((c) => c.id.toString() === categoryId)?.name : undefined;
   const title = categoryId ? (catName ?? "Category") : "Search results";
+  useTitle(state.q ? `${title}: ${state.q}` : title);
   const data = res.data;
   const total = data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / pageSize));
@@ -51,11 +77,18 @@ export default function SearchPage() {
         {res.isFetching && !data ? "Searching…" : data ? `${total} ${total === 1 ? "product" : "products"}${state.q ? ` for “${state.q}”` : ""}` : ""}
       </p>
       <aside className="filters" aria-label="Filters">
-        <h2>Filters</h2>
+        <details open={filtersOpen} onToggle={(e) => setFiltersOpen(e.currentTarget.open)}>
+        <summary>
+          <h2>Filters</h2>
+        </summary>
         {!categoryId && (
           <div className="field">
             <label htmlFor={`${ids}-cat`}>Category</label>
-            <select id={`${ids}-cat`} value={state.category} onChange={(e) => update({ category: e.target.value })}>
+            <select id={`${ids}-cat`} value={category}
+              onChange={(e) => {
+                setCategory(e.target.value);
+                update({ category: e.target.value });
+              }}>
               <option value="">All categories</option>
               {(categoryFacets.length ? categoryFacets : (cats.data?.categories ?? []).map((c) => ({ key: c.id.toString(), label: c.name, count: -1 }))).map(
                 (f) => (
@@ -76,8 +109,12 @@ export default function SearchPage() {
             <label key={f.key} className="check">
               <input
                 type="checkbox"
-                checked={state.brands.includes(f.key)}
-                onChange={(e) => update({ brands: e.target.checked ? [...state.brands, f.key] : state.brands.filter((b) => b !== f.key) })}
+                checked={brands.includes(f.key)}
+                onChange={(e) => {
+                  const next = e.target.checked ? [...brands, f.key] : brands.filter((b) => b !== f.key);
+                  setBrands(next);
+                  update({ brands: next });
+                }}
               />
               {f.label || f.key} ({f.count})
             </label>
@@ -121,14 +158,23 @@ export default function SearchPage() {
           </ul>
         ) : null}
         <label className="check">
-          <input type="checkbox" checked={state.inStock} onChange={(e) => update({ inStock: e.target.checked })} />
+          <input type="checkbox" checked={inStock}
+            onChange={(e) => {
+              setInStock(e.target.checked);
+              update({ inStock: e.target.checked });
+            }} />
           In stock only
         </label>
+        </details>
       </aside>
       <section className="results" aria-label="Results">
         <div className="field inline">
           <label htmlFor={`${ids}-sort`}>Sort by</label>
-          <select id={`${ids}-sort`} value={state.sort} onChange={(e) => update({ sort: e.target.value as Sort })}>
+          <select id={`${ids}-sort`} value={sort}
+            onChange={(e) => {
+              setSort(e.target.value as Sort);
+              update({ sort: e.target.value as Sort });
+            }}>
             {Object.entries(sortLabels).map(([k, v]) => (
               <option key={k} value={k}>
                 {v}
@@ -143,16 +189,16 @@ export default function SearchPage() {
             Nothing found. <Link to="/search">Clear all filters</Link>
           </p>
         ) : null}
-        {data ? <ProductGrid label="Products" products={data.hits.flatMap((h) => (h.product ? [h.product] : []))} /> : null}
+        {data ? <ProductGrid label="Products" products={data.hits.flatMap((h) => (h.product ? [withCardImage(h.product)] : []))} /> : null}
         {pages > 1 ? (
           <nav aria-label="Pages" className="pager">
-            <button type="button" disabled={state.page <= 1} onClick={() => setParams(serializeSearch({ ...state, category: categoryId ? "" : state.category, page: state.page - 1 }))}>
+            <button type="button" disabled={state.page <= 1} onClick={() => update({ page: state.page - 1 })}>
               Previous page
             </button>
             <span>
               Page {state.page} of {pages}
             </span>
-            <button type="button" disabled={state.page >= pages} onClick={() => setParams(serializeSearch({ ...state, category: categoryId ? "" : state.category, page: state.page + 1 }))}>
+            <button type="button" disabled={state.page >= pages} onClick={() => update({ page: state.page + 1 })}>
               Next page
             </button>
           </nav>

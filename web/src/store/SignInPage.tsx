@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
@@ -15,6 +16,7 @@ export async function completeSignIn(tokens: { accessToken: string; refreshToken
 }
 
 export default function SignInPage() {
+  useTitle("Sign in");
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useTitle } from "../components/useTitle";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
@@ -9,6 +10,7 @@ import { safeNext } from "../auth/next";
 import { completeSignIn } from "./SignInPage";
 
 export default function SignUpPage() {
+  useTitle("Create an account");
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();

@@ -1,4 +1,4 @@
-import { Link, Outlet } from "react-router";
+import { Link, Outlet, useLocation } from "react-router";
 import { SearchBox } from "../components/SearchBox";
 import { useMe, useSignedIn } from "../auth/useSession";
 import { cartCount, useCart } from "./cartQuery";
@@ -8,6 +8,9 @@ export function StoreLayout() {
   const me = useMe();
   const cart = useCart();
   const role = me.data?.user?.role;
+  const here = useLocation();
+  // Signing in from a page comes back to it.
+  const back = /^\/(signin|signup)/.test(here.pathname) ? "" : `?next=${encodeURIComponent(here.pathname + here.search)}`;
   const n = signedIn ? cartCount(cart.data?.cart) : 0;
   return (
     <>
@@ -21,7 +24,7 @@ export function StoreLayout() {
         <SearchBox />
         <nav aria-label="Main" className="main-nav">
           <Link to="/cart">{n > 0 ? `Cart (${n})` : "Cart"}</Link>
-          {signedIn ? <Link to="/account">Account</Link> : <Link to="/signin">Sign in</Link>}
+          {signedIn ? <Link to="/account">Account</Link> : <Link to={`/signin${here.pathname === "/" ? "" : back}`}>Sign in</Link>}
           {role === "staff" || role === "admin" ? <Link to="/admin">Admin</Link> : null}
         </nav>
       </header>

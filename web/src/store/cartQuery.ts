@@ -1,3 +1,4 @@
+import { useCallback } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { createConnectQueryKey, useQuery, useTransport } from "@connectrpc/connect-query";
 import { CartService, type Cart } from "../gen/shop/cart/v1/cart_pb";
@@ -13,12 +14,15 @@ export function useCart() {
 export function useSetCart() {
   const qc = useQueryClient();
   const transport = useTransport();
-  return (cart: Cart | undefined) => {
-    if (!cart) return;
-    const key = createConnectQueryKey({ schema: CartService.method.getCart, input: {}, transport, cardinality: "finite" });
-    qc.setQueryData(key, (old) => (old ? { ...old, cart } : old));
-    void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: CartService.method.getCart, cardinality: undefined }) });
-  };
+  return useCallback(
+    (cart: Cart | undefined) => {
+      if (!cart) return;
+      const key = createConnectQueryKey({ schema: CartService.method.getCart, input: {}, transport, cardinality: "finite" });
+      qc.setQueryData(key, (old) => (old ? { ...old, cart } : old));
+      void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: CartService.method.getCart, cardinality: undefined }) });
+    },
+    [qc, transport],
+  );
 }
 
 export function cartCount(cart: Cart | undefined): number {

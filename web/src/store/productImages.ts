@@ -1,4 +1,4 @@
-import type { Product } from "../gen/shop/catalog/v1/catalog_pb";
+import type { ImageRendition, Product, ProductImage } from "../gen/shop/catalog/v1/catalog_pb";
 
 export interface ImageInfo {
   src: string;
@@ -8,24 +8,29 @@ export interface ImageInfo {
   alt: string;
 }
 
-// Product images are arriving in the API as Product.images; until the
-// generated client has them this reads them defensively, so the pages work
-// with either.
-export function productImages(p: Product): ImageInfo[] {
-  const raw = (p as unknown as { images?: unknown }).images;
-  if (!Array.isArray(raw)) return [];
-  return raw.flatMap((i: Record<string, unknown>) => {
-    const src = typeof i["url"] === "string" ? i["url"] : typeof i["src"] === "string" ? i["src"] : "";
-    if (!src) return [];
-    const webp = typeof i["webpUrl"] === "string" ? i["webpUrl"] : undefined;
-    return [
-      {
-        src,
-        webpSrc: webp || undefined,
-        width: typeof i["width"] === "number" && i["width"] > 0 ? i["width"] : 4,
-        height: typeof i["height"] === "number" && i["height"] > 0 ? i["height"] : 3,
-        alt: typeof i["alt"] === "string" && i["alt"] ? i["alt"] : p.name,
-      },
-    ];
-  });
+export type Size = "thumbnail" | "card" | "full";
+
+/** One image at a size, for ProductImage; the original's ratio when the rendition lacks one. */
+export function imageAt(img: ProductImage, size: Size, fallbackAlt: string): ImageInfo | null {
+  const r: ImageRendition | undefined = img[size] ?? img.full ?? img.card ?? img.thumbnail;
+  if (!r || !(r.fallbackUrl || r.webpUrl)) return null;
+  return {
+    src: r.fallbackUrl || r.webpUrl,
+    webpSrc: r.fallbackUrl && r.webpUrl ? r.webpUrl : undefined,
+    width: r.width || img.width || 4,
+    height: r.height || img.height || 3,
+    alt: img.altText || fallbackAlt,
+  };
+}
+
+/** The product's ready images at a size, primary first. */
+export function productImages(p: Product, size: Size): ImageInfo[] {
+  const ready = p.images.filter((i) => !i.status || i.status === "ready");
+  const ordered = [...ready.filter((i) => i.primary), ...ready.filter((i) => !i.primary)];
+  return ordered.flatMap((i) => imageAt(i, size, p.name) ?? []);
+}
+
+/** A product for ProductCard, with its primary image at card size. */
+export function withCardImage(p: Product) {
+  return { id: p.id, name: p.name, brand: p.brand, priceMoney: p.priceMoney, stockQuantity: p.stockQuantity, image: productImages(p, "card")[0] ?? null };
 }
