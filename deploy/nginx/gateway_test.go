@@ -214,13 +214,13 @@ type gateway struct {
 	prefix      string
 }
 
-// startGateway renders the configuration with deploy/nginx/gateway.sh and
-// runs nginx from a prefix in a temporary directory until the test ends.
-func startGateway(t *testing.T, nginx string, apis []string, reco, web string) *gateway {
+// renderGateway renders the configuration with deploy/nginx/gateway.sh into
+// a prefix in a temporary directory, listening on two free ports.
+func renderGateway(t *testing.T, nginx string, apis []string, reco, web string) (prefix string, httpPort, httpsPort int) {
 	t.Helper()
 	dir := t.TempDir()
-	prefix := filepath.Join(dir, "gateway")
-	httpPort, httpsPort := freePort(t), freePort(t)
+	prefix = filepath.Join(dir, "gateway")
+	httpPort, httpsPort = freePort(t), freePort(t)
 	render := exec.Command("bash", "gateway.sh", "render")
 	render.Env = append(os.Environ(),
 		"DATA_DIR="+dir, "GATEWAY_PREFIX="+prefix, "GATEWAY_NGINX="+nginx, "GATEWAY_WORKERS=1",
@@ -232,6 +232,25 @@ func startGateway(t *testing.T, nginx string, apis []string, reco, web string) *
 		"GATEWAY_AUTH_RATE=6r/m", fmt.Sprintf("GATEWAY_AUTH_BURST=%d", authBurst))
 	out, err := render.CombinedOutput()
 	require.NoError(t, err, "gateway.sh render: %s", out)
+	return prefix, httpPort, httpsPort
+}
+
+// TestGatewayConfigIsValid checks the rendered configuration with `nginx -t`,
+// so a broken template (a location left twice by a merge, a misspelt
+// directive) fails with nginx's own message.
+func TestGatewayConfigIsValid(t *testing.T) {
+	nginx := nginxBinary(t)
+	prefix, _, _ := renderGateway(t, nginx, []string{"127.0.0.1:1"}, "127.0.0.1:2", "127.0.0.1:3")
+	out, err := exec.Command(nginx, "-t", "-p", prefix+"/", "-c", "conf/nginx.conf", "-e", "logs/error.log").CombinedOutput()
+	require.NoError(t, err, "nginx -t: %s", out)
+	assert.Contains(t, string(out), "test is successful")
+}
+
+// startGateway renders the configuration and runs nginx from its prefix
+// until the test ends.
+func startGateway(t *testing.T, nginx string, apis []string, reco, web string) *gateway {
+	t.Helper()
+	prefix, httpPort, httpsPort := renderGateway(t, nginx, apis, reco, web)
 
 	cmd := exec.Command(nginx, "-p", prefix+"/", "-c", "conf/nginx.conf", "-e", "logs/error.log")
 	var stderr bytes.Buffer
