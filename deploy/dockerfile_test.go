@@ -161,6 +161,7 @@ func TestDockerfile(t *testing.T) {
 	var exposed, entrypoint []string
 	var labels = map[string]bool{}
 	var copied bool
+	var imageDirOwner string
 	for _, c := range final.Commands {
 		switch c := c.(type) {
 		case *instructions.UserCommand:
@@ -171,7 +172,10 @@ func TestDockerfile(t *testing.T) {
 			assert.False(t, c.PrependShell, "exec form: distroless has no shell")
 			entrypoint = c.CmdLine
 		case *instructions.CopyCommand:
-			copied = c.From == build.Name && slices.Equal(c.SourcePaths, []string{"/out/shop"}) && c.DestPath == "/usr/local/bin/shop"
+			copied = copied || c.From == build.Name && slices.Equal(c.SourcePaths, []string{"/out/shop"}) && c.DestPath == "/usr/local/bin/shop"
+			if c.DestPath == "/var/lib/shop/images" {
+				imageDirOwner = c.Chown
+			}
 		case *instructions.LabelCommand:
 			for _, kv := range c.Labels {
 				labels[kv.Key] = true
@@ -180,6 +184,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	assert.True(t, copied, "COPY --from=%s /out/shop /usr/local/bin/shop", build.Name)
 	assert.Equal(t, []string{"/usr/local/bin/shop"}, entrypoint)
+	assert.Equal(t, user, imageDirOwner, "/var/lib/shop/images (IMAGE_STORE_DIR in Compose) is owned by USER, so the named volume mounted there is writable")
 	uid, _, _ := strings.Cut(user, ":")
 	n, err := strconv.Atoi(uid)
 	assert.NoError(t, err, "USER %q is numeric, so Kubernetes can check runAsNonRoot", user)
@@ -224,6 +229,7 @@ type composeService struct {
 	Image       string
 	Command     []string
 	Ports       []string
+	Volumes     []string
 	Environment map[string]string
 	DependsOn   map[string]struct{ Condition string } `json:"depends_on"`
 }
@@ -284,6 +290,26 @@ func TestCompose(t *testing.T) {
 		for _, p := range f.Services[name].Ports {
 			assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "%s trusts X-Forwarded-For, so its port %s stays on the host's loopback", name, p)
 		}
+	}
+
+	// The API stores uploaded images and the worker renders them: one store
+	// for both, a named volume on the image's directory (or a bucket).
+	store := f.Shop.Environment["IMAGE_STORE"]
+	for _, name := range []string{"api", "worker", "seed"} {
+		s := f.Services[name]
+		if store == "s3" {
+			assert.NotEmpty(t, f.Shop.Environment["S3_ENDPOINT"], name)
+			continue
+		}
+		assert.Equal(t, "fs", store, "IMAGE_STORE is fs or s3, set for every role")
+		dir := s.Environment["IMAGE_STORE_DIR"]
+		if dir == "" {
+			dir = f.Shop.Environment["IMAGE_STORE_DIR"]
+		}
+		assert.Contains(t, s.Volumes, "images:"+dir, "%s mounts the images volume on IMAGE_STORE_DIR", name)
+	}
+	if store == "fs" {
+		assert.Contains(t, string(b), "\nvolumes:\n  images:\n", "the images volume is a named volume")
 	}
 
 	// The gateway's container fills every variable of deploy/nginx's template.

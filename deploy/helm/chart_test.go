@@ -59,6 +59,7 @@ var cases = []struct {
 	{"default", nil, "shop"},
 	{"staging", []string{"--values", "shop/values.staging.yaml"}, "shop-staging"},
 	{"production", []string{"--values", "shop/values.prod.yaml"}, "shop"},
+	{"images on a volume", []string{"--set", "images.store=fs,images.fs.existingClaim=shop-images,api.autoscaling.enabled=false,api.replicas=1"}, "shop"},
 	{"features", []string{
 		"--set", "ingress.enabled=true,ingress.hosts[0]=shop.test,ingress.className=nginx",
 		"--set", "serviceMonitor.enabled=true,search.backend=elasticsearch",
@@ -379,6 +380,9 @@ func TestChart(t *testing.T) {
 					assert.NotEmpty(t, ing.Spec.TLS, "Ingress %s: gRPC needs TLS", ing.Name)
 				}
 				for _, rule := range ing.Spec.Rules {
+					if ing.Name == release+"-uploads" {
+						continue // the uploads Ingress: checked below
+					}
 					if other, ok := hosts[rule.Host]; ok {
 						assert.Equal(t, other, ing.Name, "host %s in Ingresses %s and %s", rule.Host, other, ing.Name)
 					}
@@ -399,14 +403,15 @@ func TestChart(t *testing.T) {
 					}
 				}
 			}
+			checkImages(t, tc.name, r, cm)
 			checkNetworkPolicies(t, r, cm.Data["TRUST_PROXY_HEADERS"] == "true")
 			if tc.name == "default" {
 				assert.Empty(t, r.networkPolicies)
 				assert.Equal(t, "false", cm.Data["TRUST_PROXY_HEADERS"], "X-Forwarded-For is not trusted by default")
 			}
 			if tc.name == "features" || tc.name == "production" {
-				require.Len(t, r.ingresses, 2, "the Ingress and the gRPC one")
-				assert.Equal(t, "GRPC", r.ingresses[1].Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
+				require.Len(t, r.ingresses, 3, "the Ingress, the uploads one and the gRPC one")
+				assert.Equal(t, "GRPC", r.ingresses[2].Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
 			}
 			if tc.name == "features" {
 				assert.Len(t, r.serviceMonitors, 1)
@@ -416,6 +421,86 @@ func TestChart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkImages: the API and the worker share one image store (S3 by default
+// and in production; a shared claim with fs), and uploads of the largest
+// image pass the Ingress while other bodies keep its limit.
+func checkImages(t *testing.T, name string, r rendered, cm *corev1.ConfigMap) {
+	t.Helper()
+	mounts := func(component string) []string {
+		var claims []string
+		spec := r.deployments[release+"-"+component].Spec.Template.Spec
+		for _, v := range spec.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				claims = append(claims, v.PersistentVolumeClaim.ClaimName)
+				assert.True(t, slices.ContainsFunc(spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool {
+					return m.Name == v.Name && m.MountPath == cm.Data["IMAGE_STORE_DIR"] && !m.ReadOnly
+				}), "%s mounts the image claim at IMAGE_STORE_DIR, writable", component)
+			}
+		}
+		return claims
+	}
+	if name == "images on a volume" {
+		assert.Equal(t, "fs", cm.Data["IMAGE_STORE"])
+		assert.NotEmpty(t, cm.Data["IMAGE_STORE_DIR"])
+		assert.Equal(t, []string{"shop-images"}, mounts("api"))
+		assert.Equal(t, []string{"shop-images"}, mounts("worker"))
+		assert.Empty(t, mounts("recommender"))
+	} else {
+		assert.Equal(t, "s3", cm.Data["IMAGE_STORE"], "replicas on several nodes share a bucket")
+		assert.NotEmpty(t, cm.Data["S3_BUCKET"])
+		assert.NotEmpty(t, cm.Data["S3_REGION"])
+		assert.Contains(t, secretVariables(t), "S3_SECRET_ACCESS_KEY")
+		assert.Contains(t, secretVariables(t), "S3_ACCESS_KEY_ID")
+		for _, component := range []string{"api", "worker"} {
+			assert.Empty(t, mounts(component))
+		}
+	}
+
+	maxBytes, err := strconv.ParseInt(cm.Data["IMAGE_MAX_BYTES"], 10, 64)
+	require.NoError(t, err, "IMAGE_MAX_BYTES")
+	mib := func(size string) int64 {
+		n, err := strconv.ParseInt(strings.TrimSuffix(size, "m"), 10, 64)
+		require.NoError(t, err, "proxy-body-size %q in MiB", size)
+		return n << 20
+	}
+	var main, uploads *networkingv1.Ingress
+	for _, ing := range r.ingresses {
+		switch ing.Name {
+		case release:
+			main = ing
+		case release + "-uploads":
+			uploads = ing
+		}
+	}
+	if main == nil {
+		assert.Nil(t, uploads)
+		return
+	}
+	require.NotNil(t, uploads, "the uploads Ingress")
+	// An upload is the image plus its multipart envelope.
+	assert.GreaterOrEqual(t, mib(uploads.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"]), maxBytes+1<<20)
+	if size, ok := main.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"]; ok && name == "production" {
+		assert.Less(t, mib(size), maxBytes, "other bodies keep a small limit")
+	}
+	assert.Empty(t, uploads.Spec.TLS, "one certificate per host: the main Ingress's")
+	assert.Equal(t, main.Spec.IngressClassName, uploads.Spec.IngressClassName)
+	var hosts []string
+	for _, rule := range uploads.Spec.Rules {
+		hosts = append(hosts, rule.Host)
+		require.Len(t, rule.HTTP.Paths, 1)
+		p := rule.HTTP.Paths[0]
+		assert.Equal(t, "/api/products", p.Path, "the upload path POST /api/products/{id}/images")
+		assert.Equal(t, networkingv1.PathTypePrefix, *p.PathType)
+		assert.Equal(t, release+"-api", p.Backend.Service.Name)
+		assert.Equal(t, "web", p.Backend.Service.Port.Name)
+	}
+	var mainHosts []string
+	for _, rule := range main.Spec.Rules {
+		mainHosts = append(mainHosts, rule.Host)
+	}
+	assert.Equal(t, mainHosts, hosts)
 }
 
 // checkNetworkPolicies: each policy selects the pods of one role and admits
@@ -659,6 +744,10 @@ func TestChartRefusesConfig(t *testing.T) {
 	for set, want := range map[string]string{
 		"config.TEMPORAL_ADDRESS=x:1":   "config.TEMPORAL_ADDRESS: set it through its own value",
 		"config.STRIPE_SECRET_KEY=sk_1": "config.STRIPE_SECRET_KEY: a secret",
+		"config.S3_BUCKET=b":            "config.S3_BUCKET: set it through its own value (images)",
+		"config.IMAGE_STORE=fs":         "config.IMAGE_STORE: set it through its own value",
+		"images.store=fs":               "images.fs.existingClaim: with images.store fs",
+		"images.store=gcs":              "images.store: gcs is neither s3 nor fs",
 		"networkPolicy.enabled=true,networkPolicy.monitoring.namespaceSelector=null":                                                 "networkPolicy.monitoring.namespaceSelector: select its namespace",
 		"ingress.enabled=true,ingress.hosts[0]=a,ingress.grpc.enabled=true,ingress.grpc.hosts[0]=a,ingress.grpc.tls[0].secretName=t": "ingress.grpc.hosts: a is also in ingress.hosts",
 		"ingress.enabled=true,ingress.hosts[0]=a,ingress.grpc.enabled=true,ingress.grpc.hosts[0]=b":                                  "ingress.grpc.tls: gRPC clients reach",

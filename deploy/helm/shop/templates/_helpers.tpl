@@ -91,14 +91,31 @@ ConfigMap exists).
   "SEARCH_BACKEND" $v.search.backend
   "ELASTICSEARCH_URL" $v.search.elasticsearchURL
   "ELASTICSEARCH_INDEX" $v.search.index
+  "IMAGE_STORE" $v.images.store
+  "IMAGE_MAX_BYTES" (toString (int64 $v.images.maxBytes))
 -}}
+{{- if eq $v.images.store "s3" }}
+{{- $_ := set $data "S3_BUCKET" (required "images.s3.bucket" $v.images.s3.bucket) }}
+{{- $_ := set $data "S3_REGION" (required "images.s3.region" $v.images.s3.region) }}
+{{- $_ := set $data "S3_ENDPOINT" ($v.images.s3.endpoint | default "") }}
+{{- $_ := set $data "S3_FORCE_PATH_STYLE" (toString $v.images.s3.forcePathStyle) }}
+{{- else if eq $v.images.store "fs" }}
+{{- $_ := set $data "IMAGE_STORE_DIR" $v.images.fs.mountPath }}
+{{- else }}
+{{- fail (printf "images.store: %s is neither s3 nor fs" $v.images.store) }}
+{{- end }}
+{{- range list "S3_BUCKET" "S3_REGION" "S3_ENDPOINT" "S3_FORCE_PATH_STYLE" "IMAGE_STORE_DIR" }}
+{{- if hasKey $v.config . }}
+{{- fail (printf "config.%s: set it through its own value (images)" .) }}
+{{- end }}
+{{- end }}
 {{- $secretNames := concat $v.secrets.required $v.secrets.optional }}
 {{- range $name, $value := $v.config }}
 {{- if has $name $secretNames }}
 {{- fail (printf "config.%s: a secret; it is read from the Secret %s" $name $v.secrets.existingSecret) }}
 {{- end }}
 {{- if hasKey $data $name }}
-{{- fail (printf "config.%s: set it through its own value (ports, temporal, search, appEnv, shutdownTimeoutSeconds)" $name) }}
+{{- fail (printf "config.%s: set it through its own value (ports, temporal, search, images, appEnv, shutdownTimeoutSeconds)" $name) }}
 {{- end }}
 {{- $_ := set $data $name (toString $value) }}
 {{- end }}
@@ -127,6 +144,16 @@ ConfigMap exists).
       key: {{ . }}
       optional: true
 {{- end }}
+{{- end }}
+
+{{/*
+The image store's volume (images.store fs): the API and the worker share the
+claim; nothing else writes images.
+*/}}
+{{- define "shop.imageVolume" -}}
+{{- if and (eq .root.Values.images.store "fs") (has .component (list "api" "worker")) -}}
+{{- required "images.fs.existingClaim: with images.store fs, the API and the worker share a PersistentVolumeClaim (use s3 for more than one node)" .root.Values.images.fs.existingClaim -}}
+{{- end -}}
 {{- end }}
 
 {{/* Best-effort spread of one role's pods over zones, then nodes. */}}
