@@ -21,6 +21,7 @@
 #   GATEWAY_PREFIX [$DATA_DIR/gateway]                        conf/, logs/, tmp/, run/
 #   GATEWAY_RATE [20r/s] GATEWAY_BURST [40]                   per client IP
 #   GATEWAY_AUTH_RATE [10r/m] GATEWAY_AUTH_BURST [5]          logins and registrations per IP
+#   GATEWAY_STATIC_RATE [200r/s] GATEWAY_STATIC_BURST [400]   /assets/ and /images/ per IP
 #   GATEWAY_CONN_LIMIT [64]                                   open connections per IP
 #   GATEWAY_WORKERS [auto]  GATEWAY_NGINX [/usr/sbin/nginx]
 set -euo pipefail
@@ -37,7 +38,7 @@ STOP_SIGNAL[gateway]=QUIT # graceful: finish the requests in flight
 GW_VARS=(GATEWAY_HTTP_LISTEN GATEWAY_HTTPS_LISTEN GATEWAY_HTTPS_REDIRECT_PORT
   GATEWAY_API_SERVERS GATEWAY_RECOMMENDER_SERVERS GATEWAY_WEB_SERVERS
   GATEWAY_TLS_CERT GATEWAY_TLS_KEY GATEWAY_RATE GATEWAY_BURST GATEWAY_AUTH_RATE
-  GATEWAY_AUTH_BURST GATEWAY_CONN_LIMIT GATEWAY_WORKERS)
+  GATEWAY_AUTH_BURST GATEWAY_STATIC_RATE GATEWAY_STATIC_BURST GATEWAY_CONN_LIMIT GATEWAY_WORKERS)
 
 gw_settings() {
   init_dirs
@@ -67,11 +68,13 @@ gw_settings() {
   GATEWAY_BURST=${GATEWAY_BURST:-40}
   GATEWAY_AUTH_RATE=${GATEWAY_AUTH_RATE:-10r/m}
   GATEWAY_AUTH_BURST=${GATEWAY_AUTH_BURST:-5}
+  GATEWAY_STATIC_RATE=${GATEWAY_STATIC_RATE:-200r/s}
+  GATEWAY_STATIC_BURST=${GATEWAY_STATIC_BURST:-400}
   GATEWAY_CONN_LIMIT=${GATEWAY_CONN_LIMIT:-64}
   # Whole requests per second or minute, as nginx takes them and as the
   # template's Retry-After table reads them.
   local var
-  for var in GATEWAY_RATE GATEWAY_AUTH_RATE; do
+  for var in GATEWAY_RATE GATEWAY_AUTH_RATE GATEWAY_STATIC_RATE; do
     [[ ${!var} =~ ^[1-9][0-9]*r/[sm]$ ]] || die "gateway: $var=${!var} is not <n>r/s or <n>r/m"
   done
   GATEWAY_WORKERS=${GATEWAY_WORKERS:-auto}

@@ -595,6 +595,41 @@ func TestGateway(t *testing.T) {
 		assert.Equal(t, http.StatusOK, res.StatusCode)
 	})
 
+	t.Run("static files have a bucket of their own: a page load's many pictures pass", func(t *testing.T) {
+		c := gw.client(19)
+		// Two API bursts' worth of assets and images at once, as a product
+		// grid loads them (fewer than GATEWAY_CONN_LIMIT: over HTTP/2 each
+		// request in flight counts as a connection).
+		var mu sync.Mutex
+		codes := map[int]int{}
+		var wg sync.WaitGroup
+		for i := range 2 * burst {
+			wg.Go(func() {
+				path := "/assets/index-Gw3b5e7a.js"
+				if i%2 == 1 {
+					path = fmt.Sprintf("/images/%064x.webp", i)
+				}
+				res, err := c.Get(gw.https + path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				_ = res.Body.Close()
+				mu.Lock()
+				defer mu.Unlock()
+				codes[res.StatusCode]++
+			})
+		}
+		wg.Wait()
+		assert.Zero(t, codes[http.StatusTooManyRequests], "%v", codes)
+		assert.Equal(t, burst, codes[http.StatusOK], "%v", codes)
+		assert.Equal(t, burst, codes[http.StatusNotFound], "no such images: %v", codes)
+		// They left the API's bucket untouched.
+		res, _ := call(t, c, http.MethodGet, gw.https+"/api/products?limit=1", nil)
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+	})
+
 	t.Run("logins have a smaller bucket", func(t *testing.T) {
 		c := gw.client(10)
 		var codes []int
