@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopkit/shop/internal/failure"
@@ -24,9 +26,19 @@ type Activities struct {
 	Objects objectstore.Store
 	Limits  images.Limits
 	// slots bounds the renders running at once in this process (resizing
-	// and WebP encoding hold a CPU each); nil: one at a time.
+	// and WebP encoding hold a CPU each); nil: no bound.
 	slots chan struct{}
 }
+
+// HeartbeatEvery is how often RenderVariants heartbeats, waiting for a slot
+// and rendering; the workflow's HeartbeatTimeout is a few of these, so a
+// lost worker is noticed within a minute while a long queue of uploads
+// waits as long as it takes.
+const HeartbeatEvery = 10 * time.Second
+
+// RenderTimeout bounds one render (reading the original, decoding, resizing,
+// encoding and storing the variants) once it has its slot.
+const RenderTimeout = 3 * time.Minute
 
 // NewActivities returns the activities, rendering at most concurrency
 // images at once (at least one).
@@ -47,7 +59,14 @@ type RenderResult struct {
 
 // RenderVariants makes and stores the variants of an original. The keys
 // are content hashes, so a retry after a crash writes the same objects.
+//
+// Waiting for a render slot is part of the activity, so it heartbeats the
+// whole time: a burst of uploads queues here for as long as it takes (the
+// workflow gives it hours), while a dead worker is noticed by the missing
+// heartbeats.
 func (a *Activities) RenderVariants(ctx context.Context, in RenderInput) (RenderResult, error) {
+	stop := heartbeat(ctx)
+	defer stop()
 	if a.slots != nil {
 		select {
 		case a.slots <- struct{}{}:
@@ -56,6 +75,8 @@ func (a *Activities) RenderVariants(ctx context.Context, in RenderInput) (Render
 			return RenderResult{}, ctx.Err()
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, RenderTimeout)
+	defer cancel()
 	r, _, err := a.Objects.Get(ctx, in.OriginalKey)
 	if errors.Is(err, objectstore.ErrNotFound) {
 		return RenderResult{}, temporal.NewNonRetryableApplicationError("the original is missing: "+in.OriginalKey, ErrTypeCorrupt, err)
@@ -89,6 +110,28 @@ func (a *Activities) RenderVariants(ctx context.Context, in RenderInput) (Render
 		variants[i].Data = nil
 	}
 	return RenderResult{Variants: variants}, nil
+}
+
+// heartbeat records a heartbeat now and every HeartbeatEvery until stop is
+// called.
+func heartbeat(ctx context.Context) (stop func()) {
+	activity.RecordHeartbeat(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(HeartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // MarkReadyInput records the variants of an image.

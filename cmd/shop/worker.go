@@ -117,6 +117,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 		Returns: returns.NewStore(pool, returnPolicy(cfg)),
 		Events:  eventStore, Analytics: analyticsStore,
 		Images: images.NewStore(pool), ImageObjects: imageObjects, ImageLimits: imageLimits(cfg),
+		ImageConcurrency: cfg.ImageConcurrency,
 	})
 	// The event store's partitions are kept by a daily Temporal Schedule.
 	if _, err := eventstore.EnsureSchedule(ctx, tc, eventstore.ScheduleID, cfg.TemporalTaskQueue,

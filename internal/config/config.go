@@ -192,10 +192,13 @@ type Config struct {
 	ImageStoreDir  string
 	ImageMaxBytes  int64
 	ImageMaxPixels int64
-	S3Endpoint     string // S3_ENDPOINT (empty: AWS)
-	S3Region       string // S3_REGION
-	S3Bucket       string // S3_BUCKET
-	S3AccessKeyID  string // S3_ACCESS_KEY_ID
+	// ImageConcurrency (IMAGE_CONCURRENCY) renders run at once per worker
+	// process; each holds a CPU and up to a few hundred MB.
+	ImageConcurrency int
+	S3Endpoint       string // S3_ENDPOINT (empty: AWS)
+	S3Region         string // S3_REGION
+	S3Bucket         string // S3_BUCKET
+	S3AccessKeyID    string // S3_ACCESS_KEY_ID
 	// S3SecretAccessKey is S3_SECRET_ACCESS_KEY (secret).
 	S3SecretAccessKey string
 	// S3ForcePathStyle (S3_FORCE_PATH_STYLE) addresses the bucket in the
@@ -303,6 +306,7 @@ var defaults = map[string]string{
 	"IMAGE_STORE_DIR":      ".data/images",
 	"IMAGE_MAX_BYTES":      "10485760",
 	"IMAGE_MAX_PIXELS":     "40000000",
+	"IMAGE_CONCURRENCY":    "1",
 	"S3_ENDPOINT":          "",
 	"S3_REGION":            "us-east-1",
 	"S3_BUCKET":            "shop-images",
@@ -400,6 +404,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ImageStoreDir:     r.nonEmpty("IMAGE_STORE_DIR"),
 		ImageMaxBytes:     int64(r.intRange("IMAGE_MAX_BYTES", 1<<10, 100<<20)),
 		ImageMaxPixels:    int64(r.intRange("IMAGE_MAX_PIXELS", 10_000, 200_000_000)),
+		ImageConcurrency:  r.intRange("IMAGE_CONCURRENCY", 1, 64),
 		S3Endpoint:        r.optionalURL("S3_ENDPOINT", "http", "https"),
 		S3Region:          r.nonEmpty("S3_REGION"),
 		S3Bucket:          r.get("S3_BUCKET"),

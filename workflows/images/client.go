@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"time"
 
 	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -30,6 +29,7 @@ func Start(ctx context.Context, c client.Client, taskQueue string, in Input) (cl
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowExecutionTimeout: time.Hour,
+		// No execution timeout: it would end the workflow without marking
+		// the image failed. The activities' own timeouts bound it.
 	}, Name, in)
 }

@@ -1,12 +1,15 @@
 package images
 
 import (
+	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -75,4 +78,69 @@ func TestTransientRenderFailureIsRetried(t *testing.T) {
 	env.ExecuteWorkflow(Name, in)
 	require.NoError(t, env.GetWorkflowError())
 	env.AssertExpectations(t)
+}
+
+// Any error that outlasts the retries (here the store, down through every
+// attempt) marks the image failed: it never stays "processing".
+func TestExhaustedRetriesMarkTheImageFailed(t *testing.T) {
+	env := newEnv(t)
+	var a *imagesact.Activities
+	env.OnActivity(a.RenderVariants, mock.Anything, mock.Anything).
+		Return(imagesact.RenderResult{}, temporal.NewApplicationError("the store is down", "Unavailable")).Times(8)
+	env.OnActivity(a.MarkImageFailed, mock.Anything, imagesact.MarkFailedInput{ImageID: 7, Reason: ReasonProcessingFailed}).
+		Return(nil).Once()
+	env.ExecuteWorkflow(Name, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.Error(t, env.GetWorkflowError())
+	assert.ErrorContains(t, env.GetWorkflowError(), "the store is down")
+	env.AssertExpectations(t)
+}
+
+// A render that fails for good and a failed
+// MarkImageReady end the same way.
+func TestFinalFailuresMarkTheImageFailed(t *testing.T) {
+	t.Run("render failed for good", func(t *testing.T) {
+		env := newEnv(t)
+		var a *imagesact.Activities
+		env.OnActivity(a.RenderVariants, mock.Anything, mock.Anything).
+			Return(imagesact.RenderResult{}, temporal.NewNonRetryableApplicationError("crashed", "Crash", nil)).Once()
+		env.OnActivity(a.MarkImageFailed, mock.Anything, imagesact.MarkFailedInput{ImageID: 7, Reason: ReasonProcessingFailed}).
+			Return(nil).Once()
+		env.ExecuteWorkflow(Name, in)
+		require.Error(t, env.GetWorkflowError())
+		env.AssertExpectations(t)
+	})
+	t.Run("recording failed", func(t *testing.T) {
+		env := newEnv(t)
+		var a *imagesact.Activities
+		env.OnActivity(a.RenderVariants, mock.Anything, mock.Anything).Return(imagesact.RenderResult{}, nil).Once()
+		env.OnActivity(a.MarkImageReady, mock.Anything, mock.Anything).
+			Return(temporal.NewNonRetryableApplicationError("constraint", "Invalid", nil)).Once()
+		env.OnActivity(a.MarkImageFailed, mock.Anything, imagesact.MarkFailedInput{ImageID: 7, Reason: ReasonProcessingFailed}).
+			Return(nil).Once()
+		env.ExecuteWorkflow(Name, in)
+		require.Error(t, env.GetWorkflowError())
+		env.AssertExpectations(t)
+	})
+}
+
+// A burst of uploads waits for the worker's render slots inside the
+// activity: its deadline allows hours of waiting, and heartbeats (not the
+// deadline) notice a lost worker.
+func TestRenderMayWaitForASlot(t *testing.T) {
+	env := newEnv(t)
+	var a *imagesact.Activities
+	var info activity.Info
+	env.OnActivity(a.RenderVariants, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, _ imagesact.RenderInput) (imagesact.RenderResult, error) {
+			info = activity.GetInfo(ctx)
+			return imagesact.RenderResult{}, nil
+		}).Once()
+	env.OnActivity(a.MarkImageReady, mock.Anything, mock.Anything).Return(nil).Once()
+	env.ExecuteWorkflow(Name, in)
+	require.NoError(t, env.GetWorkflowError())
+	assert.GreaterOrEqual(t, info.Deadline.Sub(info.StartedTime), 6*time.Hour)
+	assert.Positive(t, info.HeartbeatTimeout)
+	assert.Less(t, info.HeartbeatTimeout, time.Minute)
+	assert.Greater(t, info.HeartbeatTimeout, 2*imagesact.HeartbeatEvery)
 }
