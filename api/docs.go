@@ -556,8 +556,11 @@ func addHTTPRoutes(paths map[string]any) {
 	})
 	ready := obj(map[string]any{"ready": map[string]any{"type": "boolean"},
 		"checks": map[string]any{"type": "object", "description": "Each dependency: \"ok\" or why not.",
-			"additionalProperties": str}}, "ready", "checks")
-	paths["/readyz"] = probe("Health_Ready", "Readiness: every dependency answers (within 3 s).", map[string]any{
+			"additionalProperties": str},
+		"degraded": map[string]any{"type": "array", "items": str,
+			"description": "Optional dependencies that do not answer (the image bucket): reported, never failing readiness."}},
+		"ready", "checks", "degraded")
+	paths["/readyz"] = probe("Health_Ready", "Readiness: every required dependency answers (within 3 s).", map[string]any{
 		"200": jsonBody("Ready.", ready),
 		"503": jsonBody("A dependency does not answer.", ready),
 	})

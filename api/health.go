@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,8 +15,12 @@ import (
 // Check probes one dependency; nil means healthy.
 type Check func(ctx context.Context) error
 
-// readyHandler answers 200 when every check passes, else 503 naming the failures.
-func readyHandler(checks map[string]Check) http.Handler {
+// readyHandler answers 200 when every check passes, else 503 naming the
+// failures. The optional checks are reported ("degraded" lists the failing
+// ones) but never fail readiness: a dependency that only some features use
+// (product images) must not take every instance out of rotation, checkout
+// included.
+func readyHandler(checks, optional map[string]Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
@@ -23,26 +28,39 @@ func readyHandler(checks map[string]Check) http.Handler {
 		var wg sync.WaitGroup
 		status := map[string]string{}
 		ok := true
+		degraded := []string{}
+		run := func(name string, check Check, required bool) {
+			defer wg.Done()
+			res := "ok"
+			if err := check(ctx); err != nil {
+				res = err.Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			status[name] = res
+			switch {
+			case res == "ok":
+			case required:
+				ok = false
+			default:
+				degraded = append(degraded, name)
+			}
+		}
 		for name, check := range checks {
 			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res := "ok"
-				if err := check(ctx); err != nil {
-					res = err.Error()
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				status[name] = res
-				ok = ok && res == "ok"
-			}()
+			go run(name, check, true)
+		}
+		for name, check := range optional {
+			wg.Add(1)
+			go run(name, check, false)
 		}
 		wg.Wait()
 		code := http.StatusOK
 		if !ok {
 			code = http.StatusServiceUnavailable
 		}
-		writeJSON(w, code, map[string]any{"ready": ok, "checks": status})
+		slices.Sort(degraded)
+		writeJSON(w, code, map[string]any{"ready": ok, "checks": status, "degraded": degraded})
 	})
 }
 

@@ -62,8 +62,10 @@ type Deps struct {
 	CORSOrigins []string
 	// TrustProxyHeaders takes the client IP from X-Forwarded-For.
 	TrustProxyHeaders bool
-	// Ready lists the dependencies /readyz probes.
-	Ready map[string]Check
+	// Ready lists the dependencies /readyz probes; Optional those it
+	// reports without failing (see readyHandler).
+	Ready    map[string]Check
+	Optional map[string]Check
 	// Cart and Coupons serve CartService, which prices carts with Shipping
 	// and TaxRates; DefaultCountry is taxed when the shopper names none.
 	Cart    *cart.Store
@@ -254,7 +256,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err := handleDocs(mux); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	mux.Handle("GET /readyz", readyHandler(d.Ready))
+	mux.Handle("GET /readyz", readyHandler(d.Ready, d.Optional))
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics)
 	}

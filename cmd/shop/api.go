@@ -178,8 +178,11 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	if err != nil {
 		return nil, nil, err
 	}
+	// The bucket is reported, never fails readiness: an S3 outage degrades
+	// images (uploads answer 503, /images/ 503) while checkout keeps working.
+	optional := map[string]api.Check{}
 	if cfg.ImageStore == "s3" {
-		ready["images"] = imageObjects.Ping // a network dependency, like the others
+		optional["images"] = imageObjects.Ping
 	}
 	handler, err = api.NewHandler(api.Deps{
 		Logger:             log,
@@ -192,6 +195,7 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		CORSOrigins:        cfg.CORSOrigins,
 		TrustProxyHeaders:  cfg.TrustProxyHeaders,
 		Ready:              ready,
+		Optional:           optional,
 		Cart:               carts,
 		Coupons:            couponStore,
 		BackInStock:        backinstock.NewStore(pool),
