@@ -160,8 +160,8 @@ function ProductForm({ product }: { product?: Product }) {
         <Field label="Brand" value={brand} onChange={(e) => setBrand(e.target.value)} error={<FieldError error={error} field="brand" />} />
         <div className="field">
           <label htmlFor="pf-cat">Category</label>
-          <select id="pf-cat" value={categoryId} onChange={(e) => setCategoryId(e.target.value)}>
-            <option value="">None</option>
+          <select id="pf-cat" value={categoryId} required={!product} onChange={(e) => setCategoryId(e.target.value)}>
+            <option value="">{product ? "None" : "Choose…"}</option>
             {cats.data?.categories.map((c) => (
               <option key={String(c.id)} value={String(c.id)}>
                 {c.name}
