@@ -7,7 +7,7 @@ import { formatTime, shipmentActions } from "./lib";
 import { ApiError, Field, FieldError, StatusBadge, StatusMessage } from "./ui";
 
 /** One shipment of the fulfilment queue with the steps its status allows. */
-export function ShipmentCard({ shipment: s }: { shipment: Shipment }) {
+export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDone?: (message: string) => void }) {
   const qc = useQueryClient();
   const uid = useId();
   const [shipping, setShipping] = useState(false);
@@ -17,6 +17,7 @@ export function ShipmentCard({ shipment: s }: { shipment: Shipment }) {
   const [done, setDone] = useState("");
   const ok = (what: string) => () => {
     setDone(what);
+    onDone?.(`Order ${s.orderId}, shipment ${s.id}: ${what.toLowerCase()}`);
     setShipping(false);
     setReporting(false);
     void qc.invalidateQueries();
