@@ -4,7 +4,7 @@ import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { FulfilmentService, type Shipment } from "../gen/shop/fulfilment/v1/fulfilment_pb";
 import { formatTime, shipmentActions } from "./lib";
-import { ApiError, Field, FieldError, StatusBadge, StatusMessage } from "./ui";
+import { ApiError, ConfirmButton, Field, FieldError, StatusBadge, StatusMessage } from "./ui";
 
 /** One shipment of the fulfilment queue with the steps its status allows. */
 export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDone?: (message: string) => void }) {
@@ -83,9 +83,13 @@ export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDo
             <button type="button" disabled={busy} onClick={() => resolve.mutate({ id: s.id, action: "reship" })}>
               Reship
             </button>
-            <button type="button" className="danger" disabled={busy} onClick={() => resolve.mutate({ id: s.id, action: "refund" })}>
-              Refund lost items
-            </button>
+            <ConfirmButton
+              label="Refund lost items"
+              question={`Refund the lost items of order ${s.orderId} to the customer?`}
+              confirmLabel="Yes, refund them"
+              busy={busy}
+              onConfirm={() => resolve.mutate({ id: s.id, action: "refund" })}
+            />
           </>
         )}
         {can.problem && !reporting && (

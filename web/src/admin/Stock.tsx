@@ -9,7 +9,7 @@ import { StockPanel } from "./StockPanel";
 
 type Draft = { name: string; code: string; address: string; country: string; priority: string; active: boolean };
 
-function LocationForm({ location, onDone }: { location?: Location; onDone: () => void }) {
+function LocationForm({ location, onDone, onCancel }: { location?: Location; onDone: () => void; onCancel?: () => void }) {
   const isAdmin = useIsAdmin();
   const qc = useQueryClient();
   const [d, setD] = useState<Draft>({
@@ -53,8 +53,8 @@ function LocationForm({ location, onDone }: { location?: Location; onDone: () =>
         <button type="submit" className="primary" disabled={!isAdmin || createM.isPending || updateM.isPending}>
           Save location
         </button>
-        {location && (
-          <button type="button" onClick={onDone}>
+        {onCancel && (
+          <button type="button" onClick={onCancel}>
             Cancel editing
           </button>
         )}
@@ -176,6 +176,7 @@ export default function Stock() {
               <LocationForm
                 key={String(l.id)}
                 location={l}
+                onCancel={() => setEditing(null)}
                 onDone={() => {
                   setEditing(null);
                   setMsg(`Location ${l.code} saved`);
