@@ -9,7 +9,7 @@ import { ReturnService } from "../gen/shop/returns/v1/returns_pb";
 import { formatMoney } from "../money";
 import { useWebConfig } from "../webConfig";
 import { finalOrderStatuses, fmtMinor, formatTime, parseMoneyInput, temporalWorkflowUrl } from "./lib";
-import { ApiError, ConfirmButton, Field, FieldError, Loading, MoneyInput, StatusBadge, StatusMessage } from "./ui";
+import { ApiError, ConfirmButton, Field, Loading, MoneyInput, StatusBadge, StatusMessage } from "./ui";
 
 const cancellable = new Set(["awaiting_payment", "paid"]);
 
@@ -79,7 +79,7 @@ function RefundForm({ order }: { order: Order }) {
         </div>
       </fieldset>
       {kind === "partial" && <MoneyInput label="Refund amount" value={amount} onChange={setAmount} currency={currency} required />}
-      <Field label="Refund reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} error={<FieldError error={m.error} field="reason" />} />
+      <Field label="Refund reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} apiError={m.error} apiField="reason" />
       {problem && (
         <p role="alert" className="error">
           {problem}

@@ -150,14 +150,14 @@ function ProductForm({ product }: { product?: Product }) {
       )}
       {!canSave && <AdminOnlyNote what="create products" />}
       <form onSubmit={submit} className="card form-grid" aria-label={product ? "Edit product" : "New product"}>
-        <Field label="SKU" value={sku} onChange={(e) => setSku(e.target.value)} disabled={!!product} required={!product} error={<FieldError error={error} field="sku" />} />
-        <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required error={<FieldError error={error} field="name" />} />
+        <Field label="SKU" value={sku} onChange={(e) => setSku(e.target.value)} disabled={!!product} required={!product} apiError={error} apiField="sku" />
+        <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required apiError={error} apiField="name" />
         <div className="field wide">
           <label htmlFor="pf-desc">Description</label>
           <textarea id="pf-desc" rows={4} value={description} onChange={(e) => setDescription(e.target.value)} />
           <FieldError error={error} field="description" />
         </div>
-        <Field label="Brand" value={brand} onChange={(e) => setBrand(e.target.value)} error={<FieldError error={error} field="brand" />} />
+        <Field label="Brand" value={brand} onChange={(e) => setBrand(e.target.value)} apiError={error} apiField="brand" />
         <div className="field">
           <label htmlFor="pf-cat">Category</label>
           <select id="pf-cat" value={categoryId} required={!product} onChange={(e) => setCategoryId(e.target.value)}>

@@ -4,7 +4,7 @@ import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { FulfilmentService, type Shipment } from "../gen/shop/fulfilment/v1/fulfilment_pb";
 import { formatTime, shipmentActions } from "./lib";
-import { ApiError, ConfirmButton, Field, FieldError, StatusBadge, StatusMessage } from "./ui";
+import { ApiError, ConfirmButton, Field, StatusBadge, StatusMessage } from "./ui";
 
 /** One shipment of the fulfilment queue with the steps its status allows. */
 export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDone?: (message: string) => void }) {
@@ -108,10 +108,10 @@ export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDo
             shipM.mutate({ id: s.id, carrier: ship.carrier.trim(), service: ship.service.trim(), trackingNumber: ship.tracking.trim(), trackingUrl: ship.url.trim() });
           }}
         >
-          <Field label="Carrier" required maxLength={50} value={ship.carrier} onChange={(e) => setShip({ ...ship, carrier: e.target.value })} error={<FieldError error={shipM.error} field="carrier" />} />
-          <Field label="Tracking number" required maxLength={100} value={ship.tracking} onChange={(e) => setShip({ ...ship, tracking: e.target.value })} error={<FieldError error={shipM.error} field="tracking_number" />} />
+          <Field label="Carrier" required maxLength={50} value={ship.carrier} onChange={(e) => setShip({ ...ship, carrier: e.target.value })} apiError={shipM.error} apiField="carrier" />
+          <Field label="Tracking number" required maxLength={100} value={ship.tracking} onChange={(e) => setShip({ ...ship, tracking: e.target.value })} apiError={shipM.error} apiField="tracking_number" />
           <Field label="Service (optional)" value={ship.service} onChange={(e) => setShip({ ...ship, service: e.target.value })} />
-          <Field label="Tracking URL (optional)" type="url" value={ship.url} onChange={(e) => setShip({ ...ship, url: e.target.value })} error={<FieldError error={shipM.error} field="tracking_url" />} />
+          <Field label="Tracking URL (optional)" type="url" value={ship.url} onChange={(e) => setShip({ ...ship, url: e.target.value })} apiError={shipM.error} apiField="tracking_url" />
           <div className="wide row">
             <button type="submit" className="primary" disabled={busy}>
               Confirm shipment
