@@ -11,6 +11,8 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # The Temporal server of TEMPORAL_BACKEND=postgres (v1.32.2 needs Go >= 1.26.10).
 TEMPORAL_SERVER_VERSION := v1.32.1
 STRIPE_MOCK_VERSION  := v0.203.0
+# The S3-compatible server of the stack's s3 service (Apache-2.0).
+VERSITYGW_VERSION    := v1.8.0
 HELM_VERSION         := v3.22.0
 ACTIONLINT_VERSION   := v1.7.12
 GO_TOOLS := buf protoc-gen-go protoc-gen-connect-go protoc-gen-openapi staticcheck workflowcheck
@@ -53,7 +55,7 @@ web-test: web ## Vitest unit tests, then the first page's JavaScript size agains
 	cd web && npm test && npm run size
 
 # Tools are built once into bin/ from the versions pinned in tools/go.mod.
-tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock helm actionlint) ## build the pinned tools into bin/
+tools: $(addprefix $(BIN)/,$(GO_TOOLS) temporal stripe-mock versitygw helm actionlint) ## build the pinned tools into bin/
 
 $(addprefix $(BIN)/,$(GO_TOOLS)) &: tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) go install tool
@@ -65,6 +67,9 @@ $(BIN)/temporal:
 
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+$(BIN)/versitygw:
+	GOBIN=$(BIN) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 # The Temporal server and its schema tool, only for TEMPORAL_BACKEND=postgres
 # (deploy/stack.sh builds them too when that profile starts). They also build

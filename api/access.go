@@ -62,6 +62,10 @@ var accessTable = map[string]rule{
 	catalogv1connect.CatalogServiceCreateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceUpdateCategoryProcedure:       admins,
 	catalogv1connect.CatalogServiceArchiveCategoryProcedure:      admins,
+	catalogv1connect.CatalogServiceListProductImagesProcedure:    staff,
+	catalogv1connect.CatalogServiceUpdateProductImageProcedure:   staff,
+	catalogv1connect.CatalogServiceReorderProductImagesProcedure: staff,
+	catalogv1connect.CatalogServiceDeleteProductImageProcedure:   staff,
 
 	inventoryv1connect.InventoryServiceListLocationsProcedure:       staff,
 	inventoryv1connect.InventoryServiceCreateLocationProcedure:      admins,
@@ -134,6 +138,12 @@ var accessTable = map[string]rule{
 
 	// Sales analytics are for staff and admins.
 	analyticsv1connect.AnalyticsServiceGetSalesAnalyticsProcedure: staff,
+}
+
+// routeRules are the rules of the routes served outside the RPCs (the
+// webhooks and probes authenticate by other means or not at all).
+var routeRules = map[string]rule{
+	uploadRoute: staff,
 }
 
 // Authenticator turns a bearer token into the caller.
@@ -220,6 +230,11 @@ func (g *gate) authorize(ctx context.Context, procedure string, h http.Header) (
 		g.log.ErrorContext(ctx, "procedure has no access rule; refusing", "procedure", procedure)
 		return ctx, r, nil, connect.NewError(connect.CodePermissionDenied, errors.New("permission denied"))
 	}
+	return g.authorizeRule(ctx, procedure, r, h)
+}
+
+// authorizeRule is authorize for a procedure or route whose rule is r.
+func (g *gate) authorizeRule(ctx context.Context, procedure string, r rule, h http.Header) (context.Context, rule, *identity.Principal, error) {
 	if a, ok := ctx.Value(authorizedKey{}).(authorized); ok && a.procedure == procedure {
 		if a.principal != nil {
 			ctx = context.WithValue(ctx, principalKey{}, *a.principal)

@@ -29,6 +29,7 @@ type CatalogServer struct {
 	Store  *catalog.Store
 	Search search.Backend // PostgreSQL or Elasticsearch
 	Cache  *cache.Cache   // may be nil: no caching
+	Images Images         // product images (zero: none)
 }
 
 // Lifetimes of cached storefront reads. Every catalog write drops the
@@ -304,7 +305,7 @@ func (s *CatalogServer) ListProducts(ctx context.Context, req *connect.Request[c
 			for _, p := range products {
 				out.Products = append(out.Products, productProto(p))
 			}
-			return out, nil
+			return out, s.attachImages(ctx, out.Products...)
 		}, cache.WithTags(catalog.ListingsCacheTag))
 	if err != nil {
 		return nil, err
@@ -321,7 +322,8 @@ func (s *CatalogServer) GetProduct(ctx context.Context, req *connect.Request[cat
 			if err != nil {
 				return nil, err
 			}
-			return &catalogv1.GetProductResponse{Product: productProto(p)}, nil
+			out := &catalogv1.GetProductResponse{Product: productProto(p)}
+			return out, s.attachImages(ctx, out.Product)
 		})
 	if err != nil {
 		return nil, err

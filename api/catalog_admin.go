@@ -73,7 +73,11 @@ func (s *CatalogServer) UpdateProduct(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&catalogv1.UpdateProductResponse{Product: productProto(p)}), nil
+	out := &catalogv1.UpdateProductResponse{Product: productProto(p)}
+	if err := s.attachImages(ctx, out.Product); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
 }
 
 // ArchiveProduct implements CatalogService.

@@ -385,8 +385,8 @@ func documentErrors(op map[string]any, codes []string, prefix string) {
 }
 
 // addHTTPRoutes documents the routes served outside google.api.http: the
-// login alias, the CSV answer of sales analytics, the webhooks and the
-// probes.
+// login alias, the CSV answer of sales analytics, the image upload and the
+// images, the webhooks and the probes.
 func addHTTPRoutes(paths map[string]any) {
 	obj := func(props map[string]any, required ...string) map[string]any {
 		s := map[string]any{"type": "object", "properties": props}
@@ -460,6 +460,62 @@ func addHTTPRoutes(paths map[string]any) {
 				"occurred_at":     map[string]any{"type": "string", "format": "date-time"},
 			}, "carrier", "tracking_number", "status", "occurred_at"),
 		}, "id", "data"))
+
+	// The image upload (multipart or a raw body) and the images it serves.
+	imageRef := map[string]any{"$ref": "#/components/schemas/shop.catalog.v1.ProductImage"}
+	binary := map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}
+	upload := map[string]any{
+		"tags": []any{"CatalogService"}, "operationId": "CatalogService_UploadProductImage",
+		"summary":  "UploadProductImage uploads a product image (staff, admin).",
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"description": "The file is checked before anything is stored: its type is sniffed from its bytes (JPEG, PNG, " +
+			"WebP or GIF, and the declared type must match), its size is at most IMAGE_MAX_BYTES and its pixel count, " +
+			"read from its header before decoding, at most IMAGE_MAX_PIXELS. The image is answered in status processing; " +
+			"the ProcessProductImage workflow makes its variants and marks it ready. The same file uploaded again to " +
+			"the product answers the image already recorded (200).\n\nRequires a bearer token of role admin or staff.",
+		"parameters": []any{
+			map[string]any{"name": "product_id", "in": "path", "required": true,
+				"schema": map[string]any{"type": "string", "pattern": "^-?[0-9]+$"}},
+			map[string]any{"name": "alt_text", "in": "query", "description": "Alt text, with a raw image body.",
+				"schema": map[string]any{"type": "string", "maxLength": 300}},
+		},
+		"requestBody": map[string]any{"required": true, "content": map[string]any{
+			"multipart/form-data": map[string]any{"schema": obj(map[string]any{
+				"file":     map[string]any{"type": "string", "contentMediaType": "image/*", "description": "The image; its part's Content-Type must be image/jpeg, image/png, image/webp or image/gif."},
+				"alt_text": map[string]any{"type": "string", "maxLength": 300},
+			}, "file")},
+			"image/jpeg": map[string]any{"schema": binary}, "image/png": map[string]any{"schema": binary},
+			"image/webp": map[string]any{"schema": binary}, "image/gif": map[string]any{"schema": binary},
+		}},
+		"responses": map[string]any{
+			"200": jsonBody("The same file was uploaded to the product before: that image.", imageRef),
+			"201": jsonBody("Recorded, in status processing.", imageRef),
+		},
+	}
+	documentErrors(upload, []string{"400", "401", "403", "404", "409", "413", "415", "429", "503"}, "")
+	if item, ok := paths["/api/products/{product_id}/images"].(map[string]any); ok {
+		item["post"] = upload
+	} else {
+		paths["/api/products/{product_id}/images"] = map[string]any{"post": upload}
+	}
+	image := func(description, contentType string) map[string]any {
+		return map[string]any{"description": description, "content": map[string]any{contentType: map[string]any{"schema": binary}}}
+	}
+	paths["/images/{name}"] = map[string]any{"get": map[string]any{
+		"tags": []any{"CatalogService"}, "operationId": "Images_Get", "security": []any{},
+		"summary": "A product image variant, as named in a ProductImage's URLs.",
+		"description": "The name is the SHA-256 of the content, so the answer never changes: it is served with " +
+			"Cache-Control: public, max-age=31536000, immutable and an ETag.",
+		"parameters": []any{map[string]any{"name": "name", "in": "path", "required": true,
+			"schema": map[string]any{"type": "string", "pattern": "^[0-9a-f]{64}\\.(webp|jpg|png)$"}}},
+		"responses": map[string]any{
+			"200": map[string]any{"description": "The image.", "content": map[string]any{
+				"image/webp": map[string]any{"schema": binary}, "image/jpeg": map[string]any{"schema": binary},
+				"image/png": map[string]any{"schema": binary}}},
+			"304": map[string]any{"description": "Not modified (If-None-Match)."},
+			"404": image("No such image.", "text/plain"),
+		},
+	}}
 
 	probe := func(id, summary string, responses map[string]any) map[string]any {
 		return map[string]any{"get": map[string]any{"tags": []any{"Health"}, "operationId": id, "summary": summary,

@@ -21,6 +21,7 @@ import (
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/images"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/pricing"
@@ -58,7 +59,8 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		return ce
 	case errors.As(err, &fe):
 		return invalidArgument(fe.Field, fe.Reason)
-	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, orders.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, orders.ErrNotFound),
+		errors.Is(err, images.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, inventory.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)

@@ -38,17 +38,21 @@ func withRequestContext(log *slog.Logger, next http.Handler) http.Handler {
 		// Content-Length says so or it is cut off while read. gRPC and
 		// gRPC-Web answer in their own status (ResourceExhausted) instead.
 		grpc := isGRPC(r)
-		if r.ContentLength > maxBodyBytes && !grpc {
+		ownLimit := ownsBodyLimit(r) // the image upload bounds its own body
+		if r.ContentLength > maxBodyBytes && !grpc && !ownLimit {
 			writeBodyTooLarge(w, r.URL.Path)
 			return
 		}
 		// Read before the handler: REST transcoding rewrites the URL.
 		method, path := r.Method, r.URL.Path
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxBodyBytes)}
+		body := &limitedBody{ReadCloser: r.Body}
+		if !ownLimit {
+			body.ReadCloser = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
 		r.Body = body
 		var out http.ResponseWriter = rec
-		if !grpc {
+		if !grpc && !ownLimit {
 			out = &tooLargeWriter{ResponseWriter: rec, body: body, path: path}
 		}
 		defer func() {

@@ -76,9 +76,17 @@ func annotatedRoutes(t *testing.T) []route {
 		}
 		return true
 	})
-	// Deletions last, so the things they delete serve the other routes first.
+	// Deletions last, so the things they delete serve the other routes
+	// first, and a deletion below a path before the path's own (an image
+	// of a product before the product).
+	key := func(r route) string {
+		if r.method == "DELETE" {
+			return r.String() + "\xff"
+		}
+		return r.String()
+	}
 	slices.SortFunc(out, func(a, b route) int {
-		return cmp.Or(cmp.Compare(boolInt(a.method == "DELETE"), boolInt(b.method == "DELETE")), strings.Compare(a.String(), b.String()))
+		return cmp.Or(cmp.Compare(boolInt(a.method == "DELETE"), boolInt(b.method == "DELETE")), strings.Compare(key(a), key(b)))
 	})
 	return out
 }

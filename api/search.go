@@ -67,6 +67,13 @@ func (s *CatalogServer) SearchProducts(ctx context.Context, req *connect.Request
 		}
 		out.Hits = append(out.Hits, &catalogv1.SearchHit{Product: productProto(p), Score: h.Score, Highlights: h.Highlights})
 	}
+	hits := make([]*catalogv1.Product, len(out.Hits))
+	for i, h := range out.Hits {
+		hits[i] = h.Product
+	}
+	if err := s.attachImages(ctx, hits...); err != nil {
+		return nil, err
+	}
 	for _, f := range res.Categories {
 		id, _ := strconv.ParseInt(f.Key, 10, 64)
 		out.Categories = append(out.Categories, &catalogv1.FacetCount{Key: f.Key, Label: names[id], Count: int32(f.Count)})

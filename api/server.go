@@ -115,6 +115,9 @@ type Deps struct {
 	// WriteMarks (required then) keep read-your-writes for signed-in callers.
 	Reads      *db.Pools
 	WriteMarks *db.WriteMarks
+	// Images keeps product images (upload, RPCs, GET /images/...); the
+	// zero value switches them off.
+	Images Images
 }
 
 // compressMinBytes is the smallest response body Connect and gRPC compress.
@@ -172,7 +175,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	var services []svc
 	add := func(name string, path string, h http.Handler) { services = append(services, svc{name, path, h}) }
 
-	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache}
+	catalogServer := &CatalogServer{Store: d.Catalog, Search: d.Search, Cache: d.Cache, Images: d.Images}
 	path, h := catalogv1connect.NewCatalogServiceHandler(catalogServer, opts)
 	add(catalogv1connect.CatalogServiceName, path, &localConnect{next: h, gate: g, catalog: catalogServer})
 	path, h = authv1connect.NewAuthServiceHandler(&AuthServer{Identity: d.Identity}, opts)
@@ -236,6 +239,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle("POST /webhooks/stripe", &stripeWebhook{secret: d.StripeWebhookSecret, events: d.StripeEvents,
 		orders: d.Orders, flows: d.OrderFlows, log: d.Logger})
 	mux.Handle("POST /webhooks/carrier", &carrierWebhook{secret: d.CarrierWebhookSecret, shipments: d.Shipments, log: d.Logger})
+	mux.Handle(uploadRoute, &imageUpload{gate: g, catalog: catalogServer, log: d.Logger})
+	mux.Handle("GET "+ImagePath+"{name}", serveImage(d.Images.Objects, d.Logger))
 	mux.HandleFunc("GET /healthz", liveHandler)
 	if err := handleDocs(mux); err != nil {
 		return nil, fmt.Errorf("api: %w", err)

@@ -33,9 +33,11 @@ import (
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/images"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/money"
+	"github.com/shopkit/shop/internal/objectstore"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/outbox"
 	"github.com/shopkit/shop/internal/payments"
@@ -84,6 +86,10 @@ type options struct {
 	replicaMaxLag time.Duration
 	// tokenTTL is the access tokens' lifetime; default a minute.
 	tokenTTL time.Duration
+	// images, when set, serves product images from it (flows start their processing).
+	images      objectstore.Store
+	imageFlows  api.ImageFlows
+	imageLimits images.Limits
 }
 
 func newServer(t *testing.T, ready map[string]api.Check) *fixture {
@@ -187,6 +193,7 @@ func newServerWith(t *testing.T, o options) *fixture {
 		Metrics:   metrics.Handler(),
 		Analytics: analyticsStore,
 		Reads:     reads, WriteMarks: db.NewWriteMarks(rdb, prefix+"ryw:", db.MarkTTL(o.replicaMaxLag)),
+		Images: imagesDeps(t, pool, o),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(h)
@@ -200,6 +207,18 @@ func newServerWith(t *testing.T, o options) *fixture {
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	return &fixture{shop: shop, url: srv.URL, store: store, identity: ids, laptop: page[0], h2c: &http.Client{Transport: tr}, es: es,
 		fulfilment: shipments, reads: reads}
+}
+
+// imagesDeps serves images from o.images, or a fresh directory (as `shop
+// api` always has an image store).
+func imagesDeps(t *testing.T, pool *pgxpool.Pool, o options) api.Images {
+	objects := o.images
+	if objects == nil {
+		fs, err := objectstore.NewFS(t.TempDir())
+		require.NoError(t, err)
+		objects = fs
+	}
+	return api.Images{Store: images.NewStore(pool), Objects: objects, Flows: o.imageFlows, Limits: o.imageLimits}
 }
 
 // newElastic returns a client for a fresh index alias, dropped after the test.

@@ -21,6 +21,17 @@ services="postgres redis temporal stripe-mock"
 if [[ ${SEARCH_BACKEND:-postgres} == elasticsearch ]]; then
   services+=" elasticsearch"
 fi
+# Product images on the filesystem by default; IMAGE_STORE=s3 with a local
+# S3_ENDPOINT starts the stack's S3-compatible server (versitygw) with its
+# local keys.
+export IMAGE_STORE=${IMAGE_STORE:-fs} IMAGE_STORE_DIR=${IMAGE_STORE_DIR:-$DATA_DIR/images}
+if [[ $IMAGE_STORE == s3 ]]; then
+  export S3_ENDPOINT=${S3_ENDPOINT-http://127.0.0.1:9000}
+  if [[ $S3_ENDPOINT == http://127.0.0.1:* || $S3_ENDPOINT == http://localhost:* ]]; then
+    services+=" s3"
+    export S3_ACCESS_KEY_ID=${S3_ACCESS_KEY_ID:-shop-local} S3_SECRET_ACCESS_KEY=${S3_SECRET_ACCESS_KEY:-shop-local-development-only}
+  fi
+fi
 export STACK_SERVICES=${STACK_SERVICES:-$services}
 # TEMPORAL_BACKEND=postgres: the Temporal server on PostgreSQL (deploy/stack.sh's
 # temporal-pg, on its own port) instead of the dev server; it has no web UI.

@@ -7,11 +7,12 @@
 #   deploy/stack.sh logs   service        tail that service's log
 #   deploy/stack.sh tools                 install the test tools: Debian's chromium
 #
-# Services: postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch
+# Services: postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch s3
 #   (default: $STACK_SERVICES, or "postgres redis temporal stripe-mock").
 #   postgres-replica is a streaming replica of postgres at $DATABASE_READ_URL (skipped when empty).
 #   temporal is the CLI dev server, or with TEMPORAL_BACKEND=postgres the same as temporal-pg:
 #   the Temporal server on postgres (deploy/temporal/).
+#   s3 is an S3-compatible object store (versitygw, posix backend) at $S3_ENDPOINT.
 # A service already reachable at its configured address is reused and never stopped.
 # Otherwise a private one is started with state under $DATA_DIR (default <repo>/.data).
 # See deploy/README.md for all variables.
@@ -20,7 +21,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_SERVICES=(postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch)
+ALL_SERVICES=(postgres postgres-replica redis temporal temporal-pg stripe-mock elasticsearch s3)
 
 DATABASE_URL=${DATABASE_URL:-postgres://shop:shop@127.0.0.1:5432/shop?sslmode=disable}
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-}
@@ -38,6 +39,11 @@ TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:12111}
 STRIPE_SECRET_KEY=${STRIPE_SECRET_KEY:-}
 ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-http://127.0.0.1:9200}
+# The S3-compatible server for product images (IMAGE_STORE=s3) and the tests.
+S3_ENDPOINT=${S3_ENDPOINT:-http://127.0.0.1:9000}
+S3_ACCESS_KEY_ID=${S3_ACCESS_KEY_ID:-shop-local}
+S3_SECRET_ACCESS_KEY=${S3_SECRET_ACCESS_KEY:-shop-local-development-only}
+S3_REGION=${S3_REGION:-us-east-1}
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 TEMPORAL_CLI_VERSION=${TEMPORAL_CLI_VERSION:-v1.5.1}
@@ -47,13 +53,14 @@ TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION:-v1.32.1}
 TEMPORAL_PG_SHARDS=${TEMPORAL_PG_SHARDS:-8}
 TEMPORAL_PG_DYNAMIC_CONFIG=${TEMPORAL_PG_DYNAMIC_CONFIG:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/temporal/dynamicconfig.yaml}
 STRIPE_MOCK_VERSION=${STRIPE_MOCK_VERSION:-v0.203.0}
+VERSITYGW_VERSION=${VERSITYGW_VERSION:-v1.8.0}
 # Name=Type pairs; by default the list generated from internal/searchattr.
 TEMPORAL_SEARCH_ATTRIBUTES=${TEMPORAL_SEARCH_ATTRIBUTES:-$(sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$(dirname "${BASH_SOURCE[0]}")/search-attributes" | tr '\n' ' ')}
 ES_VERSION=${ES_VERSION:-8.19.7}
 ES_HEAP=${ES_HEAP:-512m}
 ES_JAVA_HOME=${ES_JAVA_HOME:-}
 
-SVC_MATCH=([postgres]=postgres [postgres-replica]=postgres [redis]=redis-server [temporal]=temporal [temporal-pg]=temporal-server [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch)
+SVC_MATCH=([postgres]=postgres [postgres-replica]=postgres [redis]=redis-server [temporal]=temporal [temporal-pg]=temporal-server [stripe-mock]=stripe-mock [elasticsearch]=elasticsearch [s3]=versitygw)
 # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client to disconnect.
 STOP_SIGNAL=([postgres]=INT [postgres-replica]=INT)
 
@@ -784,6 +791,56 @@ up_elasticsearch() {
 status_elasticsearch() {
   es_parse
   status_line elasticsearch "$ES_ADDR" es_ready
+}
+
+# ================================================================ s3
+
+s3_parse() {
+  parse_url "$S3_ENDPOINT" || die "cannot parse S3_ENDPOINT=$S3_ENDPOINT"
+  S3_HOST=${U_HOST:-127.0.0.1} S3_PORT=${U_PORT:-9000}
+  S3_ADDR=$(hostport "$S3_HOST" "$S3_PORT")
+  S3_STATE=$DATA_DIR/s3
+}
+
+# s3_ready: an anonymous request answers with an S3 error document.
+s3_ready() {
+  local body
+  body=$(curl -sS --max-time 3 "${S3_ENDPOINT%/}/" 2>/dev/null) || return 1
+  [[ $body == *'<Error>'* || $body == *'ListAllMyBucketsResult'* ]]
+}
+
+up_s3() {
+  s3_parse
+  local pid=''
+  if ! is_loopback "$S3_HOST"; then
+    say s3 "skipped (S3_ENDPOINT is not local: $S3_ENDPOINT)"
+    return
+  fi
+  if pid=$(our_pid s3); then
+    check_addr s3 "$S3_ADDR"
+    wait_running s3 30 s3_ready || pid=''
+  fi
+  if port_open "$S3_HOST" "$S3_PORT"; then
+    s3_ready || die "s3: $S3_ADDR is in use but does not answer like an S3 server"
+    if [[ -n $pid ]]; then say s3 "running on $S3_ADDR (private, pid $pid)"; else say s3 "reused at $S3_ADDR"; fi
+    return
+  fi
+  ensure_go_tool versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  mkdir -p "$S3_STATE/buckets" "$S3_STATE/meta"
+  # The keys reach versitygw through its environment, not its command line.
+  # A sidecar directory keeps the object metadata, so the data directory
+  # needs no extended attributes.
+  export ROOT_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY
+  start_bg s3 "$S3_ADDR" "$BIN_DIR/versitygw" --port "$S3_ADDR" --region "$S3_REGION" --quiet \
+    posix --sidecar "$S3_STATE/meta" "$S3_STATE/buckets"
+  unset ROOT_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY
+  wait_ready s3 "${S3_START_TIMEOUT:-30}" s3_ready
+  say s3 "started on $S3_ADDR (versitygw $VERSITYGW_VERSION, data $(rel "$S3_STATE"))"
+}
+
+status_s3() {
+  s3_parse
+  status_line s3 "$S3_ADDR" s3_ready
 }
 
 # ================================================================ commands

@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Test services keep their state apart from `make run`'s.
 export DATA_DIR=${TEST_DATA_DIR:-$PWD/.data/test}
-export STACK_SERVICES=${TEST_STACK_SERVICES:-postgres postgres-replica redis temporal stripe-mock elasticsearch}
+export STACK_SERVICES=${TEST_STACK_SERVICES:-postgres postgres-replica redis temporal stripe-mock elasticsearch s3}
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://shop:shop@127.0.0.1:5432/shop_test?sslmode=disable}
 # A streaming replica of that server, for the read/write splitting tests.
 export TEST_DATABASE_READ_URL=${TEST_DATABASE_READ_URL:-postgres://shop:shop@127.0.0.1:5433/shop_test?sslmode=disable}
@@ -23,12 +23,14 @@ export TEST_ELASTICSEARCH_URL=${TEST_ELASTICSEARCH_URL:-http://127.0.0.1:9200}
 # `make run`'s when both use one Temporal server.
 export TEST_TEMPORAL_NAMESPACE=${TEST_TEMPORAL_NAMESPACE:-shop-test}
 export TEST_STRIPE_API_BASE=${TEST_STRIPE_API_BASE:-http://127.0.0.1:12111}
+# The S3-compatible server (versitygw) the object-store and image tests use.
+export TEST_S3_ENDPOINT=${TEST_S3_ENDPOINT:-http://127.0.0.1:9000}
 # A test whose tool is missing (e.g. nginx) fails here instead of skipping.
 export TEST_REQUIRE_TOOLS=1
 # stack.sh reads the service addresses from the app's variable names.
 export DATABASE_URL=$TEST_DATABASE_URL DATABASE_READ_URL=$TEST_DATABASE_READ_URL REDIS_URL=$TEST_REDIS_URL
 export TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS ELASTICSEARCH_URL=$TEST_ELASTICSEARCH_URL
-export TEMPORAL_NAMESPACE=$TEST_TEMPORAL_NAMESPACE STRIPE_API_BASE=$TEST_STRIPE_API_BASE
+export TEMPORAL_NAMESPACE=$TEST_TEMPORAL_NAMESPACE STRIPE_API_BASE=$TEST_STRIPE_API_BASE S3_ENDPOINT=$TEST_S3_ENDPOINT
 
 step() { printf '\n==> %s\n' "$*"; }
 

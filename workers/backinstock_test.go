@@ -85,7 +85,7 @@ func TestBackInStockEmailsEachSubscriberOnce(t *testing.T) {
 	msgs := s.SMTP.WaitFor(t, 1, time.Minute)
 	subject, body := textPart(t, msgs[0])
 	assert.Equal(t, "Product LAMP-SOLDOUT is back in stock", subject)
-	assert.Contains(t, body, fmt.Sprintf("http://shop.test/products/%d", lamp.ID))
+	assert.Contains(t, body, fmt.Sprintf("http://shop.test/p/%d", lamp.ID))
 	assert.Equal(t, []string{"dee@example.com"}, msgs[0].To)
 
 	// A second restock sends nothing more.

@@ -19,6 +19,7 @@ import (
 	catalogact "github.com/shopkit/shop/activities/catalog"
 	emailact "github.com/shopkit/shop/activities/email"
 	eventstoreact "github.com/shopkit/shop/activities/eventstore"
+	imagesact "github.com/shopkit/shop/activities/images"
 	ordersact "github.com/shopkit/shop/activities/orders"
 	paymentsact "github.com/shopkit/shop/activities/payments"
 	retrainact "github.com/shopkit/shop/activities/retrain"
@@ -29,8 +30,10 @@ import (
 	"github.com/shopkit/shop/internal/catalog"
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/failure"
+	"github.com/shopkit/shop/internal/images"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/metrics"
+	"github.com/shopkit/shop/internal/objectstore"
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/payments"
 	"github.com/shopkit/shop/internal/search"
@@ -42,6 +45,7 @@ import (
 	"github.com/shopkit/shop/workflows/email"
 	"github.com/shopkit/shop/workflows/eventstore"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
+	imageswf "github.com/shopkit/shop/workflows/images"
 	"github.com/shopkit/shop/workflows/refund"
 	"github.com/shopkit/shop/workflows/retrain"
 	returnswf "github.com/shopkit/shop/workflows/returns"
@@ -79,6 +83,13 @@ type Deps struct {
 	// Analytics keeps the sales rollups (AnalyticsRollup and
 	// AnalyticsBackfill); nil: a store over Pool with the defaults.
 	Analytics *analytics.Store
+	// Images and ImageObjects process uploaded product images (nil: the
+	// ProcessProductImage workflow is not registered), rendering at most
+	// ImageConcurrency at once (0: one).
+	Images           *images.Store
+	ImageObjects     objectstore.Store
+	ImageLimits      images.Limits
+	ImageConcurrency int
 	// GuardActivityOptions (tests) fails a workflow task that calls an
 	// activity without a timeout and bounded retries (failure.BoundsGuard).
 	GuardActivityOptions bool
@@ -156,5 +167,9 @@ func Register(w worker.Registry, d Deps) {
 	w.RegisterWorkflowWithOptions(analyticswf.Rollup, workflow.RegisterOptions{Name: analyticswf.RollupName})
 	w.RegisterWorkflowWithOptions(analyticswf.Backfill, workflow.RegisterOptions{Name: analyticswf.BackfillName})
 	w.RegisterActivity(&analyticsact.Activities{Store: store})
+	if d.Images != nil && d.ImageObjects != nil {
+		w.RegisterWorkflowWithOptions(imageswf.Workflow, workflow.RegisterOptions{Name: imageswf.Name})
+		w.RegisterActivity(imagesact.NewActivities(d.Images, d.ImageObjects, d.ImageLimits, d.ImageConcurrency))
+	}
 	registerRetrain(w, d.Pool) // also here, for a single-queue setup (tests)
 }

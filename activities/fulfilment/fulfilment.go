@@ -216,7 +216,7 @@ func (a *Activities) ShipmentEmail(ctx context.Context, in EmailRequest) (emaila
 			return emailact.Input{}, temporal.NewNonRetryableApplicationError("no staff address (STAFF_EMAIL) for alerts", ErrTypeInvalid, nil)
 		}
 		to, d.CustomerName = a.StaffTo, "team"
-		d.Link = a.ShopURL + "/api/shipments/" + strconv.FormatInt(sh.ID, 10)
+		d.Link = a.ShopURL + "/admin/fulfilment?shipment=" + strconv.FormatInt(sh.ID, 10)
 	}
 	return emailact.Input{Key: in.Key, Kind: in.Kind, To: to, OrderID: o.ID, CustomerID: o.UserID, Data: d}, nil
 }

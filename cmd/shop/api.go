@@ -23,6 +23,7 @@ import (
 	"github.com/shopkit/shop/internal/events"
 	"github.com/shopkit/shop/internal/fulfilment"
 	"github.com/shopkit/shop/internal/identity"
+	"github.com/shopkit/shop/internal/images"
 	"github.com/shopkit/shop/internal/inventory"
 	"github.com/shopkit/shop/internal/metrics"
 	"github.com/shopkit/shop/internal/metrics/probes"
@@ -36,6 +37,7 @@ import (
 	"github.com/shopkit/shop/web"
 	"github.com/shopkit/shop/workflows/checkout"
 	fulfilmentwf "github.com/shopkit/shop/workflows/fulfilment"
+	imageswf "github.com/shopkit/shop/workflows/images"
 	"github.com/shopkit/shop/workflows/refund"
 	returnswf "github.com/shopkit/shop/workflows/returns"
 )
@@ -172,6 +174,13 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 	orderStore := newOrderStore(pool, couponStore, carts, cfg)
 	analyticsStore := analyticsStoreOf(pool, cfg)
 	analyticsStore.ReadFrom(reads)
+	imageObjects, err := openImageStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.ImageStore == "s3" {
+		ready["images"] = imageObjects.Ping // a network dependency, like the others
+	}
 	handler, err = api.NewHandler(api.Deps{
 		Logger:             log,
 		Catalog:            catalogStore,
@@ -215,6 +224,8 @@ func newAPIHandler(ctx context.Context, cfg *config.Config, log *slog.Logger) (h
 		Recommendations:          models,
 		RecommenderInternalToken: cfg.RecommenderInternalToken,
 		Metrics:                  metricsHandler,
+		Images: api.Images{Store: images.NewStore(pool), Objects: imageObjects, Limits: imageLimits(cfg),
+			Flows: imageswf.Client{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue}},
 	})
 	if err != nil {
 		return nil, nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/shopkit/shop/internal/coupons"
 	"github.com/shopkit/shop/internal/db"
 	"github.com/shopkit/shop/internal/events"
+	"github.com/shopkit/shop/internal/images"
 	"github.com/shopkit/shop/internal/lowstock"
 	"github.com/shopkit/shop/internal/mail"
 	"github.com/shopkit/shop/internal/metrics/probes"
@@ -98,6 +99,10 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 
 	couponStore := coupons.NewStore(pool)
 	carts := cart.NewStore(pool, couponStore)
+	imageObjects, err := openImageStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	w := workers.New(tc, cfg.TemporalTaskQueue, workers.Deps{
 		Catalog: catalog.NewStore(pool), Pool: pool, Elastic: es, SearchAlias: cfg.SearchAlias,
 		Orders: newOrderStore(pool, couponStore, carts, cfg),
@@ -111,6 +116,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []st
 			Delivery: cfg.FulfilDeliverWithin, Lost: cfg.FulfilLostAfter, Aftercare: cfg.ReturnWindow},
 		Returns: returns.NewStore(pool, returnPolicy(cfg)),
 		Events:  eventStore, Analytics: analyticsStore,
+		Images: images.NewStore(pool), ImageObjects: imageObjects, ImageLimits: imageLimits(cfg),
 	})
 	// The event store's partitions are kept by a daily Temporal Schedule.
 	if _, err := eventstore.EnsureSchedule(ctx, tc, eventstore.ScheduleID, cfg.TemporalTaskQueue,

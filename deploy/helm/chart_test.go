@@ -175,15 +175,15 @@ func stripComments(doc []byte) []byte {
 	return out
 }
 
-// The roles: their Deployment, args, probe paths and the variable naming
-// their HTTP port.
+// The roles: their Deployment, args, probe paths and the variables naming
+// their HTTP port and (api) the web app's.
 var roles = []struct {
-	component, live, ready, portVar string
-	args                            []string
+	component, live, ready, portVar, webPortVar string
+	args                                        []string
 }{
-	{"api", "/healthz", "/readyz", "HTTP_ADDR", []string{"api"}},
-	{"recommender", "/healthz", "/readyz", "RECOMMENDER_ADDR", []string{"recommender"}},
-	{"worker", "/metrics", "/metrics", "", []string{"worker"}},
+	{"api", "/healthz", "/readyz", "HTTP_ADDR", "WEB_ADDR", []string{"api"}},
+	{"recommender", "/healthz", "/readyz", "RECOMMENDER_ADDR", "", []string{"recommender"}},
+	{"worker", "/metrics", "/metrics", "", "", []string{"worker"}},
 }
 
 func TestChart(t *testing.T) {
@@ -235,6 +235,12 @@ func TestChart(t *testing.T) {
 				assert.Equal(t, port(metricsVariable(role.component)), ports["metrics"], "%s metrics port", role.component)
 				if role.portVar != "" {
 					assert.Equal(t, port(role.portVar), ports["http"], "%s http port", role.component)
+				}
+				if role.webPortVar != "" {
+					assert.Equal(t, port(role.webPortVar), ports["web"], "%s web port", role.component)
+					assert.Equal(t, int32(3000), ports["web"], "the storefront on :3000, as README's ports table says")
+				} else {
+					assert.NotContains(t, ports, "web", "only the API serves the web app")
 				}
 				for what, p := range map[string]struct {
 					probe *corev1.Probe
@@ -334,7 +340,7 @@ func TestChart(t *testing.T) {
 				require.Equal(t, []string{s.Name}, selected, "Service %s selects the pods of one Deployment", s.Name)
 				d := r.deployments[selected[0]]
 				for _, p := range s.Spec.Ports {
-					if p.Name == "http" {
+					if p.Name == "http" || p.Name == "web" {
 						require.NotNil(t, p.AppProtocol)
 						assert.Equal(t, "kubernetes.io/h2c", *p.AppProtocol, "Service %s: the port speaks h2c", s.Name)
 					}
@@ -359,6 +365,10 @@ func TestChart(t *testing.T) {
 				assert.Equal(t, "metrics", sm.Spec.Endpoints[0].Port)
 				assert.Equal(t, "/metrics", sm.Spec.Endpoints[0].Path)
 			}
+			webPort := slices.IndexFunc(r.services["shop-api"].Spec.Ports, func(p corev1.ServicePort) bool {
+				return p.Name == "web" && p.TargetPort.String() == "web" && p.Port == 3000
+			})
+			assert.GreaterOrEqual(t, webPort, 0, "Service shop-api publishes the web port 3000")
 			hosts := map[string]string{} // host: Ingress
 			for _, ing := range r.ingresses {
 				// gRPC passes ingress-nginx only with the GRPC backend
@@ -376,7 +386,16 @@ func TestChart(t *testing.T) {
 					for _, p := range rule.HTTP.Paths {
 						s := r.services[p.Backend.Service.Name]
 						require.NotNil(t, s, "Ingress backend %s", p.Backend.Service.Name)
-						assert.Equal(t, "http", p.Backend.Service.Port.Name, "only the HTTP port is public, never metrics")
+						// Browsers (the storefront, and the API's paths on
+						// its origin) go to the API's web port; native
+						// gRPC and the recommender to their HTTP ports;
+						// metrics never.
+						want := "http"
+						if !grpc && p.Path == "/" {
+							assert.Equal(t, "shop-api", s.Name, "Ingress %s: / goes to the API", ing.Name)
+							want = "web"
+						}
+						assert.Equal(t, want, p.Backend.Service.Port.Name, "Ingress %s path %s", ing.Name, p.Path)
 					}
 				}
 			}
@@ -429,6 +448,9 @@ func checkNetworkPolicies(t *testing.T, r rendered, trustProxy bool) {
 		want := map[string][]networkingv1.NetworkPolicyPeer{"metrics": {np.Monitoring.peer()}}
 		if d.Labels["app.kubernetes.io/component"] != "worker" {
 			want["http"] = []networkingv1.NetworkPolicyPeer{np.IngressController.peer()}
+		}
+		if d.Labels["app.kubernetes.io/component"] == "api" {
+			want["web"] = []networkingv1.NetworkPolicyPeer{np.IngressController.peer()}
 		}
 		assert.Equal(t, want, admitted, "NetworkPolicy %s: the peers admitted to each port", p.Name)
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/nginx/gateway.sh: the Nginx gateway in front of the API and the
-# recommendation service (TLS on :8443, HTTP on :8080), run without root from
-# a prefix directory under .data/.
+# deploy/nginx/gateway.sh: the Nginx gateway in front of the API, the
+# storefront and admin (shop api's WEB_ADDR) and the recommendation service
+# (TLS on :8443, HTTP on :8080), run without root from a prefix directory
+# under .data/.
 #
 #   gateway.sh install   install Debian's nginx when missing (apt-get)
 #   gateway.sh cert      make the self-signed localhost certificate when missing
@@ -15,7 +16,7 @@
 #   GATEWAY_HTTP_LISTEN [8080]  GATEWAY_HTTPS_LISTEN [8443]   port or addr:port
 #   GATEWAY_API_UPSTREAMS [127.0.0.1:<HTTP_ADDR's port>]      host:port list (space or comma)
 #   GATEWAY_RECOMMENDER_UPSTREAMS [127.0.0.1:<RECOMMENDER_ADDR's port>]
-#   GATEWAY_STOREFRONT_UPSTREAMS [$GATEWAY_API_UPSTREAMS]
+#   GATEWAY_WEB_UPSTREAMS [127.0.0.1:<WEB_ADDR's port>; $GATEWAY_API_UPSTREAMS when WEB_ADDR=off]
 #   GATEWAY_TLS_CERT, GATEWAY_TLS_KEY [$GATEWAY_PREFIX/tls/{cert,key}.pem, made when missing]
 #   GATEWAY_PREFIX [$DATA_DIR/gateway]                        conf/, logs/, tmp/, run/
 #   GATEWAY_RATE [20r/s] GATEWAY_BURST [40]                   per client IP
@@ -34,7 +35,7 @@ STOP_SIGNAL[gateway]=QUIT # graceful: finish the requests in flight
 
 # The variables the templates use, in the order they are documented.
 GW_VARS=(GATEWAY_HTTP_LISTEN GATEWAY_HTTPS_LISTEN GATEWAY_HTTPS_REDIRECT_PORT
-  GATEWAY_API_SERVERS GATEWAY_RECOMMENDER_SERVERS GATEWAY_STOREFRONT_SERVERS
+  GATEWAY_API_SERVERS GATEWAY_RECOMMENDER_SERVERS GATEWAY_WEB_SERVERS
   GATEWAY_TLS_CERT GATEWAY_TLS_KEY GATEWAY_RATE GATEWAY_BURST GATEWAY_AUTH_RATE
   GATEWAY_AUTH_BURST GATEWAY_CONN_LIMIT GATEWAY_WORKERS)
 
@@ -45,10 +46,16 @@ gw_settings() {
   GATEWAY_PREFIX=$(cd "$GATEWAY_PREFIX" && pwd)
   GATEWAY_HTTP_LISTEN=${GATEWAY_HTTP_LISTEN:-8080}
   GATEWAY_HTTPS_LISTEN=${GATEWAY_HTTPS_LISTEN:-8443}
-  local api=${HTTP_ADDR:-:8000} reco=${RECOMMENDER_ADDR:-:8001}
+  local api=${HTTP_ADDR:-:8000} reco=${RECOMMENDER_ADDR:-:8001} web=${WEB_ADDR:-:3000}
   GATEWAY_API_UPSTREAMS=${GATEWAY_API_UPSTREAMS:-127.0.0.1:${api##*:}}
   GATEWAY_RECOMMENDER_UPSTREAMS=${GATEWAY_RECOMMENDER_UPSTREAMS:-127.0.0.1:${reco##*:}}
-  GATEWAY_STOREFRONT_UPSTREAMS=${GATEWAY_STOREFRONT_UPSTREAMS:-$GATEWAY_API_UPSTREAMS}
+  # The web listener of shop api; without one (WEB_ADDR=off) the API answers
+  # the rest (404).
+  if [[ $web == off ]]; then
+    GATEWAY_WEB_UPSTREAMS=${GATEWAY_WEB_UPSTREAMS:-$GATEWAY_API_UPSTREAMS}
+  else
+    GATEWAY_WEB_UPSTREAMS=${GATEWAY_WEB_UPSTREAMS:-127.0.0.1:${web##*:}}
+  fi
   GATEWAY_TLS_CERT=${GATEWAY_TLS_CERT:-}
   GATEWAY_TLS_KEY=${GATEWAY_TLS_KEY:-}
   GW_SELF_SIGNED=
@@ -73,7 +80,7 @@ gw_settings() {
   [[ $port != 443 ]] || GATEWAY_HTTPS_REDIRECT_PORT=
   GATEWAY_API_SERVERS=$(gw_servers GATEWAY_API_UPSTREAMS "$GATEWAY_API_UPSTREAMS")
   GATEWAY_RECOMMENDER_SERVERS=$(gw_servers GATEWAY_RECOMMENDER_UPSTREAMS "$GATEWAY_RECOMMENDER_UPSTREAMS")
-  GATEWAY_STOREFRONT_SERVERS=$(gw_servers GATEWAY_STOREFRONT_UPSTREAMS "$GATEWAY_STOREFRONT_UPSTREAMS")
+  GATEWAY_WEB_SERVERS=$(gw_servers GATEWAY_WEB_UPSTREAMS "$GATEWAY_WEB_UPSTREAMS")
 }
 
 # gw_servers NAME LIST: one upstream `server` line per host:port; an instance
@@ -214,7 +221,7 @@ case $cmd in
     fi
     ;;
   *)
-    sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
     ;;
 esac

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"connectrpc.com/connect"
@@ -190,6 +191,14 @@ func apiHandler(t *testing.T, pool *pgxpool.Pool) http.Handler {
 	return h
 }
 
+// webBundle stands in for the built web app (web/dist/app): an index.html
+// and a content-hashed script, large enough to be served gzipped.
+var webBundle = fstest.MapFS{
+	"index.html": {Data: []byte(`<!doctype html><html><head><script type="module" src="/assets/index-Gw3b5e7a.js"></script></head>` +
+		`<body><div id="root"></div></body></html>`)},
+	"assets/index-Gw3b5e7a.js": {Data: bytes.Repeat([]byte("export const storefront = () => document.getElementById('root');\n"), 64)},
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -207,7 +216,7 @@ type gateway struct {
 
 // startGateway renders the configuration with deploy/nginx/gateway.sh and
 // runs nginx from a prefix in a temporary directory until the test ends.
-func startGateway(t *testing.T, nginx string, apis []string, reco, storefront string) *gateway {
+func startGateway(t *testing.T, nginx string, apis []string, reco, web string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "gateway")
@@ -218,7 +227,7 @@ func startGateway(t *testing.T, nginx string, apis []string, reco, storefront st
 		fmt.Sprintf("GATEWAY_HTTP_LISTEN=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("GATEWAY_HTTPS_LISTEN=127.0.0.1:%d", httpsPort),
 		"GATEWAY_API_UPSTREAMS="+strings.Join(apis, ","), "GATEWAY_RECOMMENDER_UPSTREAMS="+reco,
-		"GATEWAY_STOREFRONT_UPSTREAMS="+storefront,
+		"GATEWAY_WEB_UPSTREAMS="+web,
 		fmt.Sprintf("GATEWAY_RATE=%dr/s", rate), fmt.Sprintf("GATEWAY_BURST=%d", burst),
 		"GATEWAY_AUTH_RATE=6r/m", fmt.Sprintf("GATEWAY_AUTH_BURST=%d", authBurst))
 	out, err := render.CombinedOutput()
@@ -315,18 +324,21 @@ func TestGateway(t *testing.T) {
 	nginx := nginxBinary(t)
 	h := apiHandler(t, seededDB(t))
 	apiA, apiB, reco := startUpstream(t, h), startUpstream(t, h), startUpstream(t, h)
-	// The storefront is the API plus one page that is rate limited by the
-	// upstream itself.
+	// The web listener of `shop api` (WEB_ADDR): the storefront bundle, with
+	// the API behind it, plus one page that is rate limited by the upstream
+	// itself.
+	app, err := api.WebApp(h, webBundle, api.WebConfig{})
+	require.NoError(t, err)
 	store := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/busy" {
 			w.Header().Set("Retry-After", "37")
 			http.Error(w, "busy", http.StatusTooManyRequests)
 			return
 		}
-		h.ServeHTTP(w, r)
+		app.ServeHTTP(w, r)
 	}))
 	gw := startGateway(t, nginx, []string{apiA.addr(), apiB.addr()}, reco.addr(), store.addr())
-	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() + store.hits.Load() }
+	apiHits := func() int64 { return apiA.hits.Load() + apiB.hits.Load() }
 
 	t.Run("TLS 1.2+ with the self-signed certificate and HTTP/2 by ALPN", func(t *testing.T) {
 		for _, name := range []string{"localhost", "127.0.0.1"} {
@@ -382,6 +394,61 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("the storefront and its assets reach the web listener, the API's paths the API", func(t *testing.T) {
+		c := gw.client(61)
+		for _, path := range []string{"/", "/products/gw-001", "/admin/orders"} {
+			before, webBefore := apiHits(), store.hits.Load()
+			res, body := call(t, c, http.MethodGet, gw.https+path, nil)
+			require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", path, body)
+			assert.Contains(t, string(body), `<div id="root">`, "%s: the app's index.html", path)
+			assert.Equal(t, webBefore+1, store.hits.Load(), "%s: the web listener answered", path)
+			assert.Equal(t, before, apiHits(), "%s: not the API instances", path)
+			assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), "%s: index.html is never cached", path)
+			csp := res.Header.Values("Content-Security-Policy")
+			require.Len(t, csp, 1, path)
+			assert.Contains(t, csp[0], "script-src 'self' https://js.stripe.com", "%s: the app's own CSP, not the gateway's", path)
+		}
+
+		// Hashed assets: the year-long, immutable cache header, the web
+		// listener's gzip and ETag, all as the web listener sent them.
+		for _, proto := range []*http.Client{c, gw.client1(61)} {
+			webBefore := store.hits.Load()
+			res, body := call(t, proto, http.MethodGet, gw.https+"/assets/index-Gw3b5e7a.js", nil, "Accept-Encoding", "gzip")
+			require.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+			assert.Equal(t, webBefore+1, store.hits.Load())
+			assert.Equal(t, []string{"public, max-age=31536000, immutable"}, res.Header.Values("Cache-Control"))
+			assert.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+			assert.Regexp(t, `^"[0-9a-z]+-gz"$`, res.Header.Get("ETag"), "the web listener's ETag")
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			require.NoError(t, err)
+			plain, err := io.ReadAll(zr)
+			require.NoError(t, err)
+			assert.Equal(t, webBundle["assets/index-Gw3b5e7a.js"].Data, plain)
+			assert.Contains(t, res.Header.Get("Content-Type"), "javascript")
+
+			// Revalidation passes through: 304 from the web listener.
+			res, _ = call(t, proto, http.MethodGet, gw.https+"/assets/index-Gw3b5e7a.js", nil,
+				"Accept-Encoding", "gzip", "If-None-Match", res.Header.Get("ETag"))
+			assert.Equal(t, http.StatusNotModified, res.StatusCode)
+		}
+		res, _ := call(t, c, http.MethodGet, gw.https+"/assets/missing-0000.js", nil)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, "a missing asset is not the app's index.html")
+
+		// The API's paths still go to the API instances, never the web listener.
+		for _, path := range []string{"/api/products?limit=2", "/healthz", "/openapi.json"} {
+			before, webBefore := apiHits(), store.hits.Load()
+			res, body := call(t, c, http.MethodGet, gw.https+path, nil)
+			require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", path, body)
+			assert.Equal(t, before+1, apiHits(), path)
+			assert.Equal(t, webBefore, store.hits.Load(), "%s is not the web listener's", path)
+		}
+		before, webBefore := apiHits(), store.hits.Load()
+		res, _ = call(t, c, http.MethodGet, gw.https+"/images/none.webp", nil)
+		assert.NotEqual(t, http.StatusOK, res.StatusCode, "no such image")
+		assert.Equal(t, before+1, apiHits(), "product images are the API's")
+		assert.Equal(t, webBefore, store.hits.Load())
+	})
+
 	t.Run("the API reference reaches the API instances, with the API's CSP", func(t *testing.T) {
 		c := gw.client(60)
 		for _, path := range []string{"/openapi.json", "/docs"} {
@@ -410,7 +477,7 @@ func TestGateway(t *testing.T) {
 
 	t.Run("metrics are not served through the gateway", func(t *testing.T) {
 		c := gw.client(6)
-		before := apiHits() + reco.hits.Load()
+		before, webHits := apiHits()+reco.hits.Load(), store.hits.Load()
 		for _, path := range []string{"/metrics", "/metrics/", "/api/../metrics", "/api/%2e%2e/metrics"} {
 			res, body := call(t, c, http.MethodGet, gw.https+path, nil)
 			assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
@@ -419,6 +486,7 @@ func TestGateway(t *testing.T) {
 		res, _ := call(t, c, http.MethodGet, gw.http+"/metrics", nil)
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+		assert.Equal(t, webHits, store.hits.Load(), "no upstream was asked")
 
 		// Nor with a native gRPC content type, over HTTP/2 or HTTP/1.1, nor
 		// by another spelling of the path that nginx normalises to /metrics.
@@ -437,9 +505,11 @@ func TestGateway(t *testing.T) {
 			}
 		}
 		assert.Equal(t, before, apiHits()+reco.hits.Load(), "no upstream was asked")
+		assert.Equal(t, webHits, store.hits.Load(), "no upstream was asked")
 
 		// Paths are case-sensitive in nginx and in the API alike: this one
-		// reaches the storefront (here the API), which has no such route.
+		// reaches the web listener, which hands a POST to the API, which has
+		// no such route.
 		for _, c := range []*http.Client{gw.client(6), gw.client1(6)} {
 			res, body := call(t, c, http.MethodPost, gw.https+"/METRICS", strings.NewReader(""), "Content-Type", "application/grpc")
 			assert.Equal(t, http.StatusNotFound, res.StatusCode)

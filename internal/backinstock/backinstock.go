@@ -145,7 +145,7 @@ func (c Consumer) Deliver(ctx context.Context, events []outbox.Event) error {
 	}
 	for _, d := range list {
 		data := mail.OrderEmail{CustomerName: d.name, ProductName: d.product,
-			Link: fmt.Sprintf("%s/products/%d", strings.TrimRight(c.ShopURL, "/"), d.productID)}
+			Link: fmt.Sprintf("%s/p/%d", strings.TrimRight(c.ShopURL, "/"), d.productID)}
 		if err := c.Mail.Request(ctx, Key(d.id), mail.KindBackInStock, d.to, data); err != nil {
 			return fmt.Errorf("backinstock: email of subscription %d: %w", d.id, err)
 		}

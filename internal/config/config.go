@@ -182,6 +182,25 @@ type Config struct {
 	// one training at a time per worker process, so checkouts never wait
 	// behind minutes of CPU-bound training.
 	RecommenderRetrainTaskQueue string
+
+	// Product images: stored by ImageStore (IMAGE_STORE: fs, the default,
+	// keeps them under ImageStoreDir, IMAGE_STORE_DIR; s3 in the bucket
+	// S3Bucket of the S3-compatible service at S3Endpoint). An upload is at
+	// most ImageMaxBytes (IMAGE_MAX_BYTES) and ImageMaxPixels pixels
+	// (IMAGE_MAX_PIXELS, read from its header before it is decoded).
+	ImageStore     string
+	ImageStoreDir  string
+	ImageMaxBytes  int64
+	ImageMaxPixels int64
+	S3Endpoint     string // S3_ENDPOINT (empty: AWS)
+	S3Region       string // S3_REGION
+	S3Bucket       string // S3_BUCKET
+	S3AccessKeyID  string // S3_ACCESS_KEY_ID
+	// S3SecretAccessKey is S3_SECRET_ACCESS_KEY (secret).
+	S3SecretAccessKey string
+	// S3ForcePathStyle (S3_FORCE_PATH_STYLE) addresses the bucket in the
+	// URL's path, as self-hosted servers (versitygw, Ceph, ...) need.
+	S3ForcePathStyle bool
 }
 
 // devWebhookSecret signs webhooks between `shop stripe trigger` and a local
@@ -239,7 +258,7 @@ var defaults = map[string]string{
 	"SMTP_USERNAME":        "",
 	"SMTP_PASSWORD":        "",
 	"MAIL_FROM":            "Shop <orders@shop.local>",
-	"SHOP_URL":             "http://localhost:8000",
+	"SHOP_URL":             "http://localhost:3000",
 	"CART_REMINDER_AFTER":  "1h,24h",
 	"CART_REMINDER_SECRET": devReminderSecret,
 	"LOW_STOCK_THRESHOLD":  "5",
@@ -279,6 +298,17 @@ var defaults = map[string]string{
 	"RECOMMENDER_RETRAIN_AT":         "02:30",
 	"RECOMMENDER_RETRAIN_CANDIDATES": "default",
 	"RECOMMENDER_RETRAIN_TASK_QUEUE": "recommender-retrain",
+
+	"IMAGE_STORE":          "fs",
+	"IMAGE_STORE_DIR":      ".data/images",
+	"IMAGE_MAX_BYTES":      "10485760",
+	"IMAGE_MAX_PIXELS":     "40000000",
+	"S3_ENDPOINT":          "",
+	"S3_REGION":            "us-east-1",
+	"S3_BUCKET":            "shop-images",
+	"S3_ACCESS_KEY_ID":     "",
+	"S3_SECRET_ACCESS_KEY": "",
+	"S3_FORCE_PATH_STYLE":  "true",
 }
 
 // Load reads the configuration from the process environment.
@@ -365,6 +395,25 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		RecommenderRetrainAt:         r.timeOfDay("RECOMMENDER_RETRAIN_AT"),
 		RecommenderRetrainCandidates: r.list("RECOMMENDER_RETRAIN_CANDIDATES"),
 		RecommenderRetrainTaskQueue:  r.nonEmpty("RECOMMENDER_RETRAIN_TASK_QUEUE"),
+
+		ImageStore:        r.oneOf("IMAGE_STORE", "fs", "s3"),
+		ImageStoreDir:     r.nonEmpty("IMAGE_STORE_DIR"),
+		ImageMaxBytes:     int64(r.intRange("IMAGE_MAX_BYTES", 1<<10, 100<<20)),
+		ImageMaxPixels:    int64(r.intRange("IMAGE_MAX_PIXELS", 10_000, 200_000_000)),
+		S3Endpoint:        r.optionalURL("S3_ENDPOINT", "http", "https"),
+		S3Region:          r.nonEmpty("S3_REGION"),
+		S3Bucket:          r.get("S3_BUCKET"),
+		S3AccessKeyID:     r.get("S3_ACCESS_KEY_ID"),
+		S3SecretAccessKey: r.get("S3_SECRET_ACCESS_KEY"),
+		S3ForcePathStyle:  r.boolean("S3_FORCE_PATH_STYLE"),
+	}
+	if c.ImageStore == "s3" {
+		for _, v := range [][2]string{{"S3_BUCKET", c.S3Bucket}, {"S3_ACCESS_KEY_ID", c.S3AccessKeyID},
+			{"S3_SECRET_ACCESS_KEY", c.S3SecretAccessKey}} {
+			if v[1] == "" {
+				r.fail(v[0], "must be set when IMAGE_STORE=s3")
+			}
+		}
 	}
 	if len(c.RecommenderRetrainCandidates) == 0 {
 		r.fail("RECOMMENDER_RETRAIN_CANDIDATES", "must name at least one training preset, such as default")

@@ -214,3 +214,27 @@ func TestPprofAddresses(t *testing.T) {
 	_, err := FromLookup(lookup(map[string]string{"WORKER_PPROF_ADDR": "127.0.0.1:9464", "WORKER_METRICS_ADDR": "off"}))
 	assert.NoError(t, err, "no clash with metrics off")
 }
+
+func TestImageSettings(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "fs", c.ImageStore)
+	assert.Equal(t, int64(10<<20), c.ImageMaxBytes)
+	assert.Equal(t, int64(40_000_000), c.ImageMaxPixels)
+
+	_, err = FromLookup(lookup(map[string]string{"IMAGE_STORE": "s3"}))
+	require.Error(t, err)
+	for _, name := range []string{"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"} {
+		assert.ErrorContains(t, err, name)
+	}
+	_, err = FromLookup(lookup(map[string]string{"IMAGE_STORE": "gcs", "IMAGE_MAX_BYTES": "0", "S3_ENDPOINT": "ftp://x"}))
+	for _, name := range []string{"IMAGE_STORE", "IMAGE_MAX_BYTES", "S3_ENDPOINT"} {
+		assert.ErrorContains(t, err, name)
+	}
+
+	c, err = FromLookup(lookup(map[string]string{"IMAGE_STORE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9000",
+		"S3_ACCESS_KEY_ID": "shop", "S3_SECRET_ACCESS_KEY": "s3-secret-value-xyz"}))
+	require.NoError(t, err)
+	assert.True(t, c.S3ForcePathStyle)
+	assert.NotContains(t, c.String(), "s3-secret-value-xyz")
+}

@@ -110,7 +110,7 @@ func (c Consumer) Deliver(ctx context.Context, events []outbox.Event) error {
 	for _, a := range due {
 		data := mail.OrderEmail{CustomerName: "team", ProductName: a.name + " at " + a.at,
 			Reason: fmt.Sprintf("%d left at %s, below the threshold of %d", a.stock, a.at, c.Threshold),
-			Link:   fmt.Sprintf("%s/api/products/%d", strings.TrimRight(c.ShopURL, "/"), a.product)}
+			Link:   fmt.Sprintf("%s/admin/products/%d", strings.TrimRight(c.ShopURL, "/"), a.product)}
 		if err := c.Mail.Request(ctx, Key(a.id), mail.KindLowStock, c.StaffTo, data); err != nil {
 			return fmt.Errorf("lowstock: email of alert %d: %w", a.id, err)
 		}

@@ -140,7 +140,8 @@ func NewWithoutWorker(t *testing.T, paymentTimeout time.Duration) *Shop {
 	// Workflow ids derive from order ids, and every test database counts
 	// from the same start on one shared Temporal server.
 	for _, q := range []string{"ALTER SEQUENCE order_ids RESTART WITH %d", "ALTER TABLE refunds ALTER COLUMN id RESTART WITH %d",
-		"ALTER TABLE shipments ALTER COLUMN id RESTART WITH %d", "ALTER TABLE returns ALTER COLUMN id RESTART WITH %d"} {
+		"ALTER TABLE shipments ALTER COLUMN id RESTART WITH %d", "ALTER TABLE returns ALTER COLUMN id RESTART WITH %d",
+		"ALTER TABLE product_images ALTER COLUMN id RESTART WITH %d"} {
 		_, err := pool.Exec(context.Background(), fmt.Sprintf(q, 1_000_000+rand.Int64N(1<<40)))
 		require.NoError(t, err)
 	}

@@ -1,6 +1,14 @@
 import { Link, Outlet } from "react-router";
+import { SearchBox } from "../components/SearchBox";
+import { useMe, useSignedIn } from "../auth/useSession";
+import { cartCount, useCart } from "./cartQuery";
 
 export function StoreLayout() {
+  const signedIn = useSignedIn();
+  const me = useMe();
+  const cart = useCart();
+  const role = me.data?.user?.role;
+  const n = signedIn ? cartCount(cart.data?.cart) : 0;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -10,13 +18,19 @@ export function StoreLayout() {
         <Link to="/" className="brand">
           Shop
         </Link>
-        <nav aria-label="Main">
-          <Link to="/search">Search</Link> <Link to="/cart">Cart</Link> <Link to="/account">Account</Link>
+        <SearchBox />
+        <nav aria-label="Main" className="main-nav">
+          <Link to="/cart">{n > 0 ? `Cart (${n})` : "Cart"}</Link>
+          {signedIn ? <Link to="/account">Account</Link> : <Link to="/signin">Sign in</Link>}
+          {role === "staff" || role === "admin" ? <Link to="/admin">Admin</Link> : null}
         </nav>
       </header>
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         <Outlet />
       </main>
+      <footer className="site-footer">
+        <p>© Shop</p>
+      </footer>
     </>
   );
 }

@@ -78,6 +78,7 @@ ConfigMap exists).
   "APP_ENV" $v.appEnv
   "SHUTDOWN_TIMEOUT" (printf "%ds" (int $v.shutdownTimeoutSeconds))
   "HTTP_ADDR" (printf ":%d" (int $port.http))
+  "WEB_ADDR" (printf ":%d" (int $port.web))
   "RECOMMENDER_ADDR" (printf ":%d" (int $port.recommender))
   "METRICS_ADDR" (printf ":%d" (int $port.metrics))
   "RECOMMENDER_METRICS_ADDR" (printf ":%d" (int $port.metrics))

@@ -175,6 +175,8 @@ type Product struct {
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	Attributes    map[string]string      `protobuf:"bytes,13,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Variants      []*Variant             `protobuf:"bytes,14,rep,name=variants,proto3" json:"variants,omitempty"`
+	// The product's ready images in display order; the first is the primary one.
+	Images        []*ProductImage `protobuf:"bytes,15,rep,name=images,proto3" json:"images,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -307,6 +309,228 @@ func (x *Product) GetVariants() []*Variant {
 	return nil
 }
 
+func (x *Product) GetImages() []*ProductImage {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+// ProductImage is a product photo in three sizes, each in WebP and in a
+// JPEG (or, for images with transparency, PNG) fallback:
+// <picture><source type="image/webp" srcset="..."><img src="<fallback>"
+// width height alt></picture>. The URLs are immutable (content-hashed).
+type ProductImage struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Id      int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	AltText string                 `protobuf:"bytes,2,opt,name=alt_text,json=altText,proto3" json:"alt_text,omitempty"`
+	// The original's size in pixels; every rendition has its aspect ratio.
+	Width  int32 `protobuf:"varint,3,opt,name=width,proto3" json:"width,omitempty"`
+	Height int32 `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	// Display order; the first image (position 0 once reordered) is the primary one.
+	Position int32 `protobuf:"varint,5,opt,name=position,proto3" json:"position,omitempty"`
+	Primary  bool  `protobuf:"varint,6,opt,name=primary,proto3" json:"primary,omitempty"`
+	// processing, ready or failed; the storefront sees ready images only.
+	Status string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	// Why processing failed (status failed).
+	Failure string `protobuf:"bytes,8,opt,name=failure,proto3" json:"failure,omitempty"`
+	// About 160 px on the longer side: lists, cart.
+	Thumbnail *ImageRendition `protobuf:"bytes,9,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	// About 480 px: the product grid.
+	Card *ImageRendition `protobuf:"bytes,10,opt,name=card,proto3" json:"card,omitempty"`
+	// About 1200 px: the product page.
+	Full          *ImageRendition `protobuf:"bytes,11,opt,name=full,proto3" json:"full,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductImage) Reset() {
+	*x = ProductImage{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductImage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductImage) ProtoMessage() {}
+
+func (x *ProductImage) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductImage.ProtoReflect.Descriptor instead.
+func (*ProductImage) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ProductImage) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ProductImage) GetAltText() string {
+	if x != nil {
+		return x.AltText
+	}
+	return ""
+}
+
+func (x *ProductImage) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *ProductImage) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ProductImage) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *ProductImage) GetPrimary() bool {
+	if x != nil {
+		return x.Primary
+	}
+	return false
+}
+
+func (x *ProductImage) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ProductImage) GetFailure() string {
+	if x != nil {
+		return x.Failure
+	}
+	return ""
+}
+
+func (x *ProductImage) GetThumbnail() *ImageRendition {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return nil
+}
+
+func (x *ProductImage) GetCard() *ImageRendition {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
+func (x *ProductImage) GetFull() *ImageRendition {
+	if x != nil {
+		return x.Full
+	}
+	return nil
+}
+
+// ImageRendition is one size of an image.
+type ImageRendition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The WebP file, e.g. "/images/<sha256>.webp".
+	WebpUrl string `protobuf:"bytes,1,opt,name=webp_url,json=webpUrl,proto3" json:"webp_url,omitempty"`
+	// The JPEG or PNG file, for browsers without WebP.
+	FallbackUrl string `protobuf:"bytes,2,opt,name=fallback_url,json=fallbackUrl,proto3" json:"fallback_url,omitempty"`
+	// image/jpeg or image/png.
+	FallbackType  string `protobuf:"bytes,3,opt,name=fallback_type,json=fallbackType,proto3" json:"fallback_type,omitempty"`
+	Width         int32  `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	Height        int32  `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImageRendition) Reset() {
+	*x = ImageRendition{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImageRendition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImageRendition) ProtoMessage() {}
+
+func (x *ImageRendition) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImageRendition.ProtoReflect.Descriptor instead.
+func (*ImageRendition) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ImageRendition) GetWebpUrl() string {
+	if x != nil {
+		return x.WebpUrl
+	}
+	return ""
+}
+
+func (x *ImageRendition) GetFallbackUrl() string {
+	if x != nil {
+		return x.FallbackUrl
+	}
+	return ""
+}
+
+func (x *ImageRendition) GetFallbackType() string {
+	if x != nil {
+		return x.FallbackType
+	}
+	return ""
+}
+
+func (x *ImageRendition) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *ImageRendition) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
 type Variant struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -323,7 +547,7 @@ type Variant struct {
 
 func (x *Variant) Reset() {
 	*x = Variant{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +559,7 @@ func (x *Variant) String() string {
 func (*Variant) ProtoMessage() {}
 
 func (x *Variant) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[3]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +572,7 @@ func (x *Variant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Variant.ProtoReflect.Descriptor instead.
 func (*Variant) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Variant) GetId() int64 {
@@ -408,7 +632,7 @@ type ListCategoriesRequest struct {
 
 func (x *ListCategoriesRequest) Reset() {
 	*x = ListCategoriesRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +644,7 @@ func (x *ListCategoriesRequest) String() string {
 func (*ListCategoriesRequest) ProtoMessage() {}
 
 func (x *ListCategoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[4]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +657,7 @@ func (x *ListCategoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCategoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListCategoriesRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
 type ListCategoriesResponse struct {
@@ -445,7 +669,7 @@ type ListCategoriesResponse struct {
 
 func (x *ListCategoriesResponse) Reset() {
 	*x = ListCategoriesResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +681,7 @@ func (x *ListCategoriesResponse) String() string {
 func (*ListCategoriesResponse) ProtoMessage() {}
 
 func (x *ListCategoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[5]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +694,7 @@ func (x *ListCategoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCategoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListCategoriesResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListCategoriesResponse) GetCategories() []*Category {
@@ -496,7 +720,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +732,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[6]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +745,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListProductsRequest) GetSkip() int32 {
@@ -565,7 +789,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +801,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[7]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +814,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -630,7 +854,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +866,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[8]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +879,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{8}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetProductRequest) GetProductId() int64 {
@@ -674,7 +898,7 @@ type GetProductResponse struct {
 
 func (x *GetProductResponse) Reset() {
 	*x = GetProductResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[9]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +910,7 @@ func (x *GetProductResponse) String() string {
 func (*GetProductResponse) ProtoMessage() {}
 
 func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[9]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +923,7 @@ func (x *GetProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductResponse.ProtoReflect.Descriptor instead.
 func (*GetProductResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetProductResponse) GetProduct() *Product {
@@ -730,7 +954,7 @@ type CreateProductRequest struct {
 
 func (x *CreateProductRequest) Reset() {
 	*x = CreateProductRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[10]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +966,7 @@ func (x *CreateProductRequest) String() string {
 func (*CreateProductRequest) ProtoMessage() {}
 
 func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[10]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +979,7 @@ func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateProductRequest) GetSku() string {
@@ -830,7 +1054,7 @@ type CreateProductResponse struct {
 
 func (x *CreateProductResponse) Reset() {
 	*x = CreateProductResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[11]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1066,7 @@ func (x *CreateProductResponse) String() string {
 func (*CreateProductResponse) ProtoMessage() {}
 
 func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[11]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1079,7 @@ func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductResponse.ProtoReflect.Descriptor instead.
 func (*CreateProductResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateProductResponse) GetProduct() *Product {
@@ -886,7 +1110,7 @@ type UpdateProductRequest struct {
 
 func (x *UpdateProductRequest) Reset() {
 	*x = UpdateProductRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[12]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1122,7 @@ func (x *UpdateProductRequest) String() string {
 func (*UpdateProductRequest) ProtoMessage() {}
 
 func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[12]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1135,7 @@ func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateProductRequest) GetProductId() int64 {
@@ -993,7 +1217,7 @@ type UpdateProductResponse struct {
 
 func (x *UpdateProductResponse) Reset() {
 	*x = UpdateProductResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[13]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1229,7 @@ func (x *UpdateProductResponse) String() string {
 func (*UpdateProductResponse) ProtoMessage() {}
 
 func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[13]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1242,7 @@ func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProductResponse.ProtoReflect.Descriptor instead.
 func (*UpdateProductResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateProductResponse) GetProduct() *Product {
@@ -1037,7 +1261,7 @@ type ArchiveProductRequest struct {
 
 func (x *ArchiveProductRequest) Reset() {
 	*x = ArchiveProductRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[14]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1273,7 @@ func (x *ArchiveProductRequest) String() string {
 func (*ArchiveProductRequest) ProtoMessage() {}
 
 func (x *ArchiveProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[14]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1286,7 @@ func (x *ArchiveProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveProductRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveProductRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ArchiveProductRequest) GetProductId() int64 {
@@ -1080,7 +1304,7 @@ type ArchiveProductResponse struct {
 
 func (x *ArchiveProductResponse) Reset() {
 	*x = ArchiveProductResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[15]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1316,7 @@ func (x *ArchiveProductResponse) String() string {
 func (*ArchiveProductResponse) ProtoMessage() {}
 
 func (x *ArchiveProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[15]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1329,7 @@ func (x *ArchiveProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveProductResponse.ProtoReflect.Descriptor instead.
 func (*ArchiveProductResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
 }
 
 type AdjustStockRequest struct {
@@ -1125,7 +1349,7 @@ type AdjustStockRequest struct {
 
 func (x *AdjustStockRequest) Reset() {
 	*x = AdjustStockRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[16]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1361,7 @@ func (x *AdjustStockRequest) String() string {
 func (*AdjustStockRequest) ProtoMessage() {}
 
 func (x *AdjustStockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[16]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1374,7 @@ func (x *AdjustStockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustStockRequest.ProtoReflect.Descriptor instead.
 func (*AdjustStockRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AdjustStockRequest) GetProductId() int64 {
@@ -1197,7 +1421,7 @@ type AdjustStockResponse struct {
 
 func (x *AdjustStockResponse) Reset() {
 	*x = AdjustStockResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[17]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1433,7 @@ func (x *AdjustStockResponse) String() string {
 func (*AdjustStockResponse) ProtoMessage() {}
 
 func (x *AdjustStockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[17]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1446,7 @@ func (x *AdjustStockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustStockResponse.ProtoReflect.Descriptor instead.
 func (*AdjustStockResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdjustStockResponse) GetStockQuantity() int32 {
@@ -1249,7 +1473,7 @@ type StockAdjustment struct {
 
 func (x *StockAdjustment) Reset() {
 	*x = StockAdjustment{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[18]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1485,7 @@ func (x *StockAdjustment) String() string {
 func (*StockAdjustment) ProtoMessage() {}
 
 func (x *StockAdjustment) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[18]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1498,7 @@ func (x *StockAdjustment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StockAdjustment.ProtoReflect.Descriptor instead.
 func (*StockAdjustment) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StockAdjustment) GetId() int64 {
@@ -1344,7 +1568,7 @@ type ListStockAdjustmentsRequest struct {
 
 func (x *ListStockAdjustmentsRequest) Reset() {
 	*x = ListStockAdjustmentsRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1580,7 @@ func (x *ListStockAdjustmentsRequest) String() string {
 func (*ListStockAdjustmentsRequest) ProtoMessage() {}
 
 func (x *ListStockAdjustmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1593,7 @@ func (x *ListStockAdjustmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStockAdjustmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListStockAdjustmentsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListStockAdjustmentsRequest) GetProductId() int64 {
@@ -1395,7 +1619,7 @@ type ListStockAdjustmentsResponse struct {
 
 func (x *ListStockAdjustmentsResponse) Reset() {
 	*x = ListStockAdjustmentsResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1631,7 @@ func (x *ListStockAdjustmentsResponse) String() string {
 func (*ListStockAdjustmentsResponse) ProtoMessage() {}
 
 func (x *ListStockAdjustmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1644,7 @@ func (x *ListStockAdjustmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStockAdjustmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListStockAdjustmentsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListStockAdjustmentsResponse) GetAdjustments() []*StockAdjustment {
@@ -1444,7 +1668,7 @@ type CreateVariantRequest struct {
 
 func (x *CreateVariantRequest) Reset() {
 	*x = CreateVariantRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1680,7 @@ func (x *CreateVariantRequest) String() string {
 func (*CreateVariantRequest) ProtoMessage() {}
 
 func (x *CreateVariantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1693,7 @@ func (x *CreateVariantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVariantRequest.ProtoReflect.Descriptor instead.
 func (*CreateVariantRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateVariantRequest) GetProductId() int64 {
@@ -1516,7 +1740,7 @@ type CreateVariantResponse struct {
 
 func (x *CreateVariantResponse) Reset() {
 	*x = CreateVariantResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1752,7 @@ func (x *CreateVariantResponse) String() string {
 func (*CreateVariantResponse) ProtoMessage() {}
 
 func (x *CreateVariantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1765,7 @@ func (x *CreateVariantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVariantResponse.ProtoReflect.Descriptor instead.
 func (*CreateVariantResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateVariantResponse) GetVariant() *Variant {
@@ -1565,7 +1789,7 @@ type UpdateVariantRequest struct {
 
 func (x *UpdateVariantRequest) Reset() {
 	*x = UpdateVariantRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1801,7 @@ func (x *UpdateVariantRequest) String() string {
 func (*UpdateVariantRequest) ProtoMessage() {}
 
 func (x *UpdateVariantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1814,7 @@ func (x *UpdateVariantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateVariantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateVariantRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateVariantRequest) GetProductId() int64 {
@@ -1644,7 +1868,7 @@ type UpdateVariantResponse struct {
 
 func (x *UpdateVariantResponse) Reset() {
 	*x = UpdateVariantResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1880,7 @@ func (x *UpdateVariantResponse) String() string {
 func (*UpdateVariantResponse) ProtoMessage() {}
 
 func (x *UpdateVariantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1893,7 @@ func (x *UpdateVariantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateVariantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateVariantResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateVariantResponse) GetVariant() *Variant {
@@ -1692,7 +1916,7 @@ type CreateCategoryRequest struct {
 
 func (x *CreateCategoryRequest) Reset() {
 	*x = CreateCategoryRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +1928,7 @@ func (x *CreateCategoryRequest) String() string {
 func (*CreateCategoryRequest) ProtoMessage() {}
 
 func (x *CreateCategoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +1941,7 @@ func (x *CreateCategoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCategoryRequest.ProtoReflect.Descriptor instead.
 func (*CreateCategoryRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateCategoryRequest) GetName() string {
@@ -1757,7 +1981,7 @@ type CreateCategoryResponse struct {
 
 func (x *CreateCategoryResponse) Reset() {
 	*x = CreateCategoryResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1993,7 @@ func (x *CreateCategoryResponse) String() string {
 func (*CreateCategoryResponse) ProtoMessage() {}
 
 func (x *CreateCategoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +2006,7 @@ func (x *CreateCategoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCategoryResponse.ProtoReflect.Descriptor instead.
 func (*CreateCategoryResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateCategoryResponse) GetCategory() *Category {
@@ -1805,7 +2029,7 @@ type UpdateCategoryRequest struct {
 
 func (x *UpdateCategoryRequest) Reset() {
 	*x = UpdateCategoryRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +2041,7 @@ func (x *UpdateCategoryRequest) String() string {
 func (*UpdateCategoryRequest) ProtoMessage() {}
 
 func (x *UpdateCategoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +2054,7 @@ func (x *UpdateCategoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCategoryRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCategoryRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateCategoryRequest) GetCategoryId() int64 {
@@ -1877,7 +2101,7 @@ type UpdateCategoryResponse struct {
 
 func (x *UpdateCategoryResponse) Reset() {
 	*x = UpdateCategoryResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +2113,7 @@ func (x *UpdateCategoryResponse) String() string {
 func (*UpdateCategoryResponse) ProtoMessage() {}
 
 func (x *UpdateCategoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2126,7 @@ func (x *UpdateCategoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCategoryResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCategoryResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateCategoryResponse) GetCategory() *Category {
@@ -1910,6 +2134,393 @@ func (x *UpdateCategoryResponse) GetCategory() *Category {
 		return x.Category
 	}
 	return nil
+}
+
+type ListProductImagesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductId     int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductImagesRequest) Reset() {
+	*x = ListProductImagesRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductImagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductImagesRequest) ProtoMessage() {}
+
+func (x *ListProductImagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductImagesRequest.ProtoReflect.Descriptor instead.
+func (*ListProductImagesRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListProductImagesRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+type ListProductImagesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Images        []*ProductImage        `protobuf:"bytes,1,rep,name=images,proto3" json:"images,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductImagesResponse) Reset() {
+	*x = ListProductImagesResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductImagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductImagesResponse) ProtoMessage() {}
+
+func (x *ListProductImagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductImagesResponse.ProtoReflect.Descriptor instead.
+func (*ListProductImagesResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListProductImagesResponse) GetImages() []*ProductImage {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+type UpdateProductImageRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	ImageId   int64                  `protobuf:"varint,2,opt,name=image_id,json=imageId,proto3" json:"image_id,omitempty"`
+	// Replaces the alt text when set ("" clears it).
+	AltText *string `protobuf:"bytes,3,opt,name=alt_text,json=altText,proto3,oneof" json:"alt_text,omitempty"`
+	// Moves the image first, making it the primary image.
+	Primary       bool `protobuf:"varint,4,opt,name=primary,proto3" json:"primary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductImageRequest) Reset() {
+	*x = UpdateProductImageRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductImageRequest) ProtoMessage() {}
+
+func (x *UpdateProductImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductImageRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProductImageRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *UpdateProductImageRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *UpdateProductImageRequest) GetImageId() int64 {
+	if x != nil {
+		return x.ImageId
+	}
+	return 0
+}
+
+func (x *UpdateProductImageRequest) GetAltText() string {
+	if x != nil && x.AltText != nil {
+		return *x.AltText
+	}
+	return ""
+}
+
+func (x *UpdateProductImageRequest) GetPrimary() bool {
+	if x != nil {
+		return x.Primary
+	}
+	return false
+}
+
+type UpdateProductImageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Image         *ProductImage          `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductImageResponse) Reset() {
+	*x = UpdateProductImageResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductImageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductImageResponse) ProtoMessage() {}
+
+func (x *UpdateProductImageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductImageResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProductImageResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *UpdateProductImageResponse) GetImage() *ProductImage {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+type ReorderProductImagesRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProductId int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// Every image id of the product, once each, in the new order.
+	ImageIds      []int64 `protobuf:"varint,2,rep,packed,name=image_ids,json=imageIds,proto3" json:"image_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReorderProductImagesRequest) Reset() {
+	*x = ReorderProductImagesRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReorderProductImagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReorderProductImagesRequest) ProtoMessage() {}
+
+func (x *ReorderProductImagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReorderProductImagesRequest.ProtoReflect.Descriptor instead.
+func (*ReorderProductImagesRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ReorderProductImagesRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *ReorderProductImagesRequest) GetImageIds() []int64 {
+	if x != nil {
+		return x.ImageIds
+	}
+	return nil
+}
+
+type ReorderProductImagesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Images        []*ProductImage        `protobuf:"bytes,1,rep,name=images,proto3" json:"images,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReorderProductImagesResponse) Reset() {
+	*x = ReorderProductImagesResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReorderProductImagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReorderProductImagesResponse) ProtoMessage() {}
+
+func (x *ReorderProductImagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReorderProductImagesResponse.ProtoReflect.Descriptor instead.
+func (*ReorderProductImagesResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ReorderProductImagesResponse) GetImages() []*ProductImage {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+type DeleteProductImageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductId     int64                  `protobuf:"varint,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	ImageId       int64                  `protobuf:"varint,2,opt,name=image_id,json=imageId,proto3" json:"image_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProductImageRequest) Reset() {
+	*x = DeleteProductImageRequest{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProductImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProductImageRequest) ProtoMessage() {}
+
+func (x *DeleteProductImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProductImageRequest.ProtoReflect.Descriptor instead.
+func (*DeleteProductImageRequest) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DeleteProductImageRequest) GetProductId() int64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *DeleteProductImageRequest) GetImageId() int64 {
+	if x != nil {
+		return x.ImageId
+	}
+	return 0
+}
+
+type DeleteProductImageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProductImageResponse) Reset() {
+	*x = DeleteProductImageResponse{}
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProductImageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProductImageResponse) ProtoMessage() {}
+
+func (x *DeleteProductImageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProductImageResponse.ProtoReflect.Descriptor instead.
+func (*DeleteProductImageResponse) Descriptor() ([]byte, []int) {
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
 }
 
 type ArchiveCategoryRequest struct {
@@ -1921,7 +2532,7 @@ type ArchiveCategoryRequest struct {
 
 func (x *ArchiveCategoryRequest) Reset() {
 	*x = ArchiveCategoryRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2544,7 @@ func (x *ArchiveCategoryRequest) String() string {
 func (*ArchiveCategoryRequest) ProtoMessage() {}
 
 func (x *ArchiveCategoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2557,7 @@ func (x *ArchiveCategoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveCategoryRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveCategoryRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ArchiveCategoryRequest) GetCategoryId() int64 {
@@ -1964,7 +2575,7 @@ type ArchiveCategoryResponse struct {
 
 func (x *ArchiveCategoryResponse) Reset() {
 	*x = ArchiveCategoryResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2587,7 @@ func (x *ArchiveCategoryResponse) String() string {
 func (*ArchiveCategoryResponse) ProtoMessage() {}
 
 func (x *ArchiveCategoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2600,7 @@ func (x *ArchiveCategoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveCategoryResponse.ProtoReflect.Descriptor instead.
 func (*ArchiveCategoryResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{40}
 }
 
 type SearchProductsRequest struct {
@@ -2015,7 +2626,7 @@ type SearchProductsRequest struct {
 
 func (x *SearchProductsRequest) Reset() {
 	*x = SearchProductsRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2638,7 @@ func (x *SearchProductsRequest) String() string {
 func (*SearchProductsRequest) ProtoMessage() {}
 
 func (x *SearchProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2651,7 @@ func (x *SearchProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchProductsRequest.ProtoReflect.Descriptor instead.
 func (*SearchProductsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SearchProductsRequest) GetQ() string {
@@ -2118,7 +2729,7 @@ type SearchHit struct {
 
 func (x *SearchHit) Reset() {
 	*x = SearchHit{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2130,7 +2741,7 @@ func (x *SearchHit) String() string {
 func (*SearchHit) ProtoMessage() {}
 
 func (x *SearchHit) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +2754,7 @@ func (x *SearchHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
 func (*SearchHit) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SearchHit) GetProduct() *Product {
@@ -2178,7 +2789,7 @@ type FacetCount struct {
 
 func (x *FacetCount) Reset() {
 	*x = FacetCount{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2190,7 +2801,7 @@ func (x *FacetCount) String() string {
 func (*FacetCount) ProtoMessage() {}
 
 func (x *FacetCount) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2203,7 +2814,7 @@ func (x *FacetCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FacetCount.ProtoReflect.Descriptor instead.
 func (*FacetCount) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *FacetCount) GetKey() string {
@@ -2239,7 +2850,7 @@ type PriceBucket struct {
 
 func (x *PriceBucket) Reset() {
 	*x = PriceBucket{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +2862,7 @@ func (x *PriceBucket) String() string {
 func (*PriceBucket) ProtoMessage() {}
 
 func (x *PriceBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +2875,7 @@ func (x *PriceBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriceBucket.ProtoReflect.Descriptor instead.
 func (*PriceBucket) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PriceBucket) GetFromMinor() int64 {
@@ -2301,7 +2912,7 @@ type SearchProductsResponse struct {
 
 func (x *SearchProductsResponse) Reset() {
 	*x = SearchProductsResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[35]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2924,7 @@ func (x *SearchProductsResponse) String() string {
 func (*SearchProductsResponse) ProtoMessage() {}
 
 func (x *SearchProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[35]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2937,7 @@ func (x *SearchProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchProductsResponse.ProtoReflect.Descriptor instead.
 func (*SearchProductsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SearchProductsResponse) GetHits() []*SearchHit {
@@ -2375,7 +2986,7 @@ type SuggestProductsRequest struct {
 
 func (x *SuggestProductsRequest) Reset() {
 	*x = SuggestProductsRequest{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[36]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2998,7 @@ func (x *SuggestProductsRequest) String() string {
 func (*SuggestProductsRequest) ProtoMessage() {}
 
 func (x *SuggestProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[36]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +3011,7 @@ func (x *SuggestProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuggestProductsRequest.ProtoReflect.Descriptor instead.
 func (*SuggestProductsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SuggestProductsRequest) GetQ() string {
@@ -2427,7 +3038,7 @@ type Suggestion struct {
 
 func (x *Suggestion) Reset() {
 	*x = Suggestion{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[37]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2439,7 +3050,7 @@ func (x *Suggestion) String() string {
 func (*Suggestion) ProtoMessage() {}
 
 func (x *Suggestion) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[37]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2452,7 +3063,7 @@ func (x *Suggestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suggestion.ProtoReflect.Descriptor instead.
 func (*Suggestion) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Suggestion) GetProductId() int64 {
@@ -2478,7 +3089,7 @@ type SuggestProductsResponse struct {
 
 func (x *SuggestProductsResponse) Reset() {
 	*x = SuggestProductsResponse{}
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[38]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2490,7 +3101,7 @@ func (x *SuggestProductsResponse) String() string {
 func (*SuggestProductsResponse) ProtoMessage() {}
 
 func (x *SuggestProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[38]
+	mi := &file_shop_catalog_v1_catalog_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2503,7 +3114,7 @@ func (x *SuggestProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuggestProductsResponse.ProtoReflect.Descriptor instead.
 func (*SuggestProductsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
+	return file_shop_catalog_v1_catalog_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SuggestProductsResponse) GetSuggestions() []*Suggestion {
@@ -2526,7 +3137,7 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04slug\x18\x03 \x01(\tR\x04slug\x12\x1b\n" +
 	"\tparent_id\x18\x04 \x01(\x03R\bparentId\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xdb\x04\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"\x92\x05\n" +
 	"\aProduct\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x12\n" +
@@ -2548,10 +3159,30 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\r \x03(\v2(.shop.catalog.v1.Product.AttributesEntryR\n" +
 	"attributes\x124\n" +
-	"\bvariants\x18\x0e \x03(\v2\x18.shop.catalog.v1.VariantR\bvariants\x1a=\n" +
+	"\bvariants\x18\x0e \x03(\v2\x18.shop.catalog.v1.VariantR\bvariants\x125\n" +
+	"\x06images\x18\x0f \x03(\v2\x1d.shop.catalog.v1.ProductImageR\x06images\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf8\x02\n" +
+	"\fProductImage\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x19\n" +
+	"\balt_text\x18\x02 \x01(\tR\aaltText\x12\x14\n" +
+	"\x05width\x18\x03 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x04 \x01(\x05R\x06height\x12\x1a\n" +
+	"\bposition\x18\x05 \x01(\x05R\bposition\x12\x18\n" +
+	"\aprimary\x18\x06 \x01(\bR\aprimary\x12\x16\n" +
+	"\x06status\x18\a \x01(\tR\x06status\x12\x18\n" +
+	"\afailure\x18\b \x01(\tR\afailure\x12=\n" +
+	"\tthumbnail\x18\t \x01(\v2\x1f.shop.catalog.v1.ImageRenditionR\tthumbnail\x123\n" +
+	"\x04card\x18\n" +
+	" \x01(\v2\x1f.shop.catalog.v1.ImageRenditionR\x04card\x123\n" +
+	"\x04full\x18\v \x01(\v2\x1f.shop.catalog.v1.ImageRenditionR\x04full\"\xa1\x01\n" +
+	"\x0eImageRendition\x12\x19\n" +
+	"\bwebp_url\x18\x01 \x01(\tR\awebpUrl\x12!\n" +
+	"\ffallback_url\x18\x02 \x01(\tR\vfallbackUrl\x12#\n" +
+	"\rfallback_type\x18\x03 \x01(\tR\ffallbackType\x12\x14\n" +
+	"\x05width\x18\x04 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x05 \x01(\x05R\x06height\"\xc2\x02\n" +
 	"\aVariant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03sku\x18\x02 \x01(\tR\x03sku\x12H\n" +
@@ -2719,7 +3350,32 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\tparent_id\x18\x04 \x01(\x03R\bparentId\x12 \n" +
 	"\vdescription\x18\x05 \x01(\tR\vdescription\"O\n" +
 	"\x16UpdateCategoryResponse\x125\n" +
-	"\bcategory\x18\x01 \x01(\v2\x19.shop.catalog.v1.CategoryR\bcategory\"9\n" +
+	"\bcategory\x18\x01 \x01(\v2\x19.shop.catalog.v1.CategoryR\bcategory\"B\n" +
+	"\x18ListProductImagesRequest\x12&\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tproductId\"R\n" +
+	"\x19ListProductImagesResponse\x125\n" +
+	"\x06images\x18\x01 \x03(\v2\x1d.shop.catalog.v1.ProductImageR\x06images\"\xb8\x01\n" +
+	"\x19UpdateProductImageRequest\x12&\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tproductId\x12\"\n" +
+	"\bimage_id\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aimageId\x12(\n" +
+	"\balt_text\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02H\x00R\aaltText\x88\x01\x01\x12\x18\n" +
+	"\aprimary\x18\x04 \x01(\bR\aprimaryB\v\n" +
+	"\t_alt_text\"Q\n" +
+	"\x1aUpdateProductImageResponse\x123\n" +
+	"\x05image\x18\x01 \x01(\v2\x1d.shop.catalog.v1.ProductImageR\x05image\"v\n" +
+	"\x1bReorderProductImagesRequest\x12&\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tproductId\x12/\n" +
+	"\timage_ids\x18\x02 \x03(\x03B\x12\xbaH\x0f\x92\x01\f\b\x01\x10d\x18\x01\"\x04\"\x02 \x00R\bimageIds\"U\n" +
+	"\x1cReorderProductImagesResponse\x125\n" +
+	"\x06images\x18\x01 \x03(\v2\x1d.shop.catalog.v1.ProductImageR\x06images\"g\n" +
+	"\x19DeleteProductImageRequest\x12&\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tproductId\x12\"\n" +
+	"\bimage_id\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aimageId\"\x1c\n" +
+	"\x1aDeleteProductImageResponse\"9\n" +
 	"\x16ArchiveCategoryRequest\x12\x1f\n" +
 	"\vcategory_id\x18\x01 \x01(\x03R\n" +
 	"categoryId\"\x19\n" +
@@ -2774,7 +3430,7 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"product_id\x18\x01 \x01(\x03R\tproductId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"X\n" +
 	"\x17SuggestProductsResponse\x12=\n" +
-	"\vsuggestions\x18\x01 \x03(\v2\x1b.shop.catalog.v1.SuggestionR\vsuggestions2\xff\x10\n" +
+	"\vsuggestions\x18\x01 \x03(\v2\x1b.shop.catalog.v1.SuggestionR\vsuggestions2\x94\x16\n" +
 	"\x0eCatalogService\x12}\n" +
 	"\x0eListCategories\x12&.shop.catalog.v1.ListCategoriesRequest\x1a'.shop.catalog.v1.ListCategoriesResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/categories\x90\x02\x01\x12u\n" +
 	"\fListProducts\x12$.shop.catalog.v1.ListProductsRequest\x1a%.shop.catalog.v1.ListProductsResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/api/products\x90\x02\x01\x12\x85\x01\n" +
@@ -2790,7 +3446,11 @@ const file_shop_catalog_v1_catalog_proto_rawDesc = "" +
 	"\rCreateVariant\x12%.shop.catalog.v1.CreateVariantRequest\x1a&.shop.catalog.v1.CreateVariantResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\avariant\"#/api/products/{product_id}/variants\x12\xa4\x01\n" +
 	"\rUpdateVariant\x12%.shop.catalog.v1.UpdateVariantRequest\x1a&.shop.catalog.v1.UpdateVariantResponse\"D\x82\xd3\xe4\x93\x02>:\x01*b\avariant\x1a0/api/products/{product_id}/variants/{variant_id}\x12\x87\x01\n" +
 	"\x0eCreateCategory\x12&.shop.catalog.v1.CreateCategoryRequest\x1a'.shop.catalog.v1.CreateCategoryResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*b\bcategory\"\x0f/api/categories\x12\x95\x01\n" +
-	"\x0eUpdateCategory\x12&.shop.catalog.v1.UpdateCategoryRequest\x1a'.shop.catalog.v1.UpdateCategoryResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\bcategory\x1a\x1d/api/categories/{category_id}\x12\x8b\x01\n" +
+	"\x0eUpdateCategory\x12&.shop.catalog.v1.UpdateCategoryRequest\x1a'.shop.catalog.v1.UpdateCategoryResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\bcategory\x1a\x1d/api/categories/{category_id}\x12\x98\x01\n" +
+	"\x11ListProductImages\x12).shop.catalog.v1.ListProductImagesRequest\x1a*.shop.catalog.v1.ListProductImagesResponse\",\x82\xd3\xe4\x93\x02#\x12!/api/products/{product_id}/images\x90\x02\x01\x12\xad\x01\n" +
+	"\x12UpdateProductImage\x12*.shop.catalog.v1.UpdateProductImageRequest\x1a+.shop.catalog.v1.UpdateProductImageResponse\">\x82\xd3\xe4\x93\x028:\x01*b\x05image2,/api/products/{product_id}/images/{image_id}\x12\xa1\x01\n" +
+	"\x14ReorderProductImages\x12,.shop.catalog.v1.ReorderProductImagesRequest\x1a-.shop.catalog.v1.ReorderProductImagesResponse\",\x82\xd3\xe4\x93\x02&:\x01*\x1a!/api/products/{product_id}/images\x12\xa3\x01\n" +
+	"\x12DeleteProductImage\x12*.shop.catalog.v1.DeleteProductImageRequest\x1a+.shop.catalog.v1.DeleteProductImageResponse\"4\x82\xd3\xe4\x93\x02.*,/api/products/{product_id}/images/{image_id}\x12\x8b\x01\n" +
 	"\x0fArchiveCategory\x12'.shop.catalog.v1.ArchiveCategoryRequest\x1a(.shop.catalog.v1.ArchiveCategoryResponse\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/api/categories/{category_id}B\xb8\x01\n" +
 	"\x13com.shop.catalog.v1B\fCatalogProtoP\x01Z5github.com/shopkit/shop/gen/shop/catalog/v1;catalogv1\xa2\x02\x03SCX\xaa\x02\x0fShop.Catalog.V1\xca\x02\x0fShop\\Catalog\\V1\xe2\x02\x1bShop\\Catalog\\V1\\GPBMetadata\xea\x02\x11Shop::Catalog::V1b\x06proto3"
 
@@ -2806,123 +3466,148 @@ func file_shop_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_shop_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_shop_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_shop_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_shop_catalog_v1_catalog_proto_goTypes = []any{
 	(*Money)(nil),                        // 0: shop.catalog.v1.Money
 	(*Category)(nil),                     // 1: shop.catalog.v1.Category
 	(*Product)(nil),                      // 2: shop.catalog.v1.Product
-	(*Variant)(nil),                      // 3: shop.catalog.v1.Variant
-	(*ListCategoriesRequest)(nil),        // 4: shop.catalog.v1.ListCategoriesRequest
-	(*ListCategoriesResponse)(nil),       // 5: shop.catalog.v1.ListCategoriesResponse
-	(*ListProductsRequest)(nil),          // 6: shop.catalog.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),         // 7: shop.catalog.v1.ListProductsResponse
-	(*GetProductRequest)(nil),            // 8: shop.catalog.v1.GetProductRequest
-	(*GetProductResponse)(nil),           // 9: shop.catalog.v1.GetProductResponse
-	(*CreateProductRequest)(nil),         // 10: shop.catalog.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),        // 11: shop.catalog.v1.CreateProductResponse
-	(*UpdateProductRequest)(nil),         // 12: shop.catalog.v1.UpdateProductRequest
-	(*UpdateProductResponse)(nil),        // 13: shop.catalog.v1.UpdateProductResponse
-	(*ArchiveProductRequest)(nil),        // 14: shop.catalog.v1.ArchiveProductRequest
-	(*ArchiveProductResponse)(nil),       // 15: shop.catalog.v1.ArchiveProductResponse
-	(*AdjustStockRequest)(nil),           // 16: shop.catalog.v1.AdjustStockRequest
-	(*AdjustStockResponse)(nil),          // 17: shop.catalog.v1.AdjustStockResponse
-	(*StockAdjustment)(nil),              // 18: shop.catalog.v1.StockAdjustment
-	(*ListStockAdjustmentsRequest)(nil),  // 19: shop.catalog.v1.ListStockAdjustmentsRequest
-	(*ListStockAdjustmentsResponse)(nil), // 20: shop.catalog.v1.ListStockAdjustmentsResponse
-	(*CreateVariantRequest)(nil),         // 21: shop.catalog.v1.CreateVariantRequest
-	(*CreateVariantResponse)(nil),        // 22: shop.catalog.v1.CreateVariantResponse
-	(*UpdateVariantRequest)(nil),         // 23: shop.catalog.v1.UpdateVariantRequest
-	(*UpdateVariantResponse)(nil),        // 24: shop.catalog.v1.UpdateVariantResponse
-	(*CreateCategoryRequest)(nil),        // 25: shop.catalog.v1.CreateCategoryRequest
-	(*CreateCategoryResponse)(nil),       // 26: shop.catalog.v1.CreateCategoryResponse
-	(*UpdateCategoryRequest)(nil),        // 27: shop.catalog.v1.UpdateCategoryRequest
-	(*UpdateCategoryResponse)(nil),       // 28: shop.catalog.v1.UpdateCategoryResponse
-	(*ArchiveCategoryRequest)(nil),       // 29: shop.catalog.v1.ArchiveCategoryRequest
-	(*ArchiveCategoryResponse)(nil),      // 30: shop.catalog.v1.ArchiveCategoryResponse
-	(*SearchProductsRequest)(nil),        // 31: shop.catalog.v1.SearchProductsRequest
-	(*SearchHit)(nil),                    // 32: shop.catalog.v1.SearchHit
-	(*FacetCount)(nil),                   // 33: shop.catalog.v1.FacetCount
-	(*PriceBucket)(nil),                  // 34: shop.catalog.v1.PriceBucket
-	(*SearchProductsResponse)(nil),       // 35: shop.catalog.v1.SearchProductsResponse
-	(*SuggestProductsRequest)(nil),       // 36: shop.catalog.v1.SuggestProductsRequest
-	(*Suggestion)(nil),                   // 37: shop.catalog.v1.Suggestion
-	(*SuggestProductsResponse)(nil),      // 38: shop.catalog.v1.SuggestProductsResponse
-	nil,                                  // 39: shop.catalog.v1.Product.AttributesEntry
-	nil,                                  // 40: shop.catalog.v1.Variant.AttributesEntry
-	nil,                                  // 41: shop.catalog.v1.CreateProductRequest.AttributesEntry
-	nil,                                  // 42: shop.catalog.v1.UpdateProductRequest.AttributesEntry
-	nil,                                  // 43: shop.catalog.v1.CreateVariantRequest.AttributesEntry
-	nil,                                  // 44: shop.catalog.v1.UpdateVariantRequest.AttributesEntry
-	nil,                                  // 45: shop.catalog.v1.SearchHit.HighlightsEntry
-	(*timestamppb.Timestamp)(nil),        // 46: google.protobuf.Timestamp
+	(*ProductImage)(nil),                 // 3: shop.catalog.v1.ProductImage
+	(*ImageRendition)(nil),               // 4: shop.catalog.v1.ImageRendition
+	(*Variant)(nil),                      // 5: shop.catalog.v1.Variant
+	(*ListCategoriesRequest)(nil),        // 6: shop.catalog.v1.ListCategoriesRequest
+	(*ListCategoriesResponse)(nil),       // 7: shop.catalog.v1.ListCategoriesResponse
+	(*ListProductsRequest)(nil),          // 8: shop.catalog.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),         // 9: shop.catalog.v1.ListProductsResponse
+	(*GetProductRequest)(nil),            // 10: shop.catalog.v1.GetProductRequest
+	(*GetProductResponse)(nil),           // 11: shop.catalog.v1.GetProductResponse
+	(*CreateProductRequest)(nil),         // 12: shop.catalog.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),        // 13: shop.catalog.v1.CreateProductResponse
+	(*UpdateProductRequest)(nil),         // 14: shop.catalog.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),        // 15: shop.catalog.v1.UpdateProductResponse
+	(*ArchiveProductRequest)(nil),        // 16: shop.catalog.v1.ArchiveProductRequest
+	(*ArchiveProductResponse)(nil),       // 17: shop.catalog.v1.ArchiveProductResponse
+	(*AdjustStockRequest)(nil),           // 18: shop.catalog.v1.AdjustStockRequest
+	(*AdjustStockResponse)(nil),          // 19: shop.catalog.v1.AdjustStockResponse
+	(*StockAdjustment)(nil),              // 20: shop.catalog.v1.StockAdjustment
+	(*ListStockAdjustmentsRequest)(nil),  // 21: shop.catalog.v1.ListStockAdjustmentsRequest
+	(*ListStockAdjustmentsResponse)(nil), // 22: shop.catalog.v1.ListStockAdjustmentsResponse
+	(*CreateVariantRequest)(nil),         // 23: shop.catalog.v1.CreateVariantRequest
+	(*CreateVariantResponse)(nil),        // 24: shop.catalog.v1.CreateVariantResponse
+	(*UpdateVariantRequest)(nil),         // 25: shop.catalog.v1.UpdateVariantRequest
+	(*UpdateVariantResponse)(nil),        // 26: shop.catalog.v1.UpdateVariantResponse
+	(*CreateCategoryRequest)(nil),        // 27: shop.catalog.v1.CreateCategoryRequest
+	(*CreateCategoryResponse)(nil),       // 28: shop.catalog.v1.CreateCategoryResponse
+	(*UpdateCategoryRequest)(nil),        // 29: shop.catalog.v1.UpdateCategoryRequest
+	(*UpdateCategoryResponse)(nil),       // 30: shop.catalog.v1.UpdateCategoryResponse
+	(*ListProductImagesRequest)(nil),     // 31: shop.catalog.v1.ListProductImagesRequest
+	(*ListProductImagesResponse)(nil),    // 32: shop.catalog.v1.ListProductImagesResponse
+	(*UpdateProductImageRequest)(nil),    // 33: shop.catalog.v1.UpdateProductImageRequest
+	(*UpdateProductImageResponse)(nil),   // 34: shop.catalog.v1.UpdateProductImageResponse
+	(*ReorderProductImagesRequest)(nil),  // 35: shop.catalog.v1.ReorderProductImagesRequest
+	(*ReorderProductImagesResponse)(nil), // 36: shop.catalog.v1.ReorderProductImagesResponse
+	(*DeleteProductImageRequest)(nil),    // 37: shop.catalog.v1.DeleteProductImageRequest
+	(*DeleteProductImageResponse)(nil),   // 38: shop.catalog.v1.DeleteProductImageResponse
+	(*ArchiveCategoryRequest)(nil),       // 39: shop.catalog.v1.ArchiveCategoryRequest
+	(*ArchiveCategoryResponse)(nil),      // 40: shop.catalog.v1.ArchiveCategoryResponse
+	(*SearchProductsRequest)(nil),        // 41: shop.catalog.v1.SearchProductsRequest
+	(*SearchHit)(nil),                    // 42: shop.catalog.v1.SearchHit
+	(*FacetCount)(nil),                   // 43: shop.catalog.v1.FacetCount
+	(*PriceBucket)(nil),                  // 44: shop.catalog.v1.PriceBucket
+	(*SearchProductsResponse)(nil),       // 45: shop.catalog.v1.SearchProductsResponse
+	(*SuggestProductsRequest)(nil),       // 46: shop.catalog.v1.SuggestProductsRequest
+	(*Suggestion)(nil),                   // 47: shop.catalog.v1.Suggestion
+	(*SuggestProductsResponse)(nil),      // 48: shop.catalog.v1.SuggestProductsResponse
+	nil,                                  // 49: shop.catalog.v1.Product.AttributesEntry
+	nil,                                  // 50: shop.catalog.v1.Variant.AttributesEntry
+	nil,                                  // 51: shop.catalog.v1.CreateProductRequest.AttributesEntry
+	nil,                                  // 52: shop.catalog.v1.UpdateProductRequest.AttributesEntry
+	nil,                                  // 53: shop.catalog.v1.CreateVariantRequest.AttributesEntry
+	nil,                                  // 54: shop.catalog.v1.UpdateVariantRequest.AttributesEntry
+	nil,                                  // 55: shop.catalog.v1.SearchHit.HighlightsEntry
+	(*timestamppb.Timestamp)(nil),        // 56: google.protobuf.Timestamp
 }
 var file_shop_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: shop.catalog.v1.Product.price_money:type_name -> shop.catalog.v1.Money
-	46, // 1: shop.catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	46, // 2: shop.catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
-	39, // 3: shop.catalog.v1.Product.attributes:type_name -> shop.catalog.v1.Product.AttributesEntry
-	3,  // 4: shop.catalog.v1.Product.variants:type_name -> shop.catalog.v1.Variant
-	40, // 5: shop.catalog.v1.Variant.attributes:type_name -> shop.catalog.v1.Variant.AttributesEntry
-	0,  // 6: shop.catalog.v1.Variant.price_money:type_name -> shop.catalog.v1.Money
-	1,  // 7: shop.catalog.v1.ListCategoriesResponse.categories:type_name -> shop.catalog.v1.Category
-	2,  // 8: shop.catalog.v1.ListProductsResponse.products:type_name -> shop.catalog.v1.Product
-	2,  // 9: shop.catalog.v1.GetProductResponse.product:type_name -> shop.catalog.v1.Product
-	0,  // 10: shop.catalog.v1.CreateProductRequest.price_money:type_name -> shop.catalog.v1.Money
-	41, // 11: shop.catalog.v1.CreateProductRequest.attributes:type_name -> shop.catalog.v1.CreateProductRequest.AttributesEntry
-	2,  // 12: shop.catalog.v1.CreateProductResponse.product:type_name -> shop.catalog.v1.Product
-	0,  // 13: shop.catalog.v1.UpdateProductRequest.price_money:type_name -> shop.catalog.v1.Money
-	42, // 14: shop.catalog.v1.UpdateProductRequest.attributes:type_name -> shop.catalog.v1.UpdateProductRequest.AttributesEntry
-	2,  // 15: shop.catalog.v1.UpdateProductResponse.product:type_name -> shop.catalog.v1.Product
-	46, // 16: shop.catalog.v1.StockAdjustment.created_at:type_name -> google.protobuf.Timestamp
-	18, // 17: shop.catalog.v1.ListStockAdjustmentsResponse.adjustments:type_name -> shop.catalog.v1.StockAdjustment
-	43, // 18: shop.catalog.v1.CreateVariantRequest.attributes:type_name -> shop.catalog.v1.CreateVariantRequest.AttributesEntry
-	3,  // 19: shop.catalog.v1.CreateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
-	44, // 20: shop.catalog.v1.UpdateVariantRequest.attributes:type_name -> shop.catalog.v1.UpdateVariantRequest.AttributesEntry
-	3,  // 21: shop.catalog.v1.UpdateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
-	1,  // 22: shop.catalog.v1.CreateCategoryResponse.category:type_name -> shop.catalog.v1.Category
-	1,  // 23: shop.catalog.v1.UpdateCategoryResponse.category:type_name -> shop.catalog.v1.Category
-	2,  // 24: shop.catalog.v1.SearchHit.product:type_name -> shop.catalog.v1.Product
-	45, // 25: shop.catalog.v1.SearchHit.highlights:type_name -> shop.catalog.v1.SearchHit.HighlightsEntry
-	32, // 26: shop.catalog.v1.SearchProductsResponse.hits:type_name -> shop.catalog.v1.SearchHit
-	33, // 27: shop.catalog.v1.SearchProductsResponse.categories:type_name -> shop.catalog.v1.FacetCount
-	33, // 28: shop.catalog.v1.SearchProductsResponse.brands:type_name -> shop.catalog.v1.FacetCount
-	34, // 29: shop.catalog.v1.SearchProductsResponse.prices:type_name -> shop.catalog.v1.PriceBucket
-	37, // 30: shop.catalog.v1.SuggestProductsResponse.suggestions:type_name -> shop.catalog.v1.Suggestion
-	4,  // 31: shop.catalog.v1.CatalogService.ListCategories:input_type -> shop.catalog.v1.ListCategoriesRequest
-	6,  // 32: shop.catalog.v1.CatalogService.ListProducts:input_type -> shop.catalog.v1.ListProductsRequest
-	8,  // 33: shop.catalog.v1.CatalogService.GetProduct:input_type -> shop.catalog.v1.GetProductRequest
-	31, // 34: shop.catalog.v1.CatalogService.SearchProducts:input_type -> shop.catalog.v1.SearchProductsRequest
-	36, // 35: shop.catalog.v1.CatalogService.SuggestProducts:input_type -> shop.catalog.v1.SuggestProductsRequest
-	10, // 36: shop.catalog.v1.CatalogService.CreateProduct:input_type -> shop.catalog.v1.CreateProductRequest
-	12, // 37: shop.catalog.v1.CatalogService.UpdateProduct:input_type -> shop.catalog.v1.UpdateProductRequest
-	14, // 38: shop.catalog.v1.CatalogService.ArchiveProduct:input_type -> shop.catalog.v1.ArchiveProductRequest
-	16, // 39: shop.catalog.v1.CatalogService.AdjustStock:input_type -> shop.catalog.v1.AdjustStockRequest
-	19, // 40: shop.catalog.v1.CatalogService.ListStockAdjustments:input_type -> shop.catalog.v1.ListStockAdjustmentsRequest
-	21, // 41: shop.catalog.v1.CatalogService.CreateVariant:input_type -> shop.catalog.v1.CreateVariantRequest
-	23, // 42: shop.catalog.v1.CatalogService.UpdateVariant:input_type -> shop.catalog.v1.UpdateVariantRequest
-	25, // 43: shop.catalog.v1.CatalogService.CreateCategory:input_type -> shop.catalog.v1.CreateCategoryRequest
-	27, // 44: shop.catalog.v1.CatalogService.UpdateCategory:input_type -> shop.catalog.v1.UpdateCategoryRequest
-	29, // 45: shop.catalog.v1.CatalogService.ArchiveCategory:input_type -> shop.catalog.v1.ArchiveCategoryRequest
-	5,  // 46: shop.catalog.v1.CatalogService.ListCategories:output_type -> shop.catalog.v1.ListCategoriesResponse
-	7,  // 47: shop.catalog.v1.CatalogService.ListProducts:output_type -> shop.catalog.v1.ListProductsResponse
-	9,  // 48: shop.catalog.v1.CatalogService.GetProduct:output_type -> shop.catalog.v1.GetProductResponse
-	35, // 49: shop.catalog.v1.CatalogService.SearchProducts:output_type -> shop.catalog.v1.SearchProductsResponse
-	38, // 50: shop.catalog.v1.CatalogService.SuggestProducts:output_type -> shop.catalog.v1.SuggestProductsResponse
-	11, // 51: shop.catalog.v1.CatalogService.CreateProduct:output_type -> shop.catalog.v1.CreateProductResponse
-	13, // 52: shop.catalog.v1.CatalogService.UpdateProduct:output_type -> shop.catalog.v1.UpdateProductResponse
-	15, // 53: shop.catalog.v1.CatalogService.ArchiveProduct:output_type -> shop.catalog.v1.ArchiveProductResponse
-	17, // 54: shop.catalog.v1.CatalogService.AdjustStock:output_type -> shop.catalog.v1.AdjustStockResponse
-	20, // 55: shop.catalog.v1.CatalogService.ListStockAdjustments:output_type -> shop.catalog.v1.ListStockAdjustmentsResponse
-	22, // 56: shop.catalog.v1.CatalogService.CreateVariant:output_type -> shop.catalog.v1.CreateVariantResponse
-	24, // 57: shop.catalog.v1.CatalogService.UpdateVariant:output_type -> shop.catalog.v1.UpdateVariantResponse
-	26, // 58: shop.catalog.v1.CatalogService.CreateCategory:output_type -> shop.catalog.v1.CreateCategoryResponse
-	28, // 59: shop.catalog.v1.CatalogService.UpdateCategory:output_type -> shop.catalog.v1.UpdateCategoryResponse
-	30, // 60: shop.catalog.v1.CatalogService.ArchiveCategory:output_type -> shop.catalog.v1.ArchiveCategoryResponse
-	46, // [46:61] is the sub-list for method output_type
-	31, // [31:46] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	56, // 1: shop.catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	56, // 2: shop.catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
+	49, // 3: shop.catalog.v1.Product.attributes:type_name -> shop.catalog.v1.Product.AttributesEntry
+	5,  // 4: shop.catalog.v1.Product.variants:type_name -> shop.catalog.v1.Variant
+	3,  // 5: shop.catalog.v1.Product.images:type_name -> shop.catalog.v1.ProductImage
+	4,  // 6: shop.catalog.v1.ProductImage.thumbnail:type_name -> shop.catalog.v1.ImageRendition
+	4,  // 7: shop.catalog.v1.ProductImage.card:type_name -> shop.catalog.v1.ImageRendition
+	4,  // 8: shop.catalog.v1.ProductImage.full:type_name -> shop.catalog.v1.ImageRendition
+	50, // 9: shop.catalog.v1.Variant.attributes:type_name -> shop.catalog.v1.Variant.AttributesEntry
+	0,  // 10: shop.catalog.v1.Variant.price_money:type_name -> shop.catalog.v1.Money
+	1,  // 11: shop.catalog.v1.ListCategoriesResponse.categories:type_name -> shop.catalog.v1.Category
+	2,  // 12: shop.catalog.v1.ListProductsResponse.products:type_name -> shop.catalog.v1.Product
+	2,  // 13: shop.catalog.v1.GetProductResponse.product:type_name -> shop.catalog.v1.Product
+	0,  // 14: shop.catalog.v1.CreateProductRequest.price_money:type_name -> shop.catalog.v1.Money
+	51, // 15: shop.catalog.v1.CreateProductRequest.attributes:type_name -> shop.catalog.v1.CreateProductRequest.AttributesEntry
+	2,  // 16: shop.catalog.v1.CreateProductResponse.product:type_name -> shop.catalog.v1.Product
+	0,  // 17: shop.catalog.v1.UpdateProductRequest.price_money:type_name -> shop.catalog.v1.Money
+	52, // 18: shop.catalog.v1.UpdateProductRequest.attributes:type_name -> shop.catalog.v1.UpdateProductRequest.AttributesEntry
+	2,  // 19: shop.catalog.v1.UpdateProductResponse.product:type_name -> shop.catalog.v1.Product
+	56, // 20: shop.catalog.v1.StockAdjustment.created_at:type_name -> google.protobuf.Timestamp
+	20, // 21: shop.catalog.v1.ListStockAdjustmentsResponse.adjustments:type_name -> shop.catalog.v1.StockAdjustment
+	53, // 22: shop.catalog.v1.CreateVariantRequest.attributes:type_name -> shop.catalog.v1.CreateVariantRequest.AttributesEntry
+	5,  // 23: shop.catalog.v1.CreateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
+	54, // 24: shop.catalog.v1.UpdateVariantRequest.attributes:type_name -> shop.catalog.v1.UpdateVariantRequest.AttributesEntry
+	5,  // 25: shop.catalog.v1.UpdateVariantResponse.variant:type_name -> shop.catalog.v1.Variant
+	1,  // 26: shop.catalog.v1.CreateCategoryResponse.category:type_name -> shop.catalog.v1.Category
+	1,  // 27: shop.catalog.v1.UpdateCategoryResponse.category:type_name -> shop.catalog.v1.Category
+	3,  // 28: shop.catalog.v1.ListProductImagesResponse.images:type_name -> shop.catalog.v1.ProductImage
+	3,  // 29: shop.catalog.v1.UpdateProductImageResponse.image:type_name -> shop.catalog.v1.ProductImage
+	3,  // 30: shop.catalog.v1.ReorderProductImagesResponse.images:type_name -> shop.catalog.v1.ProductImage
+	2,  // 31: shop.catalog.v1.SearchHit.product:type_name -> shop.catalog.v1.Product
+	55, // 32: shop.catalog.v1.SearchHit.highlights:type_name -> shop.catalog.v1.SearchHit.HighlightsEntry
+	42, // 33: shop.catalog.v1.SearchProductsResponse.hits:type_name -> shop.catalog.v1.SearchHit
+	43, // 34: shop.catalog.v1.SearchProductsResponse.categories:type_name -> shop.catalog.v1.FacetCount
+	43, // 35: shop.catalog.v1.SearchProductsResponse.brands:type_name -> shop.catalog.v1.FacetCount
+	44, // 36: shop.catalog.v1.SearchProductsResponse.prices:type_name -> shop.catalog.v1.PriceBucket
+	47, // 37: shop.catalog.v1.SuggestProductsResponse.suggestions:type_name -> shop.catalog.v1.Suggestion
+	6,  // 38: shop.catalog.v1.CatalogService.ListCategories:input_type -> shop.catalog.v1.ListCategoriesRequest
+	8,  // 39: shop.catalog.v1.CatalogService.ListProducts:input_type -> shop.catalog.v1.ListProductsRequest
+	10, // 40: shop.catalog.v1.CatalogService.GetProduct:input_type -> shop.catalog.v1.GetProductRequest
+	41, // 41: shop.catalog.v1.CatalogService.SearchProducts:input_type -> shop.catalog.v1.SearchProductsRequest
+	46, // 42: shop.catalog.v1.CatalogService.SuggestProducts:input_type -> shop.catalog.v1.SuggestProductsRequest
+	12, // 43: shop.catalog.v1.CatalogService.CreateProduct:input_type -> shop.catalog.v1.CreateProductRequest
+	14, // 44: shop.catalog.v1.CatalogService.UpdateProduct:input_type -> shop.catalog.v1.UpdateProductRequest
+	16, // 45: shop.catalog.v1.CatalogService.ArchiveProduct:input_type -> shop.catalog.v1.ArchiveProductRequest
+	18, // 46: shop.catalog.v1.CatalogService.AdjustStock:input_type -> shop.catalog.v1.AdjustStockRequest
+	21, // 47: shop.catalog.v1.CatalogService.ListStockAdjustments:input_type -> shop.catalog.v1.ListStockAdjustmentsRequest
+	23, // 48: shop.catalog.v1.CatalogService.CreateVariant:input_type -> shop.catalog.v1.CreateVariantRequest
+	25, // 49: shop.catalog.v1.CatalogService.UpdateVariant:input_type -> shop.catalog.v1.UpdateVariantRequest
+	27, // 50: shop.catalog.v1.CatalogService.CreateCategory:input_type -> shop.catalog.v1.CreateCategoryRequest
+	29, // 51: shop.catalog.v1.CatalogService.UpdateCategory:input_type -> shop.catalog.v1.UpdateCategoryRequest
+	31, // 52: shop.catalog.v1.CatalogService.ListProductImages:input_type -> shop.catalog.v1.ListProductImagesRequest
+	33, // 53: shop.catalog.v1.CatalogService.UpdateProductImage:input_type -> shop.catalog.v1.UpdateProductImageRequest
+	35, // 54: shop.catalog.v1.CatalogService.ReorderProductImages:input_type -> shop.catalog.v1.ReorderProductImagesRequest
+	37, // 55: shop.catalog.v1.CatalogService.DeleteProductImage:input_type -> shop.catalog.v1.DeleteProductImageRequest
+	39, // 56: shop.catalog.v1.CatalogService.ArchiveCategory:input_type -> shop.catalog.v1.ArchiveCategoryRequest
+	7,  // 57: shop.catalog.v1.CatalogService.ListCategories:output_type -> shop.catalog.v1.ListCategoriesResponse
+	9,  // 58: shop.catalog.v1.CatalogService.ListProducts:output_type -> shop.catalog.v1.ListProductsResponse
+	11, // 59: shop.catalog.v1.CatalogService.GetProduct:output_type -> shop.catalog.v1.GetProductResponse
+	45, // 60: shop.catalog.v1.CatalogService.SearchProducts:output_type -> shop.catalog.v1.SearchProductsResponse
+	48, // 61: shop.catalog.v1.CatalogService.SuggestProducts:output_type -> shop.catalog.v1.SuggestProductsResponse
+	13, // 62: shop.catalog.v1.CatalogService.CreateProduct:output_type -> shop.catalog.v1.CreateProductResponse
+	15, // 63: shop.catalog.v1.CatalogService.UpdateProduct:output_type -> shop.catalog.v1.UpdateProductResponse
+	17, // 64: shop.catalog.v1.CatalogService.ArchiveProduct:output_type -> shop.catalog.v1.ArchiveProductResponse
+	19, // 65: shop.catalog.v1.CatalogService.AdjustStock:output_type -> shop.catalog.v1.AdjustStockResponse
+	22, // 66: shop.catalog.v1.CatalogService.ListStockAdjustments:output_type -> shop.catalog.v1.ListStockAdjustmentsResponse
+	24, // 67: shop.catalog.v1.CatalogService.CreateVariant:output_type -> shop.catalog.v1.CreateVariantResponse
+	26, // 68: shop.catalog.v1.CatalogService.UpdateVariant:output_type -> shop.catalog.v1.UpdateVariantResponse
+	28, // 69: shop.catalog.v1.CatalogService.CreateCategory:output_type -> shop.catalog.v1.CreateCategoryResponse
+	30, // 70: shop.catalog.v1.CatalogService.UpdateCategory:output_type -> shop.catalog.v1.UpdateCategoryResponse
+	32, // 71: shop.catalog.v1.CatalogService.ListProductImages:output_type -> shop.catalog.v1.ListProductImagesResponse
+	34, // 72: shop.catalog.v1.CatalogService.UpdateProductImage:output_type -> shop.catalog.v1.UpdateProductImageResponse
+	36, // 73: shop.catalog.v1.CatalogService.ReorderProductImages:output_type -> shop.catalog.v1.ReorderProductImagesResponse
+	38, // 74: shop.catalog.v1.CatalogService.DeleteProductImage:output_type -> shop.catalog.v1.DeleteProductImageResponse
+	40, // 75: shop.catalog.v1.CatalogService.ArchiveCategory:output_type -> shop.catalog.v1.ArchiveCategoryResponse
+	57, // [57:76] is the sub-list for method output_type
+	38, // [38:57] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_shop_catalog_v1_catalog_proto_init() }
@@ -2930,18 +3615,19 @@ func file_shop_catalog_v1_catalog_proto_init() {
 	if File_shop_catalog_v1_catalog_proto != nil {
 		return
 	}
-	file_shop_catalog_v1_catalog_proto_msgTypes[10].OneofWrappers = []any{}
 	file_shop_catalog_v1_catalog_proto_msgTypes[12].OneofWrappers = []any{}
-	file_shop_catalog_v1_catalog_proto_msgTypes[21].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[14].OneofWrappers = []any{}
 	file_shop_catalog_v1_catalog_proto_msgTypes[23].OneofWrappers = []any{}
-	file_shop_catalog_v1_catalog_proto_msgTypes[31].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[25].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[33].OneofWrappers = []any{}
+	file_shop_catalog_v1_catalog_proto_msgTypes[41].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_catalog_v1_catalog_proto_rawDesc), len(file_shop_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

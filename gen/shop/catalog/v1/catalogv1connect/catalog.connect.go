@@ -75,6 +75,18 @@ const (
 	// CatalogServiceUpdateCategoryProcedure is the fully-qualified name of the CatalogService's
 	// UpdateCategory RPC.
 	CatalogServiceUpdateCategoryProcedure = "/shop.catalog.v1.CatalogService/UpdateCategory"
+	// CatalogServiceListProductImagesProcedure is the fully-qualified name of the CatalogService's
+	// ListProductImages RPC.
+	CatalogServiceListProductImagesProcedure = "/shop.catalog.v1.CatalogService/ListProductImages"
+	// CatalogServiceUpdateProductImageProcedure is the fully-qualified name of the CatalogService's
+	// UpdateProductImage RPC.
+	CatalogServiceUpdateProductImageProcedure = "/shop.catalog.v1.CatalogService/UpdateProductImage"
+	// CatalogServiceReorderProductImagesProcedure is the fully-qualified name of the CatalogService's
+	// ReorderProductImages RPC.
+	CatalogServiceReorderProductImagesProcedure = "/shop.catalog.v1.CatalogService/ReorderProductImages"
+	// CatalogServiceDeleteProductImageProcedure is the fully-qualified name of the CatalogService's
+	// DeleteProductImage RPC.
+	CatalogServiceDeleteProductImageProcedure = "/shop.catalog.v1.CatalogService/DeleteProductImage"
 	// CatalogServiceArchiveCategoryProcedure is the fully-qualified name of the CatalogService's
 	// ArchiveCategory RPC.
 	CatalogServiceArchiveCategoryProcedure = "/shop.catalog.v1.CatalogService/ArchiveCategory"
@@ -110,6 +122,17 @@ type CatalogServiceClient interface {
 	CreateCategory(context.Context, *connect.Request[v1.CreateCategoryRequest]) (*connect.Response[v1.CreateCategoryResponse], error)
 	// UpdateCategory renames or moves a category (admin).
 	UpdateCategory(context.Context, *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error)
+	// ListProductImages returns a product's images in display order, with
+	// those still processing or failed (staff, admin). Upload with
+	// POST /api/products/{product_id}/images (multipart/form-data, field
+	// "file"; see the README, "Product images").
+	ListProductImages(context.Context, *connect.Request[v1.ListProductImagesRequest]) (*connect.Response[v1.ListProductImagesResponse], error)
+	// UpdateProductImage changes an image's alt text or makes it the primary image (staff, admin).
+	UpdateProductImage(context.Context, *connect.Request[v1.UpdateProductImageRequest]) (*connect.Response[v1.UpdateProductImageResponse], error)
+	// ReorderProductImages sets the display order; the first image is the primary one (staff, admin).
+	ReorderProductImages(context.Context, *connect.Request[v1.ReorderProductImagesRequest]) (*connect.Response[v1.ReorderProductImagesResponse], error)
+	// DeleteProductImage removes an image from a product (staff, admin).
+	DeleteProductImage(context.Context, *connect.Request[v1.DeleteProductImageRequest]) (*connect.Response[v1.DeleteProductImageResponse], error)
 	// ArchiveCategory hides an empty category (admin).
 	ArchiveCategory(context.Context, *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error)
 }
@@ -215,6 +238,31 @@ func NewCatalogServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(catalogServiceMethods.ByName("UpdateCategory")),
 			connect.WithClientOptions(opts...),
 		),
+		listProductImages: connect.NewClient[v1.ListProductImagesRequest, v1.ListProductImagesResponse](
+			httpClient,
+			baseURL+CatalogServiceListProductImagesProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("ListProductImages")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		updateProductImage: connect.NewClient[v1.UpdateProductImageRequest, v1.UpdateProductImageResponse](
+			httpClient,
+			baseURL+CatalogServiceUpdateProductImageProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("UpdateProductImage")),
+			connect.WithClientOptions(opts...),
+		),
+		reorderProductImages: connect.NewClient[v1.ReorderProductImagesRequest, v1.ReorderProductImagesResponse](
+			httpClient,
+			baseURL+CatalogServiceReorderProductImagesProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("ReorderProductImages")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteProductImage: connect.NewClient[v1.DeleteProductImageRequest, v1.DeleteProductImageResponse](
+			httpClient,
+			baseURL+CatalogServiceDeleteProductImageProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("DeleteProductImage")),
+			connect.WithClientOptions(opts...),
+		),
 		archiveCategory: connect.NewClient[v1.ArchiveCategoryRequest, v1.ArchiveCategoryResponse](
 			httpClient,
 			baseURL+CatalogServiceArchiveCategoryProcedure,
@@ -240,6 +288,10 @@ type catalogServiceClient struct {
 	updateVariant        *connect.Client[v1.UpdateVariantRequest, v1.UpdateVariantResponse]
 	createCategory       *connect.Client[v1.CreateCategoryRequest, v1.CreateCategoryResponse]
 	updateCategory       *connect.Client[v1.UpdateCategoryRequest, v1.UpdateCategoryResponse]
+	listProductImages    *connect.Client[v1.ListProductImagesRequest, v1.ListProductImagesResponse]
+	updateProductImage   *connect.Client[v1.UpdateProductImageRequest, v1.UpdateProductImageResponse]
+	reorderProductImages *connect.Client[v1.ReorderProductImagesRequest, v1.ReorderProductImagesResponse]
+	deleteProductImage   *connect.Client[v1.DeleteProductImageRequest, v1.DeleteProductImageResponse]
 	archiveCategory      *connect.Client[v1.ArchiveCategoryRequest, v1.ArchiveCategoryResponse]
 }
 
@@ -313,6 +365,26 @@ func (c *catalogServiceClient) UpdateCategory(ctx context.Context, req *connect.
 	return c.updateCategory.CallUnary(ctx, req)
 }
 
+// ListProductImages calls shop.catalog.v1.CatalogService.ListProductImages.
+func (c *catalogServiceClient) ListProductImages(ctx context.Context, req *connect.Request[v1.ListProductImagesRequest]) (*connect.Response[v1.ListProductImagesResponse], error) {
+	return c.listProductImages.CallUnary(ctx, req)
+}
+
+// UpdateProductImage calls shop.catalog.v1.CatalogService.UpdateProductImage.
+func (c *catalogServiceClient) UpdateProductImage(ctx context.Context, req *connect.Request[v1.UpdateProductImageRequest]) (*connect.Response[v1.UpdateProductImageResponse], error) {
+	return c.updateProductImage.CallUnary(ctx, req)
+}
+
+// ReorderProductImages calls shop.catalog.v1.CatalogService.ReorderProductImages.
+func (c *catalogServiceClient) ReorderProductImages(ctx context.Context, req *connect.Request[v1.ReorderProductImagesRequest]) (*connect.Response[v1.ReorderProductImagesResponse], error) {
+	return c.reorderProductImages.CallUnary(ctx, req)
+}
+
+// DeleteProductImage calls shop.catalog.v1.CatalogService.DeleteProductImage.
+func (c *catalogServiceClient) DeleteProductImage(ctx context.Context, req *connect.Request[v1.DeleteProductImageRequest]) (*connect.Response[v1.DeleteProductImageResponse], error) {
+	return c.deleteProductImage.CallUnary(ctx, req)
+}
+
 // ArchiveCategory calls shop.catalog.v1.CatalogService.ArchiveCategory.
 func (c *catalogServiceClient) ArchiveCategory(ctx context.Context, req *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error) {
 	return c.archiveCategory.CallUnary(ctx, req)
@@ -348,6 +420,17 @@ type CatalogServiceHandler interface {
 	CreateCategory(context.Context, *connect.Request[v1.CreateCategoryRequest]) (*connect.Response[v1.CreateCategoryResponse], error)
 	// UpdateCategory renames or moves a category (admin).
 	UpdateCategory(context.Context, *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error)
+	// ListProductImages returns a product's images in display order, with
+	// those still processing or failed (staff, admin). Upload with
+	// POST /api/products/{product_id}/images (multipart/form-data, field
+	// "file"; see the README, "Product images").
+	ListProductImages(context.Context, *connect.Request[v1.ListProductImagesRequest]) (*connect.Response[v1.ListProductImagesResponse], error)
+	// UpdateProductImage changes an image's alt text or makes it the primary image (staff, admin).
+	UpdateProductImage(context.Context, *connect.Request[v1.UpdateProductImageRequest]) (*connect.Response[v1.UpdateProductImageResponse], error)
+	// ReorderProductImages sets the display order; the first image is the primary one (staff, admin).
+	ReorderProductImages(context.Context, *connect.Request[v1.ReorderProductImagesRequest]) (*connect.Response[v1.ReorderProductImagesResponse], error)
+	// DeleteProductImage removes an image from a product (staff, admin).
+	DeleteProductImage(context.Context, *connect.Request[v1.DeleteProductImageRequest]) (*connect.Response[v1.DeleteProductImageResponse], error)
 	// ArchiveCategory hides an empty category (admin).
 	ArchiveCategory(context.Context, *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error)
 }
@@ -449,6 +532,31 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 		connect.WithSchema(catalogServiceMethods.ByName("UpdateCategory")),
 		connect.WithHandlerOptions(opts...),
 	)
+	catalogServiceListProductImagesHandler := connect.NewUnaryHandler(
+		CatalogServiceListProductImagesProcedure,
+		svc.ListProductImages,
+		connect.WithSchema(catalogServiceMethods.ByName("ListProductImages")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceUpdateProductImageHandler := connect.NewUnaryHandler(
+		CatalogServiceUpdateProductImageProcedure,
+		svc.UpdateProductImage,
+		connect.WithSchema(catalogServiceMethods.ByName("UpdateProductImage")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceReorderProductImagesHandler := connect.NewUnaryHandler(
+		CatalogServiceReorderProductImagesProcedure,
+		svc.ReorderProductImages,
+		connect.WithSchema(catalogServiceMethods.ByName("ReorderProductImages")),
+		connect.WithHandlerOptions(opts...),
+	)
+	catalogServiceDeleteProductImageHandler := connect.NewUnaryHandler(
+		CatalogServiceDeleteProductImageProcedure,
+		svc.DeleteProductImage,
+		connect.WithSchema(catalogServiceMethods.ByName("DeleteProductImage")),
+		connect.WithHandlerOptions(opts...),
+	)
 	catalogServiceArchiveCategoryHandler := connect.NewUnaryHandler(
 		CatalogServiceArchiveCategoryProcedure,
 		svc.ArchiveCategory,
@@ -485,6 +593,14 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 			catalogServiceCreateCategoryHandler.ServeHTTP(w, r)
 		case CatalogServiceUpdateCategoryProcedure:
 			catalogServiceUpdateCategoryHandler.ServeHTTP(w, r)
+		case CatalogServiceListProductImagesProcedure:
+			catalogServiceListProductImagesHandler.ServeHTTP(w, r)
+		case CatalogServiceUpdateProductImageProcedure:
+			catalogServiceUpdateProductImageHandler.ServeHTTP(w, r)
+		case CatalogServiceReorderProductImagesProcedure:
+			catalogServiceReorderProductImagesHandler.ServeHTTP(w, r)
+		case CatalogServiceDeleteProductImageProcedure:
+			catalogServiceDeleteProductImageHandler.ServeHTTP(w, r)
 		case CatalogServiceArchiveCategoryProcedure:
 			catalogServiceArchiveCategoryHandler.ServeHTTP(w, r)
 		default:
@@ -550,6 +666,22 @@ func (UnimplementedCatalogServiceHandler) CreateCategory(context.Context, *conne
 
 func (UnimplementedCatalogServiceHandler) UpdateCategory(context.Context, *connect.Request[v1.UpdateCategoryRequest]) (*connect.Response[v1.UpdateCategoryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.UpdateCategory is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) ListProductImages(context.Context, *connect.Request[v1.ListProductImagesRequest]) (*connect.Response[v1.ListProductImagesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.ListProductImages is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) UpdateProductImage(context.Context, *connect.Request[v1.UpdateProductImageRequest]) (*connect.Response[v1.UpdateProductImageResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.UpdateProductImage is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) ReorderProductImages(context.Context, *connect.Request[v1.ReorderProductImagesRequest]) (*connect.Response[v1.ReorderProductImagesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.ReorderProductImages is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) DeleteProductImage(context.Context, *connect.Request[v1.DeleteProductImageRequest]) (*connect.Response[v1.DeleteProductImageResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shop.catalog.v1.CatalogService.DeleteProductImage is not implemented"))
 }
 
 func (UnimplementedCatalogServiceHandler) ArchiveCategory(context.Context, *connect.Request[v1.ArchiveCategoryRequest]) (*connect.Response[v1.ArchiveCategoryResponse], error) {

@@ -4,8 +4,6 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_buf_validate_validate } from "../../../buf/validate/validate_pb";
-import { file_google_api_annotations } from "../../../google/api/annotations_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/catalog/v1/catalog.proto.
  */
 export const file_shop_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxIi8KBU1vbmV5EhQKDGFtb3VudF9taW5vchgBIAEoAxIQCghjdXJyZW5jeRgCIAEoCSJaCghDYXRlZ29yeRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSEQoJcGFyZW50X2lkGAQgASgDEhMKC2Rlc2NyaXB0aW9uGAUgASgJIsoDCgdQcm9kdWN0EgoKAmlkGAEgASgDEgsKA3NrdRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg0KBWJyYW5kGAUgASgJEhMKC2NhdGVnb3J5X2lkGAYgASgDEisKC3ByaWNlX21vbmV5GAcgASgLMhYuc2hvcC5jYXRhbG9nLnYxLk1vbmV5Eg0KBXByaWNlGAggASgJEhYKDnN0b2NrX3F1YW50aXR5GAkgASgFEg4KBmFjdGl2ZRgKIAEoCBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8CgphdHRyaWJ1dGVzGA0gAygLMiguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QuQXR0cmlidXRlc0VudHJ5EioKCHZhcmlhbnRzGA4gAygLMhguc2hvcC5jYXRhbG9nLnYxLlZhcmlhbnQaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi9wEKB1ZhcmlhbnQSCgoCaWQYASABKAMSCwoDc2t1GAIgASgJEjwKCmF0dHJpYnV0ZXMYAyADKAsyKC5zaG9wLmNhdGFsb2cudjEuVmFyaWFudC5BdHRyaWJ1dGVzRW50cnkSKwoLcHJpY2VfbW9uZXkYBCABKAsyFi5zaG9wLmNhdGFsb2cudjEuTW9uZXkSDQoFcHJpY2UYBSABKAkSFgoOc3RvY2tfcXVhbnRpdHkYBiABKAUSDgoGYWN0aXZlGAcgASgIGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhcKFUxpc3RDYXRlZ29yaWVzUmVxdWVzdCJHChZMaXN0Q2F0ZWdvcmllc1Jlc3BvbnNlEi0KCmNhdGVnb3JpZXMYASADKAsyGS5zaG9wLmNhdGFsb2cudjEuQ2F0ZWdvcnkiVwoTTGlzdFByb2R1Y3RzUmVxdWVzdBIMCgRza2lwGAEgASgFEg0KBWxpbWl0GAIgASgFEhMKC2NhdGVnb3J5X2lkGAMgASgDEg4KBnNlYXJjaBgEIAEoCSJuChRMaXN0UHJvZHVjdHNSZXNwb25zZRIqCghwcm9kdWN0cxgBIAMoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0Eg0KBXRvdGFsGAIgASgFEgwKBHNraXAYAyABKAUSDQoFbGltaXQYBCABKAUiMAoRR2V0UHJvZHVjdFJlcXVlc3QSGwoKcHJvZHVjdF9pZBgBIAEoA0IHukgEIgIgACI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IssCChRDcmVhdGVQcm9kdWN0UmVxdWVzdBILCgNza3UYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRINCgVicmFuZBgEIAEoCRITCgtjYXRlZ29yeV9pZBgFIAEoAxISCgVwcmljZRgGIAEoAUgAiAEBEisKC3ByaWNlX21vbmV5GAcgASgLMhYuc2hvcC5jYXRhbG9nLnYxLk1vbmV5EhYKDnN0b2NrX3F1YW50aXR5GAggASgFEkkKCmF0dHJpYnV0ZXMYCSADKAsyNS5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlcXVlc3QuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQggKBl9wcmljZSJCChVDcmVhdGVQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IrsDChRVcGRhdGVQcm9kdWN0UmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgDEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhIKBWJyYW5kGAQgASgJSAKIAQESGAoLY2F0ZWdvcnlfaWQYBSABKANIA4gBARISCgVwcmljZRgGIAEoAUgEiAEBEisKC3ByaWNlX21vbmV5GAcgASgLMhYuc2hvcC5jYXRhbG9nLnYxLk1vbmV5EkkKCmF0dHJpYnV0ZXMYCCADKAsyNS5zaG9wLmNhdGFsb2cudjEuVXBkYXRlUHJvZHVjdFJlcXVlc3QuQXR0cmlidXRlc0VudHJ5EhgKEGNsZWFyX2F0dHJpYnV0ZXMYCSABKAgSEwoGYWN0aXZlGAogASgISAWIAQEaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQggKBl9icmFuZEIOCgxfY2F0ZWdvcnlfaWRCCAoGX3ByaWNlQgkKB19hY3RpdmUiQgoVVXBkYXRlUHJvZHVjdFJlc3BvbnNlEikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdCIrChVBcmNoaXZlUHJvZHVjdFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoAyIYChZBcmNoaXZlUHJvZHVjdFJlc3BvbnNlInkKEkFkanVzdFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgDEhIKCnZhcmlhbnRfaWQYAiABKAMSDQoFZGVsdGEYAyABKAUSDgoGcmVhc29uGAQgASgJEhwKC2xvY2F0aW9uX2lkGAUgASgDQge6SAQiAigAIi0KE0FkanVzdFN0b2NrUmVzcG9uc2USFgoOc3RvY2tfcXVhbnRpdHkYASABKAUiwQEKD1N0b2NrQWRqdXN0bWVudBIKCgJpZBgBIAEoAxISCgp2YXJpYW50X2lkGAIgASgDEg0KBWRlbHRhGAMgASgFEhMKC3N0b2NrX2FmdGVyGAQgASgFEg4KBnJlYXNvbhgFIAEoCRIVCg1hY3Rvcl91c2VyX2lkGAYgASgDEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xvY2F0aW9uX2lkGAggASgDIkAKG0xpc3RTdG9ja0FkanVzdG1lbnRzUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgDEg0KBWxpbWl0GAIgASgFIlUKHExpc3RTdG9ja0FkanVzdG1lbnRzUmVzcG9uc2USNQoLYWRqdXN0bWVudHMYASADKAsyIC5zaG9wLmNhdGFsb2cudjEuU3RvY2tBZGp1c3RtZW50IvcBChRDcmVhdGVWYXJpYW50UmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgDEgsKA3NrdRgCIAEoCRJJCgphdHRyaWJ1dGVzGAMgAygLMjUuc2hvcC5jYXRhbG9nLnYxLkNyZWF0ZVZhcmlhbnRSZXF1ZXN0LkF0dHJpYnV0ZXNFbnRyeRIYCgtwcmljZV9taW5vchgEIAEoA0gAiAEBEhYKDnN0b2NrX3F1YW50aXR5GAUgASgFGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF9wcmljZV9taW5vciJCChVDcmVhdGVWYXJpYW50UmVzcG9uc2USKQoHdmFyaWFudBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5WYXJpYW50IpMCChRVcGRhdGVWYXJpYW50UmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgDEhIKCnZhcmlhbnRfaWQYAiABKAMSCwoDc2t1GAMgASgJEkkKCmF0dHJpYnV0ZXMYBCADKAsyNS5zaG9wLmNhdGFsb2cudjEuVXBkYXRlVmFyaWFudFJlcXVlc3QuQXR0cmlidXRlc0VudHJ5EhgKC3ByaWNlX21pbm9yGAUgASgDSACIAQESEwoGYWN0aXZlGAYgASgISAGIAQEaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3ByaWNlX21pbm9yQgkKB19hY3RpdmUiQgoVVXBkYXRlVmFyaWFudFJlc3BvbnNlEikKB3ZhcmlhbnQYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuVmFyaWFudCJbChVDcmVhdGVDYXRlZ29yeVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRzbHVnGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoAxITCgtkZXNjcmlwdGlvbhgEIAEoCSJFChZDcmVhdGVDYXRlZ29yeVJlc3BvbnNlEisKCGNhdGVnb3J5GAEgASgLMhkuc2hvcC5jYXRhbG9nLnYxLkNhdGVnb3J5InAKFVVwZGF0ZUNhdGVnb3J5UmVxdWVzdBITCgtjYXRlZ29yeV9pZBgBIAEoAxIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSEQoJcGFyZW50X2lkGAQgASgDEhMKC2Rlc2NyaXB0aW9uGAUgASgJIkUKFlVwZGF0ZUNhdGVnb3J5UmVzcG9uc2USKwoIY2F0ZWdvcnkYASABKAsyGS5zaG9wLmNhdGFsb2cudjEuQ2F0ZWdvcnkiLQoWQXJjaGl2ZUNhdGVnb3J5UmVxdWVzdBITCgtjYXRlZ29yeV9pZBgBIAEoAyIZChdBcmNoaXZlQ2F0ZWdvcnlSZXNwb25zZSLLAgoVU2VhcmNoUHJvZHVjdHNSZXF1ZXN0EgkKAXEYASABKAkSHAoLY2F0ZWdvcnlfaWQYAiABKANCB7pIBCICKAASDgoGYnJhbmRzGAMgAygJEiUKD21pbl9wcmljZV9taW5vchgEIAEoA0IHukgEIgIoAEgAiAEBEiUKD21heF9wcmljZV9taW5vchgFIAEoA0IHukgEIgIoAEgBiAEBEhAKCGluX3N0b2NrGAYgASgIEkAKBHNvcnQYByABKAlCMrpIL9gBAXIqUglyZWxldmFuY2VSCXByaWNlX2FzY1IKcHJpY2VfZGVzY1IGbmV3ZXN0EhUKBHNraXAYCCABKAVCB7pIBBoCKAASGAoFbGltaXQYCSABKAVCCbpIBhoEGGQoAEISChBfbWluX3ByaWNlX21pbm9yQhIKEF9tYXhfcHJpY2VfbWlub3IiuAEKCVNlYXJjaEhpdBIpCgdwcm9kdWN0GAEgASgLMhguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QSDQoFc2NvcmUYAiABKAESPgoKaGlnaGxpZ2h0cxgDIAMoCzIqLnNob3AuY2F0YWxvZy52MS5TZWFyY2hIaXQuSGlnaGxpZ2h0c0VudHJ5GjEKD0hpZ2hsaWdodHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkZhY2V0Q291bnQSCwoDa2V5GAEgASgJEg0KBWxhYmVsGAIgASgJEg0KBWNvdW50GAMgASgFIkIKC1ByaWNlQnVja2V0EhIKCmZyb21fbWlub3IYASABKAMSEAoIdG9fbWlub3IYAiABKAMSDQoFY291bnQYAyABKAUi3QEKFlNlYXJjaFByb2R1Y3RzUmVzcG9uc2USKAoEaGl0cxgBIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TZWFyY2hIaXQSDQoFdG90YWwYAiABKAUSLwoKY2F0ZWdvcmllcxgDIAMoCzIbLnNob3AuY2F0YWxvZy52MS5GYWNldENvdW50EisKBmJyYW5kcxgEIAMoCzIbLnNob3AuY2F0YWxvZy52MS5GYWNldENvdW50EiwKBnByaWNlcxgFIAMoCzIcLnNob3AuY2F0YWxvZy52MS5QcmljZUJ1Y2tldCI9ChZTdWdnZXN0UHJvZHVjdHNSZXF1ZXN0EgkKAXEYASABKAkSGAoFbGltaXQYAiABKAVCCbpIBhoEGBQoACIuCgpTdWdnZXN0aW9uEhIKCnByb2R1Y3RfaWQYASABKAMSDAoEbmFtZRgCIAEoCSJLChdTdWdnZXN0UHJvZHVjdHNSZXNwb25zZRIwCgtzdWdnZXN0aW9ucxgBIAMoCzIbLnNob3AuY2F0YWxvZy52MS5TdWdnZXN0aW9uMv8QCg5DYXRhbG9nU2VydmljZRJ9Cg5MaXN0Q2F0ZWdvcmllcxImLnNob3AuY2F0YWxvZy52MS5MaXN0Q2F0ZWdvcmllc1JlcXVlc3QaJy5zaG9wLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXNwb25zZSIakAIBgtPkkwIREg8vYXBpL2NhdGVnb3JpZXMSdQoMTGlzdFByb2R1Y3RzEiQuc2hvcC5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0c1JlcXVlc3QaJS5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVzcG9uc2UiGJACAYLT5JMCDxINL2FwaS9wcm9kdWN0cxKFAQoKR2V0UHJvZHVjdBIiLnNob3AuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVxdWVzdBojLnNob3AuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2UiLpACAYLT5JMCJWIHcHJvZHVjdBIaL2FwaS9wcm9kdWN0cy97cHJvZHVjdF9pZH0SeQoOU2VhcmNoUHJvZHVjdHMSJi5zaG9wLmNhdGFsb2cudjEuU2VhcmNoUHJvZHVjdHNSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLlNlYXJjaFByb2R1Y3RzUmVzcG9uc2UiFpACAYLT5JMCDRILL2FwaS9zZWFyY2gShAEKD1N1Z2dlc3RQcm9kdWN0cxInLnNob3AuY2F0YWxvZy52MS5TdWdnZXN0UHJvZHVjdHNSZXF1ZXN0Giguc2hvcC5jYXRhbG9nLnYxLlN1Z2dlc3RQcm9kdWN0c1Jlc3BvbnNlIh6QAgGC0+STAhUSEy9hcGkvc2VhcmNoL3N1Z2dlc3QSgQEKDUNyZWF0ZVByb2R1Y3QSJS5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlcXVlc3QaJi5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlc3BvbnNlIiGC0+STAhs6ASpiB3Byb2R1Y3QiDS9hcGkvcHJvZHVjdHMSuAEKDVVwZGF0ZVByb2R1Y3QSJS5zaG9wLmNhdGFsb2cudjEuVXBkYXRlUHJvZHVjdFJlcXVlc3QaJi5zaG9wLmNhdGFsb2cudjEuVXBkYXRlUHJvZHVjdFJlc3BvbnNlIliC0+STAlI6ASpaKDoBKmIHcHJvZHVjdDIaL2FwaS9wcm9kdWN0cy97cHJvZHVjdF9pZH1iB3Byb2R1Y3QaGi9hcGkvcHJvZHVjdHMve3Byb2R1Y3RfaWR9EoUBCg5BcmNoaXZlUHJvZHVjdBImLnNob3AuY2F0YWxvZy52MS5BcmNoaXZlUHJvZHVjdFJlcXVlc3QaJy5zaG9wLmNhdGFsb2cudjEuQXJjaGl2ZVByb2R1Y3RSZXNwb25zZSIigtPkkwIcKhovYXBpL3Byb2R1Y3RzL3twcm9kdWN0X2lkfRKFAQoLQWRqdXN0U3RvY2sSIy5zaG9wLmNhdGFsb2cudjEuQWRqdXN0U3RvY2tSZXF1ZXN0GiQuc2hvcC5jYXRhbG9nLnYxLkFkanVzdFN0b2NrUmVzcG9uc2UiK4LT5JMCJToBKiIgL2FwaS9wcm9kdWN0cy97cHJvZHVjdF9pZH0vc3RvY2sSrAEKFExpc3RTdG9ja0FkanVzdG1lbnRzEiwuc2hvcC5jYXRhbG9nLnYxLkxpc3RTdG9ja0FkanVzdG1lbnRzUmVxdWVzdBotLnNob3AuY2F0YWxvZy52MS5MaXN0U3RvY2tBZGp1c3RtZW50c1Jlc3BvbnNlIjeQAgGC0+STAi4SLC9hcGkvcHJvZHVjdHMve3Byb2R1Y3RfaWR9L3N0b2NrL2FkanVzdG1lbnRzEpcBCg1DcmVhdGVWYXJpYW50EiUuc2hvcC5jYXRhbG9nLnYxLkNyZWF0ZVZhcmlhbnRSZXF1ZXN0GiYuc2hvcC5jYXRhbG9nLnYxLkNyZWF0ZVZhcmlhbnRSZXNwb25zZSI3gtPkkwIxOgEqYgd2YXJpYW50IiMvYXBpL3Byb2R1Y3RzL3twcm9kdWN0X2lkfS92YXJpYW50cxKkAQoNVXBkYXRlVmFyaWFudBIlLnNob3AuY2F0YWxvZy52MS5VcGRhdGVWYXJpYW50UmVxdWVzdBomLnNob3AuY2F0YWxvZy52MS5VcGRhdGVWYXJpYW50UmVzcG9uc2UiRILT5JMCPjoBKmIHdmFyaWFudBowL2FwaS9wcm9kdWN0cy97cHJvZHVjdF9pZH0vdmFyaWFudHMve3ZhcmlhbnRfaWR9EocBCg5DcmVhdGVDYXRlZ29yeRImLnNob3AuY2F0YWxvZy52MS5DcmVhdGVDYXRlZ29yeVJlcXVlc3QaJy5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlQ2F0ZWdvcnlSZXNwb25zZSIkgtPkkwIeOgEqYghjYXRlZ29yeSIPL2FwaS9jYXRlZ29yaWVzEpUBCg5VcGRhdGVDYXRlZ29yeRImLnNob3AuY2F0YWxvZy52MS5VcGRhdGVDYXRlZ29yeVJlcXVlc3QaJy5zaG9wLmNhdGFsb2cudjEuVXBkYXRlQ2F0ZWdvcnlSZXNwb25zZSIygtPkkwIsOgEqYghjYXRlZ29yeRodL2FwaS9jYXRlZ29yaWVzL3tjYXRlZ29yeV9pZH0SiwEKD0FyY2hpdmVDYXRlZ29yeRInLnNob3AuY2F0YWxvZy52MS5BcmNoaXZlQ2F0ZWdvcnlSZXF1ZXN0Giguc2hvcC5jYXRhbG9nLnYxLkFyY2hpdmVDYXRlZ29yeVJlc3BvbnNlIiWC0+STAh8qHS9hcGkvY2F0ZWdvcmllcy97Y2F0ZWdvcnlfaWR9QrgBChNjb20uc2hvcC5jYXRhbG9nLnYxQgxDYXRhbG9nUHJvdG9QAVo1Z2l0aHViLmNvbS9zaG9wa2l0L3Nob3AvZ2VuL3Nob3AvY2F0YWxvZy92MTtjYXRhbG9ndjGiAgNTQ1iqAg9TaG9wLkNhdGFsb2cuVjHKAg9TaG9wXENhdGFsb2dcVjHiAhtTaG9wXENhdGFsb2dcVjFcR1BCTWV0YWRhdGHqAhFTaG9wOjpDYXRhbG9nOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxIi8KBU1vbmV5EhQKDGFtb3VudF9taW5vchgBIAEoAxIQCghjdXJyZW5jeRgCIAEoCSJaCghDYXRlZ29yeRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSEQoJcGFyZW50X2lkGAQgASgDEhMKC2Rlc2NyaXB0aW9uGAUgASgJIvkDCgdQcm9kdWN0EgoKAmlkGAEgASgDEgsKA3NrdRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg0KBWJyYW5kGAUgASgJEhMKC2NhdGVnb3J5X2lkGAYgASgDEisKC3ByaWNlX21vbmV5GAcgASgLMhYuc2hvcC5jYXRhbG9nLnYxLk1vbmV5Eg0KBXByaWNlGAggASgJEhYKDnN0b2NrX3F1YW50aXR5GAkgASgFEg4KBmFjdGl2ZRgKIAEoCBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8CgphdHRyaWJ1dGVzGA0gAygLMiguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QuQXR0cmlidXRlc0VudHJ5EioKCHZhcmlhbnRzGA4gAygLMhguc2hvcC5jYXRhbG9nLnYxLlZhcmlhbnQSLQoGaW1hZ2VzGA8gAygLMh0uc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3RJbWFnZRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKhAgoMUHJvZHVjdEltYWdlEgoKAmlkGAEgASgDEhAKCGFsdF90ZXh0GAIgASgJEg0KBXdpZHRoGAMgASgFEg4KBmhlaWdodBgEIAEoBRIQCghwb3NpdGlvbhgFIAEoBRIPCgdwcmltYXJ5GAYgASgIEg4KBnN0YXR1cxgHIAEoCRIPCgdmYWlsdXJlGAggASgJEjIKCXRodW1ibmFpbBgJIAEoCzIfLnNob3AuY2F0YWxvZy52MS5JbWFnZVJlbmRpdGlvbhItCgRjYXJkGAogASgLMh8uc2hvcC5jYXRhbG9nLnYxLkltYWdlUmVuZGl0aW9uEi0KBGZ1bGwYCyABKAsyHy5zaG9wLmNhdGFsb2cudjEuSW1hZ2VSZW5kaXRpb24ibgoOSW1hZ2VSZW5kaXRpb24SEAoId2VicF91cmwYASABKAkSFAoMZmFsbGJhY2tfdXJsGAIgASgJEhUKDWZhbGxiYWNrX3R5cGUYAyABKAkSDQoFd2lkdGgYBCABKAUSDgoGaGVpZ2h0GAUgASgFIvcBCgdWYXJpYW50EgoKAmlkGAEgASgDEgsKA3NrdRgCIAEoCRI8CgphdHRyaWJ1dGVzGAMgAygLMiguc2hvcC5jYXRhbG9nLnYxLlZhcmlhbnQuQXR0cmlidXRlc0VudHJ5EisKC3ByaWNlX21vbmV5GAQgASgLMhYuc2hvcC5jYXRhbG9nLnYxLk1vbmV5Eg0KBXByaWNlGAUgASgJEhYKDnN0b2NrX3F1YW50aXR5GAYgASgFEg4KBmFjdGl2ZRgHIAEoCBoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIXChVMaXN0Q2F0ZWdvcmllc1JlcXVlc3QiRwoWTGlzdENhdGVnb3JpZXNSZXNwb25zZRItCgpjYXRlZ29yaWVzGAEgAygLMhkuc2hvcC5jYXRhbG9nLnYxLkNhdGVnb3J5IlcKE0xpc3RQcm9kdWN0c1JlcXVlc3QSDAoEc2tpcBgBIAEoBRINCgVsaW1pdBgCIAEoBRITCgtjYXRlZ29yeV9pZBgDIAEoAxIOCgZzZWFyY2gYBCABKAkibgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBINCgV0b3RhbBgCIAEoBRIMCgRza2lwGAMgASgFEg0KBWxpbWl0GAQgASgFIicKEUdldFByb2R1Y3RSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAMiPwoSR2V0UHJvZHVjdFJlc3BvbnNlEikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdCLLAgoUQ3JlYXRlUHJvZHVjdFJlcXVlc3QSCwoDc2t1GAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDQoFYnJhbmQYBCABKAkSEwoLY2F0ZWdvcnlfaWQYBSABKAMSEgoFcHJpY2UYBiABKAFIAIgBARIrCgtwcmljZV9tb25leRgHIAEoCzIWLnNob3AuY2F0YWxvZy52MS5Nb25leRIWCg5zdG9ja19xdWFudGl0eRgIIAEoBRJJCgphdHRyaWJ1dGVzGAkgAygLMjUuc2hvcC5jYXRhbG9nLnYxLkNyZWF0ZVByb2R1Y3RSZXF1ZXN0LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIICgZfcHJpY2UiQgoVQ3JlYXRlUHJvZHVjdFJlc3BvbnNlEikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdCK7AwoUVXBkYXRlUHJvZHVjdFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoAxIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARISCgVicmFuZBgEIAEoCUgCiAEBEhgKC2NhdGVnb3J5X2lkGAUgASgDSAOIAQESEgoFcHJpY2UYBiABKAFIBIgBARIrCgtwcmljZV9tb25leRgHIAEoCzIWLnNob3AuY2F0YWxvZy52MS5Nb25leRJJCgphdHRyaWJ1dGVzGAggAygLMjUuc2hvcC5jYXRhbG9nLnYxLlVwZGF0ZVByb2R1Y3RSZXF1ZXN0LkF0dHJpYnV0ZXNFbnRyeRIYChBjbGVhcl9hdHRyaWJ1dGVzGAkgASgIEhMKBmFjdGl2ZRgKIAEoCEgFiAEBGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkIICgZfYnJhbmRCDgoMX2NhdGVnb3J5X2lkQggKBl9wcmljZUIJCgdfYWN0aXZlIkIKFVVwZGF0ZVByb2R1Y3RSZXNwb25zZRIpCgdwcm9kdWN0GAEgASgLMhguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QiKwoVQXJjaGl2ZVByb2R1Y3RSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAMiGAoWQXJjaGl2ZVByb2R1Y3RSZXNwb25zZSJwChJBZGp1c3RTdG9ja1JlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoAxISCgp2YXJpYW50X2lkGAIgASgDEg0KBWRlbHRhGAMgASgFEg4KBnJlYXNvbhgEIAEoCRITCgtsb2NhdGlvbl9pZBgFIAEoAyItChNBZGp1c3RTdG9ja1Jlc3BvbnNlEhYKDnN0b2NrX3F1YW50aXR5GAEgASgFIsEBCg9TdG9ja0FkanVzdG1lbnQSCgoCaWQYASABKAMSEgoKdmFyaWFudF9pZBgCIAEoAxINCgVkZWx0YRgDIAEoBRITCgtzdG9ja19hZnRlchgEIAEoBRIOCgZyZWFzb24YBSABKAkSFQoNYWN0b3JfdXNlcl9pZBgGIAEoAxIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsb2NhdGlvbl9pZBgIIAEoAyJAChtMaXN0U3RvY2tBZGp1c3RtZW50c1JlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoAxINCgVsaW1pdBgCIAEoBSJVChxMaXN0U3RvY2tBZGp1c3RtZW50c1Jlc3BvbnNlEjUKC2FkanVzdG1lbnRzGAEgAygLMiAuc2hvcC5jYXRhbG9nLnYxLlN0b2NrQWRqdXN0bWVudCL3AQoUQ3JlYXRlVmFyaWFudFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoAxILCgNza3UYAiABKAkSSQoKYXR0cmlidXRlcxgDIAMoCzI1LnNob3AuY2F0YWxvZy52MS5DcmVhdGVWYXJpYW50UmVxdWVzdC5BdHRyaWJ1dGVzRW50cnkSGAoLcHJpY2VfbWlub3IYBCABKANIAIgBARIWCg5zdG9ja19xdWFudGl0eRgFIAEoBRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIOCgxfcHJpY2VfbWlub3IiQgoVQ3JlYXRlVmFyaWFudFJlc3BvbnNlEikKB3ZhcmlhbnQYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuVmFyaWFudCKTAgoUVXBkYXRlVmFyaWFudFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoAxISCgp2YXJpYW50X2lkGAIgASgDEgsKA3NrdRgDIAEoCRJJCgphdHRyaWJ1dGVzGAQgAygLMjUuc2hvcC5jYXRhbG9nLnYxLlVwZGF0ZVZhcmlhbnRSZXF1ZXN0LkF0dHJpYnV0ZXNFbnRyeRIYCgtwcmljZV9taW5vchgFIAEoA0gAiAEBEhMKBmFjdGl2ZRgGIAEoCEgBiAEBGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF9wcmljZV9taW5vckIJCgdfYWN0aXZlIkIKFVVwZGF0ZVZhcmlhbnRSZXNwb25zZRIpCgd2YXJpYW50GAEgASgLMhguc2hvcC5jYXRhbG9nLnYxLlZhcmlhbnQiWwoVQ3JlYXRlQ2F0ZWdvcnlSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAMSEwoLZGVzY3JpcHRpb24YBCABKAkiRQoWQ3JlYXRlQ2F0ZWdvcnlSZXNwb25zZRIrCghjYXRlZ29yeRgBIAEoCzIZLnNob3AuY2F0YWxvZy52MS5DYXRlZ29yeSJwChVVcGRhdGVDYXRlZ29yeVJlcXVlc3QSEwoLY2F0ZWdvcnlfaWQYASABKAMSDAoEbmFtZRgCIAEoCRIMCgRzbHVnGAMgASgJEhEKCXBhcmVudF9pZBgEIAEoAxITCgtkZXNjcmlwdGlvbhgFIAEoCSJFChZVcGRhdGVDYXRlZ29yeVJlc3BvbnNlEisKCGNhdGVnb3J5GAEgASgLMhkuc2hvcC5jYXRhbG9nLnYxLkNhdGVnb3J5Ii4KGExpc3RQcm9kdWN0SW1hZ2VzUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgDIkoKGUxpc3RQcm9kdWN0SW1hZ2VzUmVzcG9uc2USLQoGaW1hZ2VzGAEgAygLMh0uc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3RJbWFnZSJ2ChlVcGRhdGVQcm9kdWN0SW1hZ2VSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAMSEAoIaW1hZ2VfaWQYAiABKAMSFQoIYWx0X3RleHQYAyABKAlIAIgBARIPCgdwcmltYXJ5GAQgASgIQgsKCV9hbHRfdGV4dCJKChpVcGRhdGVQcm9kdWN0SW1hZ2VSZXNwb25zZRIsCgVpbWFnZRgBIAEoCzIdLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0SW1hZ2UiRAobUmVvcmRlclByb2R1Y3RJbWFnZXNSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAMSEQoJaW1hZ2VfaWRzGAIgAygDIk0KHFJlb3JkZXJQcm9kdWN0SW1hZ2VzUmVzcG9uc2USLQoGaW1hZ2VzGAEgAygLMh0uc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3RJbWFnZSJBChlEZWxldGVQcm9kdWN0SW1hZ2VSZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAMSEAoIaW1hZ2VfaWQYAiABKAMiHAoaRGVsZXRlUHJvZHVjdEltYWdlUmVzcG9uc2UiLQoWQXJjaGl2ZUNhdGVnb3J5UmVxdWVzdBITCgtjYXRlZ29yeV9pZBgBIAEoAyIZChdBcmNoaXZlQ2F0ZWdvcnlSZXNwb25zZSLoAQoVU2VhcmNoUHJvZHVjdHNSZXF1ZXN0EgkKAXEYASABKAkSEwoLY2F0ZWdvcnlfaWQYAiABKAMSDgoGYnJhbmRzGAMgAygJEhwKD21pbl9wcmljZV9taW5vchgEIAEoA0gAiAEBEhwKD21heF9wcmljZV9taW5vchgFIAEoA0gBiAEBEhAKCGluX3N0b2NrGAYgASgIEgwKBHNvcnQYByABKAkSDAoEc2tpcBgIIAEoBRINCgVsaW1pdBgJIAEoBUISChBfbWluX3ByaWNlX21pbm9yQhIKEF9tYXhfcHJpY2VfbWlub3IiuAEKCVNlYXJjaEhpdBIpCgdwcm9kdWN0GAEgASgLMhguc2hvcC5jYXRhbG9nLnYxLlByb2R1Y3QSDQoFc2NvcmUYAiABKAESPgoKaGlnaGxpZ2h0cxgDIAMoCzIqLnNob3AuY2F0YWxvZy52MS5TZWFyY2hIaXQuSGlnaGxpZ2h0c0VudHJ5GjEKD0hpZ2hsaWdodHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjcKCkZhY2V0Q291bnQSCwoDa2V5GAEgASgJEg0KBWxhYmVsGAIgASgJEg0KBWNvdW50GAMgASgFIkIKC1ByaWNlQnVja2V0EhIKCmZyb21fbWlub3IYASABKAMSEAoIdG9fbWlub3IYAiABKAMSDQoFY291bnQYAyABKAUi3QEKFlNlYXJjaFByb2R1Y3RzUmVzcG9uc2USKAoEaGl0cxgBIAMoCzIaLnNob3AuY2F0YWxvZy52MS5TZWFyY2hIaXQSDQoFdG90YWwYAiABKAUSLwoKY2F0ZWdvcmllcxgDIAMoCzIbLnNob3AuY2F0YWxvZy52MS5GYWNldENvdW50EisKBmJyYW5kcxgEIAMoCzIbLnNob3AuY2F0YWxvZy52MS5GYWNldENvdW50EiwKBnByaWNlcxgFIAMoCzIcLnNob3AuY2F0YWxvZy52MS5QcmljZUJ1Y2tldCIyChZTdWdnZXN0UHJvZHVjdHNSZXF1ZXN0EgkKAXEYASABKAkSDQoFbGltaXQYAiABKAUiLgoKU3VnZ2VzdGlvbhISCgpwcm9kdWN0X2lkGAEgASgDEgwKBG5hbWUYAiABKAkiSwoXU3VnZ2VzdFByb2R1Y3RzUmVzcG9uc2USMAoLc3VnZ2VzdGlvbnMYASADKAsyGy5zaG9wLmNhdGFsb2cudjEuU3VnZ2VzdGlvbjKwDwoOQ2F0YWxvZ1NlcnZpY2USZgoOTGlzdENhdGVnb3JpZXMSJi5zaG9wLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLkxpc3RDYXRlZ29yaWVzUmVzcG9uc2UiA5ACARJgCgxMaXN0UHJvZHVjdHMSJC5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIDkAIBEloKCkdldFByb2R1Y3QSIi5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaIy5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlc3BvbnNlIgOQAgESZgoOU2VhcmNoUHJvZHVjdHMSJi5zaG9wLmNhdGFsb2cudjEuU2VhcmNoUHJvZHVjdHNSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLlNlYXJjaFByb2R1Y3RzUmVzcG9uc2UiA5ACARJpCg9TdWdnZXN0UHJvZHVjdHMSJy5zaG9wLmNhdGFsb2cudjEuU3VnZ2VzdFByb2R1Y3RzUmVxdWVzdBooLnNob3AuY2F0YWxvZy52MS5TdWdnZXN0UHJvZHVjdHNSZXNwb25zZSIDkAIBEl4KDUNyZWF0ZVByb2R1Y3QSJS5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlcXVlc3QaJi5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlUHJvZHVjdFJlc3BvbnNlEl4KDVVwZGF0ZVByb2R1Y3QSJS5zaG9wLmNhdGFsb2cudjEuVXBkYXRlUHJvZHVjdFJlcXVlc3QaJi5zaG9wLmNhdGFsb2cudjEuVXBkYXRlUHJvZHVjdFJlc3BvbnNlEmEKDkFyY2hpdmVQcm9kdWN0EiYuc2hvcC5jYXRhbG9nLnYxLkFyY2hpdmVQcm9kdWN0UmVxdWVzdBonLnNob3AuY2F0YWxvZy52MS5BcmNoaXZlUHJvZHVjdFJlc3BvbnNlElgKC0FkanVzdFN0b2NrEiMuc2hvcC5jYXRhbG9nLnYxLkFkanVzdFN0b2NrUmVxdWVzdBokLnNob3AuY2F0YWxvZy52MS5BZGp1c3RTdG9ja1Jlc3BvbnNlEngKFExpc3RTdG9ja0FkanVzdG1lbnRzEiwuc2hvcC5jYXRhbG9nLnYxLkxpc3RTdG9ja0FkanVzdG1lbnRzUmVxdWVzdBotLnNob3AuY2F0YWxvZy52MS5MaXN0U3RvY2tBZGp1c3RtZW50c1Jlc3BvbnNlIgOQAgESXgoNQ3JlYXRlVmFyaWFudBIlLnNob3AuY2F0YWxvZy52MS5DcmVhdGVWYXJpYW50UmVxdWVzdBomLnNob3AuY2F0YWxvZy52MS5DcmVhdGVWYXJpYW50UmVzcG9uc2USXgoNVXBkYXRlVmFyaWFudBIlLnNob3AuY2F0YWxvZy52MS5VcGRhdGVWYXJpYW50UmVxdWVzdBomLnNob3AuY2F0YWxvZy52MS5VcGRhdGVWYXJpYW50UmVzcG9uc2USYQoOQ3JlYXRlQ2F0ZWdvcnkSJi5zaG9wLmNhdGFsb2cudjEuQ3JlYXRlQ2F0ZWdvcnlSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLkNyZWF0ZUNhdGVnb3J5UmVzcG9uc2USYQoOVXBkYXRlQ2F0ZWdvcnkSJi5zaG9wLmNhdGFsb2cudjEuVXBkYXRlQ2F0ZWdvcnlSZXF1ZXN0Gicuc2hvcC5jYXRhbG9nLnYxLlVwZGF0ZUNhdGVnb3J5UmVzcG9uc2USbwoRTGlzdFByb2R1Y3RJbWFnZXMSKS5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RJbWFnZXNSZXF1ZXN0Giouc2hvcC5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0SW1hZ2VzUmVzcG9uc2UiA5ACARJtChJVcGRhdGVQcm9kdWN0SW1hZ2USKi5zaG9wLmNhdGFsb2cudjEuVXBkYXRlUHJvZHVjdEltYWdlUmVxdWVzdBorLnNob3AuY2F0YWxvZy52MS5VcGRhdGVQcm9kdWN0SW1hZ2VSZXNwb25zZRJzChRSZW9yZGVyUHJvZHVjdEltYWdlcxIsLnNob3AuY2F0YWxvZy52MS5SZW9yZGVyUHJvZHVjdEltYWdlc1JlcXVlc3QaLS5zaG9wLmNhdGFsb2cudjEuUmVvcmRlclByb2R1Y3RJbWFnZXNSZXNwb25zZRJtChJEZWxldGVQcm9kdWN0SW1hZ2USKi5zaG9wLmNhdGFsb2cudjEuRGVsZXRlUHJvZHVjdEltYWdlUmVxdWVzdBorLnNob3AuY2F0YWxvZy52MS5EZWxldGVQcm9kdWN0SW1hZ2VSZXNwb25zZRJkCg9BcmNoaXZlQ2F0ZWdvcnkSJy5zaG9wLmNhdGFsb2cudjEuQXJjaGl2ZUNhdGVnb3J5UmVxdWVzdBooLnNob3AuY2F0YWxvZy52MS5BcmNoaXZlQ2F0ZWdvcnlSZXNwb25zZUK4AQoTY29tLnNob3AuY2F0YWxvZy52MUIMQ2F0YWxvZ1Byb3RvUAFaNWdpdGh1Yi5jb20vc2hvcGtpdC9zaG9wL2dlbi9zaG9wL2NhdGFsb2cvdjE7Y2F0YWxvZ3YxogIDU0NYqgIPU2hvcC5DYXRhbG9nLlYxygIPU2hvcFxDYXRhbG9nXFYx4gIbU2hvcFxDYXRhbG9nXFYxXEdQQk1ldGFkYXRh6gIRU2hvcDo6Q2F0YWxvZzo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Money is an amount in the currency's minor units (cents for USD).
@@ -161,6 +159,13 @@ export type Product = Message<"shop.catalog.v1.Product"> & {
    * @generated from field: repeated shop.catalog.v1.Variant variants = 14;
    */
   variants: Variant[];
+
+  /**
+   * The product's ready images in display order; the first is the primary one.
+   *
+   * @generated from field: repeated shop.catalog.v1.ProductImage images = 15;
+   */
+  images: ProductImage[];
 };
 
 /**
@@ -169,6 +174,137 @@ export type Product = Message<"shop.catalog.v1.Product"> & {
  */
 export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
   messageDesc(file_shop_catalog_v1_catalog, 2);
+
+/**
+ * ProductImage is a product photo in three sizes, each in WebP and in a
+ * JPEG (or, for images with transparency, PNG) fallback:
+ * <picture><source type="image/webp" srcset="..."><img src="<fallback>"
+ * width height alt></picture>. The URLs are immutable (content-hashed).
+ *
+ * @generated from message shop.catalog.v1.ProductImage
+ */
+export type ProductImage = Message<"shop.catalog.v1.ProductImage"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: string alt_text = 2;
+   */
+  altText: string;
+
+  /**
+   * The original's size in pixels; every rendition has its aspect ratio.
+   *
+   * @generated from field: int32 width = 3;
+   */
+  width: number;
+
+  /**
+   * @generated from field: int32 height = 4;
+   */
+  height: number;
+
+  /**
+   * Display order; the first image (position 0 once reordered) is the primary one.
+   *
+   * @generated from field: int32 position = 5;
+   */
+  position: number;
+
+  /**
+   * @generated from field: bool primary = 6;
+   */
+  primary: boolean;
+
+  /**
+   * processing, ready or failed; the storefront sees ready images only.
+   *
+   * @generated from field: string status = 7;
+   */
+  status: string;
+
+  /**
+   * Why processing failed (status failed).
+   *
+   * @generated from field: string failure = 8;
+   */
+  failure: string;
+
+  /**
+   * About 160 px on the longer side: lists, cart.
+   *
+   * @generated from field: shop.catalog.v1.ImageRendition thumbnail = 9;
+   */
+  thumbnail?: ImageRendition | undefined;
+
+  /**
+   * About 480 px: the product grid.
+   *
+   * @generated from field: shop.catalog.v1.ImageRendition card = 10;
+   */
+  card?: ImageRendition | undefined;
+
+  /**
+   * About 1200 px: the product page.
+   *
+   * @generated from field: shop.catalog.v1.ImageRendition full = 11;
+   */
+  full?: ImageRendition | undefined;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ProductImage.
+ * Use `create(ProductImageSchema)` to create a new message.
+ */
+export const ProductImageSchema: GenMessage<ProductImage> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 3);
+
+/**
+ * ImageRendition is one size of an image.
+ *
+ * @generated from message shop.catalog.v1.ImageRendition
+ */
+export type ImageRendition = Message<"shop.catalog.v1.ImageRendition"> & {
+  /**
+   * The WebP file, e.g. "/images/<sha256>.webp".
+   *
+   * @generated from field: string webp_url = 1;
+   */
+  webpUrl: string;
+
+  /**
+   * The JPEG or PNG file, for browsers without WebP.
+   *
+   * @generated from field: string fallback_url = 2;
+   */
+  fallbackUrl: string;
+
+  /**
+   * image/jpeg or image/png.
+   *
+   * @generated from field: string fallback_type = 3;
+   */
+  fallbackType: string;
+
+  /**
+   * @generated from field: int32 width = 4;
+   */
+  width: number;
+
+  /**
+   * @generated from field: int32 height = 5;
+   */
+  height: number;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ImageRendition.
+ * Use `create(ImageRenditionSchema)` to create a new message.
+ */
+export const ImageRenditionSchema: GenMessage<ImageRendition> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 4);
 
 /**
  * @generated from message shop.catalog.v1.Variant
@@ -217,7 +353,7 @@ export type Variant = Message<"shop.catalog.v1.Variant"> & {
  * Use `create(VariantSchema)` to create a new message.
  */
 export const VariantSchema: GenMessage<Variant> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 3);
+  messageDesc(file_shop_catalog_v1_catalog, 5);
 
 /**
  * @generated from message shop.catalog.v1.ListCategoriesRequest
@@ -230,7 +366,7 @@ export type ListCategoriesRequest = Message<"shop.catalog.v1.ListCategoriesReque
  * Use `create(ListCategoriesRequestSchema)` to create a new message.
  */
 export const ListCategoriesRequestSchema: GenMessage<ListCategoriesRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 4);
+  messageDesc(file_shop_catalog_v1_catalog, 6);
 
 /**
  * @generated from message shop.catalog.v1.ListCategoriesResponse
@@ -247,7 +383,7 @@ export type ListCategoriesResponse = Message<"shop.catalog.v1.ListCategoriesResp
  * Use `create(ListCategoriesResponseSchema)` to create a new message.
  */
 export const ListCategoriesResponseSchema: GenMessage<ListCategoriesResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 5);
+  messageDesc(file_shop_catalog_v1_catalog, 7);
 
 /**
  * @generated from message shop.catalog.v1.ListProductsRequest
@@ -287,7 +423,7 @@ export type ListProductsRequest = Message<"shop.catalog.v1.ListProductsRequest">
  * Use `create(ListProductsRequestSchema)` to create a new message.
  */
 export const ListProductsRequestSchema: GenMessage<ListProductsRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 6);
+  messageDesc(file_shop_catalog_v1_catalog, 8);
 
 /**
  * @generated from message shop.catalog.v1.ListProductsResponse
@@ -321,7 +457,7 @@ export type ListProductsResponse = Message<"shop.catalog.v1.ListProductsResponse
  * Use `create(ListProductsResponseSchema)` to create a new message.
  */
 export const ListProductsResponseSchema: GenMessage<ListProductsResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 7);
+  messageDesc(file_shop_catalog_v1_catalog, 9);
 
 /**
  * @generated from message shop.catalog.v1.GetProductRequest
@@ -338,7 +474,7 @@ export type GetProductRequest = Message<"shop.catalog.v1.GetProductRequest"> & {
  * Use `create(GetProductRequestSchema)` to create a new message.
  */
 export const GetProductRequestSchema: GenMessage<GetProductRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 8);
+  messageDesc(file_shop_catalog_v1_catalog, 10);
 
 /**
  * @generated from message shop.catalog.v1.GetProductResponse
@@ -355,7 +491,7 @@ export type GetProductResponse = Message<"shop.catalog.v1.GetProductResponse"> &
  * Use `create(GetProductResponseSchema)` to create a new message.
  */
 export const GetProductResponseSchema: GenMessage<GetProductResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 9);
+  messageDesc(file_shop_catalog_v1_catalog, 11);
 
 /**
  * @generated from message shop.catalog.v1.CreateProductRequest
@@ -418,7 +554,7 @@ export type CreateProductRequest = Message<"shop.catalog.v1.CreateProductRequest
  * Use `create(CreateProductRequestSchema)` to create a new message.
  */
 export const CreateProductRequestSchema: GenMessage<CreateProductRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 10);
+  messageDesc(file_shop_catalog_v1_catalog, 12);
 
 /**
  * @generated from message shop.catalog.v1.CreateProductResponse
@@ -435,7 +571,7 @@ export type CreateProductResponse = Message<"shop.catalog.v1.CreateProductRespon
  * Use `create(CreateProductResponseSchema)` to create a new message.
  */
 export const CreateProductResponseSchema: GenMessage<CreateProductResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 11);
+  messageDesc(file_shop_catalog_v1_catalog, 13);
 
 /**
  * @generated from message shop.catalog.v1.UpdateProductRequest
@@ -503,7 +639,7 @@ export type UpdateProductRequest = Message<"shop.catalog.v1.UpdateProductRequest
  * Use `create(UpdateProductRequestSchema)` to create a new message.
  */
 export const UpdateProductRequestSchema: GenMessage<UpdateProductRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 12);
+  messageDesc(file_shop_catalog_v1_catalog, 14);
 
 /**
  * @generated from message shop.catalog.v1.UpdateProductResponse
@@ -520,7 +656,7 @@ export type UpdateProductResponse = Message<"shop.catalog.v1.UpdateProductRespon
  * Use `create(UpdateProductResponseSchema)` to create a new message.
  */
 export const UpdateProductResponseSchema: GenMessage<UpdateProductResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 13);
+  messageDesc(file_shop_catalog_v1_catalog, 15);
 
 /**
  * @generated from message shop.catalog.v1.ArchiveProductRequest
@@ -537,7 +673,7 @@ export type ArchiveProductRequest = Message<"shop.catalog.v1.ArchiveProductReque
  * Use `create(ArchiveProductRequestSchema)` to create a new message.
  */
 export const ArchiveProductRequestSchema: GenMessage<ArchiveProductRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 14);
+  messageDesc(file_shop_catalog_v1_catalog, 16);
 
 /**
  * @generated from message shop.catalog.v1.ArchiveProductResponse
@@ -550,7 +686,7 @@ export type ArchiveProductResponse = Message<"shop.catalog.v1.ArchiveProductResp
  * Use `create(ArchiveProductResponseSchema)` to create a new message.
  */
 export const ArchiveProductResponseSchema: GenMessage<ArchiveProductResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 15);
+  messageDesc(file_shop_catalog_v1_catalog, 17);
 
 /**
  * @generated from message shop.catalog.v1.AdjustStockRequest
@@ -594,7 +730,7 @@ export type AdjustStockRequest = Message<"shop.catalog.v1.AdjustStockRequest"> &
  * Use `create(AdjustStockRequestSchema)` to create a new message.
  */
 export const AdjustStockRequestSchema: GenMessage<AdjustStockRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 16);
+  messageDesc(file_shop_catalog_v1_catalog, 18);
 
 /**
  * @generated from message shop.catalog.v1.AdjustStockResponse
@@ -611,7 +747,7 @@ export type AdjustStockResponse = Message<"shop.catalog.v1.AdjustStockResponse">
  * Use `create(AdjustStockResponseSchema)` to create a new message.
  */
 export const AdjustStockResponseSchema: GenMessage<AdjustStockResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 17);
+  messageDesc(file_shop_catalog_v1_catalog, 19);
 
 /**
  * @generated from message shop.catalog.v1.StockAdjustment
@@ -665,7 +801,7 @@ export type StockAdjustment = Message<"shop.catalog.v1.StockAdjustment"> & {
  * Use `create(StockAdjustmentSchema)` to create a new message.
  */
 export const StockAdjustmentSchema: GenMessage<StockAdjustment> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 18);
+  messageDesc(file_shop_catalog_v1_catalog, 20);
 
 /**
  * @generated from message shop.catalog.v1.ListStockAdjustmentsRequest
@@ -689,7 +825,7 @@ export type ListStockAdjustmentsRequest = Message<"shop.catalog.v1.ListStockAdju
  * Use `create(ListStockAdjustmentsRequestSchema)` to create a new message.
  */
 export const ListStockAdjustmentsRequestSchema: GenMessage<ListStockAdjustmentsRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 19);
+  messageDesc(file_shop_catalog_v1_catalog, 21);
 
 /**
  * @generated from message shop.catalog.v1.ListStockAdjustmentsResponse
@@ -706,7 +842,7 @@ export type ListStockAdjustmentsResponse = Message<"shop.catalog.v1.ListStockAdj
  * Use `create(ListStockAdjustmentsResponseSchema)` to create a new message.
  */
 export const ListStockAdjustmentsResponseSchema: GenMessage<ListStockAdjustmentsResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 20);
+  messageDesc(file_shop_catalog_v1_catalog, 22);
 
 /**
  * @generated from message shop.catalog.v1.CreateVariantRequest
@@ -745,7 +881,7 @@ export type CreateVariantRequest = Message<"shop.catalog.v1.CreateVariantRequest
  * Use `create(CreateVariantRequestSchema)` to create a new message.
  */
 export const CreateVariantRequestSchema: GenMessage<CreateVariantRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 21);
+  messageDesc(file_shop_catalog_v1_catalog, 23);
 
 /**
  * @generated from message shop.catalog.v1.CreateVariantResponse
@@ -762,7 +898,7 @@ export type CreateVariantResponse = Message<"shop.catalog.v1.CreateVariantRespon
  * Use `create(CreateVariantResponseSchema)` to create a new message.
  */
 export const CreateVariantResponseSchema: GenMessage<CreateVariantResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 22);
+  messageDesc(file_shop_catalog_v1_catalog, 24);
 
 /**
  * @generated from message shop.catalog.v1.UpdateVariantRequest
@@ -804,7 +940,7 @@ export type UpdateVariantRequest = Message<"shop.catalog.v1.UpdateVariantRequest
  * Use `create(UpdateVariantRequestSchema)` to create a new message.
  */
 export const UpdateVariantRequestSchema: GenMessage<UpdateVariantRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 23);
+  messageDesc(file_shop_catalog_v1_catalog, 25);
 
 /**
  * @generated from message shop.catalog.v1.UpdateVariantResponse
@@ -821,7 +957,7 @@ export type UpdateVariantResponse = Message<"shop.catalog.v1.UpdateVariantRespon
  * Use `create(UpdateVariantResponseSchema)` to create a new message.
  */
 export const UpdateVariantResponseSchema: GenMessage<UpdateVariantResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 24);
+  messageDesc(file_shop_catalog_v1_catalog, 26);
 
 /**
  * @generated from message shop.catalog.v1.CreateCategoryRequest
@@ -855,7 +991,7 @@ export type CreateCategoryRequest = Message<"shop.catalog.v1.CreateCategoryReque
  * Use `create(CreateCategoryRequestSchema)` to create a new message.
  */
 export const CreateCategoryRequestSchema: GenMessage<CreateCategoryRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 25);
+  messageDesc(file_shop_catalog_v1_catalog, 27);
 
 /**
  * @generated from message shop.catalog.v1.CreateCategoryResponse
@@ -872,7 +1008,7 @@ export type CreateCategoryResponse = Message<"shop.catalog.v1.CreateCategoryResp
  * Use `create(CreateCategoryResponseSchema)` to create a new message.
  */
 export const CreateCategoryResponseSchema: GenMessage<CreateCategoryResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 26);
+  messageDesc(file_shop_catalog_v1_catalog, 28);
 
 /**
  * @generated from message shop.catalog.v1.UpdateCategoryRequest
@@ -909,7 +1045,7 @@ export type UpdateCategoryRequest = Message<"shop.catalog.v1.UpdateCategoryReque
  * Use `create(UpdateCategoryRequestSchema)` to create a new message.
  */
 export const UpdateCategoryRequestSchema: GenMessage<UpdateCategoryRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 27);
+  messageDesc(file_shop_catalog_v1_catalog, 29);
 
 /**
  * @generated from message shop.catalog.v1.UpdateCategoryResponse
@@ -926,7 +1062,170 @@ export type UpdateCategoryResponse = Message<"shop.catalog.v1.UpdateCategoryResp
  * Use `create(UpdateCategoryResponseSchema)` to create a new message.
  */
 export const UpdateCategoryResponseSchema: GenMessage<UpdateCategoryResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 28);
+  messageDesc(file_shop_catalog_v1_catalog, 30);
+
+/**
+ * @generated from message shop.catalog.v1.ListProductImagesRequest
+ */
+export type ListProductImagesRequest = Message<"shop.catalog.v1.ListProductImagesRequest"> & {
+  /**
+   * @generated from field: int64 product_id = 1;
+   */
+  productId: bigint;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ListProductImagesRequest.
+ * Use `create(ListProductImagesRequestSchema)` to create a new message.
+ */
+export const ListProductImagesRequestSchema: GenMessage<ListProductImagesRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 31);
+
+/**
+ * @generated from message shop.catalog.v1.ListProductImagesResponse
+ */
+export type ListProductImagesResponse = Message<"shop.catalog.v1.ListProductImagesResponse"> & {
+  /**
+   * @generated from field: repeated shop.catalog.v1.ProductImage images = 1;
+   */
+  images: ProductImage[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.ListProductImagesResponse.
+ * Use `create(ListProductImagesResponseSchema)` to create a new message.
+ */
+export const ListProductImagesResponseSchema: GenMessage<ListProductImagesResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 32);
+
+/**
+ * @generated from message shop.catalog.v1.UpdateProductImageRequest
+ */
+export type UpdateProductImageRequest = Message<"shop.catalog.v1.UpdateProductImageRequest"> & {
+  /**
+   * @generated from field: int64 product_id = 1;
+   */
+  productId: bigint;
+
+  /**
+   * @generated from field: int64 image_id = 2;
+   */
+  imageId: bigint;
+
+  /**
+   * Replaces the alt text when set ("" clears it).
+   *
+   * @generated from field: optional string alt_text = 3;
+   */
+  altText?: string | undefined;
+
+  /**
+   * Moves the image first, making it the primary image.
+   *
+   * @generated from field: bool primary = 4;
+   */
+  primary: boolean;
+};
+
+/**
+ * Describes the message shop.catalog.v1.UpdateProductImageRequest.
+ * Use `create(UpdateProductImageRequestSchema)` to create a new message.
+ */
+export const UpdateProductImageRequestSchema: GenMessage<UpdateProductImageRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 33);
+
+/**
+ * @generated from message shop.catalog.v1.UpdateProductImageResponse
+ */
+export type UpdateProductImageResponse = Message<"shop.catalog.v1.UpdateProductImageResponse"> & {
+  /**
+   * @generated from field: shop.catalog.v1.ProductImage image = 1;
+   */
+  image?: ProductImage | undefined;
+};
+
+/**
+ * Describes the message shop.catalog.v1.UpdateProductImageResponse.
+ * Use `create(UpdateProductImageResponseSchema)` to create a new message.
+ */
+export const UpdateProductImageResponseSchema: GenMessage<UpdateProductImageResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 34);
+
+/**
+ * @generated from message shop.catalog.v1.ReorderProductImagesRequest
+ */
+export type ReorderProductImagesRequest = Message<"shop.catalog.v1.ReorderProductImagesRequest"> & {
+  /**
+   * @generated from field: int64 product_id = 1;
+   */
+  productId: bigint;
+
+  /**
+   * Every image id of the product, once each, in the new order.
+   *
+   * @generated from field: repeated int64 image_ids = 2;
+   */
+  imageIds: bigint[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.ReorderProductImagesRequest.
+ * Use `create(ReorderProductImagesRequestSchema)` to create a new message.
+ */
+export const ReorderProductImagesRequestSchema: GenMessage<ReorderProductImagesRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 35);
+
+/**
+ * @generated from message shop.catalog.v1.ReorderProductImagesResponse
+ */
+export type ReorderProductImagesResponse = Message<"shop.catalog.v1.ReorderProductImagesResponse"> & {
+  /**
+   * @generated from field: repeated shop.catalog.v1.ProductImage images = 1;
+   */
+  images: ProductImage[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.ReorderProductImagesResponse.
+ * Use `create(ReorderProductImagesResponseSchema)` to create a new message.
+ */
+export const ReorderProductImagesResponseSchema: GenMessage<ReorderProductImagesResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 36);
+
+/**
+ * @generated from message shop.catalog.v1.DeleteProductImageRequest
+ */
+export type DeleteProductImageRequest = Message<"shop.catalog.v1.DeleteProductImageRequest"> & {
+  /**
+   * @generated from field: int64 product_id = 1;
+   */
+  productId: bigint;
+
+  /**
+   * @generated from field: int64 image_id = 2;
+   */
+  imageId: bigint;
+};
+
+/**
+ * Describes the message shop.catalog.v1.DeleteProductImageRequest.
+ * Use `create(DeleteProductImageRequestSchema)` to create a new message.
+ */
+export const DeleteProductImageRequestSchema: GenMessage<DeleteProductImageRequest> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 37);
+
+/**
+ * @generated from message shop.catalog.v1.DeleteProductImageResponse
+ */
+export type DeleteProductImageResponse = Message<"shop.catalog.v1.DeleteProductImageResponse"> & {
+};
+
+/**
+ * Describes the message shop.catalog.v1.DeleteProductImageResponse.
+ * Use `create(DeleteProductImageResponseSchema)` to create a new message.
+ */
+export const DeleteProductImageResponseSchema: GenMessage<DeleteProductImageResponse> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 38);
 
 /**
  * @generated from message shop.catalog.v1.ArchiveCategoryRequest
@@ -943,7 +1242,7 @@ export type ArchiveCategoryRequest = Message<"shop.catalog.v1.ArchiveCategoryReq
  * Use `create(ArchiveCategoryRequestSchema)` to create a new message.
  */
 export const ArchiveCategoryRequestSchema: GenMessage<ArchiveCategoryRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 29);
+  messageDesc(file_shop_catalog_v1_catalog, 39);
 
 /**
  * @generated from message shop.catalog.v1.ArchiveCategoryResponse
@@ -956,7 +1255,7 @@ export type ArchiveCategoryResponse = Message<"shop.catalog.v1.ArchiveCategoryRe
  * Use `create(ArchiveCategoryResponseSchema)` to create a new message.
  */
 export const ArchiveCategoryResponseSchema: GenMessage<ArchiveCategoryResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 30);
+  messageDesc(file_shop_catalog_v1_catalog, 40);
 
 /**
  * @generated from message shop.catalog.v1.SearchProductsRequest
@@ -1024,7 +1323,7 @@ export type SearchProductsRequest = Message<"shop.catalog.v1.SearchProductsReque
  * Use `create(SearchProductsRequestSchema)` to create a new message.
  */
 export const SearchProductsRequestSchema: GenMessage<SearchProductsRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 31);
+  messageDesc(file_shop_catalog_v1_catalog, 41);
 
 /**
  * @generated from message shop.catalog.v1.SearchHit
@@ -1053,7 +1352,7 @@ export type SearchHit = Message<"shop.catalog.v1.SearchHit"> & {
  * Use `create(SearchHitSchema)` to create a new message.
  */
 export const SearchHitSchema: GenMessage<SearchHit> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 32);
+  messageDesc(file_shop_catalog_v1_catalog, 42);
 
 /**
  * @generated from message shop.catalog.v1.FacetCount
@@ -1080,7 +1379,7 @@ export type FacetCount = Message<"shop.catalog.v1.FacetCount"> & {
  * Use `create(FacetCountSchema)` to create a new message.
  */
 export const FacetCountSchema: GenMessage<FacetCount> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 33);
+  messageDesc(file_shop_catalog_v1_catalog, 43);
 
 /**
  * @generated from message shop.catalog.v1.PriceBucket
@@ -1109,7 +1408,7 @@ export type PriceBucket = Message<"shop.catalog.v1.PriceBucket"> & {
  * Use `create(PriceBucketSchema)` to create a new message.
  */
 export const PriceBucketSchema: GenMessage<PriceBucket> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 34);
+  messageDesc(file_shop_catalog_v1_catalog, 44);
 
 /**
  * @generated from message shop.catalog.v1.SearchProductsResponse
@@ -1146,7 +1445,7 @@ export type SearchProductsResponse = Message<"shop.catalog.v1.SearchProductsResp
  * Use `create(SearchProductsResponseSchema)` to create a new message.
  */
 export const SearchProductsResponseSchema: GenMessage<SearchProductsResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 35);
+  messageDesc(file_shop_catalog_v1_catalog, 45);
 
 /**
  * @generated from message shop.catalog.v1.SuggestProductsRequest
@@ -1170,7 +1469,7 @@ export type SuggestProductsRequest = Message<"shop.catalog.v1.SuggestProductsReq
  * Use `create(SuggestProductsRequestSchema)` to create a new message.
  */
 export const SuggestProductsRequestSchema: GenMessage<SuggestProductsRequest> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 36);
+  messageDesc(file_shop_catalog_v1_catalog, 46);
 
 /**
  * @generated from message shop.catalog.v1.Suggestion
@@ -1192,7 +1491,7 @@ export type Suggestion = Message<"shop.catalog.v1.Suggestion"> & {
  * Use `create(SuggestionSchema)` to create a new message.
  */
 export const SuggestionSchema: GenMessage<Suggestion> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 37);
+  messageDesc(file_shop_catalog_v1_catalog, 47);
 
 /**
  * @generated from message shop.catalog.v1.SuggestProductsResponse
@@ -1209,7 +1508,7 @@ export type SuggestProductsResponse = Message<"shop.catalog.v1.SuggestProductsRe
  * Use `create(SuggestProductsResponseSchema)` to create a new message.
  */
 export const SuggestProductsResponseSchema: GenMessage<SuggestProductsResponse> = /*@__PURE__*/
-  messageDesc(file_shop_catalog_v1_catalog, 38);
+  messageDesc(file_shop_catalog_v1_catalog, 48);
 
 /**
  * CatalogService serves the product catalog to the storefront.
@@ -1356,6 +1655,49 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof UpdateCategoryRequestSchema;
     output: typeof UpdateCategoryResponseSchema;
+  },
+  /**
+   * ListProductImages returns a product's images in display order, with
+   * those still processing or failed (staff, admin). Upload with
+   * POST /api/products/{product_id}/images (multipart/form-data, field
+   * "file"; see the README, "Product images").
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ListProductImages
+   */
+  listProductImages: {
+    methodKind: "unary";
+    input: typeof ListProductImagesRequestSchema;
+    output: typeof ListProductImagesResponseSchema;
+  },
+  /**
+   * UpdateProductImage changes an image's alt text or makes it the primary image (staff, admin).
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.UpdateProductImage
+   */
+  updateProductImage: {
+    methodKind: "unary";
+    input: typeof UpdateProductImageRequestSchema;
+    output: typeof UpdateProductImageResponseSchema;
+  },
+  /**
+   * ReorderProductImages sets the display order; the first image is the primary one (staff, admin).
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ReorderProductImages
+   */
+  reorderProductImages: {
+    methodKind: "unary";
+    input: typeof ReorderProductImagesRequestSchema;
+    output: typeof ReorderProductImagesResponseSchema;
+  },
+  /**
+   * DeleteProductImage removes an image from a product (staff, admin).
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.DeleteProductImage
+   */
+  deleteProductImage: {
+    methodKind: "unary";
+    input: typeof DeleteProductImageRequestSchema;
+    output: typeof DeleteProductImageResponseSchema;
   },
   /**
    * ArchiveCategory hides an empty category (admin).

@@ -1,0 +1,80 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+
+/** A field the API refused, as in google.rpc.BadRequest.FieldViolation. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+// google.rpc.BadRequest { repeated FieldViolation field_violations = 1; }
+// FieldViolation { string field = 1; string description = 2; }. Decoded by
+// hand so the app needs no generated code for google.rpc.
+function decodeBadRequest(bytes: Uint8Array): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const [no, wt] = r.tag();
+    if (no !== 1 || wt !== WireType.LengthDelimited) {
+      r.skip(wt);
+      continue;
+    }
+    const inner = new BinaryReader(r.bytes());
+    const v: FieldViolation = { field: "", description: "" };
+    while (inner.pos < inner.len) {
+      const [f, w] = inner.tag();
+      if (f === 1 && w === WireType.LengthDelimited) v.field = inner.string();
+      else if (f === 2 && w === WireType.LengthDelimited) v.description = inner.string();
+      else inner.skip(w);
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** The field violations of an InvalidArgument error (empty for anything else). */
+export function fieldViolations(err: unknown): FieldViolation[] {
+  if (!(err instanceof ConnectError) || err.code !== Code.InvalidArgument) return [];
+  const out: FieldViolation[] = [];
+  for (const d of err.details) {
+    if ("type" in d && d.type === "google.rpc.BadRequest") {
+      try {
+        out.push(...decodeBadRequest(d.value));
+      } catch {
+        // a malformed detail: the message alone is shown
+      }
+    }
+  }
+  return out;
+}
+
+/** Field violations keyed by field name, with an optional prefix removed ("shipping."). */
+export function fieldErrors(err: unknown, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of fieldViolations(err)) {
+    const f = prefix && v.field.startsWith(prefix) ? v.field.slice(prefix.length) : v.field;
+    out[f] ??= v.description;
+  }
+  return out;
+}
+
+/** An error in words for the user. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ConnectError) {
+    const v = fieldViolations(err);
+    if (v.length > 0) return v.map((x) => `${x.field}: ${x.description}`).join("; ");
+    switch (err.code) {
+      case Code.Unauthenticated:
+        return "Please sign in again.";
+      case Code.PermissionDenied:
+        return "You are not allowed to do that.";
+      case Code.Unavailable:
+        return "The shop is not reachable right now; please try again.";
+      case Code.ResourceExhausted:
+        return "Too many requests; please wait a moment and try again.";
+    }
+    return err.rawMessage || "Something went wrong.";
+  }
+  if (err instanceof Error) return err.message;
+  return "Something went wrong.";
+}

@@ -1,0 +1,42 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { BehaviourEventSchema, EventService } from "../gen/shop/events/v1/events_pb";
+import { client } from "./transport";
+
+function randomId(): string {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  return Math.random().toString(36).slice(2) + Date.now().toString(36);
+}
+
+/** A stable anonymous id for this browser, shared by its tabs. */
+export function browserSessionId(): string {
+  const key = "shop.sid";
+  try {
+    let id = localStorage.getItem(key);
+    if (!id || id.length < 8) {
+      id = randomId();
+      localStorage.setItem(key, id);
+    }
+    return id;
+  } catch {
+    return randomId();
+  }
+}
+
+export type EventType = "view" | "search" | "add_to_cart" | "remove_from_cart" | "checkout_started";
+
+/** Records a behaviour event without waiting for it; failures are ignored. */
+export function recordEvent(type: EventType, e: { productId?: bigint; variantId?: bigint; quantity?: number; query?: string } = {}): void {
+  const ev = create(BehaviourEventSchema, {
+    eventId: randomId(),
+    type,
+    productId: e.productId ?? 0n,
+    variantId: e.variantId ?? 0n,
+    quantity: e.quantity ?? 0,
+    query: (e.query ?? "").slice(0, 200),
+    occurredAt: timestampNow(),
+  });
+  client(EventService)
+    .recordEvents({ sessionId: browserSessionId(), events: [ev] })
+    .catch(() => undefined);
+}
