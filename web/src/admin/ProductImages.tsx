@@ -10,6 +10,8 @@ import { ApiError, ConfirmButton, Loading, StatusMessage } from "./ui";
 export interface ImageView {
   id: string;
   url: string;
+  /** The same image as WebP, preferred where the browser takes it. */
+  webp?: string;
   alt: string;
   primary: boolean;
   width?: number;
@@ -62,7 +64,10 @@ export function ImageManager({ productName, api }: { productName: string; api: I
           {api.images.map((img) => (
             <li key={img.id}>
               <figure>
-                <img src={img.url} alt={img.alt} width={img.width ?? 160} height={img.height ?? 160} loading="lazy" />
+                <picture>
+                  {img.webp && <source type="image/webp" srcSet={img.webp} />}
+                  <img src={img.url} alt={img.alt} width={img.width ?? 160} height={img.height ?? 160} loading="lazy" />
+                </picture>
                 <figcaption>
                   {img.alt || <em>No alt text</em>}
                   {img.primary && <strong> (primary)</strong>}
@@ -191,6 +196,7 @@ export function ProductImages({ product }: { product: Product }) {
   const images: ImageView[] = (list.data?.images ?? []).map((i) => ({
     id: String(i.id),
     url: i.thumbnail?.fallbackUrl || i.card?.fallbackUrl || "",
+    webp: i.thumbnail?.webpUrl || undefined,
     alt: i.altText,
     primary: i.primary,
     width: i.thumbnail?.width || undefined,
