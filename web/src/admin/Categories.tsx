@@ -96,7 +96,7 @@ export default function Categories() {
       <ApiError error={list.error ?? archiveM.error} />
       {list.isPending && <Loading what="categories" />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption>Categories ({categories.length})</caption>
             <thead>

@@ -103,7 +103,7 @@ export default function Coupons() {
       <ApiError error={list.error} />
       {list.isPending && <Loading what="coupons" />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption>Coupons ({list.data.coupons.length})</caption>
             <thead>

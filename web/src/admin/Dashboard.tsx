@@ -275,7 +275,7 @@ export default function Dashboard() {
         {top.isPending && rangeOk ? <Loading what="top products" /> : null}
         <ApiError error={top.error} />
         {top.data && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Top products</caption>
               <thead>

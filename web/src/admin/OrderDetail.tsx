@@ -233,7 +233,7 @@ export default function OrderDetail() {
       <div className="two-col">
         <section aria-labelledby="od-lines">
           <h2 id="od-lines">Lines</h2>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Items ordered</caption>
               <thead>
@@ -301,7 +301,7 @@ export default function OrderDetail() {
           <dd>{formatMoney(o.refunded) || "—"}</dd>
         </dl>
         {o.refunds.length > 0 && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Refunds</caption>
               <thead>
@@ -342,7 +342,7 @@ export default function OrderDetail() {
         {o.shipments.length === 0 ? (
           <p>No shipments yet.</p>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Shipments</caption>
               <thead>

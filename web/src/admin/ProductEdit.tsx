@@ -313,7 +313,7 @@ function VariantsPanel({ product }: { product: Product }) {
   return (
     <section aria-labelledby="variants-title">
       <h2 id="variants-title">Variants</h2>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
         <table>
           <caption>Variants of {product.name} (attributes as Name=Value, comma separated)</caption>
           <thead>

@@ -42,7 +42,7 @@ function ReturnCard({ ret: r, locations, onDone }: { ret: Return; locations: Loc
       {r.reason && <p>Reason: {r.reason}</p>}
       {r.note && <p>Customer’s note: {r.note}</p>}
       {r.staffNote && <p>Staff note: {r.staffNote}</p>}
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
         <table>
           <caption className="sr-only">Lines of return {String(r.id)}</caption>
           <thead>

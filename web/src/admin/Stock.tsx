@@ -132,7 +132,7 @@ export default function Stock() {
         {locations.isPending && <Loading what="locations" />}
         <ApiError error={locations.error} />
         {locations.data && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Stock locations, in the order they serve orders</caption>
               <thead>
