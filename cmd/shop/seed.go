@@ -47,9 +47,12 @@ func runSeed(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 		return err
 	}
 	defer pool.Close()
+	// Pictures are decoration: a store without a usable image store (a
+	// container with no writable IMAGE_STORE_DIR, say) still gets its
+	// catalogue and its past.
 	if *pictures {
 		if err := seedImages(ctx, cfg, log, pool); err != nil {
-			return err
+			log.Warn("demo pictures skipped", "error", err)
 		}
 	}
 	if !*history {
