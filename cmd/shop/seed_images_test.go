@@ -54,6 +54,7 @@ func TestSeedImages(t *testing.T) {
 
 	s3 := testenv.S3Config()
 	objects := objectstore.NewS3(s3)
+	require.NoError(t, objects.EnsureBucket(ctx), "the S3 server at TEST_S3_ENDPOINT=%s is not usable; deploy/stack.sh up s3", s3.Endpoint)
 	queue := testenv.UniqueName("test-seed-images-")
 	tc := testenv.Temporal(t)
 	w := worker.New(tc, queue, worker.Options{
@@ -72,7 +73,6 @@ func TestSeedImages(t *testing.T) {
 	own, err := demoimages.Picture("A photo of its own", "Elsewhere")
 	require.NoError(t, err)
 	store := images.NewStore(pool)
-	require.NoError(t, objects.EnsureBucket(ctx))
 	ownImage, created, err := images.Service{Store: store, Objects: objects}.Add(ctx, ids[some[3].SKU], own, "image/png", "Own", 0)
 	require.NoError(t, err)
 	require.True(t, created)
