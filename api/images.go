@@ -22,18 +22,11 @@ import (
 
 // ImageFlows starts the processing of an uploaded image (the
 // ProcessProductImage workflow; workflows/images.Client).
-type ImageFlows interface {
-	ProcessImage(ctx context.Context, im images.Image) error
-}
+type ImageFlows = images.Processor
 
 // Images are the product images' dependencies; without Store and Objects
 // the image RPCs answer Unimplemented and products carry no images.
-type Images struct {
-	Store   *images.Store
-	Objects objectstore.Store
-	Flows   ImageFlows
-	Limits  images.Limits
-}
+type Images = images.Service
 
 func (s *CatalogServer) imagesOn() error {
 	if s.Images.Store == nil || s.Images.Objects == nil {
@@ -216,8 +209,7 @@ func (u *imageUpload) serve(w http.ResponseWriter, r *http.Request) (context.Con
 	if err != nil || productID <= 0 {
 		return ctx, validation.New("product_id", "must be a positive integer")
 	}
-	store := u.catalog.Images.Store
-	if err := store.ProductExists(ctx, productID); err != nil {
+	if err := u.catalog.Images.Store.ProductExists(ctx, productID); err != nil {
 		return ctx, err
 	}
 	limits := u.catalog.Images.Limits
@@ -233,27 +225,9 @@ func (u *imageUpload) serve(w http.ResponseWriter, r *http.Request) (context.Con
 	if err != nil {
 		return ctx, err
 	}
-	up, err := images.Inspect(data, declared, limits)
+	im, created, err := u.catalog.Images.Add(ctx, productID, data, declared, alt, p.UserID)
 	if err != nil {
 		return ctx, err
-	}
-	if len(alt) > images.MaxAltText {
-		return ctx, validation.New("alt_text", "must be at most %d characters", images.MaxAltText)
-	}
-	if err := u.catalog.Images.Objects.Put(ctx, up.Key(), up.Format.ContentType, up.Data); err != nil {
-		return ctx, err
-	}
-	im, created, err := store.Create(ctx, productID, up, alt, p.UserID)
-	if err != nil {
-		return ctx, err
-	}
-	// A repeated upload of an image still processing starts its workflow
-	// again (an idempotent start): a start lost after the record was
-	// written is made good by uploading again.
-	if im.Status == images.StatusProcessing && u.catalog.Images.Flows != nil {
-		if err := u.catalog.Images.Flows.ProcessImage(ctx, im); err != nil {
-			return ctx, err
-		}
 	}
 	b, err := jsonMarshal.Marshal(imageProto(im, im.Position == 0))
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/shopkit/shop/internal/orders"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/web"
+	imageswf "github.com/shopkit/shop/workflows/images"
 )
 
 // The journey's catalogue and staff (web/e2e/journey.spec.ts reads them
@@ -87,7 +88,13 @@ func TestWebJourney(t *testing.T) {
 		requireTool(t, "Playwright is not installed in web/node_modules: run `make web-deps` (npm ci in web/)")
 	}
 
-	f := newServerWith(t, options{worker: true, testPayments: true, workflows: true, tokenTTL: 15 * time.Minute})
+	// Staff upload a product picture: stored on the real S3 server, resized
+	// by the ProcessProductImage workflow on a worker of its own.
+	objects := testenv.S3(t)
+	imageQueue := testenv.UniqueName("journey-images-")
+	f := newServerWith(t, options{worker: true, testPayments: true, workflows: true, tokenTTL: 15 * time.Minute,
+		images: objects, imageFlows: imageswf.Client{Temporal: testenv.Temporal(t), TaskQueue: imageQueue}})
+	startImageWorker(t, f, objects, imageQueue)
 	ctx := context.Background()
 	_, err = f.store.UpsertProducts(ctx, []catalog.ProductInput{
 		{SKU: "SHOE-TRAIL-001", Name: journeyProduct, Description: "Light trail shoes with a grippy sole.",

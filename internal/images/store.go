@@ -344,3 +344,24 @@ func (s *Store) Delete(ctx context.Context, productID, imageID int64) (Image, []
 	}
 	return im, unused, nil
 }
+
+// WithoutImages answers which of the products with these SKUs have no
+// image at all (whatever its status), by SKU; SKUs of no product are left out.
+func (s *Store) WithoutImages(ctx context.Context, skus []string) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT p.sku, p.id FROM products p WHERE p.sku = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id)`, skus)
+	if err != nil {
+		return nil, fmt.Errorf("images: products without images: %w", err)
+	}
+	out := map[string]int64{}
+	var sku string
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&sku, &id}, func() error {
+		out[sku] = id
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("images: products without images: %w", err)
+	}
+	return out, nil
+}

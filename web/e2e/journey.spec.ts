@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from "node:zlib";
 import { expect, test, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
 import { visited, writeSummary } from "./check";
 
@@ -89,6 +90,65 @@ async function orderShows(status: string): Promise<void> {
   }).toPass({ timeout: 60_000 });
   await expect(page.getByRole("heading", { level: 1, name: `Order ${orderId}` })).toBeVisible();
 }
+
+/** png encodes a width x height picture: a two-colour diagonal gradient. */
+function png(width: number, height: number): Buffer {
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      const t = (x + y) / (width + height);
+      raw.set([Math.round(30 + 200 * t), Math.round(90 + 60 * t), Math.round(200 - 150 * t)], row + 1 + x * 3);
+    }
+  }
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, "latin1");
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+test("staff add a picture to the product; the storefront shows its resized variants", async ({ browser }) => {
+  const office = await newSession(browser);
+  try {
+    const p = await office.newPage();
+    await signIn(p, staff, "/admin/products");
+    await p.getByRole("link", { name: product, exact: true }).click();
+    const alt = `${product}, side view`;
+    await p.getByLabel("Upload image").setInputFiles({ name: "shoe.png", mimeType: "image/png", buffer: png(900, 600) });
+    await p.getByLabel("Alt text", { exact: true }).fill(alt);
+    await p.getByRole("button", { name: "Upload", exact: true }).click();
+    // The ProcessProductImage workflow makes the variants; the list polls until it is ready.
+    const images = p.getByRole("region", { name: "Images" });
+    await expect(images.getByRole("img", { name: alt })).toBeVisible({ timeout: 60_000 });
+    await expect(images.getByText(/processing|failed/)).toHaveCount(0, { timeout: 60_000 });
+    await visited(p, "admin-product-image");
+  } finally {
+    await office.close();
+  }
+  // The storefront's product page serves a resized variant from /images/.
+  await expect(async () => {
+    await page.goto("/search?q=" + encodeURIComponent(product));
+    await page.getByRole("link", { name: product, exact: true }).first().click();
+    const img = page.locator("main img").first();
+    await expect(img).toHaveAttribute("src", /^\/images\/[0-9a-f]+\.(jpg|png|webp)$/, { timeout: 5_000 });
+    expect(await img.evaluate((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0)).toBeTruthy();
+  }).toPass({ timeout: 60_000 });
+  await page.goto("/");
+});
 
 test("a guest finds the product despite a typo", async () => {
   await page.goto("/");

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { CatalogService, type Category } from "../gen/shop/catalog/v1/catalog_pb";
-import { AdminOnlyNote, ApiError, ConfirmButton, Field, FieldError, Loading, StatusMessage, useIsAdmin } from "./ui";
+import { AdminOnlyNote, ApiError, ConfirmButton, Field, Loading, StatusMessage, useIsAdmin } from "./ui";
 
 type Draft = { name: string; slug: string; parent: string; description: string };
 const empty: Draft = { name: "", slug: "", parent: "", description: "" };
@@ -38,8 +38,8 @@ function CategoryForm({
       }}
     >
       <h2 className="wide">{title}</h2>
-      <Field label="Name" required value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} error={<FieldError error={error} field="name" />} />
-      <Field label="Slug" placeholder="from the name" value={d.slug} onChange={(e) => setD({ ...d, slug: e.target.value })} error={<FieldError error={error} field="slug" />} />
+      <Field label="Name" required value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} apiError={error} apiField="name" />
+      <Field label="Slug" placeholder="from the name" value={d.slug} onChange={(e) => setD({ ...d, slug: e.target.value })} apiError={error} apiField="slug" />
       <div className="field">
         <label htmlFor={`cat-parent-${selfId ?? "new"}`}>Parent category</label>
         <select id={`cat-parent-${selfId ?? "new"}`} value={d.parent} onChange={(e) => setD({ ...d, parent: e.target.value })}>
@@ -96,7 +96,7 @@ export default function Categories() {
       <ApiError error={list.error ?? archiveM.error} />
       {list.isPending && <Loading what="categories" />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption>Categories ({categories.length})</caption>
             <thead>

@@ -7,7 +7,7 @@ import { CartService } from "../gen/shop/cart/v1/cart_pb";
 import { MoneySchema } from "../gen/shop/catalog/v1/catalog_pb";
 import { formatMoney } from "../money";
 import { formatTime, parseMoneyInput } from "./lib";
-import { AdminOnlyNote, ApiError, Field, FieldError, Loading, MoneyInput, StatusMessage, useIsAdmin } from "./ui";
+import { AdminOnlyNote, ApiError, Field, Loading, MoneyInput, StatusMessage, useIsAdmin } from "./ui";
 
 const blank = { code: "", kind: "percent", percent: "", amount: "", currency: "USD", min: "", starts: "", ends: "", maxUses: "0", perUser: "0" };
 
@@ -59,7 +59,7 @@ function CouponForm() {
       <h2 id="cp-new" className="wide">
         New coupon
       </h2>
-      <Field label="Code" required value={d.code} onChange={(e) => setD({ ...d, code: e.target.value })} error={<FieldError error={m.error} field="code" />} />
+      <Field label="Code" required value={d.code} onChange={(e) => setD({ ...d, code: e.target.value })} apiError={m.error} apiField="code" />
       <div className="field">
         <label htmlFor="cp-kind">Kind</label>
         <select id="cp-kind" value={d.kind} onChange={(e) => setD({ ...d, kind: e.target.value })}>
@@ -68,7 +68,7 @@ function CouponForm() {
         </select>
       </div>
       {d.kind === "percent" ? (
-        <Field label="Percent off" inputMode="decimal" required value={d.percent} onChange={(e) => setD({ ...d, percent: e.target.value })} error={<FieldError error={m.error} field="percent_off" />} />
+        <Field label="Percent off" inputMode="decimal" required value={d.percent} onChange={(e) => setD({ ...d, percent: e.target.value })} apiError={m.error} apiField="percent_off" />
       ) : (
         <MoneyInput label="Amount off" value={d.amount} onChange={(v) => setD({ ...d, amount: v })} currency={cur || "USD"} required />
       )}
@@ -103,7 +103,7 @@ export default function Coupons() {
       <ApiError error={list.error} />
       {list.isPending && <Loading what="coupons" />}
       {list.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption>Coupons ({list.data.coupons.length})</caption>
             <thead>

@@ -36,7 +36,7 @@ function SalesChart({ rows, currency }: { rows: Row[]; currency: string }) {
       <figcaption>
         Sales per day ({currency}), {fmtMinor(total, currency)} in total
       </figcaption>
-      <svg viewBox={`0 0 ${w} ${h + 20}`} role="img" aria-label={`Bar chart of sales per day in ${currency}`} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${w} ${h + 2}`} role="img" aria-label={`Bar chart of sales per day in ${currency}`} preserveAspectRatio="none">
         <line x1="0" y1={h} x2={w} y2={h} stroke="#555" />
         {rows.map((r, i) => {
           const v = values[i] ?? 0n;
@@ -50,17 +50,13 @@ function SalesChart({ rows, currency }: { rows: Row[]; currency: string }) {
             </rect>
           );
         })}
-        {rows.length > 0 && (
-          <>
-            <text x="0" y={h + 16} fontSize="12" fill="#333">
-              {rows[0]?.label}
-            </text>
-            <text x={w} y={h + 16} fontSize="12" fill="#333" textAnchor="end">
-              {rows[rows.length - 1]?.label}
-            </text>
-          </>
-        )}
       </svg>
+      {rows.length > 0 && (
+        <div className="axis" aria-hidden="true">
+          <span>{rows[0]?.label}</span>
+          <span>{rows[rows.length - 1]?.label}</span>
+        </div>
+      )}
       <details>
         <summary>Sales per day as a table</summary>
         <table>
@@ -279,7 +275,7 @@ export default function Dashboard() {
         {top.isPending && rangeOk ? <Loading what="top products" /> : null}
         <ApiError error={top.error} />
         {top.data && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Top products</caption>
               <thead>

@@ -1,8 +1,9 @@
+import { useState } from "react";
 import { useSearchParams } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { FulfilmentService } from "../gen/shop/fulfilment/v1/fulfilment_pb";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb";
-import { ApiError, Loading } from "./ui";
+import { ApiError, Loading, StatusMessage } from "./ui";
 import { ShipmentCard } from "./ShipmentCard";
 
 const statuses = ["pending", "picked", "packed", "shipped", "in_transit", "out_for_delivery", "delivered", "lost", "cancelled"];
@@ -14,6 +15,7 @@ export default function Fulfilment() {
   const order = params.get("order") ?? "";
   const overdue = params.get("overdue") === "1";
   const after = params.get("after") ?? "";
+  const [msg, setMsg] = useState("");
   const locations = useQuery(InventoryService.method.listLocations, {});
   const list = useQuery(
     FulfilmentService.method.listShipments,
@@ -78,12 +80,13 @@ export default function Fulfilment() {
         </div>
         <button type="submit">Filter</button>
       </form>
+      {msg && <StatusMessage>{msg}</StatusMessage>}
       <ApiError error={list.error} />
       {list.isPending && <Loading what="shipments" />}
       {list.data && list.data.shipments.length === 0 && <p role="status">Nothing to send. The queue is empty.</p>}
       <div className="cards">
         {list.data?.shipments.map((s) => (
-          <ShipmentCard key={String(s.id)} shipment={s} />
+          <ShipmentCard key={String(s.id)} shipment={s} onDone={setMsg} />
         ))}
       </div>
       {list.data && (after || list.data.nextAfterId > 0n) && (

@@ -9,7 +9,7 @@ import { ReturnService } from "../gen/shop/returns/v1/returns_pb";
 import { formatMoney } from "../money";
 import { useWebConfig } from "../webConfig";
 import { finalOrderStatuses, fmtMinor, formatTime, parseMoneyInput, temporalWorkflowUrl } from "./lib";
-import { ApiError, ConfirmButton, Field, FieldError, Loading, MoneyInput, StatusBadge, StatusMessage } from "./ui";
+import { ApiError, ConfirmButton, Field, Loading, MoneyInput, StatusBadge, StatusMessage } from "./ui";
 
 const cancellable = new Set(["awaiting_payment", "paid"]);
 
@@ -79,7 +79,7 @@ function RefundForm({ order }: { order: Order }) {
         </div>
       </fieldset>
       {kind === "partial" && <MoneyInput label="Refund amount" value={amount} onChange={setAmount} currency={currency} required />}
-      <Field label="Refund reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} error={<FieldError error={m.error} field="reason" />} />
+      <Field label="Refund reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} apiError={m.error} apiField="reason" />
       {problem && (
         <p role="alert" className="error">
           {problem}
@@ -233,7 +233,7 @@ export default function OrderDetail() {
       <div className="two-col">
         <section aria-labelledby="od-lines">
           <h2 id="od-lines">Lines</h2>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Items ordered</caption>
               <thead>
@@ -301,7 +301,7 @@ export default function OrderDetail() {
           <dd>{formatMoney(o.refunded) || "—"}</dd>
         </dl>
         {o.refunds.length > 0 && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Refunds</caption>
               <thead>
@@ -342,7 +342,7 @@ export default function OrderDetail() {
         {o.shipments.length === 0 ? (
           <p>No shipments yet.</p>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Shipments</caption>
               <thead>

@@ -86,7 +86,7 @@ export default function Orders() {
       {list.isPending && customerOk && <Loading what="orders" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>
                 Orders: {list.data.total} in all{from || to ? `, ${orders.length} of this page in the date range` : ""}

@@ -150,18 +150,18 @@ function ProductForm({ product }: { product?: Product }) {
       )}
       {!canSave && <AdminOnlyNote what="create products" />}
       <form onSubmit={submit} className="card form-grid" aria-label={product ? "Edit product" : "New product"}>
-        <Field label="SKU" value={sku} onChange={(e) => setSku(e.target.value)} disabled={!!product} required={!product} error={<FieldError error={error} field="sku" />} />
-        <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required error={<FieldError error={error} field="name" />} />
+        <Field label="SKU" value={sku} onChange={(e) => setSku(e.target.value)} disabled={!!product} required={!product} apiError={error} apiField="sku" />
+        <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required apiError={error} apiField="name" />
         <div className="field wide">
           <label htmlFor="pf-desc">Description</label>
           <textarea id="pf-desc" rows={4} value={description} onChange={(e) => setDescription(e.target.value)} />
           <FieldError error={error} field="description" />
         </div>
-        <Field label="Brand" value={brand} onChange={(e) => setBrand(e.target.value)} error={<FieldError error={error} field="brand" />} />
+        <Field label="Brand" value={brand} onChange={(e) => setBrand(e.target.value)} apiError={error} apiField="brand" />
         <div className="field">
           <label htmlFor="pf-cat">Category</label>
-          <select id="pf-cat" value={categoryId} onChange={(e) => setCategoryId(e.target.value)}>
-            <option value="">None</option>
+          <select id="pf-cat" value={categoryId} required={!product} onChange={(e) => setCategoryId(e.target.value)}>
+            <option value="">{product ? "None" : "Choose…"}</option>
             {cats.data?.categories.map((c) => (
               <option key={String(c.id)} value={String(c.id)}>
                 {c.name}
@@ -313,7 +313,7 @@ function VariantsPanel({ product }: { product: Product }) {
   return (
     <section aria-labelledby="variants-title">
       <h2 id="variants-title">Variants</h2>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
         <table>
           <caption>Variants of {product.name} (attributes as Name=Value, comma separated)</caption>
           <thead>

@@ -69,7 +69,7 @@ export default function Products() {
       {list.isPending && <Loading what="products" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>
                 Products ({list.data.total}

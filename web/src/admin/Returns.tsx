@@ -9,7 +9,7 @@ import { ApiError, ConfirmButton, Field, Loading, StatusBadge, StatusMessage } f
 
 const statuses = ["requested", "approved", "refused", "received", "refunded", "expired"];
 
-function ReturnCard({ ret: r, locations }: { ret: Return; locations: Location[] }) {
+function ReturnCard({ ret: r, locations, onDone }: { ret: Return; locations: Location[]; onDone: (message: string) => void }) {
   const qc = useQueryClient();
   const uid = useId();
   const [note, setNote] = useState("");
@@ -17,7 +17,8 @@ function ReturnCard({ ret: r, locations }: { ret: Return; locations: Location[] 
   const [lines, setLines] = useState(() =>
     r.lines.map((l) => ({ line: l.line, resellable: String(l.quantity), damaged: "0", location: l.locationId ? String(l.locationId) : "" })),
   );
-  const ok = () => {
+  const ok = (res: { return?: Return }) => {
+    onDone(`Return ${r.id} is now ${res.return?.status ?? "updated"}`);
     setReceiving(false);
     void qc.invalidateQueries();
   };
@@ -41,7 +42,7 @@ function ReturnCard({ ret: r, locations }: { ret: Return; locations: Location[] 
       {r.reason && <p>Reason: {r.reason}</p>}
       {r.note && <p>Customer’s note: {r.note}</p>}
       {r.staffNote && <p>Staff note: {r.staffNote}</p>}
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
         <table>
           <caption className="sr-only">Lines of return {String(r.id)}</caption>
           <thead>
@@ -149,7 +150,6 @@ function ReturnCard({ ret: r, locations }: { ret: Return; locations: Location[] 
         </form>
       )}
       <ApiError error={error} />
-      {(approve.isSuccess || refuse.isSuccess || receive.isSuccess) && <StatusMessage>Return updated</StatusMessage>}
     </article>
   );
 }
@@ -159,6 +159,7 @@ export default function Returns() {
   const status = params.get("status") ?? "";
   const order = params.get("order") ?? "";
   const after = params.get("after") ?? "";
+  const [msg, setMsg] = useState("");
   const locations = useQuery(InventoryService.method.listLocations, {});
   const list = useQuery(ReturnService.method.listReturns, {
     status: status ? [status] : [],
@@ -198,12 +199,13 @@ export default function Returns() {
         </div>
         <button type="submit">Filter</button>
       </form>
+      {msg && <StatusMessage>{msg}</StatusMessage>}
       <ApiError error={list.error ?? locations.error} />
       {list.isPending && <Loading what="returns" />}
       {list.data && returns.length === 0 && <p role="status">No returns match.</p>}
-      <div className="cards">
+      <div className="cards list">
         {returns.map((r) => (
-          <ReturnCard key={`${r.id}-${r.status}`} ret={r} locations={locations.data?.locations ?? []} />
+          <ReturnCard key={`${r.id}-${r.status}`} ret={r} locations={locations.data?.locations ?? []} onDone={setMsg} />
         ))}
       </div>
       {list.data && list.data.nextAfterId > 0n && (

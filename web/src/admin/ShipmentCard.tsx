@@ -4,10 +4,10 @@ import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { FulfilmentService, type Shipment } from "../gen/shop/fulfilment/v1/fulfilment_pb";
 import { formatTime, shipmentActions } from "./lib";
-import { ApiError, Field, FieldError, StatusBadge, StatusMessage } from "./ui";
+import { ApiError, ConfirmButton, Field, StatusBadge, StatusMessage } from "./ui";
 
 /** One shipment of the fulfilment queue with the steps its status allows. */
-export function ShipmentCard({ shipment: s }: { shipment: Shipment }) {
+export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDone?: (message: string) => void }) {
   const qc = useQueryClient();
   const uid = useId();
   const [shipping, setShipping] = useState(false);
@@ -17,6 +17,7 @@ export function ShipmentCard({ shipment: s }: { shipment: Shipment }) {
   const [done, setDone] = useState("");
   const ok = (what: string) => () => {
     setDone(what);
+    onDone?.(`Order ${s.orderId}, shipment ${s.id}: ${what.toLowerCase()}`);
     setShipping(false);
     setReporting(false);
     void qc.invalidateQueries();
@@ -82,9 +83,13 @@ export function ShipmentCard({ shipment: s }: { shipment: Shipment }) {
             <button type="button" disabled={busy} onClick={() => resolve.mutate({ id: s.id, action: "reship" })}>
               Reship
             </button>
-            <button type="button" className="danger" disabled={busy} onClick={() => resolve.mutate({ id: s.id, action: "refund" })}>
-              Refund lost items
-            </button>
+            <ConfirmButton
+              label="Refund lost items"
+              question={`Refund the lost items of order ${s.orderId} to the customer?`}
+              confirmLabel="Yes, refund them"
+              busy={busy}
+              onConfirm={() => resolve.mutate({ id: s.id, action: "refund" })}
+            />
           </>
         )}
         {can.problem && !reporting && (
@@ -103,10 +108,10 @@ export function ShipmentCard({ shipment: s }: { shipment: Shipment }) {
             shipM.mutate({ id: s.id, carrier: ship.carrier.trim(), service: ship.service.trim(), trackingNumber: ship.tracking.trim(), trackingUrl: ship.url.trim() });
           }}
         >
-          <Field label="Carrier" required maxLength={50} value={ship.carrier} onChange={(e) => setShip({ ...ship, carrier: e.target.value })} error={<FieldError error={shipM.error} field="carrier" />} />
-          <Field label="Tracking number" required maxLength={100} value={ship.tracking} onChange={(e) => setShip({ ...ship, tracking: e.target.value })} error={<FieldError error={shipM.error} field="tracking_number" />} />
+          <Field label="Carrier" required maxLength={50} value={ship.carrier} onChange={(e) => setShip({ ...ship, carrier: e.target.value })} apiError={shipM.error} apiField="carrier" />
+          <Field label="Tracking number" required maxLength={100} value={ship.tracking} onChange={(e) => setShip({ ...ship, tracking: e.target.value })} apiError={shipM.error} apiField="tracking_number" />
           <Field label="Service (optional)" value={ship.service} onChange={(e) => setShip({ ...ship, service: e.target.value })} />
-          <Field label="Tracking URL (optional)" type="url" value={ship.url} onChange={(e) => setShip({ ...ship, url: e.target.value })} error={<FieldError error={shipM.error} field="tracking_url" />} />
+          <Field label="Tracking URL (optional)" type="url" value={ship.url} onChange={(e) => setShip({ ...ship, url: e.target.value })} apiError={shipM.error} apiField="tracking_url" />
           <div className="wide row">
             <button type="submit" className="primary" disabled={busy}>
               Confirm shipment

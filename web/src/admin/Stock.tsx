@@ -4,12 +4,12 @@ import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb";
 import { InventoryService, type Location } from "../gen/shop/inventory/v1/inventory_pb";
-import { AdminOnlyNote, ApiError, Field, FieldError, Loading, StatusMessage, useIsAdmin } from "./ui";
+import { AdminOnlyNote, ApiError, Field, Loading, StatusMessage, useIsAdmin } from "./ui";
 import { StockPanel } from "./StockPanel";
 
 type Draft = { name: string; code: string; address: string; country: string; priority: string; active: boolean };
 
-function LocationForm({ location, onDone }: { location?: Location; onDone: () => void }) {
+function LocationForm({ location, onDone, onCancel }: { location?: Location; onDone: () => void; onCancel?: () => void }) {
   const isAdmin = useIsAdmin();
   const qc = useQueryClient();
   const [d, setD] = useState<Draft>({
@@ -40,10 +40,10 @@ function LocationForm({ location, onDone }: { location?: Location; onDone: () =>
       }}
     >
       <h2 className="wide">{title}</h2>
-      <Field label="Location name" required value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} error={<FieldError error={error} field="name" />} />
-      <Field label="Code" required maxLength={32} value={d.code} onChange={(e) => setD({ ...d, code: e.target.value })} error={<FieldError error={error} field="code" />} />
+      <Field label="Location name" required value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} apiError={error} apiField="name" />
+      <Field label="Code" required maxLength={32} value={d.code} onChange={(e) => setD({ ...d, code: e.target.value })} apiError={error} apiField="code" />
       <Field label="Address" value={d.address} onChange={(e) => setD({ ...d, address: e.target.value })} />
-      <Field label="Country code" maxLength={2} value={d.country} onChange={(e) => setD({ ...d, country: e.target.value })} error={<FieldError error={error} field="country" />} />
+      <Field label="Country code" maxLength={2} value={d.country} onChange={(e) => setD({ ...d, country: e.target.value })} apiError={error} apiField="country" />
       <Field label="Priority (lower serves first)" type="number" step={1} value={d.priority} onChange={(e) => setD({ ...d, priority: e.target.value })} />
       <div className="field checkbox">
         <input id={`loc-active-${location?.id ?? "new"}`} type="checkbox" checked={d.active} onChange={(e) => setD({ ...d, active: e.target.checked })} />
@@ -53,8 +53,8 @@ function LocationForm({ location, onDone }: { location?: Location; onDone: () =>
         <button type="submit" className="primary" disabled={!isAdmin || createM.isPending || updateM.isPending}>
           Save location
         </button>
-        {location && (
-          <button type="button" onClick={onDone}>
+        {onCancel && (
+          <button type="button" onClick={onCancel}>
             Cancel editing
           </button>
         )}
@@ -132,7 +132,7 @@ export default function Stock() {
         {locations.isPending && <Loading what="locations" />}
         <ApiError error={locations.error} />
         {locations.data && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Stock locations, in the order they serve orders</caption>
               <thead>
@@ -176,6 +176,7 @@ export default function Stock() {
               <LocationForm
                 key={String(l.id)}
                 location={l}
+                onCancel={() => setEditing(null)}
                 onDone={() => {
                   setEditing(null);
                   setMsg(`Location ${l.code} saved`);

@@ -33,7 +33,7 @@ export function StockPanel({ product }: { product: Product }) {
       {stock.isPending && <Loading what="stock" />}
       <ApiError error={stock.error ?? locations.error} />
       {stock.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption>
               Stock of {product.name} per location: {stock.data.stockQuantity} sellable
@@ -167,7 +167,7 @@ export function StockPanel({ product }: { product: Product }) {
 
       <ApiError error={history.error} />
       {history.data && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption>Stock history of {product.name} (newest first)</caption>
             <thead>

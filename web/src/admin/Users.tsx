@@ -56,7 +56,7 @@ export default function Users() {
       {list.isPending && <Loading what="users" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption>Accounts ({list.data.total})</caption>
               <thead>

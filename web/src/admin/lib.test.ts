@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { parseAttributes, parseMinorUnits, parseMoneyInput, shipmentActions, temporalWorkflowUrl, fieldViolations } from "./lib";
+import { errorText, parseAttributes, parseMinorUnits, parseMoneyInput, shipmentActions, temporalWorkflowUrl, fieldViolations } from "./lib";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 
@@ -102,5 +102,16 @@ describe("shipmentActions", () => {
     expect(shipmentActions("in_transit")).toMatchObject({ ship: false, deliver: true });
     expect(shipmentActions("delivered")).toMatchObject({ deliver: false, problem: false });
     expect(shipmentActions("lost")).toMatchObject({ resolveLost: true });
+  });
+});
+
+describe("errorText", () => {
+  it("says plainly when the role may not do something", () => {
+    expect(errorText(new ConnectError("admin role required", Code.PermissionDenied))).toBe(
+      "Permission denied: your role may not do this (admin role required).",
+    );
+  });
+  it("keeps the API's message otherwise", () => {
+    expect(errorText(new ConnectError("the order is shipped", Code.FailedPrecondition))).toBe("the order is shipped");
   });
 });

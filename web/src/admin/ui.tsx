@@ -37,9 +37,13 @@ export function ApiError({ error, prefix }: { error: unknown; prefix?: string })
   );
 }
 
+function fieldViolation(error: unknown, field: string) {
+  return fieldViolations(error).find((x) => x.field === field || x.field.endsWith("." + field));
+}
+
 /** The violation of one field (by proto field name), for display next to its input. */
 export function FieldError({ error, field, id }: { error: unknown; field: string; id?: string }) {
-  const v = fieldViolations(error).find((x) => x.field === field || x.field.endsWith("." + field));
+  const v = fieldViolation(error, field);
   if (!v) return null;
   return (
     <span className="field-error" id={id}>
@@ -178,18 +182,27 @@ export function moneyText(minor: bigint | undefined, currency: string): string {
   return minor === undefined ? "" : decimalString(minor, currency);
 }
 
-/** A labelled input; extra props go to the <input>. */
+/**
+ * A labelled input; extra props go to the <input>. apiError/apiField show the
+ * API's violation of that (proto) field next to it and mark it invalid.
+ */
 export function Field({
   label,
-  error,
+  apiError,
+  apiField,
   ...props
-}: { label: string; error?: ReactNode } & React.InputHTMLAttributes<HTMLInputElement>) {
+}: { label: string; apiError?: unknown; apiField?: string } & React.InputHTMLAttributes<HTMLInputElement>) {
   const id = useId();
+  const v = apiField ? fieldViolation(apiError, apiField) : undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} aria-invalid={error ? true : undefined} {...props} />
-      {error}
+      <input id={id} aria-invalid={v ? true : undefined} aria-describedby={v ? `${id}-err` : undefined} {...props} />
+      {v && (
+        <span className="field-error" id={`${id}-err`}>
+          {v.description}
+        </span>
+      )}
     </div>
   );
 }
