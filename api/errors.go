@@ -102,6 +102,14 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		ce := connect.NewError(connect.CodeUnavailable, checkout.ErrUnavailable)
 		ce.Meta().Set("Retry-After", "5")
 		return ce
+	case errors.Is(err, images.ErrTooLarge):
+		// The client's mistake, said as such (not an internal error).
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, images.ErrUnavailable):
+		log.WarnContext(ctx, "images unavailable", "procedure", procedure, "error", err)
+		ce := connect.NewError(connect.CodeUnavailable, images.ErrUnavailable)
+		ce.Meta().Set("Retry-After", "5")
+		return ce
 	case errors.Is(err, checkout.ErrClosed):
 		return connect.NewError(connect.CodeFailedPrecondition, errors.New("the order has moved on; reload it"))
 	case errors.As(err, &locked):

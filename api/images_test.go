@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -16,8 +17,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	neturl "net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -361,6 +364,10 @@ func TestBadProductImageUploadsStoreNothing(t *testing.T) {
 		{"too large", url, staff, "image/png", big, http.StatusRequestEntityTooLarge},
 		{"too large in a form", url, staff, "", nil, http.StatusRequestEntityTooLarge},
 		{"decompression bomb", url, staff, "image/png", pngBomb(50000, 50000), http.StatusBadRequest},
+		// The alt text is checked before anything is stored.
+		{"alt text not UTF-8", url + "?alt_text=%FF%FE", staff, "image/png", good, http.StatusBadRequest},
+		{"alt text with NUL", url + "?alt_text=a%00b", staff, "image/png", good, http.StatusBadRequest},
+		{"alt text of 301 characters", url + "?alt_text=" + strings.Repeat("%E5%86%99", 301), staff, "image/png", good, http.StatusBadRequest},
 	} {
 		body, contentType := c.body, c.contentType
 		switch c.name {
@@ -385,6 +392,14 @@ func TestBadProductImageUploadsStoreNothing(t *testing.T) {
 		}
 		if assert.NoError(t, json.Unmarshal(b, &e), "%s: %s", c.name, b) {
 			assert.NotEmpty(t, e.Message, c.name)
+			assert.NotContains(t, e.Message, "internal error", c.name)
+			if c.status == http.StatusRequestEntityTooLarge {
+				assert.Equal(t, 3, e.Code, "%s: invalid_argument", c.name)
+				assert.Contains(t, e.Message, "too large", c.name)
+			}
+			if strings.HasPrefix(c.name, "alt text") {
+				assert.Contains(t, e.Message, "alt_text", c.name)
+			}
 		}
 	}
 
@@ -406,4 +421,66 @@ func TestBadProductImageUploadsStoreNothing(t *testing.T) {
 		resp, _ := sendImage(t, http.MethodGet, f.url+p, "", "", nil)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, p)
 	}
+}
+
+// imageFlowsDown cannot start a workflow while down (Temporal unreachable), and
+// counts the starts otherwise.
+type imageFlowsDown struct {
+	down    *atomic.Bool
+	started *atomic.Int32
+}
+
+func (d imageFlowsDown) ProcessImage(context.Context, images.Image) error {
+	if d.down.Load() {
+		return errors.New("temporal: connection refused")
+	}
+	d.started.Add(1)
+	return nil
+}
+
+// An unreachable store or Temporal answers 503 with Retry-After (the upload
+// may be sent again), and an image whose processing could not start is
+// marked failed, not left processing; its file uploaded again is processed
+// again. Alt texts count characters, not bytes.
+func TestProductImageUploadOutages(t *testing.T) {
+	good := pngBytes(t, testPhoto(40, 30, false))
+	cjk := strings.Repeat("写", 150) // 150 characters, 450 bytes
+
+	t.Run("store down", func(t *testing.T) {
+		f := newServerWith(t, options{images: objectstore.Unavailable{Err: errors.New("bucket unreachable")}, imageFlows: refuseFlows{t}})
+		staff := session(t, f, "sue", identity.RoleStaff)
+		resp, b := sendImage(t, http.MethodPost, fmt.Sprintf("%s/api/products/%d/images", f.url, f.laptop.ID), staff, "image/png", good)
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(b))
+		assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+		assert.Contains(t, string(b), "try again shortly")
+		var rows int
+		require.NoError(t, f.shop.Pool.QueryRow(context.Background(), `SELECT count(*) FROM product_images`).Scan(&rows))
+		assert.Zero(t, rows)
+	})
+
+	t.Run("temporal down", func(t *testing.T) {
+		objects, err := objectstore.NewFS(t.TempDir())
+		require.NoError(t, err)
+		flows := imageFlowsDown{down: &atomic.Bool{}, started: &atomic.Int32{}}
+		flows.down.Store(true)
+		f := newServerWith(t, options{images: objects, imageFlows: flows})
+		staff := session(t, f, "sid", identity.RoleStaff)
+		url := fmt.Sprintf("%s/api/products/%d/images?alt_text=", f.url, f.laptop.ID) + neturl.QueryEscape(cjk)
+		resp, b := sendImage(t, http.MethodPost, url, staff, "image/png", good)
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(b))
+		assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+		var status, failure, alt string
+		require.NoError(t, f.shop.Pool.QueryRow(context.Background(),
+			`SELECT status, failure, alt_text FROM product_images WHERE product_id = $1`, f.laptop.ID).Scan(&status, &failure, &alt))
+		assert.Equal(t, "failed", status, "not left processing")
+		assert.Equal(t, images.ReasonNotStarted, failure)
+		assert.Equal(t, cjk, alt, "150 characters pass the 300-character limit")
+
+		// Uploaded again once processing can start: processed again.
+		flows.down.Store(false)
+		resp, b = sendImage(t, http.MethodPost, url, staff, "image/png", good)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+		assert.Contains(t, string(b), `"processing"`)
+		assert.Equal(t, int32(1), flows.started.Load())
+	})
 }

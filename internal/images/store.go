@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -90,19 +91,26 @@ func lockProduct(ctx context.Context, tx pgx.Tx, productID int64) error {
 	return nil
 }
 
-func checkAlt(alt string) error {
-	if len(alt) > MaxAltText {
-		return validation.New("alt_text", "must be at most %d characters", MaxAltText)
+// CheckAlt trims an alt text and checks it as the database stores it:
+// valid UTF-8 without NUL, at most MaxAltText characters (not bytes, like
+// the API's schema and the column's CHECK).
+func CheckAlt(alt string) (string, error) {
+	alt = strings.TrimSpace(alt)
+	if !utf8.ValidString(alt) || strings.ContainsRune(alt, 0) {
+		return "", validation.New("alt_text", "must be UTF-8 text without NUL characters")
 	}
-	return nil
+	if utf8.RuneCountInString(alt) > MaxAltText {
+		return "", validation.New("alt_text", "must be at most %d characters", MaxAltText)
+	}
+	return alt, nil
 }
 
 // Create records an uploaded original as the product's last image, in
 // processing. The same file uploaded to the product again is the image
 // already recorded (created is false).
 func (s *Store) Create(ctx context.Context, productID int64, u Upload, alt string, uploadedBy int64) (im Image, created bool, err error) {
-	alt = strings.TrimSpace(alt)
-	if err := checkAlt(alt); err != nil {
+	alt, err = CheckAlt(alt)
+	if err != nil {
 		return Image{}, false, err
 	}
 	var by *int64
@@ -228,21 +236,45 @@ func (s *Store) MarkReady(ctx context.Context, imageID int64, variants []Variant
 
 // MarkFailed records why an image could not be processed.
 func (s *Store) MarkFailed(ctx context.Context, imageID int64, reason string) error {
-	if len(reason) > 500 {
-		reason = reason[:500]
-	}
+	reason = truncate(reason, 500)
 	if err := s.finish(ctx, imageID, StatusFailed, nil, reason); err != nil {
 		return fmt.Errorf("images: mark %d failed: %w", imageID, err)
 	}
 	return nil
 }
 
+// truncate cuts s to at most n bytes on a character boundary (a cut
+// character would make the text invalid UTF-8, which the database refuses).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Retry sets a failed image back to processing, for its file uploaded
+// again; other images are left as they are. It returns the image.
+func (s *Store) Retry(ctx context.Context, imageID int64) (Image, error) {
+	im, err := scanImage(s.pool.QueryRow(ctx, `UPDATE product_images SET status = 'processing', failure = '', updated_at = now()
+		WHERE id = $1 AND status = 'failed' RETURNING `+imageColumns, imageID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.ByID(ctx, imageID)
+	}
+	if err != nil {
+		return Image{}, fmt.Errorf("images: retry %d: %w", imageID, err)
+	}
+	return im, nil
+}
+
 // Update changes an image's alt text (when alt is not nil) and, with
 // primary, moves it first.
 func (s *Store) Update(ctx context.Context, productID, imageID int64, alt *string, primary bool) (Image, error) {
 	if alt != nil {
-		trimmed := strings.TrimSpace(*alt)
-		if err := checkAlt(trimmed); err != nil {
+		trimmed, err := CheckAlt(*alt)
+		if err != nil {
 			return Image{}, err
 		}
 		alt = &trimmed
