@@ -22,6 +22,9 @@ export const session = new Session(async (refreshToken) => {
  */
 export function authInterceptor(s: Session): Interceptor {
   return (next) => async (req) => {
+    // Signing in or up needs no session; retrying them would only rotate the current one.
+    if (req.service.typeName === AuthService.typeName && noAuthMethods.has(req.method.name)) return next(req);
+    const used = s.tokens;
     const token = await s.accessToken();
     if (!token) return next(req);
     req.header.set("Authorization", `Bearer ${token}`);
@@ -29,15 +32,47 @@ export function authInterceptor(s: Session): Interceptor {
       return await next(req);
     } catch (err) {
       if (!(err instanceof ConnectError) || err.code !== Code.Unauthenticated || req.stream) throw err;
-      const fresh = await s.refresh(s.tokens?.refreshToken ?? "");
+      const fresh = await retryToken(s, token, used?.refreshToken ?? "");
       if (!fresh) throw err;
-      req.header.set("Authorization", `Bearer ${fresh.accessToken}`);
+      req.header.set("Authorization", `Bearer ${fresh}`);
       return next(req);
     }
   };
 }
 
+const noAuthMethods = new Set(["Login", "Register", "Refresh"]);
+
+/**
+ * The access token for a retry after the API refused `usedAccess`: the stored
+ * one when something (another request or tab) has rotated since, otherwise a
+ * refresh of the refresh token that was current for the failed request.
+ */
+export async function retryToken(s: Session, usedAccess: string, usedRefresh: string): Promise<string | null> {
+  const now = s.tokens;
+  if (!now) return null;
+  if (now.accessToken !== usedAccess) return now.accessToken;
+  return (await s.refresh(usedRefresh, { force: true }))?.accessToken ?? null;
+}
+
 export const transport = createConnectTransport({ baseUrl, interceptors: [authInterceptor(session)] });
+
+/**
+ * fetch with the session's bearer token (refreshed when due) for the few
+ * plain-HTTP endpoints; on 401 it refreshes once and retries once.
+ */
+export async function authedFetch(input: string, init: RequestInit = {}): Promise<Response> {
+  const send = (token: string | null) => {
+    const headers = new Headers(init.headers);
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
+  };
+  const used = session.tokens;
+  const token = await session.accessToken();
+  const r = await send(token);
+  if (r.status !== 401 || !token) return r;
+  const fresh = await retryToken(session, token, used?.refreshToken ?? "");
+  return fresh ? send(fresh) : r;
+}
 
 export function client<T extends DescService>(service: T) {
   return createClient(service, transport);

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
-import { Link, Navigate, useParams } from "react-router";
+import { Link, Navigate, useLocation, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { OrderService, type Order } from "../gen/shop/order/v1/order_pb";
@@ -11,6 +11,7 @@ import { NotFound } from "../components/NotFound";
 import { errorMessage } from "../api/errors";
 import { formatMoney } from "../money";
 import { useSignedIn } from "../auth/useSession";
+import { PaymentSection } from "./PaymentSection";
 import { formatTime, isCancellable, isReturnable, isSettled, statusLabel } from "./orderStatus";
 
 export default function OrderPage() {
@@ -46,7 +47,9 @@ function OrderView({ o }: { o: Order }) {
   const cancel = useMutation(OrderService.method.cancelOrder);
   const returns = useQuery(ReturnService.method.listOrderReturns, { orderId: o.id });
   const [error, setError] = useState("");
-  const [status, setStatus] = useState("");
+  // A message the previous page left (e.g. the payment step's "taking longer").
+  const from = (useLocation().state as { status?: unknown } | null)?.status;
+  const [status, setStatus] = useState(typeof from === "string" ? from : "");
   const [returning, setReturning] = useState(false);
 
   const onCancel = async () => {
@@ -73,6 +76,15 @@ function OrderView({ o }: { o: Order }) {
         {status}
       </p>
       {error ? <p role="alert">{error}</p> : null}
+      {o.status === "awaiting_payment" ? (
+        <section aria-labelledby="pay" className="order-payment">
+          <h2 id="pay">Payment</h2>
+          <p>
+            This order waits for payment of <strong>{formatMoney(o.totals?.total)}</strong>.
+          </p>
+          <PaymentSection order={o} level={3} />
+        </section>
+      ) : null}
       <div className="actions">
         {isCancellable(o) ? (
           <button type="button" onClick={() => void onCancel()} disabled={cancel.isPending}>
