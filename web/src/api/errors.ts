@@ -87,3 +87,21 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return "Something went wrong.";
 }
+
+/**
+ * Whether a call may or may not have taken effect (the network failed, the
+ * API was unavailable or timed out): a retry must send the same
+ * idempotency key. Any other error is a definite answer.
+ */
+export function isUnknownOutcome(err: unknown): boolean {
+  if (!(err instanceof ConnectError)) return err instanceof TypeError; // fetch's network failure
+  switch (err.code) {
+    case Code.Unavailable:
+    case Code.DeadlineExceeded:
+    case Code.Aborted:
+      return true;
+    case Code.Unknown:
+      return err.cause instanceof TypeError; // connect wraps fetch's network failure
+  }
+  return false;
+}

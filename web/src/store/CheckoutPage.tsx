@@ -7,7 +7,8 @@ import { createConnectQueryKey } from "@connectrpc/connect-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
 import { OrderService, type Order } from "../gen/shop/order/v1/order_pb";
 import { client } from "../api/transport";
-import { errorMessage, fieldErrors } from "../api/errors";
+import { newKey } from "../api/ids";
+import { errorMessage, fieldErrors, isUnknownOutcome } from "../api/errors";
 import { recordEvent } from "../api/events";
 import { useSignedIn } from "../auth/useSession";
 import { AddressFields } from "../components/AddressFields";
@@ -21,9 +22,6 @@ import { CartService } from "../gen/shop/cart/v1/cart_pb";
 import { cartWarnings } from "./CartPage";
 import { PaymentSection, slowPaymentMessage } from "./PaymentSection";
 
-function newKey(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 export default function CheckoutPage() {
   useTitle("Checkout");
@@ -129,6 +127,9 @@ function AddressForm({
   // places the same order rather than a second one.
   const key = useRef({ key: newKey(), for: "" });
   const formRef = useRef<HTMLFormElement>(null);
+  // The address is saved once, even when placing the order needs retries.
+  const saved = useRef(false);
+  const qc = useQueryClient();
   const setCart = useSetCart();
 
   // Once the address is complete, it becomes the cart's destination, so the
@@ -162,9 +163,11 @@ function AddressForm({
     if (key.current.for !== body) key.current = { key: newKey(), for: body };
     setBusy(true);
     try {
-      if (save) {
+      if (save && !saved.current) {
         try {
           await client(AuthService).addAddress({ address: { ...toBook(address), kind: "shipping", isDefault: !hasBook } });
+          saved.current = true;
+          void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: AuthService.method.listAddresses, cardinality: undefined }) });
         } catch {
           // saving is a convenience; the order goes on
         }
@@ -176,6 +179,13 @@ function AddressForm({
       if (!r.order) throw new Error("The order was not created.");
       onPlaced(r.order);
     } catch (err) {
+      // A retry after an unknown outcome must place the same order; after a
+      // definite refusal, the next attempt is a new request (the server would
+      // otherwise answer the same refusal again).
+      if (!isUnknownOutcome(err)) {
+        key.current = { key: newKey(), for: "" };
+        void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: CartService.method.getCart, cardinality: undefined }) });
+      }
       const f = addressErrorsFromApi(fieldErrors(err));
       setErrors(f);
       setError(errorMessage(err));
