@@ -24,15 +24,14 @@ export function authInterceptor(s: Session): Interceptor {
   return (next) => async (req) => {
     // Signing in or up needs no session; retrying them would only rotate the current one.
     if (req.service.typeName === AuthService.typeName && noAuthMethods.has(req.method.name)) return next(req);
-    const used = s.tokens;
-    const token = await s.accessToken();
-    if (!token) return next(req);
-    req.header.set("Authorization", `Bearer ${token}`);
+    const used = await s.validTokens();
+    if (!used) return next(req);
+    req.header.set("Authorization", `Bearer ${used.accessToken}`);
     try {
       return await next(req);
     } catch (err) {
       if (!(err instanceof ConnectError) || err.code !== Code.Unauthenticated || req.stream) throw err;
-      const fresh = await retryToken(s, token, used?.refreshToken ?? "");
+      const fresh = await s.tokenForRetry(used.accessToken, used.refreshToken);
       if (!fresh) throw err;
       req.header.set("Authorization", `Bearer ${fresh}`);
       return next(req);
@@ -41,18 +40,6 @@ export function authInterceptor(s: Session): Interceptor {
 }
 
 const noAuthMethods = new Set(["Login", "Register", "Refresh"]);
-
-/**
- * The access token for a retry after the API refused `usedAccess`: the stored
- * one when something (another request or tab) has rotated since, otherwise a
- * refresh of the refresh token that was current for the failed request.
- */
-export async function retryToken(s: Session, usedAccess: string, usedRefresh: string): Promise<string | null> {
-  const now = s.tokens;
-  if (!now) return null;
-  if (now.accessToken !== usedAccess) return now.accessToken;
-  return (await s.refresh(usedRefresh, { force: true }))?.accessToken ?? null;
-}
 
 export const transport = createConnectTransport({ baseUrl, interceptors: [authInterceptor(session)] });
 
@@ -66,11 +53,10 @@ export async function authedFetch(input: string, init: RequestInit = {}): Promis
     if (token) headers.set("Authorization", `Bearer ${token}`);
     return fetch(input, { ...init, headers });
   };
-  const used = session.tokens;
-  const token = await session.accessToken();
-  const r = await send(token);
-  if (r.status !== 401 || !token) return r;
-  const fresh = await retryToken(session, token, used?.refreshToken ?? "");
+  const used = await session.validTokens();
+  const r = await send(used?.accessToken ?? null);
+  if (r.status !== 401 || !used) return r;
+  const fresh = await session.tokenForRetry(used.accessToken, used.refreshToken);
   return fresh ? send(fresh) : r;
 }
 

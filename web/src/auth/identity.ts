@@ -13,7 +13,8 @@ export function resetCacheOnIdentityChange(session: Session, qc: QueryClient): (
     if (now === last) return;
     last = now;
     qc.getMutationCache().clear();
-    qc.removeQueries({ type: "inactive" });
+    // reset (not clear): a view that stays mounted, even with its query
+    // disabled (signed out), loses the old data too; active ones refetch.
     void qc.resetQueries();
   });
 }

@@ -75,10 +75,15 @@ export class Session {
 
   /** An access token valid for at least refreshMarginMs, refreshing when needed; null when signed out. */
   async accessToken(): Promise<string | null> {
+    return (await this.validTokens())?.accessToken ?? null;
+  }
+
+  /** The pair whose access token is valid for at least refreshMarginMs (see accessToken). */
+  async validTokens(): Promise<Tokens | null> {
     const t = this.tokens;
     if (!t) return null;
-    if (t.expiresAt - this.now() > refreshMarginMs) return t.accessToken;
-    return (await this.refresh(t.refreshToken))?.accessToken ?? null;
+    if (t.expiresAt - this.now() > refreshMarginMs) return t;
+    return this.refresh(t.refreshToken);
   }
 
   /**
@@ -95,6 +100,18 @@ export class Session {
       });
     }
     return this.inflight;
+  }
+
+  /**
+   * The access token to retry with after the API refused usedAccess (sent
+   * with usedRefresh current): the stored one when a rotation happened since
+   * (another request or tab), otherwise a refresh; null when signed out.
+   */
+  async tokenForRetry(usedAccess: string, usedRefresh: string): Promise<string | null> {
+    const now = this.tokens;
+    if (!now) return null;
+    if (now.accessToken !== usedAccess) return now.accessToken;
+    return (await this.refresh(usedRefresh, { force: true }))?.accessToken ?? null;
   }
 
   private async doRefresh(stale: string, force: boolean): Promise<Tokens | null> {

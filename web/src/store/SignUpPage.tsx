@@ -1,7 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { useQueryClient } from "@tanstack/react-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
 import { client } from "../api/transport";
 import { errorMessage, fieldErrors } from "../api/errors";
@@ -14,7 +13,6 @@ export default function SignUpPage() {
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();
-  const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
@@ -31,7 +29,6 @@ export default function SignUpPage() {
       await auth.register({ username: v("username"), email: v("email"), password: String(fd.get("password") ?? ""), firstName: v("first_name"), lastName: v("last_name") });
       const r = await auth.login({ username: v("username"), password: String(fd.get("password") ?? "") });
       await completeSignIn(r);
-      await qc.invalidateQueries();
       void navigate(next, { replace: true });
     } catch (err) {
       setFields(fieldErrors(err));
