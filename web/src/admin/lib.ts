@@ -3,38 +3,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { create } from "@bufbuild/protobuf";
-import { MoneySchema } from "../gen/shop/catalog/v1/catalog_pb";
-import { currencyDigits, formatMoney } from "../money";
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+import type { Parsed } from "../money";
 
-/**
- * Parses a decimal amount typed by staff ("12", "12.5", "1999.99") into
- * integer minor units of a currency with `digits` decimals, with string and
- * bigint arithmetic only (no floats, so "0.29" is exactly 29). Refuses signs,
- * exponents, thousands separators and more decimals than the currency has.
- */
-export function parseMinorUnits(input: string, digits: number): Parsed<bigint> {
-  const s = input.trim();
-  if (s === "") return { ok: false, error: "Enter an amount" };
-  const m = /^(\d*)(?:\.(\d*))?$/.exec(s);
-  if (!m || (m[1] === "" && (m[2] ?? "") === "")) return { ok: false, error: "Enter a number like 12.50" };
-  const whole = m[1] ?? "";
-  const frac = m[2] ?? "";
-  if (frac.length > digits) {
-    return { ok: false, error: digits === 0 ? "This currency has no decimals" : `At most ${digits} decimals` };
-  }
-  if (whole.length + digits > 18) return { ok: false, error: "Amount too large" };
-  const value = BigInt(whole || "0") * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, "0") || "0");
-  return { ok: true, value };
-}
-
-/** parseMinorUnits with the currency's own number of decimals. */
-export function parseMoneyInput(input: string, currency: string): Parsed<bigint> {
-  if (!/^[A-Z]{3}$/.test(currency)) return { ok: false, error: "Currency must be a 3-letter code like USD" };
-  return parseMinorUnits(input, currencyDigits(currency));
-}
+// Money parsing and formatting live in ../money (one module for the whole app).
+export { parseMinorUnits, type Parsed, parseMoney as parseMoneyInput, formatMinor as fmtMinor } from "../money";
 
 /** The Temporal UI page of a workflow, or "" when the UI or the id is unknown. */
 export function temporalWorkflowUrl(ui: string | undefined, namespace: string | undefined, workflowId: string | undefined): string {
@@ -181,9 +154,4 @@ export function shipmentActions(status: string): { pick: boolean; pack: boolean;
     problem: status !== "delivered" && status !== "cancelled",
     resolveLost: status === "lost",
   };
-}
-
-/** Minor units of a currency as display text. */
-export function fmtMinor(amountMinor: bigint, currency: string): string {
-  return formatMoney(create(MoneySchema, { amountMinor, currency }));
 }
