@@ -8,7 +8,7 @@ import { Field, ErrorAlert } from "../components/Field";
 import { safeNext } from "../auth/next";
 import { flushPending } from "./pendingCart";
 
-/** Signs in with the API's answer, adds what a guest put in the cart, and goes on. */
+/** Signs in with the API's answer and adds what a guest put in the cart (failures are told on the cart page). */
 export async function completeSignIn(tokens: { accessToken: string; refreshToken: string; expiresIn: number }) {
   session.signIn(tokens);
   await flushPending();
