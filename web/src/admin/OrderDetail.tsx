@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { TrackingNumber } from "../components/TrackingNumber";
 import { Link, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -364,7 +365,7 @@ export default function OrderDetail() {
                       <StatusBadge status={s.status} />
                     </td>
                     <td>{s.carrier}</td>
-                    <td>{s.trackingUrl ? <a href={s.trackingUrl}>{s.trackingNumber}</a> : s.trackingNumber}</td>
+                    <td>{s.trackingNumber ? <TrackingNumber number={s.trackingNumber} url={s.trackingUrl} /> : null}</td>
                     <td>{s.lines.map((l) => `${l.quantity} × ${l.name}`).join(", ")}</td>
                   </tr>
                 ))}

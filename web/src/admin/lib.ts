@@ -2,7 +2,6 @@
 // error wording and dates. No React here, so they are easy to test.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 
 import type { Parsed } from "../money";
 
@@ -87,11 +86,6 @@ export function isPermissionDenied(err: unknown): boolean {
   return err instanceof ConnectError && err.code === Code.PermissionDenied;
 }
 
-export function formatTime(ts: Timestamp | undefined): string {
-  if (!ts) return "";
-  return timestampDate(ts).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
 /** YYYY-MM-DD of a date in the browser's time zone. */
 export function isoDay(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
@@ -129,8 +123,7 @@ export function formatAttributes(a: Record<string, string> | undefined): string 
     .join(", ");
 }
 
-/** Order statuses after which nothing more happens without staff. */
-export const finalOrderStatuses = new Set(["delivered", "cancelled", "refunded", "payment_failed"]);
+export { finalOrderStatuses, formatTime } from "../orders";
 
 export const orderStatuses = [
   "awaiting_payment",

@@ -12,7 +12,10 @@ import { errorMessage } from "../api/errors";
 import { formatMoney } from "../money";
 import { useSignedIn } from "../auth/useSession";
 import { PaymentSection } from "./PaymentSection";
+import { TrackingNumber } from "../components/TrackingNumber";
 import { formatTime, isCancellable, isReturnable, isSettled, statusLabel } from "./orderStatus";
+
+const closedReturnStatuses = new Set(["refused", "refunded", "expired"]);
 
 export default function OrderPage() {
   const { orderId = "" } = useParams();
@@ -29,7 +32,9 @@ export default function OrderPage() {
       refetchInterval: (q) => {
         const s = q.state.data?.order?.status;
         if (!s || isSettled(s)) return false;
-        return s === "awaiting_payment" ? 2000 : 10000;
+        if (s === "awaiting_payment") return 2000;
+        // On its way: the next change (delivery) is days away.
+        return s === "shipped" || s === "partially_shipped" ? 60_000 : 10_000;
       },
     },
   );
@@ -45,7 +50,12 @@ export default function OrderPage() {
 function OrderView({ o }: { o: Order }) {
   const qc = useQueryClient();
   const cancel = useMutation(OrderService.method.cancelOrder);
-  const returns = useQuery(ReturnService.method.listOrderReturns, { orderId: o.id });
+  const returns = useQuery(
+    ReturnService.method.listOrderReturns,
+    { orderId: o.id },
+    // Follow the returns while one is still being handled.
+    { refetchInterval: (q) => (q.state.data?.returns.some((r) => !closedReturnStatuses.has(r.status)) ? 10_000 : false) },
+  );
   const [error, setError] = useState("");
   // A message the previous page left (e.g. the payment step's "taking longer").
   const from = (useLocation().state as { status?: unknown } | null)?.status;
@@ -168,13 +178,7 @@ function OrderView({ o }: { o: Order }) {
               {s.trackingNumber ? (
                 <p>
                   Tracking number{" "}
-                  {s.trackingUrl && /^https?:\/\//.test(s.trackingUrl) ? (
-                    <a href={s.trackingUrl} target="_blank" rel="noreferrer noopener">
-                      {s.trackingNumber}
-                    </a>
-                  ) : (
-                    <span>{s.trackingNumber}</span>
-                  )}
+                  <TrackingNumber number={s.trackingNumber} url={s.trackingUrl} />
                 </p>
               ) : null}
               {s.lines.length ? (
