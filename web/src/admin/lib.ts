@@ -1,7 +1,7 @@
 // Pure helpers of the admin: money input parsing, Temporal UI links, API
 // error wording and dates. No React here, so they are easy to test.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { errorMessage } from "../api/errors";
 
 import type { Parsed } from "../money";
 
@@ -15,72 +15,11 @@ export function temporalWorkflowUrl(ui: string | undefined, namespace: string | 
   return `${base}/namespaces/${encodeURIComponent(namespace || "default")}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-export interface FieldViolation {
-  field: string;
-  description: string;
-}
-
-// google.rpc.BadRequest { repeated FieldViolation field_violations = 1 }
-// FieldViolation { string field = 1; string description = 2 }: decoded by
-// hand because the web app does not generate google/rpc.
-function decodeBadRequest(bytes: Uint8Array): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  const r = new BinaryReader(bytes);
-  while (r.pos < r.len) {
-    const [no, wt] = r.tag();
-    if (no !== 1) {
-      r.skip(wt);
-      continue;
-    }
-    const inner = new BinaryReader(r.bytes());
-    const v: FieldViolation = { field: "", description: "" };
-    while (inner.pos < inner.len) {
-      const [fno, fwt] = inner.tag();
-      if (fno === 1) v.field = inner.string();
-      else if (fno === 2) v.description = inner.string();
-      else inner.skip(fwt);
-    }
-    out.push(v);
-  }
-  return out;
-}
-
-/** The field violations of an InvalidArgument error (google.rpc.BadRequest detail). */
-export function fieldViolations(err: unknown): FieldViolation[] {
-  if (!(err instanceof ConnectError) || err.code !== Code.InvalidArgument) return [];
-  const out: FieldViolation[] = [];
-  for (const d of err.details) {
-    if ("type" in d && d.type === "google.rpc.BadRequest") {
-      try {
-        out.push(...decodeBadRequest(d.value));
-      } catch {
-        // An unreadable detail still leaves the message.
-      }
-    }
-  }
-  return out;
-}
+// Error decoding and wording are shared with the storefront (../api/errors).
+export { fieldViolations, type FieldViolation } from "../api/errors";
 
 /** An API error in words for staff. */
-export function errorText(err: unknown): string {
-  if (err instanceof ConnectError) {
-    switch (err.code) {
-      case Code.PermissionDenied:
-        return `Permission denied: your role may not do this (${err.rawMessage || "admins only"}).`;
-      case Code.Unauthenticated:
-        return "Your session has ended. Sign in again.";
-      case Code.NotFound:
-        return `Not found: ${err.rawMessage}`;
-      case Code.Unavailable:
-        return "The shop's API is unavailable. Try again in a moment.";
-      case Code.ResourceExhausted:
-        return "Too many requests. Wait a moment and try again.";
-      default:
-        return err.rawMessage || err.message;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
-}
+export const errorText = (err: unknown): string => errorMessage(err, { staff: true });
 
 export function isPermissionDenied(err: unknown): boolean {
   return err instanceof ConnectError && err.code === Code.PermissionDenied;

@@ -67,16 +67,23 @@ export function describeViolation(v: FieldViolation): string {
   return /[.!?]$/.test(s) ? s : s + ".";
 }
 
-/** An error in words for the user. */
-export function errorMessage(err: unknown): string {
+/**
+ * An error in words for the user; staff: the admin's wording, which names
+ * the role and the API's reason. The one wording module of store and admin.
+ */
+export function errorMessage(err: unknown, options: { staff?: boolean } = {}): string {
   if (err instanceof ConnectError) {
     const v = fieldViolations(err);
     if (v.length > 0) return v.map(describeViolation).join(" ");
+    const staff = options.staff ?? false;
     switch (err.code) {
       case Code.Unauthenticated:
-        return "Please sign in again.";
+        return staff ? "Your session has ended. Sign in again." : "Please sign in again.";
       case Code.PermissionDenied:
-        return "You are not allowed to do that.";
+        return staff ? `Permission denied: your role may not do this (${err.rawMessage || "admins only"}).` : "You are not allowed to do that.";
+      case Code.NotFound:
+        if (staff) return `Not found: ${err.rawMessage}`;
+        break;
       case Code.Unavailable:
         return "The shop is not reachable right now; please try again.";
       case Code.ResourceExhausted:
