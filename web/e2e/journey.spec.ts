@@ -291,10 +291,17 @@ test("checks out and pays with the test payment", async () => {
   const testPayment = page.getByRole("region", { name: "Test payment (development only)" });
   await expect(testPayment).toBeVisible();
   await visited(page, "checkout-payment");
-  await testPayment.getByRole("button", { name: "Pay with test card" }).click();
-  await expect(page).toHaveURL(/\/account\/orders\/\d+$/, { timeout: 30_000 });
+  // A reload keeps the placed order's payment step (the order is in the URL).
+  await expect(page).toHaveURL(/\/checkout\?order=\d+$/);
+  await page.reload();
+  await expect(testPayment).toBeVisible();
+  // The order page pays an order that still awaits payment.
+  await page.getByRole("link", { name: /^View order \d+$/ }).click();
+  await expect(page).toHaveURL(/\/account\/orders\/\d+$/);
   orderId = /\/account\/orders\/(\d+)$/.exec(page.url())?.[1] ?? "";
   expect(orderId).not.toBe("");
+  await expect(page.getByTestId("order-status")).toHaveText("awaiting_payment");
+  await page.getByRole("region", { name: "Test payment (development only)" }).getByRole("button", { name: "Pay with test card" }).click();
 
   // The webhook hands the payment to the checkout workflow; the page refreshes.
   await expect(page.getByTestId("order-status")).toHaveText("paid", { timeout: 60_000 });

@@ -3,6 +3,7 @@
 // staff, and the API's PermissionDenied is shown when it refuses anyway.
 import { lazy, Suspense, type ReactNode } from "react";
 import { Link, NavLink, Route, Routes, useLocation } from "react-router";
+import { useRouteFocus } from "../components/useRouteFocus";
 import { useMe, useSignedIn } from "../auth/useSession";
 import { ApiError, Loading, RoleContext, type Role } from "./ui";
 import "./admin.css";
@@ -32,6 +33,7 @@ const sections: [string, string][] = [
 ];
 
 function Shell({ children, role }: { children: ReactNode; role?: Role }) {
+  useRouteFocus("admin-main");
   return (
     <div className="admin">
       <a className="skip-link" href="#admin-main">
@@ -57,7 +59,7 @@ function Shell({ children, role }: { children: ReactNode; role?: Role }) {
           </ul>
         </nav>
       )}
-      <main id="admin-main" className="admin-main">
+      <main id="admin-main" className="admin-main" tabIndex={-1}>
         {children}
       </main>
     </div>

@@ -3,7 +3,7 @@ import { useSearchParams } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AnalyticsService, type Row } from "../gen/shop/analytics/v1/analytics_pb";
-import { session } from "../api/transport";
+import { authedFetch } from "../api/transport";
 import { dayBound, fmtMinor, isoDay } from "./lib";
 import { ApiError, Loading, StatusMessage } from "./ui";
 
@@ -125,10 +125,9 @@ export default function Dashboard() {
     if (!start || !end) return;
     setExportState({ busy: true });
     try {
-      const token = await session.accessToken();
-      const r = await fetch("/api/analytics", {
+      const r = await authedFetch("/api/analytics", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/csv", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        headers: { "Content-Type": "application/json", Accept: "text/csv" },
         body: JSON.stringify({
           start_date: start.toISOString(),
           end_date: end.toISOString(),

@@ -1,4 +1,6 @@
 import { useState } from "react";
+import { TrackingNumber } from "../components/TrackingNumber";
+import { CartTotals } from "../components/CartTotals";
 import { Link, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -260,18 +262,8 @@ export default function OrderDetail() {
               </tbody>
             </table>
           </div>
-          <dl className="totals">
-            <dt>Subtotal</dt>
-            <dd>{formatMoney(t?.subtotal)}</dd>
-            <dt>Discount{o.couponCode && ` (${o.couponCode})`}</dt>
-            <dd>{formatMoney(t?.discount)}</dd>
-            <dt>Shipping ({o.shippingMethod})</dt>
-            <dd>{formatMoney(t?.shipping)}</dd>
-            <dt>Tax{t?.taxRatePercent && ` (${t.taxRatePercent} %)`}</dt>
-            <dd>{formatMoney(t?.tax)}</dd>
-            <dt>Total</dt>
-            <dd>{formatMoney(t?.total)}</dd>
-          </dl>
+          <CartTotals totals={t} couponCode={o.couponCode} />
+          <p className="muted">Shipping method: {o.shippingMethod}</p>
         </section>
         <section aria-labelledby="od-tl">
           <h2 id="od-tl">Timeline</h2>
@@ -364,7 +356,7 @@ export default function OrderDetail() {
                       <StatusBadge status={s.status} />
                     </td>
                     <td>{s.carrier}</td>
-                    <td>{s.trackingUrl ? <a href={s.trackingUrl}>{s.trackingNumber}</a> : s.trackingNumber}</td>
+                    <td>{s.trackingNumber ? <TrackingNumber number={s.trackingNumber} url={s.trackingUrl} /> : null}</td>
                     <td>{s.lines.map((l) => `${l.quantity} × ${l.name}`).join(", ")}</td>
                   </tr>
                 ))}

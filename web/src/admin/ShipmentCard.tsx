@@ -1,4 +1,5 @@
 import { useId, useState } from "react";
+import { TrackingNumber } from "../components/TrackingNumber";
 import { Link } from "react-router";
 import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
@@ -52,7 +53,7 @@ export function ShipmentCard({ shipment: s, onDone }: { shipment: Shipment; onDo
       </ul>
       {s.trackingNumber && (
         <p>
-          {s.carrier} {s.service} · Tracking number {s.trackingUrl ? <a href={s.trackingUrl}>{s.trackingNumber}</a> : s.trackingNumber}
+          {s.carrier} {s.service} · Tracking number <TrackingNumber number={s.trackingNumber} url={s.trackingUrl} />
         </p>
       )}
       {s.problem && <p className="warn">Problem: {s.problem}</p>}

@@ -1,40 +1,12 @@
 // Pure helpers of the admin: money input parsing, Temporal UI links, API
 // error wording and dates. No React here, so they are easy to test.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { create } from "@bufbuild/protobuf";
-import { MoneySchema } from "../gen/shop/catalog/v1/catalog_pb";
-import { currencyDigits, formatMoney } from "../money";
+import { errorMessage } from "../api/errors";
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+import type { Parsed } from "../money";
 
-/**
- * Parses a decimal amount typed by staff ("12", "12.5", "1999.99") into
- * integer minor units of a currency with `digits` decimals, with string and
- * bigint arithmetic only (no floats, so "0.29" is exactly 29). Refuses signs,
- * exponents, thousands separators and more decimals than the currency has.
- */
-export function parseMinorUnits(input: string, digits: number): Parsed<bigint> {
-  const s = input.trim();
-  if (s === "") return { ok: false, error: "Enter an amount" };
-  const m = /^(\d*)(?:\.(\d*))?$/.exec(s);
-  if (!m || (m[1] === "" && (m[2] ?? "") === "")) return { ok: false, error: "Enter a number like 12.50" };
-  const whole = m[1] ?? "";
-  const frac = m[2] ?? "";
-  if (frac.length > digits) {
-    return { ok: false, error: digits === 0 ? "This currency has no decimals" : `At most ${digits} decimals` };
-  }
-  if (whole.length + digits > 18) return { ok: false, error: "Amount too large" };
-  const value = BigInt(whole || "0") * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, "0") || "0");
-  return { ok: true, value };
-}
-
-/** parseMinorUnits with the currency's own number of decimals. */
-export function parseMoneyInput(input: string, currency: string): Parsed<bigint> {
-  if (!/^[A-Z]{3}$/.test(currency)) return { ok: false, error: "Currency must be a 3-letter code like USD" };
-  return parseMinorUnits(input, currencyDigits(currency));
-}
+// Money parsing and formatting live in ../money (one module for the whole app).
+export { parseMinorUnits, type Parsed, parseMoney as parseMoneyInput, formatMinor as fmtMinor } from "../money";
 
 /** The Temporal UI page of a workflow, or "" when the UI or the id is unknown. */
 export function temporalWorkflowUrl(ui: string | undefined, namespace: string | undefined, workflowId: string | undefined): string {
@@ -43,80 +15,14 @@ export function temporalWorkflowUrl(ui: string | undefined, namespace: string | 
   return `${base}/namespaces/${encodeURIComponent(namespace || "default")}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-export interface FieldViolation {
-  field: string;
-  description: string;
-}
-
-// google.rpc.BadRequest { repeated FieldViolation field_violations = 1 }
-// FieldViolation { string field = 1; string description = 2 }: decoded by
-// hand because the web app does not generate google/rpc.
-function decodeBadRequest(bytes: Uint8Array): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  const r = new BinaryReader(bytes);
-  while (r.pos < r.len) {
-    const [no, wt] = r.tag();
-    if (no !== 1) {
-      r.skip(wt);
-      continue;
-    }
-    const inner = new BinaryReader(r.bytes());
-    const v: FieldViolation = { field: "", description: "" };
-    while (inner.pos < inner.len) {
-      const [fno, fwt] = inner.tag();
-      if (fno === 1) v.field = inner.string();
-      else if (fno === 2) v.description = inner.string();
-      else inner.skip(fwt);
-    }
-    out.push(v);
-  }
-  return out;
-}
-
-/** The field violations of an InvalidArgument error (google.rpc.BadRequest detail). */
-export function fieldViolations(err: unknown): FieldViolation[] {
-  if (!(err instanceof ConnectError) || err.code !== Code.InvalidArgument) return [];
-  const out: FieldViolation[] = [];
-  for (const d of err.details) {
-    if ("type" in d && d.type === "google.rpc.BadRequest") {
-      try {
-        out.push(...decodeBadRequest(d.value));
-      } catch {
-        // An unreadable detail still leaves the message.
-      }
-    }
-  }
-  return out;
-}
+// Error decoding and wording are shared with the storefront (../api/errors).
+export { fieldViolations, type FieldViolation } from "../api/errors";
 
 /** An API error in words for staff. */
-export function errorText(err: unknown): string {
-  if (err instanceof ConnectError) {
-    switch (err.code) {
-      case Code.PermissionDenied:
-        return `Permission denied: your role may not do this (${err.rawMessage || "admins only"}).`;
-      case Code.Unauthenticated:
-        return "Your session has ended. Sign in again.";
-      case Code.NotFound:
-        return `Not found: ${err.rawMessage}`;
-      case Code.Unavailable:
-        return "The shop's API is unavailable. Try again in a moment.";
-      case Code.ResourceExhausted:
-        return "Too many requests. Wait a moment and try again.";
-      default:
-        return err.rawMessage || err.message;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
-}
+export const errorText = (err: unknown): string => errorMessage(err, { staff: true });
 
 export function isPermissionDenied(err: unknown): boolean {
   return err instanceof ConnectError && err.code === Code.PermissionDenied;
-}
-
-export function formatTime(ts: Timestamp | undefined): string {
-  if (!ts) return "";
-  return timestampDate(ts).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** YYYY-MM-DD of a date in the browser's time zone. */
@@ -156,8 +62,7 @@ export function formatAttributes(a: Record<string, string> | undefined): string 
     .join(", ");
 }
 
-/** Order statuses after which nothing more happens without staff. */
-export const finalOrderStatuses = new Set(["delivered", "cancelled", "refunded", "payment_failed"]);
+export { finalOrderStatuses, formatTime } from "../orders";
 
 export const orderStatuses = [
   "awaiting_payment",
@@ -181,9 +86,4 @@ export function shipmentActions(status: string): { pick: boolean; pack: boolean;
     problem: status !== "delivered" && status !== "cancelled",
     resolveLost: status === "lost",
   };
-}
-
-/** Minor units of a currency as display text. */
-export function fmtMinor(amountMinor: bigint, currency: string): string {
-  return formatMoney(create(MoneySchema, { amountMinor, currency }));
 }

@@ -1,7 +1,9 @@
 import { render, screen } from "@testing-library/react";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { ApiError, Field } from "./ui";
+import userEvent from "@testing-library/user-event";
+import { vi } from "vitest";
+import { ApiError, ConfirmButton, Field } from "./ui";
 
 function invalid(field: string, description: string) {
   const w = new BinaryWriter();
@@ -28,5 +30,22 @@ describe("ApiError", () => {
   it("marks a permission error", () => {
     render(<ApiError error={new ConnectError("admins only", Code.PermissionDenied)} />);
     expect(screen.getByRole("alert")).toHaveTextContent("Permission denied: your role may not do this (admins only).");
+  });
+});
+
+describe("ConfirmButton", () => {
+  it("returns focus to its button after Escape or Keep as is", async () => {
+    const user = userEvent.setup();
+    const onConfirm = vi.fn();
+    render(<ConfirmButton label="Cancel order" question="Cancel this order?" confirmLabel="Yes, cancel" onConfirm={onConfirm} />);
+    await user.click(screen.getByRole("button", { name: "Cancel order" }));
+    expect(screen.getByRole("group", { name: "Cancel this order?" })).toHaveFocus();
+    await user.keyboard("{Escape}");
+    expect(screen.getByRole("button", { name: "Cancel order" })).toHaveFocus();
+
+    await user.click(screen.getByRole("button", { name: "Cancel order" }));
+    await user.click(screen.getByRole("button", { name: "Keep as is" }));
+    expect(screen.getByRole("button", { name: "Cancel order" })).toHaveFocus();
+    expect(onConfirm).not.toHaveBeenCalled();
   });
 });

@@ -94,18 +94,35 @@ export function ConfirmButton({
   const [asking, setAsking] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
+  const trigger = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
   useEffect(() => {
-    if (asking) ref.current?.focus();
+    if (asking) {
+      asked.current = true;
+      ref.current?.focus();
+    } else if (asked.current) {
+      // Back on the button that asked, not on the page's body.
+      trigger.current?.focus();
+    }
   }, [asking]);
   if (!asking) {
     return (
-      <button type="button" className="danger" onClick={() => setAsking(true)} disabled={disabled || busy}>
+      <button ref={trigger} type="button" className="danger" onClick={() => setAsking(true)} disabled={disabled || busy}>
         {label}
       </button>
     );
   }
   return (
-    <div role="group" aria-labelledby={titleId} className="confirm" tabIndex={-1} ref={ref}>
+    <div
+      role="group"
+      aria-labelledby={titleId}
+      className="confirm"
+      tabIndex={-1}
+      ref={ref}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") setAsking(false);
+      }}
+    >
       <p id={titleId}>{question}</p>
       {children}
       <div className="row">

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { errorMessage, fieldErrors, fieldViolations } from "./errors";
+import { errorMessage, fieldErrors, fieldViolations, isUnknownOutcome } from "./errors";
 
 function badRequest(violations: [string, string][]): Uint8Array {
   const w = new BinaryWriter();
@@ -36,5 +36,15 @@ describe("API errors", () => {
     expect(errorMessage(new ConnectError("no coupon", Code.FailedPrecondition))).toBe("no coupon");
     expect(errorMessage(new ConnectError("x", Code.Unavailable))).toMatch(/not reachable/);
     expect(fieldViolations(new ConnectError("x", Code.NotFound))).toEqual([]);
+  });
+
+  it("keeps an idempotency key only across unknown outcomes", () => {
+    expect(isUnknownOutcome(new TypeError("Failed to fetch"))).toBe(true);
+    expect(isUnknownOutcome(ConnectError.from(new TypeError("Failed to fetch")))).toBe(true);
+    expect(isUnknownOutcome(new ConnectError("down", Code.Unavailable))).toBe(true);
+    expect(isUnknownOutcome(new ConnectError("slow", Code.DeadlineExceeded))).toBe(true);
+    expect(isUnknownOutcome(new ConnectError("only 1 left", Code.FailedPrecondition))).toBe(false);
+    expect(isUnknownOutcome(new ConnectError("bad address", Code.InvalidArgument))).toBe(false);
+    expect(isUnknownOutcome(new ConnectError("boom", Code.Unknown))).toBe(false);
   });
 });

@@ -67,16 +67,23 @@ export function describeViolation(v: FieldViolation): string {
   return /[.!?]$/.test(s) ? s : s + ".";
 }
 
-/** An error in words for the user. */
-export function errorMessage(err: unknown): string {
+/**
+ * An error in words for the user; staff: the admin's wording, which names
+ * the role and the API's reason. The one wording module of store and admin.
+ */
+export function errorMessage(err: unknown, options: { staff?: boolean } = {}): string {
   if (err instanceof ConnectError) {
     const v = fieldViolations(err);
     if (v.length > 0) return v.map(describeViolation).join(" ");
+    const staff = options.staff ?? false;
     switch (err.code) {
       case Code.Unauthenticated:
-        return "Please sign in again.";
+        return staff ? "Your session has ended. Sign in again." : "Please sign in again.";
       case Code.PermissionDenied:
-        return "You are not allowed to do that.";
+        return staff ? `Permission denied: your role may not do this (${err.rawMessage || "admins only"}).` : "You are not allowed to do that.";
+      case Code.NotFound:
+        if (staff) return `Not found: ${err.rawMessage}`;
+        break;
       case Code.Unavailable:
         return "The shop is not reachable right now; please try again.";
       case Code.ResourceExhausted:
@@ -86,4 +93,22 @@ export function errorMessage(err: unknown): string {
   }
   if (err instanceof Error) return err.message;
   return "Something went wrong.";
+}
+
+/**
+ * Whether a call may or may not have taken effect (the network failed, the
+ * API was unavailable or timed out): a retry must send the same
+ * idempotency key. Any other error is a definite answer.
+ */
+export function isUnknownOutcome(err: unknown): boolean {
+  if (!(err instanceof ConnectError)) return err instanceof TypeError; // fetch's network failure
+  switch (err.code) {
+    case Code.Unavailable:
+    case Code.DeadlineExceeded:
+    case Code.Aborted:
+      return true;
+    case Code.Unknown:
+      return err.cause instanceof TypeError; // connect wraps fetch's network failure
+  }
+  return false;
 }

@@ -2,11 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { BehaviourEventSchema, EventService } from "../gen/shop/events/v1/events_pb";
 import { client } from "./transport";
+import { newKey } from "./ids";
 
-function randomId(): string {
-  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
-  return Math.random().toString(36).slice(2) + Date.now().toString(36);
-}
 
 /** A stable anonymous id for this browser, shared by its tabs. */
 export function browserSessionId(): string {
@@ -14,12 +11,12 @@ export function browserSessionId(): string {
   try {
     let id = localStorage.getItem(key);
     if (!id || id.length < 8) {
-      id = randomId();
+      id = newKey();
       localStorage.setItem(key, id);
     }
     return id;
   } catch {
-    return randomId();
+    return newKey();
   }
 }
 
@@ -28,7 +25,7 @@ export type EventType = "view" | "search" | "add_to_cart" | "remove_from_cart" |
 /** Records a behaviour event without waiting for it; failures are ignored. */
 export function recordEvent(type: EventType, e: { productId?: bigint; variantId?: bigint; quantity?: number; query?: string } = {}): void {
   const ev = create(BehaviourEventSchema, {
-    eventId: randomId(),
+    eventId: newKey(),
     type,
     productId: e.productId ?? 0n,
     variantId: e.variantId ?? 0n,

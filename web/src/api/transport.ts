@@ -22,22 +22,43 @@ export const session = new Session(async (refreshToken) => {
  */
 export function authInterceptor(s: Session): Interceptor {
   return (next) => async (req) => {
-    const token = await s.accessToken();
-    if (!token) return next(req);
-    req.header.set("Authorization", `Bearer ${token}`);
+    // Signing in or up needs no session; retrying them would only rotate the current one.
+    if (req.service.typeName === AuthService.typeName && noAuthMethods.has(req.method.name)) return next(req);
+    const used = await s.validTokens();
+    if (!used) return next(req);
+    req.header.set("Authorization", `Bearer ${used.accessToken}`);
     try {
       return await next(req);
     } catch (err) {
       if (!(err instanceof ConnectError) || err.code !== Code.Unauthenticated || req.stream) throw err;
-      const fresh = await s.refresh(s.tokens?.refreshToken ?? "");
+      const fresh = await s.tokenForRetry(used.accessToken, used.refreshToken);
       if (!fresh) throw err;
-      req.header.set("Authorization", `Bearer ${fresh.accessToken}`);
+      req.header.set("Authorization", `Bearer ${fresh}`);
       return next(req);
     }
   };
 }
 
+const noAuthMethods = new Set(["Login", "Register", "Refresh"]);
+
 export const transport = createConnectTransport({ baseUrl, interceptors: [authInterceptor(session)] });
+
+/**
+ * fetch with the session's bearer token (refreshed when due) for the few
+ * plain-HTTP endpoints; on 401 it refreshes once and retries once.
+ */
+export async function authedFetch(input: string, init: RequestInit = {}): Promise<Response> {
+  const send = (token: string | null) => {
+    const headers = new Headers(init.headers);
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
+  };
+  const used = await session.validTokens();
+  const r = await send(used?.accessToken ?? null);
+  if (r.status !== 401 || !used) return r;
+  const fresh = await session.tokenForRetry(used.accessToken, used.refreshToken);
+  return fresh ? send(fresh) : r;
+}
 
 export function client<T extends DescService>(service: T) {
   return createClient(service, transport);

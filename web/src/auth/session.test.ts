@@ -23,11 +23,10 @@ class MemoryStorage implements Storage {
   }
 }
 
-function setup(refresh: RefreshFn) {
+function setup(refresh: RefreshFn, storage = new MemoryStorage()) {
   let now = 1_000_000;
-  const storage = new MemoryStorage();
   const fn = vi.fn(refresh);
-  const s = new Session(fn, storage, { now: () => now });
+  const s = new Session(fn, storage, { now: () => now, locks: null });
   return {
     s,
     fn,
@@ -87,7 +86,7 @@ describe("Session", () => {
     s.signIn({ accessToken: "a1", refreshToken: "r1", expiresIn: 60 });
     advance(60_000);
     // Another tab (same storage) refreshed in the meantime.
-    const other = new Session(async () => ({ accessToken: "a2", refreshToken: "r2", expiresIn: 900 }), storage, { now: () => 1_060_000 });
+    const other = new Session(async () => ({ accessToken: "a2", refreshToken: "r2", expiresIn: 900 }), storage, { now: () => 1_060_000, locks: null });
     await other.refresh("r1");
     expect(storage.getItem("shop.session")).toContain("r2");
 
@@ -129,5 +128,71 @@ describe("Session", () => {
     const { s, fn } = setup(async () => ({ accessToken: "x", refreshToken: "y", expiresIn: 1 }));
     expect(await s.accessToken()).toBeNull();
     expect(fn).not.toHaveBeenCalled();
+  });
+
+  it("serialises two tabs' refreshes without Web Locks (localStorage lease)", async () => {
+    const storage = new MemoryStorage();
+    const d = deferred<{ accessToken: string; refreshToken: string; expiresIn: number }>();
+    const a = setup(() => d.promise, storage);
+    const b = setup(async () => ({ accessToken: "never", refreshToken: "never", expiresIn: 900 }), storage);
+    a.s.signIn({ accessToken: "a1", refreshToken: "r1", expiresIn: 60 });
+    a.advance(60_000);
+    b.advance(60_000);
+
+    const ta = a.s.accessToken();
+    const tb = b.s.accessToken(); // the other tab's token expires at the same moment
+    await vi.waitFor(() => expect(a.fn.mock.calls.length + b.fn.mock.calls.length).toBe(1));
+    if (a.fn.mock.calls.length === 1) d.resolve({ accessToken: "a2", refreshToken: "r2", expiresIn: 900 });
+    const [x, y] = await Promise.all([ta, tb]);
+
+    // One use of r1 only: the second tab adopted the first one's rotation.
+    expect(a.fn.mock.calls.length + b.fn.mock.calls.length).toBe(1);
+    expect(new Set([x, y]).size).toBe(1);
+    expect(storage.getItem("shop.session.refreshing")).toBeNull();
+  });
+
+  it("does not bring back a session signed out while its refresh was in flight", async () => {
+    const d = deferred<{ accessToken: string; refreshToken: string; expiresIn: number }>();
+    const { s, advance } = setup(() => d.promise);
+    s.signIn({ accessToken: "a1", refreshToken: "r1", expiresIn: 60 });
+    advance(60_000);
+    const t = s.accessToken();
+    await vi.waitFor(() => expect(s.tokens).not.toBeNull()); // the refresh has started
+    s.signOut(); // e.g. in another tab
+    d.resolve({ accessToken: "a2", refreshToken: "r2", expiresIn: 900 });
+
+    expect(await t).toBeNull();
+    expect(s.tokens).toBeNull();
+    expect(s.signedIn).toBe(false);
+  });
+
+  it("adopts another tab's rotation when its own refresh fails", async () => {
+    const storage = new MemoryStorage();
+    const d = deferred<{ accessToken: string; refreshToken: string; expiresIn: number }>();
+    const { s, fn, advance } = setup(() => d.promise, storage);
+    s.signIn({ accessToken: "a1", refreshToken: "r1", expiresIn: 60 });
+    advance(60_000);
+    const t = s.accessToken();
+    await vi.waitFor(() => expect(fn).toHaveBeenCalledTimes(1));
+    // Meanwhile another tab stored a rotated pair; this tab's call is refused as a reuse.
+    storage.setItem("shop.session", JSON.stringify({ accessToken: "a3", refreshToken: "r3", expiresAt: 2_000_000 }));
+    d.reject(Object.assign(new Error("refresh token reused"), { code: 16 }));
+
+    expect(await t).toBe("a3");
+    expect(s.tokens?.refreshToken).toBe("r3"); // not signed out over the other tab's session
+  });
+
+  it("retries a refused call with a token rotated since, without rotating again", async () => {
+    const { s, fn } = setup(async () => ({ accessToken: "a3", refreshToken: "r3", expiresIn: 900 }));
+    s.signIn({ accessToken: "a1", refreshToken: "r1", expiresIn: 900 });
+    // A call sent with a1 was refused; meanwhile an earlier retry rotated to a2.
+    s.signIn({ accessToken: "a2", refreshToken: "r2", expiresIn: 900 });
+    expect(await s.tokenForRetry("a1", "r1")).toBe("a2");
+    expect(fn).not.toHaveBeenCalled();
+
+    // The stored token itself was refused: refresh, even though it has not expired.
+    expect(await s.tokenForRetry("a2", "r2")).toBe("a3");
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(fn).toHaveBeenCalledWith("r2");
   });
 });

@@ -2,7 +2,6 @@ import { useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
 import { Link, Navigate, useNavigate } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
-import { useQueryClient } from "@tanstack/react-query";
 import { AuthService, type Address } from "../gen/shop/auth/v1/auth_pb";
 import { client, session } from "../api/transport";
 import { errorMessage, fieldErrors } from "../api/errors";
@@ -17,7 +16,6 @@ export default function AccountPage() {
   const signedIn = useSignedIn();
   const me = useMe();
   const navigate = useNavigate();
-  const qc = useQueryClient();
   if (!signedIn) return <Navigate to="/signin?next=%2Faccount" replace />;
 
   const signOut = async () => {
@@ -26,8 +24,7 @@ export default function AccountPage() {
     } catch {
       // the session ends here either way
     }
-    session.signOut();
-    qc.clear();
+    session.signOut(); // the cache is reset for the new identity (main.tsx)
     void navigate("/");
   };
 

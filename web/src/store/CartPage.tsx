@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useTitle } from "../components/useTitle";
 import { Link, Navigate } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
@@ -10,6 +10,7 @@ import { recordEvent } from "../api/events";
 import { formatMoney } from "../money";
 import { useSignedIn } from "../auth/useSession";
 import { useCart, useSetCart } from "./cartQuery";
+import { cartNotice, forgetCartNotice } from "./pendingCart";
 
 /** What the customer should know about the cart before paying, in words. */
 export function cartWarnings(cart: Cart): string[] {
@@ -30,6 +31,14 @@ export default function CartPage() {
   useTitle("Cart");
   const signedIn = useSignedIn();
   const cart = useCart();
+  // What could not be moved from a guest's cart at sign-in (pendingCart.ts), shown once.
+  const [notice] = useState(cartNotice);
+  useEffect(() => forgetCartNotice(), []);
+  const noticeAlert = notice ? (
+    <p role="alert" className="alert">
+      {notice}
+    </p>
+  ) : null;
   if (!signedIn) return <Navigate to="/signin?next=%2Fcart" replace />;
   if (cart.isLoading) return <Loading />;
   if (cart.error) return <p role="alert">{errorMessage(cart.error)}</p>;
@@ -38,14 +47,15 @@ export default function CartPage() {
     return (
       <>
         <h1>Cart</h1>
+        {noticeAlert}
         <p>Your cart is empty. <Link to="/search">Find something you like</Link>.</p>
       </>
     );
   }
-  return <CartView cart={c} />;
+  return <CartView cart={c} notice={noticeAlert} />;
 }
 
-function CartView({ cart }: { cart: Cart }) {
+function CartView({ cart, notice }: { cart: Cart; notice: ReactNode }) {
   const setCart = useSetCart();
   const [error, setError] = useState("");
   const [status, setStatus] = useState("");
@@ -78,6 +88,7 @@ function CartView({ cart }: { cart: Cart }) {
   return (
     <div className="cart">
       <h1>Cart</h1>
+      {notice}
       {warnings.length > 0 ? (
         <div role="alert" className="alert">
           <ul>
@@ -101,7 +112,10 @@ function CartView({ cart }: { cart: Cart }) {
             <button
               type="button"
               className="link"
+              // One remove per line at a time: a double click would answer NotFound.
+              disabled={remove.isPending && remove.variables?.itemId === l.itemId}
               onClick={() => {
+                if (remove.isPending && remove.variables?.itemId === l.itemId) return;
                 recordEvent("remove_from_cart", { productId: l.productId, variantId: l.variantId, quantity: l.quantity });
                 void run(() => remove.mutateAsync({ itemId: l.itemId }), `${l.name} removed`);
               }}

@@ -1,15 +1,16 @@
-import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
-import { Link, Navigate, useNavigate } from "react-router";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
+import { createConnectQueryKey } from "@connectrpc/connect-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
 import { OrderService, type Order } from "../gen/shop/order/v1/order_pb";
 import { client } from "../api/transport";
-import { errorMessage, fieldErrors } from "../api/errors";
+import { newKey } from "../api/ids";
+import { errorMessage, fieldErrors, isUnknownOutcome } from "../api/errors";
 import { recordEvent } from "../api/events";
 import { useSignedIn } from "../auth/useSession";
-import { useWebConfig } from "../webConfig";
 import { AddressFields } from "../components/AddressFields";
 import { CartTotals } from "../components/CartTotals";
 import { Loading } from "../components/Loading";
@@ -19,13 +20,8 @@ import { fromBook, toBook, toOrderAddress } from "./addressBook";
 import { useCart, useSetCart } from "./cartQuery";
 import { CartService } from "../gen/shop/cart/v1/cart_pb";
 import { cartWarnings } from "./CartPage";
-import { payWithTestCard, waitUntilPaid } from "./payment";
+import { PaymentSection, slowPaymentMessage } from "./PaymentSection";
 
-const StripePayment = lazy(() => import("./StripePayment"));
-
-function newKey(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 export default function CheckoutPage() {
   useTitle("Checkout");
@@ -35,13 +31,36 @@ export default function CheckoutPage() {
 }
 
 function Checkout() {
+  // The placed order's id is kept in the URL, so a reload comes back to its payment.
+  const [params, setParams] = useSearchParams();
+  const orderParam = params.get("order") ?? "";
+  if (/^[1-9]\d{0,18}$/.test(orderParam)) return <PendingOrder orderId={BigInt(orderParam)} />;
+  return <CheckoutForm onPlaced={(o) => setParams({ order: o.id.toString() }, { replace: true })} />;
+}
+
+/** The payment step of an order placed here, or its order page once it no longer awaits payment. */
+function PendingOrder({ orderId }: { orderId: bigint }) {
+  const res = useQuery(OrderService.method.getOrder, { orderId });
+  if (res.isLoading) return <Loading />;
+  if (res.error) return <p role="alert">{errorMessage(res.error)}</p>;
+  const o = res.data?.order;
+  if (!o || o.status !== "awaiting_payment") return <Navigate to={`/account/orders/${orderId}`} replace />;
+  return <PaymentStep order={o} />;
+}
+
+function CheckoutForm({ onPlaced }: { onPlaced: (o: Order) => void }) {
   const cart = useCart();
   const book = useQuery(AuthService.method.listAddresses, {});
-  const [order, setOrder] = useState<Order | null>(null);
+  const qc = useQueryClient();
 
   useEffect(() => recordEvent("checkout_started"), []);
 
-  if (order) return <PaymentStep order={order} />;
+  const placed = (o: Order) => {
+    // The server emptied the cart with the order: the header count and the cart page follow.
+    void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: CartService.method.getCart, cardinality: undefined }) });
+    onPlaced(o);
+  };
+
   if (cart.isLoading || book.isLoading) return <Loading />;
   if (cart.error) return <p role="alert">{errorMessage(cart.error)}</p>;
   const c = cart.data?.cart;
@@ -83,7 +102,7 @@ function Checkout() {
           <Link to="/cart">Edit cart</Link>
         </p>
       </section>
-      <AddressForm initial={initial ? fromBook(initial) : emptyAddress} hasBook={addresses.length > 0} shippingMethod={c.shippingMethod} onPlaced={setOrder} />
+      <AddressForm initial={initial ? fromBook(initial) : emptyAddress} hasBook={addresses.length > 0} shippingMethod={c.shippingMethod} onPlaced={placed} />
     </div>
   );
 }
@@ -108,6 +127,9 @@ function AddressForm({
   // places the same order rather than a second one.
   const key = useRef({ key: newKey(), for: "" });
   const formRef = useRef<HTMLFormElement>(null);
+  // The address is saved once, even when placing the order needs retries.
+  const saved = useRef(false);
+  const qc = useQueryClient();
   const setCart = useSetCart();
 
   // Once the address is complete, it becomes the cart's destination, so the
@@ -141,9 +163,11 @@ function AddressForm({
     if (key.current.for !== body) key.current = { key: newKey(), for: body };
     setBusy(true);
     try {
-      if (save) {
+      if (save && !saved.current) {
         try {
           await client(AuthService).addAddress({ address: { ...toBook(address), kind: "shipping", isDefault: !hasBook } });
+          saved.current = true;
+          void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: AuthService.method.listAddresses, cardinality: undefined }) });
         } catch {
           // saving is a convenience; the order goes on
         }
@@ -155,6 +179,13 @@ function AddressForm({
       if (!r.order) throw new Error("The order was not created.");
       onPlaced(r.order);
     } catch (err) {
+      // A retry after an unknown outcome must place the same order; after a
+      // definite refusal, the next attempt is a new request (the server would
+      // otherwise answer the same refusal again).
+      if (!isUnknownOutcome(err)) {
+        key.current = { key: newKey(), for: "" };
+        void qc.invalidateQueries({ queryKey: createConnectQueryKey({ schema: CartService.method.getCart, cardinality: undefined }) });
+      }
       const f = addressErrorsFromApi(fieldErrors(err));
       setErrors(f);
       setError(errorMessage(err));
@@ -193,68 +224,22 @@ function AddressForm({
 }
 
 function PaymentStep({ order }: { order: Order }) {
-  const config = useWebConfig();
   const navigate = useNavigate();
-  const qc = useQueryClient();
-  const [status, setStatus] = useState("");
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-  const aborter = useRef<AbortController>(null);
-  useEffect(() => () => aborter.current?.abort(), []);
-
-  const afterPaid = async () => {
-    setStatus("Payment sent; waiting for confirmation…");
-    aborter.current = new AbortController();
-    const s = await waitUntilPaid(order.id, 60_000, aborter.current.signal);
-    await qc.invalidateQueries();
-    if (s === "awaiting_payment") setStatus("The payment is taking longer than usual; your order page will show when it arrives.");
-    void navigate(`/account/orders/${order.id}`);
-  };
-
-  const testPay = async () => {
-    setBusy(true);
-    setError("");
-    try {
-      await payWithTestCard(order.id);
-      await afterPaid();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The Place order button is gone: focus moves to the new step.
+  useEffect(() => heading.current?.focus(), []);
   return (
     <div className="checkout">
-      <h1>Payment</h1>
+      <h1 ref={heading} tabIndex={-1}>
+        Payment
+      </h1>
       <p>
         Order {order.id.toString()} is placed and waits for payment of <strong>{formatMoney(order.totals?.total)}</strong>.
       </p>
-      {config.isLoading ? <Loading /> : null}
-      {config.data?.testPayments ? (
-        <section aria-labelledby="testpay" className="test-payment">
-          <h2 id="testpay">Test payment (development only)</h2>
-          <p>This shop runs against a Stripe test double. The button below pays the order as a test card would.</p>
-          <button type="button" className="primary" onClick={() => void testPay()} disabled={busy}>
-            Pay with test card
-          </button>
-        </section>
-      ) : null}
-      {config.data?.stripePublishableKey && order.clientSecret ? (
-        <section aria-labelledby="cardpay">
-          <h2 id="cardpay">Card payment</h2>
-          <Suspense fallback={<Loading />}>
-            <StripePayment publishableKey={config.data.stripePublishableKey} clientSecret={order.clientSecret} orderId={order.id} onPaid={() => void afterPaid()} />
-          </Suspense>
-        </section>
-      ) : null}
-      {config.data && !config.data.testPayments && !(config.data.stripePublishableKey && order.clientSecret) ? (
-        <p role="alert">Card payments are not available right now. Your order is kept; pay later from your order page.</p>
-      ) : null}
-      <p role="status" aria-live="polite">
-        {status}
-      </p>
-      {error ? <p role="alert">{error}</p> : null}
+      <PaymentSection
+        order={order}
+        onPaid={(s) => void navigate(`/account/orders/${order.id}`, { state: s === "awaiting_payment" ? { status: slowPaymentMessage } : undefined })}
+      />
       <p>
         <Link to={`/account/orders/${order.id}`}>View order {order.id.toString()}</Link>
       </p>

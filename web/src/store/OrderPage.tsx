@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
-import { Link, Navigate, useParams } from "react-router";
+import { Link, Navigate, useLocation, useParams } from "react-router";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { OrderService, type Order } from "../gen/shop/order/v1/order_pb";
@@ -11,7 +11,11 @@ import { NotFound } from "../components/NotFound";
 import { errorMessage } from "../api/errors";
 import { formatMoney } from "../money";
 import { useSignedIn } from "../auth/useSession";
+import { PaymentSection } from "./PaymentSection";
+import { TrackingNumber } from "../components/TrackingNumber";
 import { formatTime, isCancellable, isReturnable, isSettled, statusLabel } from "./orderStatus";
+
+const closedReturnStatuses = new Set(["refused", "refunded", "expired"]);
 
 export default function OrderPage() {
   const { orderId = "" } = useParams();
@@ -28,7 +32,9 @@ export default function OrderPage() {
       refetchInterval: (q) => {
         const s = q.state.data?.order?.status;
         if (!s || isSettled(s)) return false;
-        return s === "awaiting_payment" ? 2000 : 10000;
+        if (s === "awaiting_payment") return 2000;
+        // On its way: the next change (delivery) is days away.
+        return s === "shipped" || s === "partially_shipped" ? 60_000 : 10_000;
       },
     },
   );
@@ -44,9 +50,16 @@ export default function OrderPage() {
 function OrderView({ o }: { o: Order }) {
   const qc = useQueryClient();
   const cancel = useMutation(OrderService.method.cancelOrder);
-  const returns = useQuery(ReturnService.method.listOrderReturns, { orderId: o.id });
+  const returns = useQuery(
+    ReturnService.method.listOrderReturns,
+    { orderId: o.id },
+    // Follow the returns while one is still being handled.
+    { refetchInterval: (q) => (q.state.data?.returns.some((r) => !closedReturnStatuses.has(r.status)) ? 10_000 : false) },
+  );
   const [error, setError] = useState("");
-  const [status, setStatus] = useState("");
+  // A message the previous page left (e.g. the payment step's "taking longer").
+  const from = (useLocation().state as { status?: unknown } | null)?.status;
+  const [status, setStatus] = useState(typeof from === "string" ? from : "");
   const [returning, setReturning] = useState(false);
 
   const onCancel = async () => {
@@ -73,6 +86,15 @@ function OrderView({ o }: { o: Order }) {
         {status}
       </p>
       {error ? <p role="alert">{error}</p> : null}
+      {o.status === "awaiting_payment" ? (
+        <section aria-labelledby="pay" className="order-payment">
+          <h2 id="pay">Payment</h2>
+          <p>
+            This order waits for payment of <strong>{formatMoney(o.totals?.total)}</strong>.
+          </p>
+          <PaymentSection order={o} level={3} />
+        </section>
+      ) : null}
       <div className="actions">
         {isCancellable(o) ? (
           <button type="button" onClick={() => void onCancel()} disabled={cancel.isPending}>
@@ -156,13 +178,7 @@ function OrderView({ o }: { o: Order }) {
               {s.trackingNumber ? (
                 <p>
                   Tracking number{" "}
-                  {s.trackingUrl && /^https?:\/\//.test(s.trackingUrl) ? (
-                    <a href={s.trackingUrl} target="_blank" rel="noreferrer noopener">
-                      {s.trackingNumber}
-                    </a>
-                  ) : (
-                    <span>{s.trackingNumber}</span>
-                  )}
+                  <TrackingNumber number={s.trackingNumber} url={s.trackingUrl} />
                 </p>
               ) : null}
               {s.lines.length ? (

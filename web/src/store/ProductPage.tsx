@@ -85,7 +85,7 @@ function ProductView({ p }: { p: Product }) {
     setError("");
     const item = { productId: p.id, variantId: variant?.id ?? 0n, quantity: qty };
     if (!signedIn) {
-      addPending(item);
+      addPending({ ...item, name: p.name });
       void navigate(`/signin?next=${encodeURIComponent("/cart")}&reason=cart`);
       return;
     }

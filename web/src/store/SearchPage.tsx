@@ -8,6 +8,7 @@ import { Loading } from "../components/Loading";
 import { errorMessage } from "../api/errors";
 import { recordEvent } from "../api/events";
 import { withCardImage } from "./productImages";
+import { currencyDigits, inputString } from "../money";
 import { parseSearch, serializeSearch, toRequest, pageSize, type SearchState, type Sort } from "./searchState";
 
 const sortLabels: Record<Sort, string> = {
@@ -37,8 +38,20 @@ export default function SearchPage() {
   const [params, setParams] = useSearchParams();
   const parsed = parseSearch(params);
   const state: SearchState = categoryId && /^\d+$/.test(categoryId) ? { ...parsed, category: categoryId } : parsed;
-  const req = toRequest(state);
+  // Prices are typed in the shop currency's major units; its decimals come
+  // from the results (remembered, so the next search starts right).
+  const [currency, setCurrency] = useState(rememberedCurrency);
+  const req = toRequest(state, digitsOf(currency));
   const res = useQuery(CatalogService.method.searchProducts, req, { placeholderData: (prev) => prev });
+  const seenCurrency = res.data?.hits.find((h) => h.product?.priceMoney?.currency)?.product?.priceMoney?.currency ?? "";
+  if (seenCurrency && seenCurrency !== currency) {
+    // Adjusting state while rendering (as useMirror does): no extra effect pass.
+    rememberCurrency(seenCurrency);
+    setCurrency(seenCurrency);
+  }
+  const digits = digitsOf(currency);
+  const step = digits === 0 ? "1" : `0.${"1".padStart(digits, "0")}`;
+  const major = (m: bigint) => inputString(m, currency || "USD"); // unknown yet: two decimals
   const cats = useQuery(CatalogService.method.listCategories, {});
   const ids = useId();
   const [inStock, setInStock] = useMirror(state.inStock, String(state.inStock));
@@ -78,9 +91,7 @@ export default function SearchPage() {
       </p>
       <aside className="filters" aria-label="Filters">
         <details open={filtersOpen} onToggle={(e) => setFiltersOpen(e.currentTarget.open)}>
-        <summary>
-          <h2>Filters</h2>
-        </summary>
+        <summary>Filters</summary>
         {!categoryId && (
           <div className="field">
             <label htmlFor={`${ids}-cat`}>Category</label>
@@ -131,11 +142,11 @@ export default function SearchPage() {
         >
           <div className="field">
             <label htmlFor={`${ids}-min`}>Min price</label>
-            <input id={`${ids}-min`} name="min" type="number" min="0" step="0.01" inputMode="decimal" defaultValue={state.minPrice} />
+            <input id={`${ids}-min`} name="min" type="number" min="0" step={step} inputMode="decimal" defaultValue={state.minPrice} />
           </div>
           <div className="field">
             <label htmlFor={`${ids}-max`}>Max price</label>
-            <input id={`${ids}-max`} name="max" type="number" min="0" step="0.01" inputMode="decimal" defaultValue={state.maxPrice} />
+            <input id={`${ids}-max`} name="max" type="number" min="0" step={step} inputMode="decimal" defaultValue={state.maxPrice} />
           </div>
           <button type="submit">Apply price</button>
         </form>
@@ -148,10 +159,10 @@ export default function SearchPage() {
                   <button
                     type="button"
                     className="link"
-                    onClick={() => update({ minPrice: minorToMajor(b.fromMinor), maxPrice: b.toMinor > 0n ? minorToMajor(b.toMinor) : "" })}
+                    onClick={() => update({ minPrice: major(b.fromMinor), maxPrice: b.toMinor > 0n ? major(b.toMinor) : "" })}
                   >
-                    {minorToMajor(b.fromMinor)}
-                    {b.toMinor > 0n ? `–${minorToMajor(b.toMinor)}` : "+"} ({b.count})
+                    {major(b.fromMinor)}
+                    {b.toMinor > 0n ? `–${major(b.toMinor)}` : "+"} ({b.count})
                   </button>
                 </li>
               ))}
@@ -208,10 +219,21 @@ export default function SearchPage() {
   );
 }
 
-// Bucket bounds for the price inputs, in major units (two decimals; the
-// search API's buckets are whole amounts in practice).
-function minorToMajor(m: bigint): string {
-  const s = m.toString().padStart(3, "0");
-  const frac = s.slice(-2);
-  return s.slice(0, -2) + (frac === "00" ? "" : "." + frac);
+/** The currency's decimals; two while it is not known yet. */
+const digitsOf = (currency: string) => (currency ? currencyDigits(currency) : 2);
+
+const currencyKey = "shop.currency";
+function rememberedCurrency(): string {
+  try {
+    return localStorage.getItem(currencyKey) ?? "";
+  } catch {
+    return "";
+  }
+}
+function rememberCurrency(c: string) {
+  try {
+    localStorage.setItem(currencyKey, c);
+  } catch {
+    // private mode: the results still set it for this page
+  }
 }

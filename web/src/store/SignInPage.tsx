@@ -1,7 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { useQueryClient } from "@tanstack/react-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
 import { client, session } from "../api/transport";
 import { errorMessage, fieldErrors } from "../api/errors";
@@ -9,7 +8,7 @@ import { Field, ErrorAlert } from "../components/Field";
 import { safeNext } from "../auth/next";
 import { flushPending } from "./pendingCart";
 
-/** Signs in with the API's answer, adds what a guest put in the cart, and goes on. */
+/** Signs in with the API's answer and adds what a guest put in the cart (failures are told on the cart page). */
 export async function completeSignIn(tokens: { accessToken: string; refreshToken: string; expiresIn: number }) {
   session.signIn(tokens);
   await flushPending();
@@ -20,7 +19,6 @@ export default function SignInPage() {
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();
-  const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
@@ -34,7 +32,6 @@ export default function SignInPage() {
     try {
       const r = await client(AuthService).login({ username: String(fd.get("username") ?? "").trim(), password: String(fd.get("password") ?? "") });
       await completeSignIn(r);
-      await qc.invalidateQueries();
       void navigate(next, { replace: true });
     } catch (err) {
       setFields(fieldErrors(err));

@@ -1,7 +1,6 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useTitle } from "../components/useTitle";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { useQueryClient } from "@tanstack/react-query";
 import { AuthService } from "../gen/shop/auth/v1/auth_pb";
 import { client } from "../api/transport";
 import { errorMessage, fieldErrors } from "../api/errors";
@@ -14,10 +13,10 @@ export default function SignUpPage() {
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();
-  const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
+  const registered = useRef("");
 
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -26,16 +25,26 @@ export default function SignUpPage() {
     setBusy(true);
     setError("");
     setFields({});
+    const username = v("username");
+    const password = String(fd.get("password") ?? "");
     try {
       const auth = client(AuthService);
-      await auth.register({ username: v("username"), email: v("email"), password: String(fd.get("password") ?? ""), firstName: v("first_name"), lastName: v("last_name") });
-      const r = await auth.login({ username: v("username"), password: String(fd.get("password") ?? "") });
+      // After an account was created but signing in failed (network), a
+      // resubmit only signs in: registering again would answer "taken".
+      if (registered.current !== username) {
+        await auth.register({ username, email: v("email"), password, firstName: v("first_name"), lastName: v("last_name") });
+        registered.current = username;
+      }
+      const r = await auth.login({ username, password });
       await completeSignIn(r);
-      await qc.invalidateQueries();
       void navigate(next, { replace: true });
     } catch (err) {
       setFields(fieldErrors(err));
-      setError(errorMessage(err));
+      setError(
+        registered.current === username
+          ? `Your account was created, but signing in failed: ${errorMessage(err)} Press “Create account” again to sign in, or sign in with your username and password.`
+          : errorMessage(err),
+      );
     } finally {
       setBusy(false);
     }

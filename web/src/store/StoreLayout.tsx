@@ -1,5 +1,6 @@
 import { Link, Outlet, useLocation } from "react-router";
 import { SearchBox } from "../components/SearchBox";
+import { useRouteFocus } from "../components/useRouteFocus";
 import { useMe, useSignedIn } from "../auth/useSession";
 import { cartCount, useCart } from "./cartQuery";
 
@@ -9,6 +10,7 @@ export function StoreLayout() {
   const cart = useCart();
   const role = me.data?.user?.role;
   const here = useLocation();
+  useRouteFocus("main");
   // Signing in from a page comes back to it.
   const back = /^\/(signin|signup)/.test(here.pathname) ? "" : `?next=${encodeURIComponent(here.pathname + here.search)}`;
   const n = signedIn ? cartCount(cart.data?.cart) : 0;

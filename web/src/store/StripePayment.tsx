@@ -13,14 +13,19 @@ function PayForm({ orderId, onPaid }: { orderId: bigint; onPaid: () => void }) {
     if (!stripe || !elements) return;
     setBusy(true);
     setError("");
-    const r = await stripe.confirmPayment({
-      elements,
-      redirect: "if_required",
-      confirmParams: { return_url: `${location.origin}/account/orders/${orderId}` },
-    });
-    setBusy(false);
-    if (r.error) setError(r.error.message ?? "The payment failed.");
-    else onPaid();
+    try {
+      const r = await stripe.confirmPayment({
+        elements,
+        redirect: "if_required",
+        confirmParams: { return_url: `${location.origin}/account/orders/${orderId}` },
+      });
+      if (r.error) setError(r.error.message ?? "The payment failed.");
+      else onPaid();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : "The payment failed.");
+    } finally {
+      setBusy(false);
+    }
   };
   return (
     <form onSubmit={(e) => void submit(e)}>

@@ -1,5 +1,5 @@
 import { OrderService } from "../gen/shop/order/v1/order_pb";
-import { client, session } from "../api/transport";
+import { authedFetch, client } from "../api/transport";
 
 /**
  * Asks the development server to pay the order as a test card would (it
@@ -7,10 +7,9 @@ import { client, session } from "../api/transport";
  * webhook). Offered only when the server says testPayments.
  */
 export async function payWithTestCard(orderId: bigint): Promise<void> {
-  const token = await session.accessToken();
-  const r = await fetch("/api/dev/test-payment", {
+  const r = await authedFetch("/api/dev/test-payment", {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ order_id: orderId.toString() }),
   });
   if (!r.ok) {
@@ -31,7 +30,7 @@ export async function waitUntilPaid(orderId: bigint, timeoutMs = 60_000, signal?
   const deadline = Date.now() + timeoutMs;
   let status = "awaiting_payment";
   while (Date.now() < deadline && !signal?.aborted) {
-    const r = await orders.getOrder({ orderId });
+    const r = await orders.getOrder({ orderId }, { signal });
     status = r.order?.status ?? status;
     if (status !== "awaiting_payment") return status;
     await new Promise((res) => setTimeout(res, 1000));

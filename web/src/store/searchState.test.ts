@@ -29,7 +29,8 @@ describe("search state in the URL", () => {
     expect(parseSearch(new URLSearchParams("page=2.5")).page).toBe(1);
     expect(parseSearch(new URLSearchParams("page=99999")).page).toBe(1);
     expect(parseSearch(new URLSearchParams("category=0")).category).toBe("");
-    expect(parseSearch(new URLSearchParams("max_price=1.234")).maxPrice).toBe("");
+    expect(parseSearch(new URLSearchParams("max_price=1.2345")).maxPrice).toBe("");
+    expect(parseSearch(new URLSearchParams("max_price=1.234")).maxPrice).toBe("1.234"); // the currency decides (toMinor)
   });
 
   it("accepts in_stock=true and dedupes brands", () => {
@@ -39,16 +40,21 @@ describe("search state in the URL", () => {
   });
 
   it("converts prices to minor units without floats", () => {
-    expect(toMinor("9.9")).toBe(990n);
-    expect(toMinor("0.07")).toBe(7n);
-    expect(toMinor("1999.99")).toBe(199999n);
+    expect(toMinor("9.9", 2)).toBe(990n);
+    expect(toMinor("0.07", 2)).toBe(7n);
+    expect(toMinor("1999.99", 2)).toBe(199999n);
     expect(toMinor("12", 0)).toBe(12n);
-    expect(toMinor("")).toBeUndefined();
-    expect(toMinor("abc")).toBeUndefined();
+    expect(toMinor("1000", 0)).toBe(1000n); // JPY: no cents
+    expect(toMinor("1.5", 0)).toBeUndefined();
+    expect(toMinor("1.5", 3)).toBe(1500n); // KWD: three decimals
+    expect(toMinor("1.505", 3)).toBe(1505n);
+    expect(toMinor("", 2)).toBeUndefined();
+    expect(toMinor("abc", 2)).toBeUndefined();
   });
 
   it("builds the API request with paging", () => {
-    const r = toRequest({ ...defaultState, q: "x", category: "4", minPrice: "5", page: 2 });
+    expect(toRequest({ ...defaultState, minPrice: "1000" }, 0).minPriceMinor).toBe(1000n);
+    const r = toRequest({ ...defaultState, q: "x", category: "4", minPrice: "5", page: 2 }, 2);
     expect(r).toMatchObject({ q: "x", categoryId: 4n, minPriceMinor: 500n, maxPriceMinor: undefined, skip: 24, limit: 24, sort: "relevance" });
   });
 });

@@ -2,6 +2,7 @@
 // be bookmarked, shared and navigated with Back. This module is the one
 // place that reads and writes it; anything malformed falls back to the
 // default rather than reaching the API.
+import { parseMinorUnits } from "../money";
 
 export const sorts = ["relevance", "price_asc", "price_desc", "newest"] as const;
 export type Sort = (typeof sorts)[number];
@@ -33,7 +34,8 @@ export const defaultState: SearchState = {
 
 export const pageSize = 24;
 const maxPage = 1000;
-const priceRe = /^\d{1,12}(\.\d{1,2})?$/;
+// Up to 3 decimals (the most any currency has); the currency decides in toMinor.
+const priceRe = /^\d{1,12}(\.\d{1,3})?$/;
 
 function cleanPrice(v: string | null): string {
   const s = (v ?? "").trim();
@@ -73,19 +75,19 @@ export function serializeSearch(s: SearchState): URLSearchParams {
 }
 
 /**
- * A price typed in major units as integer minor units, by string
- * manipulation (no floats): "9.9" with 2 digits is 990n. undefined when empty
- * or malformed.
+ * A price typed in major units as integer minor units of a currency with
+ * `digits` decimals (money.ts, no floats): "9.9" with 2 digits is 990n.
+ * undefined when empty, malformed or more precise than the currency.
  */
-export function toMinor(major: string, digits = 2): bigint | undefined {
+export function toMinor(major: string, digits: number): bigint | undefined {
   if (!priceRe.test(major)) return undefined;
-  const [whole = "0", frac = ""] = major.split(".");
-  if (frac.length > digits) return undefined;
-  return BigInt(whole + frac.padEnd(digits, "0"));
+  const r = parseMinorUnits(major, digits);
+  return r.ok ? r.value : undefined;
 }
 
 /** The SearchProducts request for a state. */
-export function toRequest(s: SearchState, digits = 2) {
+/** digits: the shop currency's decimals (money.ts currencyDigits). */
+export function toRequest(s: SearchState, digits: number) {
   return {
     q: s.q,
     categoryId: s.category ? BigInt(s.category) : 0n,
