@@ -30,8 +30,8 @@ var webAPIPrefixes = []string{
 
 // webCSP lets the app load only its own files, plus Stripe.js for card
 // payments (https://docs.stripe.com/security/guide#content-security-policy).
-const webCSP = "default-src 'self'; script-src 'self' https://js.stripe.com; " +
-	"frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com; " +
+const webCSP = "default-src 'self'; script-src 'self' https://js.stripe.com https://*.js.stripe.com; " +
+	"frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com; " +
 	"img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; " +
 	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
