@@ -3,15 +3,10 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"io/fs"
 	"mime/multipart"
@@ -35,53 +30,12 @@ import (
 	"github.com/shopkit/shop/internal/failure"
 	"github.com/shopkit/shop/internal/identity"
 	"github.com/shopkit/shop/internal/images"
+	"github.com/shopkit/shop/internal/images/imagestest"
 	"github.com/shopkit/shop/internal/objectstore"
 	"github.com/shopkit/shop/internal/testenv"
 	"github.com/shopkit/shop/workers/shoptest"
 	imageswf "github.com/shopkit/shop/workflows/images"
 )
-
-// testPhoto is a w×h gradient; with alpha its left half is transparent.
-func testPhoto(w, h int, alpha bool) image.Image {
-	m := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			a := uint8(255)
-			if alpha && x < w/2 {
-				a = 0
-			}
-			m.SetNRGBA(x, y, color.NRGBA{R: uint8(x * 255 / w), G: uint8(y * 255 / h), B: 90, A: a})
-		}
-	}
-	return m
-}
-
-func pngBytes(t testing.TB, m image.Image) []byte {
-	var b bytes.Buffer
-	require.NoError(t, png.Encode(&b, m))
-	return b.Bytes()
-}
-
-func jpegBytes(t testing.TB, m image.Image) []byte {
-	var b bytes.Buffer
-	require.NoError(t, jpeg.Encode(&b, m, nil))
-	return b.Bytes()
-}
-
-// pngBomb is a PNG header claiming w×h pixels and nothing else.
-func pngBomb(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6
-	chunk := append([]byte("IHDR"), ihdr...)
-	_ = binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
-	b.Write(chunk)
-	_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
 
 // multipartBody is a form with the file in "file" (partType as its
 // Content-Type; none when empty) and the alt text.
@@ -190,7 +144,7 @@ func TestProductImageUpload(t *testing.T) {
 	uploadURL := fmt.Sprintf("%s/api/products/%d/images", f.url, f.laptop.ID)
 
 	// A PNG with transparency, as a form (what curl -F sends).
-	ct, body := multipartBody(t, "laptop.png", "image/png", pngBytes(t, testPhoto(1600, 1000, true)), "Gaming laptop, open")
+	ct, body := multipartBody(t, "laptop.png", "image/png", imagestest.PNG(t, imagestest.Photo(1600, 1000, true)), "Gaming laptop, open")
 	resp, b := sendImage(t, http.MethodPost, uploadURL, staff, ct, body)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
 	var first productImage
@@ -201,7 +155,7 @@ func TestProductImageUpload(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("/api/products/%d/images/%s", f.laptop.ID, first.ID), resp.Header.Get("Location"))
 
 	// A JPEG as the raw body, alt text in the query.
-	resp, b = sendImage(t, http.MethodPost, uploadURL+"?alt_text=Keyboard", staff, "image/jpeg", jpegBytes(t, testPhoto(600, 800, false)))
+	resp, b = sendImage(t, http.MethodPost, uploadURL+"?alt_text=Keyboard", staff, "image/jpeg", imagestest.JPEG(t, imagestest.Photo(600, 800, false)))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
 	var second productImage
 	require.NoError(t, json.Unmarshal(b, &second))
@@ -308,7 +262,7 @@ func TestCorruptProductImageIsMarkedFailed(t *testing.T) {
 		imageFlows: imageswf.Client{Temporal: testenv.Temporal(t), TaskQueue: queue}})
 	startImageWorker(t, f, objects, queue)
 	admin := session(t, f, "ada", identity.RoleAdmin)
-	whole := pngBytes(t, testPhoto(300, 300, false))
+	whole := imagestest.PNG(t, imagestest.Photo(300, 300, false))
 	resp, b := sendImage(t, http.MethodPost, fmt.Sprintf("%s/api/products/%d/images", f.url, f.laptop.ID), admin, "image/png", whole[:len(whole)/2])
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
 	var im productImage
@@ -338,7 +292,7 @@ func TestBadProductImageUploadsStoreNothing(t *testing.T) {
 	staff := session(t, f, "sam", identity.RoleStaff)
 	customer := session(t, f, "carl", identity.RoleCustomer)
 	url := fmt.Sprintf("%s/api/products/%d/images", f.url, f.laptop.ID)
-	good := pngBytes(t, testPhoto(40, 30, false))
+	good := imagestest.PNG(t, imagestest.Photo(40, 30, false))
 	ct, form := multipartBody(t, "ok.png", "image/png", good, "")
 	big := bytes.Repeat([]byte{0}, 100<<10)
 	copy(big, good)
@@ -363,7 +317,7 @@ func TestBadProductImageUploadsStoreNothing(t *testing.T) {
 		{"form without a file", url, staff, "", nil, http.StatusBadRequest},
 		{"too large", url, staff, "image/png", big, http.StatusRequestEntityTooLarge},
 		{"too large in a form", url, staff, "", nil, http.StatusRequestEntityTooLarge},
-		{"decompression bomb", url, staff, "image/png", pngBomb(50000, 50000), http.StatusBadRequest},
+		{"decompression bomb", url, staff, "image/png", imagestest.BombPNG(50000, 50000), http.StatusBadRequest},
 		// The alt text is checked before anything is stored.
 		{"alt text not UTF-8", url + "?alt_text=%FF%FE", staff, "image/png", good, http.StatusBadRequest},
 		{"alt text with NUL", url + "?alt_text=a%00b", staff, "image/png", good, http.StatusBadRequest},
@@ -443,7 +397,7 @@ func (d imageFlowsDown) ProcessImage(context.Context, images.Image) error {
 // marked failed, not left processing; its file uploaded again is processed
 // again. Alt texts count characters, not bytes.
 func TestProductImageUploadOutages(t *testing.T) {
-	good := pngBytes(t, testPhoto(40, 30, false))
+	good := imagestest.PNG(t, imagestest.Photo(40, 30, false))
 	cjk := strings.Repeat("写", 150) // 150 characters, 450 bytes
 
 	t.Run("store down", func(t *testing.T) {

@@ -2,67 +2,20 @@ package images_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopkit/shop/internal/images"
+	"github.com/shopkit/shop/internal/images/imagestest"
 	"github.com/shopkit/shop/internal/validation"
 )
 
-// photo is a w×h gradient, opaque or with a transparent half.
-func photo(w, h int, alpha bool) image.Image {
-	m := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			a := uint8(255)
-			if alpha && x < w/2 {
-				a = 0
-			}
-			m.SetNRGBA(x, y, color.NRGBA{R: uint8(x * 255 / w), G: uint8(y * 255 / h), B: 128, A: a})
-		}
-	}
-	return m
-}
-
-func encodePNG(t testing.TB, m image.Image) []byte {
-	var b bytes.Buffer
-	require.NoError(t, png.Encode(&b, m))
-	return b.Bytes()
-}
-
-func encodeJPEG(t testing.TB, m image.Image) []byte {
-	var b bytes.Buffer
-	require.NoError(t, jpeg.Encode(&b, m, nil))
-	return b.Bytes()
-}
-
-// bombPNG is a valid PNG header claiming w×h pixels, with no pixel data:
-// a few dozen bytes that would need gigabytes once decoded.
-func bombPNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
-	chunk := append([]byte("IHDR"), ihdr...)
-	_ = binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
-	b.Write(chunk)
-	_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
-
 func TestInspect(t *testing.T) {
-	pngData := encodePNG(t, photo(64, 48, false))
+	pngData := imagestest.PNG(t, imagestest.Photo(64, 48, false))
 	u, err := images.Inspect(pngData, "image/png", images.Limits{})
 	require.NoError(t, err)
 	assert.Equal(t, 64, u.Width)
@@ -70,7 +23,7 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, "png", u.Format.Ext)
 	assert.Regexp(t, `^originals/[0-9a-f]{64}\.png$`, u.Key())
 
-	jpg := encodeJPEG(t, photo(64, 48, false))
+	jpg := imagestest.JPEG(t, imagestest.Photo(64, 48, false))
 	_, err = images.Inspect(jpg, "image/jpg; charset=binary", images.Limits{})
 	require.NoError(t, err, "image/jpg is image/jpeg")
 
@@ -84,8 +37,8 @@ func TestInspect(t *testing.T) {
 		"svg":                {[]byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), "image/svg+xml", "content_type"},
 		"declared jpeg, png": {pngData, "image/jpeg", "content_type"},
 		"empty":              {nil, "image/png", "file"},
-		"bomb":               {bombPNG(100000, 100000), "image/png", "file"},
-		"strip":              {bombPNG(30000, 2), "image/png", "file"},
+		"bomb":               {imagestest.BombPNG(100000, 100000), "image/png", "file"},
+		"strip":              {imagestest.BombPNG(30000, 2), "image/png", "file"},
 		"header only":        {[]byte("\x89PNG\r\n\x1a\n"), "image/png", "file"},
 	} {
 		_, err := images.Inspect(c.data, c.declared, images.Limits{})
@@ -101,7 +54,7 @@ func TestInspect(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
-	vs, err := images.Render(encodeJPEG(t, photo(2000, 1000, false)), images.Limits{})
+	vs, err := images.Render(imagestest.JPEG(t, imagestest.Photo(2000, 1000, false)), images.Limits{})
 	require.NoError(t, err)
 	got := map[string][2]int{}
 	for _, v := range vs {
@@ -121,7 +74,7 @@ func TestRender(t *testing.T) {
 	}, got)
 
 	// Transparency keeps a PNG fallback; a small original is not enlarged.
-	vs, err = images.Render(encodePNG(t, photo(300, 400, true)), images.Limits{})
+	vs, err = images.Render(imagestest.PNG(t, imagestest.Photo(300, 400, true)), images.Limits{})
 	require.NoError(t, err)
 	got = map[string][2]int{}
 	for _, v := range vs {
@@ -134,9 +87,9 @@ func TestRender(t *testing.T) {
 	}, got)
 
 	// A file whose header reads but whose data does not is corrupt.
-	whole := encodePNG(t, photo(64, 64, false))
+	whole := imagestest.PNG(t, imagestest.Photo(64, 64, false))
 	_, err = images.Render(whole[:len(whole)/2], images.Limits{})
 	assert.ErrorIs(t, err, images.ErrCorrupt)
-	_, err = images.Render(bombPNG(100000, 100000), images.Limits{})
+	_, err = images.Render(imagestest.BombPNG(100000, 100000), images.Limits{})
 	assert.ErrorIs(t, err, images.ErrCorrupt)
 }
