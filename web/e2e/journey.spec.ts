@@ -135,7 +135,7 @@ test("staff add a picture to the product; the storefront shows its resized varia
     const images = p.getByRole("region", { name: "Images" });
     await expect(images.getByRole("img", { name: alt })).toBeVisible({ timeout: 60_000 });
     await expect(images.getByText(/processing|failed/)).toHaveCount(0, { timeout: 60_000 });
-    await visited(p, "admin-product-image");
+    await visited(p, "admin-product-image", "admin-product-images.png");
   } finally {
     await office.close();
   }
@@ -333,7 +333,7 @@ test("staff pick, pack and ship it from the fulfilment queue", async ({ browser 
       await p.reload();
       await expect(parcel).toBeVisible({ timeout: 5_000 });
     }).toPass({ timeout: 60_000 });
-    await visited(p, "admin-fulfilment");
+    await visited(p, "admin-fulfilment", "admin-fulfilment.png");
 
     await parcel.getByRole("button", { name: "Pick" }).click();
     await parcel.getByRole("button", { name: "Pack" }).click();
