@@ -321,12 +321,15 @@ var imageName = regexp.MustCompile(`^[0-9a-f]{64}\.(webp|jpg|png)$`)
 func serveImage(objects objectstore.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
+		h := w.Header()
+		// Misses are not cached: a CDN must not remember a 404 or 503 for a
+		// name that will exist (or be readable) a moment later.
+		h.Set("Cache-Control", "no-store")
 		if objects == nil || !imageName.MatchString(name) {
 			http.NotFound(w, r)
 			return
 		}
 		etag := `"` + strings.TrimSuffix(name, name[strings.LastIndexByte(name, '.'):]) + `"`
-		h := w.Header()
 		if match := r.Header.Get("If-None-Match"); match != "" && (match == etag || match == "*" || strings.Contains(match, etag)) {
 			h.Set("ETag", etag)
 			h.Set("Cache-Control", "public, max-age=31536000, immutable")

@@ -243,6 +243,7 @@ func TestProductImageUpload(t *testing.T) {
 	assert.ErrorIs(t, err, objectstore.ErrNotFound, "the deleted image's files are gone")
 	resp, _ = sendImage(t, http.MethodGet, f.url+jpegReady.Card.WebpURL, "", "", nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "a miss is never cached")
 }
 
 func mustID(t *testing.T, s string) int64 {
@@ -374,6 +375,7 @@ func TestBadProductImageUploadsStoreNothing(t *testing.T) {
 		"/images/" + strings.Repeat("A", 64) + ".webp", "/images/x.webp"} {
 		resp, _ := sendImage(t, http.MethodGet, f.url+p, "", "", nil)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, p)
+		assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), p)
 	}
 }
 
