@@ -6,12 +6,18 @@ import { client, session } from "../api/transport";
 import { errorMessage, fieldErrors } from "../api/errors";
 import { Field, ErrorAlert } from "../components/Field";
 import { safeNext } from "../auth/next";
+import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { flushPending } from "./pendingCart";
 
-/** Signs in with the API's answer and adds what a guest put in the cart (failures are told on the cart page). */
-export async function completeSignIn(tokens: { accessToken: string; refreshToken: string; expiresIn: number }) {
+/**
+ * Signs in with the API's answer and adds what a guest put in the cart
+ * (failures are told on the cart page). Signing in already refetched the
+ * cart, before those items were in it: it is fetched again once they are.
+ */
+export async function completeSignIn(tokens: { accessToken: string; refreshToken: string; expiresIn: number }, qc: QueryClient) {
   session.signIn(tokens);
-  await flushPending();
+  const { added } = await flushPending();
+  if (added > 0) await qc.invalidateQueries();
 }
 
 export default function SignInPage() {
@@ -19,6 +25,7 @@ export default function SignInPage() {
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();
+  const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
@@ -31,7 +38,7 @@ export default function SignInPage() {
     setFields({});
     try {
       const r = await client(AuthService).login({ username: String(fd.get("username") ?? "").trim(), password: String(fd.get("password") ?? "") });
-      await completeSignIn(r);
+      await completeSignIn(r, qc);
       void navigate(next, { replace: true });
     } catch (err) {
       setFields(fieldErrors(err));

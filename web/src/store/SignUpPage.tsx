@@ -6,6 +6,7 @@ import { client } from "../api/transport";
 import { errorMessage, fieldErrors } from "../api/errors";
 import { Field, ErrorAlert } from "../components/Field";
 import { safeNext } from "../auth/next";
+import { useQueryClient } from "@tanstack/react-query";
 import { completeSignIn } from "./SignInPage";
 
 export default function SignUpPage() {
@@ -13,6 +14,7 @@ export default function SignUpPage() {
   const [params] = useSearchParams();
   const next = safeNext(params.get("next"));
   const navigate = useNavigate();
+  const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
@@ -36,7 +38,7 @@ export default function SignUpPage() {
         registered.current = username;
       }
       const r = await auth.login({ username, password });
-      await completeSignIn(r);
+      await completeSignIn(r, qc);
       void navigate(next, { replace: true });
     } catch (err) {
       setFields(fieldErrors(err));
