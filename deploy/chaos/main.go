@@ -243,7 +243,8 @@ func (h *harness) setUp(ctx context.Context) error {
 		return err
 	}
 
-	appEnv := slices.Concat(base, []string{"APP_ENV=development", "LOG_FORMAT=json", "LOG_LEVEL=info",
+	// WEB_ADDR=off: two APIs run side by side, and the journeys call the API itself.
+	appEnv := slices.Concat(base, []string{"APP_ENV=development", "LOG_FORMAT=json", "LOG_LEVEL=info", "WEB_ADDR=off",
 		"DATABASE_URL=" + cfg.databaseURL, "DATABASE_MAX_CONNS=6", "REDIS_URL=" + redisURL,
 		"TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_NAMESPACE=default", "TEMPORAL_TASK_QUEUE=shop",
 		"SEARCH_BACKEND=" + cfg.searchBackend, "ELASTICSEARCH_URL=" + esURL,
